@@ -1,0 +1,23 @@
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: bootstrap demo test lint bench clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+demo: bootstrap
+	$(BIN)/rcm demo
+
+test: bootstrap lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/mypy chain tokens oracle market rcm
+
+bench: bootstrap
+	$(BIN)/python benchmarks/gas.py --json
+
+clean:
+	rm -rf $(VENV) node_modules build

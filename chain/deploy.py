@@ -1,0 +1,99 @@
+"""Deploy the whole system, wire its roles, and write the deployment manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chain.compiler import artifact
+from chain.connection import Chain
+from chain.manifest import DeployedContract, Manifest, save_manifest
+from chain.system import System
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3.contract import Contract
+
+LOCAL_CHAIN_IDS = {31337, 1337, 131277322940537}
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Launch parameters; the regulator can change each one later on-chain."""
+
+    pass_reward: int = 100
+    fail_penalty: int = 200
+    max_score: int = 1_000
+    max_discount_bps: int = 5_000
+    half_discount_score: int = 200
+    cst_wei_per_micro_usd: int = 10**12  # 1 CST staked per 1 USD of notional at risk
+    unbonding_delay_seconds: int = 7 * 24 * 3600
+
+
+def _role(contract: Contract, name: str) -> bytes:
+    return bytes(getattr(contract.functions, name)().call())
+
+
+def deploy_system(
+    chain: Chain,
+    governance: LocalAccount,
+    payment_token: str | None = None,
+    parameters: Parameters = Parameters(),  # noqa: B008 - frozen dataclass
+) -> System:
+    """Deploys every contract from `governance`. TestUSD is deployed as the payment token on
+    local chains only; elsewhere pass the real stablecoin's address."""
+    if payment_token is None and chain.chain_id not in LOCAL_CHAIN_IDS:
+        from chain.errors import ChainError
+
+        raise ChainError(
+            f"chain {chain.chain_id} is not a local chain: pass the payment token's address"
+        )
+    start_block = int(chain.w3.eth.block_number) + 1
+    deployed: dict[str, Contract] = {}
+    if payment_token is None:
+        deployed["TestUSD"] = chain.deploy("TestUSD", governance, governance.address)
+    cst = deployed["ComputeSafetyToken"] = chain.deploy(
+        "ComputeSafetyToken", governance, governance.address
+    )
+    reputation = deployed["ReputationRegistry"] = chain.deploy(
+        "ReputationRegistry",
+        governance,
+        governance.address,
+        (
+            parameters.pass_reward,
+            parameters.fail_penalty,
+            parameters.max_score,
+            parameters.max_discount_bps,
+            parameters.half_discount_score,
+        ),
+    )
+    vault = deployed["SafetyVault"] = chain.deploy(
+        "SafetyVault",
+        governance,
+        governance.address,
+        cst.address,
+        reputation.address,
+        parameters.cst_wei_per_micro_usd,
+        parameters.unbonding_delay_seconds,
+    )
+    chain.send(cst.functions.grantRole(_role(cst, "BURNER_ROLE"), vault.address), governance)
+    # Until the clearing house and the policy oracle are deployed, governance clears jobs and
+    # records audits itself (the Foundation demo does this).
+    for contract, role in (
+        (vault, "CLEARING_ROLE"),
+        (vault, "ORACLE_ROLE"),
+        (reputation, "AUDITOR_ROLE"),
+    ):
+        chain.send(contract.functions.grantRole(_role(contract, role), governance.address), governance)
+
+    manifest = Manifest(
+        chain_id=chain.chain_id,
+        deploy_block=start_block,
+        governance=governance.address,
+        contracts={
+            name: DeployedContract(address=c.address, abi_hash=artifact(name).abi_hash)
+            for name, c in deployed.items()
+        },
+    )
+    save_manifest(manifest)
+    return System(chain, manifest)

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IComputeSafetyToken} from "./interfaces/IComputeSafetyToken.sol";
+import {IReputationRegistry} from "./interfaces/IReputationRegistry.sol";
+import {ISafetyVault} from "./interfaces/ISafetyVault.sol";
+
+/// @title CST stakes per job and reputation bonds
+contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
+    using SafeERC20 for IComputeSafetyToken;
+    using SafeCast for uint256;
+
+    bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
+    /// @dev The clearing house (or, before it exists, whoever clears jobs) locks stake.
+    bytes32 public constant CLEARING_ROLE = keccak256("CLEARING_ROLE");
+    /// @dev The policy oracle's verdict consumer releases and slashes.
+    bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
+
+    uint256 private constant BPS = 10_000;
+
+    /// @dev One storage slot per lock: the owner and the amount.
+    struct LockRecord {
+        address account;
+        uint96 amount;
+    }
+
+    IComputeSafetyToken public immutable cst;
+    IReputationRegistry public immutable reputation;
+
+    uint256 public cstWeiPerMicroUsd;
+    uint256 public unbondingDelaySeconds;
+
+    mapping(address account => Balance) private _balances;
+    mapping(bytes32 id => LockRecord) private _locks;
+
+    constructor(
+        address governance,
+        IComputeSafetyToken cst_,
+        IReputationRegistry reputation_,
+        uint256 cstWeiPerMicroUsd_,
+        uint256 unbondingDelaySeconds_
+    ) {
+        cst = cst_;
+        reputation = reputation_;
+        _grantRole(DEFAULT_ADMIN_ROLE, governance);
+        _grantRole(REGULATOR_ROLE, governance);
+        _setParameters(cstWeiPerMicroUsd_, unbondingDelaySeconds_);
+    }
+
+    // ---- free stake ----
+
+    function stake(uint256 amount) external nonReentrant {
+        _requireNonZero(amount);
+        _balances[msg.sender].free += amount.toUint128();
+        emit Staked(msg.sender, amount);
+        cst.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    function unstake(uint256 amount) external nonReentrant {
+        _requireNonZero(amount);
+        Balance storage balance = _balances[msg.sender];
+        if (balance.free < amount) revert InsufficientStake(msg.sender, amount, balance.free);
+        balance.free -= uint128(amount);
+        emit Unstaked(msg.sender, amount);
+        cst.safeTransfer(msg.sender, amount);
+    }
+
+    // ---- locks ----
+
+    function lock(bytes32 id, address account, uint256 amount) external onlyRole(CLEARING_ROLE) {
+        _lock(id, account, amount);
+    }
+
+    function lockBatch(bytes32[] calldata ids, address[] calldata accounts, uint256[] calldata amounts)
+        external
+        onlyRole(CLEARING_ROLE)
+    {
+        if (ids.length != accounts.length || ids.length != amounts.length) revert LengthMismatch();
+        for (uint256 i = 0; i < ids.length; ++i) {
+            _lock(ids[i], accounts[i], amounts[i]);
+        }
+    }
+
+    function release(bytes32 id) external onlyRole(ORACLE_ROLE) {
+        LockRecord memory record = _takeLock(id);
+        Balance storage balance = _balances[record.account];
+        balance.locked -= record.amount;
+        balance.free += record.amount;
+        emit Released(id, record.account, record.amount);
+    }
+
+    function slash(bytes32 id, uint256 amount) external onlyRole(ORACLE_ROLE) nonReentrant {
+        LockRecord memory record = _takeLock(id);
+        if (amount > record.amount) revert SlashExceedsLock(id, amount, record.amount);
+        uint128 returned = record.amount - uint128(amount);
+        Balance storage balance = _balances[record.account];
+        balance.locked -= record.amount;
+        balance.free += returned;
+        emit Slashed(id, record.account, amount, returned);
+        if (amount > 0) cst.burn(amount);
+    }
+
+    // ---- reputation bonds ----
+
+    function bond(uint256 amount) external nonReentrant {
+        _requireNonZero(amount);
+        _balances[msg.sender].bonded += amount.toUint128();
+        emit Bonded(msg.sender, amount);
+        cst.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    function unbond(uint256 amount) external {
+        _requireNonZero(amount);
+        Balance storage balance = _balances[msg.sender];
+        if (balance.bonded < amount) revert InsufficientBond(msg.sender, amount, balance.bonded);
+        balance.bonded -= uint128(amount);
+        balance.unbonding += uint128(amount);
+        uint256 readyAt = block.timestamp + unbondingDelaySeconds;
+        balance.unbondingReadyAt = readyAt.toUint64();
+        emit UnbondingStarted(msg.sender, amount, readyAt);
+    }
+
+    function withdraw() external nonReentrant {
+        Balance storage balance = _balances[msg.sender];
+        uint256 amount = balance.unbonding;
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        if (block.timestamp < balance.unbondingReadyAt) {
+            revert UnbondingNotReady(msg.sender, balance.unbondingReadyAt);
+        }
+        balance.unbonding = 0;
+        balance.unbondingReadyAt = 0;
+        emit Withdrawn(msg.sender, amount);
+        cst.safeTransfer(msg.sender, amount);
+    }
+
+    function slashBond(address account, uint256 amount) external onlyRole(ORACLE_ROLE) nonReentrant {
+        _requireNonZero(amount);
+        Balance storage balance = _balances[account];
+        uint256 slashable = uint256(balance.bonded) + balance.unbonding;
+        if (amount > slashable) revert SlashExceedsBond(account, amount, slashable);
+        // Bonded CST goes first; what is already unbonding is still at stake until withdrawn.
+        uint128 fromBonded = amount > balance.bonded ? balance.bonded : uint128(amount);
+        balance.bonded -= fromBonded;
+        balance.unbonding -= uint128(amount) - fromBonded;
+        emit BondSlashed(account, amount);
+        cst.burn(amount);
+    }
+
+    // ---- parameters and views ----
+
+    function setParameters(uint256 cstWeiPerMicroUsd_, uint256 unbondingDelaySeconds_)
+        external
+        onlyRole(REGULATOR_ROLE)
+    {
+        _setParameters(cstWeiPerMicroUsd_, unbondingDelaySeconds_);
+    }
+
+    function requiredStake(address account, uint256 riskBps, uint256 notionalMicroUsd)
+        external
+        view
+        returns (uint256)
+    {
+        if (riskBps > BPS) revert InvalidRiskBps(riskBps);
+        uint256 atRiskMicroUsd = (notionalMicroUsd * riskBps) / BPS;
+        uint256 undiscounted = atRiskMicroUsd * cstWeiPerMicroUsd;
+        return (undiscounted * (BPS - reputation.discountBpsOf(account))) / BPS;
+    }
+
+    function balanceOf(address account) external view returns (Balance memory) {
+        return _balances[account];
+    }
+
+    function lockOf(bytes32 id) external view returns (address account, uint256 amount) {
+        LockRecord memory record = _locks[id];
+        return (record.account, record.amount);
+    }
+
+    // ---- internals ----
+
+    function _lock(bytes32 id, address account, uint256 amount) private {
+        _requireNonZero(amount);
+        if (_locks[id].amount != 0) revert LockExists(id);
+        Balance storage balance = _balances[account];
+        if (balance.free < amount) revert InsufficientStake(account, amount, balance.free);
+        uint96 amount96 = amount.toUint96();
+        balance.free -= amount96;
+        balance.locked += amount96;
+        _locks[id] = LockRecord(account, amount96);
+        emit Locked(id, account, amount);
+    }
+
+    function _takeLock(bytes32 id) private returns (LockRecord memory record) {
+        record = _locks[id];
+        if (record.amount == 0) revert UnknownLock(id);
+        delete _locks[id];
+    }
+
+    function _setParameters(uint256 cstWeiPerMicroUsd_, uint256 unbondingDelaySeconds_) private {
+        if (cstWeiPerMicroUsd_ == 0) revert InvalidParameters();
+        cstWeiPerMicroUsd = cstWeiPerMicroUsd_;
+        unbondingDelaySeconds = unbondingDelaySeconds_;
+        emit ParametersSet(cstWeiPerMicroUsd_, unbondingDelaySeconds_);
+    }
+
+    function _requireNonZero(uint256 amount) private pure {
+        if (amount == 0) revert ZeroAmount();
+    }
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title CST stakes locked per job, and long-term reputation bonds
+/// @notice An account stakes CST (free stake); a clearing role locks part of it per bid or job;
+/// the policy oracle releases a lock back to free stake or slashes it (burning CST). Bonds are
+/// long-term collateral with an unbonding delay and stay slashable during the delay.
+interface ISafetyVault {
+    struct Balance {
+        uint128 free;
+        uint128 locked;
+        uint128 bonded;
+        uint128 unbonding;
+        uint64 unbondingReadyAt;
+    }
+
+    error ZeroAmount();
+    error InsufficientStake(address account, uint256 needed, uint256 free);
+    error InsufficientBond(address account, uint256 needed, uint256 bonded);
+    error LockExists(bytes32 id);
+    error UnknownLock(bytes32 id);
+    error SlashExceedsLock(bytes32 id, uint256 amount, uint256 locked);
+    error SlashExceedsBond(address account, uint256 amount, uint256 slashable);
+    error NothingToWithdraw(address account);
+    error UnbondingNotReady(address account, uint256 readyAt);
+    error InvalidRiskBps(uint256 riskBps);
+    error LengthMismatch();
+    error InvalidParameters();
+
+    event Staked(address indexed account, uint256 amount);
+    event Unstaked(address indexed account, uint256 amount);
+    event Locked(bytes32 indexed id, address indexed account, uint256 amount);
+    event Released(bytes32 indexed id, address indexed account, uint256 amount);
+    event Slashed(bytes32 indexed id, address indexed account, uint256 burned, uint256 released);
+    event Bonded(address indexed account, uint256 amount);
+    event UnbondingStarted(address indexed account, uint256 amount, uint256 readyAt);
+    event Withdrawn(address indexed account, uint256 amount);
+    event BondSlashed(address indexed account, uint256 burned);
+    event ParametersSet(uint256 cstWeiPerMicroUsd, uint256 unbondingDelaySeconds);
+
+    function stake(uint256 amount) external;
+    function unstake(uint256 amount) external;
+
+    /// @notice Moves `amount` of `account`'s free stake into a lock keyed by `id`. CLEARING_ROLE.
+    function lock(bytes32 id, address account, uint256 amount) external;
+
+    /// @notice `lock` for many ids in one call. CLEARING_ROLE.
+    function lockBatch(bytes32[] calldata ids, address[] calldata accounts, uint256[] calldata amounts)
+        external;
+
+    /// @notice Returns a lock to its owner's free stake. ORACLE_ROLE.
+    function release(bytes32 id) external;
+
+    /// @notice Burns `amount` of a lock and returns the rest to free stake. ORACLE_ROLE.
+    function slash(bytes32 id, uint256 amount) external;
+
+    function bond(uint256 amount) external;
+
+    /// @notice Starts unbonding `amount`; the delay restarts for everything unbonding.
+    function unbond(uint256 amount) external;
+
+    /// @notice Pays out everything unbonding once its delay has passed.
+    function withdraw() external;
+
+    /// @notice Burns `amount` of `account`'s bond, unbonding CST included. ORACLE_ROLE.
+    function slashBond(address account, uint256 amount) external;
+
+    /// @notice Sets the CST rate and the unbonding delay. REGULATOR_ROLE.
+    function setParameters(uint256 cstWeiPerMicroUsd, uint256 unbondingDelaySeconds) external;
+
+    /// @notice CST (wei) to lock for a job: notional × risk, converted at the regulator's rate,
+    /// reduced by the account's reputation discount.
+    function requiredStake(address account, uint256 riskBps, uint256 notionalMicroUsd)
+        external
+        view
+        returns (uint256);
+
+    function balanceOf(address account) external view returns (Balance memory);
+    function lockOf(bytes32 id) external view returns (address account, uint256 amount);
+    function cstWeiPerMicroUsd() external view returns (uint256);
+    function unbondingDelaySeconds() external view returns (uint256);
+}

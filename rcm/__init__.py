@@ -1,0 +1,1 @@
+"""rcm — Responsible Compute Markets: the application shell."""
