@@ -1,0 +1,71 @@
+"""Encrypted JSON keystores (eth-account, scrypt) for wallets and oracle nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chain.errors import RcmError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class KeystoreError(RcmError):
+    pass
+
+
+def read_password(confirm: bool = False) -> str:
+    """`RCM_PASSWORD` if set, otherwise a prompt on the terminal."""
+    password = os.environ.get("RCM_PASSWORD")
+    if password is not None:
+        return password
+    import getpass
+
+    try:
+        password = getpass.getpass("password: ")
+        if confirm and getpass.getpass("repeat password: ") != password:
+            raise KeystoreError("password: the two entries differ")
+    except EOFError:
+        raise KeystoreError("password: set RCM_PASSWORD or run on a terminal") from None
+    return password
+
+
+def write_keystore(path: Path, private_key: bytes, password: str) -> str:
+    """Encrypts `private_key` to `path` (mode 0600, never overwritten); returns the address."""
+    from eth_account import Account
+
+    if not password:
+        raise KeystoreError("password: must not be empty")
+    if path.exists():
+        raise KeystoreError(f"{path} already exists")
+    encrypted = Account.encrypt(private_key, password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(encrypted, out)
+    return str(Account.from_key(private_key).address)
+
+
+def keystore_address(path: Path) -> str:
+    """The address a keystore holds, read without the password."""
+    from eth_utils import to_checksum_address
+
+    return str(to_checksum_address("0x" + json.loads(path.read_text())["address"]))
+
+
+def read_keystore(path: Path, password: str) -> LocalAccount:
+    from eth_account import Account
+
+    if not path.exists():
+        raise KeystoreError(f"no keystore at {path}")
+    try:
+        key = Account.decrypt(json.loads(path.read_text()), password)
+    except ValueError:
+        raise KeystoreError(f"wrong password for {path.name}") from None
+    return Account.from_key(key)
