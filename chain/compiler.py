@@ -7,8 +7,8 @@ No native `solc` can be downloaded on our machines, so py-solc-x drives solc-js 
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -108,7 +108,8 @@ def load_artifacts() -> dict[str, Artifact]:
     artifacts = _compile(sources)
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({n: {"abi": a.abi, "bytecode": a.bytecode} for n, a in artifacts.items()}))
+    raw = {name: {"abi": a.abi, "bytecode": a.bytecode} for name, a in artifacts.items()}
+    tmp.write_text(json.dumps(raw))
     tmp.replace(cached)
     return artifacts
 

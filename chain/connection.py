@@ -52,7 +52,7 @@ class Chain:
         the decoded custom error, and nothing is sent."""
         from chain.reverts import decode_revert
 
-        params: dict[str, Any] = {"from": sender.address, "value": value}
+        params: Any = {"from": sender.address, "value": value}
         try:
             gas = call.estimate_gas(params)
         except Exception as exc:
@@ -66,6 +66,15 @@ class Chain:
             }
         )
         return self._send_signed(tx, sender)
+
+    def call(self, call: ContractFunction) -> Any:
+        """A view call; a revert raises `Reverted` with the decoded custom error."""
+        from chain.reverts import decode_revert
+
+        try:
+            return call.call()
+        except Exception as exc:
+            raise decode_revert(exc) from exc
 
     def deploy(self, name: str, sender: LocalAccount, *args: Any) -> Contract:
         from chain.compiler import artifact
@@ -87,7 +96,8 @@ class Chain:
             }
         )
         receipt = self._send_signed(tx, sender)
-        return self.w3.eth.contract(address=receipt["contractAddress"], abi=compiled.abi)
+        address = receipt["contractAddress"]
+        return self.w3.eth.contract(address=address, abi=compiled.abi)  # type: ignore[return-value]
 
     def transfer_eth(self, sender: LocalAccount, to: str, amount_wei: int) -> TxReceipt:
         tx = {

@@ -38,7 +38,7 @@ def deploy_system(
     chain: Chain,
     governance: LocalAccount,
     payment_token: str | None = None,
-    parameters: Parameters = Parameters(),  # noqa: B008 - frozen dataclass
+    parameters: Parameters = Parameters(),
 ) -> System:
     """Deploys every contract from `governance`. TestUSD is deployed as the payment token on
     local chains only; elsewhere pass the real stablecoin's address."""
@@ -52,6 +52,7 @@ def deploy_system(
     deployed: dict[str, Contract] = {}
     if payment_token is None:
         deployed["TestUSD"] = chain.deploy("TestUSD", governance, governance.address)
+        payment_token = deployed["TestUSD"].address
     cst = deployed["ComputeSafetyToken"] = chain.deploy(
         "ComputeSafetyToken", governance, governance.address
     )
@@ -84,12 +85,14 @@ def deploy_system(
         (vault, "ORACLE_ROLE"),
         (reputation, "AUDITOR_ROLE"),
     ):
-        chain.send(contract.functions.grantRole(_role(contract, role), governance.address), governance)
+        grant = contract.functions.grantRole(_role(contract, role), governance.address)
+        chain.send(grant, governance)
 
     manifest = Manifest(
         chain_id=chain.chain_id,
         deploy_block=start_block,
         governance=governance.address,
+        payment_token=payment_token,
         contracts={
             name: DeployedContract(address=c.address, abi_hash=artifact(name).abi_hash)
             for name, c in deployed.items()

@@ -20,6 +20,7 @@ class Manifest(BaseModel):
     chain_id: int
     deploy_block: int
     governance: str
+    payment_token: str
     contracts: dict[str, DeployedContract]
 
 
@@ -40,6 +41,7 @@ def load_manifest(chain_id: int) -> Manifest:
     path = manifest_path(chain_id)
     if not path.exists():
         raise ChainError(
-            f"no deployment for chain id {chain_id} at {path}: run `rcm testnet start` or `rcm deploy`"
+            f"no deployment for chain id {chain_id} at {path}: "
+            "run `rcm testnet start` or `rcm deploy`"
         )
     return Manifest.model_validate_json(path.read_text())

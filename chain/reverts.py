@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from functools import cache
 from typing import Any
 
@@ -54,8 +55,12 @@ def _revert_data(exc: BaseException | None) -> str | None:
             data = data.get("data")
         if isinstance(data, str) and data.startswith("0x"):
             return data
-        if exc.args and isinstance(exc.args[0], bytes):
-            return "0x" + exc.args[0].hex()
+        raw = exc.args[0] if exc.args else None
+        if isinstance(raw, str) and raw[:2] in ('b"', "b'"):
+            # eth-tester reports an eth_call revert as the repr of its bytes.
+            raw = ast.literal_eval(raw)
+        if isinstance(raw, bytes):
+            return "0x" + raw.hex()
         exc = exc.__cause__ or exc.__context__
     return None
 

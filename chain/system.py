@@ -52,7 +52,14 @@ class System:
 
     @cached_property
     def usd(self) -> Contract:
+        """TestUSD, deployed on local chains only (so it can mint)."""
         return self.contract("TestUSD")
+
+    @cached_property
+    def payment_token(self) -> Contract:
+        """The ERC-20 payments settle in: TestUSD locally, USDC on a real network."""
+        address = self.chain.w3.to_checksum_address(self.manifest.payment_token)
+        return self.chain.w3.eth.contract(address=address, abi=artifact("TestUSD").abi)
 
     @cached_property
     def reputation(self) -> Contract:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
-import click
+import typer
+import typer.core
 
 # name -> (module under rcm.commands, one-line help shown by `rcm --help`)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -18,35 +20,37 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "oracle": ("oracle", "Policy oracle nodes: init, serve, register, submit verdicts."),
 }
 
+DESCRIPTION = """rcm — Responsible Compute Markets.
 
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
+GPU, power and storage capacity sold for future delivery through combinatorial auctions,
+with privacy and safety priced in and enforced on an Ethereum chain.
+"""
+
+
+class LazyGroup(typer.core.TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
         return sorted(SUBCOMMANDS)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         entry = SUBCOMMANDS.get(cmd_name)
         if entry is None:
             return None
-        import typer.main
-
         module = importlib.import_module(f"rcm.commands.{entry[0]}")
         command = typer.main.get_command(module.app)
         command.name = cmd_name
         return command
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        formatter.write(f"Usage: rcm [OPTIONS] COMMAND [ARGS]...\n\n{DESCRIPTION}\nCommands:\n")
+        width = max(map(len, SUBCOMMANDS))
+        for name in self.list_commands(ctx):
+            formatter.write(f"  {name:<{width}}  {SUBCOMMANDS[name][1]}\n")
+        formatter.write("\nRun `rcm COMMAND --help` for a command's options.\n")
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
-    """rcm — Responsible Compute Markets.
-
-    GPU, power and storage capacity sold for future delivery through combinatorial
-    auctions, with privacy and safety priced in and enforced on an Ethereum chain.
-    """
+cli = LazyGroup(
+    name="rcm", help=DESCRIPTION, context_settings={"help_option_names": ["-h", "--help"]}
+)
 
 
 def main() -> None:
@@ -54,15 +58,7 @@ def main() -> None:
     from chain.errors import RcmError
 
     try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        cli.main(prog_name="rcm")
     except RcmError as exc:
-        click.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

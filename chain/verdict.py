@@ -1,0 +1,109 @@
+"""The oracle verdict as EIP-712 typed data: the one struct oracle nodes sign and PolicyOracle checks.
+
+Typed data (mirror it in Solidity as `VerdictLib`)::
+
+    Verdict(bytes32 jobId,bool compliant,uint8 fault,bytes32 clausesHash,bytes32 configDigest)
+
+    domain: name "rcm PolicyOracle", version "1", chainId, verifyingContract = PolicyOracle
+
+- `jobId`: the job (the SafetyVault lock id) the attestation was about.
+- `compliant`: true when every clause of every stakeholder's policy holds.
+- `fault`: 0 none (compliant), 1 buyer, 2 provider.
+- `clausesHash`: which clauses failed. Clause ids are ASCII strings such as
+  `regulator.epsilon_claim`. With `ids` the failed ids, de-duplicated and sorted by their
+  bytes, `clausesHash = keccak256(keccak256(id_1) ‖ keccak256(id_2) ‖ …)` — exactly EIP-712's
+  encoding of a `string[]` value, i.e. in Solidity
+  `keccak256(abi.encodePacked(keccak256(bytes(id_1)), keccak256(bytes(id_2)), …))`.
+  A compliant verdict has no failed clause and `clausesHash = bytes32(0)`.
+- `configDigest`: binds the oracle set configuration (signers, threshold) the verdict was
+  signed under, so a verdict from a retired set can't be replayed into a new one; zero until
+  the set is registered on-chain.
+
+Every field is a deterministic function of the attestation and the policies, never of a
+node's clock, so k nodes judging the same attestation sign the same digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from chain.eip712 import Domain, recover_typed, sign_typed, typed_digest
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+DOMAIN_NAME = "rcm PolicyOracle"
+DOMAIN_VERSION = "1"
+ZERO_BYTES32 = bytes(32)
+
+VERDICT_TYPES = {
+    "Verdict": [
+        {"name": "jobId", "type": "bytes32"},
+        {"name": "compliant", "type": "bool"},
+        {"name": "fault", "type": "uint8"},
+        {"name": "clausesHash", "type": "bytes32"},
+        {"name": "configDigest", "type": "bytes32"},
+    ]
+}
+
+
+class Fault(IntEnum):
+    NONE = 0
+    BUYER = 1
+    PROVIDER = 2
+
+
+@dataclass(frozen=True)
+class Verdict:
+    job_id: bytes
+    compliant: bool
+    fault: Fault
+    clauses_hash: bytes
+    config_digest: bytes
+
+    def __post_init__(self) -> None:
+        for name in ("job_id", "clauses_hash", "config_digest"):
+            if len(getattr(self, name)) != 32:
+                raise ValueError(f"{name} must be 32 bytes")
+        if self.compliant != (self.fault is Fault.NONE):
+            raise ValueError("a verdict is compliant exactly when its fault is NONE")
+
+
+def verdict_domain(chain_id: int, policy_oracle: str) -> Domain:
+    return Domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, policy_oracle)
+
+
+def clauses_hash(failed_clause_ids: Iterable[str]) -> bytes:
+    """The `clausesHash` of the module docstring; zero bytes32 for no failed clause."""
+    from eth_hash.auto import keccak
+
+    ids = sorted({clause.encode("ascii") for clause in failed_clause_ids})
+    if not ids:
+        return ZERO_BYTES32
+    return bytes(keccak(b"".join(keccak(clause) for clause in ids)))
+
+
+def verdict_message(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "jobId": verdict.job_id,
+        "compliant": verdict.compliant,
+        "fault": int(verdict.fault),
+        "clausesHash": verdict.clauses_hash,
+        "configDigest": verdict.config_digest,
+    }
+
+
+def verdict_digest(domain: Domain, verdict: Verdict) -> bytes:
+    return typed_digest(domain, VERDICT_TYPES, "Verdict", verdict_message(verdict))
+
+
+def sign_verdict(account: LocalAccount, domain: Domain, verdict: Verdict) -> bytes:
+    """65 bytes r ‖ s ‖ v; RFC 6979 nonces make it deterministic for a given key and verdict."""
+    return sign_typed(account, domain, VERDICT_TYPES, "Verdict", verdict_message(verdict))
+
+
+def recover_verdict_signer(signature: bytes, domain: Domain, verdict: Verdict) -> str:
+    return recover_typed(signature, domain, VERDICT_TYPES, "Verdict", verdict_message(verdict))

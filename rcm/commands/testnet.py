@@ -1,0 +1,94 @@
+"""`rcm testnet`: a local Hardhat node with the system deployed. TEST-ONLY keys throughout:
+the node's accounts come from Hardhat's public test mnemonic."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, load_system, print_json
+
+app = typer.Typer(no_args_is_help=True, help="Run a local Hardhat node with the system deployed.")
+
+
+@app.command()
+def start(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8545,
+    json_out: JsonOption = False,
+) -> None:
+    """Start a Hardhat node in the background, deploy the system, write the manifest."""
+    from chain import testnet
+    from chain.connection import connect
+    from chain.deploy import deploy_system
+    from chain.manifest import manifest_path
+
+    url = testnet.start(port=port)
+    try:
+        chain = connect(url)
+        system = deploy_system(chain, chain.dev_account(0))
+    except BaseException:
+        testnet.stop()
+        raise
+    data = {
+        "rpc": url,
+        "chain_id": chain.chain_id,
+        "manifest": str(manifest_path(chain.chain_id)),
+        "contracts": {n: c.address for n, c in system.manifest.contracts.items()},
+    }
+    if json_out:
+        print_json(data)
+    else:
+        typer.echo(f"testnet running at {url} (chain id {chain.chain_id})")
+        typer.echo(f"manifest {data['manifest']}")
+        typer.echo("its accounts come from Hardhat's public test mnemonic: TEST-ONLY keys")
+
+
+@app.command()
+def fund(
+    name: Annotated[str, typer.Argument(help="Wallet name or 0x address.")],
+    cst: Annotated[str | None, typer.Option(help="Whole CST to mint.")] = None,
+    usd: Annotated[str | None, typer.Option(help="Whole test USD to mint.")] = None,
+    eth: Annotated[str, typer.Option(help="ETH to send for gas.")] = "10",
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Mint demo CST and test USD and send ETH to a wallet (local chains only)."""
+    from tokens import operations, wallets
+    from tokens.amounts import to_units
+
+    cst_units = to_units(cst, "cst", "--cst") if cst else 0
+    usd_units = to_units(usd, "usd", "--usd") if usd else 0
+    eth_units = to_units(eth, "eth", "--eth")
+    recipient = wallets.resolve_recipient(name)
+    system = load_system(rpc)
+    operations.fund(system, system.chain.dev_account(0), recipient, cst_units, usd_units, eth_units)
+    data = {"address": recipient, "cst": cst_units, "usd": usd_units, "eth": eth_units}
+    if json_out:
+        print_json(data)
+    else:
+        typer.echo(f"funded {recipient}: {cst or 0} CST, {usd or 0} USD, {eth} ETH")
+
+
+@app.command()
+def advance(
+    seconds: Annotated[int, typer.Argument(min=1, help="Seconds to move chain time forward.")],
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Move chain time forward (for unbonding delays and round windows)."""
+    from chain.connection import connect
+
+    timestamp = connect(rpc).advance_time(seconds)
+    if json_out:
+        print_json({"timestamp": timestamp})
+    else:
+        typer.echo(f"chain time is now {timestamp}")
+
+
+@app.command()
+def stop() -> None:
+    """Stop the node `rcm testnet start` started (and no other)."""
+    from chain import testnet
+
+    typer.echo(f"stopped the testnet at {testnet.stop()}")

@@ -1,0 +1,177 @@
+"""`rcm wallet`: keystores, balances, transfers, stake and reputation bonds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rcm.commands.common import (
+    DEFAULT_RPC_URL,
+    JsonOption,
+    RpcOption,
+    load_system,
+    print_json,
+    tx_summary,
+)
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3.types import TxReceipt
+
+    from chain.system import System
+
+app = typer.Typer(no_args_is_help=True, help="Keystores, balances, transfers, stake and bonds.")
+
+Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
+Amount = Annotated[str, typer.Argument(help="Whole tokens; decimals allowed, e.g. 12.5.")]
+
+
+@app.command()
+def new(name: Name, json_out: JsonOption = False) -> None:
+    """Create a wallet with a fresh key, encrypted with RCM_PASSWORD or a prompted password."""
+    from chain.keystore import read_password
+    from tokens import wallets
+
+    address = wallets.create(name, read_password(confirm=True))
+    _report({"name": name, "address": address}, json_out, f"created wallet {name}: {address}")
+
+
+@app.command("import")
+def import_(
+    name: Name,
+    key_file: Annotated[
+        typer.FileText | None, typer.Option("--key-file", help="File holding a hex private key.")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Import an existing private key (from --key-file, or typed at a hidden prompt)."""
+    from chain.keystore import read_password
+    from tokens import wallets
+
+    text = key_file.read() if key_file else typer.prompt("private key", hide_input=True)
+    key = wallets.parse_private_key(text)
+    address = wallets.create(name, read_password(confirm=True), key)
+    _report({"name": name, "address": address}, json_out, f"imported wallet {name}: {address}")
+
+
+@app.command("list")
+def list_(json_out: JsonOption = False) -> None:
+    """List wallets and their addresses."""
+    from tokens import wallets
+
+    rows = [{"name": n, "address": a} for n, a in wallets.names()]
+    if json_out:
+        print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "address")
+    for row in rows:
+        table.add_row(row["name"], row["address"])
+    Console().print(table)
+
+
+@app.command()
+def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
+    """ETH, CST, USD, and CST staked, locked and bonded."""
+    from tokens import wallets
+    from tokens.amounts import from_units
+    from tokens.operations import balances
+
+    address = wallets.address_of(name)
+    held = balances(load_system(rpc), address)
+    if json_out:
+        print_json(held.model_dump())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("", "amount", title=f"{name} {address}")
+    for field, token in (("eth", "eth"), ("cst", "cst"), ("usd", "usd"), ("staked", "cst"),
+                         ("locked", "cst"), ("bonded", "cst"), ("unbonding", "cst")):
+        table.add_row(field, from_units(getattr(held, field), token))
+    Console().print(table)
+
+
+@app.command()
+def transfer(
+    name: Name,
+    to: Annotated[str, typer.Argument(help="Recipient: a wallet name or a 0x address.")],
+    amount: Amount,
+    token: Annotated[str, typer.Option(help="cst, usd or eth.")] = "cst",
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Send CST (default), USD or ETH."""
+    from tokens import operations, wallets
+    from tokens.amounts import DECIMALS, to_units
+    from tokens.errors import TokensError
+
+    if token not in DECIMALS:
+        raise TokensError(f"--token: expected one of cst, usd, eth, got {token!r}")
+    units = to_units(amount, token)
+    recipient = wallets.resolve_recipient(to)
+    _act(name, rpc, json_out, lambda s, a: operations.transfer(s, a, recipient, units, token),
+         f"sent {amount} {token.upper()} to {recipient}")
+
+
+def _add_amount_command(verb: str, past: str, doc: str) -> None:
+    """stake, unstake, bond and unbond take the same arguments and differ only in the call."""
+
+    def command(
+        name: Name, amount: Amount, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False
+    ) -> None:
+        from tokens import operations
+        from tokens.amounts import to_units
+
+        units = to_units(amount, "cst")
+        operation = getattr(operations, verb)
+        _act(name, rpc, json_out, lambda s, a: operation(s, a, units), f"{past} {amount} CST")
+
+    command.__doc__ = doc
+    app.command(verb)(command)
+
+
+for _verb, _past, _doc in (
+    ("stake", "staked", "Stake CST as free stake that jobs can lock."),
+    ("unstake", "unstaked", "Take free (unlocked) stake back."),
+    ("bond", "bonded", "Post a long-term reputation bond."),
+    ("unbond", "started unbonding", "Start unbonding; withdraw the CST after the delay."),
+):
+    _add_amount_command(_verb, _past, _doc)
+
+
+@app.command()
+def withdraw(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
+    """Withdraw CST whose unbonding delay has passed."""
+    from tokens import operations
+
+    _act(name, rpc, json_out, operations.withdraw, "withdrew unbonded CST")
+
+
+def _act(
+    name: str,
+    rpc: str,
+    json_out: bool,
+    operation: Callable[[System, LocalAccount], TxReceipt],
+    message: str,
+) -> None:
+    """Unlock the wallet, connect, run one checked operation, report the transaction."""
+    from chain.keystore import read_password
+    from tokens import wallets
+
+    wallets.address_of(name)
+    account = wallets.unlock(name, read_password())
+    receipt = operation(load_system(rpc), account)
+    summary = tx_summary(receipt)
+    _report({"name": name, **summary}, json_out, f"{message} (tx {summary['tx']})")
+
+
+def _report(data: dict[str, object], json_out: bool, message: str) -> None:
+    if json_out:
+        print_json(data)
+    else:
+        typer.echo(message)

@@ -1,0 +1,65 @@
+"""Deployment manifest: written on deploy, loaded by clients, refused when stale."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chain.connection import connect
+from chain.deploy import deploy_system
+from chain.errors import ChainError
+from chain.manifest import load_manifest, manifest_path
+from chain.system import System
+
+
+@pytest.fixture(scope="module")
+def deployed() -> System:
+    chain = connect()
+    return deploy_system(chain, chain.dev_account(0))
+
+
+def test_manifest_records_addresses_block_and_abi_hashes(deployed: System) -> None:
+    manifest = load_manifest(deployed.chain.chain_id)
+    assert set(manifest.contracts) == {"TestUSD", "ComputeSafetyToken", "ReputationRegistry",
+                                       "SafetyVault"}
+    assert manifest.payment_token == manifest.contracts["TestUSD"].address
+    assert manifest.deploy_block >= 1
+    assert all(c.abi_hash.startswith("0x") for c in manifest.contracts.values())
+    assert System.load(deployed.chain).vault.address == deployed.vault.address
+
+
+def test_a_fresh_chain_makes_the_manifest_stale(deployed: System) -> None:
+    with pytest.raises(ChainError, match="stale: no code at"):
+        System.load(connect())  # same chain id, nothing deployed: like a restarted Hardhat node
+
+
+def test_a_changed_abi_makes_the_manifest_stale(deployed: System) -> None:
+    path = manifest_path(deployed.chain.chain_id)
+    saved = path.read_text()
+    raw = json.loads(saved)
+    raw["contracts"]["SafetyVault"]["abi_hash"] = "0x00"
+    path.write_text(json.dumps(raw))
+    try:
+        with pytest.raises(ChainError, match="SafetyVault's ABI changed"):
+            System.load(deployed.chain)
+    finally:
+        path.write_text(saved)
+
+
+def test_no_manifest_names_the_command_to_run() -> None:
+    with pytest.raises(ChainError, match="rcm testnet start"):
+        load_manifest(4242)
+
+
+def test_a_real_network_needs_a_payment_token(deployed: System, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(type(deployed.chain), "chain_id", property(lambda self: 1))
+    with pytest.raises(ChainError, match="payment token"):
+        deploy_system(deployed.chain, deployed.chain.dev_account(0))
+
+
+def test_unreachable_rpc_is_named() -> None:
+    with pytest.raises(ChainError, match=r"cannot reach the chain at http://127.0.0.1:9"):
+        connect("http://127.0.0.1:9")
+    with pytest.raises(ChainError, match="--rpc"):
+        connect("ftp://example")

@@ -1,0 +1,266 @@
+"""SafetyVault: free stake, locks per job, release and slash, reputation bonds, required stake."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from chain.connection import Chain
+from chain.deploy import Parameters
+from chain.system import System
+from tests.support import event_args, reverts, role
+
+CST = 10**18
+JOB = b"\x11" * 32
+OTHER_JOB = b"\x22" * 32
+
+
+def _balance(system: System, who: LocalAccount) -> tuple[int, int, int, int, int]:
+    return tuple(system.vault.functions.balanceOf(who.address).call())  # type: ignore[return-value]
+
+
+def _stake(chain: Chain, system: System, who: LocalAccount, amount: int) -> None:
+    chain.send(system.vault.functions.stake(amount), who)
+
+
+# ---- free stake ----
+
+
+def test_stake_moves_cst_into_free_stake_and_unstake_back(
+    chain: Chain, system: System, buyer: LocalAccount
+) -> None:
+    before = system.cst.functions.balanceOf(buyer.address).call()
+    receipt = chain.send(system.vault.functions.stake(40 * CST), buyer)
+    assert event_args(system.vault, receipt, "Staked") == [
+        {"account": buyer.address, "amount": 40 * CST}
+    ]
+    assert _balance(system, buyer)[0] == 40 * CST
+    receipt = chain.send(system.vault.functions.unstake(15 * CST), buyer)
+    assert event_args(system.vault, receipt, "Unstaked")[0]["amount"] == 15 * CST
+    assert _balance(system, buyer)[0] == 25 * CST
+    assert system.cst.functions.balanceOf(buyer.address).call() == before - 25 * CST
+
+
+def test_unstake_more_than_free_reverts(chain: Chain, system: System, buyer: LocalAccount) -> None:
+    _stake(chain, system, buyer, 10 * CST)
+    with reverts("InsufficientStake", buyer.address, 10 * CST + 1, 10 * CST):
+        chain.send(system.vault.functions.unstake(10 * CST + 1), buyer)
+
+
+@pytest.mark.parametrize("method", ["stake", "unstake", "bond", "unbond"])
+def test_zero_amounts_revert(chain: Chain, system: System, buyer: LocalAccount, method: str) -> None:
+    with reverts("ZeroAmount"):
+        chain.send(getattr(system.vault.functions, method)(0), buyer)
+
+
+def test_stake_above_cst_balance_reverts_in_the_token(
+    chain: Chain, system: System, buyer: LocalAccount
+) -> None:
+    held = system.cst.functions.balanceOf(buyer.address).call()
+    with reverts("ERC20InsufficientBalance", buyer.address, held, held + 1):
+        chain.send(system.vault.functions.stake(held + 1), buyer)
+
+
+# ---- locks ----
+
+
+def test_lock_release_round_trip(
+    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount,
+    oracle: LocalAccount,
+) -> None:
+    _stake(chain, system, buyer, 30 * CST)
+    receipt = chain.send(system.vault.functions.lock(JOB, buyer.address, 12 * CST), clearing)
+    assert event_args(system.vault, receipt, "Locked") == [
+        {"id": JOB, "account": buyer.address, "amount": 12 * CST}
+    ]
+    assert _balance(system, buyer)[:2] == (18 * CST, 12 * CST)
+    assert system.vault.functions.lockOf(JOB).call() == [buyer.address, 12 * CST]
+    receipt = chain.send(system.vault.functions.release(JOB), oracle)
+    assert event_args(system.vault, receipt, "Released")[0]["amount"] == 12 * CST
+    assert _balance(system, buyer)[:2] == (30 * CST, 0)
+    assert system.vault.functions.lockOf(JOB).call()[1] == 0
+
+
+def test_lock_rejects_a_second_lock_on_the_same_id_and_short_stake(
+    chain: Chain, system: System, buyer: LocalAccount, provider: LocalAccount,
+    clearing: LocalAccount,
+) -> None:
+    _stake(chain, system, buyer, 10 * CST)
+    chain.send(system.vault.functions.lock(JOB, buyer.address, 4 * CST), clearing)
+    with reverts("LockExists", "0x" + JOB.hex()):
+        chain.send(system.vault.functions.lock(JOB, buyer.address, 1), clearing)
+    # Short by one unit of free stake.
+    with reverts("InsufficientStake", buyer.address, 6 * CST + 1, 6 * CST):
+        chain.send(system.vault.functions.lock(OTHER_JOB, buyer.address, 6 * CST + 1), clearing)
+    with reverts("InsufficientStake", provider.address, 1, 0):
+        chain.send(system.vault.functions.lock(OTHER_JOB, provider.address, 1), clearing)
+    with reverts("ZeroAmount"):
+        chain.send(system.vault.functions.lock(OTHER_JOB, buyer.address, 0), clearing)
+
+
+def test_lock_batch_locks_each_id_or_none(
+    chain: Chain, system: System, buyer: LocalAccount, provider: LocalAccount,
+    clearing: LocalAccount,
+) -> None:
+    _stake(chain, system, buyer, 10 * CST)
+    _stake(chain, system, provider, 10 * CST)
+    ids = [JOB, OTHER_JOB]
+    receipt = chain.send(
+        system.vault.functions.lockBatch(ids, [buyer.address, provider.address], [3 * CST, 4 * CST]),
+        clearing,
+    )
+    assert [e["id"] for e in event_args(system.vault, receipt, "Locked")] == ids
+    assert _balance(system, provider)[:2] == (6 * CST, 4 * CST)
+    third = b"\x33" * 32
+    with reverts("InsufficientStake", buyer.address, 8 * CST, 7 * CST):
+        chain.send(
+            system.vault.functions.lockBatch(
+                [third, b"\x44" * 32], [provider.address, buyer.address], [CST, 8 * CST]
+            ),
+            clearing,
+        )
+    assert system.vault.functions.lockOf(third).call()[1] == 0
+    with reverts("LengthMismatch"):
+        chain.send(system.vault.functions.lockBatch([third], [], [CST]), clearing)
+
+
+def test_slash_burns_part_of_a_lock_and_frees_the_rest(
+    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount,
+    oracle: LocalAccount,
+) -> None:
+    _stake(chain, system, buyer, 20 * CST)
+    chain.send(system.vault.functions.lock(JOB, buyer.address, 10 * CST), clearing)
+    supply = system.cst.functions.totalSupply().call()
+    receipt = chain.send(system.vault.functions.slash(JOB, 7 * CST), oracle)
+    assert event_args(system.vault, receipt, "Slashed") == [
+        {"id": JOB, "account": buyer.address, "burned": 7 * CST, "released": 3 * CST}
+    ]
+    assert system.cst.functions.totalSupply().call() == supply - 7 * CST
+    assert system.cst.functions.totalBurned().call() == 7 * CST
+    assert _balance(system, buyer)[:2] == (13 * CST, 0)
+
+
+def test_slash_never_burns_more_than_the_lock(
+    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount,
+    oracle: LocalAccount,
+) -> None:
+    _stake(chain, system, buyer, 20 * CST)
+    chain.send(system.vault.functions.lock(JOB, buyer.address, 10 * CST), clearing)
+    with reverts("SlashExceedsLock", "0x" + JOB.hex(), 10 * CST + 1, 10 * CST):
+        chain.send(system.vault.functions.slash(JOB, 10 * CST + 1), oracle)
+
+
+def test_release_and_slash_of_unknown_or_spent_locks_revert(
+    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount,
+    oracle: LocalAccount,
+) -> None:
+    with reverts("UnknownLock", "0x" + JOB.hex()):
+        chain.send(system.vault.functions.release(JOB), oracle)
+    _stake(chain, system, buyer, 5 * CST)
+    chain.send(system.vault.functions.lock(JOB, buyer.address, 5 * CST), clearing)
+    chain.send(system.vault.functions.release(JOB), oracle)
+    with reverts("UnknownLock", "0x" + JOB.hex()):
+        chain.send(system.vault.functions.slash(JOB, 1), oracle)
+
+
+@pytest.mark.parametrize(
+    "method, args, required_role",
+    [
+        ("lock", (JOB, "buyer", 1), "CLEARING_ROLE"),
+        ("lockBatch", ([JOB], ["buyer"], [1]), "CLEARING_ROLE"),
+        ("release", (JOB,), "ORACLE_ROLE"),
+        ("slash", (JOB, 1), "ORACLE_ROLE"),
+        ("slashBond", ("buyer", 1), "ORACLE_ROLE"),
+        ("setParameters", (1, 1), "REGULATOR_ROLE"),
+    ],
+)
+def test_role_bypass_is_rejected(
+    chain: Chain, system: System, buyer: LocalAccount, outsider: LocalAccount,
+    clearing: LocalAccount, method: str, args: tuple[object, ...], required_role: str,
+) -> None:
+    def fill(value: object) -> object:
+        if value == "buyer":
+            return buyer.address
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value
+
+    # The buyer and the clearing house hold no oracle or regulator powers, nor outsiders any.
+    for caller in (outsider, buyer) + ((clearing,) if required_role != "CLEARING_ROLE" else ()):
+        with reverts(
+            "AccessControlUnauthorizedAccount", caller.address, role(system.vault, required_role)
+        ):
+            chain.send(getattr(system.vault.functions, method)(*[fill(a) for a in args]), caller)
+
+
+# ---- reputation bonds ----
+
+
+def test_bond_unbond_and_withdraw_after_the_delay(
+    chain: Chain, system: System, provider: LocalAccount
+) -> None:
+    chain.send(system.vault.functions.bond(50 * CST), provider)
+    receipt = chain.send(system.vault.functions.unbond(20 * CST), provider)
+    (started,) = event_args(system.vault, receipt, "UnbondingStarted")
+    free, locked, bonded, unbonding, ready_at = _balance(system, provider)
+    assert (bonded, unbonding, ready_at) == (30 * CST, 20 * CST, started["readyAt"])
+    with reverts("UnbondingNotReady", provider.address, ready_at):
+        chain.send(system.vault.functions.withdraw(), provider)
+    chain.advance_time(Parameters().unbonding_delay_seconds)
+    before = system.cst.functions.balanceOf(provider.address).call()
+    receipt = chain.send(system.vault.functions.withdraw(), provider)
+    assert event_args(system.vault, receipt, "Withdrawn")[0]["amount"] == 20 * CST
+    assert system.cst.functions.balanceOf(provider.address).call() == before + 20 * CST
+    with reverts("NothingToWithdraw", provider.address):
+        chain.send(system.vault.functions.withdraw(), provider)
+
+
+def test_unbond_more_than_bonded_reverts(
+    chain: Chain, system: System, provider: LocalAccount
+) -> None:
+    chain.send(system.vault.functions.bond(5 * CST), provider)
+    with reverts("InsufficientBond", provider.address, 5 * CST + 1, 5 * CST):
+        chain.send(system.vault.functions.unbond(5 * CST + 1), provider)
+
+
+def test_bond_stays_slashable_while_unbonding(
+    chain: Chain, system: System, provider: LocalAccount, oracle: LocalAccount
+) -> None:
+    chain.send(system.vault.functions.bond(10 * CST), provider)
+    chain.send(system.vault.functions.unbond(8 * CST), provider)
+    receipt = chain.send(system.vault.functions.slashBond(provider.address, 9 * CST), oracle)
+    assert event_args(system.vault, receipt, "BondSlashed")[0]["burned"] == 9 * CST
+    assert _balance(system, provider)[2:4] == (0, CST)
+    with reverts("SlashExceedsBond", provider.address, 2 * CST, CST):
+        chain.send(system.vault.functions.slashBond(provider.address, 2 * CST), oracle)
+
+
+# ---- required stake and parameters ----
+
+
+def test_required_stake_scales_with_risk_and_falls_with_reputation(
+    chain: Chain, system: System, buyer: LocalAccount, oracle: LocalAccount
+) -> None:
+    rate = Parameters().cst_wei_per_micro_usd
+    required = system.vault.functions.requiredStake
+    assert required(buyer.address, 5_000, 40_000_000).call() == 20_000_000 * rate
+    assert required(buyer.address, 10_000, 40_000_000).call() == 40_000_000 * rate
+    assert required(buyer.address, 0, 40_000_000).call() == 0
+    for _ in range(2):
+        chain.send(system.reputation.functions.recordAudit(buyer.address, True), oracle)
+    # Score 200 = the half-discount score: 25% off with the default 50% maximum.
+    assert required(buyer.address, 5_000, 40_000_000).call() == 15_000_000 * rate
+    with reverts("InvalidRiskBps", 10_001):
+        chain.call(required(buyer.address, 10_001, 1))
+
+
+def test_regulator_sets_rate_and_delay(
+    chain: Chain, system: System, regulator: LocalAccount, buyer: LocalAccount
+) -> None:
+    receipt = chain.send(system.vault.functions.setParameters(2, 60), regulator)
+    assert event_args(system.vault, receipt, "ParametersSet") == [
+        {"cstWeiPerMicroUsd": 2, "unbondingDelaySeconds": 60}
+    ]
+    assert system.vault.functions.requiredStake(buyer.address, 10_000, 7).call() == 14
+    with reverts("InvalidParameters"):
+        chain.send(system.vault.functions.setParameters(0, 60), regulator)

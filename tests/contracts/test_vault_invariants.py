@@ -1,0 +1,80 @@
+"""Property tests over random sequences of vault operations (few examples: each is on-chain).
+
+totalSupply = CST outside the vault + free + locked + bonded + unbonding stake;
+totalSupply + totalBurned = totalMinted; a slash never burns more than its lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chain.connection import Chain
+from chain.reverts import Reverted
+from chain.system import System
+
+CST = 10**18
+LOCK_IDS = [bytes([i]) * 32 for i in range(1, 4)]
+OPERATIONS = ["stake", "unstake", "lock", "release", "slash", "bond", "unbond", "slashBond"]
+
+operation = st.tuples(
+    st.sampled_from(OPERATIONS),
+    st.integers(0, 1),  # which account
+    st.integers(0, len(LOCK_IDS) - 1),  # which lock id
+    st.integers(0, 60).map(lambda whole: whole * CST // 4),  # amounts include 0 and odd ones
+)
+
+
+def _apply(chain: Chain, system: System, roles: dict[str, LocalAccount], step: tuple[Any, ...],
+           accounts: list[LocalAccount]) -> None:
+    name, who, lock_index, amount = step
+    account, lock_id, vault = accounts[who], LOCK_IDS[lock_index], system.vault.functions
+    calls = {
+        "stake": (vault.stake(amount), account),
+        "unstake": (vault.unstake(amount), account),
+        "bond": (vault.bond(amount), account),
+        "unbond": (vault.unbond(amount), account),
+        "lock": (vault.lock(lock_id, account.address, amount), roles["clearing"]),
+        "release": (vault.release(lock_id), roles["oracle"]),
+        "slash": (vault.slash(lock_id, amount), roles["oracle"]),
+        "slashBond": (vault.slashBond(account.address, amount), roles["oracle"]),
+    }
+    call, sender = calls[name]
+    locked_before = system.vault.functions.lockOf(lock_id).call()[1]
+    supply_before = system.cst.functions.totalSupply().call()
+    try:
+        chain.send(call, sender)
+    except Reverted:
+        return  # a rejected step changes nothing; the invariants below still hold
+    if name == "slash":
+        assert supply_before - system.cst.functions.totalSupply().call() <= locked_before
+
+
+def _assert_conserved(system: System, accounts: list[LocalAccount], others: list[str]) -> None:
+    cst, vault = system.cst.functions, system.vault.functions
+    outside = sum(cst.balanceOf(a).call() for a in [x.address for x in accounts] + others)
+    in_vault = sum(sum(vault.balanceOf(a.address).call()[:4]) for a in accounts)
+    assert cst.balanceOf(system.vault.address).call() == in_vault
+    assert cst.totalSupply().call() == outside + in_vault
+    assert cst.totalSupply().call() + cst.totalBurned().call() == cst.totalMinted().call()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(operation, min_size=1, max_size=8))
+def test_cst_is_conserved_and_slashes_are_bounded(
+    chain: Chain, system: System, buyer: LocalAccount, provider: LocalAccount,
+    clearing: LocalAccount, oracle: LocalAccount, governance: LocalAccount,
+    steps: list[tuple[Any, ...]],
+) -> None:
+    snapshot = chain.snapshot()
+    try:
+        accounts = [buyer, provider]
+        roles = {"clearing": clearing, "oracle": oracle}
+        for step in steps:
+            _apply(chain, system, roles, step, accounts)
+            _assert_conserved(system, accounts, [governance.address])
+    finally:
+        chain.revert_to(snapshot)

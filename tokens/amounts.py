@@ -1,0 +1,30 @@
+"""Whole-token amounts as users type them, and the integer smallest units contracts take."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from tokens.errors import TokensError
+
+DECIMALS = {"eth": 18, "cst": 18, "usd": 6}
+
+
+def to_units(text: str, token: str, field: str = "amount") -> int:
+    """'1.5' CST -> 1500000000000000000. Rejects non-numbers, amounts ≤ 0 and more decimal
+    places than the token has."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise TokensError(f"{field}: {text!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise TokensError(f"{field}: must be greater than 0, got {text}")
+    units = value.scaleb(DECIMALS[token])
+    if units != units.to_integral_value():
+        raise TokensError(f"{field}: {token.upper()} has only {DECIMALS[token]} decimal places")
+    return int(units)
+
+
+def from_units(units: int, token: str) -> str:
+    """1500000000000000000 CST -> '1.5'."""
+    text = format(Decimal(units).scaleb(-DECIMALS[token]), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,0 +1,113 @@
+"""What a token holder does, checked before anything is sent: a failing check raises
+TokensError naming the field and no transaction leaves the machine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from chain.system import System
+from tokens.amounts import from_units
+from tokens.errors import TokensError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3.types import TxReceipt
+
+
+class Balances(BaseModel):
+    """Every amount in the smallest unit (wei for ETH and CST, micro-USD for USD)."""
+
+    address: str
+    eth: int
+    cst: int
+    usd: int
+    staked: int
+    locked: int
+    bonded: int
+    unbonding: int
+    unbonding_ready_at: int
+
+
+def balances(system: System, address: str) -> Balances:
+    vault = system.vault.functions.balanceOf(address).call()
+    return Balances(
+        address=address,
+        eth=system.chain.w3.eth.get_balance(address),  # type: ignore[arg-type]
+        cst=system.cst.functions.balanceOf(address).call(),
+        usd=system.payment_token.functions.balanceOf(address).call(),
+        staked=vault[0],
+        locked=vault[1],
+        bonded=vault[2],
+        unbonding=vault[3],
+        unbonding_ready_at=vault[4],
+    )
+
+
+def _require_at_most(amount: int, available: int, token: str, what: str) -> None:
+    if amount > available:
+        raise TokensError(
+            f"amount: {from_units(amount, token)} {token.upper()} exceeds {what} of "
+            f"{from_units(available, token)}"
+        )
+
+
+def transfer(system: System, sender: LocalAccount, to: str, amount: int, token: str) -> TxReceipt:
+    held = balances(system, sender.address)
+    _require_at_most(amount, getattr(held, token), token, "the balance")
+    if token == "eth":
+        return system.chain.transfer_eth(sender, to, amount)
+    contract = system.cst if token == "cst" else system.usd
+    return system.chain.send(contract.functions.transfer(to, amount), sender)
+
+
+def _approve_vault(system: System, sender: LocalAccount, amount: int) -> None:
+    allowance = system.cst.functions.allowance(sender.address, system.vault.address).call()
+    if allowance < amount:
+        system.chain.send(system.cst.functions.approve(system.vault.address, amount), sender)
+
+
+def stake(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
+    _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
+    _approve_vault(system, sender, amount)
+    return system.chain.send(system.vault.functions.stake(amount), sender)
+
+
+def unstake(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
+    _require_at_most(amount, balances(system, sender.address).staked, "cst", "the free stake")
+    return system.chain.send(system.vault.functions.unstake(amount), sender)
+
+
+def bond(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
+    _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
+    _approve_vault(system, sender, amount)
+    return system.chain.send(system.vault.functions.bond(amount), sender)
+
+
+def unbond(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
+    _require_at_most(amount, balances(system, sender.address).bonded, "cst", "the bond")
+    return system.chain.send(system.vault.functions.unbond(amount), sender)
+
+
+def withdraw(system: System, sender: LocalAccount) -> TxReceipt:
+    held = balances(system, sender.address)
+    if held.unbonding == 0:
+        raise TokensError("nothing to withdraw: no CST is unbonding (see `rcm wallet unbond`)")
+    now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
+    if now < held.unbonding_ready_at:
+        raise TokensError(
+            f"nothing to withdraw yet: {from_units(held.unbonding, 'cst')} CST unbonds in "
+            f"{held.unbonding_ready_at - now} s"
+        )
+    return system.chain.send(system.vault.functions.withdraw(), sender)
+
+
+def fund(system: System, governance: LocalAccount, to: str, cst: int, usd: int, eth: int) -> None:
+    """Mints demo tokens and sends ETH from the governance account (local chains only)."""
+    if cst:
+        system.chain.send(system.cst.functions.mint(to, cst), governance)
+    if usd:
+        system.chain.send(system.usd.functions.mint(to, usd), governance)
+    if eth:
+        system.chain.transfer_eth(governance, to, eth)

@@ -1,0 +1,70 @@
+"""Named wallets: encrypted keystores under `$RCM_HOME/keystores/<name>.json`."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chain.config import rcm_home
+from chain.keystore import NAME_PATTERN, keystore_address, read_keystore, write_keystore
+from tokens.errors import TokensError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+
+def keystore_dir() -> Path:
+    return rcm_home() / "keystores"
+
+
+def _path(name: str) -> Path:
+    if not NAME_PATTERN.match(name):
+        raise TokensError(f"NAME: {name!r} is not a valid wallet name (letters, digits, _ . -)")
+    return keystore_dir() / f"{name}.json"
+
+
+def create(name: str, password: str, private_key: bytes | None = None) -> str:
+    path = _path(name)
+    if path.exists():
+        raise TokensError(f"NAME: a wallet named {name!r} already exists")
+    return write_keystore(path, private_key or secrets.token_bytes(32), password)
+
+
+def parse_private_key(text: str) -> bytes:
+    raw = text.strip().removeprefix("0x")
+    try:
+        key = bytes.fromhex(raw)
+    except ValueError:
+        raise TokensError("private key: not hexadecimal") from None
+    if len(key) != 32 or not 0 < int.from_bytes(key, "big") < 2**256 - 2**32 - 977:
+        raise TokensError("private key: must be 32 bytes of a valid secp256k1 key")
+    return key
+
+
+def names() -> list[tuple[str, str]]:
+    """(name, address) of every wallet, sorted by name."""
+    return [(p.stem, keystore_address(p)) for p in sorted(keystore_dir().glob("*.json"))]
+
+
+def address_of(name: str) -> str:
+    path = _path(name)
+    if not path.exists():
+        raise TokensError(f"NAME: unknown wallet {name!r} (see `rcm wallet list`)")
+    return keystore_address(path)
+
+
+def unlock(name: str, password: str) -> LocalAccount:
+    address_of(name)
+    return read_keystore(_path(name), password)
+
+
+def resolve_recipient(text: str) -> str:
+    """A wallet name or a checksummed-or-lowercase 0x address."""
+    from eth_utils import is_address, to_checksum_address
+
+    if text.startswith("0x"):
+        if not is_address(text):
+            raise TokensError(f"TO: {text!r} is not a valid address")
+        return str(to_checksum_address(text))
+    return address_of(text)
