@@ -1,0 +1,61 @@
+"""Gas per Foundation operation on the embedded chain (py-evm), one JSON line per operation.
+
+    python benchmarks/gas.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from eth_account import Account
+
+from chain.connection import connect
+from chain.deploy import deploy_system
+
+CST = 10**18
+BATCH = 20
+
+
+def measure() -> list[dict[str, object]]:
+    chain = connect()
+    governance = chain.dev_account(0)
+    system = deploy_system(chain, governance)
+    cst, vault = system.cst.functions, system.vault.functions
+    holder, other = chain.dev_account(1), chain.dev_account(2)
+    for account in (holder, other):
+        chain.send(cst.mint(account.address, 10_000 * CST), governance)
+        chain.send(cst.approve(system.vault.address, 2**256 - 1), account)
+
+    def gas(call: object, sender: object = holder) -> int:
+        return int(chain.send(call, sender)["gasUsed"])  # type: ignore[arg-type]
+
+    rows: list[dict[str, object]] = [
+        {"op": "transfer", "gas": gas(cst.transfer(other.address, CST))},
+        {"op": "transfer_to_new_holder", "gas": gas(cst.transfer(Account.create().address, CST))},
+        {"op": "stake_first", "gas": gas(vault.stake(1_000 * CST))},
+        {"op": "stake", "gas": gas(vault.stake(1_000 * CST))},
+        {"op": "bond", "gas": gas(vault.bond(100 * CST))},
+        {"op": "unbond", "gas": gas(vault.unbond(10 * CST))},
+    ]
+    job = bytes(32 * [1])
+    rows.append({"op": "lock", "gas": gas(vault.lock(job, holder.address, CST), governance)})
+    rows.append({"op": "release", "gas": gas(vault.release(job), governance)})
+    chain.send(vault.lock(job, holder.address, CST), governance)
+    rows.append({"op": "slash", "gas": gas(vault.slash(job, CST), governance)})
+    ids = [bytes([2, i]) + bytes(30) for i in range(BATCH)]
+    batch = gas(vault.lockBatch(ids, [holder.address] * BATCH, [CST] * BATCH), governance)
+    rows.append({"op": "batch_lock_per_lock", "gas": batch // BATCH, "batch": BATCH})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    args = parser.parse_args()
+    for row in measure():
+        print(json.dumps(row) if args.json else f"{row['op']:<24}{row['gas']:>8}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The wallet and testnet commands as a user runs them, against a Hardhat node started here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import free_port
+
+pytestmark = pytest.mark.hardhat
+RCM = str(Path(sys.executable).with_name("rcm"))
+CST = 10**18
+
+
+class Cli:
+    def __init__(self, home: Path, rpc: str) -> None:
+        self.home, self.rpc = home, rpc
+
+    def __call__(self, *args: str, password: str = "pw", rpc: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "RCM_HOME": str(self.home), "RCM_PASSWORD": password}
+        command = [RCM, *args, *(["--rpc", self.rpc] if rpc else [])]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    def ok(self, *args: str, **kwargs: object) -> str:
+        done = self(*args, **kwargs)  # type: ignore[arg-type]
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def json(self, *args: str, rpc: bool = True) -> object:
+        return json.loads(self.ok(*args, "--json", rpc=rpc))
+
+    def rejects(self, *args: str, match: str, **kwargs: object) -> None:
+        done = self(*args, **kwargs)  # type: ignore[arg-type]
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and match in lines[0], done.stderr
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    home = tmp_path_factory.mktemp("wallet-cli")
+    port = free_port()
+    cli = Cli(home, f"http://127.0.0.1:{port}")
+    cli.ok("testnet", "start", "--port", str(port), rpc=False)
+    try:
+        cli.ok("wallet", "new", "alice", rpc=False)
+        cli.ok("wallet", "new", "bob", rpc=False)
+        cli.ok("testnet", "fund", "alice", "--cst", "1000", "--usd", "50")
+        yield cli
+    finally:
+        cli("testnet", "stop", rpc=False)
+
+
+def _balance(cli: Cli, name: str) -> dict[str, int]:
+    data = cli.json("wallet", "balance", name)
+    assert isinstance(data, dict)
+    return data
+
+
+def _nonce(cli: Cli, name: str) -> int:
+    from web3 import HTTPProvider, Web3
+
+    from chain.keystore import keystore_address
+
+    address = keystore_address(cli.home / "keystores" / f"{name}.json")
+    return Web3(HTTPProvider(cli.rpc)).eth.get_transaction_count(address)  # type: ignore[arg-type]
+
+
+def test_issue_flow_bond_and_balance_json(cli: Cli) -> None:
+    cli.ok("wallet", "bond", "alice", "100")
+    balance = _balance(cli, "alice")
+    assert set(balance) >= {"address", "eth", "cst", "usd", "staked", "locked", "bonded"}
+    assert all(isinstance(balance[k], int) for k in ("eth", "cst", "usd", "staked", "bonded"))
+    assert balance["cst"] == 900 * CST and balance["bonded"] == 100 * CST
+    assert balance["usd"] == 50_000_000 and balance["eth"] > 0
+
+
+def test_list_shows_wallets(cli: Cli) -> None:
+    listed = cli.json("wallet", "list", rpc=False)
+    assert [w["name"] for w in listed] == ["alice", "bob"]  # type: ignore[union-attr]
+
+
+def test_stake_unstake_and_transfer(cli: Cli) -> None:
+    before = _balance(cli, "alice")
+    cli.ok("wallet", "stake", "alice", "10.5")
+    cli.ok("wallet", "unstake", "alice", "0.5")
+    cli.ok("wallet", "transfer", "alice", "bob", "5")
+    cli.ok("wallet", "transfer", "alice", "bob", "1.25", "--token", "usd")
+    after = _balance(cli, "alice")
+    assert after["staked"] == before["staked"] + 10 * CST
+    assert after["cst"] == before["cst"] - 15 * CST
+    bob = _balance(cli, "bob")
+    assert (bob["cst"], bob["usd"]) == (5 * CST, 1_250_000)
+
+
+def test_unbond_then_withdraw_only_after_the_delay(cli: Cli) -> None:
+    cli.ok("wallet", "unbond", "alice", "30")
+    cli.rejects("wallet", "withdraw", "alice", match="nothing to withdraw yet")
+    cli.ok("testnet", "advance", str(7 * 24 * 3600))
+    before = _balance(cli, "alice")["cst"]
+    cli.ok("wallet", "withdraw", "alice")
+    assert _balance(cli, "alice")["cst"] == before + 30 * CST
+    cli.rejects("wallet", "withdraw", "alice", match="nothing to withdraw")
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (("wallet", "stake", "alice", "1"), {"password": "wrong"}, "wrong password"),
+        (("wallet", "stake", "carol", "1"), {}, "unknown wallet 'carol'"),
+        (("wallet", "transfer", "alice", "0x1234", "1"), {}, "TO: '0x1234' is not a valid address"),
+        (("wallet", "stake", "alice", "0"), {}, "amount: must be greater than 0"),
+        (("wallet", "stake", "alice", "1e30"), {}, "exceeds the CST balance"),
+        (("wallet", "unstake", "alice", "100000"), {}, "exceeds the free stake"),
+        (("wallet", "unbond", "alice", "100000"), {}, "exceeds the bond"),
+        (("wallet", "transfer", "alice", "bob", "1", "--token", "btc"), {}, "--token"),
+        (("testnet", "fund", "alice", "--cst", "-1"), {}, "--cst: must be greater than 0"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_sends_nothing(
+    cli: Cli, args: tuple[str, ...], kwargs: dict[str, str], match: str
+) -> None:
+    nonce = _nonce(cli, "alice")
+    cli.rejects(*args, match=match, **kwargs)  # type: ignore[arg-type]
+    assert _nonce(cli, "alice") == nonce
+
+
+@pytest.mark.parametrize(
+    "name, match", [("alice", "already exists"), ("../evil", "not a valid wallet name")]
+)
+def test_new_rejects_taken_and_unsafe_names(cli: Cli, name: str, match: str) -> None:
+    cli.rejects("wallet", "new", name, match=match, rpc=False)
+
+
+def test_unreachable_rpc_is_one_line(cli: Cli) -> None:
+    dead = Cli(cli.home, f"http://127.0.0.1:{free_port()}")
+    dead.rejects("wallet", "balance", "alice", match="cannot reach the chain")
+
+
+def test_restarted_node_makes_the_manifest_stale(cli: Cli) -> None:
+    """Runs last in this module: it replaces the deployed node with an empty one."""
+    from chain import testnet
+
+    cli.ok("testnet", "stop", rpc=False)
+    port = int(cli.rpc.rsplit(":", 1)[1])
+    env_home = os.environ["RCM_HOME"]
+    os.environ["RCM_HOME"] = str(cli.home)
+    try:
+        testnet.start(port=port)  # a bare node: nothing deployed at the manifest's addresses
+        cli.rejects("wallet", "balance", "alice", match="stale: no code at")
+    finally:
+        os.environ["RCM_HOME"] = env_home
