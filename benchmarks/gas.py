@@ -1,6 +1,6 @@
 """Gas per Foundation operation on the embedded chain (py-evm), one JSON line per operation.
 
-    python benchmarks/gas.py --json
+python benchmarks/gas.py --json
 """
 
 from __future__ import annotations

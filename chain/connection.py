@@ -43,9 +43,7 @@ class Chain:
         if self.embedded:
             return Account.from_key((index + 1).to_bytes(32, "big"))
         Account.enable_unaudited_hdwallet_features()
-        return Account.from_mnemonic(
-            HARDHAT_TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}"
-        )
+        return Account.from_mnemonic(HARDHAT_TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
     def send(self, call: ContractFunction, sender: LocalAccount, value: int = 0) -> TxReceipt:
         """Sign `call` locally and send it. A call that would revert raises `Reverted` with

@@ -28,6 +28,7 @@ class Parameters:
     half_discount_score: int = 200
     cst_wei_per_micro_usd: int = 10**12  # 1 CST staked per 1 USD of notional at risk
     unbonding_delay_seconds: int = 7 * 24 * 3600
+    provider_bond_slash_wei: int = 50 * 10**18
 
 
 def _role(contract: Contract, name: str) -> bytes:
@@ -77,16 +78,27 @@ def deploy_system(
         parameters.cst_wei_per_micro_usd,
         parameters.unbonding_delay_seconds,
     )
-    chain.send(cst.functions.grantRole(_role(cst, "BURNER_ROLE"), vault.address), governance)
-    # Until the clearing house and the policy oracle are deployed, governance clears jobs and
-    # records audits itself (the Foundation demo does this).
-    for contract, role in (
-        (vault, "CLEARING_ROLE"),
-        (vault, "ORACLE_ROLE"),
-        (reputation, "AUDITOR_ROLE"),
-    ):
-        grant = contract.functions.grantRole(_role(contract, role), governance.address)
-        chain.send(grant, governance)
+    oracle = deployed["PolicyOracle"] = chain.deploy("PolicyOracle", governance, governance.address)
+    enforcer = deployed["StakeEnforcer"] = chain.deploy(
+        "StakeEnforcer",
+        governance,
+        governance.address,
+        vault.address,
+        reputation.address,
+        oracle.address,
+        parameters.provider_bond_slash_wei,
+    )
+    grants: list[tuple[Contract, str, str]] = [
+        (cst, "BURNER_ROLE", vault.address),
+        (vault, "CLEARING_ROLE", enforcer.address),
+        (vault, "ORACLE_ROLE", enforcer.address),
+        (reputation, "AUDITOR_ROLE", enforcer.address),
+        (oracle, "CONSUMER_ROLE", enforcer.address),
+        # Until the clearing house lands, governance opens jobs (locks their stake).
+        (enforcer, "CLEARING_ROLE", governance.address),
+    ]
+    for contract, role, holder in grants:
+        chain.send(contract.functions.grantRole(_role(contract, role), holder), governance)
 
     manifest = Manifest(
         chain_id=chain.chain_id,

@@ -68,3 +68,11 @@ class System:
     @cached_property
     def vault(self) -> Contract:
         return self.contract("SafetyVault")
+
+    @cached_property
+    def oracle(self) -> Contract:
+        return self.contract("PolicyOracle")
+
+    @cached_property
+    def enforcer(self) -> Contract:
+        return self.contract("StakeEnforcer")

@@ -90,8 +90,15 @@ def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
     from rich.table import Table
 
     table = Table("", "amount", title=f"{name} {address}")
-    for field, token in (("eth", "eth"), ("cst", "cst"), ("usd", "usd"), ("staked", "cst"),
-                         ("locked", "cst"), ("bonded", "cst"), ("unbonding", "cst")):
+    for field, token in (
+        ("eth", "eth"),
+        ("cst", "cst"),
+        ("usd", "usd"),
+        ("staked", "cst"),
+        ("locked", "cst"),
+        ("bonded", "cst"),
+        ("unbonding", "cst"),
+    ):
         table.add_row(field, from_units(getattr(held, field), token))
     Console().print(table)
 
@@ -114,8 +121,13 @@ def transfer(
         raise TokensError(f"--token: expected one of cst, usd, eth, got {token!r}")
     units = to_units(amount, token)
     recipient = wallets.resolve_recipient(to)
-    _act(name, rpc, json_out, lambda s, a: operations.transfer(s, a, recipient, units, token),
-         f"sent {amount} {token.upper()} to {recipient}")
+    _act(
+        name,
+        rpc,
+        json_out,
+        lambda s, a: operations.transfer(s, a, recipient, units, token),
+        f"sent {amount} {token.upper()} to {recipient}",
+    )
 
 
 def _add_amount_command(verb: str, past: str, doc: str) -> None:

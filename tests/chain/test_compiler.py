@@ -32,7 +32,9 @@ def test_cache_key_changes_with_any_source_byte() -> None:
     assert compiler._source_hash({**sources, first: sources[first] + " "}) != key
 
 
-def test_artifacts_are_read_back_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_artifacts_are_read_back_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RCM_CACHE", str(tmp_path))
     compiler.load_artifacts.cache_clear()
     try:

@@ -21,8 +21,12 @@ def deployed() -> System:
 
 def test_manifest_records_addresses_block_and_abi_hashes(deployed: System) -> None:
     manifest = load_manifest(deployed.chain.chain_id)
-    assert set(manifest.contracts) == {"TestUSD", "ComputeSafetyToken", "ReputationRegistry",
-                                       "SafetyVault"}
+    assert set(manifest.contracts) == {
+        "TestUSD",
+        "ComputeSafetyToken",
+        "ReputationRegistry",
+        "SafetyVault",
+    }
     assert manifest.payment_token == manifest.contracts["TestUSD"].address
     assert manifest.deploy_block >= 1
     assert all(c.abi_hash.startswith("0x") for c in manifest.contracts.values())
@@ -52,7 +56,9 @@ def test_no_manifest_names_the_command_to_run() -> None:
         load_manifest(4242)
 
 
-def test_a_real_network_needs_a_payment_token(deployed: System, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_real_network_needs_a_payment_token(
+    deployed: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(type(deployed.chain), "chain_id", property(lambda self: 1))
     with pytest.raises(ChainError, match="payment token"):
         deploy_system(deployed.chain, deployed.chain.dev_account(0))

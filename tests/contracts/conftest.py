@@ -90,3 +90,12 @@ def _isolated(chain: Chain, system: System) -> Iterator[None]:
     snapshot = chain.snapshot()
     yield
     chain.revert_to(snapshot)
+
+
+@pytest.fixture(scope="module")
+def oracle_nodes() -> list[LocalAccount]:
+    """Seven oracle node keys (deterministic, TEST-ONLY), ascending by address."""
+    from eth_account import Account
+
+    keys = [Account.from_key(bytes([0x40 + i]) * 32) for i in range(7)]
+    return sorted(keys, key=lambda account: int(account.address, 16))

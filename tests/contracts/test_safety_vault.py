@@ -48,7 +48,9 @@ def test_unstake_more_than_free_reverts(chain: Chain, system: System, buyer: Loc
 
 
 @pytest.mark.parametrize("method", ["stake", "unstake", "bond", "unbond"])
-def test_zero_amounts_revert(chain: Chain, system: System, buyer: LocalAccount, method: str) -> None:
+def test_zero_amounts_revert(
+    chain: Chain, system: System, buyer: LocalAccount, method: str
+) -> None:
     with reverts("ZeroAmount"):
         chain.send(getattr(system.vault.functions, method)(0), buyer)
 
@@ -65,7 +67,10 @@ def test_stake_above_cst_balance_reverts_in_the_token(
 
 
 def test_lock_release_round_trip(
-    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount,
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    clearing: LocalAccount,
     oracle: LocalAccount,
 ) -> None:
     _stake(chain, system, buyer, 30 * CST)
@@ -82,7 +87,10 @@ def test_lock_release_round_trip(
 
 
 def test_lock_rejects_a_second_lock_on_the_same_id_and_short_stake(
-    chain: Chain, system: System, buyer: LocalAccount, provider: LocalAccount,
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    provider: LocalAccount,
     clearing: LocalAccount,
 ) -> None:
     _stake(chain, system, buyer, 10 * CST)
@@ -99,14 +107,19 @@ def test_lock_rejects_a_second_lock_on_the_same_id_and_short_stake(
 
 
 def test_lock_batch_locks_each_id_or_none(
-    chain: Chain, system: System, buyer: LocalAccount, provider: LocalAccount,
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    provider: LocalAccount,
     clearing: LocalAccount,
 ) -> None:
     _stake(chain, system, buyer, 10 * CST)
     _stake(chain, system, provider, 10 * CST)
     ids = [JOB, OTHER_JOB]
     receipt = chain.send(
-        system.vault.functions.lockBatch(ids, [buyer.address, provider.address], [3 * CST, 4 * CST]),
+        system.vault.functions.lockBatch(
+            ids, [buyer.address, provider.address], [3 * CST, 4 * CST]
+        ),
         clearing,
     )
     assert [e["id"] for e in event_args(system.vault, receipt, "Locked")] == ids
@@ -125,7 +138,10 @@ def test_lock_batch_locks_each_id_or_none(
 
 
 def test_slash_burns_part_of_a_lock_and_frees_the_rest(
-    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount,
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    clearing: LocalAccount,
     oracle: LocalAccount,
 ) -> None:
     _stake(chain, system, buyer, 20 * CST)
@@ -141,7 +157,10 @@ def test_slash_burns_part_of_a_lock_and_frees_the_rest(
 
 
 def test_slash_never_burns_more_than_the_lock(
-    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount,
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    clearing: LocalAccount,
     oracle: LocalAccount,
 ) -> None:
     _stake(chain, system, buyer, 20 * CST)
@@ -151,7 +170,10 @@ def test_slash_never_burns_more_than_the_lock(
 
 
 def test_release_and_slash_of_unknown_or_spent_locks_revert(
-    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount,
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    clearing: LocalAccount,
     oracle: LocalAccount,
 ) -> None:
     with reverts("UnknownLock", "0x" + JOB.hex()):
@@ -175,8 +197,14 @@ def test_release_and_slash_of_unknown_or_spent_locks_revert(
     ],
 )
 def test_role_bypass_is_rejected(
-    chain: Chain, system: System, buyer: LocalAccount, outsider: LocalAccount,
-    clearing: LocalAccount, method: str, args: tuple[object, ...], required_role: str,
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    outsider: LocalAccount,
+    clearing: LocalAccount,
+    method: str,
+    args: tuple[object, ...],
+    required_role: str,
 ) -> None:
     def fill(value: object) -> object:
         if value == "buyer":
@@ -202,7 +230,7 @@ def test_bond_unbond_and_withdraw_after_the_delay(
     chain.send(system.vault.functions.bond(50 * CST), provider)
     receipt = chain.send(system.vault.functions.unbond(20 * CST), provider)
     (started,) = event_args(system.vault, receipt, "UnbondingStarted")
-    free, locked, bonded, unbonding, ready_at = _balance(system, provider)
+    _free, _locked, bonded, unbonding, ready_at = _balance(system, provider)
     assert (bonded, unbonding, ready_at) == (30 * CST, 20 * CST, started["readyAt"])
     with reverts("UnbondingNotReady", provider.address, ready_at):
         chain.send(system.vault.functions.withdraw(), provider)

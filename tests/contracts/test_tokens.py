@@ -44,9 +44,7 @@ def test_mint_reverts_for_anyone_without_the_role(
     chain: Chain, system: System, outsider: LocalAccount, token: str, minter_role: str
 ) -> None:
     contract = getattr(system, token)
-    with reverts(
-        "AccessControlUnauthorizedAccount", outsider.address, role(contract, minter_role)
-    ):
+    with reverts("AccessControlUnauthorizedAccount", outsider.address, role(contract, minter_role)):
         chain.send(contract.functions.mint(outsider.address, 1), outsider)
 
 

@@ -28,8 +28,13 @@ operation = st.tuples(
 )
 
 
-def _apply(chain: Chain, system: System, roles: dict[str, LocalAccount], step: tuple[Any, ...],
-           accounts: list[LocalAccount]) -> None:
+def _apply(
+    chain: Chain,
+    system: System,
+    roles: dict[str, LocalAccount],
+    step: tuple[Any, ...],
+    accounts: list[LocalAccount],
+) -> None:
     name, who, lock_index, amount = step
     account, lock_id, vault = accounts[who], LOCK_IDS[lock_index], system.vault.functions
     calls = {
@@ -62,11 +67,18 @@ def _assert_conserved(system: System, accounts: list[LocalAccount], others: list
     assert cst.totalSupply().call() + cst.totalBurned().call() == cst.totalMinted().call()
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(operation, min_size=1, max_size=8))
 def test_cst_is_conserved_and_slashes_are_bounded(
-    chain: Chain, system: System, buyer: LocalAccount, provider: LocalAccount,
-    clearing: LocalAccount, oracle: LocalAccount, governance: LocalAccount,
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    provider: LocalAccount,
+    clearing: LocalAccount,
+    oracle: LocalAccount,
+    governance: LocalAccount,
     steps: list[tuple[Any, ...]],
 ) -> None:
     snapshot = chain.snapshot()

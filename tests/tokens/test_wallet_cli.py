@@ -22,7 +22,9 @@ class Cli:
     def __init__(self, home: Path, rpc: str) -> None:
         self.home, self.rpc = home, rpc
 
-    def __call__(self, *args: str, password: str = "pw", rpc: bool = True) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, password: str = "pw", rpc: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "RCM_HOME": str(self.home), "RCM_PASSWORD": password}
         command = [RCM, *args, *(["--rpc", self.rpc] if rpc else [])]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)

@@ -1,0 +1,50 @@
+"""Calls into PolicyOracle: register the oracle set, submit a k-of-n verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chain.system import System
+from chain.verdict import Verdict, verdict_message
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3.types import TxReceipt
+
+
+def verdict_args(verdict: Verdict) -> tuple[bytes, bool, int, bytes, bytes]:
+    message = verdict_message(verdict)
+    return (
+        message["jobId"],
+        message["compliant"],
+        message["fault"],
+        message["clausesHash"],
+        message["configDigest"],
+    )
+
+
+def signature_args(signatures: list[tuple[str, bytes]]) -> list[tuple[bytes, bytes, int]]:
+    """(signer, 65-byte signature) pairs as the contract takes them: (r, s, v), ordered by
+    ascending signer address so no signer counts twice."""
+    order = {address: i for i, address in enumerate(by_address([a for a, _ in signatures]))}
+    ordered = sorted(signatures, key=lambda pair: order[pair[0]])
+    return [(sig[:32], sig[32:64], sig[64]) for _, sig in ordered]
+
+
+def by_address(addresses: list[str]) -> list[str]:
+    """Ascending by numeric value, the order the contract requires (not string order)."""
+    return sorted(addresses, key=lambda address: int(address, 16))
+
+
+def register(system: System, governance: LocalAccount, signers: list[str], threshold: int) -> bytes:
+    """Sets the oracle set and k; returns the new configuration digest."""
+    call = system.oracle.functions.setConfig(by_address(signers), threshold)
+    system.chain.send(call, governance)
+    return bytes(system.oracle.functions.configDigest().call())
+
+
+def submit(
+    system: System, sender: LocalAccount, verdict: Verdict, signatures: list[tuple[str, bytes]]
+) -> TxReceipt:
+    call = system.oracle.functions.submitVerdict(verdict_args(verdict), signature_args(signatures))
+    return system.chain.send(call, sender)
