@@ -21,19 +21,27 @@ def start(
     from chain import testnet
     from chain.connection import connect
     from chain.deploy import deploy_system
+    from chain.keystore import read_password
     from chain.manifest import manifest_path
+    from tokens import wallets
 
+    has_governance = "governance" in dict(wallets.names())
+    password = None if has_governance else read_password(confirm=True)
     url = testnet.start(port=port)
     try:
         chain = connect(url)
-        system = deploy_system(chain, chain.dev_account(0))
+        governance = chain.dev_account(0)
+        system = deploy_system(chain, governance)
     except BaseException:
         testnet.stop()
         raise
+    if password is not None:
+        wallets.create("governance", password, bytes(governance.key))
     data = {
         "rpc": url,
         "chain_id": chain.chain_id,
         "manifest": str(manifest_path(chain.chain_id)),
+        "governance_wallet": "governance",
         "contracts": {n: c.address for n, c in system.manifest.contracts.items()},
     }
     if json_out:
@@ -41,7 +49,8 @@ def start(
     else:
         typer.echo(f"testnet running at {url} (chain id {chain.chain_id})")
         typer.echo(f"manifest {data['manifest']}")
-        typer.echo("its accounts come from Hardhat's public test mnemonic: TEST-ONLY keys")
+        typer.echo("its accounts come from Hardhat's public test mnemonic: TEST-ONLY keys;")
+        typer.echo("account #0 holds the governance roles and is the wallet 'governance'")
 
 
 @app.command()
