@@ -73,9 +73,7 @@ def as_verdict(public: VerdictPublic) -> Verdict:
     )
 
 
-def choose(
-    answers: list[NodeAnswer], domain: Domain, members: set[str], threshold: int
-) -> Quorum:
+def choose(answers: list[NodeAnswer], domain: Domain, members: set[str], threshold: int) -> Quorum:
     """k signatures from distinct members of the registered set on one identical verdict,
     under the chain's current domain (chain id, contract) and configuration digest."""
     groups: dict[Verdict, dict[str, bytes]] = defaultdict(dict)

@@ -1,4 +1,4 @@
-"""`rcm demo` on the embedded chain: every step's heading, and the arithmetic of the slash."""
+"""`rcm demo` on the embedded chain: every step's heading, and the arithmetic of the story."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from rich.console import Console
 from rcm import demo
 
 
-def test_demo_runs_the_safety_spine_and_burns_the_discounted_stake() -> None:
+def test_demo_audits_a_compliant_job_then_slashes_an_understated_epsilon() -> None:
     out = io.StringIO()
     summary = demo.run(None, Console(file=out, width=120))
     text = out.getvalue()
-    for step in ("deploy", "stake", "audit", "lock", "slash"):
+    for step in ("deploy", "oracle", "stake", "audit", "attest", "verdict", "lock", "slash"):
         assert f"{step} —" in text
     safety = summary["safety"]
-    # 60 % of 40 USD at 1 CST per USD = 24 CST; three audits (score 300) give 30 % off.
+    # 60 % of 40 USD at 1 CST per USD = 24 CST; one passed audit (score 100 of a
+    # half-discount score of 200) gives 5000·100/300 = 1666 bps off.
     assert safety["required_stake"] == 24 * 10**18
-    assert safety["discounted_stake"] == 24 * 10**18 * 7 // 10
+    assert safety["discounted_stake"] == 24 * 10**18 * (10_000 - 1_666) // 10_000
+    assert safety["violation_clauses"] == ["regulator.epsilon_claim"]
     assert safety["burned"] == safety["discounted_stake"]
+    assert safety["buyer_score"] == 0

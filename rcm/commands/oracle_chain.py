@@ -1,0 +1,162 @@
+"""The on-chain half of `rcm oracle`: register the set, open a job, submit a quorum verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, load_system, print_json
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+From = Annotated[str, typer.Option("--from", help="Wallet that signs the transaction.")]
+
+
+def _unlock(name: str) -> LocalAccount:
+    from chain.keystore import read_password
+    from tokens import wallets
+
+    wallets.address_of(name)
+    return wallets.unlock(name, read_password())
+
+
+def register(
+    directory: Annotated[Path, typer.Argument(help="The directory `rcm oracle init` wrote.")],
+    from_: From,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Set the node set and threshold on PolicyOracle (governance) and write the chain id,
+    the contract and the configuration digest into every node's TOML. Restart the nodes."""
+    from oracle.registration import node_config_paths, register_oracle_set
+
+    node_config_paths(directory)
+    governance = _unlock(from_)
+    registered = register_oracle_set(load_system(rpc), governance, directory)
+    data = {
+        "config_digest": registered.config_digest,
+        "signers": registered.signers,
+        "threshold": registered.threshold,
+        "configs": [str(p) for p in registered.configs],
+    }
+    if json_out:
+        print_json(data)
+        return
+    typer.echo(f"registered {len(registered.signers)} signers, k = {registered.threshold}")
+    typer.echo(f"config digest {registered.config_digest}; (re)start the nodes to sign under it")
+
+
+def _job_id(text: str) -> bytes:
+    from oracle.errors import MalformedEvidence
+
+    raw = text.removeprefix("0x")
+    if not text.startswith("0x") or len(raw) != 64:
+        raise MalformedEvidence(f"job: expected a 0x-prefixed 32-byte hex id, got {text!r}")
+    try:
+        return bytes.fromhex(raw)
+    except ValueError:
+        raise MalformedEvidence(f"job: {text!r} is not hexadecimal") from None
+
+
+def open_job(
+    job: Annotated[str, typer.Argument(help="The job id: 0x-prefixed 32-byte hex.")],
+    buyer: Annotated[str, typer.Option(help="Buyer: wallet name or address.")],
+    provider: Annotated[str, typer.Option(help="Provider: wallet name or address.")],
+    stake: Annotated[str, typer.Option(help="CST of the buyer's free stake to lock.")],
+    from_: From,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Lock a job's stake and open it with the policy oracle (clearing role; until the
+    clearing house opens jobs when futures are redeemed)."""
+    from tokens import wallets
+    from tokens.amounts import to_units
+    from tokens.errors import TokensError
+    from tokens.operations import balances
+
+    job_id = _job_id(job)
+    units = to_units(stake, "cst", "--stake")
+    buyer_address, provider_address = (
+        wallets.resolve_recipient(buyer),
+        wallets.resolve_recipient(provider),
+    )
+    clearing = _unlock(from_)
+    system = load_system(rpc)
+    free = balances(system, buyer_address).staked
+    if units > free:
+        raise TokensError(f"--stake: the buyer's free stake is {free} wei, less than {units}")
+    if system.oracle.functions.consumerOf(job_id).call() != "0x" + "00" * 20:
+        raise TokensError(f"job: {job} is already open")
+    call = system.enforcer.functions.openJob(job_id, buyer_address, provider_address, units)
+    receipt = system.chain.send(call, clearing)
+    data = {
+        "job": job,
+        "buyer": buyer_address,
+        "provider": provider_address,
+        "stake": units,
+        "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
+    }
+    if json_out:
+        print_json(data)
+    else:
+        typer.echo(f"opened job {job}: {stake} CST of {buyer_address} locked (tx {data['tx']})")
+
+
+def submit(
+    file: Annotated[Path, typer.Argument(help="An attestation written by `rcm enclave attest`.")],
+    nodes: Annotated[str, typer.Option(help="Comma-separated node URLs.")],
+    from_: From,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Post the attestation to every node (a 409 still yields that node's stored verdict),
+    collect k matching signatures and submit the verdict to PolicyOracle."""
+    from chain.policy_oracle import submit as submit_verdict
+    from chain.verdict import verdict_domain
+    from oracle.attestation import Attestation
+    from oracle.errors import MalformedEvidence, OracleError
+    from oracle.quorum import choose, collect
+
+    try:
+        body = file.read_bytes()
+    except OSError as exc:
+        raise MalformedEvidence(f"FILE: {exc.strerror}: {file}") from None
+    try:
+        attestation = Attestation.model_validate_json(body)
+    except ValueError as exc:
+        raise MalformedEvidence(f"FILE: not an attestation ({str(exc).splitlines()[0]})") from None
+    urls = [url.strip() for url in nodes.split(",") if url.strip()]
+    if not urls:
+        raise OracleError("--nodes: give at least one node URL")
+    sender = _unlock(from_)
+    system = load_system(rpc)
+    job_id = _job_id(attestation.evidence.job)
+    oracle = system.oracle.functions
+    if oracle.consumerOf(job_id).call() == "0x" + "00" * 20:
+        raise OracleError(f"job: {attestation.evidence.job} is not open on-chain")
+    if oracle.isDecided(job_id).call():
+        raise OracleError(f"job: {attestation.evidence.job} already has a verdict on-chain")
+    quorum = choose(
+        collect(body, urls),
+        verdict_domain(system.chain.chain_id, system.oracle.address),
+        {signer.lower() for signer in oracle.signers().call()},
+        oracle.threshold().call(),
+    )
+    receipt = submit_verdict(system, sender, quorum.verdict, quorum.signatures)
+    data = {
+        "job": quorum.public.job,
+        "verdict": quorum.public.verdict,
+        "fault": quorum.public.fault,
+        "clauses": [clause.id for clause in quorum.public.clauses],
+        "signers": [signer for signer, _ in quorum.signatures],
+        "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
+    }
+    if json_out:
+        print_json(data)
+        return
+    clauses = ", ".join(data["clauses"]) or "none failed"  # type: ignore[arg-type]
+    typer.echo(f"{data['verdict']} ({clauses}; fault {data['fault']}) for job {data['job']}")
+    typer.echo(f"signed by {', '.join(data['signers'])}; tx {data['tx']}")  # type: ignore[arg-type]
