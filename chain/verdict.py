@@ -1,4 +1,4 @@
-"""The oracle verdict as EIP-712 typed data: the one struct oracle nodes sign and PolicyOracle checks.
+"""The oracle verdict as EIP-712 typed data: what oracle nodes sign and PolicyOracle checks.
 
 Typed data (mirror it in Solidity as `VerdictLib`)::
 
@@ -25,12 +25,16 @@ node's clock, so k nodes judging the same attestation sign the same digest.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from chain.eip712 import Domain, recover_typed, sign_typed, typed_digest
+from eth_hash.auto import keccak
+from eth_typing import Hash32
+
+from chain.eip712 import Domain, recover_typed
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -48,6 +52,11 @@ VERDICT_TYPES = {
         {"name": "configDigest", "type": "bytes32"},
     ]
 }
+
+
+TYPE_HASH = keccak(
+    b"Verdict(bytes32 jobId,bool compliant,uint8 fault,bytes32 clausesHash,bytes32 configDigest)"
+)
 
 
 class Fault(IntEnum):
@@ -78,8 +87,6 @@ def verdict_domain(chain_id: int, policy_oracle: str) -> Domain:
 
 def clauses_hash(failed_clause_ids: Iterable[str]) -> bytes:
     """The `clausesHash` of the module docstring; zero bytes32 for no failed clause."""
-    from eth_hash.auto import keccak
-
     ids = sorted({clause.encode("ascii") for clause in failed_clause_ids})
     if not ids:
         return ZERO_BYTES32
@@ -96,13 +103,39 @@ def verdict_message(verdict: Verdict) -> dict[str, Any]:
     }
 
 
+def struct_hash(verdict: Verdict) -> bytes:
+    """EIP-712 hashStruct: every field is static, so abi.encode is five 32-byte words."""
+    return keccak(
+        TYPE_HASH
+        + verdict.job_id
+        + int(verdict.compliant).to_bytes(32, "big")
+        + int(verdict.fault).to_bytes(32, "big")
+        + verdict.clauses_hash
+        + verdict.config_digest
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _domain_separator(domain: Domain) -> bytes:
+    from eth_account.messages import encode_typed_data
+
+    any_verdict = Verdict(ZERO_BYTES32, True, Fault.NONE, ZERO_BYTES32, ZERO_BYTES32)
+    signable = encode_typed_data(domain.as_dict(), VERDICT_TYPES, verdict_message(any_verdict))
+    return bytes(signable.header)
+
+
 def verdict_digest(domain: Domain, verdict: Verdict) -> bytes:
-    return typed_digest(domain, VERDICT_TYPES, "Verdict", verdict_message(verdict))
+    """keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(verdict)), as `VerdictLib` computes it.
+
+    The same bytes as `chain.eip712.typed_digest`, without re-encoding the type and the domain
+    for every verdict: a node signs hundreds a second.
+    """
+    return keccak(b"\x19\x01" + _domain_separator(domain) + struct_hash(verdict))
 
 
 def sign_verdict(account: LocalAccount, domain: Domain, verdict: Verdict) -> bytes:
     """65 bytes r ‖ s ‖ v; RFC 6979 nonces make it deterministic for a given key and verdict."""
-    return sign_typed(account, domain, VERDICT_TYPES, "Verdict", verdict_message(verdict))
+    return bytes(account.unsafe_sign_hash(Hash32(verdict_digest(domain, verdict))).signature)
 
 
 def recover_verdict_signer(signature: bytes, domain: Domain, verdict: Verdict) -> str:

@@ -1,0 +1,157 @@
+"""One oracle node: verify → refuse a replay → recompute ε → evaluate → sign → store.
+
+The steps that decide anything are pure functions (`verify_attestation`, `evaluate`,
+`mechanism_epsilon`); this shell only feeds them the clock, the key and the store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chain.eip712 import Domain
+from chain.keystore import read_keystore
+from chain.verdict import Verdict, clauses_hash, sign_verdict, verdict_domain
+from oracle.accountant import mechanism_epsilon, preload
+from oracle.attestation import Attestation, Evidence, TrustPolicy, verify_attestation
+from oracle.config import NodeConfig, read_policies, root_fingerprint
+from oracle.errors import (
+    AlreadyJudged,
+    ConfigError,
+    JobAlreadyJudged,
+    OracleError,
+    ReplayedNonce,
+    VerdictNotFound,
+)
+from oracle.node.metrics import NodeMetrics
+from oracle.node.models import FAULT_NAMES, ClausePublic, HealthPublic, VerdictPublic
+from oracle.policy import Evaluation, Policies, evaluate
+from oracle.store import StoredVerdict, VerdictStore
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+
+@dataclass
+class OracleNode:
+    config: NodeConfig
+    account: LocalAccount
+    policies: Policies
+    trust: TrustPolicy
+    store: VerdictStore
+    metrics: NodeMetrics
+
+    @property
+    def domain(self) -> Domain:
+        return verdict_domain(self.config.chain_id, self.config.policy_oracle)
+
+    def judge(self, attestation: Attestation) -> VerdictPublic:
+        """The signed verdict, or the OracleError naming the check that refused it."""
+        with self.metrics.judge_seconds.time():
+            try:
+                verdict = self._judge(attestation)
+            except OracleError as refused:
+                self.metrics.rejections.labels(refused.check).inc()
+                raise
+        self.metrics.verdicts.labels(verdict.verdict).inc()
+        return verdict
+
+    def _judge(self, attestation: Attestation) -> VerdictPublic:
+        now = int(time.time())
+        evidence = verify_attestation(attestation, self.trust, now)
+        if held := self.store.find(evidence.job, evidence.nonce):
+            raise _already_judged(evidence, held)
+        evaluation = evaluate(evidence, self.policies, mechanism_epsilon(evidence.dp))
+        verdict = self._sign(evidence, evaluation)
+        # A concurrent request for the same job or nonce may have been stored since `find`.
+        if held := self.store.insert(
+            evidence.job,
+            evidence.nonce,
+            verdict.model_dump_json(),
+            attestation.model_dump_json(),
+            now,
+        ):
+            raise _already_judged(evidence, held)
+        return verdict
+
+    def _sign(self, evidence: Evidence, evaluation: Evaluation) -> VerdictPublic:
+        failed = evaluation.failed
+        verdict = Verdict(
+            job_id=bytes.fromhex(evidence.job[2:]),
+            compliant=evaluation.compliant,
+            fault=evaluation.fault,
+            clauses_hash=clauses_hash(clause.id for clause in failed),
+            config_digest=bytes.fromhex(self.config.config_digest[2:]),
+        )
+        signature = sign_verdict(self.account, self.domain, verdict)
+        return VerdictPublic(
+            job=evidence.job,
+            verdict="compliant" if verdict.compliant else "violation",
+            clauses=[
+                ClausePublic(id=clause.id, reason=clause.reason, fault=FAULT_NAMES[clause.fault])
+                for clause in failed
+            ],
+            fault=FAULT_NAMES[verdict.fault],
+            nonce=evidence.nonce,
+            epsilon=evaluation.epsilon,
+            clauses_hash="0x" + verdict.clauses_hash.hex(),
+            config_digest=self.config.config_digest,
+            chain_id=self.config.chain_id,
+            policy_oracle=self.config.policy_oracle,
+            signer=self.account.address,
+            signature="0x" + signature.hex(),
+        )
+
+    def verdict(self, job: str) -> VerdictPublic:
+        stored = self.store.verdict(job)
+        if stored is None:
+            raise VerdictNotFound(f"no verdict for {job}")
+        return VerdictPublic.model_validate_json(stored)
+
+    def health(self) -> HealthPublic:
+        return HealthPublic(
+            status="ok",
+            node=self.config.name,
+            signer=self.account.address,
+            verdicts=self.store.count(),
+            chain_id=self.config.chain_id,
+            policy_oracle=self.config.policy_oracle,
+            config_digest=self.config.config_digest,
+        )
+
+
+def _already_judged(evidence: Evidence, held: StoredVerdict) -> AlreadyJudged:
+    verdict = json.loads(held.verdict)
+    if held.nonce == evidence.nonce:
+        return ReplayedNonce(f"{evidence.nonce} was already accepted", verdict)
+    return JobAlreadyJudged(f"{evidence.job} already has a verdict", verdict)
+
+
+def load_node(config: NodeConfig, password: str) -> OracleNode:
+    """Everything a node needs from its configuration; the store is opened last."""
+    account = read_keystore(config.keystore, password)
+    if account.address.lower() != config.address.lower():
+        raise ConfigError(f"{config.keystore} holds {account.address}, not {config.address}")
+    policies = read_policies(config.policies)
+    trust = _effective_trust(policies.regulator.trust, config.trusted_roots)
+    preload()
+    return OracleNode(
+        config=config,
+        account=account,
+        policies=policies,
+        trust=trust,
+        store=VerdictStore(config.database),
+        metrics=NodeMetrics(),
+    )
+
+
+def _effective_trust(regulator: TrustPolicy, installed: list[Path]) -> TrustPolicy:
+    """A root counts only if the node has it installed and the regulator accepts it."""
+    fingerprints = {root_fingerprint(path) for path in installed}
+    trusted = [root for root in regulator.trusted_roots if root in fingerprints]
+    if not trusted:
+        raise ConfigError("trusted_roots: no installed root is accepted by the regulator policy")
+    return regulator.model_copy(update={"trusted_roots": trusted})

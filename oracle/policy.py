@@ -1,0 +1,247 @@
+"""The four stakeholders' policies, and the pure evaluation of authentic evidence against them.
+
+Every clause yields a result and a reason; evidence is compliant only if all hold. A failed
+clause names who is at fault: the buyer for what the job did — its data, purpose, declared ε
+(the claim is the privacy cost the job declared and reserved; the enclave attests the mechanism
+that actually ran, which the node recomputes), model behaviour and resource use — the provider
+for what it owed — a required evaluation it did not run, capacity short of what was bought.
+When both failed, the provider is at fault: a provider in breach produced the very evidence
+the buyer's breaches rest on, so the buyer is not slashed on it.
+
+The evaluation reads nothing but its arguments — no clock, no store — so every node reaches
+the same verdict. A data owner's total budget is checked against this job's ε alone: the
+running total is the on-chain PrivacyBudgetLedger's, which refuses to consume past zero; a
+node-local sum would differ between nodes that saw different jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chain.verdict import Fault
+from oracle.accountant import understates
+from oracle.attestation import Bytes32Hex, Evidence, JobId, Name, ResourceUse, TrustPolicy
+
+Positive = Annotated[float, Field(gt=0)]
+
+
+class _Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Threshold(_Policy):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Threshold:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs min, max or both")
+        return self
+
+    def admits(self, score: float) -> bool:
+        return (self.min is None or score >= self.min) and (self.max is None or score <= self.max)
+
+    def describe(self) -> str:
+        return " and ".join(
+            f"{sign} {bound:g}"
+            for sign, bound in ((">=", self.min), ("<=", self.max))
+            if bound is not None
+        )
+
+
+class RegulatorPolicy(_Policy):
+    regulator: str
+    max_epsilon: dict[Name, Positive] = Field(description="ε cap per permitted purpose.")
+    max_delta: Annotated[float, Field(gt=0, lt=1)]
+    max_risk_rating: Annotated[int, Field(ge=1, le=5)]
+    banned_datasets: list[Bytes32Hex] = []
+    behaviour_checks: dict[Name, Threshold] = Field(description="Required evaluations.")
+    trust: TrustPolicy
+
+
+class DatasetTerms(_Policy):
+    allowed_purposes: list[Name]
+    max_epsilon_per_job: Positive
+    total_budget_epsilon: Positive
+
+
+class DataOwnerPolicy(_Policy):
+    owner: str
+    datasets: dict[Bytes32Hex, DatasetTerms] = {}
+    default: DatasetTerms | None = Field(
+        default=None, description="Terms for every dataset not listed; none: unlisted are not ours."
+    )
+
+    def terms(self, dataset: str) -> DatasetTerms | None:
+        return self.datasets.get(dataset, self.default)
+
+
+class OperatorPolicy(_Policy):
+    operator: str
+    max_per_job: ResourceUse
+
+
+class BuyerPolicy(_Policy):
+    buyer: str
+    bought: ResourceUse = Field(description="Capacity bought for a job not listed in `jobs`.")
+    jobs: dict[JobId, ResourceUse] = {}
+
+
+class Policies(_Policy):
+    regulator: RegulatorPolicy
+    data_owner: DataOwnerPolicy
+    operator: OperatorPolicy
+    buyer: BuyerPolicy
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    id: str
+    holds: bool
+    reason: str
+    fault: Fault  # who is at fault if it fails
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    epsilon: float
+    clauses: tuple[ClauseResult, ...]
+
+    @property
+    def failed(self) -> tuple[ClauseResult, ...]:
+        return tuple(clause for clause in self.clauses if not clause.holds)
+
+    @property
+    def compliant(self) -> bool:
+        return not self.failed
+
+    @property
+    def fault(self) -> Fault:
+        faults = {clause.fault for clause in self.failed}
+        if not faults:
+            return Fault.NONE
+        return Fault.PROVIDER if Fault.PROVIDER in faults else Fault.BUYER
+
+
+def evaluate(evidence: Evidence, policies: Policies, epsilon: float) -> Evaluation:
+    """`epsilon` is the node's own recomputation of the mechanism in `evidence.dp`."""
+    return Evaluation(
+        epsilon=epsilon,
+        clauses=(
+            *_regulator(evidence, policies.regulator, epsilon),
+            *_data_owner(evidence, policies.data_owner, epsilon),
+            *_operator(evidence, policies.operator),
+            *_buyer(evidence, policies.buyer),
+        ),
+    )
+
+
+def _at_most(clause: str, what: str, value: float, limit: float, fault: Fault) -> ClauseResult:
+    holds = value <= limit
+    return ClauseResult(
+        clause, holds, f"{what} {value:g} {'<=' if holds else '>'} {limit:g}", fault
+    )
+
+
+def _at_least(clause: str, what: str, value: float, floor: float, fault: Fault) -> ClauseResult:
+    holds = value >= floor
+    return ClauseResult(
+        clause, holds, f"{what} {value:g} {'>=' if holds else '<'} {floor:g}", fault
+    )
+
+
+def _none_of(clause: str, offending: list[str], what: str, fault: Fault) -> ClauseResult:
+    if offending:
+        return ClauseResult(clause, False, f"{what}: {', '.join(offending)}", fault)
+    return ClauseResult(clause, True, f"no dataset {what}", fault)
+
+
+def _regulator(
+    evidence: Evidence, policy: RegulatorPolicy, epsilon: float
+) -> Iterator[ClauseResult]:
+    purpose, dp = evidence.purpose, evidence.dp
+    cap = policy.max_epsilon.get(purpose)
+    yield ClauseResult(
+        "regulator.purpose",
+        cap is not None,
+        f"purpose {purpose!r} is {'permitted' if cap is not None else 'not permitted'}",
+        Fault.BUYER,
+    )
+    if cap is not None:
+        yield _at_most("regulator.epsilon_cap", f"ε for {purpose}", epsilon, cap, Fault.BUYER)
+    claim_holds = not understates(dp.claimed_epsilon, epsilon)
+    yield ClauseResult(
+        "regulator.epsilon_claim",
+        claim_holds,
+        f"claimed ε {dp.claimed_epsilon:g} {'>=' if claim_holds else '<'} recomputed ε {epsilon:g}",
+        Fault.BUYER,
+    )
+    yield _at_most("regulator.delta_cap", "δ", dp.delta, policy.max_delta, Fault.BUYER)
+    banned = sorted(set(evidence.datasets) & set(policy.banned_datasets))
+    yield _none_of("regulator.banned_datasets", banned, "banned", Fault.BUYER)
+    yield _at_most(
+        "regulator.risk_rating",
+        "risk rating",
+        evidence.risk_rating,
+        policy.max_risk_rating,
+        Fault.BUYER,
+    )
+    for name, threshold in sorted(policy.behaviour_checks.items()):
+        clause, score = f"regulator.behaviour.{name}", evidence.evaluations.get(name)
+        if score is None:
+            yield ClauseResult(clause, False, f"{name} was not evaluated", Fault.PROVIDER)
+        else:
+            holds = threshold.admits(score)
+            verdict = "meets" if holds else "fails"
+            yield ClauseResult(
+                clause, holds, f"{name} {score:g} {verdict} {threshold.describe()}", Fault.BUYER
+            )
+
+
+def _data_owner(
+    evidence: Evidence, policy: DataOwnerPolicy, epsilon: float
+) -> Iterator[ClauseResult]:
+    governed = {
+        dataset: terms
+        for dataset in sorted(set(evidence.datasets))
+        if (terms := policy.terms(dataset)) is not None
+    }
+    unconsented = [d for d, t in governed.items() if evidence.purpose not in t.allowed_purposes]
+    over_cap = [d for d, t in governed.items() if epsilon > t.max_epsilon_per_job]
+    over_budget = [d for d, t in governed.items() if epsilon > t.total_budget_epsilon]
+    yield _none_of(
+        "data_owner.purpose", unconsented, f"without consent to {evidence.purpose!r}", Fault.BUYER
+    )
+    yield _none_of("data_owner.epsilon_cap", over_cap, f"capped below ε {epsilon:g}", Fault.BUYER)
+    yield _none_of(
+        "data_owner.total_budget", over_budget, f"with a budget below ε {epsilon:g}", Fault.BUYER
+    )
+
+
+def _operator(evidence: Evidence, policy: OperatorPolicy) -> Iterator[ClauseResult]:
+    used, limit = evidence.resources, policy.max_per_job
+    for field in ResourceUse.model_fields:
+        yield _at_most(
+            f"operator.{field}",
+            f"{field} used",
+            getattr(used, field),
+            getattr(limit, field),
+            Fault.BUYER,
+        )
+
+
+def _buyer(evidence: Evidence, policy: BuyerPolicy) -> Iterator[ClauseResult]:
+    delivered, bought = evidence.resources, policy.jobs.get(evidence.job, policy.bought)
+    for field in ResourceUse.model_fields:
+        yield _at_least(
+            f"buyer.{field}",
+            f"{field} delivered",
+            getattr(delivered, field),
+            getattr(bought, field),
+            Fault.PROVIDER,
+        )

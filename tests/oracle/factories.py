@@ -1,0 +1,102 @@
+"""Evidence, attestations and running nodes for the oracle tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chain.verdict import recover_verdict_signer, verdict_domain
+from oracle.attestation import Attestation, Evidence
+from oracle.attester import Enclave, attest, make_evidence
+from oracle.node.models import VerdictPublic
+from oracle.quorum import as_verdict
+
+PASSWORD = "oracle-test-password"
+# A typical DP-SGD run: ε ≈ 1.71 at δ = 1e-5, inside every example policy.
+MECHANISM: dict[str, Any] = {
+    "noise_multiplier": 1.1,
+    "sampling_rate": 0.01,
+    "steps": 1000,
+    "delta": 1e-5,
+}
+
+
+def job_id() -> str:
+    return "0x" + secrets.token_hex(32)
+
+
+def evidence(**overrides: Any) -> Evidence:
+    """Evidence of a fresh job that passes the example policies, with `overrides` applied."""
+    arguments = {**MECHANISM, "issued_at": int(time.time()), **overrides}
+    job = arguments.pop("job", job_id())
+    datasets = arguments.pop("datasets", ["0x" + secrets.token_hex(32)])
+    return make_evidence(job, datasets, **arguments)
+
+
+def with_platform(original: Evidence, **changes: Any) -> Evidence:
+    return original.model_copy(update={"platform": original.platform.model_copy(update=changes)})
+
+
+def with_timestamps(original: Evidence, **changes: int) -> Evidence:
+    return original.model_copy(
+        update={"timestamps": original.timestamps.model_copy(update=changes)}
+    )
+
+
+def signed(enclave: Enclave, original: Evidence | None = None, **overrides: Any) -> Attestation:
+    return attest(enclave, original or evidence(**overrides))
+
+
+def body(attestation: Attestation) -> dict[str, Any]:
+    return attestation.model_dump(mode="json")
+
+
+def signer_of(verdict: dict[str, Any]) -> str:
+    """Who signed `verdict`, recovered the way a quorum submitter does."""
+    public = VerdictPublic.model_validate(verdict)
+    domain = verdict_domain(public.chain_id, public.policy_oracle)
+    return recover_verdict_signer(bytes.fromhex(public.signature[2:]), domain, as_verdict(public))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_node(config: Path, port: int) -> subprocess.Popen[bytes]:
+    """`rcm oracle serve` in its own process, once it answers /health."""
+    command = ["oracle", "serve", "--config", str(config), "--port", str(port)]
+    node = subprocess.Popen(
+        [sys.executable, "-m", "rcm", *command],
+        env={**os.environ, "RCM_PASSWORD": PASSWORD},
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if node.poll() is not None:
+            stderr = node.stderr.read().decode() if node.stderr else ""
+            raise AssertionError(f"the node exited: {stderr}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                return node
+        except httpx.TransportError:
+            time.sleep(0.1)
+    node.kill()
+    raise AssertionError("the node did not answer /health within 60 s")
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str

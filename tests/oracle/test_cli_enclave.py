@@ -1,0 +1,121 @@
+"""`rcm enclave init|attest`: the software attester from the command line."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from oracle.accountant import epsilon
+from oracle.attestation import Attestation, TrustPolicy, verify_attestation
+from tests.oracle.factories import Run, job_id
+
+DATASET = "0x" + "da" * 32
+MECHANISM = [
+    "--noise-multiplier",
+    "1.1",
+    "--sampling-rate",
+    "0.01",
+    "--steps",
+    "1000",
+    "--delta",
+    "1e-5",
+]
+
+
+def test_init_writes_a_root_an_enclave_certificate_and_a_private_key(
+    rcm: Callable[..., Run], tmp_path: Path
+) -> None:
+    run = rcm("enclave", "init", str(tmp_path / "enclave"))
+    assert run.code == 0, run.err
+    assert "software attester" in run.out and "root fingerprint" in run.out
+    for name in ("root.pem", "enclave.pem", "enclave.key"):
+        assert (tmp_path / "enclave" / name).exists()
+    assert stat.S_IMODE((tmp_path / "enclave" / "enclave.key").stat().st_mode) == 0o600
+
+
+def test_init_never_overwrites_an_enclave(rcm: Callable[..., Run], tmp_path: Path) -> None:
+    rcm("enclave", "init", str(tmp_path))
+    run = rcm("enclave", "init", str(tmp_path))
+    assert run.code == 2
+    assert run.err.startswith("error: enclave: ") and "already exists" in run.err
+
+
+def _attest(rcm: Callable[..., Run], enclave_dir: Path, *extra: str) -> Run:
+    job = ["--job", job_id(), "--dataset", DATASET]
+    return rcm("enclave", "attest", "--enclave", str(enclave_dir), *job, *MECHANISM, *extra)
+
+
+def test_a_default_attestation_is_compliant_evidence_with_the_accountants_epsilon(
+    rcm: Callable[..., Run], enclave_dir: Path, trust: TrustPolicy, tmp_path: Path
+) -> None:
+    run = _attest(rcm, enclave_dir, "--out", str(tmp_path / "job.json"))
+    assert run.code == 0, run.err
+    assert "software attester" in run.err
+    attestation = Attestation.model_validate_json((tmp_path / "job.json").read_text())
+    evidence = verify_attestation(attestation, trust, int(time.time()))
+    assert evidence.dp.claimed_epsilon == epsilon(1.1, 0.01, 1000, 1e-5)
+    assert (evidence.purpose, evidence.platform.tee, evidence.datasets) == (
+        "research",
+        "software",
+        [DATASET],
+    )
+
+
+def test_options_reach_the_evidence_and_it_prints_to_stdout_without_out(
+    rcm: Callable[..., Run], enclave_dir: Path
+) -> None:
+    run = _attest(
+        rcm,
+        enclave_dir,
+        "--claimed-epsilon",
+        "0.5",
+        "--purpose",
+        "commercial",
+        "--eval",
+        "toxicity_rate=0.2",
+        "--gpu-hours",
+        "4",
+        "--risk-rating",
+        "3",
+    )
+    assert run.code == 0, run.err
+    evidence = Attestation.model_validate(json.loads(run.out)).evidence
+    assert evidence.dp.claimed_epsilon == 0.5
+    assert evidence.purpose == "commercial"
+    assert evidence.evaluations["toxicity_rate"] == 0.2
+    assert evidence.evaluations["harmful_refusal_rate"] == 0.98
+    assert (evidence.resources.gpu_hours, evidence.risk_rating) == (4.0, 3)
+
+
+def test_a_job_id_that_is_not_bytes32_exits_2_naming_job(
+    rcm: Callable[..., Run], enclave_dir: Path
+) -> None:
+    run = rcm(
+        "enclave",
+        "attest",
+        "--enclave",
+        str(enclave_dir),
+        "--job",
+        "42",
+        "--dataset",
+        DATASET,
+        *MECHANISM,
+    )
+    assert run.code == 2
+    assert run.err.startswith("error: schema: job: ")
+
+
+def test_bad_values_exit_2_naming_the_field(rcm: Callable[..., Run], enclave_dir: Path) -> None:
+    assert "datasets.1" in _attest(rcm, enclave_dir, "--dataset", "dataset-1").err
+    assert "dp.sampling_rate" in _attest(rcm, enclave_dir, "--sampling-rate", "2").err
+    run = _attest(rcm, enclave_dir, "--eval", "toxicity_rate=high")
+    assert run.code == 2 and "--eval" in run.err
+
+
+def test_a_missing_enclave_directory_exits_2(rcm: Callable[..., Run], tmp_path: Path) -> None:
+    run = _attest(rcm, tmp_path / "nowhere")
+    assert run.code == 2
+    assert run.err.startswith("error: enclave: ")

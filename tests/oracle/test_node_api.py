@@ -1,0 +1,312 @@
+"""The node's HTTP API: verdicts signed, untrusted evidence refused, replays shown the first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chain.verdict import clauses_hash
+from oracle.attestation import Attestation
+from oracle.attester import DEFAULT_EVALUATIONS, Enclave, attest, new_enclave
+from oracle.config import read_node_config
+from oracle.examples import BANNED_DATASET
+from oracle.node.app import create_app
+from oracle.node.service import OracleNode, load_node
+from tests.oracle.factories import (
+    PASSWORD,
+    body,
+    evidence,
+    signed,
+    signer_of,
+    with_platform,
+    with_timestamps,
+)
+
+
+def _node(oracle_dir: Path, database: Path, index: int = 1, **settings: Any) -> OracleNode:
+    config = read_node_config(oracle_dir / f"node-{index}.toml")
+    return load_node(config.model_copy(update={"database": database, **settings}), PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("node") / "node.sqlite"
+
+
+@pytest.fixture(scope="module")
+def node(oracle_dir: Path, database: Path) -> OracleNode:
+    return _node(oracle_dir, database)
+
+
+@pytest.fixture(scope="module")
+def client(node: OracleNode) -> Iterator[TestClient]:
+    with TestClient(create_app(node)) as client:
+        yield client
+
+
+def test_a_default_attestation_gets_a_signed_compliant_verdict(
+    client: TestClient, node: OracleNode, enclave: Enclave
+) -> None:
+    attestation = signed(enclave)
+    response = client.post("/attestations", json=body(attestation))
+    assert response.status_code == 201, response.text
+    verdict = response.json()
+    assert verdict["job"] == attestation.evidence.job
+    assert (verdict["verdict"], verdict["clauses"], verdict["fault"]) == ("compliant", [], "none")
+    assert verdict["clauses_hash"] == "0x" + "00" * 32
+    assert verdict["epsilon"] == pytest.approx(1.71177, abs=1e-5)
+    assert verdict["signer"] == node.account.address == signer_of(verdict)
+
+
+def _tampered(enclave: Enclave) -> Attestation:
+    attestation = signed(enclave)
+    changed = attestation.evidence.model_copy(update={"purpose": "commercial"})
+    return attestation.model_copy(update={"evidence": changed})
+
+
+def _spliced(enclave: Enclave) -> Attestation:
+    other = new_enclave()
+    return attest(
+        Enclave(other.signing_key, [other.cert_chain[0], enclave.cert_chain[1]]), evidence()
+    )
+
+
+def _expired(enclave: Enclave) -> Attestation:
+    return attest(new_enclave(datetime.now(UTC) - timedelta(days=4000)), evidence())
+
+
+def _unbound(enclave: Enclave) -> Attestation:
+    original = evidence()
+    return signed(enclave, original.model_copy(update={"report_data": "00" * 64}))
+
+
+def _unknown_measurement(enclave: Enclave) -> Attestation:
+    original = evidence()
+    measured = original.platform.measurements.model_copy(update={"gpu_firmware": "ee" * 48})
+    return signed(enclave, with_platform(original, measurements=measured))
+
+
+def _stale(enclave: Enclave) -> Attestation:
+    old = int((datetime.now(UTC) - timedelta(days=30)).timestamp())
+    return signed(enclave, evidence(issued_at=old))
+
+
+def _future(enclave: Enclave) -> Attestation:
+    later = int((datetime.now(UTC) + timedelta(hours=2)).timestamp())
+    return signed(enclave, with_timestamps(evidence(), finished_at=later, issued_at=later))
+
+
+REJECTIONS: list[tuple[str, Callable[[Enclave], Attestation]]] = [
+    ("signature", _tampered),
+    ("cert_chain", _spliced),
+    ("cert_validity", _expired),
+    ("trust_root", lambda enclave: attest(new_enclave(), evidence())),
+    ("report_data", _unbound),
+    ("debug", lambda enclave: signed(enclave, with_platform(evidence(), debug=True))),
+    ("tcb", lambda enclave: signed(enclave, with_platform(evidence(), tcb_status="OutOfDate"))),
+    ("measurement", _unknown_measurement),
+    ("timestamps", _stale),
+    ("timestamps", _future),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "make"), REJECTIONS, ids=[f"{c}-{m.__name__}" for c, m in REJECTIONS]
+)
+def test_untrusted_evidence_is_refused_naming_the_check_and_nothing_is_kept(
+    client: TestClient, enclave: Enclave, check: str, make: Callable[[Enclave], Attestation]
+) -> None:
+    attestation = make(enclave)
+    held = client.get("/health").json()["verdicts"]
+    response = client.post("/attestations", json=body(attestation))
+    assert response.status_code == 422, response.text
+    assert response.json()["check"] == check
+    assert response.json()["detail"].startswith(f"{check}: ")
+    assert client.get(f"/verdicts/{attestation.evidence.job}").status_code == 404
+    assert client.get("/health").json()["verdicts"] == held
+
+
+def test_malformed_json_is_refused(client: TestClient) -> None:
+    response = client.post(
+        "/attestations", content=b'{"evidence": ', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["check"] == "schema"
+
+
+def test_a_job_id_that_is_not_bytes32_is_refused_naming_job(
+    client: TestClient, enclave: Enclave
+) -> None:
+    document = body(signed(enclave))
+    document["evidence"]["job"] = "job-42"
+    response = client.post("/attestations", json=document)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("schema: evidence.job: ")
+
+
+VIOLATIONS: list[tuple[str, dict[str, Any], list[str], str]] = [
+    ("understated ε", {"claimed_epsilon": 0.5}, ["regulator.epsilon_claim"], "buyer"),
+    (
+        "less capacity delivered than bought",
+        {"resources": {"gpu_hours": 6.0, "energy_kwh": 5.6, "storage_gb": 100.0}},
+        ["buyer.gpu_hours"],
+        "provider",
+    ),
+    ("banned dataset", {"datasets": [BANNED_DATASET]}, ["regulator.banned_datasets"], "buyer"),
+    (
+        "failed behaviour check",
+        {"evaluations": DEFAULT_EVALUATIONS | {"membership_inference_auc": 0.9}},
+        ["regulator.behaviour.membership_inference_auc"],
+        "buyer",
+    ),
+    (
+        "purpose not consented",
+        {"purpose": "commercial", "noise_multiplier": 3.0},
+        ["data_owner.purpose"],
+        "buyer",
+    ),
+    (
+        "over-use",
+        {"resources": {"gpu_hours": 80.0, "energy_kwh": 56.0, "storage_gb": 100.0}},
+        ["operator.energy_kwh", "operator.gpu_hours"],
+        "buyer",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "clauses", "fault"), VIOLATIONS, ids=[v[0] for v in VIOLATIONS]
+)
+def test_authentic_evidence_of_a_breach_gets_a_signed_violation(
+    client: TestClient,
+    node: OracleNode,
+    enclave: Enclave,
+    case: str,
+    overrides: dict[str, Any],
+    clauses: list[str],
+    fault: str,
+) -> None:
+    response = client.post("/attestations", json=body(signed(enclave, **overrides)))
+    assert response.status_code == 201, response.text
+    verdict = response.json()
+    assert verdict["verdict"] == "violation"
+    assert sorted(c["id"] for c in verdict["clauses"]) == clauses
+    assert all(c["reason"] for c in verdict["clauses"])
+    assert verdict["fault"] == fault
+    assert verdict["clauses_hash"] == "0x" + clauses_hash(clauses).hex()
+    assert signer_of(verdict) == node.account.address
+
+
+def test_a_replayed_nonce_gets_409_with_the_stored_verdict(
+    client: TestClient, enclave: Enclave
+) -> None:
+    attestation = signed(enclave, claimed_epsilon=0.1)
+    first = client.post("/attestations", json=body(attestation)).json()
+    replay = client.post("/attestations", json=body(attestation))
+    assert replay.status_code == 409
+    assert replay.json()["check"] == "nonce"
+    assert replay.json()["verdict"] == first
+
+
+def test_a_second_attestation_for_a_judged_job_gets_409(
+    client: TestClient, enclave: Enclave
+) -> None:
+    first = signed(enclave)
+    verdict = client.post("/attestations", json=body(first)).json()
+    again = signed(enclave, job=first.evidence.job, claimed_epsilon=0.1)
+    response = client.post("/attestations", json=body(again))
+    assert response.status_code == 409
+    assert response.json()["check"] == "job"
+    assert response.json()["verdict"] == verdict
+
+
+def test_verdicts_are_served_by_job(client: TestClient, enclave: Enclave) -> None:
+    attestation = signed(enclave)
+    verdict = client.post("/attestations", json=body(attestation)).json()
+    assert client.get(f"/verdicts/{attestation.evidence.job}").json() == verdict
+    assert (
+        client.get(f"/verdicts/{attestation.evidence.job.upper().replace('0X', '0x')}").json()
+        == verdict
+    )
+
+
+def test_an_unknown_job_is_404_and_a_malformed_one_422(client: TestClient) -> None:
+    missing = client.get("/verdicts/0x" + "77" * 32)
+    assert (missing.status_code, missing.json()["check"]) == (404, "job")
+    malformed = client.get("/verdicts/42")
+    assert malformed.status_code == 422
+    assert malformed.json()["detail"].startswith("schema: job: ")
+
+
+def test_health_names_the_node_and_its_signer(client: TestClient, node: OracleNode) -> None:
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    assert (health["node"], health["signer"]) == ("node-1", node.account.address)
+    assert health["chain_id"] == 31337
+
+
+def test_metrics_count_verdicts_rejections_and_the_epsilon_memo(
+    client: TestClient, enclave: Enclave
+) -> None:
+    client.post("/attestations", json=body(signed(enclave)))
+    client.post("/attestations", json=body(_tampered(enclave)))
+    response = client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    for sample in (
+        'rcm_oracle_verdicts_total{verdict="compliant"}',
+        'rcm_oracle_rejections_total{check="signature"}',
+        "rcm_oracle_judge_seconds_count",
+        "rcm_oracle_epsilon_cache_hits_total",
+        "rcm_oracle_epsilon_cache_misses_total",
+    ):
+        assert sample in response.text
+
+
+def test_the_openapi_document_describes_every_route(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths) == {"/attestations", "/verdicts/{job}", "/health", "/metrics"}
+    assert set(paths["/attestations"]["post"]["responses"]) == {"201", "409", "422"}
+
+
+def test_a_restarted_node_serves_every_verdict_it_signed(
+    client: TestClient, enclave: Enclave, oracle_dir: Path, database: Path
+) -> None:
+    attestation = signed(enclave, claimed_epsilon=0.2)
+    verdict = client.post("/attestations", json=body(attestation)).json()
+    with TestClient(create_app(_node(oracle_dir, database))) as restarted:
+        assert restarted.get(f"/verdicts/{attestation.evidence.job}").json() == verdict
+        assert restarted.post("/attestations", json=body(attestation)).status_code == 409
+
+
+def test_nodes_sign_identical_verdict_content_for_one_attestation(
+    client: TestClient, node: OracleNode, enclave: Enclave, oracle_dir: Path, tmp_path: Path
+) -> None:
+    attestation = signed(enclave, claimed_epsilon=0.5, datasets=[BANNED_DATASET])
+    other = _node(oracle_dir, tmp_path / "node-2.sqlite", index=2)
+    with TestClient(create_app(other)) as second:
+        verdicts = [
+            c.post("/attestations", json=body(attestation)).json() for c in (client, second)
+        ]
+    content = [(v["job"], v["verdict"], v["fault"], v["clauses_hash"]) for v in verdicts]
+    assert content[0] == content[1]
+    assert [signer_of(v) for v in verdicts] == [node.account.address, other.account.address]
+
+
+def test_a_node_without_a_chain_still_verifies_and_signs_for_its_configured_domain(
+    enclave: Enclave, oracle_dir: Path, tmp_path: Path
+) -> None:
+    settings = {
+        "chain_id": 11155111,
+        "policy_oracle": "0x" + "5a" * 20,
+        "config_digest": "0x" + "c0" * 32,
+    }
+    offline = _node(oracle_dir, tmp_path / "node-3.sqlite", index=3, **settings)
+    with TestClient(create_app(offline)) as client:
+        verdict = client.post("/attestations", json=body(signed(enclave))).json()
+    assert {k: verdict[k] for k in settings} == settings
+    assert signer_of(verdict) == offline.account.address

@@ -1,0 +1,240 @@
+"""The four stakeholders' policies as tables: what each clause catches and whose fault it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from chain.verdict import Fault
+from oracle.accountant import mechanism_epsilon
+from oracle.attestation import Evidence, ResourceUse
+from oracle.attester import DEFAULT_EVALUATIONS
+from oracle.examples import BANNED_DATASET
+from oracle.policy import (
+    BuyerPolicy,
+    DataOwnerPolicy,
+    DatasetTerms,
+    Evaluation,
+    Policies,
+    Threshold,
+    evaluate,
+)
+from tests.oracle.factories import evidence, job_id
+
+OWNED = "0x" + "0d" * 32
+
+
+def judge(job: Evidence, policies: Policies) -> Evaluation:
+    return evaluate(job, policies, mechanism_epsilon(job.dp))
+
+
+def failed(evaluation: Evaluation, stakeholder: str = "") -> set[str]:
+    return {c.id for c in evaluation.failed if c.id.startswith(stakeholder)}
+
+
+def test_a_typical_dp_sgd_job_is_compliant(policies: Policies) -> None:
+    evaluation = judge(evidence(), policies)
+    assert evaluation.compliant
+    assert evaluation.fault is Fault.NONE
+    assert all(clause.holds and clause.reason for clause in evaluation.clauses)
+
+
+def test_every_stakeholder_has_clauses_with_stable_ids(policies: Policies) -> None:
+    assert {c.id for c in judge(evidence(), policies).clauses} == {
+        "regulator.purpose",
+        "regulator.epsilon_cap",
+        "regulator.epsilon_claim",
+        "regulator.delta_cap",
+        "regulator.banned_datasets",
+        "regulator.risk_rating",
+        "regulator.behaviour.harmful_refusal_rate",
+        "regulator.behaviour.membership_inference_auc",
+        "regulator.behaviour.toxicity_rate",
+        "data_owner.purpose",
+        "data_owner.epsilon_cap",
+        "data_owner.total_budget",
+        "operator.gpu_hours",
+        "operator.energy_kwh",
+        "operator.storage_gb",
+        "buyer.gpu_hours",
+        "buyer.energy_kwh",
+        "buyer.storage_gb",
+    }
+
+
+WITHOUT_TOXICITY = {k: v for k, v in DEFAULT_EVALUATIONS.items() if k != "toxicity_rate"}
+
+REGULATOR = [
+    ("purpose not permitted", {"purpose": "marketing"}, {"regulator.purpose"}, Fault.BUYER),
+    ("ε above the research cap", {"noise_multiplier": 0.7}, {"regulator.epsilon_cap"}, Fault.BUYER),
+    (
+        "ε above the commercial cap",
+        {"purpose": "commercial"},
+        {"regulator.epsilon_cap"},
+        Fault.BUYER,
+    ),
+    ("ε understated", {"claimed_epsilon": 0.5}, {"regulator.epsilon_claim"}, Fault.BUYER),
+    ("δ above the cap", {"delta": 1e-4}, {"regulator.delta_cap"}, Fault.BUYER),
+    ("banned dataset", {"datasets": [BANNED_DATASET]}, {"regulator.banned_datasets"}, Fault.BUYER),
+    ("risk rating too high", {"risk_rating": 4}, {"regulator.risk_rating"}, Fault.BUYER),
+    (
+        "behaviour check failed",
+        {"evaluations": DEFAULT_EVALUATIONS | {"toxicity_rate": 0.2}},
+        {"regulator.behaviour.toxicity_rate"},
+        Fault.BUYER,
+    ),
+    (
+        "behaviour check below its minimum",
+        {"evaluations": DEFAULT_EVALUATIONS | {"harmful_refusal_rate": 0.5}},
+        {"regulator.behaviour.harmful_refusal_rate"},
+        Fault.BUYER,
+    ),
+    (
+        "required evaluation missing",
+        {"evaluations": WITHOUT_TOXICITY},
+        {"regulator.behaviour.toxicity_rate"},
+        Fault.PROVIDER,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "clauses", "fault"), REGULATOR, ids=[c[0] for c in REGULATOR]
+)
+def test_regulator_clauses(
+    policies: Policies, case: str, overrides: dict[str, Any], clauses: set[str], fault: Fault
+) -> None:
+    evaluation = judge(evidence(**overrides), policies)
+    assert failed(evaluation, "regulator.") == clauses
+    assert not evaluation.compliant
+    assert evaluation.fault is fault
+
+
+def test_an_understated_epsilon_names_both_values(policies: Policies) -> None:
+    (clause,) = judge(evidence(claimed_epsilon=0.5), policies).failed
+    assert clause.reason == "claimed ε 0.5 < recomputed ε 1.71177"
+
+
+@pytest.fixture
+def owner_policies(policies: Policies) -> Policies:
+    """A data owner who lists one dataset, for research only, with a small budget."""
+    terms = DatasetTerms(
+        allowed_purposes=["research"], max_epsilon_per_job=2.0, total_budget_epsilon=2.5
+    )
+    owner = DataOwnerPolicy(owner="hospital", datasets={OWNED: terms})
+    return policies.model_copy(update={"data_owner": owner})
+
+
+DATA_OWNER = [
+    ("unlisted dataset is not the owner's", {}, set()),
+    ("listed dataset within its terms", {"datasets": [OWNED]}, set()),
+    (
+        "purpose not consented",
+        {"datasets": [OWNED], "purpose": "commercial", "noise_multiplier": 3.0},
+        {"data_owner.purpose"},
+    ),
+    (
+        "ε above the per-job cap",
+        {"datasets": [OWNED], "steps": 2000},
+        {"data_owner.epsilon_cap"},
+    ),
+    (
+        "ε above the whole budget",
+        {"datasets": [OWNED], "steps": 3000},
+        {"data_owner.epsilon_cap", "data_owner.total_budget"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "clauses"), DATA_OWNER, ids=[c[0] for c in DATA_OWNER]
+)
+def test_data_owner_clauses(
+    owner_policies: Policies, case: str, overrides: dict[str, Any], clauses: set[str]
+) -> None:
+    evaluation = judge(evidence(**overrides), owner_policies)
+    assert failed(evaluation, "data_owner.") == clauses
+    if clauses:
+        assert evaluation.fault is Fault.BUYER
+
+
+def test_the_example_data_owner_consents_to_research_on_any_dataset(policies: Policies) -> None:
+    assert failed(judge(evidence(datasets=[OWNED]), policies), "data_owner.") == set()
+    assert failed(judge(evidence(purpose="commercial"), policies), "data_owner.") == {
+        "data_owner.purpose"
+    }
+
+
+def _use(**changes: float) -> ResourceUse:
+    return ResourceUse.model_validate(
+        {"gpu_hours": 8.0, "energy_kwh": 5.6, "storage_gb": 100.0} | changes
+    )
+
+
+OPERATOR = [
+    ("GPU-hours over the limit", _use(gpu_hours=65.0), {"operator.gpu_hours"}),
+    ("energy over the limit", _use(energy_kwh=51.0), {"operator.energy_kwh"}),
+    ("storage over the limit", _use(storage_gb=2001.0), {"operator.storage_gb"}),
+    ("at the limits", _use(gpu_hours=64.0, energy_kwh=50.0, storage_gb=2000.0), set()),
+]
+
+
+@pytest.mark.parametrize(("case", "used", "clauses"), OPERATOR, ids=[c[0] for c in OPERATOR])
+def test_operator_clauses(
+    policies: Policies, case: str, used: ResourceUse, clauses: set[str]
+) -> None:
+    evaluation = judge(evidence(resources=used), policies)
+    assert failed(evaluation, "operator.") == clauses
+    assert evaluation.fault is (Fault.BUYER if clauses else Fault.NONE)
+
+
+BUYER = [
+    ("fewer GPU-hours than bought", _use(gpu_hours=7.5), {"buyer.gpu_hours"}),
+    ("less energy than bought", _use(energy_kwh=4.0), {"buyer.energy_kwh"}),
+    ("less storage than bought", _use(storage_gb=50.0), {"buyer.storage_gb"}),
+    ("more than bought", _use(gpu_hours=12.0, storage_gb=200.0), set()),
+]
+
+
+@pytest.mark.parametrize(("case", "delivered", "clauses"), BUYER, ids=[c[0] for c in BUYER])
+def test_buyer_clauses(
+    policies: Policies, case: str, delivered: ResourceUse, clauses: set[str]
+) -> None:
+    evaluation = judge(evidence(resources=delivered), policies)
+    assert failed(evaluation, "buyer.") == clauses
+    assert evaluation.fault is (Fault.PROVIDER if clauses else Fault.NONE)
+
+
+def test_a_job_bought_separately_is_held_to_its_own_purchase(policies: Policies) -> None:
+    job = job_id()
+    buyer = BuyerPolicy(
+        buyer="lab", bought=_use(), jobs={job: _use(gpu_hours=32.0, storage_gb=100.0)}
+    )
+    bespoke = policies.model_copy(update={"buyer": buyer})
+    assert failed(judge(evidence(job=job), bespoke), "buyer.") == {"buyer.gpu_hours"}
+    assert failed(judge(evidence(), bespoke), "buyer.") == set()
+
+
+def test_the_provider_is_at_fault_when_both_parties_breached(policies: Policies) -> None:
+    both = evidence(claimed_epsilon=0.5, resources=_use(gpu_hours=4.0))
+    evaluation = judge(both, policies)
+    assert failed(evaluation) == {"regulator.epsilon_claim", "buyer.gpu_hours"}
+    assert evaluation.fault is Fault.PROVIDER
+
+
+def test_evaluation_is_a_pure_function_of_its_arguments(policies: Policies) -> None:
+    job = evidence(claimed_epsilon=0.5, risk_rating=5)
+    assert judge(job, policies) == judge(job, policies)
+
+
+def test_a_threshold_needs_a_bound() -> None:
+    with pytest.raises(ValidationError, match="min, max or both"):
+        Threshold()
+
+
+def test_policy_files_refuse_unknown_keys(policies: Policies) -> None:
+    document = policies.operator.model_dump() | {"max_gpus": 8}
+    with pytest.raises(ValidationError, match="max_gpus"):
+        type(policies.operator).model_validate(document)
