@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,3 +44,40 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+RCM = str(Path(sys.executable).with_name("rcm"))
+
+
+class Cli:
+    """The installed `rcm` command with its own RCM_HOME and password, against one chain."""
+
+    def __init__(self, home: Path, rpc: str, password: str = "pw") -> None:
+        self.home, self.rpc = home, rpc
+        self.env = {**os.environ, "RCM_HOME": str(home), "RCM_PASSWORD": password}
+
+    def __call__(
+        self, *args: str, rpc: bool = True, password: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = self.env if password is None else {**self.env, "RCM_PASSWORD": password}
+        command = [RCM, *args, *(["--rpc", self.rpc] if rpc else [])]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+
+    def ok(self, *args: str, rpc: bool = True) -> str:
+        done = self(*args, rpc=rpc)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def json(self, *args: str, rpc: bool = True) -> Any:
+        return json.loads(self.ok(*args, "--json", rpc=rpc))
+
+    def rejects(
+        self, *args: str, match: str, rpc: bool = True, password: str | None = None
+    ) -> None:
+        """Exit 2 with exactly one line on stderr that contains `match`."""
+        done = self(*args, rpc=rpc, password=password)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and match in lines[0], (
+            done.stdout,
+            done.stderr,
+        )

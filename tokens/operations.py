@@ -62,16 +62,17 @@ def transfer(system: System, sender: LocalAccount, to: str, amount: int, token: 
     return system.chain.send(contract.functions.transfer(to, amount), sender)
 
 
-def _approve_vault(system: System, sender: LocalAccount, amount: int) -> None:
+def _deposit(system: System, sender: LocalAccount, amount: int, method: str) -> TxReceipt:
+    """Moves CST from the wallet into the vault (`stake` or `bond`), approving it first."""
+    _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
     allowance = system.cst.functions.allowance(sender.address, system.vault.address).call()
     if allowance < amount:
         system.chain.send(system.cst.functions.approve(system.vault.address, amount), sender)
+    return system.chain.send(getattr(system.vault.functions, method)(amount), sender)
 
 
 def stake(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
-    _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
-    _approve_vault(system, sender, amount)
-    return system.chain.send(system.vault.functions.stake(amount), sender)
+    return _deposit(system, sender, amount, "stake")
 
 
 def unstake(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
@@ -80,9 +81,7 @@ def unstake(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
 
 
 def bond(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
-    _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
-    _approve_vault(system, sender, amount)
-    return system.chain.send(system.vault.functions.bond(amount), sender)
+    return _deposit(system, sender, amount, "bond")
 
 
 def unbond(system: System, sender: LocalAccount, amount: int) -> TxReceipt:

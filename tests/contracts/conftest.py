@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
 from chain.system import System
+from tests.contracts.settlement_fixtures import Market, build_market
 from tests.support import role
 
 # Indices of the embedded chain's pre-funded development accounts.
@@ -22,39 +23,23 @@ def chain() -> Chain:
     return connect()
 
 
-@pytest.fixture(scope="module")
-def governance(chain: Chain) -> LocalAccount:
-    return chain.dev_account(GOVERNANCE)
+def _dev_account(index: int) -> Any:
+    """A module fixture for one role, held by the embedded chain's pre-funded account `index`."""
+
+    @pytest.fixture(scope="module")
+    def holder(chain: Chain) -> LocalAccount:
+        return chain.dev_account(index)
+
+    return holder
 
 
-@pytest.fixture(scope="module")
-def regulator(chain: Chain) -> LocalAccount:
-    return chain.dev_account(REGULATOR)
-
-
-@pytest.fixture(scope="module")
-def clearing(chain: Chain) -> LocalAccount:
-    return chain.dev_account(CLEARING)
-
-
-@pytest.fixture(scope="module")
-def oracle(chain: Chain) -> LocalAccount:
-    return chain.dev_account(ORACLE)
-
-
-@pytest.fixture(scope="module")
-def buyer(chain: Chain) -> LocalAccount:
-    return chain.dev_account(BUYER)
-
-
-@pytest.fixture(scope="module")
-def provider(chain: Chain) -> LocalAccount:
-    return chain.dev_account(PROVIDER)
-
-
-@pytest.fixture(scope="module")
-def outsider(chain: Chain) -> LocalAccount:
-    return chain.dev_account(OUTSIDER)
+governance = _dev_account(GOVERNANCE)
+regulator = _dev_account(REGULATOR)
+clearing = _dev_account(CLEARING)
+oracle = _dev_account(ORACLE)
+buyer = _dev_account(BUYER)
+provider = _dev_account(PROVIDER)
+outsider = _dev_account(OUTSIDER)
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +84,37 @@ def oracle_nodes() -> list[LocalAccount]:
 
     keys = [Account.from_key(bytes([0x40 + i]) * 32) for i in range(7)]
     return sorted(keys, key=lambda account: int(account.address, 16))
+
+
+# ---- settlement: the clearing house's market (tests/contracts/settlement_fixtures.py) ----
+
+AUCTIONEER, DATA_OWNER, RIVAL = 7, 8, 9
+
+
+@pytest.fixture(scope="module")
+def auctioneer(chain: Chain) -> LocalAccount:
+    return chain.dev_account(AUCTIONEER)
+
+
+@pytest.fixture(scope="module")
+def data_owner(chain: Chain) -> LocalAccount:
+    return chain.dev_account(DATA_OWNER)
+
+
+@pytest.fixture(scope="module")
+def rival(chain: Chain) -> LocalAccount:
+    """A second bidder."""
+    return chain.dev_account(RIVAL)
+
+
+@pytest.fixture(scope="module")
+def market(
+    system: System,
+    governance: LocalAccount,
+    auctioneer: LocalAccount,
+    provider: LocalAccount,
+    data_owner: LocalAccount,
+    buyer: LocalAccount,
+    rival: LocalAccount,
+) -> Market:
+    return build_market(system, governance, auctioneer, provider, data_owner, [buyer, rival])

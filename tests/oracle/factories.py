@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,12 @@ MECHANISM: dict[str, Any] = {
     "steps": 1000,
     "delta": 1e-5,
 }
+# The same mechanism as `rcm enclave attest` options.
+MECHANISM_FLAGS = [
+    part
+    for name, value in MECHANISM.items()
+    for part in (f"--{name.replace('_', '-')}", str(value))
+]
 
 
 def job_id() -> str:
@@ -65,12 +70,6 @@ def signer_of(verdict: dict[str, Any]) -> str:
     public = VerdictPublic.model_validate(verdict)
     domain = verdict_domain(public.chain_id, public.policy_oracle)
     return recover_verdict_signer(bytes.fromhex(public.signature[2:]), domain, as_verdict(public))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_node(config: Path, port: int) -> subprocess.Popen[bytes]:

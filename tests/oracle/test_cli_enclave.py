@@ -10,19 +10,9 @@ from pathlib import Path
 
 from oracle.accountant import epsilon
 from oracle.attestation import Attestation, TrustPolicy, verify_attestation
-from tests.oracle.factories import Run, job_id
+from tests.oracle.factories import MECHANISM_FLAGS, Run, job_id
 
 DATASET = "0x" + "da" * 32
-MECHANISM = [
-    "--noise-multiplier",
-    "1.1",
-    "--sampling-rate",
-    "0.01",
-    "--steps",
-    "1000",
-    "--delta",
-    "1e-5",
-]
 
 
 def test_init_writes_a_root_an_enclave_certificate_and_a_private_key(
@@ -45,7 +35,7 @@ def test_init_never_overwrites_an_enclave(rcm: Callable[..., Run], tmp_path: Pat
 
 def _attest(rcm: Callable[..., Run], enclave_dir: Path, *extra: str) -> Run:
     job = ["--job", job_id(), "--dataset", DATASET]
-    return rcm("enclave", "attest", "--enclave", str(enclave_dir), *job, *MECHANISM, *extra)
+    return rcm("enclave", "attest", "--enclave", str(enclave_dir), *job, *MECHANISM_FLAGS, *extra)
 
 
 def test_a_default_attestation_is_compliant_evidence_with_the_accountants_epsilon(
@@ -102,7 +92,7 @@ def test_a_job_id_that_is_not_bytes32_exits_2_naming_job(
         "42",
         "--dataset",
         DATASET,
-        *MECHANISM,
+        *MECHANISM_FLAGS,
     )
     assert run.code == 2
     assert run.err.startswith("error: schema: job: ")

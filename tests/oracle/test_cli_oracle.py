@@ -11,18 +11,7 @@ import pytest
 
 from oracle.config import read_node_config
 from oracle.node.background import serving_all
-from tests.oracle.factories import PASSWORD, Run, job_id, signer_of
-
-MECHANISM = [
-    "--noise-multiplier",
-    "1.1",
-    "--sampling-rate",
-    "0.01",
-    "--steps",
-    "1000",
-    "--delta",
-    "1e-5",
-]
+from tests.oracle.factories import MECHANISM_FLAGS, PASSWORD, Run, job_id, signer_of
 
 
 def test_init_writes_keys_policies_and_one_config_per_node(
@@ -81,7 +70,7 @@ def nodes(oracle_dir: Path) -> Iterator[list[str]]:
 
 def _attestation(rcm: Callable[..., Run], enclave_dir: Path, *extra: str) -> dict[str, object]:
     job = ["--job", job_id(), "--dataset", "0x" + "da" * 32]
-    run = rcm("enclave", "attest", "--enclave", str(enclave_dir), *job, *MECHANISM, *extra)
+    run = rcm("enclave", "attest", "--enclave", str(enclave_dir), *job, *MECHANISM_FLAGS, *extra)
     assert run.code == 0, run.err
     return json.loads(run.out)
 

@@ -17,7 +17,8 @@ from oracle.attester import Enclave
 from oracle.config import read_node_config, write_toml
 from oracle.node.app import create_app
 from oracle.node.service import load_node
-from tests.oracle.factories import PASSWORD, body, free_port, signed, start_node
+from tests.oracle.factories import PASSWORD, body, signed, start_node
+from tests.support import free_port
 
 WORKERS = 4
 ACCEPTED_BEFORE_KILL = 60

@@ -2,46 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support import free_port
+from tests.support import Cli, free_port
 
 pytestmark = pytest.mark.hardhat
-RCM = str(Path(sys.executable).with_name("rcm"))
 CST = 10**18
-
-
-class Cli:
-    def __init__(self, home: Path, rpc: str) -> None:
-        self.home, self.rpc = home, rpc
-
-    def __call__(
-        self, *args: str, password: str = "pw", rpc: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "RCM_HOME": str(self.home), "RCM_PASSWORD": password}
-        command = [RCM, *args, *(["--rpc", self.rpc] if rpc else [])]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-
-    def ok(self, *args: str, **kwargs: object) -> str:
-        done = self(*args, **kwargs)  # type: ignore[arg-type]
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def json(self, *args: str, rpc: bool = True) -> object:
-        return json.loads(self.ok(*args, "--json", rpc=rpc))
-
-    def rejects(self, *args: str, match: str, **kwargs: object) -> None:
-        done = self(*args, **kwargs)  # type: ignore[arg-type]
-        assert done.returncode == 2, (done.stdout, done.stderr)
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and match in lines[0], done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +53,7 @@ def test_issue_flow_bond_and_balance_json(cli: Cli) -> None:
 
 def test_list_shows_wallets(cli: Cli) -> None:
     listed = cli.json("wallet", "list", rpc=False)
-    assert [w["name"] for w in listed] == ["alice", "bob"]  # type: ignore[union-attr]
+    assert [w["name"] for w in listed] == ["alice", "bob", "governance"]  # type: ignore[union-attr]
 
 
 def test_stake_unstake_and_transfer(cli: Cli) -> None:
@@ -129,7 +97,7 @@ def test_bad_input_is_one_line_exit_2_and_sends_nothing(
     cli: Cli, args: tuple[str, ...], kwargs: dict[str, str], match: str
 ) -> None:
     nonce = _nonce(cli, "alice")
-    cli.rejects(*args, match=match, **kwargs)  # type: ignore[arg-type]
+    cli.rejects(*args, match=match, **kwargs)
     assert _nonce(cli, "alice") == nonce
 
 
@@ -145,16 +113,11 @@ def test_unreachable_rpc_is_one_line(cli: Cli) -> None:
     dead.rejects("wallet", "balance", "alice", match="cannot reach the chain")
 
 
-def test_restarted_node_makes_the_manifest_stale(cli: Cli) -> None:
+def test_restarted_node_makes_the_manifest_stale(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs last in this module: it replaces the deployed node with an empty one."""
     from chain import testnet
 
     cli.ok("testnet", "stop", rpc=False)
-    port = int(cli.rpc.rsplit(":", 1)[1])
-    env_home = os.environ["RCM_HOME"]
-    os.environ["RCM_HOME"] = str(cli.home)
-    try:
-        testnet.start(port=port)  # a bare node: nothing deployed at the manifest's addresses
-        cli.rejects("wallet", "balance", "alice", match="stale: no code at")
-    finally:
-        os.environ["RCM_HOME"] = env_home
+    monkeypatch.setenv("RCM_HOME", str(cli.home))
+    testnet.start(port=int(cli.rpc.rsplit(":", 1)[1]))  # a bare node: nothing deployed
+    cli.rejects("wallet", "balance", "alice", match="stale: no code at")
