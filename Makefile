@@ -10,7 +10,7 @@ demo: bootstrap
 	$(BIN)/rcm demo
 
 test: bootstrap lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=10
 
 lint:
 	$(BIN)/ruff check .
