@@ -20,6 +20,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "oracle": ("oracle", "Policy oracle nodes: init, serve, register, submit verdicts."),
 }
 
+COMPLETION_OPTIONS = {"install_completion", "show_completion"}
+
 DESCRIPTION = """rcm — Responsible Compute Markets.
 
 GPU, power and storage capacity sold for future delivery through combinatorial auctions,
@@ -38,6 +40,8 @@ class LazyGroup(typer.core.TyperGroup):
         module = importlib.import_module(f"rcm.commands.{entry[0]}")
         command = typer.main.get_command(module.app)
         command.name = cmd_name
+        # Shell completion belongs to the top-level program, not to each subcommand.
+        command.params = [p for p in command.params if p.name not in COMPLETION_OPTIONS]
         return command
 
     def format_help(self, ctx: Any, formatter: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +50,18 @@ def test_issue_flow_bond_and_balance_json(cli: Cli) -> None:
     assert all(isinstance(balance[k], int) for k in ("eth", "cst", "usd", "staked", "bonded"))
     assert balance["cst"] == 900 * CST and balance["bonded"] == 100 * CST
     assert balance["usd"] == 50_000_000 and balance["eth"] > 0
+
+
+def test_import_a_key_file_and_refuse_a_bad_key(cli: Cli, tmp_path: Path) -> None:
+    key = tmp_path / "dave.key"
+    key.write_text("0x" + "42" * 32 + "\n")
+    imported = cli.json("wallet", "import", "dave", "--key-file", str(key), rpc=False)
+    from eth_account import Account
+
+    assert imported["address"] == Account.from_key(b"\x42" * 32).address
+    key.write_text("0x1234")
+    cli.rejects("wallet", "import", "erin", "--key-file", str(key), match="private key", rpc=False)
+    (cli.home / "keystores" / "dave.json").unlink()  # keep `list` below as it was
 
 
 def test_list_shows_wallets(cli: Cli) -> None:
