@@ -29,6 +29,11 @@ class Parameters:
     cst_wei_per_micro_usd: int = 10**12  # 1 CST staked per 1 USD of notional at risk
     unbonding_delay_seconds: int = 7 * 24 * 3600
     provider_bond_slash_wei: int = 50 * 10**18
+    provider_min_bond_wei: int = 10 * 10**18  # to post asks
+    auctioneer_min_bond_wei: int = 100 * 10**18  # to post a round's result
+    auctioneer_slash_wei: int = 50 * 10**18  # burned when a posted result is replaced
+    futures_uri: str = "rcm://futures/{id}.json"  # ERC-1155 metadata; clients substitute {id}
+    budgets_uri: str = "rcm://budgets/{id}.json"
 
 
 def _role(contract: Contract, name: str) -> bytes:
@@ -88,14 +93,44 @@ def deploy_system(
         oracle.address,
         parameters.provider_bond_slash_wei,
     )
+    ledger = deployed["PrivacyBudgetLedger"] = chain.deploy(
+        "PrivacyBudgetLedger", governance, governance.address, payment_token, parameters.budgets_uri
+    )
+    futures = deployed["ComputeFutures"] = chain.deploy(
+        "ComputeFutures", governance, governance.address, parameters.futures_uri
+    )
+    clearing_house = deployed["ClearingHouse"] = chain.deploy(
+        "ClearingHouse",
+        governance,
+        governance.address,
+        vault.address,
+        reputation.address,
+        oracle.address,
+        ledger.address,
+        futures.address,
+        payment_token,
+        governance.address,  # treasury: receives forfeit fees
+        (
+            parameters.provider_min_bond_wei,
+            parameters.auctioneer_min_bond_wei,
+            parameters.auctioneer_slash_wei,
+            parameters.provider_bond_slash_wei,
+        ),
+    )
     grants: list[tuple[Contract, str, str]] = [
         (cst, "BURNER_ROLE", vault.address),
         (vault, "CLEARING_ROLE", enforcer.address),
         (vault, "ORACLE_ROLE", enforcer.address),
         (reputation, "AUDITOR_ROLE", enforcer.address),
         (oracle, "CONSUMER_ROLE", enforcer.address),
-        # Until the clearing house lands, governance opens jobs (locks their stake).
+        # Jobs outside a settlement round: governance opens them (locks their stake).
         (enforcer, "CLEARING_ROLE", governance.address),
+        (vault, "CLEARING_ROLE", clearing_house.address),
+        (vault, "ORACLE_ROLE", clearing_house.address),
+        (reputation, "AUDITOR_ROLE", clearing_house.address),
+        (oracle, "CONSUMER_ROLE", clearing_house.address),
+        (ledger, "CLEARING_ROLE", clearing_house.address),
+        (futures, "CLEARING_ROLE", clearing_house.address),
     ]
     for contract, role, holder in grants:
         chain.send(contract.functions.grantRole(_role(contract, role), holder), governance)

@@ -76,3 +76,15 @@ class System:
     @cached_property
     def enforcer(self) -> Contract:
         return self.contract("StakeEnforcer")
+
+    @cached_property
+    def ledger(self) -> Contract:
+        return self.contract("PrivacyBudgetLedger")
+
+    @cached_property
+    def futures(self) -> Contract:
+        return self.contract("ComputeFutures")
+
+    @cached_property
+    def clearing_house(self) -> Contract:
+        return self.contract("ClearingHouse")

@@ -90,21 +90,9 @@ def oracle_nodes() -> list[LocalAccount]:
 
 AUCTIONEER, DATA_OWNER, RIVAL = 7, 8, 9
 
-
-@pytest.fixture(scope="module")
-def auctioneer(chain: Chain) -> LocalAccount:
-    return chain.dev_account(AUCTIONEER)
-
-
-@pytest.fixture(scope="module")
-def data_owner(chain: Chain) -> LocalAccount:
-    return chain.dev_account(DATA_OWNER)
-
-
-@pytest.fixture(scope="module")
-def rival(chain: Chain) -> LocalAccount:
-    """A second bidder."""
-    return chain.dev_account(RIVAL)
+auctioneer = _dev_account(AUCTIONEER)
+data_owner = _dev_account(DATA_OWNER)
+rival = _dev_account(RIVAL)  # a second bidder
 
 
 @pytest.fixture(scope="module")

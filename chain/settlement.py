@@ -1,0 +1,155 @@
+"""Call encoding for the settlement contracts beyond bids: rounds, asks, dataset ids.
+
+An item's `resource`, `region` and `unit` are short ASCII names stored as `bytes32`, left-
+aligned and zero-padded, as Solidity's `bytes32("gpu.h100")` would be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class Phase(IntEnum):
+    """`IClearingHouse.Phase`: where a round is, by its deadlines."""
+
+    NONE = 0
+    COMMIT = 1
+    REVEAL = 2
+    POST = 3
+    CHALLENGE = 4
+    FINAL = 5
+
+
+class Status(IntEnum):
+    """`IClearingHouse.Status`: where a bid's record is in its life."""
+
+    NONE = 0
+    COMMITTED = 1
+    REVEALED = 2
+    FILLED = 3
+    FORFEITED = 4
+    RELEASED = 5
+    FUTURE = 6
+    REDEEMED = 7
+    SETTLED = 8
+    VOIDED = 9
+
+
+def short_name(text: str) -> bytes:
+    raw = text.encode("ascii")
+    if len(raw) > 32:
+        raise ValueError(f"{text!r} is longer than 32 bytes")
+    return raw.ljust(32, b"\0")
+
+
+def dataset_id(owner: str, content_hash: bytes) -> int:
+    """`PrivacyBudgetLedger.datasetIdOf`: the low 96 bits of keccak256(owner, contentHash)."""
+    from eth_abi import encode
+    from eth_hash.auto import keccak
+
+    digest = keccak(encode(["address", "bytes32"], [owner, content_hash]))
+    return int.from_bytes(digest, "big") % 2**96
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    commit_timestamp: int
+    reveal_timestamp: int
+    post_timestamp: int
+    challenge_timestamp: int
+
+    @classmethod
+    def after(cls, now: int, commit: int, reveal: int, post: int, challenge: int) -> Deadlines:
+        """Phases of the given lengths in seconds, the commit phase ending `commit` after `now`."""
+        return cls(
+            now + commit,
+            now + commit + reveal,
+            now + commit + reveal + post,
+            now + commit + reveal + post + challenge,
+        )
+
+    def as_args(self) -> tuple[int, int, int, int]:
+        return (
+            self.commit_timestamp,
+            self.reveal_timestamp,
+            self.post_timestamp,
+            self.challenge_timestamp,
+        )
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One item a provider offers in a round: what it is, how many units, the reserve price."""
+
+    resource: str
+    region: str
+    unit: str
+    slot_start_timestamp: int
+    slot_seconds: int
+    tier: int
+    capacity: int
+    reserve_price_micro_usd: int
+
+    def as_args(self) -> tuple[Any, ...]:
+        item = (
+            short_name(self.resource),
+            short_name(self.region),
+            short_name(self.unit),
+            self.slot_start_timestamp,
+            self.slot_seconds,
+            self.tier,
+        )
+        return (item, self.capacity, self.reserve_price_micro_usd)
+
+
+@dataclass(frozen=True)
+class BidRecord:
+    """`IClearingHouse.BidRecord` as `bidOf` returns it."""
+
+    round_id: int
+    status: Status
+    result_version: int
+    flags: int
+    bundle_index: int
+    risk_bps: int
+    provider_item: int
+    epsilon_micros: int
+    deposit_micro_usd: int
+    payment_micro_usd: int
+    bidder: str
+    dataset_id: int
+    bundles_hash: bytes
+
+    @classmethod
+    def from_call(cls, raw: Any) -> BidRecord:
+        state, bidder, dataset, bundles_hash = raw
+        round_id, status, version, flags, index, risk, item, epsilon, deposit, payment = state
+        return cls(
+            round_id,
+            Status(status),
+            version,
+            flags,
+            index,
+            risk,
+            item,
+            epsilon,
+            deposit,
+            payment,
+            bidder,
+            dataset,
+            bytes(bundles_hash),
+        )
+
+    @property
+    def staked(self) -> bool:
+        return bool(self.flags & 1)
+
+    @property
+    def refunded(self) -> bool:
+        return bool(self.flags & 2)
+
+    @property
+    def claimed(self) -> bool:
+        return bool(self.flags & 4)

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IPrivacyBudgetLedger} from "./interfaces/IPrivacyBudgetLedger.sol";
+
+/// @title Privacy budgets per dataset, reserved, released and consumed by the clearing house
+contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @dev The clearing house: reserves budget at commit, releases or consumes it later.
+    bytes32 public constant CLEARING_ROLE = keccak256("CLEARING_ROLE");
+
+    uint256 private constant MICROS_PER_EPSILON = 1e6;
+
+    IERC20 public immutable paymentToken;
+
+    mapping(uint256 id => Dataset) private _datasets;
+    mapping(uint256 id => mapping(bytes32 purpose => bool)) private _consents;
+    mapping(uint256 id => mapping(address seller => Offer)) private _offers;
+
+    constructor(address governance, IERC20 paymentToken_, string memory uri_) ERC1155(uri_) {
+        paymentToken = paymentToken_;
+        _grantRole(DEFAULT_ADMIN_ROLE, governance);
+    }
+
+    // ---- data owners and holders ----
+
+    function register(
+        bytes32 contentHash,
+        uint64 totalMicroEpsilon,
+        uint64 maxDeltaAtto,
+        bytes32[] calldata purposes
+    ) external returns (uint256 id) {
+        if (totalMicroEpsilon == 0) revert ZeroBudget();
+        id = datasetIdOf(msg.sender, contentHash);
+        if (_datasets[id].owner != address(0)) revert DatasetExists(id);
+        _datasets[id] = Dataset(msg.sender, maxDeltaAtto, totalMicroEpsilon, 0);
+        emit DatasetRegistered(id, msg.sender, contentHash, totalMicroEpsilon, maxDeltaAtto);
+        for (uint256 i = 0; i < purposes.length; ++i) {
+            _setConsent(id, purposes[i], true);
+        }
+        _mint(msg.sender, id, totalMicroEpsilon, "");
+    }
+
+    function setConsent(uint256 id, bytes32 purpose, bool consented) external {
+        if (_datasets[id].owner != msg.sender) revert NotDatasetOwner(id, msg.sender);
+        _setConsent(id, purpose, consented);
+    }
+
+    function offer(uint256 id, uint64 amountMicroEpsilon, uint64 priceMicroUsdPerEpsilon) external {
+        _requireDataset(id);
+        _offers[id][msg.sender] = Offer(amountMicroEpsilon, priceMicroUsdPerEpsilon);
+        emit Offered(id, msg.sender, amountMicroEpsilon, priceMicroUsdPerEpsilon);
+    }
+
+    function buy(uint256 id, address seller, uint64 amountMicroEpsilon, uint64 priceMicroUsdPerEpsilon)
+        external
+        nonReentrant
+    {
+        Offer storage offered = _offers[id][seller];
+        if (offered.priceMicroUsdPerEpsilon != priceMicroUsdPerEpsilon) {
+            revert PriceChanged(id, seller, priceMicroUsdPerEpsilon, offered.priceMicroUsdPerEpsilon);
+        }
+        if (amountMicroEpsilon > offered.amountMicroEpsilon) {
+            revert ExceedsOffer(id, seller, amountMicroEpsilon, offered.amountMicroEpsilon);
+        }
+        offered.amountMicroEpsilon -= amountMicroEpsilon;
+        uint256 paidMicroUsd =
+            Math.mulDiv(amountMicroEpsilon, priceMicroUsdPerEpsilon, MICROS_PER_EPSILON, Math.Rounding.Ceil);
+        emit Bought(id, seller, msg.sender, amountMicroEpsilon, paidMicroUsd);
+        paymentToken.safeTransferFrom(msg.sender, seller, paidMicroUsd);
+        // Last: the buyer's receiver hook runs after every effect.
+        _safeTransferFrom(seller, msg.sender, id, amountMicroEpsilon, "");
+    }
+
+    // ---- the clearing house ----
+
+    function reserve(uint256 id, address account, uint256 amount, bytes32 purpose, uint256 deltaAtto)
+        external
+        onlyRole(CLEARING_ROLE)
+    {
+        uint256 maxDeltaAtto = _requireDataset(id).maxDeltaAtto;
+        if (!_consents[id][purpose]) revert PurposeNotConsented(id, purpose);
+        if (deltaAtto > maxDeltaAtto) revert DeltaAboveCap(id, deltaAtto, maxDeltaAtto);
+        _move(account, address(this), id, amount);
+    }
+
+    /// @dev No receiver hook: the budget returns to the account it was reserved from, so a
+    /// contract that rejects tokens can't block the release (and with it a round's finalisation).
+    function release(uint256 id, address account, uint256 amount) external onlyRole(CLEARING_ROLE) {
+        _move(address(this), account, id, amount);
+    }
+
+    function consume(uint256 id, uint256 amount) external onlyRole(CLEARING_ROLE) {
+        _datasets[id].consumedMicroEpsilon += uint64(amount);
+        _move(address(this), address(0), id, amount);
+    }
+
+    // ---- views ----
+
+    function datasetIdOf(address owner, bytes32 contentHash) public pure returns (uint256) {
+        // 96 bits, so a bid's dataset id packs beside its bidder's address in one storage slot;
+        // squatting a victim's id would take a 2^96 second preimage.
+        return uint96(uint256(keccak256(abi.encode(owner, contentHash))));
+    }
+
+    function datasetOf(uint256 id) external view returns (Dataset memory) {
+        return _datasets[id];
+    }
+
+    function isConsented(uint256 id, bytes32 purpose) external view returns (bool) {
+        return _consents[id][purpose];
+    }
+
+    function offerOf(uint256 id, address seller) external view returns (Offer memory) {
+        return _offers[id][seller];
+    }
+
+    function reservedOf(uint256 id) external view returns (uint256) {
+        return balanceOf(address(this), id);
+    }
+
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(ERC1155, AccessControl, IERC165)
+        returns (bool)
+    {
+        return super.supportsInterface(interfaceId);
+    }
+
+    // ---- internals ----
+
+    function _move(address from, address to, uint256 id, uint256 amount) private {
+        uint256[] memory ids = new uint256[](1);
+        uint256[] memory amounts = new uint256[](1);
+        ids[0] = id;
+        amounts[0] = amount;
+        _update(from, to, ids, amounts);
+    }
+
+    function _setConsent(uint256 id, bytes32 purpose, bool consented) private {
+        _consents[id][purpose] = consented;
+        emit ConsentSet(id, purpose, consented);
+    }
+
+    function _requireDataset(uint256 id) private view returns (Dataset storage dataset) {
+        dataset = _datasets[id];
+        if (dataset.owner == address(0)) revert UnknownDataset(id);
+    }
+}

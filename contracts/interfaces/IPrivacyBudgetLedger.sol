@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+
+/// @title Privacy budgets as ERC-1155 tokens: one id per dataset, one unit per micro-ε
+/// @notice A data owner registers a dataset with a total ε budget, a per-job δ cap and the
+/// purposes it consents to; the whole budget is minted to the owner, who grants it (a transfer)
+/// or offers it for sale, as may any later holder (resale). The clearing role reserves budget
+/// for a committed bid by moving it into this contract's own balance, releases it back, or
+/// consumes it (burns it). So for every dataset, at all times:
+/// total = Σ holders' balances + balanceOf(this) (reserved) + consumed — never negative, never
+/// above what was registered. Reserve, release and consume emit only the ERC-1155 transfer
+/// events (to, from and out of this contract's address), from which an indexer rebuilds them.
+interface IPrivacyBudgetLedger is IERC1155 {
+    struct Dataset {
+        address owner;
+        uint64 maxDeltaAtto;
+        uint64 totalMicroEpsilon;
+        uint64 consumedMicroEpsilon;
+    }
+
+    struct Offer {
+        uint64 amountMicroEpsilon;
+        uint64 priceMicroUsdPerEpsilon;
+    }
+
+    error DatasetExists(uint256 id);
+    error UnknownDataset(uint256 id);
+    error ZeroBudget();
+    error NotDatasetOwner(uint256 id, address caller);
+    error PurposeNotConsented(uint256 id, bytes32 purpose);
+    error DeltaAboveCap(uint256 id, uint256 deltaAtto, uint256 maxDeltaAtto);
+    error ExceedsOffer(uint256 id, address seller, uint256 amount, uint256 offered);
+    error PriceChanged(uint256 id, address seller, uint256 expected, uint256 offered);
+
+    event DatasetRegistered(
+        uint256 indexed id,
+        address indexed owner,
+        bytes32 contentHash,
+        uint256 totalMicroEpsilon,
+        uint256 maxDeltaAtto
+    );
+    event ConsentSet(uint256 indexed id, bytes32 indexed purpose, bool consented);
+    event Offered(uint256 indexed id, address indexed seller, uint256 amountMicroEpsilon, uint256 priceMicroUsdPerEpsilon);
+    event Bought(
+        uint256 indexed id,
+        address indexed seller,
+        address indexed buyer,
+        uint256 amountMicroEpsilon,
+        uint256 paidMicroUsd
+    );
+
+    /// @notice Registers the caller's dataset and mints its whole budget to the caller.
+    /// @param contentHash a hash of the dataset's content; with the owner it fixes the id
+    /// @param purposes the purpose ids (keccak256 of the purpose's name) the owner consents to
+    /// @return id `datasetIdOf(msg.sender, contentHash)`
+    function register(
+        bytes32 contentHash,
+        uint64 totalMicroEpsilon,
+        uint64 maxDeltaAtto,
+        bytes32[] calldata purposes
+    ) external returns (uint256 id);
+
+    /// @notice Grants or withdraws consent to a purpose for future reservations. Owner only.
+    function setConsent(uint256 id, bytes32 purpose, bool consented) external;
+
+    /// @notice Offers up to `amountMicroEpsilon` of the caller's budget at a fixed price; a new
+    /// offer replaces the previous one, an amount of zero withdraws it.
+    function offer(uint256 id, uint64 amountMicroEpsilon, uint64 priceMicroUsdPerEpsilon) external;
+
+    /// @notice Buys from `seller`'s offer at the price the buyer saw, paying in the payment token
+    /// (rounded up to the micro-USD) straight to the seller.
+    function buy(uint256 id, address seller, uint64 amountMicroEpsilon, uint64 priceMicroUsdPerEpsilon)
+        external;
+
+    /// @notice Moves `amount` of `account`'s budget into reserve for a committed bid, once the
+    /// dataset consents to `purpose` and `deltaAtto` is within its cap. CLEARING_ROLE.
+    function reserve(uint256 id, address account, uint256 amount, bytes32 purpose, uint256 deltaAtto)
+        external;
+
+    /// @notice Returns reserved budget to `account` (a lost or forfeited bid). CLEARING_ROLE.
+    function release(uint256 id, address account, uint256 amount) external;
+
+    /// @notice Burns reserved budget a job has spent. CLEARING_ROLE.
+    function consume(uint256 id, uint256 amount) external;
+
+    function datasetIdOf(address owner, bytes32 contentHash) external pure returns (uint256);
+    function datasetOf(uint256 id) external view returns (Dataset memory);
+    function isConsented(uint256 id, bytes32 purpose) external view returns (bool);
+    function offerOf(uint256 id, address seller) external view returns (Offer memory);
+    function reservedOf(uint256 id) external view returns (uint256);
+}

@@ -1,0 +1,247 @@
+"""PrivacyBudgetLedger: datasets, consents, grants and resale, and the clearing role's
+reserve / release / consume — never below zero, never above what was registered."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+
+from chain.connection import Chain
+from chain.settlement import dataset_id
+from chain.system import System
+from tests.contracts.settlement_fixtures import (
+    BUDGET_MICRO_EPSILON,
+    CONTENT_HASH,
+    MAX_DELTA_ATTO,
+    REENTER,
+    REENTRANT_CALL,
+    RESEARCH,
+    USD,
+)
+from tests.support import event_args, reverts, role
+
+TRAINING = b"\x7a" * 32
+PRICE = 3 * USD  # per ε
+
+
+@pytest.fixture(scope="module")
+def ledger(
+    chain: Chain,
+    system: System,
+    governance: LocalAccount,
+    clearing: LocalAccount,
+    data_owner: LocalAccount,
+    buyer: LocalAccount,
+) -> Contract:
+    """A registered dataset, `clearing` in the clearing role, and a buyer with USD."""
+    ledger = system.ledger
+    chain.send(
+        ledger.functions.grantRole(role(ledger, "CLEARING_ROLE"), clearing.address), governance
+    )
+    chain.send(
+        ledger.functions.register(CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, [RESEARCH]),
+        data_owner,
+    )
+    chain.send(system.usd.functions.mint(buyer.address, 100 * USD), governance)
+    chain.send(system.usd.functions.approve(ledger.address, 2**256 - 1), buyer)
+    return ledger
+
+
+@pytest.fixture(scope="module")
+def dataset(data_owner: LocalAccount) -> int:
+    return dataset_id(data_owner.address, CONTENT_HASH)
+
+
+def _grant(chain: Chain, ledger: Contract, owner: LocalAccount, to: str, dataset: int, amount: int):
+    call = ledger.functions.safeTransferFrom(owner.address, to, dataset, amount, b"")
+    return chain.send(call, owner)
+
+
+def _conserved(ledger: Contract, dataset: int, holders: list[str]) -> None:
+    total, consumed = ledger.functions.datasetOf(dataset).call()[2:4]
+    held = sum(ledger.functions.balanceOf(h, dataset).call() for h in holders)
+    assert held + ledger.functions.reservedOf(dataset).call() + consumed == total
+
+
+def test_register_mints_the_whole_budget_to_the_owner_under_an_id_from_the_hash(
+    chain: Chain, system: System, data_owner: LocalAccount
+) -> None:
+    ledger = system.ledger
+    receipt = chain.send(
+        ledger.functions.register(CONTENT_HASH, 5_000_000, MAX_DELTA_ATTO, [RESEARCH, TRAINING]),
+        data_owner,
+    )
+    expected = dataset_id(data_owner.address, CONTENT_HASH)
+    assert ledger.functions.datasetIdOf(data_owner.address, CONTENT_HASH).call() == expected
+    (registered,) = event_args(ledger, receipt, "DatasetRegistered")
+    assert (registered["id"], registered["totalMicroEpsilon"]) == (expected, 5_000_000)
+    assert [e["purpose"] for e in event_args(ledger, receipt, "ConsentSet")] == [RESEARCH, TRAINING]
+    assert ledger.functions.balanceOf(data_owner.address, expected).call() == 5_000_000
+    assert ledger.functions.datasetOf(expected).call() == (
+        data_owner.address,
+        MAX_DELTA_ATTO,
+        5_000_000,
+        0,
+    )
+    assert ledger.functions.uri(expected).call() == "rcm://budgets/{id}.json"
+
+
+def test_a_dataset_registers_once_and_with_a_budget(
+    chain: Chain, ledger: Contract, dataset: int, data_owner: LocalAccount
+) -> None:
+    with reverts("DatasetExists", dataset):
+        chain.send(ledger.functions.register(CONTENT_HASH, 1, 0, []), data_owner)
+    with reverts("ZeroBudget"):
+        chain.send(ledger.functions.register(b"\x01" * 32, 0, 0, []), data_owner)
+
+
+def test_only_the_owner_sets_consent(
+    chain: Chain, ledger: Contract, dataset: int, data_owner: LocalAccount, outsider: LocalAccount
+) -> None:
+    with reverts("NotDatasetOwner", dataset, outsider.address):
+        chain.send(ledger.functions.setConsent(dataset, TRAINING, True), outsider)
+    assert ledger.functions.isConsented(dataset, TRAINING).call() is False
+    receipt = chain.send(ledger.functions.setConsent(dataset, RESEARCH, False), data_owner)
+    assert event_args(ledger, receipt, "ConsentSet")[0]["consented"] is False
+    assert ledger.functions.isConsented(dataset, RESEARCH).call() is False
+
+
+def test_budget_is_granted_and_resold_at_the_offered_price(
+    chain: Chain,
+    system: System,
+    ledger: Contract,
+    dataset: int,
+    data_owner: LocalAccount,
+    buyer: LocalAccount,
+    rival: LocalAccount,
+) -> None:
+    _grant(chain, ledger, data_owner, rival.address, dataset, 4_000_000)
+    chain.send(ledger.functions.offer(dataset, 3_000_000, PRICE), rival)
+    receipt = chain.send(ledger.functions.buy(dataset, rival.address, 2_500_001, PRICE), buyer)
+    paid = 7_500_003  # 2.500001 ε at 3 USD, rounded up to the micro-USD
+    assert event_args(ledger, receipt, "Bought")[0]["paidMicroUsd"] == paid
+    assert system.usd.functions.balanceOf(rival.address).call() == paid
+    assert ledger.functions.balanceOf(buyer.address, dataset).call() == 2_500_001
+    assert ledger.functions.balanceOf(rival.address, dataset).call() == 1_499_999
+    assert ledger.functions.offerOf(dataset, rival.address).call() == (499_999, PRICE)
+    _conserved(ledger, dataset, [data_owner.address, rival.address, buyer.address])
+
+
+def test_a_purchase_beyond_the_offer_or_at_a_changed_price_is_refused(
+    chain: Chain,
+    system: System,
+    ledger: Contract,
+    dataset: int,
+    data_owner: LocalAccount,
+    buyer: LocalAccount,
+) -> None:
+    chain.send(ledger.functions.offer(dataset, 1_000_000, PRICE), data_owner)
+    with reverts("ExceedsOffer", dataset, data_owner.address, 1_000_001, 1_000_000):
+        chain.send(ledger.functions.buy(dataset, data_owner.address, 1_000_001, PRICE), buyer)
+    with reverts("PriceChanged", dataset, data_owner.address, PRICE - 1, PRICE):
+        chain.send(ledger.functions.buy(dataset, data_owner.address, 1, PRICE - 1), buyer)
+    assert ledger.functions.balanceOf(buyer.address, dataset).call() == 0
+    assert system.usd.functions.balanceOf(buyer.address).call() == 100 * USD
+
+
+def test_reserve_release_and_consume_conserve_the_budget(
+    chain: Chain,
+    ledger: Contract,
+    dataset: int,
+    data_owner: LocalAccount,
+    clearing: LocalAccount,
+    buyer: LocalAccount,
+) -> None:
+    _grant(chain, ledger, data_owner, buyer.address, dataset, 3_000_000)
+    reserve = ledger.functions.reserve(dataset, buyer.address, 2_000_000, RESEARCH, MAX_DELTA_ATTO)
+    receipt = chain.send(reserve, clearing)
+    (moved,) = event_args(ledger, receipt, "TransferSingle")
+    assert (moved["from"], moved["to"], moved["value"]) == (
+        buyer.address,
+        ledger.address,
+        2_000_000,
+    )
+    assert ledger.functions.reservedOf(dataset).call() == 2_000_000
+    chain.send(ledger.functions.release(dataset, buyer.address, 500_000), clearing)
+    chain.send(ledger.functions.consume(dataset, 1_500_000), clearing)
+    assert ledger.functions.balanceOf(buyer.address, dataset).call() == 1_500_000
+    assert ledger.functions.reservedOf(dataset).call() == 0
+    assert ledger.functions.datasetOf(dataset).call()[3] == 1_500_000
+    _conserved(ledger, dataset, [data_owner.address, buyer.address])
+
+
+def test_reserve_needs_consent_a_delta_within_the_cap_and_the_whole_amount(
+    chain: Chain,
+    ledger: Contract,
+    dataset: int,
+    data_owner: LocalAccount,
+    clearing: LocalAccount,
+    buyer: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    _grant(chain, ledger, data_owner, buyer.address, dataset, 1_000_000)
+    reserve = ledger.functions.reserve
+    with reverts("PurposeNotConsented", dataset, "0x" + TRAINING.hex()):
+        chain.send(reserve(dataset, buyer.address, 1, TRAINING, 0), clearing)
+    with reverts("DeltaAboveCap", dataset, MAX_DELTA_ATTO + 1, MAX_DELTA_ATTO):
+        chain.send(reserve(dataset, buyer.address, 1, RESEARCH, MAX_DELTA_ATTO + 1), clearing)
+    with reverts("ERC1155InsufficientBalance", buyer.address, 1_000_000, 1_000_001, dataset):
+        chain.send(reserve(dataset, buyer.address, 1_000_001, RESEARCH, 0), clearing)
+    with reverts("UnknownDataset", dataset + 1):
+        chain.send(reserve(dataset + 1, buyer.address, 1, RESEARCH, 0), clearing)
+    with reverts(
+        "AccessControlUnauthorizedAccount", outsider.address, role(ledger, "CLEARING_ROLE")
+    ):
+        chain.send(reserve(dataset, buyer.address, 1, RESEARCH, 0), outsider)
+    assert ledger.functions.balanceOf(buyer.address, dataset).call() == 1_000_000
+    assert ledger.functions.reservedOf(dataset).call() == 0
+
+
+def test_nothing_releases_or_consumes_more_than_is_reserved(
+    chain: Chain,
+    ledger: Contract,
+    dataset: int,
+    data_owner: LocalAccount,
+    clearing: LocalAccount,
+    buyer: LocalAccount,
+) -> None:
+    _grant(chain, ledger, data_owner, buyer.address, dataset, 1_000)
+    chain.send(ledger.functions.reserve(dataset, buyer.address, 1_000, RESEARCH, 0), clearing)
+    with reverts("ERC1155InsufficientBalance", ledger.address, 1_000, 1_001, dataset):
+        chain.send(ledger.functions.release(dataset, buyer.address, 1_001), clearing)
+    with reverts("ERC1155InsufficientBalance", ledger.address, 1_000, 1_001, dataset):
+        chain.send(ledger.functions.consume(dataset, 1_001), clearing)
+    _conserved(ledger, dataset, [data_owner.address, buyer.address])
+
+
+def test_budget_cannot_be_pushed_into_the_reserve(
+    chain: Chain, ledger: Contract, dataset: int, data_owner: LocalAccount
+) -> None:
+    with reverts("ERC1155InvalidReceiver", ledger.address):
+        _grant(chain, ledger, data_owner, ledger.address, dataset, 1)
+    assert ledger.functions.reservedOf(dataset).call() == 0
+
+
+def test_a_buyer_reentering_through_its_receiver_hook_buys_once(
+    chain: Chain,
+    system: System,
+    ledger: Contract,
+    dataset: int,
+    data_owner: LocalAccount,
+    governance: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    hostile = chain.deploy("HostileReceiver", outsider, outsider.address)
+    chain.send(system.usd.functions.mint(hostile.address, 10 * USD), governance)
+    approve = system.usd.encode_abi("approve", [ledger.address, 2**256 - 1])
+    chain.send(hostile.functions.execute(system.usd.address, approve), outsider)
+    chain.send(ledger.functions.offer(dataset, 2_000_000, PRICE), data_owner)
+    buy = ledger.encode_abi("buy", [dataset, data_owner.address, 1_000_000, PRICE])
+    chain.send(hostile.functions.arm(REENTER, ledger.address, buy), outsider)
+    chain.send(hostile.functions.execute(ledger.address, buy), outsider)
+    assert hostile.functions.reentered().call() is True
+    assert hostile.functions.reentryResult().call() == REENTRANT_CALL
+    assert ledger.functions.balanceOf(hostile.address, dataset).call() == 1_000_000
+    assert system.usd.functions.balanceOf(hostile.address).call() == 7 * USD
+    assert ledger.functions.offerOf(dataset, data_owner.address).call() == (1_000_000, PRICE)
