@@ -156,6 +156,47 @@ class Demo:
         )
         return quorum
 
+    # ---- the market ----
+
+    def run_clearing(self) -> None:
+        """The consortium's round: CP-SAT winner determination, a reason for every non-fill."""
+        from market.examples import CLEARING_TIME, consortium_instance
+        from market.wdp import SolveParams, clear
+
+        market = consortium_instance()
+        self.heading(
+            "clear",
+            f"the Global Health AI Consortium's round: {len(market.bids)} bundle bids, "
+            f"{len(market.items)} items",
+        )
+        result = clear(market, CLEARING_TIME, SolveParams(time_limit=10.0, workers=2))
+        buyers = {bid.id: bid for bid in market.bids}
+        won = Table("winner", "buyer", "class", "bundle", "items", title="allocation")
+        for fill in result.allocation:
+            bid = buyers[fill.bid]
+            items = "\n".join(f"{q} {item}" for item, q in fill.items.items())
+            won.add_row(fill.bid, bid.buyer, bid.equity_class, str(fill.bundle), items)
+        self.console.print(won)
+        lost = Table("bid", "buyer", "reason", "detail", title="not filled, and why")
+        for loss in result.losing:
+            lost.add_row(loss.bid, buyers[loss.bid].buyer, loss.reason, loss.detail)
+        self.console.print(lost)
+        self.table(
+            "quality",
+            [
+                ("status", result.status),
+                ("welfare", f"{result.welfare / 1e6:,.2f} USD"),
+                ("bound", f"{result.bound / 1e6:,.2f} USD"),
+                ("seconds", f"{result.seconds:.3f}"),
+            ],
+        )
+        self.summary["clearing"] = {
+            "status": str(result.status),
+            "welfare": result.welfare,
+            "winners": [fill.bid for fill in result.allocation],
+            "losing": {loss.bid: str(loss.reason) for loss in result.losing},
+        }
+
     # ---- the safety story ----
 
     def run_safety(self, urls: list[str], enclave: Enclave) -> None:
@@ -265,6 +306,7 @@ def run(rpc: str | None, console: Console) -> dict[str, Any]:
     demo = Demo(system, governance, console)
     demo.heading("deploy", f"the system on chain {system.chain.chain_id} ({system.chain.rpc})")
     demo.table("contracts", [(n, c.address) for n, c in system.manifest.contracts.items()])
+    demo.run_clearing()
     enclave = new_enclave()
     with (
         tempfile.TemporaryDirectory(prefix="rcm-demo-") as workdir,

@@ -13,8 +13,22 @@ def test_demo_audits_a_compliant_job_then_slashes_an_understated_epsilon() -> No
     out = io.StringIO()
     summary = demo.run(None, Console(file=out, width=120))
     text = out.getvalue()
-    for step in ("deploy", "oracle", "stake", "audit", "attest", "verdict", "lock", "slash"):
+    for step in (
+        "deploy",
+        "clear",
+        "oracle",
+        "stake",
+        "audit",
+        "attest",
+        "verdict",
+        "lock",
+        "slash",
+    ):
         assert f"{step} —" in text
+    clearing = summary["clearing"]
+    assert clearing["status"] == "optimal" and clearing["winners"]
+    # Every bid is either filled or told why not.
+    assert set(clearing["winners"]).isdisjoint(clearing["losing"])
     safety = summary["safety"]
     # 60 % of 40 USD at 1 CST per USD = 24 CST; one passed audit (score 100 of a
     # half-discount score of 200) gives 5000·100/300 = 1666 bps off.
