@@ -1,0 +1,110 @@
+"""The peers: the same set-packing model handed to HiGHS (highspy) and SCIP (pyscipopt).
+
+One binary variable per CATS bid line, one `sum <= 1` row per good named by two or more lines
+(dummy goods included: they are the XOR groups), objective the bid prices in micro-units,
+exactly the integers `rcm auction clear` maximises. Both run single-threaded, as they do by
+default, with the time limit as their only non-default setting.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from market.readers import read_cats
+
+
+@dataclass(frozen=True)
+class SetPacking:
+    values: list[int]  # per bid line, micro-units
+    rows: list[list[int]]  # per shared good, the lines naming it
+
+
+@dataclass(frozen=True)
+class PeerResult:
+    status: str  # optimal | feasible | time_limit
+    objective: int | None
+    bound: int
+    seconds: float
+
+
+def set_packing(path: Path) -> SetPacking:
+    auction = read_cats(path.read_text())
+    values = [0] * len(auction.lines)
+    holders: dict[str, list[int]] = {}
+    for bid in auction.market.bids:
+        lines = [auction.lines[bid.id, number] for number in range(len(bid.bundles))]
+        if len(lines) > 1:
+            holders[f"xor:{bid.id}"] = lines
+        for line, bundle in zip(lines, bid.bundles, strict=True):
+            values[line] = bundle.value
+            for item_id in bundle.items:
+                holders.setdefault(item_id, []).append(line)
+    return SetPacking(values, [lines for lines in holders.values() if len(lines) > 1])
+
+
+def solve_highs(model: SetPacking, time_limit: float) -> PeerResult:
+    import highspy
+
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("time_limit", time_limit)
+    highs.setOptionValue("threads", 1)
+    size = len(model.values)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = size, len(model.rows)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.array(model.values, dtype=float)
+    lp.col_lower_, lp.col_upper_ = np.zeros(size), np.ones(size)
+    lp.row_lower_ = np.full(len(model.rows), -highspy.kHighsInf)
+    lp.row_upper_ = np.ones(len(model.rows))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.cumsum([0, *map(len, model.rows)]).astype(np.int32)
+    lp.a_matrix_.index_ = np.array([j for row in model.rows for j in row], dtype=np.int32)
+    lp.a_matrix_.value_ = np.ones(sum(map(len, model.rows)))
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * size
+    started = time.monotonic()
+    highs.passModel(lp)
+    highs.run()
+    seconds = time.monotonic() - started
+    info = highs.getInfo()
+    status = highs.getModelStatus()
+    found = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    return PeerResult(
+        status="optimal" if status == highspy.HighsModelStatus.kOptimal
+        else "feasible" if found else "time_limit",
+        objective=round(info.objective_function_value) if found else None,
+        bound=_floor(info.mip_dual_bound), seconds=seconds)
+
+
+def solve_scip(model: SetPacking, time_limit: float) -> PeerResult:
+    from pyscipopt import Model, quicksum
+
+    scip = Model()
+    scip.hideOutput()
+    scip.setParam("limits/time", time_limit)
+    x = [scip.addVar(vtype="B", obj=value) for value in model.values]
+    for row in model.rows:
+        scip.addCons(quicksum(x[j] for j in row) <= 1)
+    scip.setMaximize()
+    started = time.monotonic()
+    scip.optimize()
+    seconds = time.monotonic() - started
+    found = scip.getNSols() > 0
+    return PeerResult(
+        status="optimal" if scip.getStatus() == "optimal"
+        else "feasible" if found else "time_limit",
+        objective=round(scip.getObjVal()) if found else None,
+        bound=_floor(scip.getDualbound()), seconds=seconds)
+
+
+def _floor(bound: float) -> int:
+    """Objective values are integers, so a float bound is worth its floor (with a hair of
+    tolerance for the solver's own rounding)."""
+    return int(np.floor(bound + 1e-6))
+
+
+PEERS = {"highs": solve_highs, "scip": solve_scip}

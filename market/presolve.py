@@ -1,0 +1,229 @@
+"""Winner determination as a packing problem, and the reductions a specialist applies before
+searching: limits that can never bind, bundles dominated by a cheaper subset, and independent
+components solved apart.
+
+A column is one eligible bundle; a row is a limit some columns share: an item's capacity, its
+share open to non-equity classes, a risk cap, or the XOR of one bid's bundles. An item whose
+asks have different reserve prices gets costlier supply steps on its capacity row: units beyond
+the cheapest ask's are bought at a premium, which keeps welfare exact with one variable per
+price level instead of one per ask.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sparse
+from scipy.sparse import csgraph
+
+from market.eligibility import Screening
+from market.model import Market, Tier, step_cost
+
+
+@dataclass(frozen=True)
+class Column:
+    bid: int  # index into market.bids
+    bundle: int  # index into the bid's bundles
+    net: int  # value minus the cost of its units at each item's cheapest reserve price
+
+
+@dataclass(frozen=True)
+class Step:
+    premium: int  # micro-USD per unit above the item's cheapest reserve price
+    units: int
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    terms: dict[int, int]  # column -> units (or risk load) it takes
+    limit: int
+    steps: tuple[Step, ...] = ()  # costlier supply that raises the limit
+    is_xor: bool = False  # the row that lets a bid take at most one of its bundles
+
+    @property
+    def capacity(self) -> int:
+        return self.limit + sum(step.units for step in self.steps)
+
+    def premium(self, taken: int, units: int) -> int:
+        """What `units` more cost above the cheapest price once `taken` are used."""
+        return step_cost([(0, self.limit), *((s.premium, s.units) for s in self.steps)],
+                         taken, units)
+
+    @property
+    def is_at_most_one(self) -> bool:
+        """No two of its columns fit together, so `sum(x) <= 1` says all of it."""
+        if self.steps or len(self.terms) < 2:
+            return False
+        first, second = sorted(self.terms.values())[:2]
+        return first + second > self.limit
+
+
+@dataclass(frozen=True)
+class Problem:
+    columns: list[Column]
+    rows: list[Row]
+
+
+@dataclass(frozen=True)
+class Presolved:
+    free: list[Column]  # columns no row constrains: always filled
+    components: list[Problem]  # independent parts, smallest first
+    dominated: int
+    redundant_rows: int
+
+
+def packing_problem(market: Market, screening: Screening) -> Problem:
+    """Columns for the eligible bundles, rows for every limit they share."""
+    columns: list[Column] = []
+    item_terms: dict[str, dict[int, int]] = defaultdict(dict)
+    for index, numbers in screening.eligible.items():
+        for number in numbers:
+            bundle = market.bids[index].bundles[number]
+            cheapest = sum(quantity * market.supply_curve[item_id][0][0]
+                           for item_id, quantity in bundle.items.items())
+            for item_id, quantity in bundle.items.items():
+                item_terms[item_id][len(columns)] = quantity
+            columns.append(Column(index, number, bundle.value - cheapest))
+    rows = [row for item_id, terms in item_terms.items()
+            for row in _item_rows(market, columns, item_id, terms)]
+    return Problem(columns, [*rows, *_risk_rows(market, columns), *_xor_rows(columns)])
+
+
+def _item_rows(market: Market, columns: list[Column], item_id: str, terms: dict[int, int]
+               ) -> list[Row]:
+    (cheapest, units), *costlier = market.supply_curve[item_id]
+    rows = [Row(f"capacity:{item_id}", terms, units,
+                tuple(Step(price - cheapest, more) for price, more in costlier))]
+    capacity = market.capacity[item_id]
+    reserved = market.policy.reserved_units(capacity)
+    if reserved:
+        open_terms = {j: quantity for j, quantity in terms.items()
+                      if market.bids[columns[j].bid].equity_class
+                      not in market.policy.equity_classes}
+        rows.append(Row(f"unreserved:{item_id}", open_terms, capacity - reserved))
+    return rows
+
+
+def _risk_rows(market: Market, columns: list[Column]) -> list[Row]:
+    policy = market.policy
+    caps: list[tuple[str, Tier | None, int]] = [
+        (f"risk:{tier}", tier, cap) for tier, cap in policy.tier_risk_caps.items()]
+    if policy.aggregate_risk_cap is not None:
+        caps.append(("risk:aggregate", None, policy.aggregate_risk_cap))
+    rows = []
+    for name, tier, cap in caps:
+        loads = {j: market.risk_load(market.bids[c.bid], market.bids[c.bid].bundles[c.bundle],
+                                     tier) for j, c in enumerate(columns)}
+        rows.append(Row(name, {j: load for j, load in loads.items() if load}, cap))
+    return rows
+
+
+def _xor_rows(columns: list[Column]) -> list[Row]:
+    by_bid: dict[int, list[int]] = defaultdict(list)
+    for j, column in enumerate(columns):
+        by_bid[column.bid].append(j)
+    return [Row(f"xor:{bid}", dict.fromkeys(members, 1), 1, is_xor=True)
+            for bid, members in by_bid.items() if len(members) > 1]
+
+
+def presolve(problem: Problem) -> Presolved:
+    """Drops rows that cannot bind and dominated columns until neither finds more, then splits
+    what is left into independent components."""
+    columns = problem.columns
+    rows = [row for row in problem.rows if not _is_redundant(row, columns)]
+    redundant = len(problem.rows) - len(rows)
+    alive = set(range(len(columns)))
+    dominated = 0
+    while losers := _dominated_columns(columns, rows):
+        dominated += len(losers)
+        alive -= losers
+        touched = [_without(row, losers) for row in rows if not losers.isdisjoint(row.terms)]
+        kept = [row for row in touched if not _is_redundant(row, columns)]
+        redundant += len(touched) - len(kept)
+        rows = [row for row in rows if losers.isdisjoint(row.terms)] + kept
+    constrained = {j for row in rows for j in row.terms}
+    free = [columns[j] for j in sorted(alive - constrained)]
+    return Presolved(free, _components(columns, rows), dominated, redundant)
+
+
+def _is_redundant(row: Row, columns: list[Column]) -> bool:
+    """Even the worst case, every bid taking its largest bundle here, stays within the limit
+    (the XOR rows, kept while they hold two bundles, stop a bid's demands adding up)."""
+    if row.is_xor:
+        return len(row.terms) < 2
+    worst: dict[int, int] = {}
+    for j, units in row.terms.items():
+        bid = columns[j].bid
+        worst[bid] = max(worst.get(bid, 0), units)
+    return sum(worst.values()) <= row.limit
+
+
+def _dominated_columns(columns: list[Column], rows: list[Row]) -> set[int]:
+    """Columns j for which a column k constrained only by at-most-one rows, all of which also
+    hold j, is worth at least as much: any allocation with j stays feasible and loses nothing
+    when j is swapped for k. Equal twins keep the lower index."""
+    amo_rows: dict[int, list[int]] = defaultdict(list)
+    other_rows: dict[int, int] = defaultdict(int)
+    holders: dict[int, set[int]] = {}
+    for r, row in enumerate(rows):
+        if row.is_at_most_one:
+            holders[r] = set(row.terms)
+            for j in row.terms:
+                amo_rows[j].append(r)
+        else:
+            for j in row.terms:
+                other_rows[j] += 1
+    losers: set[int] = set()
+    for k, held in amo_rows.items():
+        if other_rows[k]:
+            continue
+        first, *rest = sorted(held, key=lambda r: len(holders[r]))
+        common = holders[first]
+        for r in rest:
+            if len(common) == 1:
+                break  # only k itself is left: it is nobody's subset
+            common = common & holders[r]
+        for j in common:
+            if j == k or columns[j].net > columns[k].net:
+                continue
+            twin = (columns[j].net == columns[k].net and not other_rows[j]
+                    and len(amo_rows[j]) == len(held))
+            if not twin or k < j:
+                losers.add(j)
+    return losers
+
+
+def _without(row: Row, losers: set[int]) -> Row:
+    return Row(row.name, {j: units for j, units in row.terms.items() if j not in losers},
+               row.limit, row.steps, row.is_xor)
+
+
+def _components(columns: list[Column], rows: list[Row]) -> list[Problem]:
+    """Connected components of the column-row graph, each renumbered from 0."""
+    if not rows:
+        return []
+    entries = [(r, j) for r, row in enumerate(rows) for j in row.terms]
+    incidence = sparse.csr_matrix((np.ones(len(entries)), tuple(zip(*entries, strict=True))),
+                                  shape=(len(rows), len(columns)))
+    # columns and rows are the nodes, a row's terms its edges
+    graph = sparse.bmat([[None, incidence], [incidence.T, None]])
+    _, label = csgraph.connected_components(graph, directed=False)
+    members: dict[int, list[int]] = defaultdict(list)
+    for j in sorted({j for row in rows for j in row.terms}):
+        members[label[len(rows) + j]].append(j)
+    row_groups: dict[int, list[Row]] = defaultdict(list)
+    for r, row in enumerate(rows):
+        row_groups[label[r]].append(row)
+    if len(members) == 1 and len(next(iter(members.values()))) == len(columns):
+        return [Problem(columns, rows)]  # one component holding every column: as it is
+    parts = []
+    for key, group in members.items():
+        local = {j: position for position, j in enumerate(group)}
+        parts.append(Problem([columns[j] for j in group],
+                             [Row(row.name, {local[j]: units for j, units in row.terms.items()},
+                                  row.limit, row.steps, row.is_xor)
+                              for row in row_groups[key]]))
+    return sorted(parts, key=lambda part: len(part.columns))

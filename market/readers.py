@@ -1,0 +1,144 @@
+"""Reading market instances: the JSON format of `market.model`, and the CATS text format of the
+combinatorial-auction literature (Leyton-Brown, Pearson & Shoham 2000).
+
+A CATS file becomes a market whose goods are items of capacity 1 with no reserve price, and
+whose bids that share a dummy good become one bid with one bundle per line (an XOR). Prices are
+kept to the micro-unit, so an optimum found here is an optimum of the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from market.errors import MarketError
+from market.model import Ask, Bid, Bundle, Item, Market, ResourceKind, Tier
+from market.result import Clearing
+
+MICROS = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class CatsAuction:
+    """A CATS file as a market, and where each bundle came from in the file."""
+
+    market: Market
+    lines: dict[tuple[str, int], int]  # (bid id, bundle index) -> 0-based bid index in the file
+
+    def in_file_terms(self, clearing: Clearing) -> Clearing:
+        """Adds the winners as the file numbers its bids, and welfare in its price units."""
+        return clearing.model_copy(update={
+            "winners": sorted(self.lines[fill.bid, fill.bundle] for fill in clearing.allocation),
+            "objective": float(Decimal(clearing.welfare) / MICROS)})
+
+
+def read_instance(path: Path) -> Market | CatsAuction:
+    """A JSON market if the file starts with '{', a CATS file otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MarketError(f"{path}: cannot read: {exc}") from exc
+    if text.lstrip().startswith("{"):
+        return read_market_json(text)
+    return read_cats(text)
+
+
+def read_market_json(text: str) -> Market:
+    try:
+        return Market.model_validate_json(text)
+    except ValidationError as exc:
+        raise MarketError(describe_validation_error(exc)) from exc
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first problem on one line, led by its field path: `bids[3].bundles[0].value: ...`."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    cause = first.get("ctx", {}).get("error")
+    message = str(cause) if isinstance(cause, ValueError) else first["msg"]
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+    line = f"{path.lstrip('.')}: {message}" if path else message
+    more = len(errors) - 1
+    return f"{line} (and {more} more problem{'s' * (more > 1)})" if more else line
+
+
+def read_cats(text: str) -> CatsAuction:
+    header: dict[str, int] = {}
+    bid_lines: list[tuple[int, Decimal, list[int]]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        tokens = raw.split()
+        if not tokens or tokens[0].startswith("%"):
+            continue
+        if tokens[0] in ("goods", "bids", "dummy") and len(bid_lines) == 0:
+            header[tokens[0]] = _header_count(tokens, number)
+            continue
+        if "goods" not in header or "bids" not in header:
+            raise MarketError(f"line {number}: expected the 'goods' and 'bids' header first")
+        bid_lines.append((number, *_bid_line(tokens, number, header)))
+    if "bids" not in header:
+        raise MarketError("CATS file: no 'goods'/'bids' header")
+    if len(bid_lines) != header["bids"]:
+        raise MarketError(f"line {len(text.splitlines())}: header says {header['bids']} bids, "
+                          f"found {len(bid_lines)}")
+    return _cats_market(header["goods"], bid_lines)
+
+
+def _header_count(tokens: list[str], number: int) -> int:
+    if len(tokens) != 2 or not tokens[1].isdigit():
+        raise MarketError(f"line {number}: expected '{tokens[0]} COUNT'")
+    return int(tokens[1])
+
+
+def _bid_line(tokens: list[str], number: int, header: dict[str, int]
+              ) -> tuple[Decimal, list[int]]:
+    """Price and goods (dummy goods included) of `INDEX PRICE GOOD... #`."""
+    if len(tokens) < 4 or tokens[-1] != "#":
+        raise MarketError(f"line {number}: expected 'INDEX PRICE GOOD... #'")
+    try:
+        price = Decimal(tokens[1])
+        goods = [int(token) for token in tokens[2:-1]]
+    except (InvalidOperation, ValueError):
+        raise MarketError(f"line {number}: expected 'INDEX PRICE GOOD... #'") from None
+    if not tokens[0].isdigit():
+        raise MarketError(f"line {number}: bid index {tokens[0]!r} is not a number")
+    if not price.is_finite() or price < 0:
+        raise MarketError(f"line {number}: price {tokens[1]} is not a non-negative number")
+    limit = header["goods"] + header.get("dummy", 0)
+    for good in goods:
+        if not 0 <= good < limit:
+            raise MarketError(f"line {number}: good {good} is outside 0..{limit - 1}")
+    if len(set(goods)) != len(goods):
+        raise MarketError(f"line {number}: a good is named twice")
+    return price, goods
+
+
+def _cats_market(num_goods: int, bid_lines: list[tuple[int, Decimal, list[int]]]
+                 ) -> CatsAuction:
+    groups: dict[int, list[int]] = {}  # dummy good -> indices into bid_lines
+    for index, (number, _, goods) in enumerate(bid_lines):
+        dummies = [good for good in goods if good >= num_goods]
+        if len(dummies) > 1:
+            raise MarketError(f"line {number}: a bid may name at most one dummy good")
+        if len(dummies) == len(goods):
+            raise MarketError(f"line {number}: the bid names no real good")
+        key = dummies[0] if dummies else -1 - index  # a bid without a dummy is its own group
+        groups.setdefault(key, []).append(index)
+    items = [Item(id=f"g{good}", kind=ResourceKind.GPU, region="cats", slot="0",
+                  tier=Tier.STANDARD, unit="good") for good in range(num_goods)]
+    asks = [Ask(provider="cats", item=item.id, capacity=1, reserve_price=0) for item in items]
+    bids: list[Bid] = []
+    lines: dict[tuple[str, int], int] = {}
+    for members in sorted(groups.values()):
+        bid_id = f"b{members[0]}"
+        bundles = []
+        for position, index in enumerate(members):
+            number, price, goods = bid_lines[index]
+            value = int((price * MICROS).to_integral_value(ROUND_HALF_EVEN))
+            bundles.append(Bundle(items={f"g{good}": 1 for good in goods if good < num_goods},
+                                  value=value))
+            lines[bid_id, position] = index
+        bids.append(Bid(id=bid_id, buyer=bid_id, bundles=bundles))
+    return CatsAuction(Market(items=items, asks=asks, bids=bids), lines)

@@ -1,0 +1,3 @@
+from market.schema import write
+
+write()

@@ -1,0 +1,195 @@
+"""`rcm auction`: clear and price a combinatorial auction from a JSON market or a CATS file,
+explain one bid's outcome, and generate compute-market instances. The market packages are
+imported inside the commands so that `rcm auction --help` stays instant."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from market.model import Market
+    from market.result import Clearing, PricedClearing
+    from market.wdp import SolveParams
+
+app = typer.Typer(no_args_is_help=True,
+                  help="Clear combinatorial auctions and generate market instances.")
+
+_QUIET_SECONDS = 1.0  # clears shorter than this print nothing on stderr
+
+
+TimeLimit = Annotated[float, typer.Option(min=0.01, help="Seconds for the whole clear.")]
+Workers = Annotated[int, typer.Option(min=1, help="CP-SAT workers.")]
+Seed = Annotated[int, typer.Option(min=0, help="CP-SAT random seed.")]
+Now = Annotated[int | None, typer.Option(help="Clearing time, unix seconds (default: now); "
+                                             "bids expired by then lose.")]
+
+
+@app.command()
+def clear(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="A JSON market or a CATS file.")],
+    time_limit: TimeLimit = 60.0,
+    workers: Workers = os.cpu_count() or 1,
+    seed: Seed = 0,
+    now: Now = None,
+) -> None:
+    """Find the welfare-maximising allocation, price it with the Ethical Pricing Function
+    (JSON markets; CATS files are cleared only) and print it as one JSON document."""
+    from market.readers import CatsAuction, read_instance
+
+    instance = read_instance(file)
+    params = _params(time_limit, workers, seed)
+    if isinstance(instance, CatsAuction):
+        typer.echo(instance.in_file_terms(
+            _cleared(instance.market, params, _clearing_time(now))).to_json())
+    else:
+        typer.echo(_priced(instance, params, now).to_json())
+
+
+@app.command()
+def explain(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON market.")],
+    bid: Annotated[str, typer.Option(help="Id of the bid to explain.")],
+    time_limit: TimeLimit = 60.0,
+    workers: Workers = os.cpu_count() or 1,
+    seed: Seed = 0,
+    now: Now = None,
+) -> None:
+    """Clear and price the market, then show why one bid won or lost and what it pays,
+    component by component."""
+    from market.errors import MarketError
+    from market.readers import CatsAuction, read_instance
+
+    market = read_instance(file)
+    if isinstance(market, CatsAuction):
+        raise MarketError(f"{file}: explain needs a JSON market; CATS files are not priced")
+    if bid not in {entry.id for entry in market.bids}:
+        raise MarketError(f"--bid: no bid {bid!r} in {file}")
+    _print_explanation(market, _priced(market, _params(time_limit, workers, seed), now), bid)
+
+
+def _params(time_limit: float, workers: int, seed: int) -> SolveParams:
+    from market.wdp import SolveParams  # the solver stack loads only once the input is good
+
+    return SolveParams(time_limit=time_limit, workers=workers, seed=seed)
+
+
+def _cleared(market: Market, params: SolveParams, now: int) -> Clearing:
+    from market.wdp import clear as clear_market
+
+    return clear_market(market, now, params, progress=_progress_on_stderr())
+
+
+def _priced(market: Market, params: SolveParams, now: int | None) -> PricedClearing:
+    from market.pricing import price
+
+    at = _clearing_time(now)
+    return price(market, _cleared(market, params, at), at)
+
+
+@app.command()
+def generate(
+    bids: Annotated[int, typer.Option(min=1, help="Number of bids.")],
+    regions: Annotated[int, typer.Option(min=1, help="Number of regions.")] = 3,
+    slots: Annotated[int, typer.Option(min=1, help="Number of delivery slots.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")]
+    = 0,
+    out: Annotated[Path | None, typer.Option(dir_okay=False, help="Write here, not stdout.")]
+    = None,
+) -> None:
+    """Write a seeded compute-market instance as JSON: GPU, power and storage bundles across
+    regions and slots, with mixed risk ratings, ε budgets and equity classes."""
+    from market.generate import generate_market
+
+    text = generate_market(bids, regions, slots, seed).model_dump_json(indent=1,
+                                                                       exclude_none=True)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+
+
+def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> None:
+    """What a buyer asks after a round: did I win, what for, what do I pay and why."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from market.pricing import budget_share
+    from market.result import Component
+
+    bid = next(entry for entry in market.bids if entry.id == bid_id)
+    weights = market.policy.pricing
+    console = Console()
+    fill = next((fill for fill in result.allocation if fill.bid == bid_id), None)
+    if fill is None:
+        loss = next(loss for loss in result.losing if loss.bid == bid_id)
+        console.print(f"[bold]{bid_id}[/] ({bid.buyer}) lost: {loss.reason} — {loss.detail}")
+        table = Table("bundle", "value", "cost at the round's prices", "short by",
+                      title="Its bundles at the round's item prices (USD)")
+        for number, bundle in enumerate(bid.bundles):
+            cost = sum(result.item_prices[item] * units for item, units in bundle.items.items())
+            table.add_row(str(number), _usd(bundle.value), _usd(cost),
+                          _usd(max(cost - bundle.value, 0)))
+        console.print(table)
+        return
+    payment = next(payment for payment in result.payments if payment.winner == bid_id)
+    value = bid.bundles[fill.bundle].value
+    console.print(f"[bold]{bid_id}[/] ({bid.buyer}) won bundle {fill.bundle}, worth "
+                  f"{_usd(value)} USD to it; it pays {_usd(payment.total)} USD and keeps "
+                  f"{_usd(value - payment.total)} USD of surplus.")
+    items = Table("item", "units", "price per unit", "subtotal", title="What it buys (USD)")
+    for item, units in fill.items.items():
+        items.add_row(item, str(units), _usd(result.item_prices[item]),
+                      _usd(result.item_prices[item] * units))
+    console.print(items)
+    share = budget_share(market, bid)
+    remaining = market.remaining_budget_micros.get(bid.dataset or "")
+    adjustment = payment.components[Component.EQUITY]
+    why = {
+        Component.SUPPLY_DEMAND: "item prices × units: the least that keeps outbid bundles out, "
+                                 "never below the providers' reserve prices",
+        Component.PRIVACY_RISK: (
+            f"ε {bid.epsilon_micros / 1e6:g} of {bid.dataset or 'no dataset'}'s "
+            + (f"{remaining / 1e6:g} left" if remaining else "budget (unknown: taken as all)")
+            + f" → {float(share) * 100:.3g} % of {weights.privacy_bps / 100:g} %"),
+        Component.SAFETY_RISK: f"{bid.risk_rating} risk: "
+                               f"{weights.safety_bps[bid.risk_rating] / 100:g} %",
+        Component.EQUITY: (f"{bid.equity_class} discount, up to "
+                           f"{weights.equity_discount_bps / 100:g} %, funded by the round's levy"
+                           if adjustment < 0 else "levy funding the round's equity discounts"
+                           if adjustment > 0 else "none"),
+    }
+    table = Table("component", "USD", "why", title="What it pays")
+    for component, amount in payment.components.items():
+        table.add_row(component.value, _usd(amount), why[component])
+    table.add_row("[bold]total[/]", f"[bold]{_usd(payment.total)}[/]",
+                  "premiums capped so the total never exceeds the bundle's value")
+    console.print(table)
+
+
+def _usd(micros: int) -> str:
+    """Exact: micro-USD as USD with all six decimals."""
+    whole, fraction = divmod(abs(micros), 1_000_000)
+    return f"{'-' if micros < 0 else ''}{whole:,}.{fraction:06d}"
+
+
+def _clearing_time(now: int | None) -> int:
+    return int(time.time()) if now is None else now
+
+
+def _progress_on_stderr() -> Callable[[str], None]:
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        elapsed = time.monotonic() - started
+        if elapsed >= _QUIET_SECONDS:
+            print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say

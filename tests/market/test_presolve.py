@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from typing import Any
+
+from market.eligibility import screen
+from market.model import EquityClass, Market, Policy, Tier
+from market.presolve import (
+    Column,
+    Presolved,
+    Problem,
+    Row,
+    Step,
+    packing_problem,
+    presolve,
+)
+
+MarketBuilder = Any  # tests/market/conftest.py: build_market
+
+
+def presolved(market: Market) -> Presolved:
+    return presolve(packing_problem(market, screen(market, 0)))
+
+
+def bid_ids(market: Market, columns: list[Column]) -> set[str]:
+    return {market.bids[column.bid].id for column in columns}
+
+
+def test_packing_problem_has_a_row_per_limit(build_market: MarketBuilder) -> None:
+    policy = Policy(equity_reservation_bps=5_000, tier_risk_caps={Tier.STANDARD: 5},
+                    aggregate_risk_cap=9)
+    market = build_market({"x": [({"a": 2}, 10), ({"b": 1}, 8)], "y": [({"a": 1}, 4)]},
+                          {"a": 2}, policy=policy, supply={"b": [(1, 1), (2, 3)]},
+                          equity_class={"x": EquityClass.RESEARCH})
+    problem = packing_problem(market, screen(market, 0))
+    rows = {row.name: row for row in problem.rows}
+    assert set(rows) == {"capacity:a", "unreserved:a", "capacity:b", "unreserved:b",
+                         "risk:standard", "risk:aggregate", "xor:0"}
+    assert rows["capacity:b"].limit == 1 and [s.units for s in rows["capacity:b"].steps] == [2]
+    assert rows["unreserved:a"].terms == {2: 1} and rows["unreserved:a"].limit == 1
+    assert rows["xor:0"].is_xor and rows["xor:0"].is_at_most_one
+    assert [column.net for column in problem.columns] == [10, 8 - 1, 4]
+
+
+def test_rows_no_combination_of_bids_can_fill_are_dropped(build_market: MarketBuilder) -> None:
+    market = build_market({"x": [({"a": 1}, 5)], "y": [({"a": 1, "b": 1}, 7)]},
+                          {"a": 2, "b": 1})
+    result = presolved(market)
+    assert result.redundant_rows == 2
+    assert bid_ids(market, result.free) == {"x", "y"}
+    assert result.components == []
+
+
+def test_a_bid_taking_one_bundle_does_not_add_up_its_bundles(build_market: MarketBuilder
+                                                             ) -> None:
+    # x names a in both bundles: capacity 1 never binds, so only the XOR row is left, and
+    # under it the first bundle is worth less than the second for the same limits
+    market = build_market({"x": [({"a": 1}, 5), ({"a": 1, "b": 1}, 6)]}, {"a": 1, "b": 1})
+    result = presolved(market)
+    assert (result.redundant_rows, result.dominated) == (3, 1)
+    assert [(column.bid, column.bundle) for column in result.free] == [(0, 1)]
+
+
+def test_a_bundle_with_a_cheaper_subset_elsewhere_is_dominated(build_market: MarketBuilder
+                                                               ) -> None:
+    market = build_market({"big": [({"a": 1, "b": 1}, 5)], "small": [({"a": 1}, 6)],
+                           "other": [({"b": 1}, 1)]})
+    result = presolved(market)
+    assert result.dominated == 1
+    assert bid_ids(market, result.free) == {"small", "other"}
+
+
+def test_equal_twins_keep_the_first(build_market: MarketBuilder) -> None:
+    market = build_market({"first": [({"a": 1}, 5)], "second": [({"a": 1}, 5)]})
+    result = presolved(market)
+    assert result.dominated == 1
+    assert bid_ids(market, result.free) == {"first"}
+
+
+def test_a_subset_worth_less_dominates_nothing(build_market: MarketBuilder) -> None:
+    market = build_market({"big": [({"a": 1, "b": 1}, 9)], "small": [({"a": 1}, 6)],
+                           "other": [({"b": 1}, 1)]})
+    result = presolved(market)
+    assert result.dominated == 0
+    assert [len(part.columns) for part in result.components] == [3]
+
+
+def test_an_xor_sibling_is_not_dominated_by_another_bids_subset(build_market: MarketBuilder
+                                                                ) -> None:
+    market = build_market({"x": [({"a": 1, "b": 1}, 5), ({"c": 1}, 1)],
+                           "y": [({"a": 1}, 6), ({"c": 1}, 2)]})
+    assert presolved(market).dominated == 0
+
+
+def test_independent_components_are_solved_apart(build_market: MarketBuilder) -> None:
+    market = build_market({"p": [({"a": 1, "d": 1}, 5)], "q": [({"a": 1}, 4)],
+                           "u": [({"d": 1}, 3)], "r": [({"b": 1, "c": 1}, 5)],
+                           "s": [({"c": 1}, 2)], "t": [({"b": 1}, 4)], "v": [({"e": 1}, 1)]})
+    result = presolved(market)
+    assert bid_ids(market, result.free) == {"v"}
+    parts = result.components
+    assert [sorted(bid_ids(market, part.columns)) for part in parts] == [
+        ["p", "q", "u"], ["r", "s", "t"]]
+    assert all(set(row.terms) <= set(range(len(part.columns)))
+               for part in parts for row in part.rows)
+
+
+def test_at_most_one_needs_every_pair_to_overflow() -> None:
+    assert Row("r", {0: 3, 1: 3, 2: 4}, 5).is_at_most_one
+    assert not Row("r", {0: 2, 1: 3, 2: 4}, 5).is_at_most_one
+    assert not Row("r", {0: 3, 1: 3}, 5, steps=(Step(premium=1, units=2),)).is_at_most_one
+    assert not Row("r", {0: 3}, 2).is_at_most_one
+
+
+def test_presolve_of_an_empty_problem_is_empty() -> None:
+    result = presolve(Problem([], []))
+    assert (result.free, result.components, result.dominated) == ([], [], 0)
