@@ -20,8 +20,9 @@ Typed data (mirrored in Solidity by `BidLib`)::
   bundle is worth to the bidder) and a random `salt`, without which anyone could find the
   bundles by hashing guesses against the commitment's envelope hash.
 
-The commitment sends `terms` and `envelope_hash(bid)`; the contract recomputes the digest. A
-fill of a posted result sends one bundle and the struct hashes of the bid's other bundles.
+The commitment sends `terms` and `envelope_hash(bid)`; the contract recomputes the digest (so
+do `cancel` and `forfeit`, which take the same two arguments). A fill of a posted result sends
+one bundle and the struct hashes of the bid's other bundles.
 """
 
 from __future__ import annotations

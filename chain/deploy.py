@@ -131,6 +131,9 @@ def deploy_system(
         (oracle, "CONSUMER_ROLE", clearing_house.address),
         (ledger, "CLEARING_ROLE", clearing_house.address),
         (futures, "CLEARING_ROLE", clearing_house.address),
+        # Governance opens rounds and posts results itself (a bond still needed to post): the
+        # round commands run as governance on local chains.
+        (clearing_house, "AUCTIONEER_ROLE", governance.address),
     ]
     for contract, role, holder in grants:
         chain.send(contract.functions.grantRole(_role(contract, role), holder), governance)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from chain.bid import Bid, Bundle
+
 
 class Phase(IntEnum):
     """`IClearingHouse.Phase`: where a round is, by its deadlines."""
@@ -35,6 +37,20 @@ class Status(IntEnum):
     REDEEMED = 7
     SETTLED = 8
     VOIDED = 9
+    CANCELLED = 10
+
+
+HOLDING = frozenset(
+    {Status.COMMITTED, Status.REVEALED, Status.FILLED, Status.FUTURE, Status.REDEEMED}
+)
+"""Statuses in which a record holds its stake (locked in the vault, by the bidder or, once
+redeemed, by the redeemer) and its reserved ε; every other status has released or spent both,
+and the record keeps the amounts as history."""
+
+STAKE_UNIT_WEI = 10**15
+"""`BidState.stakeMilliCst`'s unit: a bid's stake is locked rounded up to a multiple of it."""
+MAX_DEPOSIT_MICRO_USD = 2**48 - 1
+"""The largest deposit (a bid's `maxValueMicroUsd`) a commitment accepts."""
 
 
 def short_name(text: str) -> bytes:
@@ -106,7 +122,9 @@ class Ask:
 
 @dataclass(frozen=True)
 class BidRecord:
-    """`IClearingHouse.BidRecord` as `bidOf` returns it."""
+    """`IClearingHouse.BidRecord` as `bidOf` returns it. The stake is held by the bidder, or by
+    the redeemer once the future is redeemed; `bidder` and `dataset_id` are written at reveal
+    (or forfeit), so a record that was never revealed has the zero address and dataset 0."""
 
     round_id: int
     status: Status
@@ -116,6 +134,7 @@ class BidRecord:
     risk_bps: int
     provider_item: int
     epsilon_micros: int
+    stake_milli_cst: int
     deposit_micro_usd: int
     payment_micro_usd: int
     bidder: str
@@ -123,9 +142,16 @@ class BidRecord:
     bundles_hash: bytes
 
     @classmethod
+    def read(cls, clearing_house: Any, digest: bytes) -> BidRecord:
+        """The record `clearingHouse.bidOf(digest)` holds now."""
+        return cls.from_call(clearing_house.functions.bidOf(digest).call())
+
+    @classmethod
     def from_call(cls, raw: Any) -> BidRecord:
         state, bidder, dataset, bundles_hash = raw
-        round_id, status, version, flags, index, risk, item, epsilon, deposit, payment = state
+        round_id, status, version, flags, index, risk, item, epsilon, stake, deposit, payment = (
+            state
+        )
         return cls(
             round_id,
             Status(status),
@@ -135,6 +161,7 @@ class BidRecord:
             risk,
             item,
             epsilon,
+            stake,
             deposit,
             payment,
             bidder,
@@ -143,8 +170,12 @@ class BidRecord:
         )
 
     @property
+    def stake_wei(self) -> int:
+        return self.stake_milli_cst * STAKE_UNIT_WEI
+
+    @property
     def staked(self) -> bool:
-        return bool(self.flags & 1)
+        return self.stake_milli_cst != 0
 
     @property
     def refunded(self) -> bool:
@@ -153,3 +184,31 @@ class BidRecord:
     @property
     def claimed(self) -> bool:
         return bool(self.flags & 4)
+
+
+# ---- events: web3 decodes their structs by field name ----
+
+
+def text_of(raw: bytes) -> str:
+    """A short name stored as `bytes32` (see `short_name`)."""
+    return bytes(raw).rstrip(b"\0").decode("ascii", "replace")
+
+
+def ask_from_event(raw: Any) -> Ask:
+    """The `ask` of an `AskPosted` event."""
+    item = raw["item"]
+    return Ask(text_of(item["resource"]), text_of(item["region"]), text_of(item["unit"]),
+               item["slotStartTimestamp"], item["slotSeconds"], item["tier"], raw["capacity"],
+               raw["reservePriceMicroUsd"])
+
+
+def bid_from_event(raw: Any) -> Bid:
+    """The `bid` of a `Revealed` event."""
+    terms, envelope = raw["terms"], raw["envelope"]
+    return Bid(
+        terms["roundId"], terms["bidder"], terms["maxValueMicroUsd"], terms["datasetId"],
+        terms["epsilonMicros"], terms["deltaAtto"], terms["riskBps"], bytes(terms["purpose"]),
+        terms["equityClass"], terms["nonce"], terms["expiryTimestamp"],
+        tuple(Bundle(tuple(b["items"]), tuple(b["quantities"]), b["valueMicroUsd"])
+              for b in envelope["bundles"]),
+        bytes(envelope["salt"]))

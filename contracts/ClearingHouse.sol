@@ -26,8 +26,8 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
 
     /// @dev A post tallies every item of its round in memory; this bounds that memory.
     uint256 private constant MAX_ITEMS = 512;
-    /// @dev BidState.flags: the bid's stake is locked in the vault under its digest.
-    uint8 private constant STAKED = 1;
+    /// @dev BidState.stakeMilliCst's unit: a bid's stake is locked rounded up to a multiple.
+    uint256 private constant STAKE_UNIT_WEI = 1e15;
     /// @dev BidState.flags: what the record owed its bidder was withdrawn.
     uint8 private constant REFUNDED = 2;
     /// @dev BidState.flags: the future's ERC-1155 token was minted; its holder redeems it.
@@ -116,6 +116,13 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
         }
     }
 
+    function deposit(uint256 amountMicroUsd) external nonReentrant {
+        if (amountMicroUsd == 0) revert ZeroAmount();
+        _credits[msg.sender] += amountMicroUsd;
+        emit Deposited(msg.sender, amountMicroUsd);
+        paymentToken.safeTransferFrom(msg.sender, address(this), amountMicroUsd);
+    }
+
     function commit(BidLib.Terms calldata terms, bytes32 envelopeHash)
         external
         nonReentrant
@@ -123,13 +130,28 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
     {
         digest = _hashTypedDataV4(BidLib.hash(terms, envelopeHash));
         _checkCommitment(terms, digest);
-        uint256 stakeWei = vault.requiredStake(terms.bidder, terms.riskBps, terms.maxValueMicroUsd);
-        _recordCommitment(terms, digest, stakeWei != 0);
+        // Locked before the record is written because the amount is part of it; the vault calls
+        // out to nothing but the reputation registry's view.
+        uint256 stakeWei = vault.lockStake(terms.bidder, terms.riskBps, terms.maxValueMicroUsd, STAKE_UNIT_WEI);
+        _recordCommitment(terms, digest, stakeWei);
+        uint256 shortfallMicroUsd = _takeCredit(terms.bidder, terms.maxValueMicroUsd);
         emit Committed(digest, terms.roundId, terms.bidder, terms.maxValueMicroUsd, stakeWei);
-        paymentToken.safeTransferFrom(terms.bidder, address(this), terms.maxValueMicroUsd);
-        // The vault refuses empty locks; a bid whose stake rounds to zero has none.
-        if (stakeWei != 0) vault.lock(digest, terms.bidder, stakeWei);
         ledger.reserve(terms.datasetId, terms.bidder, terms.epsilonMicros, terms.purpose, terms.deltaAtto);
+        if (shortfallMicroUsd != 0) paymentToken.safeTransferFrom(terms.bidder, address(this), shortfallMicroUsd);
+    }
+
+    function cancel(BidLib.Terms calldata terms, bytes32 envelopeHash) external nonReentrant {
+        (bytes32 digest, BidState memory state) = _commitment(terms, envelopeHash);
+        if (msg.sender != terms.bidder) revert NotBidder(msg.sender, terms.bidder);
+        _requirePhase(state.roundId, Phase.Commit);
+        state.status = Status.Cancelled;
+        // Credited rather than left in the record: a bidder who cancels to change its bid
+        // commits the new one from the credit, with no token transfer either way.
+        state.flags |= REFUNDED;
+        _setState(digest, state);
+        _credits[terms.bidder] += state.depositMicroUsd;
+        emit Cancelled(digest, state.roundId);
+        _releaseHolds(state, terms.bidder, terms.datasetId);
     }
 
     // ---- reveal phase ----
@@ -152,14 +174,12 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
     }
 
     function forfeit(BidLib.Terms calldata terms, bytes32 envelopeHash) external nonReentrant {
-        bytes32 digest = _hashTypedDataV4(BidLib.hash(terms, envelopeHash));
-        BidState memory state = _stateOf(digest);
-        _requireStatus(digest, state.status, Status.Committed);
+        (bytes32 digest, BidState memory state) = _commitment(terms, envelopeHash);
         Round storage round = _rounds[state.roundId];
         Phase phase = _phase(round.deadlines);
         if (phase < Phase.Post) revert WrongPhase(state.roundId, Phase.Post, phase);
-        uint64 feeMicroUsd = round.forfeitFeeMicroUsd < state.depositMicroUsd
-            ? round.forfeitFeeMicroUsd
+        uint48 feeMicroUsd = round.forfeitFeeMicroUsd < state.depositMicroUsd
+            ? uint48(round.forfeitFeeMicroUsd)
             : state.depositMicroUsd;
         state.status = Status.Forfeited;
         // The fee is what the bid "pays": its bidder withdraws the rest like any refund.
@@ -170,7 +190,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
         record.datasetId = terms.datasetId;
         _credits[treasury] += feeMicroUsd;
         emit Forfeited(digest, state.roundId, feeMicroUsd);
-        _releaseHolds(digest, state, terms.bidder, terms.datasetId);
+        _releaseHolds(state, terms.bidder, terms.datasetId);
     }
 
     // ---- post and challenge phases ----
@@ -257,18 +277,20 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
         _requireStatus(digest, state.status, Status.Future);
         bool claimed = state.flags & CLAIMED != 0;
         if (!claimed) _requireBidder(digest);
-        bool restake = msg.sender != _bids[digest].bidder;
-        bool wasStaked = state.flags & STAKED != 0;
-        uint256 stakeWei = restake
-            ? vault.requiredStake(msg.sender, state.riskBps, state.depositMicroUsd)
-            : _lockedStake(digest, state.flags);
+        address bidder = _bids[digest].bidder;
+        uint256 stakeWei = _stakeWei(state);
+        if (msg.sender != bidder) {
+            // Who runs the job backs it: the redeemer's stake replaces the bidder's. As in
+            // commit, the amount locked is part of the record.
+            if (stakeWei != 0) vault.releaseStake(bidder, stakeWei);
+            stakeWei = vault.lockStake(msg.sender, state.riskBps, state.depositMicroUsd, STAKE_UNIT_WEI);
+            state.stakeMilliCst = _stakeMilliCst(stakeWei);
+        }
         state.status = Status.Redeemed;
-        if (restake) state.flags = stakeWei == 0 ? state.flags & ~STAKED : state.flags | STAKED;
         _setState(digest, state);
         _redeemers[digest] = msg.sender;
         emit Redeemed(digest, msg.sender, stakeWei);
         if (claimed) futures.burn(msg.sender, futureId);
-        if (restake) _moveStake(digest, wasStaked, stakeWei);
         oracle.openJob(digest);
     }
 
@@ -283,7 +305,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
         _setState(jobId, state);
         address paid = providerAtFault ? buyer : provider;
         _credits[paid] += state.paymentMicroUsd;
-        uint256 burnedWei = _enforceStake(jobId, state.flags, fault, provider);
+        uint256 burnedWei = _enforceStake(state, fault, buyer, provider);
         emit VerdictEnforced(jobId, compliant, fault, paid, state.paymentMicroUsd, burnedWei);
         // Spent on every verdict: a verdict judges a job that ran on the data, and privacy
         // lost to a violating job is lost all the same.
@@ -344,22 +366,49 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
         _requirePhase(terms.roundId, Phase.Commit);
         if (msg.sender != terms.bidder) revert NotBidder(msg.sender, terms.bidder);
         if (block.timestamp > terms.expiryTimestamp) revert BidExpired(terms.expiryTimestamp, block.timestamp);
+        if (terms.maxValueMicroUsd > type(uint48).max) {
+            revert DepositAboveMax(terms.maxValueMicroUsd, type(uint48).max);
+        }
         if (_stateOf(digest).status != Status.None) revert BidExists(digest);
     }
 
-    function _recordCommitment(BidLib.Terms calldata terms, bytes32 digest, bool staked) private {
+    function _recordCommitment(BidLib.Terms calldata terms, bytes32 digest, uint256 stakeWei) private {
         _setState(digest, BidState({
             roundId: terms.roundId,
             status: Status.Committed,
             resultVersion: 0,
-            flags: staked ? STAKED : 0,
+            flags: 0,
             bundleIndex: 0,
             riskBps: terms.riskBps,
             providerItem: 0,
             epsilonMicros: terms.epsilonMicros,
-            depositMicroUsd: terms.maxValueMicroUsd,
+            stakeMilliCst: _stakeMilliCst(stakeWei),
+            depositMicroUsd: uint48(terms.maxValueMicroUsd),
             paymentMicroUsd: 0
         }));
+    }
+
+    /// @dev A commitment still unrevealed, by its terms and envelope hash.
+    function _commitment(BidLib.Terms calldata terms, bytes32 envelopeHash)
+        private
+        view
+        returns (bytes32 digest, BidState memory state)
+    {
+        digest = _hashTypedDataV4(BidLib.hash(terms, envelopeHash));
+        state = _stateOf(digest);
+        _requireStatus(digest, state.status, Status.Committed);
+    }
+
+    /// @dev Takes what it can of `amountMicroUsd` from `account`'s credit; returns the
+    /// shortfall, for the caller to pull from the account's allowance.
+    function _takeCredit(address account, uint256 amountMicroUsd) private returns (uint256 shortfallMicroUsd) {
+        uint256 creditMicroUsd = _credits[account];
+        if (creditMicroUsd >= amountMicroUsd) {
+            _credits[account] = creditMicroUsd - amountMicroUsd;
+            return 0;
+        }
+        if (creditMicroUsd != 0) delete _credits[account];
+        return amountMicroUsd - creditMicroUsd;
     }
 
     /// @dev Every bundle well-formed and worth at most the deposit, so no payment can exceed
@@ -425,7 +474,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
         state.resultVersion = version;
         state.bundleIndex = fill.bundleIndex;
         state.providerItem = fill.bundle.items[0];
-        state.paymentMicroUsd = paymentMicroUsd;
+        // Fits: the payment is at most the bundle's value, which reveal held to the bid's max
+        // value, which commit held below 2^48.
+        state.paymentMicroUsd = uint48(paymentMicroUsd);
         _setState(digest, state);
         emit Filled(digest, roundId, version, fill.bundleIndex, paymentMicroUsd);
         return valueMicroUsd - reserveMicroUsd;
@@ -530,23 +581,25 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
             _setState(digest, state);
             emit Released(digest, roundId);
             BidRecord storage record = _bids[digest];
-            _releaseHolds(digest, state, record.bidder, record.datasetId);
+            _releaseHolds(state, record.bidder, record.datasetId);
         }
     }
 
-    function _releaseHolds(bytes32 digest, BidState memory state, address bidder, uint96 datasetId) private {
-        if (state.flags & STAKED != 0) vault.release(digest);
+    function _releaseHolds(BidState memory state, address bidder, uint96 datasetId) private {
+        uint256 stakeWei = _stakeWei(state);
+        if (stakeWei != 0) vault.releaseStake(bidder, stakeWei);
         ledger.release(datasetId, bidder, state.epsilonMicros);
     }
 
+    /// @dev A record that owes nothing (in play, already refunded, or cancelled: its deposit
+    /// went to the credit) is skipped, so a bidder may list all of its bids.
     function _collectRefund(bytes32 digest) private returns (uint256 refundMicroUsd) {
-        _requireBidder(digest);
         BidState memory state = _stateOf(digest);
         refundMicroUsd = _refundable(state);
-        if (refundMicroUsd != 0) {
-            state.flags |= REFUNDED;
-            _setState(digest, state);
-        }
+        if (refundMicroUsd == 0) return 0;
+        _requireBidder(digest);
+        state.flags |= REFUNDED;
+        _setState(digest, state);
     }
 
     /// @dev From Forfeited on (the enum's order), a record's part of its deposit is settled:
@@ -558,26 +611,17 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
 
     // ---- delivery internals ----
 
-    function _lockedStake(bytes32 digest, uint8 flags) private view returns (uint256 stakeWei) {
-        if (flags & STAKED != 0) (, stakeWei) = vault.lockOf(digest);
-    }
-
-    /// @dev The redeemer's stake replaces the bidder's under the same lock id.
-    function _moveStake(bytes32 digest, bool wasStaked, uint256 stakeWei) private {
-        if (wasStaked) vault.release(digest);
-        if (stakeWei != 0) vault.lock(digest, msg.sender, stakeWei);
-    }
-
-    function _enforceStake(bytes32 jobId, uint8 flags, uint8 fault, address provider)
+    /// @dev The stake is the redeemer's: a buyer's fault burns it, any other verdict frees it.
+    function _enforceStake(BidState memory state, uint8 fault, address redeemer, address provider)
         private
         returns (uint256 burnedWei)
     {
+        uint256 stakeWei = _stakeWei(state);
         if (fault == VerdictLib.FAULT_BUYER) {
-            burnedWei = _lockedStake(jobId, flags);
-            if (burnedWei != 0) vault.slash(jobId, burnedWei);
-            return burnedWei;
+            if (stakeWei != 0) vault.slashStake(redeemer, stakeWei);
+            return stakeWei;
         }
-        if (flags & STAKED != 0) vault.release(jobId);
+        if (stakeWei != 0) vault.releaseStake(redeemer, stakeWei);
         if (fault == VerdictLib.FAULT_PROVIDER) burnedWei = _slashBond(provider, _parameters.providerSlashWei);
     }
 
@@ -595,6 +639,17 @@ contract ClearingHouse is IClearingHouse, AccessControl, EIP712, ReentrancyGuard
     function _requireBond(address account, uint256 neededWei) private view {
         uint256 bonded = vault.balanceOf(account).bonded;
         if (bonded < neededWei) revert InsufficientBond(account, neededWei, bonded);
+    }
+
+    /// @dev The vault locks whole multiples of STAKE_UNIT_WEI, so the division is exact.
+    function _stakeMilliCst(uint256 stakeWei) private pure returns (uint32) {
+        uint256 stakeMilliCst = stakeWei / STAKE_UNIT_WEI;
+        if (stakeMilliCst > type(uint32).max) revert StakeAboveMax(stakeWei, type(uint32).max * STAKE_UNIT_WEI);
+        return uint32(stakeMilliCst);
+    }
+
+    function _stakeWei(BidState memory state) private pure returns (uint256) {
+        return uint256(state.stakeMilliCst) * STAKE_UNIT_WEI;
     }
 
     function _stateOf(bytes32 digest) private view returns (BidState memory) {

@@ -18,10 +18,22 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
     bytes32 public constant CLEARING_ROLE = keccak256("CLEARING_ROLE");
 
     uint256 private constant MICROS_PER_EPSILON = 1e6;
+    /// @dev A bid's dataset id when it uses no private data: it reserves nothing.
+    uint256 private constant NO_DATASET = 0;
+
+    /// @dev A dataset's counters in one slot: a reservation reads the δ cap and writes the
+    /// reserve in the same slot. Every amount is at most the registered total, a uint64.
+    struct Budget {
+        uint64 maxDeltaAtto;
+        uint64 totalMicroEpsilon;
+        uint64 consumedMicroEpsilon;
+        uint64 reservedMicroEpsilon;
+    }
 
     IERC20 public immutable paymentToken;
 
-    mapping(uint256 id => Dataset) private _datasets;
+    mapping(uint256 id => Budget) private _budgets;
+    mapping(uint256 id => address) private _owners;
     mapping(uint256 id => mapping(bytes32 purpose => bool)) private _consents;
     mapping(uint256 id => mapping(address seller => Offer)) private _offers;
 
@@ -40,8 +52,9 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
     ) external returns (uint256 id) {
         if (totalMicroEpsilon == 0) revert ZeroBudget();
         id = datasetIdOf(msg.sender, contentHash);
-        if (_datasets[id].owner != address(0)) revert DatasetExists(id);
-        _datasets[id] = Dataset(msg.sender, maxDeltaAtto, totalMicroEpsilon, 0);
+        if (_owners[id] != address(0)) revert DatasetExists(id);
+        _owners[id] = msg.sender;
+        _budgets[id] = Budget(maxDeltaAtto, totalMicroEpsilon, 0, 0);
         emit DatasetRegistered(id, msg.sender, contentHash, totalMicroEpsilon, maxDeltaAtto);
         for (uint256 i = 0; i < purposes.length; ++i) {
             _setConsent(id, purposes[i], true);
@@ -50,7 +63,7 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
     }
 
     function setConsent(uint256 id, bytes32 purpose, bool consented) external {
-        if (_datasets[id].owner != msg.sender) revert NotDatasetOwner(id, msg.sender);
+        if (_owners[id] != msg.sender) revert NotDatasetOwner(id, msg.sender);
         _setConsent(id, purpose, consented);
     }
 
@@ -86,21 +99,28 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
         external
         onlyRole(CLEARING_ROLE)
     {
-        uint256 maxDeltaAtto = _requireDataset(id).maxDeltaAtto;
+        if (id == NO_DATASET && amount == 0) return;
+        Budget storage budget = _budgets[id];
+        if (budget.totalMicroEpsilon == 0) revert UnknownDataset(id);
         if (!_consents[id][purpose]) revert PurposeNotConsented(id, purpose);
-        if (deltaAtto > maxDeltaAtto) revert DeltaAboveCap(id, deltaAtto, maxDeltaAtto);
-        _move(account, address(this), id, amount);
+        if (deltaAtto > budget.maxDeltaAtto) revert DeltaAboveCap(id, deltaAtto, budget.maxDeltaAtto);
+        _move(account, address(0), id, amount);
+        // The burn succeeded, so `amount` is within the holder's balance, itself within the total.
+        budget.reservedMicroEpsilon += uint64(amount);
     }
 
     /// @dev No receiver hook: the budget returns to the account it was reserved from, so a
     /// contract that rejects tokens can't block the release (and with it a round's finalisation).
     function release(uint256 id, address account, uint256 amount) external onlyRole(CLEARING_ROLE) {
-        _move(address(this), account, id, amount);
+        if (amount == 0) return;
+        _takeReserved(id, amount);
+        _move(address(0), account, id, amount);
     }
 
     function consume(uint256 id, uint256 amount) external onlyRole(CLEARING_ROLE) {
-        _datasets[id].consumedMicroEpsilon += uint64(amount);
-        _move(address(this), address(0), id, amount);
+        if (amount == 0) return;
+        _takeReserved(id, amount).consumedMicroEpsilon += uint64(amount);
+        emit Consumed(id, amount);
     }
 
     // ---- views ----
@@ -112,7 +132,8 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
     }
 
     function datasetOf(uint256 id) external view returns (Dataset memory) {
-        return _datasets[id];
+        Budget memory budget = _budgets[id];
+        return Dataset(_owners[id], budget.maxDeltaAtto, budget.totalMicroEpsilon, budget.consumedMicroEpsilon);
     }
 
     function isConsented(uint256 id, bytes32 purpose) external view returns (bool) {
@@ -124,7 +145,7 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
     }
 
     function reservedOf(uint256 id) external view returns (uint256) {
-        return balanceOf(address(this), id);
+        return _budgets[id].reservedMicroEpsilon;
     }
 
     function supportsInterface(bytes4 interfaceId)
@@ -146,13 +167,19 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
         _update(from, to, ids, amounts);
     }
 
+    function _takeReserved(uint256 id, uint256 amount) private returns (Budget storage budget) {
+        budget = _budgets[id];
+        uint256 reserved = budget.reservedMicroEpsilon;
+        if (amount > reserved) revert ExceedsReserved(id, amount, reserved);
+        budget.reservedMicroEpsilon = uint64(reserved - amount);
+    }
+
     function _setConsent(uint256 id, bytes32 purpose, bool consented) private {
         _consents[id][purpose] = consented;
         emit ConsentSet(id, purpose, consented);
     }
 
-    function _requireDataset(uint256 id) private view returns (Dataset storage dataset) {
-        dataset = _datasets[id];
-        if (dataset.owner == address(0)) revert UnknownDataset(id);
+    function _requireDataset(uint256 id) private view {
+        if (_owners[id] == address(0)) revert UnknownDataset(id);
     }
 }

@@ -4,12 +4,13 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IComputeSafetyToken} from "./interfaces/IComputeSafetyToken.sol";
 import {IReputationRegistry} from "./interfaces/IReputationRegistry.sol";
 import {ISafetyVault} from "./interfaces/ISafetyVault.sol";
 
-/// @title CST stakes per job and reputation bonds
+/// @title CST stakes per job or per account, and reputation bonds
 contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
     using SafeERC20 for IComputeSafetyToken;
     using SafeCast for uint256;
@@ -104,6 +105,35 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         if (amount > 0) cst.burn(amount);
     }
 
+    // ---- account locks ----
+
+    function lockStake(address account, uint256 riskBps, uint256 notionalMicroUsd, uint256 unitWei)
+        external
+        onlyRole(CLEARING_ROLE)
+        returns (uint256 amount)
+    {
+        _requireNonZero(unitWei);
+        amount = Math.ceilDiv(_requiredStake(account, riskBps, notionalMicroUsd), unitWei) * unitWei;
+        if (amount == 0) return 0;
+        Balance storage balance = _balances[account];
+        if (balance.free < amount) revert InsufficientStake(account, amount, balance.free);
+        balance.free -= uint128(amount);
+        balance.locked += uint128(amount);
+        emit StakeLocked(account, amount);
+    }
+
+    function releaseStake(address account, uint256 amount) external onlyRole(ORACLE_ROLE) {
+        Balance storage balance = _takeLocked(account, amount);
+        balance.free += uint128(amount);
+        emit StakeReleased(account, amount);
+    }
+
+    function slashStake(address account, uint256 amount) external onlyRole(ORACLE_ROLE) nonReentrant {
+        _takeLocked(account, amount);
+        emit StakeSlashed(account, amount);
+        cst.burn(amount);
+    }
+
     // ---- reputation bonds ----
 
     function bond(uint256 amount) external nonReentrant {
@@ -164,10 +194,7 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         view
         returns (uint256)
     {
-        if (riskBps > BPS) revert InvalidRiskBps(riskBps);
-        uint256 atRiskMicroUsd = (notionalMicroUsd * riskBps) / BPS;
-        uint256 undiscounted = atRiskMicroUsd * cstWeiPerMicroUsd;
-        return (undiscounted * (BPS - reputation.discountBpsOf(account))) / BPS;
+        return _requiredStake(account, riskBps, notionalMicroUsd);
     }
 
     function balanceOf(address account) external view returns (Balance memory) {
@@ -191,6 +218,25 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         balance.locked += amount96;
         _locks[id] = LockRecord(account, amount96);
         emit Locked(id, account, amount);
+    }
+
+    /// @dev Takes `amount` out of `account`'s locked stake; the caller puts it back or burns it.
+    function _takeLocked(address account, uint256 amount) private returns (Balance storage balance) {
+        _requireNonZero(amount);
+        balance = _balances[account];
+        if (amount > balance.locked) revert ExceedsLocked(account, amount, balance.locked);
+        balance.locked -= uint128(amount);
+    }
+
+    function _requiredStake(address account, uint256 riskBps, uint256 notionalMicroUsd)
+        private
+        view
+        returns (uint256)
+    {
+        if (riskBps > BPS) revert InvalidRiskBps(riskBps);
+        uint256 atRiskMicroUsd = (notionalMicroUsd * riskBps) / BPS;
+        uint256 undiscounted = atRiskMicroUsd * cstWeiPerMicroUsd;
+        return (undiscounted * (BPS - reputation.discountBpsOf(account))) / BPS;
     }
 
     function _takeLock(bytes32 id) private returns (LockRecord memory record) {

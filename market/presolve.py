@@ -227,3 +227,30 @@ def _components(columns: list[Column], rows: list[Row]) -> list[Problem]:
                                   row.limit, row.steps, row.is_xor)
                               for row in row_groups[key]]))
     return sorted(parts, key=lambda part: len(part.columns))
+
+
+def dominance(problem: Problem) -> list[tuple[int, int]]:
+    """Pairs (j, k) of bundles of different bids where k takes no more than j from every limit
+    and is worth at least as much: an allocation that fills j but no bundle of k's bid stays
+    feasible, and loses nothing, when j gives way to k. So some optimum fills j only if it
+    fills k's bid, for all pairs at once: each swap raises (welfare, -units taken, -column
+    numbers taken), so an optimum where that is highest has no swap left. A market of jobs
+    that differ only in value is full of such pairs, and without them a proof must rule out
+    every way of filling a site with look-alike jobs."""
+    columns = problem.columns
+    usage: list[dict[int, int]] = [{} for _ in columns]
+    for r, row in enumerate(problem.rows):
+        if not row.is_xor:
+            for j, units in row.terms.items():
+                usage[j][r] = units
+    rank = [(column.net, -sum(usage[k].values()), -k) for k, column in enumerate(columns)]
+    pairs = []
+    for k, needs in enumerate(usage):
+        if not needs:
+            continue  # held only by its XOR row: presolve's own business
+        rarest = min(needs, key=lambda r: len(problem.rows[r].terms))
+        for j in problem.rows[rarest].terms:
+            if (rank[k] > rank[j] and columns[j].bid != columns[k].bid
+                    and all(usage[j].get(r, 0) >= units for r, units in needs.items())):
+                pairs.append((j, k))
+    return pairs

@@ -11,14 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from market.errors import MarketError
 from market.model import Ask, Bid, Bundle, Item, Market, ResourceKind, Tier
 from market.result import Clearing
 
 MICROS = Decimal(1_000_000)
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,18 @@ def read_instance(path: Path) -> Market | CatsAuction:
     if text.lstrip().startswith("{"):
         return read_market_json(text)
     return read_cats(text)
+
+
+def read_json_file(path: Path, model: type[M]) -> M:
+    """A JSON file as `model`; an error names the file and the first bad field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MarketError(f"{path}: cannot read: {exc}") from exc
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise MarketError(f"{path}: {describe_validation_error(exc)}") from exc
 
 
 def read_market_json(text: str) -> Market:

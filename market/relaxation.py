@@ -5,7 +5,8 @@ both, and three bundles can conflict pairwise through three different items. The
 fills every item with fractions of bundles and overestimates welfare by a fifth on CATS
 instances; clique inequalities over the conflict graph cut those points off. The cliques found
 here go into the CP-SAT model as extra at-most-one constraints, the LP optimum orders the
-hint, and the LP duals give a proven bound before any search has run.
+hint, and the LP duals give a proven bound before any search has run, and for each bundle a
+bound on any allocation that fills it (reduced-cost fixing).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class Relaxation:
     bound: float  # proven upper bound on the optimum: an integer, or inf if no LP solved
     values: np.ndarray  # LP value of each column
     cliques: list[list[int]]  # clique inequalities found, each a list of columns
+    filled_bounds: np.ndarray  # proven upper bound on any allocation that fills the column
+
+    def fixed_out(self, incumbent: int) -> np.ndarray:
+        """Columns no allocation worth at least `incumbent` can fill (reduced-cost fixing)."""
+        return np.flatnonzero(self.filled_bounds < incumbent)
 
 
 def relax(problem: Problem, seconds: float) -> Relaxation:
@@ -52,7 +58,7 @@ def relax(problem: Problem, seconds: float) -> Relaxation:
             break
         lp.add_cliques(found)
         values, bound = lp.solve(left)
-    return Relaxation(bound, values, lp.cliques)
+    return Relaxation(bound, values, lp.cliques, lp.filled_bounds)
 
 
 class _LinearProgram:
@@ -63,6 +69,7 @@ class _LinearProgram:
         self.problem = problem
         self.cliques: list[list[int]] = []
         self.bound = math.inf
+        self.filled_bounds = np.full(len(problem.columns), math.inf)
         self.net = np.array([column.net for column in problem.columns], dtype=float)
         self.limits = np.array([row.limit for row in problem.rows], dtype=float)
         self.matrix = _incidence(problem, list(range(len(problem.rows))), with_units=True)
@@ -103,22 +110,26 @@ class _LinearProgram:
         if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             return np.zeros(len(self.net)), self.bound
         duals = np.maximum([c.dual_value() for c in self.constraints], 0.0)
-        self.bound = min(self.bound, self._dual_bound(duals))
+        bound, filled_bounds = self._dual_bound(duals)
+        if bound <= self.bound:
+            self.bound, self.filled_bounds = bound, filled_bounds
         return np.clip([var.solution_value() for var in self.x], 0.0, 1.0), self.bound
 
-    def _dual_bound(self, duals: np.ndarray) -> int:
+    def _dual_bound(self, duals: np.ndarray) -> tuple[int, np.ndarray]:
         """Weak duality holds for any non-negative multipliers π, so even PDLP's approximate
-        duals prove: net·x - premium·y <= π·limit + Σ ub·max(0, reduced cost)."""
+        duals prove: net·x - premium·y <= π·limit + Σ ub·max(0, reduced cost). With x_j = 1
+        the column's term is its reduced cost itself, which gives the bound of each column
+        filled."""
         row_duals, clique_duals = duals[:len(self.limits)], duals[len(self.limits):]
         pressure = self.matrix.T @ row_duals
         for clique, dual in zip(self.cliques, clique_duals, strict=True):
             pressure[clique] += dual
-        value = (row_duals @ self.limits + clique_duals.sum()
-                 + np.maximum(self.net - pressure, 0.0).sum())
+        reduced = self.net - pressure
+        value = row_duals @ self.limits + clique_duals.sum() + np.maximum(reduced, 0.0).sum()
         for r, row in enumerate(self.problem.rows):
             value += sum(step.units * max(row_duals[r] - step.premium, 0.0) for step in row.steps)
-        # float64 sums of a few million terms err by far less than a billionth of the total
-        return math.floor(value + 1e-9 * abs(value) + 1e-6)
+        return (int(_round_down(np.asarray(value))),
+                _round_down(value + np.minimum(reduced, 0.0)))
 
 
 class _ConflictGraph:
@@ -188,6 +199,12 @@ class _ConflictGraph:
                                           self.incidence.indptr[column + 1]]:
             mask[self.by_row.indices[self.by_row.indptr[row]:self.by_row.indptr[row + 1]]] = True
         return mask
+
+
+def _round_down(bound: np.ndarray) -> np.ndarray:
+    """The integer a float bound (or array of them) proves: float64 sums of a few million
+    terms err by far less than a billionth of the total."""
+    return np.floor(bound + 1e-9 * np.abs(bound) + 1e-6)
 
 
 def _incidence(problem: Problem, rows: list[int], with_units: bool) -> sparse.csc_matrix:

@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "testnet": ("testnet", "Run a local Hardhat node with the system deployed."),
     "deploy": ("deploy", "Deploy the whole system and write the deployment manifest."),
     "demo": ("demo", "Run the whole life of a compute future, end to end."),
+    "round": ("round", "Open, watch, close, challenge and finalise sealed-bid rounds."),
     "auction": ("auction", "Clear combinatorial auctions and generate market instances."),
     "enclave": ("enclave", "Software attester: sign job evidence the way a TEE would."),
     "oracle": ("oracle", "Policy oracle nodes: init, serve, register, submit verdicts."),

@@ -14,18 +14,28 @@ from rich.console import Console
 from rich.table import Table
 
 from chain.connection import Chain
+from chain.settlement import BidRecord
 from chain.system import System
 from tokens.amounts import from_units
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
+    from market.result import PricedClearing
     from oracle.attester import Enclave
     from oracle.quorum import Quorum
+    from rcm.consortium import Consortium
 
 CST = 10**18
-RISKY_JOB_BPS = 6_000
-JOB_NOTIONAL_MICRO_USD = 40_000_000
+USD = 10**6
+# An earlier job of the buyer whose round job later violates: its audit earns a stake discount.
+AUDITED_JOB_BPS = 6_000
+AUDITED_JOB_MICRO_USD = 40 * USD
+DEFAULT_DATASET = "0x" + "00" * 31 + "01"
+VIOLATOR_BID = "helixgen-llm-finetune"  # understates its ε at delivery
+RESOLD_BID = "pasteur-amr-discovery"  # its future is sold before delivery
+RESALE_BUYER = "charite"
+RESALE_MARKUP = 500 * USD
 ORACLE_NODES, ORACLE_THRESHOLD = 3, 2
 # A typical DP-SGD run: σ = 1.1, q = 1 %, 2,000 steps, δ = 1e-5 (ε ≈ 1.1 by the RDP accountant).
 DP_SGD = {"noise_multiplier": 1.1, "sampling_rate": 0.01, "steps": 2_000, "delta": 1e-5}
@@ -95,7 +105,8 @@ class Demo:
             )
             yield urls
 
-    def judge(self, urls: list[str], enclave: Enclave, job: bytes, **dp: float) -> Quorum:
+    def judge(self, urls: list[str], enclave: Enclave, job: bytes, dataset: str, **dp: float
+              ) -> Quorum:
         """attest → every node verifies and signs → k matching signatures go on-chain."""
         import time
 
@@ -105,9 +116,6 @@ class Demo:
         from oracle.quorum import choose, collect
 
         self.heading("attest", "the provider's enclave signs what ran (software attester)")
-        dataset = "0x" + self.chain.w3.keccak(text="hospital-a/patients-2026").hex().removeprefix(
-            "0x"
-        )
         params = {**DP_SGD, **dp}
         evidence = make_evidence(
             "0x" + job.hex(),
@@ -158,128 +166,235 @@ class Demo:
 
     # ---- the market ----
 
-    def run_clearing(self) -> None:
-        """The consortium's round: CP-SAT winner determination, a reason for every non-fill."""
-        from market.examples import CLEARING_TIME, consortium_instance
-        from market.wdp import SolveParams, clear
+    def run_market(self, urls: list[str], enclave: Enclave) -> None:
+        from rcm.consortium import Consortium
 
-        market = consortium_instance()
-        self.heading(
-            "clear",
-            f"the Global Health AI Consortium's round: {len(market.bids)} bundle bids, "
-            f"{len(market.items)} items",
-        )
-        result = clear(market, CLEARING_TIME, SolveParams(time_limit=10.0, workers=2))
-        buyers = {bid.id: bid for bid in market.bids}
-        won = Table("winner", "buyer", "class", "bundle", "items", title="allocation")
+        market = Consortium(self.system, self.governance, self.new_account)
+        self.budgets(market)
+        self.stakes(market)
+        self.audit(market, urls, enclave)
+        self.bids(market)
+        result = self.clearing(market)
+        self.settle(market, result)
+        self.futures(market)
+        resold = self.resale(market)
+        self.deliver(market, urls, enclave, resold, compliant=True)
+        self.deliver(market, urls, enclave, market.digests[VIOLATOR_BID], compliant=False)
+        self.closing(market)
+
+    def budgets(self, market: Consortium) -> None:
+        self.heading("budget", "hospitals register patient datasets and grant ε to bidders")
+        market.register_datasets()
+        ledger = self.system.ledger.functions
+        table = Table("dataset", "id", "budget ε", "granted to", title="privacy budgets")
+        for name, dataset in market.datasets.items():
+            grantees = [b.buyer for b in market.market.bids if b.dataset == name]
+            total = ledger.datasetOf(dataset).call()[2]
+            table.add_row(name, f"{dataset:#x}"[:14] + "…", f"{total / 1e6:g}",
+                          ", ".join(grantees))
+        self.console.print(table)
+
+    def stakes(self, market: Consortium) -> None:
+        self.heading("stake", "buyers stake CST for their bids' safety risk; sellers bond")
+        market.fund_buyers()
+        market.bond_sellers()
+        table = Table("bid", "buyer", "risk", "max value USD", "stake CST", title="stakes")
+        for bid in market.market.bids:
+            table.add_row(bid.id, bid.buyer, bid.risk_rating,
+                          f"{max(b.value for b in bid.bundles) / 1e6:,.0f}",
+                          from_units(market.required_stake(bid), "cst"))
+        self.console.print(table)
+
+    def audit(self, market: Consortium, urls: list[str], enclave: Enclave) -> None:
+        """An earlier job of a buyer's passes its audit: its stake discount grows."""
+        buyer = market.account(market.bid(VIOLATOR_BID).buyer)
+        provider = market.account(market.providers()[0])
+        before = market.required_stake(market.bid(VIOLATOR_BID))
+        self.heading("audit", f"{market.bid(VIOLATOR_BID).buyer}'s previous job is audited")
+        job = self.chain.w3.keccak(text="demo-earlier-job")
+        required = self.system.vault.functions.requiredStake(buyer.address, AUDITED_JOB_BPS,
+                                                             AUDITED_JOB_MICRO_USD).call()
+        call = self.system.enforcer.functions.openJob(job, buyer.address, provider.address,
+                                                      required)
+        self.chain.send(call, self.governance)
+        self.judge(urls, enclave, job, DEFAULT_DATASET)
+        after = market.required_stake(market.bid(VIOLATOR_BID))
+        reputation = self.system.reputation.functions
+        self.table("reputation after the audit", [
+            ("score", str(reputation.scoreOf(buyer.address).call())),
+            ("discount", f"{reputation.discountBpsOf(buyer.address).call()} bps"),
+            (f"{VIOLATOR_BID}'s stake", f"{self.cst(before)} → {self.cst(after)}"),
+        ])
+        self.summary["audit"] = {"stake_before": before, "stake_after": after}
+
+    def bids(self, market: Consortium) -> None:
+        self.heading("bid", "providers ask; buyers commit sealed bids, then reveal them")
+        deadlines = market.open_round()
+        market.post_asks()
+        placed = market.place_bids(deadlines)
+        table = Table("bid", "digest", "deposit USD", "stake CST", "ε", "commit gas",
+                      title=f"round {market.round_id}: {len(market.items)} items asked")
+        for bid, entry in zip(market.market.bids, placed, strict=True):
+            table.add_row(bid.id, "0x" + entry.digest.hex()[:10] + "…",
+                          f"{entry.deposit_micro_usd / 1e6:,.0f}",
+                          from_units(entry.stake_wei, "cst"),
+                          f"{bid.epsilon_micros / 1e6:g}", str(entry.receipt["gasUsed"]))
+        self.console.print(table)
+        market.reveal_bids()
+
+    def clearing(self, market: Consortium) -> PricedClearing:
+        self.heading("clear", "the auctioneer clears the revealed book with CP-SAT and prices it")
+        result = market.clear()
+        won = Table("winner", "buyer", "bundle", "pays USD", "value USD", title="allocation")
+        paid = {p.winner: p.total for p in result.payments}
         for fill in result.allocation:
-            bid = buyers[fill.bid]
-            items = "\n".join(f"{q} {item}" for item, q in fill.items.items())
-            won.add_row(fill.bid, bid.buyer, bid.equity_class, str(fill.bundle), items)
+            bid = market.bid(market.bid_id_of(fill.bid))
+            won.add_row(bid.id, bid.buyer, str(fill.bundle), f"{paid[fill.bid] / 1e6:,.2f}",
+                        f"{bid.bundles[fill.bundle].value / 1e6:,.0f}")
         self.console.print(won)
-        lost = Table("bid", "buyer", "reason", "detail", title="not filled, and why")
+        lost = Table("bid", "reason", "detail", title="not filled, and why")
         for loss in result.losing:
-            lost.add_row(loss.bid, buyers[loss.bid].buyer, loss.reason, loss.detail)
+            lost.add_row(market.bid_id_of(loss.bid), loss.reason, loss.detail)
         self.console.print(lost)
-        self.table(
-            "quality",
-            [
-                ("status", result.status),
-                ("welfare", f"{result.welfare / 1e6:,.2f} USD"),
-                ("bound", f"{result.bound / 1e6:,.2f} USD"),
-                ("seconds", f"{result.seconds:.3f}"),
-            ],
-        )
+        self.table("quality", [("status", result.status),
+                               ("welfare", f"{result.welfare / 1e6:,.2f} USD"),
+                               ("bound", f"{result.bound / 1e6:,.2f} USD"),
+                               ("seconds", f"{result.seconds:.3f}")])
         self.summary["clearing"] = {
-            "status": str(result.status),
-            "welfare": result.welfare,
-            "winners": [fill.bid for fill in result.allocation],
-            "losing": {loss.bid: str(loss.reason) for loss in result.losing},
-        }
+            "status": str(result.status), "welfare": result.welfare,
+            "winners": [market.bid_id_of(f.bid) for f in result.allocation],
+            "losing": {market.bid_id_of(loss.bid): str(loss.reason) for loss in result.losing}}
+        return result
 
-    # ---- the safety story ----
+    def settle(self, market: Consortium, result: PricedClearing) -> None:
+        self.heading("settle", "the ClearingHouse re-checks and records every fill; finalised")
+        gas = market.finalise()
+        table = Table("winner", "deposit USD", "pays USD", "change returned USD",
+                      title="escrow")
+        payments = {}
+        for fill in result.allocation:
+            record = self._record(bytes.fromhex(fill.bid[2:]))
+            bid_id = market.bid_id_of(fill.bid)
+            payments[bid_id] = record.payment_micro_usd
+            table.add_row(bid_id, f"{record.deposit_micro_usd / 1e6:,.2f}",
+                          f"{record.payment_micro_usd / 1e6:,.2f}",
+                          f"{(record.deposit_micro_usd - record.payment_micro_usd) / 1e6:,.2f}")
+        self.console.print(table)
+        self.table("finalisation", [("gas", f"{gas:,}"),
+                                    ("losers' deposits, stakes and ε", "released")])
+        self.summary["payments"] = payments
 
-    def run_safety(self, urls: list[str], enclave: Enclave) -> None:
-        """Stake for a risky job; a compliant job earns an audit and a discount; a job that
-        understates ε is slashed and its CST burned."""
-        from tokens.operations import balances, bond, stake
+    def futures(self, market: Consortium) -> None:
+        self.heading("future", "each winner holds a compute future C(P, r, ε)")
+        table = Table("future", "holder", "items", "P: dataset, ε", "r", title="futures")
+        for bid_id in self.summary["clearing"]["winners"]:
+            bid = market.bid(bid_id)
+            record = self._record(market.digests[bid_id])
+            bundle = bid.bundles[record.bundle_index]
+            table.add_row("0x" + market.digests[bid_id].hex()[:10] + "…", bid.buyer,
+                          ", ".join(f"{q} {i}" for i, q in bundle.items.items()),
+                          f"{bid.dataset or '—'}, {bid.epsilon_micros / 1e6:g}",
+                          bid.risk_rating)
+        self.console.print(table)
 
-        vault, reputation, enforcer = (
-            self.system.vault,
-            self.system.reputation,
-            self.system.enforcer,
-        )
-        buyer = self.new_account("buyer", cst=1_000 * CST)
-        provider = self.new_account("provider", cst=500 * CST)
-        bond(self.system, provider, 200 * CST)
+    def resale(self, market: Consortium) -> bytes:
+        """The seller claims its future as a token and sells it; the buyer pays in USD."""
+        seller_bid = market.bid(RESOLD_BID)
+        seller, buyer = market.account(seller_bid.buyer), market.account(RESALE_BUYER)
+        future = market.digests[RESOLD_BID]
+        price = self.summary["payments"][RESOLD_BID] + RESALE_MARKUP
+        self.heading("resale", f"{seller_bid.buyer} sells its future to {RESALE_BUYER}")
+        from tokens import futures
+        from tokens.operations import fund, stake
 
-        self.heading("stake", "a buyer stakes CST for a risky job")
-        required = vault.functions.requiredStake(
-            buyer.address, RISKY_JOB_BPS, JOB_NOTIONAL_MICRO_USD
-        ).call()
-        stake(self.system, buyer, 100 * CST)
-        self.table(
-            "required stake before any audit",
-            [
-                ("job notional", f"{JOB_NOTIONAL_MICRO_USD / 1e6:.2f} USD"),
-                ("safety risk", f"{RISKY_JOB_BPS / 100:.0f} %"),
-                ("required stake", self.cst(required)),
-                ("buyer's free stake", self.cst(balances(self.system, buyer.address).staked)),
-            ],
-        )
+        fund(self.system, self.governance, buyer.address, 0, price, 0)
+        self.chain.send(self.system.usd.functions.transfer(seller.address, price), buyer)
+        futures.transfer(self.system, seller, buyer.address, future)  # claims it first
+        record = self._record(future)
+        restake = self.system.vault.functions.requiredStake(
+            buyer.address, record.risk_bps, record.deposit_micro_usd).call()
+        fund(self.system, self.governance, buyer.address, restake + CST, 0, 0)
+        stake(self.system, buyer, restake + CST)
+        held = self.system.futures.functions.balanceOf(buyer.address, int.from_bytes(future, "big"))
+        self.table("resale", [("price", f"{price / 1e6:,.2f} USD"),
+                              (f"{RESALE_BUYER} holds", str(held.call())),
+                              ("its stake for the job", self.cst(restake))])
+        self.summary["resale"] = {"price": price, "restake": restake}
+        return future
 
-        self.heading("audit", "a first job runs compliant: stake released, reputation up")
-        first_job = self.chain.w3.keccak(text="demo-job-1")
-        open_job = enforcer.functions.openJob
-        self.chain.send(
-            open_job(first_job, buyer.address, provider.address, required), self.governance
-        )
-        self.judge(urls, enclave, first_job)
-        discounted = vault.functions.requiredStake(
-            buyer.address, RISKY_JOB_BPS, JOB_NOTIONAL_MICRO_USD
-        ).call()
-        self.table(
-            "reputation",
-            [
-                ("buyer's score", str(reputation.functions.scoreOf(buyer.address).call())),
-                ("discount", f"{reputation.functions.discountBpsOf(buyer.address).call()} bps"),
-                ("discounted stake", self.cst(discounted)),
-                ("buyer's locked stake", self.cst(balances(self.system, buyer.address).locked)),
-            ],
-        )
+    def deliver(self, market: Consortium, urls: list[str], enclave: Enclave, future: bytes,
+                compliant: bool) -> None:
+        """The holder redeems the future into a job; the enclave attests; the quorum judges."""
+        record = self._record(future)
+        holder = market.account(RESALE_BUYER if compliant else market.bid(VIOLATOR_BID).buyer)
+        from tokens import futures
 
-        self.heading("lock", "a second job locks the discounted stake")
-        second_job = self.chain.w3.keccak(text="demo-job-2")
-        self.chain.send(
-            open_job(second_job, buyer.address, provider.address, discounted), self.governance
-        )
-        held = balances(self.system, buyer.address)
-        self.table(
-            "buyer's stake", [("free", self.cst(held.staked)), ("locked", self.cst(held.locked))]
-        )
-        supply_before = self.system.cst.functions.totalSupply().call()
-        quorum = self.judge(urls, enclave, second_job, claimed_epsilon=0.5)
+        futures.redeem(self.system, holder, future)
+        supply = self.system.cst.functions.totalSupply().call()
+        dishonest = {} if compliant else {"claimed_epsilon": 0.5}
+        dataset = f"0x{record.dataset_id:064x}"
+        quorum = self.judge(urls, enclave, future, dataset, **dishonest)
+        burned = supply - self.system.cst.functions.totalSupply().call()
+        after = self._record(future)
+        if not compliant:
+            self.heading("slash", "the job understated ε: stake burned, future voided")
+        self.table("enforced", [
+            ("future", after.status.name.lower()),
+            ("provider paid", f"{record.payment_micro_usd / 1e6:,.2f} USD"),
+            ("stake burned", self.cst(burned)),
+            ("ε consumed", f"{record.epsilon_micros / 1e6:g}"),
+        ])
+        key = "compliant" if compliant else "violation"
+        self.summary.setdefault("jobs", {})[key] = {
+            "status": after.status.name.lower(), "burned": burned,
+            "clauses": [c.id for c in quorum.public.clauses]}
 
-        self.heading("slash", "the job understated ε: its stake is burned, reputation down")
-        supply_after = self.system.cst.functions.totalSupply().call()
-        held = balances(self.system, buyer.address)
-        self.table(
-            "burn",
-            [
-                ("CST supply before", self.cst(supply_before)),
-                ("CST supply after", self.cst(supply_after)),
-                ("burned", self.cst(supply_before - supply_after)),
-                ("buyer's locked stake", self.cst(held.locked)),
-                ("buyer's score", str(reputation.functions.scoreOf(buyer.address).call())),
-            ],
-        )
-        self.summary["safety"] = {
-            "required_stake": required,
-            "discounted_stake": discounted,
-            "burned": supply_before - supply_after,
-            "violation_clauses": [c.id for c in quorum.public.clauses],
-            "buyer_score": reputation.functions.scoreOf(buyer.address).call(),
-        }
+    def closing(self, market: Consortium) -> None:
+        from tokens.operations import balances
+
+        self.heading("reputation", "scores after the audits")
+        reputation = self.system.reputation.functions
+        people = [label for label in market.accounts if not label.startswith("owner:")]
+        self.console.print(_rows(Table("account", "score", "discount bps", title="reputation"),
+                                 [(label, str(reputation.scoreOf(a.address).call()),
+                                   str(reputation.discountBpsOf(a.address).call()))
+                                  for label, a in ((p, market.accounts[p]) for p in people)]))
+        self.heading("budget", "what is left of each dataset's ε")
+        ledger = self.system.ledger.functions
+        budgets = {name: dict(zip(("total", "consumed"), ledger.datasetOf(d).call()[2:],
+                                  strict=True)) | {"reserved": ledger.reservedOf(d).call()}
+                   for name, d in market.datasets.items()}
+        self.console.print(_rows(Table("dataset", "total ε", "reserved ε", "consumed ε",
+                                       title="budgets"),
+                                 [(name, f"{b['total'] / 1e6:g}", f"{b['reserved'] / 1e6:g}",
+                                   f"{b['consumed'] / 1e6:g}") for name, b in budgets.items()]))
+        self.heading("summary", "closing balances")
+        house = self.system.clearing_house.functions
+        held = {label: balances(self.system, a.address).model_dump()
+                | {"credit": house.creditOf(a.address).call()}
+                for label, a in market.accounts.items()}
+        self.console.print(_rows(
+            Table("account", "USD", "credit USD", "CST", "staked", "locked", "bonded",
+                  title="balances"),
+            [(label, f"{h['usd'] / 1e6:,.2f}", f"{h['credit'] / 1e6:,.2f}",
+              from_units(h["cst"], "cst"), from_units(h["staked"], "cst"),
+              from_units(h["locked"], "cst"), from_units(h["bonded"], "cst"))
+             for label, h in held.items() if not label.startswith("owner:")]))
+        self.summary |= {
+            "balances": held, "budgets": budgets,
+            "escrow": self.system.usd.functions.balanceOf(self.system.clearing_house.address)
+            .call(),
+            "reputation": {p: reputation.scoreOf(market.accounts[p].address).call()
+                           for p in people}}
+
+    def _record(self, digest: bytes) -> BidRecord:
+        return BidRecord.read(self.system.clearing_house, digest)
+
+
+def _rows(table: Table, rows: list[tuple[str, ...]]) -> Table:
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def open_system(rpc: str | None) -> tuple[System, LocalAccount]:
@@ -306,11 +421,10 @@ def run(rpc: str | None, console: Console) -> dict[str, Any]:
     demo = Demo(system, governance, console)
     demo.heading("deploy", f"the system on chain {system.chain.chain_id} ({system.chain.rpc})")
     demo.table("contracts", [(n, c.address) for n, c in system.manifest.contracts.items()])
-    demo.run_clearing()
     enclave = new_enclave()
     with (
         tempfile.TemporaryDirectory(prefix="rcm-demo-") as workdir,
         demo.oracle_nodes(Path(workdir), enclave) as urls,
     ):
-        demo.run_safety(urls, enclave)
+        demo.run_market(urls, enclave)
     return demo.summary

@@ -63,6 +63,15 @@ class Cli:
         command = [RCM, *args, *(["--rpc", self.rpc] if rpc else [])]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
 
+    def nonce(self, name: str) -> int:
+        """The transaction count of wallet `name`: unchanged when nothing was sent."""
+        from web3 import HTTPProvider, Web3
+
+        from chain.keystore import keystore_address
+
+        address = keystore_address(self.home / "keystores" / f"{name}.json")
+        return Web3(HTTPProvider(self.rpc)).eth.get_transaction_count(address)  # type: ignore[arg-type]
+
     def ok(self, *args: str, rpc: bool = True) -> str:
         done = self(*args, rpc=rpc)
         assert done.returncode == 0, done.stderr
@@ -81,3 +90,15 @@ class Cli:
             done.stdout,
             done.stderr,
         )
+
+
+@contextmanager
+def running_testnet(home: Path, password: str = "pw") -> Iterator[Cli]:
+    """`rcm testnet start` on a free port with its own RCM_HOME; stopped on the way out."""
+    port = free_port()
+    cli = Cli(home, f"http://127.0.0.1:{port}", password=password)
+    cli.ok("testnet", "start", "--port", str(port), rpc=False)
+    try:
+        yield cli
+    finally:
+        cli("testnet", "stop", rpc=False)

@@ -89,10 +89,17 @@ def unbond(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
     return system.chain.send(system.vault.functions.unbond(amount), sender)
 
 
+def unbonded_ready(system: System, address: str) -> bool:
+    held = balances(system, address)
+    now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
+    return held.unbonding > 0 and now >= held.unbonding_ready_at
+
+
 def withdraw(system: System, sender: LocalAccount) -> TxReceipt:
     held = balances(system, sender.address)
     if held.unbonding == 0:
-        raise TokensError("nothing to withdraw: no CST is unbonding (see `rcm wallet unbond`)")
+        raise TokensError("nothing to withdraw: no refunds or proceeds from rounds, and no CST "
+                          "is unbonding (see `rcm wallet unbond`)")
     now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
     if now < held.unbonding_ready_at:
         raise TokensError(

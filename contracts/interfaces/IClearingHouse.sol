@@ -8,7 +8,9 @@ import {IVerdictConsumer} from "./IVerdictConsumer.sol";
 /// @notice A round's life, each phase ending at a deadline:
 /// Commit — providers post asks (an item each: capacity and reserve price) backed by a
 /// reputation bond; bidders commit to EIP-712 bids: the same transaction escrows the bid's
-/// maximum value, locks its CST stake and reserves its ε, in one record keyed by the digest.
+/// maximum value (from the bidder's prepaid credit first, pulling only the shortfall), locks
+/// its CST stake and reserves its ε, in one record keyed by the digest; until the phase ends a
+/// bidder may cancel a commitment, which releases its stake and ε and credits its deposit back.
 /// Reveal — anyone holding a signed bid reveals it; the `Revealed` event carries the whole bid,
 /// so anyone can recompute the auction. Post — the bonded auctioneer posts the result, in one
 /// or more batches; every fill is checked against its bid's record and the asks. Challenge —
@@ -43,7 +45,8 @@ interface IClearingHouse is IVerdictConsumer {
         Future,
         Redeemed,
         Settled,
-        Voided
+        Voided,
+        Cancelled
     }
 
     struct Deadlines {
@@ -90,7 +93,12 @@ interface IClearingHouse is IVerdictConsumer {
         uint64 reservePriceMicroUsd;
     }
 
-    /// @dev The record's first slot, rewritten at each step of the bid's life.
+    /// @dev The record's first slot, rewritten at each step of the bid's life. The bid's CST
+    /// stake lives here, not in the vault (which keeps only each account's locked total):
+    /// `stakeMilliCst` is the stake in units of 10^15 wei, rounded up when it was locked, held
+    /// from commit through redemption and released or burned at the end (the record keeps the
+    /// amount); money fits 48 bits (a deposit of at most 2^48 − 1 micro-USD, ~281M USD, is
+    /// checked at commit).
     struct BidState {
         uint32 roundId;
         Status status;
@@ -100,12 +108,14 @@ interface IClearingHouse is IVerdictConsumer {
         uint16 riskBps;
         uint16 providerItem;
         uint32 epsilonMicros;
-        uint64 depositMicroUsd;
-        uint64 paymentMicroUsd;
+        uint32 stakeMilliCst;
+        uint48 depositMicroUsd;
+        uint48 paymentMicroUsd;
     }
 
-    /// @notice One record per bid, keyed by its digest: its state (one slot, written at commit),
-    /// then its bidder, dataset and bundles' hash (two slots, written at reveal).
+    /// @notice One record per bid, keyed by its digest: its state (one slot, written at commit;
+    /// the stake's holder is the bidder, or the redeemer once redeemed), then its bidder, dataset
+    /// and bundles' hash (two slots, written at reveal).
     struct BidRecord {
         BidState state;
         address bidder;
@@ -132,6 +142,9 @@ interface IClearingHouse is IVerdictConsumer {
     }
 
     error InvalidDeadlines();
+    error ZeroAmount();
+    error DepositAboveMax(uint256 depositMicroUsd, uint256 maxMicroUsd);
+    error StakeAboveMax(uint256 stakeWei, uint256 maxWei);
     error WrongPhase(uint32 roundId, Phase expected, Phase actual);
     error TooManyItems(uint32 roundId, uint256 count, uint256 max);
     error InsufficientBond(address account, uint256 needed, uint256 bonded);
@@ -160,9 +173,14 @@ interface IClearingHouse is IVerdictConsumer {
 
     event RoundOpened(uint32 indexed roundId, Deadlines deadlines, uint256 forfeitFeeMicroUsd);
     event AskPosted(uint32 indexed roundId, uint16 indexed item, address indexed provider, Ask ask);
+    /// @dev The deposit came out of the bidder's credit as far as it went (the credit falls by
+    /// the lesser of the two), the rest pulled from its allowance; `stakeWei` is what was locked.
     event Committed(
         bytes32 indexed digest, uint32 indexed roundId, address indexed bidder, uint256 depositMicroUsd, uint256 stakeWei
     );
+    event Deposited(address indexed account, uint256 amountMicroUsd);
+    /// @dev The bid's whole deposit went to its bidder's credit.
+    event Cancelled(bytes32 indexed digest, uint32 indexed roundId);
     event Revealed(bytes32 indexed digest, uint32 indexed roundId, BidLib.Data bid);
     event Forfeited(bytes32 indexed digest, uint32 indexed roundId, uint256 feeMicroUsd);
     event Filled(
@@ -200,12 +218,23 @@ interface IClearingHouse is IVerdictConsumer {
     /// index. Commit phase; the caller needs a reputation bond of `providerMinBondWei`.
     function postAsks(uint32 roundId, Ask[] calldata asks) external returns (uint16 firstItem);
 
+    /// @notice Pays `amountMicroUsd` of the payment token into the caller's credit (`creditOf`),
+    /// from which commits take their deposits; `withdraw` pays it back out.
+    function deposit(uint256 amountMicroUsd) external;
+
     /// @notice Commits to a bid by its terms and its envelope's struct hash. Commit phase; the
-    /// caller is the bidder and pays: the same call escrows `maxValueMicroUsd` of the payment
-    /// token, locks `SafetyVault.requiredStake(bidder, riskBps, maxValueMicroUsd)` and reserves
-    /// `epsilonMicros` of the dataset's budget.
+    /// caller is the bidder and pays: the same call escrows `maxValueMicroUsd` (at most 2^48 − 1)
+    /// — from the bidder's credit as far as it goes, the rest pulled from its payment-token
+    /// allowance — locks `SafetyVault.requiredStake(bidder, riskBps, maxValueMicroUsd)` rounded
+    /// up to a whole 10^15 wei, and reserves `epsilonMicros` of the dataset's budget.
     /// @return digest the bid's EIP-712 digest, the key of its record
     function commit(BidLib.Terms calldata terms, bytes32 envelopeHash) external returns (bytes32 digest);
+
+    /// @notice Withdraws a commitment. Commit phase; the bidder only. Its stake and ε are
+    /// released at once and its whole deposit is credited to the bidder (`creditOf`: spent by
+    /// the next commit or paid out by `withdraw`); the record ends `Cancelled`, so the bid can
+    /// be neither revealed nor filled.
+    function cancel(BidLib.Terms calldata terms, bytes32 envelopeHash) external;
 
     /// @notice Reveals a committed bid, signed by its bidder. Reveal phase; anyone may call.
     function reveal(BidLib.Data calldata bid, bytes calldata signature) external;
@@ -226,7 +255,8 @@ interface IClearingHouse is IVerdictConsumer {
     /// result filled). Final phase; anyone may call, in as many batches as needed.
     function finalise(uint32 roundId, bytes32[] calldata winners, bytes32[] calldata losers) external;
 
-    /// @notice Pays out the caller's internal balance and what the caller's listed bids owe it.
+    /// @notice Pays out the caller's internal balance and what the caller's listed bids owe it;
+    /// a listed bid that owes nothing (in play, already refunded, cancelled) is skipped.
     function withdraw(bytes32[] calldata bids) external;
 
     /// @notice Mints the caller's won futures as ERC-1155 tokens to the caller (receiver hook

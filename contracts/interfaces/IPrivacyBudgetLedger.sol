@@ -7,11 +7,14 @@ import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 /// @notice A data owner registers a dataset with a total ε budget, a per-job δ cap and the
 /// purposes it consents to; the whole budget is minted to the owner, who grants it (a transfer)
 /// or offers it for sale, as may any later holder (resale). The clearing role reserves budget
-/// for a committed bid by moving it into this contract's own balance, releases it back, or
-/// consumes it (burns it). So for every dataset, at all times:
-/// total = Σ holders' balances + balanceOf(this) (reserved) + consumed — never negative, never
-/// above what was registered. Reserve, release and consume emit only the ERC-1155 transfer
-/// events (to, from and out of this contract's address), from which an indexer rebuilds them.
+/// for a committed bid: the units leave the holder's balance (an ERC-1155 burn, operator the
+/// clearing house) for the dataset's reserve, a counter kept beside its δ cap so a reservation
+/// writes no slot of its own; a release mints them back to the holder (no receiver hook), and a
+/// consumption moves them from the reserve to the consumed total (`Consumed`). So for every
+/// dataset, at all times: total = Σ holders' balances + reserved + consumed — never negative,
+/// never above what was registered. Outside `register`'s first mint, every ERC-1155 burn is a
+/// reservation and every mint a release, from which (with `Consumed`) an indexer rebuilds
+/// `reservedOf`.
 interface IPrivacyBudgetLedger is IERC1155 {
     struct Dataset {
         address owner;
@@ -33,6 +36,7 @@ interface IPrivacyBudgetLedger is IERC1155 {
     error DeltaAboveCap(uint256 id, uint256 deltaAtto, uint256 maxDeltaAtto);
     error ExceedsOffer(uint256 id, address seller, uint256 amount, uint256 offered);
     error PriceChanged(uint256 id, address seller, uint256 expected, uint256 offered);
+    error ExceedsReserved(uint256 id, uint256 amount, uint256 reserved);
 
     event DatasetRegistered(
         uint256 indexed id,
@@ -50,6 +54,7 @@ interface IPrivacyBudgetLedger is IERC1155 {
         uint256 amountMicroEpsilon,
         uint256 paidMicroUsd
     );
+    event Consumed(uint256 indexed id, uint256 amountMicroEpsilon);
 
     /// @notice Registers the caller's dataset and mints its whole budget to the caller.
     /// @param contentHash a hash of the dataset's content; with the owner it fixes the id
@@ -74,15 +79,17 @@ interface IPrivacyBudgetLedger is IERC1155 {
     function buy(uint256 id, address seller, uint64 amountMicroEpsilon, uint64 priceMicroUsdPerEpsilon)
         external;
 
-    /// @notice Moves `amount` of `account`'s budget into reserve for a committed bid, once the
-    /// dataset consents to `purpose` and `deltaAtto` is within its cap. CLEARING_ROLE.
+    /// @notice Moves `amount` of `account`'s budget into the dataset's reserve for a committed
+    /// bid, once the dataset consents to `purpose` and `deltaAtto` is within its cap. Dataset
+    /// id 0 with no ε is a bid on no private data: nothing is reserved. CLEARING_ROLE.
     function reserve(uint256 id, address account, uint256 amount, bytes32 purpose, uint256 deltaAtto)
         external;
 
-    /// @notice Returns reserved budget to `account` (a lost or forfeited bid). CLEARING_ROLE.
+    /// @notice Returns reserved budget to `account` (a lost or forfeited bid); a zero amount
+    /// does nothing. CLEARING_ROLE.
     function release(uint256 id, address account, uint256 amount) external;
 
-    /// @notice Burns reserved budget a job has spent. CLEARING_ROLE.
+    /// @notice Moves reserved budget a job has spent to the consumed total. CLEARING_ROLE.
     function consume(uint256 id, uint256 amount) external;
 
     function datasetIdOf(address owner, bytes32 contentHash) external pure returns (uint256);

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @title CST stakes locked per job, and long-term reputation bonds
-/// @notice An account stakes CST (free stake); a clearing role locks part of it per bid or job;
-/// the policy oracle releases a lock back to free stake or slashes it (burning CST). Bonds are
-/// long-term collateral with an unbonding delay and stay slashable during the delay.
+/// @title CST stakes locked per job or per account, and long-term reputation bonds
+/// @notice An account stakes CST (free stake); a clearing role locks part of it, and the policy
+/// oracle's side releases a lock back to free stake or slashes it (burning CST). Two kinds of
+/// lock share the account's `locked` total: a lock keyed by a job id (`lock`, `release`,
+/// `slash`: the vault keeps its owner and amount, for jobs opened outside settlement rounds),
+/// and an account lock (`lockStake`, `releaseStake`, `slashStake`: the vault keeps only the
+/// account's total; the caller keeps each bid's amount in its own record, so a bid costs the
+/// vault no storage of its own). Bonds are long-term collateral with an unbonding delay and
+/// stay slashable during the delay.
 interface ISafetyVault {
     struct Balance {
         uint128 free;
@@ -20,6 +25,7 @@ interface ISafetyVault {
     error LockExists(bytes32 id);
     error UnknownLock(bytes32 id);
     error SlashExceedsLock(bytes32 id, uint256 amount, uint256 locked);
+    error ExceedsLocked(address account, uint256 amount, uint256 locked);
     error SlashExceedsBond(address account, uint256 amount, uint256 slashable);
     error NothingToWithdraw(address account);
     error UnbondingNotReady(address account, uint256 readyAt);
@@ -32,6 +38,9 @@ interface ISafetyVault {
     event Locked(bytes32 indexed id, address indexed account, uint256 amount);
     event Released(bytes32 indexed id, address indexed account, uint256 amount);
     event Slashed(bytes32 indexed id, address indexed account, uint256 burned, uint256 released);
+    event StakeLocked(address indexed account, uint256 amount);
+    event StakeReleased(address indexed account, uint256 amount);
+    event StakeSlashed(address indexed account, uint256 burned);
     event Bonded(address indexed account, uint256 amount);
     event UnbondingStarted(address indexed account, uint256 amount, uint256 readyAt);
     event Withdrawn(address indexed account, uint256 amount);
@@ -53,6 +62,21 @@ interface ISafetyVault {
 
     /// @notice Burns `amount` of a lock and returns the rest to free stake. ORACLE_ROLE.
     function slash(bytes32 id, uint256 amount) external;
+
+    /// @notice Locks the stake a bid of `account`'s needs — `requiredStake(account, riskBps,
+    /// notionalMicroUsd)` rounded up to a whole multiple of `unitWei`, the granularity the
+    /// caller records it in — as an account lock. A stake of zero locks nothing. CLEARING_ROLE.
+    /// @return amount the CST (wei) locked, a multiple of `unitWei`
+    function lockStake(address account, uint256 riskBps, uint256 notionalMicroUsd, uint256 unitWei)
+        external
+        returns (uint256 amount);
+
+    /// @notice Returns `amount` of `account`'s locked stake to its free stake; the caller
+    /// answers for which bid it belonged to. ORACLE_ROLE.
+    function releaseStake(address account, uint256 amount) external;
+
+    /// @notice Burns `amount` of `account`'s locked stake. ORACLE_ROLE.
+    function slashStake(address account, uint256 amount) external;
 
     function bond(uint256 amount) external;
 

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption
+
 if TYPE_CHECKING:
-    from market.model import Market
+    from market.model import Market, Policy
     from market.result import Clearing, PricedClearing
     from market.wdp import SolveParams
 
@@ -92,6 +94,54 @@ def _priced(market: Market, params: SolveParams, now: int | None) -> PricedClear
 
     at = _clearing_time(now)
     return price(market, _cleared(market, params, at), at)
+
+
+@app.command()
+def run(
+    round_id: Annotated[int, typer.Option("--round", min=1, help="The round's id.")],
+    policy: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="The regulator's policy as JSON (market.model.Policy); "
+                                          "default: the consortium example's.")] = None,
+    time_limit: TimeLimit = 60.0,
+    workers: Workers = os.cpu_count() or 1,
+    seed: Seed = 0,
+    wallet: Annotated[str, typer.Option(help="The auctioneer's wallet.")] = "governance",
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Clear a round from its revealed bids and asks on chain, price it and post the result
+    in batches that fit a block. The result is saved before posting and reused, so running it
+    again after a failure posts only what is missing."""
+    from market.settlement import clear_round, load_result, post, read_book, save_result
+    from rcm.commands.common import open_wallet, print_json, tx_summary
+
+    rules = _policy(policy)
+    params = _params(time_limit, workers, seed)
+    system, account = open_wallet(wallet, rpc)
+    book = read_book(system, round_id)
+    result = load_result(system, round_id)
+    if result is None:
+        result = clear_round(system, book, rules, params, say=_progress_on_stderr())
+        save_result(system, round_id, result)
+    receipts = post(system, account, book, result)
+    document = {"round": round_id, "txs": [tx_summary(r) for r in receipts],
+                **result.model_dump(mode="json", exclude_none=True)}
+    if json_out:
+        print_json(document)
+        return
+    typer.echo(f"round {round_id}: {result.status}, {len(result.allocation)} winners, "
+               f"welfare {_usd(result.welfare)} USD; posted in {len(receipts)} transactions"
+               + ("" if receipts else " (already on chain)"))
+    for loss in result.losing:
+        typer.echo(f"  {loss.bid[:18]} lost: {loss.reason} — {loss.detail}")
+
+
+def _policy(path: Path | None) -> Policy:
+    from market.examples import consortium_instance
+    from market.model import Policy
+    from market.readers import read_json_file
+
+    return consortium_instance().policy if path is None else read_json_file(path, Policy)
 
 
 @app.command()

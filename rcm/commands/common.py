@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from chain.config import DEFAULT_RPC
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
     from web3.types import TxReceipt
 
     from chain.system import System
@@ -34,3 +36,29 @@ def print_json(data: Any) -> None:
 
 def tx_summary(receipt: TxReceipt) -> dict[str, Any]:
     return {"tx": "0x" + bytes(receipt["transactionHash"]).hex(), "gas": int(receipt["gasUsed"])}
+
+
+def open_wallet(name: str, rpc: str) -> tuple[System, LocalAccount]:
+    """Unlocks the wallet (RCM_PASSWORD or a prompt) and connects to the chain."""
+    from chain.keystore import read_password
+    from tokens import wallets
+
+    wallets.address_of(name)
+    account = wallets.unlock(name, read_password())
+    return load_system(rpc), account
+
+
+def act(name: str, rpc: str, json_out: bool,
+        operation: Callable[[System, LocalAccount], TxReceipt], message: str) -> None:
+    """Unlock the wallet, connect, run one checked operation, report the transaction."""
+    system, account = open_wallet(name, rpc)
+    summary = tx_summary(operation(system, account))
+    report(json_out, {"name": name, **summary}, f"{message} (tx {summary['tx']})")
+
+
+def report(json_out: bool, data: dict[str, Any], message: str) -> None:
+    """One JSON document with --json, else one human line."""
+    if json_out:
+        print_json(data)
+    else:
+        typer.echo(message)

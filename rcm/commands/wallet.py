@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,16 +10,17 @@ from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
     RpcOption,
+    act,
     load_system,
+    open_wallet,
     print_json,
+    report,
     tx_summary,
 )
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-    from web3.types import TxReceipt
 
-    from chain.system import System
+    pass
 
 app = typer.Typer(no_args_is_help=True, help="Keystores, balances, transfers, stake and bonds.")
 
@@ -35,7 +35,7 @@ def new(name: Name, json_out: JsonOption = False) -> None:
     from tokens import wallets
 
     address = wallets.create(name, read_password(confirm=True))
-    _report({"name": name, "address": address}, json_out, f"created wallet {name}: {address}")
+    report(json_out, {"name": name, "address": address}, f"created wallet {name}: {address}")
 
 
 @app.command("import")
@@ -53,7 +53,7 @@ def import_(
     text = key_file.read() if key_file else typer.prompt("private key", hide_input=True)
     key = wallets.parse_private_key(text)
     address = wallets.create(name, read_password(confirm=True), key)
-    _report({"name": name, "address": address}, json_out, f"imported wallet {name}: {address}")
+    report(json_out, {"name": name, "address": address}, f"imported wallet {name}: {address}")
 
 
 @app.command("list")
@@ -121,7 +121,7 @@ def transfer(
         raise TokensError(f"--token: expected one of cst, usd, eth, got {token!r}")
     units = to_units(amount, token)
     recipient = wallets.resolve_recipient(to)
-    _act(
+    act(
         name,
         rpc,
         json_out,
@@ -141,7 +141,7 @@ def _add_amount_command(verb: str, past: str, doc: str) -> None:
 
         units = to_units(amount, "cst")
         operation = getattr(operations, verb)
-        _act(name, rpc, json_out, lambda s, a: operation(s, a, units), f"{past} {amount} CST")
+        act(name, rpc, json_out, lambda s, a: operation(s, a, units), f"{past} {amount} CST")
 
     command.__doc__ = doc
     app.command(verb)(command)
@@ -158,32 +158,29 @@ for _verb, _past, _doc in (
 
 @app.command()
 def withdraw(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
-    """Withdraw CST whose unbonding delay has passed."""
+    """Withdraw USD the rounds owe you (refunds, change, proceeds) and CST whose unbonding
+    delay has passed."""
+    from market.orders import owed, withdraw_owed
     from tokens import operations
 
-    _act(name, rpc, json_out, operations.withdraw, "withdrew unbonded CST")
+    system, account = open_wallet(name, rpc)
+    amount, bids = owed(system, account.address)
+    done: dict[str, object] = {"name": name}
+    if amount:
+        done["usd"] = tx_summary(withdraw_owed(system, account, bids)) | {"micro_usd": amount}
+    if not amount or operations.unbonded_ready(system, account.address):
+        done["cst"] = tx_summary(operations.withdraw(system, account))
+    report(json_out, done, f"withdrew {amount / 1e6:,.2f} USD"
+           + (" and unbonded CST" if "cst" in done else ""))
 
 
-def _act(
-    name: str,
-    rpc: str,
-    json_out: bool,
-    operation: Callable[[System, LocalAccount], TxReceipt],
-    message: str,
-) -> None:
-    """Unlock the wallet, connect, run one checked operation, report the transaction."""
-    from chain.keystore import read_password
-    from tokens import wallets
+def _register_market_commands() -> None:
+    """Asks and bids, budgets and futures: each family in its own module."""
+    from rcm.commands import budget, futures, orders
 
-    wallets.address_of(name)
-    account = wallets.unlock(name, read_password())
-    receipt = operation(load_system(rpc), account)
-    summary = tx_summary(receipt)
-    _report({"name": name, **summary}, json_out, f"{message} (tx {summary['tx']})")
+    orders.register(app)
+    futures.register(app)
+    app.add_typer(budget.app, name="budget")
 
 
-def _report(data: dict[str, object], json_out: bool, message: str) -> None:
-    if json_out:
-        print_json(data)
-    else:
-        typer.echo(message)
+_register_market_commands()

@@ -29,6 +29,21 @@ def test_manifest_records_addresses_block_and_abi_hashes(deployed: System) -> No
     assert System.load(deployed.chain).vault.address == deployed.vault.address
 
 
+def test_every_contract_fits_the_deployed_code_size_limit(deployed: System) -> None:
+    w3 = deployed.chain.w3
+    sizes = {
+        name: len(w3.eth.get_code(w3.to_checksum_address(c.address)))
+        for name, c in deployed.manifest.contracts.items()
+    }
+    assert max(sizes.values()) <= 24_576, sizes  # EIP-170
+
+
+def test_governance_may_open_rounds(deployed: System) -> None:
+    house = deployed.clearing_house.functions
+    role = house.AUCTIONEER_ROLE().call()
+    assert house.hasRole(role, deployed.manifest.governance).call() is True
+
+
 def test_a_fresh_chain_makes_the_manifest_stale(deployed: System) -> None:
     with pytest.raises(ChainError, match="stale: no code at"):
         System.load(connect())  # same chain id, nothing deployed: like a restarted Hardhat node

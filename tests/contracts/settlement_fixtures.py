@@ -124,6 +124,10 @@ class Market:
         self.chain.send(self.house.functions.commit(terms_args(bid), envelope_hash(bid)), bidder)
         return self.digest(bid)
 
+    def cancel(self, bid: Bid, sender: LocalAccount) -> Any:
+        call = self.house.functions.cancel(terms_args(bid), envelope_hash(bid))
+        return self.chain.send(call, sender)
+
     def reveal(self, bid: Bid, signer: LocalAccount, sender: LocalAccount | None = None) -> Any:
         signature = sign_bid(signer, self.domain, bid)
         call = self.house.functions.reveal(bid_args(bid), signature)
@@ -152,11 +156,19 @@ class Market:
     def budget(self, account: str) -> int:
         return int(self.system.ledger.functions.balanceOf(account, self.dataset).call())
 
+    def credit(self, account: str) -> int:
+        return int(self.house.functions.creditOf(account).call())
+
     def free_stake(self, account: str) -> int:
         return int(self.system.vault.functions.balanceOf(account).call()[0])
 
-    def locked_stake(self, digest: bytes) -> int:
-        return int(self.system.vault.functions.lockOf(digest).call()[1])
+    def locked(self, account: str) -> int:
+        """The account's locked CST in the vault: the stakes of its bids (and futures it
+        redeemed) are part of it, recorded bid by bid in the clearing house."""
+        return int(self.system.vault.functions.balanceOf(account).call()[1])
+
+    def stake_of(self, digest: bytes) -> int:
+        return self.record(digest).stake_wei
 
 
 def fund_bidder(market: Market, bidder: LocalAccount | Contract, act: Any) -> None:

@@ -1,5 +1,6 @@
-"""ClearingHouse, commit phase to forfeit: rounds and asks, sealed commitments that escrow,
-stake and reserve in one record, reveals checked against them — and the attacks on each."""
+"""ClearingHouse, commit phase to forfeit: rounds and asks, prepaid deposits, sealed
+commitments that escrow, stake and reserve in one record, cancellations, reveals checked against
+them — and the attacks on each."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from chain.bid import (
     terms_args,
 )
 from chain.connection import Chain
-from chain.settlement import Deadlines, Phase, Status
+from chain.settlement import MAX_DEPOSIT_MICRO_USD, STAKE_UNIT_WEI, Deadlines, Phase, Status
 from tests.contracts.settlement_fixtures import (
     ASKS,
     BIDDER_USD,
@@ -42,7 +43,9 @@ def round_id(market: Market) -> int:
 
 
 def _stake_for(market: Market, bidder: str, risk_bps: int, notional: int) -> int:
-    return int(market.system.vault.functions.requiredStake(bidder, risk_bps, notional).call())
+    """What commit locks: the required stake rounded up to a whole 10^15 wei."""
+    required = int(market.system.vault.functions.requiredStake(bidder, risk_bps, notional).call())
+    return -(-required // STAKE_UNIT_WEI) * STAKE_UNIT_WEI
 
 
 def _plain(value: object) -> object:
@@ -122,7 +125,7 @@ def test_commit_escrows_stakes_and_reserves_in_one_record(
 ) -> None:
     bid = market.bid(buyer, round_id, *BUNDLES)
     stake = _stake_for(market, buyer.address, bid.risk_bps, bid.max_value_micro_usd)
-    free = market.free_stake(buyer.address)
+    free, locked = market.free_stake(buyer.address), market.locked(buyer.address)
     receipt = chain.send(market.house.functions.commit(terms_args(bid), envelope_hash(bid)), buyer)
     digest = market.digest(bid)
     (committed,) = event_args(market.house, receipt, "Committed")
@@ -133,15 +136,19 @@ def test_commit_escrows_stakes_and_reserves_in_one_record(
         "depositMicroUsd": 20 * USD,
         "stakeWei": stake,
     }
+    assert event_args(market.system.vault, receipt, "StakeLocked") == [
+        {"account": buyer.address, "amount": stake}
+    ]
     record = market.record(digest)
-    assert (record.status, record.round_id, record.staked) == (Status.COMMITTED, round_id, True)
+    assert (record.status, record.round_id, record.stake_wei) == (Status.COMMITTED, round_id, stake)
     assert (record.deposit_micro_usd, record.epsilon_micros, record.risk_bps) == (
         20 * USD,
         1_000_000,
         500,
     )
     assert market.usd(market.house.address) == 20 * USD
-    assert (market.locked_stake(digest), market.free_stake(buyer.address)) == (stake, free - stake)
+    assert market.free_stake(buyer.address) == free - stake
+    assert market.locked(buyer.address) == locked + stake
     assert market.system.ledger.functions.reservedOf(market.dataset).call() == 1_000_000
     assert market.budget(buyer.address) == GRANT_MICRO_EPSILON - 1_000_000
 
@@ -165,7 +172,44 @@ def test_commit_needs_the_bidder_an_open_phase_a_live_bid_and_a_new_digest(
         chain.send(commit(terms_args(late), envelope_hash(late)), buyer)
 
 
-@pytest.mark.parametrize("short", ["stake", "budget", "payment"])
+def test_the_stake_is_locked_rounded_up_to_a_whole_unit(
+    chain: Chain, market: Market, round_id: int, buyer: LocalAccount
+) -> None:
+    # At 10^12 wei per micro-USD: 1 bps of 20 USD is 2,000 micro-USD at risk, 2 × 10^15 wei,
+    # a whole number of units; 1 bps of 20.01 USD is 2.001 × 10^15 wei, locked as 3 × 10^15.
+    exact = market.bid(buyer, round_id, BUNDLES[1], risk_bps=1, max_value_micro_usd=20 * USD)
+    odd = market.bid(
+        buyer, round_id, BUNDLES[1], risk_bps=1, max_value_micro_usd=20_010_000, nonce=1
+    )
+    assert market.stake_of(market.commit(exact, buyer)) == 2 * STAKE_UNIT_WEI
+    required = market.system.vault.functions.requiredStake(buyer.address, 1, 20_010_000).call()
+    assert required == 2_001 * 10**12
+    assert market.stake_of(market.commit(odd, buyer)) == 3 * STAKE_UNIT_WEI
+    assert market.record(market.digest(odd)).stake_milli_cst == 3
+
+
+def test_money_and_stake_beyond_the_records_fields_are_refused(
+    chain: Chain, market: Market, round_id: int, rival: LocalAccount
+) -> None:
+    system, governance = market.system, market.governance
+    too_much = market.bid(
+        rival, round_id, BUNDLES[1], max_value_micro_usd=MAX_DEPOSIT_MICRO_USD + 1
+    )
+    with reverts("DepositAboveMax", MAX_DEPOSIT_MICRO_USD + 1, MAX_DEPOSIT_MICRO_USD):
+        market.commit(too_much, rival)
+    # All of the largest deposit at risk: ~2.8 × 10^8 CST, more than 2^32 milli-CST.
+    stake = -(-MAX_DEPOSIT_MICRO_USD * 10**12 // STAKE_UNIT_WEI) * STAKE_UNIT_WEI
+    chain.send(system.cst.functions.mint(rival.address, stake), governance)
+    chain.send(system.vault.functions.stake(stake), rival)
+    largest = market.bid(
+        rival, round_id, BUNDLES[1], max_value_micro_usd=MAX_DEPOSIT_MICRO_USD, risk_bps=10_000
+    )
+    with reverts("StakeAboveMax", stake, (2**32 - 1) * STAKE_UNIT_WEI):
+        market.commit(largest, rival)
+    assert market.record(market.digest(largest)).status is Status.NONE
+
+
+@pytest.mark.parametrize("short", ["stake", "budget", "payment", "credit"])
 def test_a_bidder_short_by_one_unit_cannot_commit(
     chain: Chain,
     market: Market,
@@ -194,7 +238,7 @@ def test_a_bidder_short_by_one_unit_cannot_commit(
             bid.epsilon_micros,
             market.dataset,
         )
-    else:
+    elif short == "payment":
         away = BIDDER_USD - bid.max_value_micro_usd + 1
         chain.send(system.usd.functions.transfer(outsider.address, away), rival)
         expected = (
@@ -203,16 +247,168 @@ def test_a_bidder_short_by_one_unit_cannot_commit(
             bid.max_value_micro_usd - 1,
             bid.max_value_micro_usd,
         )
-    usd, budget, free = (
+    else:
+        # A credit one unit short, and nothing left to pull the unit from.
+        chain.send(market.house.functions.deposit(bid.max_value_micro_usd - 1), rival)
+        rest = market.usd(rival.address)
+        chain.send(system.usd.functions.transfer(outsider.address, rest), rival)
+        expected = ("ERC20InsufficientBalance", rival.address, 0, 1)
+    usd, budget, free, credit = (
         market.usd(rival.address),
         market.budget(rival.address),
         market.free_stake(rival.address),
+        market.credit(rival.address),
     )
     with reverts(*expected):
         market.commit(bid, rival)
     assert market.record(market.digest(bid)).status is Status.NONE
     assert (market.usd(rival.address), market.budget(rival.address)) == (usd, budget)
-    assert market.free_stake(rival.address) == free
+    assert (market.free_stake(rival.address), market.credit(rival.address)) == (free, credit)
+
+
+# ---- deposits ----
+
+
+def test_a_deposit_is_credited_and_commits_spend_it_before_pulling(
+    chain: Chain, market: Market, round_id: int, buyer: LocalAccount
+) -> None:
+    receipt = chain.send(market.house.functions.deposit(25 * USD), buyer)
+    assert event_args(market.house, receipt, "Deposited") == [
+        {"account": buyer.address, "amountMicroUsd": 25 * USD}
+    ]
+    assert (market.credit(buyer.address), market.usd(buyer.address)) == (
+        25 * USD,
+        BIDDER_USD - 25 * USD,
+    )
+    market.commit(market.bid(buyer, round_id, *BUNDLES), buyer)  # 20 USD, all from the credit
+    assert (market.credit(buyer.address), market.usd(buyer.address)) == (
+        5 * USD,
+        BIDDER_USD - 25 * USD,
+    )
+    receipt = chain.send(
+        market.house.functions.commit(
+            *_commit_args(market.bid(buyer, round_id, BUNDLES[1], nonce=1))
+        ),
+        buyer,
+    )  # 12 USD: the 5 of credit, and 7 pulled
+    (pulled,) = event_args(market.system.usd, receipt, "Transfer")
+    assert (pulled["from"], pulled["value"]) == (buyer.address, 7 * USD)
+    assert (market.credit(buyer.address), market.usd(buyer.address)) == (0, BIDDER_USD - 32 * USD)
+    assert market.usd(market.house.address) == 32 * USD
+    with reverts("NothingToWithdraw", buyer.address):
+        chain.send(market.house.functions.withdraw([]), buyer)
+    with reverts("ZeroAmount"):
+        chain.send(market.house.functions.deposit(0), buyer)
+
+
+def test_withdraw_pays_out_an_unspent_credit(
+    chain: Chain, market: Market, buyer: LocalAccount
+) -> None:
+    chain.send(market.house.functions.deposit(3 * USD), buyer)
+    receipt = chain.send(market.house.functions.withdraw([]), buyer)
+    assert event_args(market.house, receipt, "Withdrawn")[0]["amountMicroUsd"] == 3 * USD
+    assert (market.credit(buyer.address), market.usd(buyer.address)) == (0, BIDDER_USD)
+
+
+# ---- cancel ----
+
+
+def _commit_args(bid: Bid) -> tuple[object, bytes]:
+    return terms_args(bid), envelope_hash(bid)
+
+
+def test_a_bidder_cancels_in_the_commit_phase_and_gets_everything_back(
+    chain: Chain, market: Market, round_id: int, buyer: LocalAccount
+) -> None:
+    free, budget = market.free_stake(buyer.address), market.budget(buyer.address)
+    bid = market.bid(buyer, round_id, *BUNDLES)
+    digest = market.commit(bid, buyer)
+    stake = market.stake_of(digest)
+    receipt = market.cancel(bid, buyer)
+    assert event_args(market.house, receipt, "Cancelled") == [
+        {"digest": digest, "roundId": round_id}
+    ]
+    assert event_args(market.system.vault, receipt, "StakeReleased") == [
+        {"account": buyer.address, "amount": stake}
+    ]
+    record = market.record(digest)
+    assert (record.status, record.refunded, record.payment_micro_usd) == (Status.CANCELLED, True, 0)
+    assert (market.free_stake(buyer.address), market.locked(buyer.address)) == (free, 0)
+    assert market.budget(buyer.address) == budget
+    assert market.system.ledger.functions.reservedOf(market.dataset).call() == 0
+    # The whole deposit is the bidder's credit, with nothing owed through the record.
+    assert market.credit(buyer.address) == bid.max_value_micro_usd
+    assert market.house.functions.refundOf(digest).call() == 0
+    chain.send(market.house.functions.withdraw([]), buyer)
+    assert (market.usd(buyer.address), market.usd(market.house.address)) == (BIDDER_USD, 0)
+
+
+def test_a_cancelled_bid_is_replaced_from_its_credit(
+    chain: Chain, market: Market, round_id: int, buyer: LocalAccount
+) -> None:
+    bid = market.bid(buyer, round_id, *BUNDLES)
+    market.commit(bid, buyer)
+    market.cancel(bid, buyer)
+    changed = market.bid(buyer, round_id, BUNDLES[1], nonce=1)
+    receipt = chain.send(market.house.functions.commit(*_commit_args(changed)), buyer)
+    assert event_args(market.system.usd, receipt, "Transfer") == []
+    assert market.credit(buyer.address) == bid.max_value_micro_usd - changed.max_value_micro_usd
+
+
+def test_only_the_bidder_cancels_only_its_own_commitment_only_once(
+    chain: Chain,
+    market: Market,
+    round_id: int,
+    buyer: LocalAccount,
+    rival: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    bid = market.bid(buyer, round_id, *BUNDLES)
+    digest = market.commit(bid, buyer)
+    market.commit(market.bid(rival, round_id, *BUNDLES, nonce=1), rival)
+    for caller in (outsider, rival):
+        with reverts("NotBidder", caller.address, buyer.address):
+            market.cancel(bid, caller)
+    # Naming itself in the buyer's terms makes another digest, which no one committed.
+    posing = replace(bid, bidder=rival.address)
+    with reverts(
+        "UnexpectedStatus", "0x" + market.digest(posing).hex(), Status.COMMITTED, Status.NONE
+    ):
+        market.cancel(posing, rival)
+    assert market.record(digest).status is Status.COMMITTED
+    market.cancel(bid, buyer)
+    with reverts("UnexpectedStatus", "0x" + digest.hex(), Status.COMMITTED, Status.CANCELLED):
+        market.cancel(bid, buyer)
+    assert market.credit(buyer.address) == bid.max_value_micro_usd
+
+
+def test_a_commitment_cannot_be_cancelled_after_the_commit_phase(
+    market: Market, round_id: int, buyer: LocalAccount
+) -> None:
+    bid = market.bid(buyer, round_id, *BUNDLES)
+    digest = market.commit(bid, buyer)
+    market.enter(round_id, Phase.REVEAL)
+    with reverts("WrongPhase", round_id, Phase.COMMIT, Phase.REVEAL):
+        market.cancel(bid, buyer)
+    assert (market.record(digest).status, market.credit(buyer.address)) == (Status.COMMITTED, 0)
+
+
+def test_a_cancelled_bid_is_neither_revealed_forfeited_nor_filled(
+    chain: Chain, market: Market, round_id: int, buyer: LocalAccount
+) -> None:
+    bid = market.bid(buyer, round_id, *BUNDLES)
+    digest = market.commit(bid, buyer)
+    market.cancel(bid, buyer)
+    hex_digest = "0x" + digest.hex()
+    market.enter(round_id, Phase.REVEAL)
+    with reverts("UnexpectedStatus", hex_digest, Status.COMMITTED, Status.CANCELLED):
+        market.reveal(bid, buyer)
+    market.enter(round_id, Phase.POST)
+    with reverts("UnexpectedStatus", hex_digest, Status.REVEALED, Status.CANCELLED):
+        market.post(round_id, market.fill(bid, 1, 10 * USD))
+    with reverts("UnexpectedStatus", hex_digest, Status.COMMITTED, Status.CANCELLED):
+        chain.send(market.house.functions.forfeit(*_commit_args(bid)), buyer)
+    assert market.record(digest).status is Status.CANCELLED
 
 
 # ---- reveal ----
@@ -338,7 +534,7 @@ def test_an_unrevealed_commitment_forfeits_its_fee_and_gets_the_rest_back(
         FORFEIT_FEE,
         buyer.address,
     )
-    assert market.locked_stake(digest) == 0
+    assert market.locked(buyer.address) == 0
     assert market.budget(buyer.address) == GRANT_MICRO_EPSILON
     assert market.house.functions.creditOf(market.governance.address).call() == FORFEIT_FEE
     chain.send(market.house.functions.withdraw([digest]), buyer)

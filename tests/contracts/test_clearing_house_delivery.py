@@ -13,7 +13,7 @@ from web3.contract import Contract
 from chain.bid import Bid, Bundle, envelope_hash, terms_args
 from chain.connection import Chain
 from chain.policy_oracle import register, submit
-from chain.settlement import Phase, Status
+from chain.settlement import STAKE_UNIT_WEI, Phase, Status
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from tests.contracts.settlement_fixtures import (
     BURN_GAS,
@@ -178,7 +178,8 @@ def test_a_receiver_redeeming_inside_its_transfer_hook_redeems_once(
         outsider,
     )
     buyer_free = market.free_stake(buyer.address)
-    bidder_stake = market.locked_stake(digest)
+    wallet_locked = market.locked(issued.wallet.address)
+    bidder_stake = market.stake_of(digest)
     _transfer(chain, market, issued.a, buyer, issued.wallet.address)
     assert issued.wallet.functions.reentrySucceeded().call() is True
     assert (
@@ -189,8 +190,12 @@ def test_a_receiver_redeeming_inside_its_transfer_hook_redeems_once(
     )
     assert market.record(digest).status is Status.REDEEMED
     assert market.house.functions.redeemerOf(digest).call() == issued.wallet.address
-    assert market.system.vault.functions.lockOf(digest).call()[0] == issued.wallet.address
-    assert market.free_stake(buyer.address) == buyer_free + bidder_stake
+    # The redeemer's stake replaced the bidder's.
+    assert market.locked(issued.wallet.address) == wallet_locked + market.stake_of(digest)
+    assert (market.free_stake(buyer.address), market.locked(buyer.address)) == (
+        buyer_free + bidder_stake,
+        0,
+    )
     with reverts("UnexpectedStatus", _hex(digest), Status.FUTURE, Status.REDEEMED):
         chain.send(redeem, buyer)
 
@@ -225,13 +230,18 @@ def test_a_holder_redeeming_in_the_bidders_place_stakes_in_its_place(
     digest = market.digest(issued.a)
     _claim(chain, market, issued.a, buyer)
     _transfer(chain, market, issued.a, buyer, rival.address)
-    expected = market.system.vault.functions.requiredStake(
+    required = market.system.vault.functions.requiredStake(
         rival.address, issued.a.risk_bps, 20 * USD
     ).call()
+    expected = -(-required // STAKE_UNIT_WEI) * STAKE_UNIT_WEI
+    rival_locked, buyer_locked = market.locked(rival.address), market.locked(buyer.address)
+    bidder_stake = market.stake_of(digest)
     receipt = chain.send(market.house.functions.redeem(_id(market, issued.a)), rival)
     (redeemed,) = event_args(market.house, receipt, "Redeemed")
     assert (redeemed["redeemer"], redeemed["stakeWei"]) == (rival.address, expected)
-    assert market.system.vault.functions.lockOf(digest).call() == [rival.address, expected]
+    assert market.stake_of(digest) == expected
+    assert market.locked(rival.address) == rival_locked + expected
+    assert market.locked(buyer.address) == buyer_locked - bidder_stake
     assert market.system.oracle.functions.consumerOf(digest).call() == market.house.address
     assert (
         market.system.futures.functions.balanceOf(rival.address, _id(market, issued.a)).call() == 0
@@ -244,7 +254,7 @@ def test_an_unclaimed_future_is_redeemed_by_its_winner_only(
     redeem = market.house.functions.redeem(_id(market, issued.b))
     with reverts("NotBidder", outsider.address, rival.address):
         chain.send(redeem, outsider)
-    stake = market.locked_stake(market.digest(issued.b))
+    stake = market.stake_of(market.digest(issued.b))
     receipt = chain.send(redeem, rival)
     assert event_args(market.house, receipt, "Redeemed")[0]["stakeWei"] == stake
 
@@ -267,7 +277,7 @@ def test_a_compliant_verdict_pays_the_provider_releases_the_stake_and_spends_eps
     market: Market, redeemed: Delivery, buyer: LocalAccount, oracle_nodes: list[LocalAccount]
 ) -> None:
     digest = market.digest(redeemed.a)
-    stake, free = market.locked_stake(digest), market.free_stake(buyer.address)
+    stake, free = market.stake_of(digest), market.free_stake(buyer.address)
     reserved, consumed = _ledger_state(market)
     event = _verdict(market, redeemed, oracle_nodes, redeemed.a, Fault.NONE)
     assert (event["paid"], event["paidMicroUsd"], event["burnedWei"]) == (
@@ -276,7 +286,7 @@ def test_a_compliant_verdict_pays_the_provider_releases_the_stake_and_spends_eps
         0,
     )
     assert market.house.functions.creditOf(market.provider.address).call() == PAYMENT
-    assert (market.locked_stake(digest), market.free_stake(buyer.address)) == (0, free + stake)
+    assert (market.locked(buyer.address), market.free_stake(buyer.address)) == (0, free + stake)
     epsilon = redeemed.a.epsilon_micros
     assert _ledger_state(market) == (reserved - epsilon, consumed + epsilon)
     assert market.record(digest).status is Status.SETTLED
@@ -287,7 +297,7 @@ def test_a_buyer_fault_burns_the_stake_and_still_pays_the_provider(
     market: Market, redeemed: Delivery, buyer: LocalAccount, oracle_nodes: list[LocalAccount]
 ) -> None:
     digest = market.digest(redeemed.a)
-    stake, supply = market.locked_stake(digest), market.system.cst.functions.totalSupply().call()
+    stake, supply = market.stake_of(digest), market.system.cst.functions.totalSupply().call()
     event = _verdict(market, redeemed, oracle_nodes, redeemed.a, Fault.BUYER)
     assert (event["paid"], event["burnedWei"]) == (market.provider.address, stake)
     assert market.system.cst.functions.totalSupply().call() == supply - stake
@@ -303,7 +313,7 @@ def test_a_provider_fault_slashes_its_bond_refunds_the_buyer_and_voids_the_futur
     oracle_nodes: list[LocalAccount],
 ) -> None:
     digest = market.digest(redeemed.a)
-    stake, free = market.locked_stake(digest), market.free_stake(buyer.address)
+    stake, free = market.stake_of(digest), market.free_stake(buyer.address)
     event = _verdict(market, redeemed, oracle_nodes, redeemed.a, Fault.PROVIDER)
     # The penalty is 50 CST; the provider had bonded 10 and loses all of it.
     assert (event["paid"], event["paidMicroUsd"], event["burnedWei"]) == (
@@ -312,7 +322,7 @@ def test_a_provider_fault_slashes_its_bond_refunds_the_buyer_and_voids_the_futur
         10 * CST,
     )
     assert market.system.vault.functions.balanceOf(market.provider.address).call()[2] == 0
-    assert (market.locked_stake(digest), market.free_stake(buyer.address)) == (0, free + stake)
+    assert (market.locked(buyer.address), market.free_stake(buyer.address)) == (0, free + stake)
     before = market.usd(buyer.address)
     chain.send(market.house.functions.withdraw([digest]), buyer)
     assert market.usd(buyer.address) == before + 20 * USD  # the change and the refunded payment

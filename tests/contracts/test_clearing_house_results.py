@@ -256,10 +256,11 @@ def settled(market: Market, rnd: Round) -> Round:
 
 
 def test_finalise_credits_winners_their_futures_and_releases_losers(
-    market: Market, settled: Round, rival: LocalAccount
+    market: Market, settled: Round, buyer: LocalAccount, rival: LocalAccount
 ) -> None:
     a, b, c = (market.digest(x) for x in (settled.a, settled.b, settled.c))
-    stake_b, free = market.locked_stake(b), market.free_stake(rival.address)
+    stake_b, free = market.stake_of(b), market.free_stake(rival.address)
+    locked = market.locked(rival.address)
     budget = market.budget(rival.address)
     receipt = market.finalise(settled.id, [a, c], [b])
     assert [e["futureId"] for e in event_args(market.house, receipt, "Issued")] == [a, c]
@@ -269,9 +270,13 @@ def test_finalise_credits_winners_their_futures_and_releases_losers(
         Status.RELEASED,
         Status.FUTURE,
     ]
-    assert (market.locked_stake(b), market.free_stake(rival.address)) == (0, free + stake_b)
+    assert market.free_stake(rival.address) == free + stake_b
+    assert market.locked(rival.address) == locked - stake_b
     assert market.budget(rival.address) == budget + settled.b.epsilon_micros
-    assert market.locked_stake(a) > 0  # a winner's stake backs its job until the verdict
+    # A winner's stake backs its job until the verdict.
+    assert market.locked(buyer.address) == sum(
+        market.stake_of(market.digest(x)) for x in (settled.a, settled.c)
+    )
     assert [market.house.functions.refundOf(d).call() for d in (a, b, c)] == [
         10 * USD,
         15 * USD,

@@ -22,6 +22,7 @@ from tests.contracts.settlement_fixtures import (
 from tests.support import event_args, reverts, role
 
 TRAINING = b"\x7a" * 32
+ZERO_ADDRESS = "0x" + "00" * 20
 PRICE = 3 * USD  # per ε
 
 
@@ -156,15 +157,23 @@ def test_reserve_release_and_consume_conserve_the_budget(
     _grant(chain, ledger, data_owner, buyer.address, dataset, 3_000_000)
     reserve = ledger.functions.reserve(dataset, buyer.address, 2_000_000, RESEARCH, MAX_DELTA_ATTO)
     receipt = chain.send(reserve, clearing)
+    # The units leave the holder's balance (a burn) for the dataset's reserve.
     (moved,) = event_args(ledger, receipt, "TransferSingle")
-    assert (moved["from"], moved["to"], moved["value"]) == (
+    assert (moved["operator"], moved["from"], moved["to"], moved["value"]) == (
+        clearing.address,
         buyer.address,
-        ledger.address,
+        ZERO_ADDRESS,
         2_000_000,
     )
     assert ledger.functions.reservedOf(dataset).call() == 2_000_000
-    chain.send(ledger.functions.release(dataset, buyer.address, 500_000), clearing)
-    chain.send(ledger.functions.consume(dataset, 1_500_000), clearing)
+    assert ledger.functions.balanceOf(buyer.address, dataset).call() == 1_000_000
+    receipt = chain.send(ledger.functions.release(dataset, buyer.address, 500_000), clearing)
+    (moved,) = event_args(ledger, receipt, "TransferSingle")
+    assert (moved["from"], moved["to"], moved["value"]) == (ZERO_ADDRESS, buyer.address, 500_000)
+    receipt = chain.send(ledger.functions.consume(dataset, 1_500_000), clearing)
+    assert event_args(ledger, receipt, "Consumed") == [
+        {"id": dataset, "amountMicroEpsilon": 1_500_000}
+    ]
     assert ledger.functions.balanceOf(buyer.address, dataset).call() == 1_500_000
     assert ledger.functions.reservedOf(dataset).call() == 0
     assert ledger.functions.datasetOf(dataset).call()[3] == 1_500_000
@@ -190,6 +199,10 @@ def test_reserve_needs_consent_a_delta_within_the_cap_and_the_whole_amount(
         chain.send(reserve(dataset, buyer.address, 1_000_001, RESEARCH, 0), clearing)
     with reverts("UnknownDataset", dataset + 1):
         chain.send(reserve(dataset + 1, buyer.address, 1, RESEARCH, 0), clearing)
+    with reverts("UnknownDataset", 0):  # no dataset: no ε to reserve either
+        chain.send(reserve(0, buyer.address, 1, RESEARCH, 0), clearing)
+    receipt = chain.send(reserve(0, buyer.address, 0, RESEARCH, 0), clearing)
+    assert receipt["logs"] == []  # a bid on no private data reserves nothing
     with reverts(
         "AccessControlUnauthorizedAccount", outsider.address, role(ledger, "CLEARING_ROLE")
     ):
@@ -208,9 +221,9 @@ def test_nothing_releases_or_consumes_more_than_is_reserved(
 ) -> None:
     _grant(chain, ledger, data_owner, buyer.address, dataset, 1_000)
     chain.send(ledger.functions.reserve(dataset, buyer.address, 1_000, RESEARCH, 0), clearing)
-    with reverts("ERC1155InsufficientBalance", ledger.address, 1_000, 1_001, dataset):
+    with reverts("ExceedsReserved", dataset, 1_001, 1_000):
         chain.send(ledger.functions.release(dataset, buyer.address, 1_001), clearing)
-    with reverts("ERC1155InsufficientBalance", ledger.address, 1_000, 1_001, dataset):
+    with reverts("ExceedsReserved", dataset, 1_001, 1_000):
         chain.send(ledger.functions.consume(dataset, 1_001), clearing)
     _conserved(ledger, dataset, [data_owner.address, buyer.address])
 

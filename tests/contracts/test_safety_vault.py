@@ -1,4 +1,5 @@
-"""SafetyVault: free stake, locks per job, release and slash, reputation bonds, required stake."""
+"""SafetyVault: free stake, locks per job and per account, release and slash, reputation bonds,
+required stake."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from chain.system import System
 from tests.support import event_args, reverts, role
 
 CST = 10**18
+MILLI_CST = 10**15
 JOB = b"\x11" * 32
 OTHER_JOB = b"\x22" * 32
 
@@ -185,13 +187,89 @@ def test_release_and_slash_of_unknown_or_spent_locks_revert(
         chain.send(system.vault.functions.slash(JOB, 1), oracle)
 
 
+# ---- account locks ----
+
+
+def test_lock_stake_locks_the_required_stake_rounded_up_with_no_record_of_its_own(
+    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount
+) -> None:
+    _stake(chain, system, buyer, 30 * CST)
+    lock_stake = system.vault.functions.lockStake
+    # Half of 40.000003 USD at risk is 20.0000015 USD, floored to the micro-USD: 20.000001 CST,
+    # locked as 20.001 CST (a whole milli-CST).
+    assert system.vault.functions.requiredStake(buyer.address, 5_000, 40_000_003).call() == (
+        20_000_001 * 10**12
+    )
+    call = lock_stake(buyer.address, 5_000, 40_000_003, MILLI_CST)
+    assert call.call({"from": clearing.address}) == 20_001 * MILLI_CST
+    receipt = chain.send(call, clearing)
+    assert event_args(system.vault, receipt, "StakeLocked") == [
+        {"account": buyer.address, "amount": 20_001 * MILLI_CST}
+    ]
+    assert _balance(system, buyer)[:2] == (9_999 * MILLI_CST, 20_001 * MILLI_CST)
+    assert event_args(system.vault, receipt, "Locked") == []
+    # No risk, no stake: nothing is locked and nothing emitted.
+    receipt = chain.send(lock_stake(buyer.address, 0, 40_000_003, MILLI_CST), clearing)
+    assert event_args(system.vault, receipt, "StakeLocked") == []
+    assert _balance(system, buyer)[:2] == (9_999 * MILLI_CST, 20_001 * MILLI_CST)
+
+
+def test_lock_stake_refuses_short_stake_bad_risk_and_a_zero_unit(
+    chain: Chain, system: System, buyer: LocalAccount, clearing: LocalAccount
+) -> None:
+    _stake(chain, system, buyer, 10 * CST)
+    lock_stake = system.vault.functions.lockStake
+    # 10 CST + 1 milli-CST needed, 10 CST free: short by one unit.
+    with reverts("InsufficientStake", buyer.address, 10 * CST + MILLI_CST, 10 * CST):
+        chain.send(lock_stake(buyer.address, 10_000, 10_000_001, MILLI_CST), clearing)
+    with reverts("InvalidRiskBps", 10_001):
+        chain.send(lock_stake(buyer.address, 10_001, 1, MILLI_CST), clearing)
+    with reverts("ZeroAmount"):
+        chain.send(lock_stake(buyer.address, 10_000, 1, 0), clearing)
+    assert _balance(system, buyer)[:2] == (10 * CST, 0)
+
+
+def test_release_and_slash_stake_by_account_never_exceed_what_is_locked(
+    chain: Chain,
+    system: System,
+    buyer: LocalAccount,
+    clearing: LocalAccount,
+    oracle: LocalAccount,
+) -> None:
+    _stake(chain, system, buyer, 20 * CST)
+    vault = system.vault.functions
+    chain.send(vault.lockStake(buyer.address, 10_000, 6_000_000, MILLI_CST), clearing)
+    chain.send(vault.lock(JOB, buyer.address, 4 * CST), clearing)  # a job's lock shares `locked`
+    receipt = chain.send(vault.releaseStake(buyer.address, 2 * CST), oracle)
+    assert event_args(system.vault, receipt, "StakeReleased") == [
+        {"account": buyer.address, "amount": 2 * CST}
+    ]
+    supply = system.cst.functions.totalSupply().call()
+    receipt = chain.send(vault.slashStake(buyer.address, 3 * CST), oracle)
+    assert event_args(system.vault, receipt, "StakeSlashed") == [
+        {"account": buyer.address, "burned": 3 * CST}
+    ]
+    assert system.cst.functions.totalSupply().call() == supply - 3 * CST
+    assert _balance(system, buyer)[:2] == (12 * CST, 5 * CST)
+    with reverts("ExceedsLocked", buyer.address, 5 * CST + 1, 5 * CST):
+        chain.send(vault.releaseStake(buyer.address, 5 * CST + 1), oracle)
+    with reverts("ExceedsLocked", buyer.address, 5 * CST + 1, 5 * CST):
+        chain.send(vault.slashStake(buyer.address, 5 * CST + 1), oracle)
+    for method in (vault.releaseStake, vault.slashStake):
+        with reverts("ZeroAmount"):
+            chain.send(method(buyer.address, 0), oracle)
+
+
 @pytest.mark.parametrize(
     "method, args, required_role",
     [
         ("lock", (JOB, "buyer", 1), "CLEARING_ROLE"),
         ("lockBatch", ([JOB], ["buyer"], [1]), "CLEARING_ROLE"),
+        ("lockStake", ("buyer", 1, 1, 1), "CLEARING_ROLE"),
         ("release", (JOB,), "ORACLE_ROLE"),
         ("slash", (JOB, 1), "ORACLE_ROLE"),
+        ("releaseStake", ("buyer", 1), "ORACLE_ROLE"),
+        ("slashStake", ("buyer", 1), "ORACLE_ROLE"),
         ("slashBond", ("buyer", 1), "ORACLE_ROLE"),
         ("setParameters", (1, 1), "REGULATOR_ROLE"),
     ],

@@ -1,7 +1,8 @@
 """Property tests over random sequences of vault operations (few examples: each is on-chain).
 
 totalSupply = CST outside the vault + free + locked + bonded + unbonding stake;
-totalSupply + totalBurned = totalMinted; a slash never burns more than its lock.
+totalSupply + totalBurned = totalMinted; a slash never burns more than its lock, nor an account
+slash more than the account has locked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,20 @@ from chain.system import System
 
 CST = 10**18
 LOCK_IDS = [bytes([i]) * 32 for i in range(1, 4)]
-OPERATIONS = ["stake", "unstake", "lock", "release", "slash", "bond", "unbond", "slashBond"]
+OPERATIONS = [
+    "stake",
+    "unstake",
+    "lock",
+    "release",
+    "slash",
+    "lockStake",
+    "releaseStake",
+    "slashStake",
+    "bond",
+    "unbond",
+    "slashBond",
+]
+MILLI_CST = 10**15
 
 operation = st.tuples(
     st.sampled_from(OPERATIONS),
@@ -45,17 +59,27 @@ def _apply(
         "lock": (vault.lock(lock_id, account.address, amount), roles["clearing"]),
         "release": (vault.release(lock_id), roles["oracle"]),
         "slash": (vault.slash(lock_id, amount), roles["oracle"]),
+        # All of a notional at risk: at 10^12 wei per micro-USD, `amount` of CST.
+        "lockStake": (
+            vault.lockStake(account.address, 10_000, amount // 10**12, MILLI_CST),
+            roles["clearing"],
+        ),
+        "releaseStake": (vault.releaseStake(account.address, amount), roles["oracle"]),
+        "slashStake": (vault.slashStake(account.address, amount), roles["oracle"]),
         "slashBond": (vault.slashBond(account.address, amount), roles["oracle"]),
     }
     call, sender = calls[name]
-    locked_before = system.vault.functions.lockOf(lock_id).call()[1]
+    locked_before = {
+        "slash": system.vault.functions.lockOf(lock_id).call()[1],
+        "slashStake": system.vault.functions.balanceOf(account.address).call()[1],
+    }
     supply_before = system.cst.functions.totalSupply().call()
     try:
         chain.send(call, sender)
     except Reverted:
         return  # a rejected step changes nothing; the invariants below still hold
-    if name == "slash":
-        assert supply_before - system.cst.functions.totalSupply().call() <= locked_before
+    if name in locked_before:
+        assert supply_before - system.cst.functions.totalSupply().call() <= locked_before[name]
 
 
 def _assert_conserved(system: System, accounts: list[LocalAccount], others: list[str]) -> None:

@@ -10,6 +10,7 @@ from market.presolve import (
     Problem,
     Row,
     Step,
+    dominance,
     packing_problem,
     presolve,
 )
@@ -89,6 +90,36 @@ def test_an_xor_sibling_is_not_dominated_by_another_bids_subset(build_market: Ma
     market = build_market({"x": [({"a": 1, "b": 1}, 5), ({"c": 1}, 1)],
                            "y": [({"a": 1}, 6), ({"c": 1}, 2)]})
     assert presolved(market).dominated == 0
+
+
+def whole_problem(market: Market) -> Problem:
+    return packing_problem(market, screen(market, 0))
+
+
+def test_a_job_wanting_less_for_more_dominates_across_bids(build_market: MarketBuilder
+                                                           ) -> None:
+    # "small" takes 2 of 4 GPUs for 12, "big" 3 for 10: "big" only if "small" is filled
+    market = build_market({"big": [({"gpu": 3}, 10)], "small": [({"gpu": 2}, 12)]},
+                          capacity={"gpu": 4})
+    assert dominance(whole_problem(market)) == [(0, 1)]
+
+
+def test_dominance_needs_no_more_of_every_limit(build_market: MarketBuilder) -> None:
+    # "wide" is worth more and takes less gpu, but also takes disk that "narrow" leaves
+    market = build_market({"narrow": [({"gpu": 3}, 10)], "wide": [({"gpu": 2, "disk": 1}, 12)]},
+                          capacity={"gpu": 4, "disk": 1})
+    assert dominance(whole_problem(market)) == []
+
+
+def test_look_alike_jobs_dominate_in_one_direction_only(build_market: MarketBuilder) -> None:
+    market = build_market({"first": [({"gpu": 2}, 7)], "second": [({"gpu": 2}, 7)],
+                           "third": [({"gpu": 2}, 7)]}, capacity={"gpu": 4})
+    assert sorted(dominance(whole_problem(market))) == [(1, 0), (2, 0), (2, 1)]
+
+
+def test_bundles_of_one_bid_never_dominate_each_other(build_market: MarketBuilder) -> None:
+    market = build_market({"x": [({"gpu": 3}, 10), ({"gpu": 2}, 12)]}, capacity={"gpu": 4})
+    assert dominance(whole_problem(market)) == []
 
 
 def test_independent_components_are_solved_apart(build_market: MarketBuilder) -> None:

@@ -44,6 +44,15 @@ def test_costlier_supply_steps_enter_the_bound(build_market: MarketBuilder) -> N
     assert relax(whole_problem(market), seconds=5.0).bound == 50 - 2 * 10
 
 
+def test_reduced_costs_fix_out_bundles_no_good_allocation_fills(build_market: MarketBuilder
+                                                                ) -> None:
+    # one good: "best" (10) is the optimum; "poor" (3) filled gives at most 3
+    market = build_market({"best": [({"a": 1}, 10)], "poor": [({"a": 1}, 3)]})
+    relaxation = relax(whole_problem(market), seconds=5.0)
+    assert relaxation.fixed_out(10).tolist() == [1]
+    assert relaxation.fixed_out(3).tolist() == []
+
+
 @settings(max_examples=25, deadline=None)
 @given(values=st.lists(st.integers(0, 50), min_size=6, max_size=6),
        shapes=st.lists(st.sets(st.sampled_from("abcde"), min_size=1, max_size=3), min_size=6,

@@ -9,9 +9,17 @@ from hypothesis import strategies as st
 
 from market.eligibility import Usage, screen
 from market.model import EquityClass, Market, Policy, RiskRating, Tier
-from market.presolve import packing_problem, presolve
+from market.presolve import dominance, packing_problem, presolve
+from market.relaxation import relax
 from market.result import Clearing, LossReason, Status
-from market.wdp import SolveParams, clear, greedy_packing, welfare_of
+from market.wdp import (
+    SolveParams,
+    clear,
+    greedy_packing,
+    lp_support_packing,
+    swap_dominated,
+    welfare_of,
+)
 
 MarketBuilder = Any  # tests/market/conftest.py: build_market
 
@@ -80,6 +88,24 @@ def test_greedy_hint_without_lp_is_the_value_density_order(build_market: MarketB
     part = presolve(packing_problem(market, screen(market, NOW))).components[0]
     chosen = {market.bids[part.columns[j].bid].id for j in greedy_packing(part, None)}
     assert chosen == {"left", "right"}
+
+
+def test_a_dominated_bundle_gives_way_to_its_dominator(build_market: MarketBuilder) -> None:
+    market = build_market({"big": [({"gpu": 3}, 10)], "small": [({"gpu": 2}, 12)]},
+                          capacity={"gpu": 3})
+    problem = packing_problem(market, screen(market, NOW))
+    assert swap_dominated(problem, [0], dominance(problem)) == [1]
+
+
+def test_lp_support_packing_keeps_to_the_bundles_the_lp_uses(build_market: MarketBuilder
+                                                             ) -> None:
+    # the LP fills "left" and "right" and leaves "big" at zero; "big" would block both
+    market = build_market({"big": [({"a": 1, "b": 1}, 5)], "left": [({"a": 1}, 6)],
+                           "right": [({"b": 1}, 6)]})
+    problem = packing_problem(market, screen(market, NOW))
+    relaxation = relax(problem, seconds=5.0)
+    start = [0]  # a poor allocation to start from: only its part inside the support is kept
+    assert lp_support_packing(problem, relaxation, [], start, FAST, seconds=5.0) == [1, 2]
 
 
 def test_clear_takes_the_best_bundle_of_an_xor_bid(build_market: MarketBuilder) -> None:

@@ -1,39 +1,104 @@
-"""`rcm demo` on the embedded chain: every step's heading, and the arithmetic of the story."""
+"""`rcm demo --rpc` on a Hardhat node started here (the embedded chain runs the same code; a
+node is faster): every step's heading, and the closing balances checked against the
+arithmetic of the story (payments, change, resale, fees, burns, budgets)."""
 
 from __future__ import annotations
 
-import io
+import json
+from typing import Any
 
-from rich.console import Console
+import pytest
 
-from rcm import demo
+from market.examples import consortium_instance
+from tests.support import running_testnet
+
+pytestmark = pytest.mark.hardhat
+
+CST = 10**18
+STEPS = ("deploy", "oracle", "budget", "stake", "audit", "bid", "clear", "settle", "future",
+         "resale", "attest", "verdict", "slash", "reputation", "summary")
+# The consortium's providers by (tier, region): who runs each winner's bundle.
+RESOLD_PROVIDER, VIOLATION_PROVIDER = "helix-enclaves", "commodity-cloud-eu"
 
 
-def test_demo_audits_a_compliant_job_then_slashes_an_understated_epsilon() -> None:
-    out = io.StringIO()
-    summary = demo.run(None, Console(file=out, width=120))
-    text = out.getvalue()
-    for step in (
-        "deploy",
-        "clear",
-        "oracle",
-        "stake",
-        "audit",
-        "attest",
-        "verdict",
-        "lock",
-        "slash",
-    ):
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    """The demo's headings and tables (stderr with --json) and its closing summary."""
+    with running_testnet(tmp_path_factory.mktemp("demo")) as cli:
+        done = cli("demo", "--json")
+    assert done.returncode == 0, done.stderr
+    return done.stderr, json.loads(done.stdout)
+
+
+def test_every_step_of_a_future_s_life_has_its_heading(run: tuple[str, dict[str, Any]]) -> None:
+    text, _ = run
+    for step in STEPS:
         assert f"{step} —" in text
+
+
+def test_the_round_fills_five_bids_and_tells_every_other_bid_why(
+        run: tuple[str, dict[str, Any]]) -> None:
+    _, summary = run
     clearing = summary["clearing"]
-    assert clearing["status"] == "optimal" and clearing["winners"]
-    # Every bid is either filled or told why not.
-    assert set(clearing["winners"]).isdisjoint(clearing["losing"])
-    safety = summary["safety"]
-    # 60 % of 40 USD at 1 CST per USD = 24 CST; one passed audit (score 100 of a
-    # half-discount score of 200) gives 5000·100/300 = 1666 bps off.
-    assert safety["required_stake"] == 24 * 10**18
-    assert safety["discounted_stake"] == 24 * 10**18 * (10_000 - 1_666) // 10_000
-    assert safety["violation_clauses"] == ["regulator.epsilon_claim"]
-    assert safety["burned"] == safety["discounted_stake"]
-    assert safety["buyer_score"] == 0
+    assert clearing["status"] == "optimal"
+    assert set(clearing["winners"]) == {"nhs-sepsis-warning", "msf-outbreak-forecast",
+                                        "pasteur-amr-discovery", "helixgen-llm-finetune",
+                                        "quantedge-backtest"}
+    assert sorted(clearing["losing"].values()) == sorted([
+        "risk_cap", "epsilon_over_policy", "ineligible_tier", "equity_reservation", "outbid",
+        "below_reserve", "expired"])
+
+
+def test_closing_balances_follow_from_payments_change_resale_and_burns(
+        run: tuple[str, dict[str, Any]]) -> None:
+    _, summary = run
+    market = consortium_instance()
+    paid, balances = summary["payments"], summary["balances"]
+    resale = summary["resale"]["price"]
+    for bid in market.bids:
+        assert bid.id in paid or bid.id in summary["clearing"]["losing"]
+    for buyer in {bid.buyer for bid in market.bids}:
+        deposits = sum(max(b.value for b in bid.bundles) for bid in market.bids
+                       if bid.buyer == buyer)
+        spent = sum(paid.get(bid.id, 0) for bid in market.bids if bid.buyer == buyer)
+        # every deposit came back but what the winning bids pay; the resale moved USD
+        resold = {"institut-pasteur": resale, "charite": 0}.get(buyer, 0)
+        assert balances[buyer]["usd"] == deposits - spent + resold, buyer
+        assert balances[buyer]["credit"] == 0
+    # Both delivered jobs paid their providers, the violation too (the buyer was at fault).
+    assert balances[RESOLD_PROVIDER]["credit"] == paid["pasteur-amr-discovery"]
+    assert balances[VIOLATION_PROVIDER]["credit"] == paid["helixgen-llm-finetune"]
+    # The clearing house holds exactly what it still owes: undelivered payments and credits.
+    undelivered = sum(paid[b] for b in ("nhs-sepsis-warning", "msf-outbreak-forecast",
+                                        "quantedge-backtest"))
+    assert summary["escrow"] == undelivered + paid["pasteur-amr-discovery"] + paid[
+        "helixgen-llm-finetune"]
+
+
+def test_the_violation_burns_the_discounted_stake_and_the_compliant_job_releases_it(
+        run: tuple[str, dict[str, Any]]) -> None:
+    _, summary = run
+    jobs, balances = summary["jobs"], summary["balances"]
+    # 10 % of 40,000 USD at 1 CST per USD, less the 1,666 bps the earlier audit earned.
+    assert summary["audit"]["stake_before"] == 4_000 * CST
+    assert summary["audit"]["stake_after"] == 4_000 * CST * (10_000 - 1_666) // 10_000
+    assert jobs["violation"] == {"status": "voided", "burned": summary["audit"]["stake_after"],
+                                 "clauses": ["regulator.epsilon_claim"]}
+    assert jobs["compliant"] == {"status": "settled", "burned": 0, "clauses": []}
+    assert balances["charite"]["locked"] == 0  # the resale buyer's stake came back
+    assert balances["helixgen"]["locked"] == 0
+    reputation = summary["reputation"]
+    assert reputation["charite"] == 100 and reputation["helixgen"] == 0
+    assert reputation[RESOLD_PROVIDER] == 100
+
+
+def test_budgets_are_consumed_by_delivered_jobs_and_reserved_by_outstanding_futures(
+        run: tuple[str, dict[str, Any]]) -> None:
+    _, summary = run
+    budgets = summary["budgets"]
+    assert budgets["amr-genomes"]["consumed"] == 3_500_000
+    assert budgets["deidentified-notes"]["consumed"] == 800_000
+    assert budgets["hse-icu-2025"]["reserved"] == 1_500_000
+    assert budgets["who-surveillance"]["reserved"] == 2_000_000
+    assert all(b["reserved"] == 0 and b["consumed"] == 0
+               for name, b in budgets.items() if name in ("biobank-wgs", "chest-xray-de"))

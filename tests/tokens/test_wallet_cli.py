@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Cli, free_port
+from tests.support import Cli, free_port, running_testnet
 
 pytestmark = pytest.mark.hardhat
 CST = 10**18
@@ -15,32 +15,17 @@ CST = 10**18
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    home = tmp_path_factory.mktemp("wallet-cli")
-    port = free_port()
-    cli = Cli(home, f"http://127.0.0.1:{port}")
-    cli.ok("testnet", "start", "--port", str(port), rpc=False)
-    try:
+    with running_testnet(tmp_path_factory.mktemp("wallet-cli")) as cli:
         cli.ok("wallet", "new", "alice", rpc=False)
         cli.ok("wallet", "new", "bob", rpc=False)
         cli.ok("testnet", "fund", "alice", "--cst", "1000", "--usd", "50")
         yield cli
-    finally:
-        cli("testnet", "stop", rpc=False)
 
 
 def _balance(cli: Cli, name: str) -> dict[str, int]:
     data = cli.json("wallet", "balance", name)
     assert isinstance(data, dict)
     return data
-
-
-def _nonce(cli: Cli, name: str) -> int:
-    from web3 import HTTPProvider, Web3
-
-    from chain.keystore import keystore_address
-
-    address = keystore_address(cli.home / "keystores" / f"{name}.json")
-    return Web3(HTTPProvider(cli.rpc)).eth.get_transaction_count(address)  # type: ignore[arg-type]
 
 
 def test_issue_flow_bond_and_balance_json(cli: Cli) -> None:
@@ -109,9 +94,9 @@ def test_unbond_then_withdraw_only_after_the_delay(cli: Cli) -> None:
 def test_bad_input_is_one_line_exit_2_and_sends_nothing(
     cli: Cli, args: tuple[str, ...], kwargs: dict[str, str], match: str
 ) -> None:
-    nonce = _nonce(cli, "alice")
+    nonce = cli.nonce("alice")
     cli.rejects(*args, match=match, **kwargs)
-    assert _nonce(cli, "alice") == nonce
+    assert cli.nonce("alice") == nonce
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,247 @@
+"""What providers and buyers send to a round: asks, sealed bids, reveals, cancellations and
+withdrawals. Each is checked against the chain before anything is sent; a failing check
+raises MarketError naming the field. A signed bid is kept under $RCM_HOME until it is
+revealed: without it (its bundles and salt) the commitment cannot be opened.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chain.bid import Bid as ChainBid
+from chain.bid import Bundle as ChainBundle
+from chain.bid import bid_args, bid_digest, bid_domain, envelope_hash, sign_bid, terms_args
+from chain.config import rcm_home
+from chain.settlement import Ask as ChainAsk
+from chain.settlement import BidRecord, Phase, Status
+from market.errors import MarketError
+from market.onchain import AskFile, BidEntry, BidFile
+from market.readers import read_json_file
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3.types import TxReceipt
+
+    from chain.system import System
+
+
+def read_asks(path: Path) -> list[ChainAsk]:
+    return [entry.to_chain() for entry in read_json_file(path, AskFile).asks]
+
+
+def read_bids(path: Path) -> list[BidEntry]:
+    return read_json_file(path, BidFile).bids
+
+
+def post_asks(system: System, provider: LocalAccount, round_id: int, asks: list[ChainAsk]
+              ) -> TxReceipt:
+    house = system.clearing_house
+    _require_phase(system, round_id, Phase.COMMIT, "post asks")
+    needed = house.functions.parameters().call()[0]
+    bonded = system.vault.functions.balanceOf(provider.address).call()[2]
+    if bonded < needed:
+        raise MarketError(f"bond: posting asks needs a reputation bond of {needed / 1e18:g} "
+                          f"CST, {provider.address} has {bonded / 1e18:g} (rcm wallet bond)")
+    call = house.functions.postAsks(round_id, [ask.as_args() for ask in asks])
+    return system.chain.send(call, provider)
+
+
+@dataclass(frozen=True)
+class Placed:
+    digest: bytes
+    deposit_micro_usd: int
+    stake_wei: int
+    receipt: TxReceipt
+
+
+def place_bid(system: System, bidder: LocalAccount, round_id: int, entry: BidEntry,
+              index: int = 0) -> Placed:
+    """Signs the bid, saves it, and commits to it: the deposit, stake and ε in one call."""
+    house = system.clearing_house
+    state = _require_phase(system, round_id, Phase.COMMIT, "bid")
+    bid = entry.to_chain(round_id, bidder.address, secrets.randbits(64))
+    field = f"bids[{index}]"
+    _check_items(system, round_id, bid, state[4], field)
+    stake = _check_funds(system, bid, field)
+    domain = bid_domain(system.chain.chain_id, house.address)
+    digest = bid_digest(domain, bid)
+    save_bid(system, bid, sign_bid(bidder, domain, bid))
+    # The deposit comes from the bidder's credit first (refunds left in the clearing house,
+    # or `deposit`), the rest from its wallet.
+    shortfall = max(bid.max_value_micro_usd - house.functions.creditOf(bidder.address).call(), 0)
+    token = system.payment_token.functions
+    if shortfall and token.allowance(bidder.address, house.address).call() < shortfall:
+        system.chain.send(token.approve(house.address, shortfall), bidder)
+    receipt = system.chain.send(house.functions.commit(terms_args(bid), envelope_hash(bid)),
+                                bidder)
+    return Placed(digest, bid.max_value_micro_usd, stake, receipt)
+
+
+def reveal(system: System, sender: LocalAccount, round_id: int) -> list[tuple[bytes, TxReceipt]]:
+    """Reveals the sender's saved bids of the round that are still only committed."""
+    _require_phase(system, round_id, Phase.REVEAL, "reveal")
+    pending = _committed(system, sender, round_id)
+    if not pending:
+        raise MarketError(f"round: no committed bid of {sender.address} in round {round_id} "
+                          "is waiting to be revealed")
+    house = system.clearing_house
+    return [(digest, system.chain.send(house.functions.reveal(bid_args(bid), signature), sender))
+            for digest, bid, signature in pending]
+
+
+def cancel(system: System, sender: LocalAccount, round_id: int, digest: str | None
+           ) -> list[tuple[bytes, TxReceipt]]:
+    """Cancels the sender's committed bids of the round (or the one `digest` names)."""
+    _require_phase(system, round_id, Phase.COMMIT, "cancel")
+    wanted = parse_digest(digest) if digest else None
+    mine = [(d, bid) for d, bid, _ in _committed(system, sender, round_id) if wanted in (None, d)]
+    if not mine:
+        what = f"bid {digest}" if digest else f"bid of {sender.address} in round {round_id}"
+        raise MarketError(f"digest: no committed {what} saved on this machine")
+    house = system.clearing_house
+    return [(d, system.chain.send(house.functions.cancel(terms_args(bid), envelope_hash(bid)),
+                                  sender)) for d, bid in mine]
+
+
+def owed(system: System, address: str) -> tuple[int, list[bytes]]:
+    """What the rounds owe `address`: its credit (proceeds, refunds by fault) and its bids'
+    records that owe it money (losers' deposits, winners' change, cancelled bids)."""
+    from chain.events import events
+
+    house = system.clearing_house
+    refunds = {bytes(e["args"]["digest"]): house.functions.refundOf(e["args"]["digest"]).call()
+               for e in events(system, house, "Committed", bidder=address)}
+    bids = [digest for digest, amount in refunds.items() if amount]
+    return house.functions.creditOf(address).call() + sum(refunds.values()), bids
+
+
+def withdraw_owed(system: System, account: LocalAccount, bids: list[bytes]) -> TxReceipt:
+    return system.chain.send(system.clearing_house.functions.withdraw(bids), account)
+
+
+def parse_digest(text: str, field: str = "digest") -> bytes:
+    try:
+        digest = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise MarketError(f"{field}: expected 32 bytes in hex, got {text!r}")
+    return digest
+
+
+# ---- the saved bids ----
+
+
+def _committed(system: System, sender: LocalAccount, round_id: int
+               ) -> list[tuple[bytes, ChainBid, bytes]]:
+    """The sender's saved bids of the round whose records are still only committed."""
+    return [(digest, bid, signature) for digest, bid, signature in saved_bids(system)
+            if bid.round_id == round_id and bid.bidder == sender.address
+            and BidRecord.read(system.clearing_house, digest).status is Status.COMMITTED]
+
+
+def _store(system: System) -> Path:
+    house = system.clearing_house.address.lower()
+    return rcm_home() / "bids" / f"{system.chain.chain_id}-{house}"
+
+
+def save_bid(system: System, bid: ChainBid, signature: bytes) -> None:
+    domain = bid_domain(system.chain.chain_id, system.clearing_house.address)
+    path = _store(system) / f"{bid_digest(domain, bid).hex()}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"bid": asdict(bid), "signature": signature}
+    path.write_text(json.dumps(document, default=_hex, indent=1))
+
+
+def saved_bids(system: System) -> list[tuple[bytes, ChainBid, bytes]]:
+    store = _store(system)
+    found = []
+    for path in sorted(store.glob("*.json")) if store.exists() else []:
+        document = json.loads(path.read_text())
+        raw = document["bid"]
+        bundles = tuple(ChainBundle(tuple(b["items"]), tuple(b["quantities"]),
+                                    b["value_micro_usd"]) for b in raw.pop("bundles"))
+        bid = ChainBid(**{**raw, "purpose": bytes.fromhex(raw["purpose"]),
+                          "salt": bytes.fromhex(raw["salt"]), "bundles": bundles})
+        found.append((bytes.fromhex(path.stem), bid, bytes.fromhex(document["signature"])))
+    return found
+
+
+# ---- checks ----
+
+
+def _require_phase(system: System, round_id: int, phase: Phase, action: str) -> Any:
+    house = system.clearing_house
+    if not 1 <= round_id <= house.functions.roundCount().call():
+        raise MarketError(f"--round: no round {round_id} on this deployment")
+    actual = Phase(house.functions.phaseOf(round_id).call())
+    if actual is not phase:
+        raise MarketError(f"--round: round {round_id} is in its {actual.name.lower()} phase; "
+                          f"{action} needs the {phase.name.lower()} phase")
+    return house.functions.roundOf(round_id).call()
+
+
+def _check_items(system: System, round_id: int, bid: ChainBid, item_count: int, field: str
+                 ) -> None:
+    """Every item posted in the round, and each bundle's items one provider's: one provider's
+    enclave runs the job, so the ClearingHouse fills no bundle that spans two."""
+    house = system.clearing_house
+    for number, bundle in enumerate(bid.bundles):
+        providers = set()
+        for item in bundle.items:
+            if item >= item_count:
+                raise MarketError(f"{field}.bundles[{number}].items: round {round_id} has no "
+                                  f"item {item} (it has {item_count})")
+            providers.add(house.functions.askOf(round_id, item).call()[0])
+        if len(providers) > 1:
+            raise MarketError(f"{field}.bundles[{number}].items: items of {len(providers)} "
+                              "providers; a bundle must be one provider's")
+
+
+def _check_funds(system: System, bid: ChainBid, field: str) -> int:
+    """The deposit, the stake and the ε the commitment will take, each there in full; returns
+    the stake."""
+    bidder, deposit = bid.bidder, bid.max_value_micro_usd
+    now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
+    if bid.expiry_timestamp <= now:
+        raise MarketError(f"{field}.expiry: {bid.expiry_timestamp} is already past ({now})")
+    usd = (system.payment_token.functions.balanceOf(bidder).call()
+           + system.clearing_house.functions.creditOf(bidder).call())
+    if usd < deposit:
+        raise MarketError(f"{field}.bundles: the deposit (the largest bundle value, "
+                          f"{deposit / 1e6:,.2f} USD) exceeds the {usd / 1e6:,.2f} USD of the "
+                          "wallet and its credit")
+    stake = system.vault.functions.requiredStake(bidder, bid.risk_bps, deposit).call()
+    free = system.vault.functions.balanceOf(bidder).call()[0]
+    if stake > free:
+        raise MarketError(f"{field}.risk_rating: the bid needs {stake / 1e18:,.4f} CST of free "
+                          f"stake, {bidder} has {free / 1e18:,.4f} (rcm wallet stake)")
+    if bid.dataset_id or bid.epsilon_micros:
+        _check_budget(system, bid, field)
+    return int(stake)
+
+
+def _check_budget(system: System, bid: ChainBid, field: str) -> None:
+    ledger = system.ledger
+    _, max_delta, total, _ = ledger.functions.datasetOf(bid.dataset_id).call()
+    if total == 0:
+        raise MarketError(f"{field}.dataset: no dataset {bid.dataset_id:#x} is registered")
+    if not ledger.functions.isConsented(bid.dataset_id, bid.purpose).call():
+        raise MarketError(f"{field}.purpose: dataset {bid.dataset_id:#x} does not consent to it")
+    if bid.delta_atto > max_delta:
+        raise MarketError(f"{field}.delta: {bid.delta_atto / 1e18:g} is above the dataset's cap "
+                          f"{max_delta / 1e18:g}")
+    held = ledger.functions.balanceOf(bid.bidder, bid.dataset_id).call()
+    if held < bid.epsilon_micros:
+        raise MarketError(f"{field}.epsilon_micros: {bid.epsilon_micros} exceeds the "
+                          f"{held} micro-ε of the dataset's budget {bid.bidder} holds")
+
+
+def _hex(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot save {type(value).__name__}")

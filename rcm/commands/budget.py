@@ -1,0 +1,208 @@
+"""`rcm wallet budget`: register datasets, grant, sell, buy and list privacy budgets (ε)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rcm.commands.common import (
+    DEFAULT_RPC_URL,
+    JsonOption,
+    RpcOption,
+    act,
+    load_system,
+    open_wallet,
+    print_json,
+    report,
+    tx_summary,
+)
+
+app = typer.Typer(
+    no_args_is_help=True, help="Privacy budgets: register datasets, grant, sell, buy, list."
+)
+
+Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
+Dataset = Annotated[str, typer.Argument(help="Dataset id, decimal or 0x-hex.")]
+Epsilon = Annotated[str, typer.Argument(help="ε, decimals allowed (micro-ε precision).")]
+Price = Annotated[str, typer.Option("--price", help="USD per whole ε.")]
+
+
+@app.command()
+def register(
+    name: Name,
+    epsilon: Annotated[str, typer.Option("--epsilon", help="Total ε budget.")],
+    delta: Annotated[str, typer.Option("--delta", help="Per-job δ cap, e.g. 1e-5.")],
+    purpose: Annotated[
+        list[str], typer.Option("--purpose", help="A purpose the data owner consents to; repeat.")
+    ],
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="The dataset; its content hash is the file's SHA-256."),
+    ] = None,
+    content_hash: Annotated[
+        str | None, typer.Option("--content-hash", help="0x and 64 hex digits, instead of --file.")
+    ] = None,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Register a dataset: total ε, δ cap, consented purposes.
+
+    The whole budget is minted to this wallet. Prints the dataset id (decimal and hex)."""
+    from tokens import budgets
+    from tokens.errors import TokensError
+
+    if (file is None) == (content_hash is None):
+        raise TokensError("--file / --content-hash: give exactly one")
+    content = (
+        budgets.file_content_hash(file) if file else budgets.parse_content_hash(str(content_hash))
+    )
+    total = budgets.epsilon_micros(epsilon, "--epsilon")
+    delta_atto = budgets.delta_atto(delta)
+    system, account = open_wallet(name, rpc)
+    dataset, receipt = budgets.register(system, account, content, total, delta_atto, purpose)
+    data = {
+        "name": name,
+        "dataset": dataset,
+        "dataset_hex": hex(dataset),
+        "content_hash": "0x" + content.hex(),
+        **tx_summary(receipt),
+    }
+    report(
+        json_out,
+        data,
+        f"registered dataset {dataset} ({hex(dataset)}) with {epsilon} ε (tx {data['tx']})",
+    )
+
+
+@app.command()
+def grant(
+    name: Name,
+    dataset: Dataset,
+    to: Annotated[str, typer.Argument(help="Recipient: a wallet name or a 0x address.")],
+    epsilon: Epsilon,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Give ε of a dataset's budget to another account (an ERC-1155 transfer)."""
+    from tokens import budgets, wallets
+
+    dataset_id = budgets.parse_dataset_id(dataset)
+    amount = budgets.epsilon_micros(epsilon)
+    recipient = wallets.resolve_recipient(to)
+    act(
+        name,
+        rpc,
+        json_out,
+        lambda s, a: budgets.grant(s, a, dataset_id, recipient, amount),
+        f"granted {epsilon} ε of {hex(dataset_id)} to {recipient}",
+    )
+
+
+@app.command()
+def sell(
+    name: Name,
+    dataset: Dataset,
+    epsilon: Annotated[str, typer.Argument(help="ε offered; 0 withdraws the offer.")],
+    price: Annotated[str | None, typer.Option("--price", help="USD per whole ε.")] = None,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Offer ε of a dataset's budget at a fixed price; 0 withdraws the offer.
+
+    A new offer replaces the last. The budget stays in the wallet until someone buys."""
+    from tokens import budgets
+    from tokens.errors import TokensError
+
+    dataset_id = budgets.parse_dataset_id(dataset)
+    amount = budgets.epsilon_micros(epsilon, allow_zero=True)
+    if amount and price is None:
+        raise TokensError("--price: required when offering ε (USD per whole ε)")
+    unit_price = budgets.price_micro_usd(price) if amount and price else 0
+    message = (
+        f"offered {epsilon} ε of {hex(dataset_id)} at {price} USD per ε"
+        if amount
+        else f"withdrew the offer on {hex(dataset_id)}"
+    )
+    act(
+        name,
+        rpc,
+        json_out,
+        lambda s, a: budgets.offer(s, a, dataset_id, amount, unit_price),
+        message,
+    )
+
+
+@app.command()
+def buy(
+    name: Name,
+    dataset: Dataset,
+    seller: Annotated[str, typer.Argument(help="The seller: a wallet name or a 0x address.")],
+    epsilon: Epsilon,
+    price: Price,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Buy ε from a seller's offer at the price you saw.
+
+    Approves the payment token first if needed; a price that changed is refused."""
+    from tokens import budgets, wallets
+
+    dataset_id = budgets.parse_dataset_id(dataset)
+    amount = budgets.epsilon_micros(epsilon)
+    unit_price = budgets.price_micro_usd(price)
+    address = wallets.resolve_recipient(seller)
+    act(
+        name,
+        rpc,
+        json_out,
+        lambda s, a: budgets.buy(s, a, dataset_id, address, amount, unit_price),
+        f"bought {epsilon} ε of {hex(dataset_id)} from {address}",
+    )
+
+
+@app.command("list")
+def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
+    """Datasets this wallet registered or received budget of.
+
+    Total, held, reserved (for committed bids, all holders) and consumed ε, the consented
+    purposes and this wallet's offer."""
+    from tokens import budgets, wallets
+    from tokens.amounts import from_units
+
+    address = wallets.address_of(name)
+    views = budgets.datasets(load_system(rpc), address)
+    if json_out:
+        print_json([v.model_dump() for v in views])
+        return
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    eps = budgets.epsilon_text
+    table = Table(title=f"{name} {address}: ε per dataset", box=box.SIMPLE_HEAD)
+    table.add_column("dataset", min_width=26, overflow="fold")
+    for header in ("total", "held", "reserved", "consumed"):
+        table.add_column(header, justify="right")
+    for v in views:
+        owner = "this wallet" if v.owner == address else _short(v.owner)
+        purposes = ", ".join(_short(p) if p.startswith("0x") else p for p in v.purposes)
+        lines = [v.id_hex, f"owner: {owner}", f"purposes: {purposes}"]
+        if v.offer_amount:
+            price = from_units(v.offer_price, "usd")
+            lines.append(f"offered: {eps(v.offer_amount)} ε at {price} USD/ε")
+        table.add_row(
+            "\n".join(lines),
+            eps(v.total),
+            eps(v.held),
+            eps(v.reserved),
+            eps(v.consumed),
+            end_section=True,
+        )
+    Console().print(table)
+
+
+def _short(hex_text: str) -> str:
+    """0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f -> 0x2361…1E8f; `--json` has it in full."""
+    return f"{hex_text[:6]}…{hex_text[-4:]}"

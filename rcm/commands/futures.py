@@ -1,0 +1,122 @@
+"""`rcm wallet futures|claim|transfer-future|redeem`: a wallet's compute futures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rcm.commands.common import (
+    DEFAULT_RPC_URL,
+    JsonOption,
+    RpcOption,
+    act,
+    load_system,
+    print_json,
+)
+
+Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
+FutureId = Annotated[str, typer.Argument(help="Future id, 0x-hex as `rcm wallet futures` shows.")]
+
+
+def futures(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
+    """This wallet's futures: won, held and redeemed.
+
+    Each with its round, the won bundle's items, ε, risk, payment and status (unclaimed, held,
+    redeemed, settled or voided)."""
+    from datetime import UTC, datetime
+
+    from tokens import wallets
+    from tokens.amounts import from_units
+    from tokens.budgets import epsilon_text
+    from tokens.futures import futures as list_futures
+
+    address = wallets.address_of(name)
+    views = list_futures(load_system(rpc), address)
+    if json_out:
+        print_json([v.model_dump() for v in views])
+        return
+    typer.echo(f"{name} {address}: {len(views)} future{'' if len(views) == 1 else 's'}")
+    for v in views:
+        typer.echo(f"\n{v.id}  round {v.round}  {v.status}")
+        for i in v.items:
+            slot = datetime.fromtimestamp(i.slot_start_timestamp, UTC).strftime("%Y-%m-%d %H:%M")
+            typer.echo(
+                f"  {i.quantity} × {i.resource} {i.region} {i.unit}, tier {i.tier}, "
+                f"slot {slot} UTC + {i.slot_seconds} s (item {i.item})"
+            )
+        typer.echo(
+            f"  ε {epsilon_text(v.epsilon_micros)} of dataset {hex(v.dataset)}, risk "
+            f"{v.risk_bps / 100:g}%, payment {from_units(v.payment_micro_usd, 'usd')} USD"
+        )
+
+
+def claim(
+    name: Name,
+    ids: Annotated[list[str], typer.Argument(help="Future ids won by this wallet.")],
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Mint won futures as ERC-1155 tokens to this wallet, so they can move before delivery."""
+    from tokens import futures as tokens_futures
+
+    future_ids = [tokens_futures.parse_future_id(i) for i in ids]
+    act(
+        name,
+        rpc,
+        json_out,
+        lambda s, a: tokens_futures.claim(s, a, future_ids),
+        f"claimed {len(future_ids)} future{'s' if len(future_ids) > 1 else ''}",
+    )
+
+
+def transfer_future(
+    name: Name,
+    to: Annotated[str, typer.Argument(help="Recipient: a wallet name or a 0x address.")],
+    future_id: FutureId,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Send a future to another account (claims it first if still unclaimed)."""
+    from tokens import futures as tokens_futures
+    from tokens import wallets
+
+    parsed = tokens_futures.parse_future_id(future_id)
+    recipient = wallets.resolve_recipient(to)
+    act(
+        name,
+        rpc,
+        json_out,
+        lambda s, a: tokens_futures.transfer(s, a, recipient, parsed),
+        f"sent future {tokens_futures.hex_id(parsed)} to {recipient}",
+    )
+
+
+def redeem(
+    name: Name,
+    future_id: FutureId,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Redeem a future into a policy-oracle job.
+
+    A holder who is not the bidder backs the job with its own free stake, as much as the
+    vault's `requiredStake` for the job's risk (see `rcm wallet stake`)."""
+    from tokens import futures as tokens_futures
+
+    parsed = tokens_futures.parse_future_id(future_id)
+    act(
+        name,
+        rpc,
+        json_out,
+        lambda s, a: tokens_futures.redeem(s, a, parsed),
+        f"redeemed future {tokens_futures.hex_id(parsed)}: its job is open with the oracle",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Adds these commands to `rcm wallet`."""
+    app.command()(futures)
+    app.command()(claim)
+    app.command("transfer-future")(transfer_future)
+    app.command()(redeem)

@@ -1,0 +1,199 @@
+"""The Global Health AI Consortium's round, on chain: `market.examples`' consortium market
+turned into accounts, datasets, asks and sealed bids, taken through one ClearingHouse round.
+
+Every party is a fresh key funded from governance (local chains only). Each bid is placed
+exactly as `rcm wallet bid` places it; the round is cleared and posted as `rcm auction run`
+does, and finalised as `rcm round finalise` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from chain.bid import purpose_id
+from chain.settlement import Deadlines, Phase, dataset_id
+from market import orders, settlement
+from market.examples import consortium_instance
+from market.model import Bid, Market
+from market.onchain import RISK_BPS, AskEntry, BidEntry, BundleEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from eth_account.signers.local import LocalAccount
+
+    from chain.system import System
+    from market.result import PricedClearing
+
+CST = 10**18
+USD = 10**6
+PHASE_SECONDS = 3_600
+WEEK_SECONDS = 7 * 86_400
+SLOT_STARTS = {"w49": datetime(2026, 11, 30, tzinfo=UTC), "w50": datetime(2026, 12, 7, tzinfo=UTC)}
+BUDGET_MICRO_EPSILON = 10_000_000  # each dataset's registered budget: 10 ε
+MAX_DELTA_ATTO = 10**13  # δ ≤ 1e-5
+PROVIDER_BOND = 10 * CST
+AUCTIONEER_BOND = 100 * CST
+FORFEIT_FEE = USD
+
+
+@dataclass
+class Consortium:
+    system: System
+    governance: LocalAccount
+    new_account: Callable[[str], LocalAccount]
+    market: Market = field(default_factory=consortium_instance)
+    accounts: dict[str, LocalAccount] = field(default_factory=dict)
+    datasets: dict[str, int] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)  # market item id → round item index
+    digests: dict[str, bytes] = field(default_factory=dict)  # market bid id → bid digest
+    round_id: int = 0
+
+    def account(self, label: str) -> LocalAccount:
+        if label not in self.accounts:
+            self.accounts[label] = self.new_account(label)
+        return self.accounts[label]
+
+    def bid(self, bid_id: str) -> Bid:
+        return next(bid for bid in self.market.bids if bid.id == bid_id)
+
+    # ---- setup ----
+
+    def register_datasets(self) -> None:
+        """Each dataset's hospital registers it, consenting to the purposes its bids name, and
+        grants each bidder the ε its bid needs."""
+        ledger = self.system.ledger.functions
+        for bid in self.market.bids:
+            if bid.dataset is None:
+                continue
+            owner = self.account(f"owner:{bid.dataset}")
+            if bid.dataset not in self.datasets:
+                content = bytes(self.system.chain.w3.keccak(text=bid.dataset))
+                purposes = sorted({purpose_id(b.purpose) for b in self.market.bids
+                                   if b.dataset == bid.dataset})
+                self.send(ledger.register(content, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO,
+                                          purposes), owner)
+                self.datasets[bid.dataset] = dataset_id(owner.address, content)
+            grant = ledger.safeTransferFrom(owner.address, self.account(bid.buyer).address,
+                                            self.datasets[bid.dataset], bid.epsilon_micros, b"")
+            self.send(grant, owner)
+
+    def fund_buyers(self) -> None:
+        """USD for each buyer's deposits and CST stake for its bids' risk."""
+        from tokens.operations import fund, stake
+
+        for buyer in sorted({bid.buyer for bid in self.market.bids}):
+            bids = [bid for bid in self.market.bids if bid.buyer == buyer]
+            deposits = sum(max(b.value for b in bid.bundles) for bid in bids)
+            needed = sum(self.required_stake(bid) for bid in bids)
+            account = self.account(buyer)
+            fund(self.system, self.governance, account.address, needed + CST, deposits, 0)
+            stake(self.system, account, needed + CST)
+
+    def required_stake(self, bid: Bid) -> int:
+        value = max(b.value for b in bid.bundles)
+        vault = self.system.vault.functions
+        return int(vault.requiredStake(self.account(bid.buyer).address,
+                                       RISK_BPS[bid.risk_rating], value).call())
+
+    def bond_sellers(self) -> None:
+        """Providers bond to post asks; the auctioneer (governance) to post results."""
+        from tokens.operations import bond, fund
+
+        for label, amount in [(p, PROVIDER_BOND) for p in self.providers()] + [
+                ("auctioneer", AUCTIONEER_BOND)]:
+            account = self.governance if label == "auctioneer" else self.account(label)
+            fund(self.system, self.governance, account.address, amount, 0, 0)
+            bond(self.system, account, amount)
+
+    def providers(self) -> list[str]:
+        return sorted({ask.provider for ask in self.market.asks})
+
+    # ---- the round ----
+
+    def open_round(self) -> Deadlines:
+        house = self.system.clearing_house
+        now = self.now()
+        deadlines = Deadlines.after(now, *(PHASE_SECONDS,) * 4)
+        self.send(house.functions.openRound(deadlines.as_args(), FORFEIT_FEE), self.governance)
+        self.round_id = int(house.functions.roundCount().call())
+        return deadlines
+
+    def post_asks(self) -> None:
+        by_id = self.market.item_by_id
+        for provider in self.providers():
+            asks = [ask for ask in self.market.asks if ask.provider == provider]
+            entries = [AskEntry(kind=by_id[a.item].kind, region=by_id[a.item].region,
+                                slot=SLOT_STARTS[by_id[a.item].slot], slot_seconds=WEEK_SECONDS,
+                                tier=by_id[a.item].tier, unit=by_id[a.item].unit,
+                                capacity=a.capacity, reserve_price=a.reserve_price)
+                       for a in asks]
+            first = int(self.system.clearing_house.functions.roundOf(self.round_id).call()[4])
+            orders.post_asks(self.system, self.account(provider), self.round_id,
+                             [entry.to_chain() for entry in entries])
+            self.items |= {ask.item: first + i for i, ask in enumerate(asks)}
+
+    def place_bids(self, deadlines: Deadlines) -> list[orders.Placed]:
+        """Every bid as `rcm wallet bid` sends it. The stale bid expires before the book closes,
+        so the auction turns it away as expired."""
+        placed = []
+        for bid in self.market.bids:
+            expiry = deadlines.commit_timestamp + 60 if bid.expiry else 2**63 - 1
+            entry = BidEntry(
+                bundles=[BundleEntry(items={str(self.items[i]): q for i, q in b.items.items()},
+                                     value=b.value) for b in bid.bundles],
+                epsilon_micros=bid.epsilon_micros, delta=bid.delta,
+                dataset=self.datasets.get(bid.dataset or "", 0), risk_rating=bid.risk_rating,
+                purpose=bid.purpose, equity_class=bid.equity_class, expiry=expiry)
+            result = orders.place_bid(self.system, self.account(bid.buyer), self.round_id, entry)
+            self.digests[bid.id] = result.digest
+            placed.append(result)
+        return placed
+
+    def reveal_bids(self) -> None:
+        self.enter(Phase.REVEAL)
+        for buyer in sorted({bid.buyer for bid in self.market.bids}):
+            orders.reveal(self.system, self.account(buyer), self.round_id)
+
+    def clear(self) -> PricedClearing:
+        """`rcm auction run`: the book from chain events, cleared, priced, saved, posted."""
+        from market.wdp import SolveParams
+
+        self.enter(Phase.POST)
+        book = settlement.read_book(self.system, self.round_id)
+        result = settlement.clear_round(self.system, book, self.market.policy,
+                                        SolveParams(time_limit=10.0, workers=2))
+        settlement.save_result(self.system, self.round_id, result)
+        settlement.post(self.system, self.governance, book, result)
+        return result
+
+    def finalise(self) -> int:
+        """The challenge window passes unchallenged; finalisation and every withdrawal."""
+        self.enter(Phase.FINAL)
+        book = settlement.read_book(self.system, self.round_id)
+        gas = sum(int(r["gasUsed"]) for r in settlement.finalise(self.system, self.governance,
+                                                                 book))
+        for label in sorted({bid.buyer for bid in self.market.bids}):
+            account = self.account(label)
+            amount, bids = orders.owed(self.system, account.address)
+            if amount:
+                orders.withdraw_owed(self.system, account, bids)
+        return gas
+
+    def bid_id_of(self, digest: str) -> str:
+        return next(bid_id for bid_id, d in self.digests.items() if "0x" + d.hex() == digest)
+
+    # ---- chain plumbing ----
+
+    def now(self) -> int:
+        return int(self.system.chain.w3.eth.get_block("latest")["timestamp"])
+
+    def enter(self, phase: Phase) -> None:
+        """Moves chain time just past the deadline before `phase` (a local chain's clock)."""
+        deadlines = self.system.clearing_house.functions.roundOf(self.round_id).call()[0]
+        self.system.chain.advance_time(deadlines[phase - 2] + 2 - self.now())
+
+    def send(self, call: object, sender: LocalAccount) -> None:
+        self.system.chain.send(call, sender)  # type: ignore[arg-type]

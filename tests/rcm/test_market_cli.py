@@ -1,0 +1,103 @@
+"""A round's whole life through the CLI against a Hardhat node started here — open, ask, bid,
+reveal, close, clear and post, status, finalise, withdraw, futures — with the rejections a
+user meets on the way. Delivery, verdicts and slashing on a node: tests/rcm/test_demo.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import Cli, running_testnet
+
+pytestmark = pytest.mark.hardhat
+USD = 10**6
+PHASE = 120
+SLOT = {"region": "euw1", "slot": "2026-12-07", "slot_seconds": 604_800, "tier": "certified"}
+ASKS = {"asks": [
+    {**SLOT, "kind": "gpu", "unit": "gpu-week", "capacity": 8, "reserve_price": 100 * USD},
+    {**SLOT, "kind": "power", "unit": "kW-week", "capacity": 10, "reserve_price": 10 * USD}]}
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    with running_testnet(tmp_path_factory.mktemp("market-cli")) as cli:
+        for name in ("acme", "lab", "rival", "owner"):
+            cli.ok("wallet", "new", name, rpc=False)
+        cli.ok("testnet", "fund", "governance", "--cst", "200")
+        cli.ok("testnet", "fund", "acme", "--cst", "20")
+        cli.ok("testnet", "fund", "owner")
+        for buyer in ("lab", "rival"):
+            cli.ok("testnet", "fund", buyer, "--cst", "500", "--usd", "3000")
+            cli.ok("wallet", "stake", buyer, "480")
+        cli.ok("wallet", "bond", "governance", "100")
+        cli.ok("wallet", "bond", "acme", "10")
+        yield cli
+
+
+def _bids(dataset: str, gpus: int, power: int, value_usd: int) -> dict[str, Any]:
+    return {"bids": [{"bundles": [{"items": {"0": gpus, "1": power}, "value": value_usd * USD}],
+                      "epsilon_micros": 1_000_000, "delta": 1e-6, "dataset": dataset,
+                      "risk_rating": "medium", "purpose": "diagnostics",
+                      "equity_class": "research"}]}
+
+
+def _file(tmp_path: Path, name: str, document: dict[str, Any]) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
+    registered = cli.json("wallet", "budget", "register", "owner", "--content-hash",
+                          "0x" + "11" * 32, "--epsilon", "10", "--delta", "1e-5",
+                          "--purpose", "diagnostics")
+    dataset = registered["dataset_hex"]
+    for buyer in ("lab", "rival"):
+        cli.ok("wallet", "budget", "grant", "owner", dataset, buyer, "2")
+
+    opened = cli.json("round", "open", *(f"--{p}={PHASE}" for p in ("commit", "reveal", "post",
+                                                                   "challenge")))
+    round_id = str(opened["round"])
+    asked = cli.json("wallet", "ask", "acme", _file(tmp_path, "asks.json", ASKS),
+                     "--round", round_id)
+    assert asked["items"] == [0, 1]
+    won = cli.json("wallet", "bid", "lab", _file(tmp_path, "lab.json", _bids(dataset, 8, 10,
+                                                                             1_500)),
+                   "--round", round_id)["bids"][0]["digest"]
+    lost = cli.json("wallet", "bid", "rival", _file(tmp_path, "rival.json", _bids(dataset, 6, 8,
+                                                                                  1_200)),
+                    "--round", round_id)["bids"][0]["digest"]
+    nonce = cli.nonce("lab")
+    bad = _file(tmp_path, "bad.json", {"bids": [{"bundles": [{"items": {"7": 1}, "value": 1}]}]})
+    cli.rejects("wallet", "bid", "lab", bad, "--round", round_id, match="has no item 7")
+    assert cli.nonce("lab") == nonce
+    status = cli.json("round", "status", round_id)
+    assert [b["status"] for b in status["bids"]] == ["committed", "committed"]
+
+    cli.ok("testnet", "advance", str(PHASE + 1))
+    late = _file(tmp_path, "late.json", _bids(dataset, 1, 1, 200))
+    cli.rejects("wallet", "bid", "lab", late, "--round", round_id,
+                match="is in its reveal phase; bid needs the commit phase")
+    for buyer in ("lab", "rival"):
+        cli.ok("wallet", "reveal", buyer, "--round", round_id)
+    cli.rejects("wallet", "reveal", "lab", "--round", round_id, match="waiting to be revealed")
+
+    cli.ok("testnet", "advance", str(PHASE))
+    assert cli.json("round", "close", round_id)["forfeited"] == 0
+    cleared = cli.json("auction", "run", "--round", round_id, "--workers", "1")
+    assert cleared["status"] == "optimal" and len(cleared["txs"]) == 1
+    assert [fill["bid"] for fill in cleared["allocation"]] == [won]
+    assert cli.json("auction", "run", "--round", round_id)["txs"] == []  # safe to retry
+    outcomes = {b["digest"]: b["outcome"] for b in cli.json("round", "status", round_id)["bids"]}
+    assert outcomes[won] == "won bundle 0" and outcomes[lost].startswith("lost: outbid")
+
+    cli.ok("testnet", "advance", str(2 * PHASE))
+    cli.ok("round", "finalise", round_id)
+    assert cli.json("wallet", "withdraw", "rival")["usd"]["micro_usd"] == 1_200 * USD
+    cli.rejects("wallet", "withdraw", "rival", match="nothing to withdraw")
+    futures = cli.json("wallet", "futures", "lab")
+    assert [(f["id"], f["status"]) for f in futures] == [(won, "unclaimed")]

@@ -1,0 +1,155 @@
+"""`rcm wallet budget ...` and `rcm wallet futures|claim|transfer-future|redeem` as a user runs
+them, against a Hardhat node started here; the future comes from a round driven directly
+through the contracts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from chain.bid import Bundle
+from chain.connection import connect
+from chain.settlement import Phase, dataset_id
+from chain.system import System
+from tests.contracts.settlement_fixtures import CST, USD, build_market
+from tests.support import Cli, running_testnet
+from tokens import wallets
+
+pytestmark = pytest.mark.hardhat
+# Hardhat's development accounts (public test mnemonic, TEST-ONLY) behind the CLI's wallets.
+WALLETS = {"owner": 8, "alice": 4, "bob": 9}
+GOVERNANCE, PROVIDER, AUCTIONEER = 0, 5, 7
+
+
+@dataclass(frozen=True)
+class Node:
+    cli: Cli
+    system: System
+    accounts: dict[str, LocalAccount]
+
+    def nonce(self, name: str) -> int:
+        w3 = self.system.chain.w3
+        return int(w3.eth.get_transaction_count(self.accounts[name].address))
+
+    @property
+    def governance(self) -> LocalAccount:
+        return self.system.chain.dev_account(GOVERNANCE)
+
+    def stake(self, name: str, amount: int) -> None:
+        """Mints CST to the wallet and stakes it, straight through the contracts."""
+        chain, system, account = self.system.chain, self.system, self.accounts[name]
+        chain.send(system.cst.functions.mint(account.address, amount), self.governance)
+        chain.send(system.cst.functions.approve(system.vault.address, amount), account)
+        chain.send(system.vault.functions.stake(amount), account)
+
+    def rejects(self, sender: str, *args: str, match: str) -> None:
+        """Exit 2 with one line naming the problem, and `sender` sent nothing."""
+        nonce = self.nonce(sender)
+        self.cli.rejects(*args, match=match)
+        assert self.nonce(sender) == nonce
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    home = tmp_path_factory.mktemp("market-wallet-cli")
+    with running_testnet(home) as cli:
+        chain = connect(cli.rpc)
+        accounts = {name: chain.dev_account(index) for name, index in WALLETS.items()}
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("RCM_HOME", str(home))
+            for name, account in accounts.items():
+                wallets.create(name, "pw", bytes(account.key))
+            system = System.load(chain)
+        yield Node(cli, system, accounts)
+
+
+@pytest.fixture(scope="module")
+def future(node: Node) -> str:
+    """A future alice won: a round driven through the ClearingHouse to its final phase."""
+    chain = node.system.chain
+    market = build_market(
+        node.system,
+        chain.dev_account(GOVERNANCE),
+        chain.dev_account(AUCTIONEER),
+        chain.dev_account(PROVIDER),
+        node.accounts["owner"],
+        [node.accounts["alice"]],
+    )
+    round_id = market.open_round()
+    bid = market.bid(node.accounts["alice"], round_id, Bundle((0, 1), (2, 3), 20 * USD))
+    market.commit(bid, node.accounts["alice"])
+    market.enter(round_id, Phase.REVEAL)
+    market.reveal(bid, node.accounts["alice"])
+    market.enter(round_id, Phase.POST)
+    market.post(round_id, market.fill(bid, 0, 10 * USD))
+    market.enter(round_id, Phase.FINAL)
+    market.finalise(round_id, [market.digest(bid)], [])
+    return "0x" + market.digest(bid).hex()
+
+
+def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -> None:
+    cli = node.cli
+    data = tmp_path / "cohort.csv"
+    data.write_text("patient,age\n1,54\n")
+    registered = cli.json(
+        "wallet", "budget", "register", "owner", "--file", str(data), "--epsilon", "20",
+        "--delta", "1e-5", "--purpose", "research", "--purpose", "training",
+    )  # fmt: skip
+    dataset = registered["dataset_hex"]
+    expected = dataset_id(
+        node.accounts["owner"].address, hashlib.sha256(data.read_bytes()).digest()
+    )
+    assert registered["dataset"] == expected and dataset == hex(expected)
+    cli.ok("wallet", "budget", "grant", "owner", dataset, "bob", "2")
+    cli.ok("wallet", "budget", "sell", "owner", dataset, "5", "--price", "3")
+    usd = node.system.usd
+    node.system.chain.send(
+        usd.functions.mint(node.accounts["bob"].address, 50 * USD), node.governance
+    )
+    cli.ok("wallet", "budget", "buy", "bob", dataset, "owner", "2.5", "--price", "3")
+    (held,) = cli.json("wallet", "budget", "list", "bob")
+    assert (held["id"], held["owner"], held["total"], held["held"]) == (
+        expected,
+        node.accounts["owner"].address,
+        20_000_000,
+        4_500_000,
+    )
+    assert sorted(held["purposes"]) == ["research", "training"]
+    assert usd.functions.balanceOf(node.accounts["bob"].address).call() == 50 * USD - 7_500_000
+    table = cli.ok("wallet", "budget", "list", "owner")
+    assert dataset in table and "offered: 2.5 ε at 3 USD/ε" in table
+
+    node.rejects(
+        "bob", "wallet", "budget", "buy", "bob", dataset, "owner", "1", "--price", "2",
+        match="--price: the seller asks 3 USD per ε, not 2",
+    )  # fmt: skip
+    node.rejects(
+        "bob", "wallet", "budget", "grant", "bob", dataset, "alice", "5",
+        match="EPSILON: 5 ε exceeds the wallet's budget of 4.5",
+    )  # fmt: skip
+
+
+def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None:
+    cli = node.cli
+    (won,) = cli.json("wallet", "futures", "alice")
+    assert (won["id"], won["status"], won["payment_micro_usd"]) == (future, "unclaimed", 10 * USD)
+    assert [(i["item"], i["quantity"]) for i in won["items"]] == [(0, 2), (1, 3)]
+    node.rejects("bob", "wallet", "claim", "bob", future, match="not this wallet")
+
+    cli.ok("wallet", "claim", "alice", future)
+    cli.ok("wallet", "transfer-future", "alice", "bob", future)
+    node.rejects(
+        "bob", "wallet", "transfer-future", "bob", "0x1234", future,
+        match="TO: '0x1234' is not a valid address",
+    )  # fmt: skip
+    # 20 USD deposit × 5% risk × 1 CST per USD: bob backs the job with 1 CST of free stake.
+    node.rejects("bob", "wallet", "redeem", "bob", future, match="stake 1 more")
+    node.stake("bob", CST)
+    cli.ok("wallet", "redeem", "bob", future)
+    listed = cli.ok("wallet", "futures", "bob")
+    assert f"{future}  round 1  redeemed" in listed and "2 × gpu.h100 us-east gpu-hour" in listed

@@ -1,0 +1,322 @@
+"""Privacy budgets on the PrivacyBudgetLedger: register a dataset, grant, offer and buy ε, and
+list what a wallet owns or holds. Checked before sending, like `tokens.operations`: a failing
+check raises TokensError naming the field and nothing leaves the machine.
+
+Units: ε in micro-ε (the ledger's token unit), δ in atto-δ (δ × 10¹⁸), prices in micro-USD
+per whole ε.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+from web3.constants import ADDRESS_ZERO
+
+from chain.bid import purpose_id
+from chain.events import events
+from chain.settlement import dataset_id
+from chain.system import System
+from tokens.amounts import from_units
+from tokens.errors import TokensError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3.types import TxReceipt
+
+MICROS_PER_EPSILON = 10**6
+UINT64 = 2**64
+# Purpose ids are keccak256 of a name, so names are shown only for purposes this list knows;
+# any other is shown as its id.
+KNOWN_PURPOSES = ("research", "commercial", "clinical", "training", "inference", "marketing")
+
+
+# ---- what users type ----
+
+
+def _decimal(text: str, field: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise TokensError(f"{field}: {text!r} is not a number") from None
+    if not value.is_finite():
+        raise TokensError(f"{field}: {text!r} is not a number")
+    return value
+
+
+def epsilon_micros(text: str, field: str = "EPSILON", allow_zero: bool = False) -> int:
+    """'2.5' ε -> 2500000 micro-ε."""
+    value = _decimal(text, field)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise TokensError(f"{field}: must be greater than 0, got {text}")
+    micros = value.scaleb(6)
+    if micros != micros.to_integral_value():
+        raise TokensError(f"{field}: ε is counted in micro-ε, at most 6 decimal places")
+    if micros >= UINT64:
+        raise TokensError(f"{field}: {text} ε is more than the ledger can count")
+    return int(micros)
+
+
+def delta_atto(text: str, field: str = "--delta") -> int:
+    """'1e-5' -> 10**13: δ is a probability, stored as δ × 10¹⁸."""
+    value = _decimal(text, field)
+    if not 0 <= value < 1:
+        raise TokensError(f"{field}: δ must be at least 0 and below 1, got {text}")
+    atto = value.scaleb(18)
+    if atto != atto.to_integral_value():
+        raise TokensError(f"{field}: δ is counted in units of 1e-18")
+    return int(atto)
+
+
+def price_micro_usd(text: str, field: str = "--price") -> int:
+    """'12.5' USD per ε -> 12500000 micro-USD per ε."""
+    from tokens.amounts import to_units
+
+    units = to_units(text, "usd", field)
+    if units >= UINT64:
+        raise TokensError(f"{field}: {text} USD per ε is more than the ledger can count")
+    return units
+
+
+def file_content_hash(path: Path) -> bytes:
+    """The dataset's content hash: SHA-256 of the file's bytes (what `sha256sum` prints)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as data:
+            for chunk in iter(lambda: data.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise TokensError(f"--file: cannot read {path}: {exc.strerror}") from None
+    return digest.digest()
+
+
+def parse_content_hash(text: str) -> bytes:
+    raw = text.removeprefix("0x")
+    try:
+        value = bytes.fromhex(raw)
+    except ValueError:
+        value = b""
+    if not text.startswith("0x") or len(value) != 32:
+        raise TokensError(f"--content-hash: expected 0x and 64 hex digits, got {text!r}")
+    return value
+
+
+def parse_dataset_id(text: str) -> int:
+    """A dataset id in decimal or 0x-hex (as `register` prints it)."""
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text)
+    except ValueError:
+        raise TokensError(f"DATASET: {text!r} is not a dataset id") from None
+    if not 0 < value < 2**96:
+        raise TokensError(f"DATASET: {text!r} is not a dataset id (ids have 96 bits)")
+    return value
+
+
+def epsilon_text(micros: int) -> str:
+    """2500000 micro-ε -> '2.5'."""
+    return format(Decimal(micros).scaleb(-6).normalize(), "f")
+
+
+def purpose_name(purpose: bytes) -> str:
+    return _PURPOSE_NAMES.get(purpose, "0x" + purpose.hex())
+
+
+_PURPOSE_NAMES = {purpose_id(name): name for name in KNOWN_PURPOSES}
+
+
+# ---- actions ----
+
+
+def register(
+    system: System,
+    owner: LocalAccount,
+    content_hash: bytes,
+    total_micro_epsilon: int,
+    max_delta_atto: int,
+    purposes: list[str],
+) -> tuple[int, TxReceipt]:
+    """Registers a dataset and mints its whole budget to the owner; returns its id."""
+    if not purposes:
+        raise TokensError("--purpose: name at least one purpose the dataset consents to")
+    if any(not p.strip() for p in purposes):
+        raise TokensError("--purpose: a purpose name must not be empty")
+    dataset = dataset_id(owner.address, content_hash)
+    if _dataset(system, dataset)[0] != ADDRESS_ZERO:
+        raise TokensError(
+            f"--content-hash: this wallet already registered that content as dataset {hex(dataset)}"
+        )
+    call = system.ledger.functions.register(
+        content_hash,
+        total_micro_epsilon,
+        max_delta_atto,
+        sorted({purpose_id(p) for p in purposes}),
+    )
+    return dataset, system.chain.send(call, owner)
+
+
+def grant(system: System, sender: LocalAccount, dataset: int, to: str, amount: int) -> TxReceipt:
+    """Gives `amount` micro-ε of the sender's budget to `to` (an ERC-1155 transfer)."""
+    _require_dataset(system, dataset)
+    if to == ADDRESS_ZERO:
+        raise TokensError("TO: the zero address cannot hold budget")
+    if to == sender.address:
+        raise TokensError("TO: is this wallet itself")
+    _require_held(system, sender.address, dataset, amount)
+    call = system.ledger.functions.safeTransferFrom(sender.address, to, dataset, amount, b"")
+    return system.chain.send(call, sender)
+
+
+def offer(system: System, seller: LocalAccount, dataset: int, amount: int, price: int) -> TxReceipt:
+    """Offers up to `amount` micro-ε at `price` micro-USD per ε; amount 0 withdraws the offer."""
+    _require_dataset(system, dataset)
+    if amount:
+        _require_held(system, seller.address, dataset, amount)
+    elif _offer(system, dataset, seller.address)[0] == 0:
+        raise TokensError(f"EPSILON: 0 withdraws an offer, and there is none on {hex(dataset)}")
+    return system.chain.send(system.ledger.functions.offer(dataset, amount, price), seller)
+
+
+def cost_micro_usd(amount: int, price: int) -> int:
+    """What the ledger charges: amount × price, rounded up to the micro-USD."""
+    return -(-amount * price // MICROS_PER_EPSILON)
+
+
+def buy(
+    system: System, buyer: LocalAccount, dataset: int, seller: str, amount: int, price: int
+) -> TxReceipt:
+    """Buys `amount` micro-ε from `seller`'s offer at the price the buyer expects, approving the
+    payment token first if needed."""
+    _require_dataset(system, dataset)
+    if seller == buyer.address:
+        raise TokensError("SELLER: is this wallet itself")
+    offered, offered_price = _offer(system, dataset, seller)
+    if offered == 0:
+        raise TokensError(f"SELLER: {seller} offers no budget of dataset {hex(dataset)}")
+    if price != offered_price:
+        raise TokensError(
+            f"--price: the seller asks {from_units(offered_price, 'usd')} USD per ε, "
+            f"not {from_units(price, 'usd')}"
+        )
+    if amount > offered:
+        raise TokensError(
+            f"EPSILON: {epsilon_text(amount)} ε exceeds the offer of {epsilon_text(offered)}"
+        )
+    held = _balance(system, seller, dataset)
+    if amount > held:
+        raise TokensError(
+            f"EPSILON: {epsilon_text(amount)} ε exceeds the seller's budget of {epsilon_text(held)}"
+        )
+    cost = cost_micro_usd(amount, price)
+    token = system.payment_token
+    usd = int(token.functions.balanceOf(buyer.address).call())
+    if cost > usd:
+        raise TokensError(
+            f"EPSILON: {epsilon_text(amount)} ε costs {from_units(cost, 'usd')} USD, the wallet "
+            f"holds {from_units(usd, 'usd')}"
+        )
+    if int(token.functions.allowance(buyer.address, system.ledger.address).call()) < cost:
+        system.chain.send(token.functions.approve(system.ledger.address, cost), buyer)
+    call = system.ledger.functions.buy(dataset, seller, amount, price)
+    return system.chain.send(call, buyer)
+
+
+# ---- what a wallet owns or holds ----
+
+
+class DatasetView(BaseModel):
+    """One dataset as a wallet sees it; amounts in micro-ε, the price in micro-USD per ε."""
+
+    id: int
+    id_hex: str
+    owner: str
+    content_hash: str
+    total: int
+    held: int
+    reserved: int  # across all holders: reserved for committed bids
+    consumed: int
+    max_delta_atto: int
+    purposes: list[str]
+    offer_amount: int
+    offer_price: int
+
+
+def datasets(system: System, address: str) -> list[DatasetView]:
+    """Datasets `address` registered or ever received budget of, rebuilt from the ledger's
+    registration and ERC-1155 transfer events, with their current state."""
+    ledger = system.ledger
+    registered = {
+        int(e["args"]["id"]): bytes(e["args"]["contentHash"])
+        for e in events(system, ledger, "DatasetRegistered", owner=address)
+    }
+    received = {int(e["args"]["id"]) for e in events(system, ledger, "TransferSingle", to=address)}
+    for batch in events(system, ledger, "TransferBatch", to=address):
+        received.update(int(i) for i in batch["args"]["ids"])
+    views = []
+    for dataset in sorted(registered.keys() | received):
+        owner, max_delta, total, consumed = _dataset(system, dataset)
+        content = registered.get(dataset) or _content_hash(system, dataset)
+        amount, price = _offer(system, dataset, address)
+        views.append(
+            DatasetView(
+                id=dataset,
+                id_hex=hex(dataset),
+                owner=owner,
+                content_hash="0x" + content.hex(),
+                total=total,
+                held=_balance(system, address, dataset),
+                reserved=int(ledger.functions.reservedOf(dataset).call()),
+                consumed=consumed,
+                max_delta_atto=max_delta,
+                purposes=_purposes(system, dataset),
+                offer_amount=amount,
+                offer_price=price,
+            )
+        )
+    return views
+
+
+def _purposes(system: System, dataset: int) -> list[str]:
+    consents: dict[bytes, bool] = {}
+    for e in events(system, system.ledger, "ConsentSet", id=dataset):
+        consents[bytes(e["args"]["purpose"])] = bool(e["args"]["consented"])
+    return [purpose_name(p) for p, consented in consents.items() if consented]
+
+
+def _content_hash(system: System, dataset: int) -> bytes:
+    (registered,) = events(system, system.ledger, "DatasetRegistered", id=dataset)
+    return bytes(registered["args"]["contentHash"])
+
+
+# ---- checks ----
+
+
+def _dataset(system: System, dataset: int) -> tuple[str, int, int, int]:
+    """(owner, maxDeltaAtto, totalMicroEpsilon, consumedMicroEpsilon); owner zero if unknown."""
+    owner, max_delta, total, consumed = system.ledger.functions.datasetOf(dataset).call()
+    return str(owner), int(max_delta), int(total), int(consumed)
+
+
+def _require_dataset(system: System, dataset: int) -> None:
+    if _dataset(system, dataset)[0] == ADDRESS_ZERO:
+        raise TokensError(f"DATASET: unknown dataset {hex(dataset)}")
+
+
+def _balance(system: System, address: str, dataset: int) -> int:
+    return int(system.ledger.functions.balanceOf(address, dataset).call())
+
+
+def _offer(system: System, dataset: int, seller: str) -> tuple[int, int]:
+    amount, price = system.ledger.functions.offerOf(dataset, seller).call()
+    return int(amount), int(price)
+
+
+def _require_held(system: System, address: str, dataset: int, amount: int) -> None:
+    held = _balance(system, address, dataset)
+    if amount > held:
+        raise TokensError(
+            f"EPSILON: {epsilon_text(amount)} ε exceeds the wallet's budget of "
+            f"{epsilon_text(held)} in dataset {hex(dataset)}"
+        )

@@ -1,0 +1,234 @@
+"""Compute futures as their holder sees them: list, claim, transfer and redeem, each checked
+before sending (a failing check raises TokensError naming the field; nothing is sent).
+
+A future's id is its winning bid's EIP-712 digest. Until its winner claims it, the future lives
+only in the ClearingHouse's record; claiming mints it as a ComputeFutures ERC-1155 token, which
+moves like any token and is burned when its holder redeems it into a job.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+from web3.constants import ADDRESS_ZERO
+
+from chain.events import events
+from chain.settlement import STAKE_UNIT_WEI, Ask, BidRecord, Status, ask_from_event, bid_from_event
+from chain.system import System
+from tokens.amounts import from_units
+from tokens.errors import TokensError
+from tokens.operations import balances
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3.types import TxReceipt
+
+# How a future's record status reads to its holder once it has left the Future status.
+SPENT = {Status.REDEEMED: "redeemed", Status.SETTLED: "settled", Status.VOIDED: "voided"}
+
+
+def parse_future_id(text: str) -> bytes:
+    """A future id as `rcm wallet futures` prints it (0x-hex), or in decimal."""
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text)
+    except ValueError:
+        raise TokensError(f"ID: {text!r} is not a future id (0x and 64 hex digits)") from None
+    if not 0 < value < 2**256:
+        raise TokensError(f"ID: {text!r} is not a future id (0x and 64 hex digits)")
+    return value.to_bytes(32, "big")
+
+
+def hex_id(future_id: bytes) -> str:
+    return "0x" + future_id.hex()
+
+
+def record_of(system: System, future_id: bytes) -> BidRecord:
+    return BidRecord.read(system.clearing_house, future_id)
+
+
+# ---- actions ----
+
+
+def claim(system: System, winner: LocalAccount, future_ids: list[bytes]) -> TxReceipt:
+    """Mints the winner's unclaimed futures as ERC-1155 tokens, in one transaction."""
+    if len(set(future_ids)) != len(future_ids):
+        raise TokensError("ID: a future is listed twice")
+    for future_id in future_ids:
+        record = _require_future(system, future_id)
+        _require_winner(record, future_id, winner.address)
+        if record.claimed:
+            raise TokensError(f"ID: future {hex_id(future_id)} is already claimed")
+    return system.chain.send(system.clearing_house.functions.claim(future_ids), winner)
+
+
+def transfer(system: System, holder: LocalAccount, to: str, future_id: bytes) -> TxReceipt:
+    """Sends a future to `to`, claiming it first when its winner has not yet."""
+    if to == ADDRESS_ZERO:
+        raise TokensError("TO: the zero address cannot hold a future")
+    if to == holder.address:
+        raise TokensError("TO: is this wallet itself")
+    record = _require_future(system, future_id)
+    _require_holder(system, record, future_id, holder.address)
+    if not record.claimed:
+        system.chain.send(system.clearing_house.functions.claim([future_id]), holder)
+    call = system.futures.functions.safeTransferFrom(
+        holder.address, to, int.from_bytes(future_id, "big"), 1, b""
+    )
+    return system.chain.send(call, holder)
+
+
+def redeem(system: System, holder: LocalAccount, future_id: bytes) -> TxReceipt:
+    """Redeems a future into a policy-oracle job. A holder who is not the bidder backs the job
+    with its own free stake, so it must have `requiredStake` of it."""
+    record = _require_future(system, future_id)
+    _require_holder(system, record, future_id, holder.address)
+    if holder.address != record.bidder:
+        required = system.vault.functions.requiredStake(
+            holder.address, record.risk_bps, record.deposit_micro_usd
+        ).call()
+        needed = -(-int(required) // STAKE_UNIT_WEI) * STAKE_UNIT_WEI
+        free = balances(system, holder.address).staked
+        if needed > free:
+            raise TokensError(
+                f"stake: redeeming in the bidder's place needs {from_units(needed, 'cst')} CST "
+                f"of free stake, the wallet has {from_units(free, 'cst')}: stake "
+                f"{from_units(needed - free, 'cst')} more (`rcm wallet stake`)"
+            )
+    call = system.clearing_house.functions.redeem(int.from_bytes(future_id, "big"))
+    return system.chain.send(call, holder)
+
+
+# ---- what a wallet holds ----
+
+
+class BundleItem(BaseModel):
+    """One item of a won bundle: the round's item index, its ask's terms and the quantity."""
+
+    item: int
+    quantity: int
+    resource: str
+    region: str
+    unit: str
+    slot_start_timestamp: int
+    slot_seconds: int
+    tier: int
+
+
+class FutureView(BaseModel):
+    """A future of the wallet's; ε in micro-ε, payment in micro-USD."""
+
+    id: str
+    round: int
+    bidder: str
+    status: str  # unclaimed | held | redeemed | settled | voided
+    items: list[BundleItem]
+    dataset: int
+    epsilon_micros: int
+    risk_bps: int
+    payment_micro_usd: int
+
+
+def futures(system: System, address: str) -> list[FutureView]:
+    """The wallet's futures, rebuilt from events: won and unclaimed (its commitments whose
+    record is a Future), held as tokens (received, balance checked), and redeemed by it."""
+    house, tokens = system.clearing_house, system.futures
+    found: dict[bytes, tuple[BidRecord, str]] = {}
+    for e in events(system, house, "Committed", bidder=address):
+        digest = bytes(e["args"]["digest"])
+        record = record_of(system, digest)
+        if record.status is Status.FUTURE and not record.claimed:
+            found[digest] = (record, "unclaimed")
+    received = {int(e["args"]["id"]) for e in events(system, tokens, "TransferSingle", to=address)}
+    for batch in events(system, tokens, "TransferBatch", to=address):
+        received.update(int(i) for i in batch["args"]["ids"])
+    for token_id in received:
+        if tokens.functions.balanceOf(address, token_id).call():
+            digest = token_id.to_bytes(32, "big")
+            found[digest] = (record_of(system, digest), "held")
+    for e in events(system, house, "Redeemed", redeemer=address):
+        digest = bytes(e["args"]["futureId"])
+        record = record_of(system, digest)
+        found[digest] = (record, SPENT.get(record.status, record.status.name.lower()))
+    asks: dict[int, dict[int, Ask]] = {}
+    views = [
+        _view(system, digest, record, status, asks) for digest, (record, status) in found.items()
+    ]
+    return sorted(views, key=lambda v: (v.round, v.id))
+
+
+def _view(
+    system: System,
+    digest: bytes,
+    record: BidRecord,
+    status: str,
+    asks: dict[int, dict[int, Ask]],
+) -> FutureView:
+    if record.round_id not in asks:
+        asks[record.round_id] = {
+            int(e["args"]["item"]): ask_from_event(e["args"]["ask"])
+            for e in events(system, system.clearing_house, "AskPosted", roundId=record.round_id)
+        }
+    (revealed,) = events(system, system.clearing_house, "Revealed", digest=digest)
+    bundle = bid_from_event(revealed["args"]["bid"]).bundles[record.bundle_index]
+    items = []
+    for index, quantity in zip(bundle.items, bundle.quantities, strict=True):
+        ask = asks[record.round_id][index]
+        items.append(
+            BundleItem(
+                item=index,
+                quantity=quantity,
+                resource=ask.resource,
+                region=ask.region,
+                unit=ask.unit,
+                slot_start_timestamp=ask.slot_start_timestamp,
+                slot_seconds=ask.slot_seconds,
+                tier=ask.tier,
+            )
+        )
+    return FutureView(
+        id=hex_id(digest),
+        round=record.round_id,
+        bidder=record.bidder,
+        status=status,
+        items=items,
+        dataset=record.dataset_id,
+        epsilon_micros=record.epsilon_micros,
+        risk_bps=record.risk_bps,
+        payment_micro_usd=record.payment_micro_usd,
+    )
+
+
+# ---- checks ----
+
+
+def _require_future(system: System, future_id: bytes) -> BidRecord:
+    """The record of a future that can still be claimed, moved or redeemed."""
+    record = record_of(system, future_id)
+    if record.status is Status.FUTURE:
+        return record
+    shown = hex_id(future_id)
+    if record.status is Status.NONE:
+        raise TokensError(f"ID: no future {shown} on this deployment")
+    if record.status is Status.VOIDED:
+        raise TokensError(f"ID: future {shown} was voided")
+    if record.status in SPENT:
+        raise TokensError(f"ID: future {shown} was already redeemed")
+    raise TokensError(f"ID: {shown} is not a won future (its bid is {record.status.name.lower()})")
+
+
+def _require_winner(record: BidRecord, future_id: bytes, address: str) -> None:
+    if record.bidder != address:
+        raise TokensError(
+            f"ID: future {hex_id(future_id)} was won by {record.bidder}, not this wallet"
+        )
+
+
+def _require_holder(system: System, record: BidRecord, future_id: bytes, address: str) -> None:
+    """A claimed future is its token's holder's; an unclaimed one is its winner's."""
+    if not record.claimed:
+        _require_winner(record, future_id, address)
+        return
+    token_id = int.from_bytes(future_id, "big")
+    if not system.futures.functions.balanceOf(address, token_id).call():
+        raise TokensError(f"ID: this wallet does not hold future {hex_id(future_id)}")
