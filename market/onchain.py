@@ -148,6 +148,10 @@ def market_bid(bid_id: str, bid: ChainBid, purposes: list[str]) -> Bid:
         expiry=bid.expiry_timestamp)
 
 
+def tier_name(code: int) -> str:
+    return str(_decode(TIER_CODES, code, "tier"))
+
+
 def rating_of(risk_bps: int) -> RiskRating:
     """The highest rating whose share of the notional the bid's risk reaches."""
     return max((r for r, bps in RISK_BPS.items() if bps <= risk_bps),

@@ -131,7 +131,7 @@ def run(
         return
     typer.echo(f"round {round_id}: {result.status}, {len(result.allocation)} winners, "
                f"welfare {_usd(result.welfare)} USD; posted in {len(receipts)} transactions"
-               + ("" if receipts else " (already on chain)"))
+               + (" (already on chain)" if result.allocation and not receipts else ""))
     for loss in result.losing:
         typer.echo(f"  {loss.bid[:18]} lost: {loss.reason} — {loss.detail}")
 

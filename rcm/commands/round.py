@@ -127,6 +127,7 @@ def finalise(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DE
 
 def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
     from chain.settlement import Phase
+    from market.onchain import tier_name
 
     house = system.clearing_house
     outcome: dict[str, str] = {}
@@ -144,7 +145,7 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
         "items": [{
             "item": a.item, "provider": a.provider, "kind": a.ask.resource,
             "region": a.ask.region, "slot": _time(a.ask.slot_start_timestamp),
-            "tier": a.ask.tier, "unit": a.ask.unit, "capacity": a.ask.capacity,
+            "tier": tier_name(a.ask.tier), "unit": a.ask.unit, "capacity": a.ask.capacity,
             "allocated": _allocated(house.functions.askOf(book.round_id, a.item).call(), state),
             "reserve_price_micro_usd": a.ask.reserve_price_micro_usd,
         } for a in book.asks],
@@ -175,12 +176,13 @@ def _print_status(document: dict[str, Any]) -> None:
     console.print(f"[bold]round {document['round']}[/]: {document['phase']} phase; bids until "
                   f"{deadlines['commit']}, reveals until {deadlines['reveal']}, result until "
                   f"{deadlines['post']}, challenges until {deadlines['challenge']}")
-    items = Table("item", "kind", "region", "slot", "tier", "capacity", "allocated",
-                  "reserve USD", "provider", title="items")
+    items = Table("item", "kind", "region", "slot", "tier", "units", "sold", "reserve USD",
+                  "provider", title="items")
     for item in document["items"]:
-        items.add_row(str(item["item"]), item["kind"], item["region"], item["slot"],
-                      str(item["tier"]), str(item["capacity"]), str(item["allocated"]),
-                      f"{item['reserve_price_micro_usd'] / 1e6:,.2f}", item["provider"])
+        items.add_row(str(item["item"]), item["kind"], item["region"], item["slot"][:16],
+                      item["tier"], str(item["capacity"]), str(item["allocated"]),
+                      f"{item['reserve_price_micro_usd'] / 1e6:,.2f}",
+                      item["provider"][:6] + "…" + item["provider"][-4:])
     console.print(items)
     bids = Table("bid", "bidder", "status", "deposit USD", "pays USD", "outcome", title="bids")
     for bid in document["bids"]:
