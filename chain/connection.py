@@ -56,15 +56,15 @@ class Chain:
                 # eth-tester estimates gas by a binary search, a dozen executions; one call
                 # finds a revert as well, and the block's limit pays for whatever it runs.
                 call.call(params, block_identifier="pending")
-                gas = int(self.w3.eth.get_block("latest")["gasLimit"]) / GAS_MARGIN
+                gas = int(self.w3.eth.get_block("latest")["gasLimit"])
             else:
-                gas = call.estimate_gas(params)
+                gas = int(call.estimate_gas(params) * GAS_MARGIN)
         except Exception as exc:
             raise decode_revert(exc) from exc
         tx = call.build_transaction(
             {
                 **params,
-                "gas": int(gas * GAS_MARGIN),
+                "gas": gas,
                 "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
                 "chainId": self.chain_id,
             }

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chain.bid import Bid, Bundle
+
+if TYPE_CHECKING:
+    from web3.contract import Contract
+
+    from chain.connection import Chain
 
 
 class Phase(IntEnum):
@@ -93,6 +98,14 @@ class Deadlines:
             self.post_timestamp,
             self.challenge_timestamp,
         )
+
+
+def advance_into(chain: Chain, clearing_house: Contract, round_id: int, phase: Phase) -> None:
+    """Moves a local chain's clock just past the deadline that opens `phase` (reveal or later),
+    as tests and the demo do instead of waiting."""
+    deadlines = clearing_house.functions.roundOf(round_id).call()[0]
+    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    chain.advance_time(deadlines[phase - Phase.REVEAL] + 2 - now)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from chain.settlement import BidRecord, Phase, Status
 from market.errors import MarketError
 from market.onchain import AskFile, BidEntry, BidFile
 from market.readers import read_json_file
+from market.settlement import parse_digest, require_phase, require_round
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -123,16 +124,6 @@ def withdraw_owed(system: System, account: LocalAccount, bids: list[bytes]) -> T
     return system.chain.send(system.clearing_house.functions.withdraw(bids), account)
 
 
-def parse_digest(text: str, field: str = "digest") -> bytes:
-    try:
-        digest = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        digest = b""
-    if len(digest) != 32:
-        raise MarketError(f"{field}: expected 32 bytes in hex, got {text!r}")
-    return digest
-
-
 # ---- the saved bids ----
 
 
@@ -175,13 +166,11 @@ def saved_bids(system: System) -> list[tuple[bytes, ChainBid, bytes]]:
 
 
 def _require_phase(system: System, round_id: int, phase: Phase, action: str) -> Any:
+    """The round's `roundOf`, once it is in `phase`."""
     house = system.clearing_house
-    if not 1 <= round_id <= house.functions.roundCount().call():
-        raise MarketError(f"--round: no round {round_id} on this deployment")
+    require_round(system, round_id, "--round")
     actual = Phase(house.functions.phaseOf(round_id).call())
-    if actual is not phase:
-        raise MarketError(f"--round: round {round_id} is in its {actual.name.lower()} phase; "
-                          f"{action} needs the {phase.name.lower()} phase")
+    require_phase(round_id, actual, phase, action, "--round")
     return house.functions.roundOf(round_id).call()
 
 

@@ -89,10 +89,32 @@ class Book:
         return record.status is Status.FILLED and record.result_version == self.state.result_version
 
 
+def require_round(system: System, round_id: int, field: str = "round") -> None:
+    if not 1 <= round_id <= system.clearing_house.functions.roundCount().call():
+        raise MarketError(f"{field}: no round {round_id} on this deployment")
+
+
+def require_phase(round_id: int, actual: Phase, expected: Phase, action: str,
+                  field: str = "round") -> None:
+    if actual is not expected:
+        raise MarketError(f"{field}: round {round_id} is in its {actual.name.lower()} phase; "
+                          f"{action} needs the {expected.name.lower()} phase")
+
+
+def parse_digest(text: str, field: str = "digest") -> bytes:
+    """A bid's digest (its record's key, and its future's id) as 0x-hex."""
+    try:
+        digest = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise MarketError(f"{field}: expected 32 bytes in hex, got {text!r}")
+    return digest
+
+
 def read_book(system: System, round_id: int) -> Book:
     house = system.clearing_house
-    if not 1 <= round_id <= house.functions.roundCount().call():
-        raise MarketError(f"round: no round {round_id} on this deployment")
+    require_round(system, round_id)
     asks = [PostedAsk(e["args"]["item"], e["args"]["provider"], ask_from_event(e["args"]["ask"]))
             for e in events(system, house, "AskPosted", roundId=round_id)]
     digests = [bytes(e["args"]["digest"]) for e in events(system, house, "Committed",
@@ -183,9 +205,7 @@ def post(system: System, sender: LocalAccount, book: Book, result: PricedClearin
     """Posts the fills not on chain yet, in as few transactions as fit `max_gas` each (half
     the block gas limit by default)."""
     house = system.clearing_house
-    if book.phase is not Phase.POST:
-        raise MarketError(f"round {book.round_id}: posting needs the post phase, it is in "
-                          f"{book.phase.name.lower()}")
+    require_phase(book.round_id, book.phase, Phase.POST, "posting")
     pending = [call for digest, call in fills(book, result)
                if not book.in_result(book.records[digest])]
     return [system.chain.send(house.functions.post(book.round_id, batch), sender)
@@ -196,9 +216,7 @@ def post(system: System, sender: LocalAccount, book: Book, result: PricedClearin
 def challenge(system: System, sender: LocalAccount, book: Book, result: PricedClearing
               ) -> TxReceipt:
     """Replaces the posted result with `result`, whole, in one transaction."""
-    if book.phase is not Phase.CHALLENGE:
-        raise MarketError(f"round {book.round_id}: challenges need the challenge phase, it is "
-                          f"in {book.phase.name.lower()}")
+    require_phase(book.round_id, book.phase, Phase.CHALLENGE, "a challenge")
     if result.welfare <= book.state.welfare_micro_usd:
         raise MarketError(f"result: welfare {result.welfare} micro-USD is not above the posted "
                           f"{book.state.welfare_micro_usd}")
@@ -210,9 +228,7 @@ def challenge(system: System, sender: LocalAccount, book: Book, result: PricedCl
 def finalise(system: System, sender: LocalAccount, book: Book, max_gas: int | None = None
              ) -> list[TxReceipt]:
     """Credits the winners their futures and releases the losers, those not done yet."""
-    if book.phase is not Phase.FINAL:
-        raise MarketError(f"round {book.round_id}: finalising needs the final phase, it is in "
-                          f"{book.phase.name.lower()}")
+    require_phase(book.round_id, book.phase, Phase.FINAL, "finalising")
     winners = [d for d, r in book.records.items() if book.in_result(r)]
     losers = [d for d, r in book.records.items()
               if r.status is Status.REVEALED or (r.status is Status.FILLED and not
@@ -273,10 +289,7 @@ def _hex(digest: bytes) -> str:
 
 
 def _digest(bid_id: str, book: Book) -> bytes:
-    try:
-        digest = bytes.fromhex(bid_id.removeprefix("0x"))
-    except ValueError:
-        digest = b""
+    digest = parse_digest(bid_id, "allocation")
     if digest not in book.revealed:
         raise MarketError(f"allocation: {bid_id} is not a bid revealed in round {book.round_id}")
     return digest

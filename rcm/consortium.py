@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from chain.bid import purpose_id
-from chain.settlement import Deadlines, Phase, dataset_id
+from chain.settlement import Deadlines, Phase, advance_into, dataset_id
 from market import orders, settlement
 from market.examples import consortium_instance
 from market.model import Bid, Market
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from eth_account.signers.local import LocalAccount
+    from web3.contract.contract import ContractFunction
 
     from chain.system import System
     from market.result import PricedClearing
@@ -191,9 +192,7 @@ class Consortium:
         return int(self.system.chain.w3.eth.get_block("latest")["timestamp"])
 
     def enter(self, phase: Phase) -> None:
-        """Moves chain time just past the deadline before `phase` (a local chain's clock)."""
-        deadlines = self.system.clearing_house.functions.roundOf(self.round_id).call()[0]
-        self.system.chain.advance_time(deadlines[phase - 2] + 2 - self.now())
+        advance_into(self.system.chain, self.system.clearing_house, self.round_id, phase)
 
-    def send(self, call: object, sender: LocalAccount) -> None:
-        self.system.chain.send(call, sender)  # type: ignore[arg-type]
+    def send(self, call: ContractFunction, sender: LocalAccount) -> None:
+        self.system.chain.send(call, sender)

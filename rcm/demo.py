@@ -299,14 +299,14 @@ class Demo:
 
     def resale(self, market: Consortium) -> bytes:
         """The seller claims its future as a token and sells it; the buyer pays in USD."""
+        from tokens import futures
+        from tokens.operations import fund, stake
+
         seller_bid = market.bid(RESOLD_BID)
         seller, buyer = market.account(seller_bid.buyer), market.account(RESALE_BUYER)
         future = market.digests[RESOLD_BID]
         price = self.summary["payments"][RESOLD_BID] + RESALE_MARKUP
         self.heading("resale", f"{seller_bid.buyer} sells its future to {RESALE_BUYER}")
-        from tokens import futures
-        from tokens.operations import fund, stake
-
         fund(self.system, self.governance, buyer.address, 0, price, 0)
         self.chain.send(self.system.usd.functions.transfer(seller.address, price), buyer)
         futures.transfer(self.system, seller, buyer.address, future)  # claims it first

@@ -139,7 +139,7 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
         "round": book.round_id,
         "phase": Phase(book.phase).name.lower(),
         "deadlines": _times(state.deadlines.as_args()),
-        "poster": state.poster if int(state.poster, 16) else None,
+        "poster": _unless_zero(state.poster),
         "fills": state.fill_count,
         "welfare_micro_usd": state.welfare_micro_usd,
         "items": [{
@@ -150,8 +150,8 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
             "reserve_price_micro_usd": a.ask.reserve_price_micro_usd,
         } for a in book.asks],
         "bids": [{
-            "digest": "0x" + digest.hex(), "bidder": record.bidder if record.bidder != _ZERO
-            else None, "status": record.status.name.lower(),
+            "digest": "0x" + digest.hex(), "bidder": _unless_zero(record.bidder),
+            "status": record.status.name.lower(),
             "deposit_micro_usd": record.deposit_micro_usd,
             "payment_micro_usd": record.payment_micro_usd,
             "outcome": outcome.get("0x" + digest.hex()),
@@ -159,7 +159,9 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
     }
 
 
-_ZERO = "0x" + "00" * 20
+def _unless_zero(address: str) -> str | None:
+    """An address, or None for the zero address (a field not written yet)."""
+    return address if int(address, 16) else None
 
 
 def _allocated(ask: Any, state: Any) -> int:

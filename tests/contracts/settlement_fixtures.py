@@ -25,7 +25,7 @@ from chain.bid import (
 )
 from chain.connection import Chain
 from chain.eip712 import Domain
-from chain.settlement import Ask, BidRecord, Deadlines, Phase, dataset_id
+from chain.settlement import Ask, BidRecord, Deadlines, Phase, advance_into, dataset_id
 from chain.system import System
 
 CST = 10**18
@@ -89,9 +89,7 @@ class Market:
 
     def enter(self, round_id: int, phase: Phase) -> None:
         """Moves chain time to just inside `phase` of the round."""
-        deadlines = self.house.functions.roundOf(round_id).call()[0]
-        start = {Phase.REVEAL: 0, Phase.POST: 1, Phase.CHALLENGE: 2, Phase.FINAL: 3}[phase]
-        self.chain.advance_time(deadlines[start] + 2 - self.now())
+        advance_into(self.chain, self.house, round_id, phase)
         assert self.house.functions.phaseOf(round_id).call() == phase
 
     # ---- bids ----

@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from chain.bid import purpose_id
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
-from chain.settlement import BidRecord, Deadlines, Phase, Status, dataset_id
+from chain.settlement import BidRecord, Deadlines, Phase, Status, advance_into, dataset_id
 from chain.system import System
 from market import orders, settlement
 from market.errors import MarketError
@@ -57,9 +57,7 @@ class Round:
             "purpose": "diagnostics", "equity_class": "research", **terms})
 
     def enter(self, phase: Phase) -> None:
-        deadlines = self.system.clearing_house.functions.roundOf(self.round_id).call()[0]
-        now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
-        self.chain.advance_time(deadlines[phase - 2] + 2 - now)
+        advance_into(self.chain, self.system.clearing_house, self.round_id, phase)
 
     def book(self) -> settlement.Book:
         return settlement.read_book(self.system, self.round_id)
