@@ -58,8 +58,8 @@ def clear(market: Market, now: int, params: SolveParams = SolveParams(),
     screening = screen(market, now)
     presolved = presolve(packing_problem(market, screening))
     say(f"presolve: {len(presolved.components)} components, {len(presolved.free)} bundles "
-        f"unconstrained, {presolved.dominated} dominated, {presolved.redundant_rows} limits "
-        "that cannot bind")
+        f"unconstrained, {presolved.dominated} dominated, {presolved.merged_rows} limits "
+        f"merged into a parallel one, {presolved.redundant_rows} that cannot bind")
     outcomes = [_Outcome(presolved.free, sum(c.net for c in presolved.free), Status.OPTIMAL)]
     remaining = sum(len(part.columns) for part in presolved.components)
     for part in presolved.components:
@@ -93,12 +93,13 @@ def welfare_of(market: Market, filled: dict[int, int]) -> int:
 
 
 # How to drive CP-SAT depends on how far the LP bound is from the hint. A small gap can be
-# closed, and a proof is one search: a lone worker at linearization level 2 (max_lp's: AMO rows
-# and cuts in its LP). On 2 shared cores it proved CATS regions 200×1000 in 24 s and the
-# 2,000-bid generated market in 34 s, where max_lp beside reduced_costs took 27 s and over
-# 60 s. A large gap will not close in a minute: one worker pushes the bound down by best-first
-# search on the LP bound (lb_tree_search) while the others improve the allocation by large
+# closed: one worker dives on the LP with every cut (max_lp) while the other branches on LP
+# reduced costs; on an idle 2-core machine this proved the 2,000-bid generated market in 12-21 s
+# where a lone worker at linearization level 2 took 22-26 s (which is what one worker gets). A
+# large gap will not close in a minute: one worker pushes the bound down by best-first search
+# on the LP bound (lb_tree_search) while the others improve the allocation by large
 # neighbourhood search. Full subsolvers by name; none: CP-SAT's own portfolio.
+_PROOF = ("max_lp", "reduced_costs")
 _BOUND_AND_SEARCH = ("lb_tree_search",)
 _SEARCH: tuple[str, ...] = ()
 _PROVABLE_GAP = 0.05  # relative gap between the LP bound and the hint
@@ -132,7 +133,7 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     solver.parameters.max_time_in_seconds = max(deadline - time.monotonic(), 0.01)
     solver.parameters.random_seed = params.seed
     subsolvers = _subsolvers(problem, relaxation, incumbent)
-    if params.workers == 1 or subsolvers is None:
+    if params.workers == 1:
         solver.parameters.num_workers = 1
         solver.parameters.linearization_level = 2
     else:
@@ -194,11 +195,11 @@ def lp_support_packing(problem: Problem, relaxation: Relaxation, pairs: list[tup
 
 
 def _subsolvers(problem: Problem, relaxation: Relaxation | None, incumbent: int
-                ) -> tuple[str, ...] | None:
-    """CP-SAT's full subsolvers for the component, or None for a lone proving worker."""
+                ) -> tuple[str, ...]:
+    """CP-SAT's full subsolvers for the component."""
     if relaxation is None or len(problem.columns) > _PROOF_MAX_COLUMNS:
         return _SEARCH
-    return None if _provable(relaxation, incumbent) else _BOUND_AND_SEARCH
+    return _PROOF if _provable(relaxation, incumbent) else _BOUND_AND_SEARCH
 
 
 def _provable(relaxation: Relaxation, value: int) -> bool:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from market.eligibility import screen
 from market.model import EquityClass, Market, Policy, Tier
 from market.presolve import (
@@ -11,6 +14,8 @@ from market.presolve import (
     Row,
     Step,
     dominance,
+    in_smallest_units,
+    merge_parallel,
     packing_problem,
     presolve,
 )
@@ -145,3 +150,54 @@ def test_at_most_one_needs_every_pair_to_overflow() -> None:
 def test_presolve_of_an_empty_problem_is_empty() -> None:
     result = presolve(Problem([], []))
     assert (result.free, result.components, result.dominated) == ([], [], 0)
+
+
+def test_a_row_in_smallest_units_rounds_its_limit_down() -> None:
+    # 8-GPU nodes against 100 GPUs: at most 12 nodes, not 12.5
+    row = in_smallest_units(Row("gpu", {0: 8, 1: 16, 2: 32}, 100))
+    assert (row.terms, row.limit, row.steps) == ({0: 1, 1: 2, 2: 4}, 12, ())
+
+
+def test_a_unit_straddling_a_step_costs_the_premiums_it_spans() -> None:
+    # 13 free units, then 20 at 3 each: node 2 (units 9-16) pays for 3 of its units
+    row = in_smallest_units(Row("gpu", {0: 8, 1: 16}, 13, steps=(Step(premium=3, units=20),)))
+    assert (row.terms, row.limit) == ({0: 1, 1: 2}, 1)
+    assert row.steps == (Step(premium=9, units=1), Step(premium=24, units=2))
+
+
+@given(limit=st.integers(0, 40), steps=st.lists(st.tuples(st.integers(1, 9), st.integers(1, 30)),
+                                                max_size=3),
+       scale=st.integers(1, 9))
+def test_a_row_in_smallest_units_costs_the_same_at_every_whole_use(
+        limit: int, steps: list[tuple[int, int]], scale: int) -> None:
+    ordered = tuple(Step(premium, units) for premium, units in sorted(steps))
+    row = Row("r", {0: scale, 1: 2 * scale}, limit, ordered)
+    small = in_smallest_units(row)
+    assert small.capacity == row.capacity // scale
+    for used in range(small.capacity + 1):
+        assert small.premium(0, used) == row.premium(0, used * scale)
+
+
+def test_parallel_rows_merge_into_the_tighter_supply_with_both_premiums() -> None:
+    # GPUs (8 per node) and the power they draw (10 kW per node) limit the same jobs
+    gpus = in_smallest_units(Row("gpu", {0: 8, 1: 16}, 80, steps=(Step(2, 40),)))
+    power = in_smallest_units(Row("power", {0: 10, 1: 20}, 60, steps=(Step(1, 100),)))
+    (merged,) = merge_parallel([gpus, power])
+    assert merged.terms == {0: 1, 1: 2} and merged.capacity == 15
+    for used in range(merged.capacity + 1):
+        assert merged.premium(0, used) == gpus.premium(0, used) + power.premium(0, used)
+
+
+def test_xor_rows_are_never_merged() -> None:
+    xor = Row("xor:0", {0: 1, 1: 1}, 1, is_xor=True)
+    capacity = Row("capacity:a", {0: 1, 1: 1}, 1)
+    assert merge_parallel([xor, capacity]) == [capacity, xor]
+
+
+def test_presolve_counts_the_limits_it_merged(build_market: MarketBuilder) -> None:
+    market = build_market({"x": [({"a": 2, "b": 2}, 5)], "y": [({"a": 4, "b": 4}, 6)]},
+                          capacity={"a": 5, "b": 7})
+    result = presolved(market)
+    # one row, 2 pairs of units for 2 and a 4: no room for both, so x gives way to y
+    assert (result.merged_rows, result.dominated) == (1, 1)
+    assert bid_ids(market, result.free) == {"y"}
