@@ -198,6 +198,6 @@ def test_presolve_counts_the_limits_it_merged(build_market: MarketBuilder) -> No
     market = build_market({"x": [({"a": 2, "b": 2}, 5)], "y": [({"a": 4, "b": 4}, 6)]},
                           capacity={"a": 5, "b": 7})
     result = presolved(market)
-    # one row, 2 pairs of units for 2 and a 4: no room for both, so x gives way to y
+    # a and b as one row of 2-unit lots, 2 of them: x (1 lot) and y (2) never fit together
     assert (result.merged_rows, result.dominated) == (1, 1)
     assert bid_ids(market, result.free) == {"y"}
