@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import reduce
+from itertools import accumulate
 
 import numpy as np
 import scipy.sparse as sparse
@@ -37,6 +38,11 @@ class Step:
     units: int
 
 
+# A row's supply as runs of (premium per unit, units): free units first, then each costlier
+# step. Premiums never fall (asks are taken cheapest first), so the function is convex.
+Supply = list[tuple[int, int]]
+
+
 @dataclass(frozen=True)
 class Row:
     name: str
@@ -49,10 +55,13 @@ class Row:
     def capacity(self) -> int:
         return self.limit + sum(step.units for step in self.steps)
 
+    @property
+    def supply(self) -> Supply:
+        return [(0, self.limit), *((step.premium, step.units) for step in self.steps)]
+
     def premium(self, taken: int, units: int) -> int:
         """What `units` more cost above the cheapest price once `taken` are used."""
-        return step_cost([(0, self.limit), *((s.premium, s.units) for s in self.steps)],
-                         taken, units)
+        return step_cost(self.supply, taken, units)
 
     @property
     def is_at_most_one(self) -> bool:
@@ -155,11 +164,6 @@ def presolve(problem: Problem) -> Presolved:
                      len(problem.rows) - len(normalised))
 
 
-# A row's supply as runs of (premium per unit, units): free units first, then each costlier
-# step. Premiums never fall (asks are taken cheapest first), so the function is convex.
-Supply = list[tuple[int, int]]
-
-
 def in_smallest_units(row: Row) -> Row:
     """The row divided by the greatest common divisor g of its terms: every bundle takes a
     multiple of g units, so only multiples of g are ever used, and the limit rounds down to
@@ -170,12 +174,12 @@ def in_smallest_units(row: Row) -> Row:
     if scale <= 1 or row.is_xor:
         return row
     supply: Supply = []
-    boundaries = list(np.cumsum([row.limit, *(step.units for step in row.steps)]))
+    boundaries = list(accumulate(units for _, units in row.supply))
     unit = 1  # the next unit of g, numbered from 1
     while unit * scale <= row.capacity:
         taken = (unit - 1) * scale
         premium = row.premium(taken, scale)
-        step_end = next(int(end) for end in boundaries if end > taken)
+        step_end = next(end for end in boundaries if end > taken)
         last = max(unit, step_end // scale)  # units wholly inside this step cost the same
         supply.append((premium, last - unit + 1))
         unit = last + 1
@@ -197,12 +201,8 @@ def merge_parallel(rows: list[Row]) -> list[Row]:
             merged[key] = row
         else:
             merged[key] = _row_from_supply(f"{twin.name}+{row.name}", row.terms,
-                                           _added(_supply(twin), _supply(row)))
+                                           _added(twin.supply, row.supply))
     return [*merged.values(), *kept]
-
-
-def _supply(row: Row) -> Supply:
-    return [(0, row.limit), *((step.premium, step.units) for step in row.steps)]
 
 
 def _added(first: Supply, second: Supply) -> Supply:
