@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -17,10 +17,6 @@ from rcm.commands.common import (
     report,
     tx_summary,
 )
-
-if TYPE_CHECKING:
-
-    pass
 
 app = typer.Typer(no_args_is_help=True, help="Keystores, balances, transfers, stake and bonds.")
 
