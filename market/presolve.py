@@ -1,5 +1,6 @@
 """Winner determination as a packing problem, and the reductions a specialist applies before
-searching: limits in their smallest units, parallel limits merged, limits that can never bind,
+searching: limits in their smallest units, parallel limits merged, limits that can never bind
+(alone, or held by the limits within them, as an aggregate risk cap by its tiers' caps),
 bundles dominated by a cheaper subset, and independent components solved apart.
 
 A column is one eligible bundle; a row is a limit some columns share: an item's capacity, its
@@ -14,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import reduce
 from itertools import accumulate
 
@@ -147,17 +149,16 @@ def presolve(problem: Problem) -> Presolved:
     independent components."""
     columns = problem.columns
     normalised = merge_parallel([in_smallest_units(row) for row in problem.rows])
-    rows = [row for row in normalised if not _is_redundant(row, columns)]
+    rows = _binding(normalised, columns)
     redundant = len(normalised) - len(rows)
     alive = set(range(len(columns)))
     dominated = 0
     while losers := _dominated_columns(columns, rows):
         dominated += len(losers)
         alive -= losers
-        touched = [_without(row, losers) for row in rows if not losers.isdisjoint(row.terms)]
-        kept = [row for row in touched if not _is_redundant(row, columns)]
-        redundant += len(touched) - len(kept)
-        rows = [row for row in rows if losers.isdisjoint(row.terms)] + kept
+        shrunk = [row if losers.isdisjoint(row.terms) else _without(row, losers) for row in rows]
+        rows = _binding(shrunk, columns)
+        redundant += len(shrunk) - len(rows)
     constrained = {j for row in rows for j in row.terms}
     free = [columns[j] for j in sorted(alive - constrained)]
     return Presolved(free, _components(columns, rows), dominated, redundant,
@@ -233,16 +234,67 @@ def _row_from_supply(name: str, terms: dict[int, int], supply: Supply) -> Row:
     return Row(name, terms, limit, tuple(Step(premium, units) for premium, units in runs))
 
 
-def _is_redundant(row: Row, columns: list[Column]) -> bool:
-    """Even the worst case, every bid taking its largest bundle here, stays within the limit
-    (the XOR rows, kept while they hold two bundles, stop a bid's demands adding up)."""
-    if row.is_xor:
-        return len(row.terms) < 2
+def _binding(rows: list[Row], columns: list[Column]) -> list[Row]:
+    """The rows that can bind: those whose columns can take more than the limit even when
+    held by the rows still kept within them. Checked one by one against the rows kept so far,
+    so two rows never excuse each other."""
+    within = _rows_within(rows, len(columns))
+    dropped: set[int] = set()
+    for a, row in enumerate(rows):
+        if row.is_xor:
+            if len(row.terms) < 2:
+                dropped.add(a)
+            continue
+        parts = _disjoint([rows[b] for b in within[a] if b not in dropped])
+        if _most_taken(row, parts, columns) <= row.limit:
+            dropped.add(a)
+    return [row for a, row in enumerate(rows) if a not in dropped]
+
+
+def _rows_within(rows: list[Row], width: int) -> dict[int, list[int]]:
+    """For each row that is not an XOR, the other such rows whose columns are all its own."""
+    limits = [r for r, row in enumerate(rows) if not row.is_xor and row.terms]
+    within: dict[int, list[int]] = defaultdict(list)
+    held = incidence([rows[r] for r in limits], width, with_units=False)
+    shared = (held @ held.T).tocoo()
+    sizes = np.array([len(rows[r].terms) for r in limits])
+    inside = (shared.data == sizes[shared.col]) & (shared.row != shared.col)
+    for a, b in zip(shared.row[inside].tolist(), shared.col[inside].tolist(), strict=True):
+        within[limits[a]].append(limits[b])
+    return within
+
+
+def _disjoint(rows: list[Row]) -> list[Row]:
+    """Rows with no column in common, the largest first."""
+    chosen: list[Row] = []
+    held: set[int] = set()
+    for row in sorted(rows, key=lambda row: -len(row.terms)):
+        if held.isdisjoint(row.terms):
+            chosen.append(row)
+            held |= row.terms.keys()
+    return chosen
+
+
+def _most_taken(row: Row, parts: list[Row], columns: list[Column]) -> int:
+    """An upper bound on what the row's columns take. A part, a row within it, holds its
+    columns to its capacity scaled by the largest ratio of their terms (a regulator's aggregate
+    risk cap is looser than the sum of the tier caps within it); any other column counts at
+    its bid's worst, every bid taking its largest bundle here (a bid fills one bundle)."""
+    rest = dict(row.terms)
+    most = 0
+    for part in parts:
+        ratio = max(Fraction(row.terms[j], units) for j, units in part.terms.items())
+        most += min(math.floor(ratio * part.capacity),
+                    _worst_by_bid({j: rest.pop(j) for j in part.terms}, columns))
+    return most + _worst_by_bid(rest, columns)
+
+
+def _worst_by_bid(terms: dict[int, int], columns: list[Column]) -> int:
     worst: dict[int, int] = {}
-    for j, units in row.terms.items():
+    for j, units in terms.items():
         bid = columns[j].bid
         worst[bid] = max(worst.get(bid, 0), units)
-    return sum(worst.values()) <= row.limit
+    return sum(worst.values())
 
 
 def _dominated_columns(columns: list[Column], rows: list[Row]) -> set[int]:
@@ -289,11 +341,9 @@ def _components(columns: list[Column], rows: list[Row]) -> list[Problem]:
     """Connected components of the column-row graph, each renumbered from 0."""
     if not rows:
         return []
-    entries = [(r, j) for r, row in enumerate(rows) for j in row.terms]
-    incidence = sparse.csr_matrix((np.ones(len(entries)), tuple(zip(*entries, strict=True))),
-                                  shape=(len(rows), len(columns)))
+    held = incidence(rows, len(columns), with_units=False)
     # columns and rows are the nodes, a row's terms its edges
-    graph = sparse.bmat([[None, incidence], [incidence.T, None]])
+    graph = sparse.bmat([[None, held], [held.T, None]])
     _, label = csgraph.connected_components(graph, directed=False)
     members: dict[int, list[int]] = defaultdict(list)
     for j in sorted({j for row in rows for j in row.terms}):
@@ -338,3 +388,14 @@ def dominance(problem: Problem) -> list[tuple[int, int]]:
                     and all(usage[j].get(r, 0) >= units for r, units in needs.items())):
                 pairs.append((j, k))
     return pairs
+
+
+def incidence(rows: list[Row], width: int, with_units: bool) -> sparse.csr_matrix:
+    """Rows × columns matrix of the rows: their units, or 1 where a column is held."""
+    lengths = [len(row.terms) for row in rows]
+    cols = np.fromiter((j for row in rows for j in row.terms), dtype=np.int64,
+                       count=sum(lengths))
+    data = (np.fromiter((u for row in rows for u in row.terms.values()), dtype=float,
+                        count=len(cols)) if with_units else np.ones(len(cols)))
+    return sparse.csr_matrix((data, (np.repeat(np.arange(len(rows)), lengths), cols)),
+                             shape=(len(rows), width))

@@ -16,10 +16,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sparse
 from ortools.linear_solver import pywraplp
 
-from market.presolve import Problem
+from market.presolve import Problem, incidence
 
 _SUPPORT = 1e-2  # columns below this LP value rarely make a clique violated; skip them
 _VIOLATION = 1e-3  # how far a clique must exceed 1 to be worth another round
@@ -72,7 +71,7 @@ class _LinearProgram:
         self.filled_bounds = np.full(len(problem.columns), math.inf)
         self.net = np.array([column.net for column in problem.columns], dtype=float)
         self.limits = np.array([row.limit for row in problem.rows], dtype=float)
-        self.matrix = _incidence(problem, list(range(len(problem.rows))), with_units=True)
+        self.matrix = incidence(problem.rows, len(problem.columns), with_units=True).tocsc()
         if len(problem.columns) > _FIRST_ORDER_COLUMNS:
             self.solver = pywraplp.Solver.CreateSolver("PDLP")
             self.solver.SetSolverSpecificParametersAsString(_PDLP_PARAMETERS)
@@ -136,9 +135,8 @@ class _ConflictGraph:
     """Columns conflict when an at-most-one row holds both."""
 
     def __init__(self, problem: Problem) -> None:
-        self.incidence = _incidence(
-            problem, [r for r, row in enumerate(problem.rows) if row.is_at_most_one],
-            with_units=False)
+        self.incidence = incidence([row for row in problem.rows if row.is_at_most_one],
+                                   len(problem.columns), with_units=False).tocsc()
         self.by_row = self.incidence.tocsr()
         self.net = np.array([column.net for column in problem.columns], dtype=float)
 
@@ -205,14 +203,3 @@ def _round_down(bound: np.ndarray) -> np.ndarray:
     """The integer a float bound (or array of them) proves: float64 sums of a few million
     terms err by far less than a billionth of the total."""
     return np.floor(bound + 1e-9 * np.abs(bound) + 1e-6)
-
-
-def _incidence(problem: Problem, rows: list[int], with_units: bool) -> sparse.csc_matrix:
-    """Rows × columns matrix of the given rows: their units, or 1 where a column is held."""
-    terms = [problem.rows[r].terms for r in rows]
-    lengths = [len(t) for t in terms]
-    cols = np.fromiter((j for t in terms for j in t), dtype=np.int64, count=sum(lengths))
-    data = (np.fromiter((u for t in terms for u in t.values()), dtype=float, count=len(cols))
-            if with_units else np.ones(len(cols)))
-    return sparse.csc_matrix((data, (np.repeat(np.arange(len(rows)), lengths), cols)),
-                             shape=(len(rows), len(problem.columns)))

@@ -56,6 +56,29 @@ def test_rows_no_combination_of_bids_can_fill_are_dropped(build_market: MarketBu
     assert result.components == []
 
 
+def test_an_aggregate_risk_cap_looser_than_its_tiers_splits_the_market(
+        build_market: MarketBuilder) -> None:
+    # any two of three 2-GPU jobs fit each tier's cap of 4: an aggregate cap of 8 cannot bind,
+    # and without it nothing joins the tiers; at 7 it binds and holds them together
+    bids = {f"{tier}{n}": [({tier: 2}, 5 + n)] for tier in "ab" for n in range(3)}
+    tiers = {"a": Tier.STANDARD, "b": Tier.CERTIFIED}
+    capacity = {"a": 10, "b": 10}
+    for aggregate, parts in ((8, [["a0", "a1", "a2"], ["b0", "b1", "b2"]]),
+                             (7, [["a0", "a1", "a2", "b0", "b1", "b2"]])):
+        policy = Policy(tier_risk_caps={Tier.STANDARD: 4, Tier.CERTIFIED: 4},
+                        aggregate_risk_cap=aggregate)
+        market = build_market(bids, capacity, policy=policy, tiers=tiers)
+        result = presolved(market)
+        assert [sorted(bid_ids(market, part.columns)) for part in result.components] == parts
+
+
+def test_two_rows_that_imply_each_other_are_not_both_dropped() -> None:
+    # x0 + x1 <= 1 follows from 2 x0 + 3 x1 <= 3 and the other way round: one must stay
+    columns = [Column(bid=0, bundle=0, net=5), Column(bid=1, bundle=0, net=5)]
+    result = presolve(Problem(columns, [Row("a", {0: 1, 1: 1}, 1), Row("b", {0: 2, 1: 3}, 3)]))
+    assert result.free == [columns[0]] and result.components == []
+
+
 def test_a_bid_taking_one_bundle_does_not_add_up_its_bundles(build_market: MarketBuilder
                                                              ) -> None:
     # x names a in both bundles: capacity 1 never binds, so only the XOR row is left, and
