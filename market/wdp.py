@@ -94,8 +94,8 @@ def welfare_of(market: Market, filled: dict[int, int]) -> int:
 
 # How to drive CP-SAT depends on how far the LP bound is from the hint. A small gap can be
 # closed: one worker dives on the LP with every cut (max_lp) while the other branches on LP
-# reduced costs; on an idle 2-core machine this proved the 2,000-bid generated market in 12-22 s
-# where a lone worker at linearization level 2 took 22-26 s (which is what one worker gets). A
+# reduced costs; on an idle 2-core machine this proved CATS regions 200×1000 in 11-15 s where
+# a lone worker at linearization level 2 took 23.5 s (which is what one worker gets). A
 # large gap will not close in a minute: one worker pushes the bound down by best-first search
 # on the LP bound (lb_tree_search) while the others improve the allocation by large
 # neighbourhood search. Full subsolvers by name; none: CP-SAT's own portfolio.

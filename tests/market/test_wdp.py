@@ -243,9 +243,10 @@ def test_empty_market_clears_to_nothing(build_market: MarketBuilder) -> None:
 
 @st.composite
 def random_markets(draw: st.DrawFn) -> dict[str, Any]:
-    """build_market arguments: up to 5 bids of up to 3 bundles over 4 multi-unit items, with
-    reserve prices, an equity reservation and risk caps that may bind."""
+    """build_market arguments: up to 5 bids of up to 3 bundles over 4 multi-unit items on one
+    or two tiers, with reserve prices, an equity reservation and risk caps that may bind."""
     names = ["a", "b", "c", "d"]
+    tiers = {name: draw(st.sampled_from([Tier.STANDARD, Tier.CERTIFIED])) for name in "cd"}
     capacity = {name: draw(st.integers(1, 4)) for name in names}
     bids = {}
     for number in range(draw(st.integers(1, 5))):
@@ -256,12 +257,13 @@ def random_markets(draw: st.DrawFn) -> dict[str, Any]:
             bundles.append((items, draw(st.integers(0, 40))))
         bids[f"b{number}"] = bundles
     return {
-        "bids": bids, "capacity": capacity,
+        "bids": bids, "capacity": capacity, "tiers": tiers,
         "reserve": {name: draw(st.integers(0, 3)) for name in names},
         "policy": Policy(allowed_tiers=draw(st.sampled_from([EVERY_RATING_ON_STANDARD,
                                                               Policy().allowed_tiers])),
                          equity_reservation_bps=draw(st.sampled_from([0, 2_500, 5_000])),
-                         tier_risk_caps={Tier.STANDARD: draw(st.integers(0, 12))},
+                         tier_risk_caps={Tier.STANDARD: draw(st.integers(0, 12)),
+                                         Tier.CERTIFIED: draw(st.integers(0, 12))},
                          aggregate_risk_cap=draw(st.one_of(st.none(), st.integers(0, 20)))),
         "risk_rating": {bid: draw(st.sampled_from([RiskRating.LOW, RiskRating.MEDIUM]))
                         for bid in bids},
