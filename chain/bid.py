@@ -22,7 +22,8 @@ Typed data (mirrored in Solidity by `BidLib`)::
 
 The commitment sends `terms` and `envelope_hash(bid)`; the contract recomputes the digest (so
 do `cancel` and `forfeit`, which take the same two arguments). A fill of a posted result sends
-one bundle and the struct hashes of the bid's other bundles.
+the terms, the salt, one bundle and the struct hashes of the bid's other bundles, from which the
+contract rebuilds the digest.
 """
 
 from __future__ import annotations
@@ -210,10 +211,9 @@ def bid_args(bid: Bid) -> tuple[Any, ...]:
     return (terms_args(bid), ([bundle_args(b) for b in bid.bundles], bid.salt))
 
 
-def fill_args(
-    digest: bytes, bid: Bid, bundle_index: int, payment_micro_usd: int
-) -> tuple[Any, ...]:
-    """`IClearingHouse.Fill`: the won bundle in full, the bid's other bundles by hash."""
+def fill_args(bid: Bid, bundle_index: int) -> tuple[Any, ...]:
+    """`IClearingHouse.Fill`: the bid's terms and salt, the won bundle in full, the bid's other
+    bundles by hash — what rebuilds the digest of the revealed bid."""
     others = [bundle_hash(b) for i, b in enumerate(bid.bundles) if i != bundle_index]
     bundle = bundle_args(bid.bundles[bundle_index])
-    return (digest, bundle_index, payment_micro_usd, bundle, others)
+    return (terms_args(bid), bid.salt, bundle_index, bundle, others)

@@ -25,7 +25,7 @@ SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "cancun",
     "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"],
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
+    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
 
 
@@ -34,6 +34,12 @@ class Artifact:
     name: str
     abi: list[dict[str, Any]]
     bytecode: str
+    runtime: str
+
+    @property
+    def runtime_size(self) -> int:
+        """Bytes of deployed code: what EIP-170 limits to 24,576."""
+        return (len(self.runtime) - 2) // 2
 
     @property
     def abi_hash(self) -> str:
@@ -93,7 +99,8 @@ def _compile(sources: dict[str, str]) -> dict[str, Artifact]:
         for name, compiled in contracts.items():
             bytecode = compiled["evm"]["bytecode"]["object"]
             if bytecode:
-                artifacts[name] = Artifact(name, compiled["abi"], "0x" + bytecode)
+                runtime = compiled["evm"]["deployedBytecode"]["object"]
+                artifacts[name] = Artifact(name, compiled["abi"], "0x" + bytecode, "0x" + runtime)
     return artifacts
 
 
@@ -104,11 +111,13 @@ def load_artifacts() -> dict[str, Artifact]:
     cached = cache_dir() / "artifacts" / f"{_source_hash(sources)}.json"
     if cached.exists():
         raw = json.loads(cached.read_text())
-        return {name: Artifact(name, a["abi"], a["bytecode"]) for name, a in raw.items()}
+        return {name: Artifact(name, a["abi"], a["bytecode"], a["runtime"])
+                for name, a in raw.items()}
     artifacts = _compile(sources)
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    raw = {name: {"abi": a.abi, "bytecode": a.bytecode} for name, a in artifacts.items()}
+    raw = {name: {"abi": a.abi, "bytecode": a.bytecode, "runtime": a.runtime}
+           for name, a in artifacts.items()}
     tmp.write_text(json.dumps(raw))
     tmp.replace(cached)
     return artifacts

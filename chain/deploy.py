@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from chain.compiler import artifact
 from chain.connection import Chain
 from chain.manifest import DeployedContract, Manifest, save_manifest
+from chain.policy import ChainPolicy
 from chain.system import System
 
 if TYPE_CHECKING:
@@ -28,10 +29,7 @@ class Parameters:
     half_discount_score: int = 200
     cst_wei_per_micro_usd: int = 10**12  # 1 CST staked per 1 USD of notional at risk
     unbonding_delay_seconds: int = 7 * 24 * 3600
-    provider_bond_slash_wei: int = 50 * 10**18
-    provider_min_bond_wei: int = 10 * 10**18  # to post asks
-    auctioneer_min_bond_wei: int = 100 * 10**18  # to post a round's result
-    auctioneer_slash_wei: int = 50 * 10**18  # burned when a posted result is replaced
+    provider_bond_slash_wei: int = 50 * 10**18  # jobs outside rounds (StakeEnforcer)
     futures_uri: str = "rcm://futures/{id}.json"  # ERC-1155 metadata; clients substitute {id}
     budgets_uri: str = "rcm://budgets/{id}.json"
 
@@ -45,9 +43,12 @@ def deploy_system(
     governance: LocalAccount,
     payment_token: str | None = None,
     parameters: Parameters = Parameters(),
+    policy: ChainPolicy | None = None,
 ) -> System:
     """Deploys every contract from `governance`. TestUSD is deployed as the payment token on
-    local chains only; elsewhere pass the real stablecoin's address."""
+    local chains only; elsewhere pass the real stablecoin's address. `policy`, when given, is
+    registered as the first round policy (governance holds the regulator's role); without one
+    no round opens until the regulator sets one."""
     if payment_token is None and chain.chain_id not in LOCAL_CHAIN_IDS:
         from chain.errors import ChainError
 
@@ -99,9 +100,12 @@ def deploy_system(
     futures = deployed["ComputeFutures"] = chain.deploy(
         "ComputeFutures", governance, governance.address, parameters.futures_uri
     )
-    clearing_house = deployed["ClearingHouse"] = chain.deploy(
-        "ClearingHouse",
-        governance,
+    policies = deployed["PolicyRegistry"] = chain.deploy(
+        "PolicyRegistry", governance, governance.address
+    )
+    # The clearing house's two modules share its constructor's arguments (they read the same
+    # immutables); the clearing house runs them on its own storage.
+    shared = (
         governance.address,
         vault.address,
         reputation.address,
@@ -109,13 +113,21 @@ def deploy_system(
         ledger.address,
         futures.address,
         payment_token,
-        governance.address,  # treasury: receives forfeit fees
-        (
-            parameters.provider_min_bond_wei,
-            parameters.auctioneer_min_bond_wei,
-            parameters.auctioneer_slash_wei,
-            parameters.provider_bond_slash_wei,
-        ),
+        governance.address,  # treasury: receives forfeits
+    )
+    results = deployed["ClearingHouseResults"] = chain.deploy(
+        "ClearingHouseResults", governance, *shared
+    )
+    delivery = deployed["ClearingHouseDelivery"] = chain.deploy(
+        "ClearingHouseDelivery", governance, *shared
+    )
+    clearing_house = deployed["ClearingHouse"] = chain.deploy(
+        "ClearingHouse",
+        governance,
+        *shared,
+        policies.address,
+        results.address,
+        delivery.address,
     )
     grants: list[tuple[Contract, str, str]] = [
         (cst, "BURNER_ROLE", vault.address),
@@ -137,6 +149,8 @@ def deploy_system(
     ]
     for contract, role, holder in grants:
         chain.send(contract.functions.grantRole(_role(contract, role), holder), governance)
+    if policy is not None:
+        chain.send(policies.functions.setPolicy(policy.as_args()), governance)
 
     manifest = Manifest(
         chain_id=chain.chain_id,

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chain.eip712 import Domain
 from chain.system import System
-from chain.verdict import Verdict, verdict_message
+from chain.verdict import Verdict, verdict_domain, verdict_message
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from web3.types import TxReceipt
+
+
+@dataclass(frozen=True)
+class OracleSet:
+    """Who may sign for the oracle now: the registered signers (lower-case), k, and the EIP-712
+    domain their verdicts and price reports are signed under."""
+
+    domain: Domain
+    members: frozenset[str]
+    threshold: int
+
+    @classmethod
+    def read(cls, system: System) -> OracleSet:
+        oracle = system.oracle.functions
+        return cls(verdict_domain(system.chain.chain_id, system.oracle.address),
+                   frozenset(signer.lower() for signer in oracle.signers().call()),
+                   int(oracle.threshold().call()))
 
 
 def verdict_args(verdict: Verdict) -> tuple[bytes, bool, int, bytes, bytes]:

@@ -86,5 +86,9 @@ class System:
         return self.contract("ComputeFutures")
 
     @cached_property
+    def policies(self) -> Contract:
+        return self.contract("PolicyRegistry")
+
+    @cached_property
     def clearing_house(self) -> Contract:
         return self.contract("ClearingHouse")

@@ -69,7 +69,7 @@ contract PolicyOracle is IPolicyOracle, AccessControl, EIP712, ReentrancyGuard {
         nonReentrant
     {
         Job storage job = _checkJob(verdict);
-        uint256 signerBitmap = _verifyQuorum(verdict, signatures);
+        uint256 signerBitmap = _verifyQuorum(_hashTypedDataV4(VerdictLib.hash(verdict)), signatures);
         job.decided = true;
         emit VerdictAccepted(verdict.jobId, verdict.compliant, verdict.fault, verdict.clausesHash, signerBitmap);
         IVerdictConsumer(job.consumer).onVerdict(
@@ -91,15 +91,10 @@ contract PolicyOracle is IPolicyOracle, AccessControl, EIP712, ReentrancyGuard {
     /// @dev Signatures come ordered by strictly ascending signer address, so one signer can't
     /// count twice, and the set is ascending too: one merge pass matches them. ECDSA.tryRecover
     /// refuses high-s (malleable) signatures.
-    function _verifyQuorum(VerdictLib.Data calldata verdict, Signature[] calldata signatures)
-        private
-        view
-        returns (uint256 signerBitmap)
-    {
+    function _verifyQuorum(bytes32 digest, Signature[] calldata signatures) private view returns (uint256 signerBitmap) {
         uint256 threshold_ = _threshold;
         if (threshold_ == 0) revert NotConfigured();
         if (signatures.length < threshold_) revert BelowThreshold(signatures.length, threshold_);
-        bytes32 digest = _hashTypedDataV4(VerdictLib.hash(verdict));
         address[] memory set = AddressSetCode.read(_signerSet);
         address previous = address(0);
         uint256 j = 0;
@@ -115,6 +110,14 @@ contract PolicyOracle is IPolicyOracle, AccessControl, EIP712, ReentrancyGuard {
             signerBitmap |= 1 << j;
             previous = signer;
         }
+    }
+
+    function verifyQuorum(bytes32 structHash, Signature[] calldata signatures)
+        external
+        view
+        returns (uint256 signerBitmap)
+    {
+        return _verifyQuorum(_hashTypedDataV4(structHash), signatures);
     }
 
     function configDigest() external view returns (bytes32) {

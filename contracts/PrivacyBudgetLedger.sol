@@ -98,8 +98,9 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
     function reserve(uint256 id, address account, uint256 amount, bytes32 purpose, uint256 deltaAtto)
         external
         onlyRole(CLEARING_ROLE)
+        returns (uint256 remainingMicroEpsilon)
     {
-        if (id == NO_DATASET && amount == 0) return;
+        if (id == NO_DATASET && amount == 0) return 0;
         Budget storage budget = _budgets[id];
         if (budget.totalMicroEpsilon == 0) revert UnknownDataset(id);
         if (!_consents[id][purpose]) revert PurposeNotConsented(id, purpose);
@@ -107,6 +108,7 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
         _move(account, address(0), id, amount);
         // The burn succeeded, so `amount` is within the holder's balance, itself within the total.
         budget.reservedMicroEpsilon += uint64(amount);
+        return budget.totalMicroEpsilon - budget.consumedMicroEpsilon;
     }
 
     /// @dev No receiver hook: the budget returns to the account it was reserved from, so a

@@ -170,14 +170,54 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
     function slashBond(address account, uint256 amount) external onlyRole(ORACLE_ROLE) nonReentrant {
         _requireNonZero(amount);
         Balance storage balance = _balances[account];
-        uint256 slashable = uint256(balance.bonded) + balance.unbonding;
+        uint256 slashable = uint256(balance.bonded) + balance.unbonding + balance.bondLocked;
         if (amount > slashable) revert SlashExceedsBond(account, amount, slashable);
-        // Bonded CST goes first; what is already unbonding is still at stake until withdrawn.
-        uint128 fromBonded = amount > balance.bonded ? balance.bonded : uint128(amount);
+        // Free bond goes first; what is unbonding is still at stake until withdrawn, and a bond
+        // locked for a round is still the account's: locking it must not shield it from a fault.
+        uint128 left = uint128(amount);
+        uint128 fromBonded = left > balance.bonded ? balance.bonded : left;
         balance.bonded -= fromBonded;
-        balance.unbonding -= uint128(amount) - fromBonded;
+        left -= fromBonded;
+        uint128 fromUnbonding = left > balance.unbonding ? balance.unbonding : left;
+        balance.unbonding -= fromUnbonding;
+        balance.bondLocked -= left - fromUnbonding;
         emit BondSlashed(account, amount);
         cst.burn(amount);
+    }
+
+    // ---- locked bonds ----
+
+    function lockBond(address account, uint256 amount) external onlyRole(CLEARING_ROLE) {
+        _requireNonZero(amount);
+        Balance storage balance = _balances[account];
+        if (balance.bonded < amount) revert InsufficientBond(account, amount, balance.bonded);
+        balance.bonded -= uint128(amount);
+        balance.bondLocked += uint128(amount);
+        emit BondLocked(account, amount);
+    }
+
+    function releaseBond(address account, uint256 amount)
+        external
+        onlyRole(CLEARING_ROLE)
+        returns (uint256 released)
+    {
+        Balance storage balance;
+        (balance, released) = _takeLockedBond(account, amount);
+        balance.bonded += uint128(released);
+        emit BondReleased(account, released);
+    }
+
+    function seizeLockedBond(address account, uint256 amount, address recipient)
+        external
+        onlyRole(CLEARING_ROLE)
+        nonReentrant
+        returns (uint256 seized)
+    {
+        (, seized) = _takeLockedBond(account, amount);
+        emit LockedBondSeized(account, seized, recipient);
+        if (seized == 0) return 0;
+        if (recipient == address(0)) cst.burn(seized);
+        else cst.safeTransfer(recipient, seized);
     }
 
     // ---- parameters and views ----
@@ -226,6 +266,18 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         balance = _balances[account];
         if (amount > balance.locked) revert ExceedsLocked(account, amount, balance.locked);
         balance.locked -= uint128(amount);
+    }
+
+    /// @dev At most what is locked: a fault slash may have taken part of it (`slashBond`), and
+    /// what a lock was held for must still end.
+    function _takeLockedBond(address account, uint256 amount)
+        private
+        returns (Balance storage balance, uint256 taken)
+    {
+        _requireNonZero(amount);
+        balance = _balances[account];
+        taken = amount < balance.bondLocked ? amount : balance.bondLocked;
+        balance.bondLocked -= uint128(taken);
     }
 
     function _requiredStake(address account, uint256 riskBps, uint256 notionalMicroUsd)

@@ -78,7 +78,7 @@ contract StakeEnforcer is IStakeEnforcer, AccessControl {
     /// @dev A provider whose bond is smaller than the penalty loses what it has.
     function _slashProviderBond(address provider) private returns (uint256 burned) {
         ISafetyVault.Balance memory balance = vault.balanceOf(provider);
-        uint256 slashable = uint256(balance.bonded) + balance.unbonding;
+        uint256 slashable = uint256(balance.bonded) + balance.unbonding + balance.bondLocked;
         burned = providerBondSlash < slashable ? providerBondSlash : slashable;
         if (burned > 0) vault.slashBond(provider, burned);
     }

@@ -106,7 +106,9 @@ def screen(market: Market, now: int) -> Screening:
 
 def explain_losses(market: Market, screening: Screening, filled: dict[int, int]) -> list[Loss]:
     """One reason per bid not in `filled` (bid index -> bundle index), in bid order. For an
-    eligible bid the reason is about its bundle of highest value net of reserve cost."""
+    eligible bid the reason is about its bundle of highest value net of reserve cost. A bid
+    that still fits is `unselected`: winner determination never leaves one, but an allocation
+    posted on chain by someone else may."""
     usage, empty = Usage(market), Usage(market)
     for index, number in filled.items():
         usage.add(market.bids[index], market.bids[index].bundles[number])
@@ -121,10 +123,9 @@ def explain_losses(market: Market, screening: Screening, filled: dict[int, int])
         best = eligible[0] if len(eligible) == 1 else max(
             eligible, key=lambda number: (bid.bundles[number].value
                                           - empty.marginal_cost(bid.bundles[number]), -number))
-        loss = usage.loss(bid, best)
-        if loss is None:
-            raise AssertionError(f"bid {bid.id} fits the allocation but was not filled")
-        losses.append(loss)
+        losses.append(usage.loss(bid, best) or Loss(
+            bid=bid.id, reason=LossReason.UNSELECTED, bundle=best,
+            detail="fits the allocation, which did not fill it"))
     return losses
 
 

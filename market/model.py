@@ -114,6 +114,10 @@ def _default_equity_classes() -> list[EquityClass]:
     return [EquityClass.PUBLIC_HEALTH, EquityClass.RESEARCH]
 
 
+def _default_risk_band_bps() -> dict[RiskRating, int]:
+    return {RiskRating.LOW: 1_000, RiskRating.MEDIUM: 3_000, RiskRating.HIGH: 6_000}
+
+
 def _default_safety_bps() -> dict[RiskRating, int]:
     return {RiskRating.LOW: 0, RiskRating.MEDIUM: 500, RiskRating.HIGH: 1_500}
 
@@ -153,6 +157,11 @@ class Policy(_Frozen):
     """The regulator's rules. A bundle's risk load is its risk weight times its GPU units: risk
     lives where the compute runs, power and storage only come with it."""
 
+    risk_band_bps: dict[RiskRating, Annotated[int, Field(strict=True, ge=1, le=BASIS_POINTS)]] = (
+        Field(default_factory=_default_risk_band_bps,
+              description="Lowest share of the notional at risk (basis points, what a bid's CST "
+                          "stake is computed from) of each rating: on chain a bid's rating is "
+                          "the highest whose minimum its riskBps reaches."))
     allowed_tiers: dict[RiskRating, list[Tier]] = Field(
         default_factory=_default_allowed_tiers,
         description="Tiers each risk rating may use; a rating not listed may use none.")
@@ -172,9 +181,14 @@ class Policy(_Frozen):
 
     @model_validator(mode="after")
     def _weights_cover_every_rating(self) -> Policy:
-        missing = [rating.value for rating in RiskRating if rating not in self.risk_weights]
-        if missing:
-            raise ValueError(f"policy.risk_weights: no weight for {', '.join(missing)}")
+        for field in ("risk_weights", "risk_band_bps"):
+            missing = [rating.value for rating in RiskRating if rating not in getattr(self, field)]
+            if missing:
+                raise ValueError(f"policy.{field}: no value for {', '.join(missing)}")
+        bands = [self.risk_band_bps[rating] for rating in RiskRating]
+        if bands != sorted(set(bands)):
+            raise ValueError("policy.risk_band_bps: each rating's minimum must be above the "
+                             "previous rating's")
         return self
 
     def reserved_units(self, capacity: int) -> int:

@@ -2,9 +2,14 @@
 
 On chain an item is one provider's ask (the ClearingHouse numbers a round's asks 0, 1, ...),
 so a round read back from the chain is a market whose every item has exactly one ask, named by
-its index. Risk ratings, tiers and equity classes travel as small integers; purposes as the
-keccak256 of their names. The files providers and buyers sign up with are the market's own
-JSON (micro-USD, micro-ε), with items named by the round's item indices.
+its index. Kinds, tiers and equity classes travel as small integers, purposes as the keccak256
+of their names, risk as basis points of the notional: a bid's rating is the policy's highest
+risk band its `riskBps` reaches. The files providers and buyers sign up with are the market's
+own JSON (micro-USD, micro-ε), with items named by the round's item indices.
+
+Everything the chain accepted converts: a revealed bid the auctioneer cannot use (a bundle
+spanning two providers, more units than the item has, δ of 1 or more) is reported as
+`malformed` by `market/settlement.py`, never raised.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import purpose_id
+from chain.policy import LAUNCH_RATES, NO_CAP, ChainPolicy, PricingWeights, Rates, Rules
+from chain.settlement import KIND_CODES
 from chain.settlement import Ask as ChainAsk
+from market.errors import MarketError
 from market.model import (
     Ask,
     Bid,
@@ -26,18 +34,21 @@ from market.model import (
     Item,
     MicroEpsilon,
     MicroUSD,
+    Policy,
     ResourceKind,
     RiskRating,
     Tier,
     Units,
 )
+from market.model import (
+    PricingWeights as ModelPricingWeights,
+)
 
 TIER_CODES = {Tier.STANDARD: 0, Tier.CERTIFIED: 1, Tier.CONFIDENTIAL: 2}
 EQUITY_CODES = {EquityClass.COMMERCIAL: 0, EquityClass.RESEARCH: 1, EquityClass.PUBLIC_HEALTH: 2}
-# A rating's share of the notional at risk: the stake a bid locks (before its reputation
-# discount) is this share of its maximum value, in CST at the vault's rate.
-RISK_BPS = {RiskRating.LOW: 1_000, RiskRating.MEDIUM: 3_000, RiskRating.HIGH: 6_000}
+RATINGS = list(RiskRating)  # band order on chain: low, medium, high
 DELTA_SCALE = 10**18  # δ on chain: atto-δ
+UINT16, UINT32 = 2**16 - 1, 2**32 - 1
 
 K = TypeVar("K")
 
@@ -56,13 +67,13 @@ class AskEntry(_Strict):
     tier: Tier
     unit: str = Field(min_length=1, max_length=32)
     capacity: Annotated[int, Field(strict=True, gt=0, lt=2**32)]
-    reserve_price: MicroUSD
+    reserve_price: MicroUSD = Field(lt=2**48)
 
     def to_chain(self) -> ChainAsk:
         slot = self.slot if self.slot.tzinfo else self.slot.replace(tzinfo=UTC)
-        return ChainAsk(self.kind.value, self.region, self.unit, int(slot.timestamp()),
-                        self.slot_seconds, TIER_CODES[self.tier], self.capacity,
-                        self.reserve_price)
+        return ChainAsk(KIND_CODES[self.kind.value], self.region, self.unit,
+                        int(slot.timestamp()), self.slot_seconds, TIER_CODES[self.tier],
+                        self.capacity, self.reserve_price)
 
 
 class AskFile(_Strict):
@@ -81,11 +92,16 @@ class BundleEntry(_Strict):
                 raise ValueError(f"item {key!r}: expected a round item index (0, 1, ...)")
         return items
 
+    def to_chain(self) -> ChainBundle:
+        """Items in ascending index order, as the chain requires."""
+        ordered = sorted((int(key), units) for key, units in self.items.items())
+        return ChainBundle(tuple(i for i, _ in ordered), tuple(q for _, q in ordered), self.value)
+
 
 class BidEntry(_Strict):
     """One bid of a buyer's bid file; the buyer is the wallet that signs it."""
 
-    bundles: list[BundleEntry] = Field(min_length=1, max_length=255)
+    bundles: list[BundleEntry] = Field(min_length=1, max_length=256)
     epsilon_micros: MicroEpsilon = 0
     delta: float = Field(default=0.0, ge=0.0, lt=1.0)
     dataset: int = Field(default=0, ge=0, lt=2**96, description="Dataset id (decimal or 0x).")
@@ -99,22 +115,131 @@ class BidEntry(_Strict):
     def _hex_or_decimal(cls, value: object) -> object:
         return int(value, 0) if isinstance(value, str) else value
 
-    def to_chain(self, round_id: int, bidder: str, nonce: int) -> ChainBid:
-        bundles = tuple(
-            ChainBundle(tuple(int(key) for key in bundle.items),
-                        tuple(bundle.items.values()), bundle.value)
-            for bundle in self.bundles)
+    def to_chain(self, round_id: int, bidder: str, nonce: int, rules: Rules) -> ChainBid:
+        """The bid under the round's rules: its rating's band minimum is its `riskBps`."""
         return ChainBid(
             round_id=round_id, bidder=bidder,
             max_value_micro_usd=max(bundle.value for bundle in self.bundles),
             dataset_id=self.dataset, epsilon_micros=self.epsilon_micros,
-            delta_atto=round(self.delta * DELTA_SCALE), risk_bps=RISK_BPS[self.risk_rating],
+            delta_atto=round(self.delta * DELTA_SCALE),
+            risk_bps=rules.band_min_bps[RATINGS.index(self.risk_rating)],
             purpose=purpose_id(self.purpose), equity_class=EQUITY_CODES[self.equity_class],
-            nonce=nonce, expiry_timestamp=self.expiry, bundles=bundles)
+            nonce=nonce, expiry_timestamp=self.expiry,
+            bundles=tuple(bundle.to_chain() for bundle in self.bundles))
 
 
 class BidFile(_Strict):
     bids: list[BidEntry] = Field(min_length=1)
+
+
+# ---- the regulator's policy ----
+
+
+class RatesEntry(_Strict):
+    """A policy's bonds, slashes and windows (CST in wei, USD in micro-USD, seconds, basis
+    points); each defaults to the launch rate."""
+
+    auctioneer_bond_wei: int = Field(default=LAUNCH_RATES.auctioneer_bond_wei, ge=0, lt=2**96)
+    auctioneer_slash_wei: int = Field(default=LAUNCH_RATES.auctioneer_slash_wei, ge=0, lt=2**96)
+    forfeit_fee_micro_usd: int = Field(default=LAUNCH_RATES.forfeit_fee_micro_usd, ge=0,
+                                       lt=2**64)
+    challenger_bond_wei: int = Field(default=LAUNCH_RATES.challenger_bond_wei, ge=0, lt=2**96)
+    provider_bond_per_unit_wei: int = Field(default=LAUNCH_RATES.provider_bond_per_unit_wei,
+                                            ge=0, lt=2**96)
+    forfeit_bps: int = Field(default=LAUNCH_RATES.forfeit_bps, ge=0, le=10_000)
+    min_improvement_bps: int = Field(default=LAUNCH_RATES.min_improvement_bps, ge=0, le=10_000)
+    max_items_per_provider: int = Field(default=LAUNCH_RATES.max_items_per_provider, ge=1,
+                                        le=UINT16)
+    max_claimed_gap_bps: int = Field(default=LAUNCH_RATES.max_claimed_gap_bps, ge=0, le=UINT16)
+    provider_slash_wei: int = Field(default=LAUNCH_RATES.provider_slash_wei, ge=0, lt=2**96)
+    answer_window_seconds: int = Field(default=LAUNCH_RATES.answer_window_seconds, ge=1,
+                                       le=UINT32)
+    max_extension_seconds: int = Field(default=LAUNCH_RATES.max_extension_seconds, ge=1,
+                                       le=UINT32)
+    pricing_window_seconds: int = Field(default=LAUNCH_RATES.pricing_window_seconds, ge=1,
+                                        le=UINT32)
+
+    def to_chain(self) -> Rates:
+        return Rates(**self.model_dump())
+
+
+class PolicyFile(_Strict):
+    """What `rcm round policy FILE` registers: the regulator's rules and the rounds' rates."""
+
+    policy: Policy = Field(default_factory=Policy)
+    rates: RatesEntry = Field(default_factory=RatesEntry)
+
+    def to_chain(self) -> ChainPolicy:
+        return policy_to_chain(self.policy, self.rates.to_chain())
+
+    @classmethod
+    def from_chain(cls, chain_policy: ChainPolicy) -> PolicyFile:
+        return cls(policy=policy_from_chain(chain_policy),
+                   rates=RatesEntry(**vars(chain_policy.rules.rates)))
+
+
+def policy_to_chain(policy: Policy, rates: Rates = LAUNCH_RATES) -> ChainPolicy:
+    """The policy as the PolicyRegistry takes it; a figure the chain cannot hold (a risk weight
+    above 65,535, a cap above 2^64 − 2, ε above 4,294 per purpose) raises MarketError."""
+    weights = tuple(_fits(policy.risk_weights[r], UINT16, f"risk_weights.{r}") for r in RATINGS)
+    caps = {tier: _fits(cap, NO_CAP - 1, f"tier_risk_caps.{tier}")
+            for tier, cap in policy.tier_risk_caps.items()}
+    total = policy.aggregate_risk_cap
+    limits = tuple((purpose, _fits(limit, UINT32, f"max_epsilon_micros.{purpose}"))
+                   for purpose, limit in sorted(policy.max_epsilon_micros.items()))
+    pricing = policy.pricing
+    return ChainPolicy(
+        Rules(
+            band_min_bps=tuple(policy.risk_band_bps[r] for r in RATINGS),
+            band_tier_masks=tuple(sum(1 << TIER_CODES[t] for t in policy.allowed_tiers.get(r, []))
+                                   for r in RATINGS),
+            band_risk_weights=tuple(weights),
+            tier_risk_caps=tuple(caps.get(tier, NO_CAP) for tier in _by_code(TIER_CODES)),
+            total_risk_cap=NO_CAP if total is None else _fits(total, NO_CAP - 1,
+                                                              "aggregate_risk_cap"),
+            equity_class_count=len(EQUITY_CODES),
+            equity_class_mask=sum(1 << EQUITY_CODES[c] for c in set(policy.equity_classes)),
+            equity_reservation_bps=policy.equity_reservation_bps,
+            rates=rates,
+        ),
+        limits,
+        PricingWeights(pricing.privacy_bps, tuple(pricing.safety_bps[r] for r in RATINGS),
+                       pricing.equity_discount_bps),
+    )
+
+
+def policy_from_chain(chain_policy: ChainPolicy) -> Policy:
+    """The auctioneer's policy for a round that pinned `chain_policy`."""
+    rules, pricing = chain_policy.rules, chain_policy.pricing
+    tiers = _by_code(TIER_CODES)
+    return Policy(
+        risk_band_bps=dict(zip(RATINGS, rules.band_min_bps, strict=True)),
+        allowed_tiers={r: [t for t in tiers if mask >> TIER_CODES[t] & 1]
+                       for r, mask in zip(RATINGS, rules.band_tier_masks, strict=True)},
+        risk_weights=dict(zip(RATINGS, rules.band_risk_weights, strict=True)),
+        tier_risk_caps={t: cap for t, cap in zip(tiers, rules.tier_risk_caps, strict=True)
+                        if cap != NO_CAP},
+        aggregate_risk_cap=None if rules.total_risk_cap == NO_CAP else rules.total_risk_cap,
+        max_epsilon_micros=dict(chain_policy.epsilon_limits),
+        equity_classes=[c for c in _by_code(EQUITY_CODES)
+                        if rules.equity_class_mask >> EQUITY_CODES[c] & 1],
+        equity_reservation_bps=rules.equity_reservation_bps,
+        pricing=ModelPricingWeights(
+            privacy_bps=pricing.privacy_bps,
+            safety_bps=dict(zip(RATINGS, pricing.safety_bps, strict=True)),
+            equity_discount_bps=pricing.equity_discount_bps),
+    )
+
+
+def launch_policy() -> ChainPolicy:
+    """The policy a new deployment starts with: the Global Health AI Consortium example's
+    rules, at the launch rates."""
+    from market.examples import consortium_instance
+
+    return policy_to_chain(consortium_instance().policy, LAUNCH_RATES)
+
+
+# ---- reading a round back ----
 
 
 def item_name(index: int) -> str:
@@ -122,9 +247,9 @@ def item_name(index: int) -> str:
 
 
 def market_item(index: int, ask: ChainAsk) -> Item:
-    slot = datetime.fromtimestamp(ask.slot_start_timestamp, UTC).strftime("%Y-%m-%dT%H:%MZ")
     return Item(id=item_name(index), kind=ResourceKind(ask.resource), region=ask.region,
-                slot=slot, tier=_decode(TIER_CODES, ask.tier, "tier"), unit=ask.unit)
+                slot=slot_label(ask.slot_start_timestamp),
+                tier=_decode(TIER_CODES, ask.tier, "tier"), unit=ask.unit)
 
 
 def market_ask(index: int, provider: str, ask: ChainAsk) -> Ask:
@@ -132,17 +257,25 @@ def market_ask(index: int, provider: str, ask: ChainAsk) -> Ask:
                reserve_price=ask.reserve_price_micro_usd)
 
 
-def market_bid(bid_id: str, bid: ChainBid, purposes: list[str]) -> Bid:
-    """The model's view of a revealed bid; `purposes` are the names whose hashes it may carry
-    (an unknown purpose keeps its hash, and no policy lists it)."""
-    names = {purpose_id(name): name for name in purposes}
+def market_bid(bid_id: str, bid: ChainBid, chain_policy: ChainPolicy,
+               bundles: list[int] | None = None) -> Bid:
+    """The model's view of a revealed bid under the round's policy, with the bundles numbered
+    in `bundles` (all of them by default). The chain held the bid to the policy's bands and
+    codes; an unknown purpose keeps its hash, and no policy lists it."""
+    names = {purpose_id(name): name for name, _ in chain_policy.epsilon_limits}
+    band = chain_policy.rules.band_of(bid.risk_bps)
+    if band is None:
+        raise MarketError(f"riskBps {bid.risk_bps} is outside the round's bands")
+    chosen = range(len(bid.bundles)) if bundles is None else bundles
     return Bid(
         id=bid_id, buyer=bid.bidder,
-        bundles=[Bundle(items={item_name(i): q for i, q in zip(b.items, b.quantities, strict=True)},
-                        value=b.value_micro_usd) for b in bid.bundles],
+        bundles=[Bundle(items={item_name(i): q for i, q in zip(b.items, b.quantities,
+                                                                strict=True)},
+                        value=b.value_micro_usd)
+                 for b in (bid.bundles[number] for number in chosen)],
         epsilon_micros=bid.epsilon_micros, delta=bid.delta_atto / DELTA_SCALE,
         dataset=str(bid.dataset_id) if bid.dataset_id else None,
-        risk_rating=rating_of(bid.risk_bps),
+        risk_rating=RATINGS[band],
         purpose=names.get(bid.purpose, "0x" + bid.purpose.hex()),
         equity_class=_decode(EQUITY_CODES, bid.equity_class, "equity class"),
         expiry=bid.expiry_timestamp)
@@ -152,14 +285,29 @@ def tier_name(code: int) -> str:
     return str(_decode(TIER_CODES, code, "tier"))
 
 
-def rating_of(risk_bps: int) -> RiskRating:
-    """The highest rating whose share of the notional the bid's risk reaches."""
-    return max((r for r, bps in RISK_BPS.items() if bps <= risk_bps),
-               key=lambda r: RISK_BPS[r], default=RiskRating.LOW)
+
+
+
+def slot_label(timestamp: int) -> str:
+    """A slot start as the model labels it; the raw seconds for one no calendar holds."""
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%MZ")
+    except (OverflowError, OSError, ValueError):
+        return str(timestamp)
 
 
 def _decode(codes: dict[K, int], code: int, what: str) -> K:
     for key, value in codes.items():
         if value == code:
             return key
-    raise ValueError(f"unknown {what} code {code}")
+    raise MarketError(f"unknown {what} code {code}")
+
+
+def _by_code(codes: dict[K, int]) -> list[K]:
+    return sorted(codes, key=lambda key: codes[key])
+
+
+def _fits(value: int, limit: int, field: str) -> int:
+    if value > limit:
+        raise MarketError(f"policy.{field}: {value} does not fit on chain (at most {limit})")
+    return value

@@ -10,18 +10,19 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import bid_args, bid_digest, bid_domain, envelope_hash, sign_bid, terms_args
 from chain.config import rcm_home
+from chain.policy import Rules
+from chain.settlement import MAX_STAKE_WEI, AskState, BidRecord, Phase, Round, Status
 from chain.settlement import Ask as ChainAsk
-from chain.settlement import BidRecord, Phase, Status
+from market.book import parse_digest, require_phase, require_round
 from market.errors import MarketError
 from market.onchain import AskFile, BidEntry, BidFile
 from market.readers import read_json_file
-from market.settlement import parse_digest, require_phase, require_round
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -40,13 +41,17 @@ def read_bids(path: Path) -> list[BidEntry]:
 
 def post_asks(system: System, provider: LocalAccount, round_id: int, asks: list[ChainAsk]
               ) -> TxReceipt:
+    """Posts the provider's asks, once its free bond covers what the round's policy locks per
+    unit offered and its item slots are within the policy's cap."""
     house = system.clearing_house
-    _require_phase(system, round_id, Phase.COMMIT, "post asks")
-    needed = house.functions.parameters().call()[0]
+    state = _require_phase(system, round_id, Phase.COMMIT, "post asks")
+    rates = _rules(system, state).rates
+    needed = sum(ask.capacity for ask in asks) * rates.provider_bond_per_unit_wei
     bonded = system.vault.functions.balanceOf(provider.address).call()[2]
     if bonded < needed:
-        raise MarketError(f"bond: posting asks needs a reputation bond of {needed / 1e18:g} "
-                          f"CST, {provider.address} has {bonded / 1e18:g} (rcm wallet bond)")
+        raise MarketError(f"bond: these asks lock {needed / 1e18:g} CST of bond for the round "
+                          f"({rates.provider_bond_per_unit_wei / 1e18:g} per unit offered); "
+                          f"{provider.address} has {bonded / 1e18:g} free (rcm wallet bond)")
     call = house.functions.postAsks(round_id, [ask.as_args() for ask in asks])
     return system.chain.send(call, provider)
 
@@ -64,9 +69,10 @@ def place_bid(system: System, bidder: LocalAccount, round_id: int, entry: BidEnt
     """Signs the bid, saves it, and commits to it: the deposit, stake and ε in one call."""
     house = system.clearing_house
     state = _require_phase(system, round_id, Phase.COMMIT, "bid")
-    bid = entry.to_chain(round_id, bidder.address, secrets.randbits(64))
+    bid = entry.to_chain(round_id, bidder.address, secrets.randbits(64), _rules(system, state))
     field = f"bids[{index}]"
-    _check_items(system, round_id, bid, state[4], field)
+    _check_terms(system, state, bid, entry, field)
+    _check_items(system, round_id, bid, state.item_count, field)
     stake = _check_funds(system, bid, field)
     domain = bid_domain(system.chain.chain_id, house.address)
     digest = bid_digest(domain, bid)
@@ -165,27 +171,50 @@ def saved_bids(system: System) -> list[tuple[bytes, ChainBid, bytes]]:
 # ---- checks ----
 
 
-def _require_phase(system: System, round_id: int, phase: Phase, action: str) -> Any:
-    """The round's `roundOf`, once it is in `phase`."""
+def _require_phase(system: System, round_id: int, phase: Phase, action: str) -> Round:
+    """The round, once it is in `phase`."""
     house = system.clearing_house
     require_round(system, round_id, "--round")
     actual = Phase(house.functions.phaseOf(round_id).call())
     require_phase(round_id, actual, phase, action, "--round")
-    return house.functions.roundOf(round_id).call()
+    return Round.read(house, round_id)
+
+
+def _rules(system: System, state: Round) -> Rules:
+    """The rules the round pinned: its policy's, which the registry never changes."""
+    return Rules.from_call(system.policies.functions.rulesOf(state.policy_id).call())
+
+
+def _check_terms(system: System, state: Round, bid: ChainBid, entry: BidEntry, field: str
+                 ) -> None:
+    """What the chain would refuse at reveal and forfeit the bid for: checked before the bid
+    commits."""
+    if bid.expiry_timestamp < state.deadlines.reveal_timestamp:
+        raise MarketError(f"{field}.expiry: {bid.expiry_timestamp} is before the round clears "
+                          f"({state.deadlines.reveal_timestamp}, its reveal deadline)")
+    limit = system.policies.functions.epsilonLimitOf(state.policy_id, bid.purpose).call()
+    if bid.epsilon_micros > limit:
+        raise MarketError(f"{field}.epsilon_micros: {bid.epsilon_micros} exceeds the round "
+                          f"policy's {limit} for purpose {entry.purpose!r}")
 
 
 def _check_items(system: System, round_id: int, bid: ChainBid, item_count: int, field: str
                  ) -> None:
-    """Every item posted in the round, and each bundle's items one provider's: one provider's
-    enclave runs the job, so the ClearingHouse fills no bundle that spans two."""
+    """Every item posted in the round, within its capacity, and each bundle's items one
+    provider's: one provider's enclave runs the job, so the ClearingHouse fills no bundle that
+    spans two."""
     house = system.clearing_house
     for number, bundle in enumerate(bid.bundles):
         providers = set()
-        for item in bundle.items:
+        for item, quantity in zip(bundle.items, bundle.quantities, strict=True):
             if item >= item_count:
                 raise MarketError(f"{field}.bundles[{number}].items: round {round_id} has no "
                                   f"item {item} (it has {item_count})")
-            providers.add(house.functions.askOf(round_id, item).call()[0])
+            ask = AskState.read(house, round_id, item)
+            if quantity > ask.capacity:
+                raise MarketError(f"{field}.bundles[{number}].items.{item}: {quantity} units, "
+                                  f"the item offers {ask.capacity}")
+            providers.add(ask.provider)
         if len(providers) > 1:
             raise MarketError(f"{field}.bundles[{number}].items: items of {len(providers)} "
                               "providers; a bundle must be one provider's")
@@ -195,9 +224,6 @@ def _check_funds(system: System, bid: ChainBid, field: str) -> int:
     """The deposit, the stake and the ε the commitment will take, each there in full; returns
     the stake."""
     bidder, deposit = bid.bidder, bid.max_value_micro_usd
-    now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
-    if bid.expiry_timestamp <= now:
-        raise MarketError(f"{field}.expiry: {bid.expiry_timestamp} is already past ({now})")
     usd = (system.payment_token.functions.balanceOf(bidder).call()
            + system.clearing_house.functions.creditOf(bidder).call())
     if usd < deposit:
@@ -205,6 +231,9 @@ def _check_funds(system: System, bid: ChainBid, field: str) -> int:
                           f"{deposit / 1e6:,.2f} USD) exceeds the {usd / 1e6:,.2f} USD of the "
                           "wallet and its credit")
     stake = system.vault.functions.requiredStake(bidder, bid.risk_bps, deposit).call()
+    if stake > MAX_STAKE_WEI:
+        raise MarketError(f"{field}.bundles: the bid's stake, {stake / 1e18:,.4f} CST, is above "
+                          f"the {MAX_STAKE_WEI / 1e18:,.0f} CST one record can hold")
     free = system.vault.functions.balanceOf(bidder).call()[0]
     if stake > free:
         raise MarketError(f"{field}.risk_rating: the bid needs {stake / 1e18:,.4f} CST of free "

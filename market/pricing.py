@@ -35,7 +35,7 @@ from market.result import Clearing, Component, LossReason, Payment, PricedCleari
 
 MICROS = 1_000_000
 # only losers that wanted the capacity at some price constrain prices; the rest lost to a rule
-_PRICE_LOSSES = (LossReason.OUTBID, LossReason.BELOW_RESERVE)
+_PRICE_LOSSES = (LossReason.OUTBID, LossReason.BELOW_RESERVE, LossReason.UNSELECTED)
 # how far, in USD, a stage may give up the previous stage's optimum: a few times GLOP's
 # feasibility tolerance, far below the half micro-USD that rounding to integers hides
 _TOLERANCE = 1e-9

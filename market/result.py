@@ -24,6 +24,7 @@ class LossReason(StrEnum):
     """Why a bid was not filled; exactly one per losing bid. Listed from the most fundamental:
     when a bid's bundles fail for different reasons, the first in this order is reported."""
 
+    MALFORMED = "malformed"  # the chain accepted it but the auctioneer cannot use it
     EXPIRED = "expired"  # its expiry is before the clearing time
     EPSILON_OVER_POLICY = "epsilon_over_policy"  # ε above the policy's maximum for its purpose
     INELIGIBLE_TIER = "ineligible_tier"  # its risk rating may not use an item's tier
@@ -31,6 +32,8 @@ class LossReason(StrEnum):
     EQUITY_RESERVATION = "equity_reservation"  # only the capacity reserved for equity is left
     BELOW_RESERVE = "below_reserve"  # value under the reserve cost of the capacity it needs
     OUTBID = "outbid"  # the capacity it needs went to bids worth more
+    UNSELECTED = "unselected"  # it fits the allocation, which did not fill it (an allocation
+    # posted or challenged on chain need not be maximal)
 
 
 class Fill(BaseModel):

@@ -1,5 +1,6 @@
-"""The settlement service: a round's book read from the chain, cleared and priced by the
-auctioneer, posted and finalised in batches that fit a block.
+"""The settlement service: a round cleared by the auctioneer and posted, challenged by anyone
+with a better allocation, priced by the oracle quorum from the chain, and settled in batches that
+fit a block.
 
 Every step reads the chain before it writes and sends only what is missing, so it is safe to
 retry after a crash or a dropped transaction. The cleared result is saved before anything is
@@ -10,28 +11,39 @@ and half of one result posted over half of another would be neither.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chain.bid import Bid as ChainBid
+from web3.logs import DISCARD
+
 from chain.bid import fill_args
 from chain.config import rcm_home
 from chain.events import events
-from chain.settlement import Ask as ChainAsk
+from chain.policy_oracle import signature_args
+from chain.prices import PriceReport
 from chain.settlement import (
+    POSTED_VERSION,
+    Batch,
     BidRecord,
-    Deadlines,
     Phase,
+    Result,
+    Round,
+    SolverStatus,
     Status,
-    ask_from_event,
-    bid_from_event,
+)
+from market.book import (
+    Book,
+    RoundMarket,
+    parse_digest,
+    read_batches,
+    require_phase,
+    round_market,
 )
 from market.errors import MarketError
-from market.model import Market, Policy
-from market.onchain import market_ask, market_bid, market_item
+from market.onchain import item_name
 from market.readers import read_json_file
-from market.result import PricedClearing
+from market.result import Clearing, Fill, PricedClearing
+from market.result import Status as SolveStatus
 
 T = TypeVar("T")
 
@@ -43,115 +55,33 @@ if TYPE_CHECKING:
     from chain.system import System
     from market.wdp import SolveParams
 
-
-@dataclass(frozen=True)
-class RoundState:
-    """`IClearingHouse.Round` as `roundOf` returns it."""
-
-    deadlines: Deadlines
-    poster: str
-    fill_count: int
-    issued_count: int
-    item_count: int
-    result_version: int
-    welfare_micro_usd: int
-    forfeit_fee_micro_usd: int
-
-    @classmethod
-    def from_call(cls, raw: Any) -> RoundState:
-        deadlines, poster, fills, issued, items, version, welfare, fee = raw
-        return cls(Deadlines(*deadlines), poster, fills, issued, items, version, welfare, fee)
+BPS = 10_000
 
 
-@dataclass(frozen=True)
-class PostedAsk:
-    item: int
-    provider: str
-    ask: ChainAsk
+# ---- clearing ----
 
 
-@dataclass(frozen=True)
-class Book:
-    """Everything the chain says about one round: its asks, every commitment's record and the
-    bids revealed so far."""
-
-    round_id: int
-    state: RoundState
-    phase: Phase
-    asks: list[PostedAsk]
-    records: dict[bytes, BidRecord]
-    revealed: dict[bytes, ChainBid]
-
-    def unrevealed(self) -> list[bytes]:
-        return [d for d, r in self.records.items() if r.status is Status.COMMITTED]
-
-    def in_result(self, record: BidRecord) -> bool:
-        return record.status is Status.FILLED and record.result_version == self.state.result_version
-
-
-def require_round(system: System, round_id: int, field: str = "round") -> None:
-    if not 1 <= round_id <= system.clearing_house.functions.roundCount().call():
-        raise MarketError(f"{field}: no round {round_id} on this deployment")
-
-
-def require_phase(round_id: int, actual: Phase, expected: Phase, action: str,
-                  field: str = "round") -> None:
-    if actual is not expected:
-        raise MarketError(f"{field}: round {round_id} is in its {actual.name.lower()} phase; "
-                          f"{action} needs the {expected.name.lower()} phase")
-
-
-def parse_digest(text: str, field: str = "digest") -> bytes:
-    """A bid's digest (its record's key, and its future's id) as 0x-hex."""
-    try:
-        digest = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        digest = b""
-    if len(digest) != 32:
-        raise MarketError(f"{field}: expected 32 bytes in hex, got {text!r}")
-    return digest
-
-
-def read_book(system: System, round_id: int) -> Book:
-    house = system.clearing_house
-    require_round(system, round_id)
-    asks = [PostedAsk(e["args"]["item"], e["args"]["provider"], ask_from_event(e["args"]["ask"]))
-            for e in events(system, house, "AskPosted", roundId=round_id)]
-    digests = [bytes(e["args"]["digest"]) for e in events(system, house, "Committed",
-                                                           roundId=round_id)]
-    revealed = {bytes(e["args"]["digest"]): bid_from_event(e["args"]["bid"])
-                for e in events(system, house, "Revealed", roundId=round_id)}
-    records = {d: BidRecord.read(house, d) for d in digests}
-    return Book(round_id, RoundState.from_call(house.functions.roundOf(round_id).call()),
-                Phase(house.functions.phaseOf(round_id).call()), asks, records, revealed)
-
-
-def market_of(system: System, book: Book, policy: Policy) -> Market:
-    """The round as the auctioneer's market: one item per ask, the revealed bids by digest,
-    each dataset's remaining budget from the ledger."""
-    purposes = ["general", *policy.max_epsilon_micros]
-    datasets = {bid.dataset_id for bid in book.revealed.values() if bid.dataset_id}
-    remaining = {}
-    for dataset in datasets:
-        _, _, total, consumed = system.ledger.functions.datasetOf(dataset).call()
-        remaining[str(dataset)] = total - consumed
-    return Market(
-        items=[market_item(a.item, a.ask) for a in book.asks],
-        asks=[market_ask(a.item, a.provider, a.ask) for a in book.asks],
-        bids=[market_bid(_hex(d), bid, purposes) for d, bid in book.revealed.items()],
-        policy=policy, remaining_budget_micros=remaining)
-
-
-def clear_round(system: System, book: Book, policy: Policy, params: SolveParams,
-                say: Callable[[str], None] = lambda _: None) -> PricedClearing:
-    """Clears and prices the round as of its reveal deadline, when its book closed: anyone
-    holding the events recomputes the same market."""
+def clear_round(book: Book, params: SolveParams, say: Callable[[str], None] = lambda _: None
+                ) -> PricedClearing:
+    """Clears and prices the round as of its clearing time under its pinned policy; bundle
+    indices in the result are the chain's, and bids the auctioneer cannot use are among the
+    losers as `malformed`."""
     from market.pricing import price
     from market.wdp import clear
 
-    market = market_of(system, book, policy)
-    at = book.state.deadlines.reveal_timestamp
-    return price(market, clear(market, at, params, progress=say), at)
+    rm = round_market(book)
+    at = book.clearing_time
+    priced = price(rm.market, clear(rm.market, at, params, progress=say), at)
+    return _in_chain_terms(rm, priced)
+
+
+def _in_chain_terms(rm: RoundMarket, priced: PricedClearing) -> PricedClearing:
+    allocation = [fill.model_copy(update={"bundle": rm.chain_bundle(fill.bid, fill.bundle)})
+                  for fill in priced.allocation]
+    losing = [loss if loss.bundle is None else loss.model_copy(
+        update={"bundle": rm.chain_bundle(loss.bid, loss.bundle)}) for loss in priced.losing]
+    return priced.model_copy(update={"allocation": allocation,
+                                     "losing": losing + rm.malformed})
 
 
 # ---- the saved result ----
@@ -180,85 +110,177 @@ def read_result_file(path: Path) -> PricedClearing:
     return read_json_file(path, PricedClearing)
 
 
-# ---- posting and finalising ----
+# ---- posting and challenging ----
 
 
-def fills(book: Book, result: PricedClearing) -> list[tuple[bytes, tuple[Any, ...]]]:
-    """The result's fills as the ClearingHouse takes them. A payment never goes below the
-    reserve cost of its bundle (the contract guarantees providers their reserve, so an equity
-    discount stops there) nor above the bundle's value."""
-    reserve = {a.item: a.ask.reserve_price_micro_usd for a in book.asks}
-    paid = {p.winner: p.total for p in result.payments}
-    calls: list[tuple[bytes, tuple[Any, ...]]] = []
-    for fill in result.allocation:
-        digest = _digest(fill.bid, book)
-        bid = book.revealed[digest]
-        bundle = bid.bundles[fill.bundle]
-        floor = sum(q * reserve[i] for i, q in zip(bundle.items, bundle.quantities, strict=True))
-        payment = min(max(paid.get(fill.bid, floor), floor), bundle.value_micro_usd)
-        calls.append((digest, fill_args(digest, bid, fill.bundle, payment)))
-    return calls
+def fills(book: Book, result: Clearing) -> list[tuple[bytes, tuple[Any, ...]]]:
+    """The result's fills as the ClearingHouse takes them, in ascending digest order."""
+    chosen = sorted((_digest(fill.bid, book), fill.bundle) for fill in result.allocation)
+    return [(digest, fill_args(book.revealed[digest], bundle)) for digest, bundle in chosen]
 
 
-def post(system: System, sender: LocalAccount, book: Book, result: PricedClearing,
+def solver_claim(result: Clearing) -> tuple[int, int]:
+    """What the auctioneer claims of its solve: optimal, or feasible with its proven bound."""
+    if result.status is SolveStatus.OPTIMAL:
+        return (SolverStatus.OPTIMAL, result.welfare)
+    return (SolverStatus.FEASIBLE, max(result.bound, result.welfare))
+
+
+def post(system: System, sender: LocalAccount, book: Book, result: Clearing,
          max_gas: int | None = None) -> list[TxReceipt]:
     """Posts the fills not on chain yet, in as few transactions as fit `max_gas` each (half
-    the block gas limit by default)."""
+    the block gas limit by default), with the solver's claim. An empty allocation is not
+    posted: there is nothing for a challenger to improve on but nothing."""
     house = system.clearing_house
     require_phase(book.round_id, book.phase, Phase.POST, "posting")
-    pending = [call for digest, call in fills(book, result)
-               if not book.in_result(book.records[digest])]
-    return [system.chain.send(house.functions.post(book.round_id, batch), sender)
-            for batch in _batches(system, sender, pending, max_gas,
-                                  lambda batch: house.functions.post(book.round_id, batch))]
+    posted = {a.bid_digest for batch in read_batches(system, book.round_id, POSTED_VERSION)
+              for a in batch}
+    pending = [call for digest, call in fills(book, result) if digest not in posted]
+    claim = solver_claim(result)
+
+    def call(batch: list[tuple[Any, ...]]) -> ContractFunction:
+        return house.functions.post(book.round_id, batch, claim)
+
+    return [system.chain.send(call(batch), sender)
+            for batch in _batches(system, sender, pending, max_gas, call)]
 
 
-def challenge(system: System, sender: LocalAccount, book: Book, result: PricedClearing
-              ) -> TxReceipt:
-    """Replaces the posted result with `result`, whole, in one transaction."""
+def challenge(system: System, sender: LocalAccount, book: Book, result: Clearing,
+              max_gas: int | None = None) -> list[TxReceipt]:
+    """Replaces the standing result with `result`, posted as a new challenge in batches and
+    sealed with the last; refused here if it would not beat the standing result by the
+    policy's step."""
+    house = system.clearing_house
     require_phase(book.round_id, book.phase, Phase.CHALLENGE, "a challenge")
-    if result.welfare <= book.state.welfare_micro_usd:
-        raise MarketError(f"result: welfare {result.welfare} micro-USD is not above the posted "
-                          f"{book.state.welfare_micro_usd}")
-    calls = [call for _, call in fills(book, result)]
-    call = system.clearing_house.functions.challenge(book.round_id, calls)
+    needed = _needed_welfare(system, book)
+    if result.welfare < needed:
+        raise MarketError(f"result: welfare {result.welfare} micro-USD does not beat the "
+                          f"standing result by the policy's step: at least {needed} is needed")
+    pending = [call for _, call in fills(book, result)]
+
+    def draft(batch: list[tuple[Any, ...]]) -> ContractFunction:
+        return house.functions.challenge(book.round_id, 0, batch, False)
+
+    batches = list(_batches(system, sender, pending, max_gas, draft))
+    receipts, version = [], 0
+    for number, batch in enumerate(batches):
+        sealing = number == len(batches) - 1
+        call = house.functions.challenge(book.round_id, version, batch, sealing)
+        receipts.append(system.chain.send(call, sender))
+        if version == 0:
+            posted = house.events.BatchPosted().process_receipt(receipts[-1], errors=DISCARD)
+            version = int(posted[0]["args"]["version"])
+    return receipts
+
+
+def _needed_welfare(system: System, book: Book) -> int:
+    """Welfare a challenge must reach: the standing result's, plus the policy's step."""
+    version = book.state.standing_version
+    standing = (Result.read(system.clearing_house, book.round_id, version).welfare_micro_usd
+                if version else 0)
+    step = standing * book.policy.rules.rates.min_improvement_bps // BPS
+    return standing + max(step, 1)
+
+
+# ---- pricing ----
+
+
+def price_report(system: System, book: Book, config_digest: bytes) -> PriceReport:
+    """The Ethical Pricing Function's report on the round's final allocation, recomputed from
+    the chain: what each oracle node signs. Only once the challenge window has closed."""
+    from market.eligibility import explain_losses, screen
+    from market.pricing import price
+
+    require_phase(book.round_id, book.phase, Phase.PRICE, "pricing")
+    version = book.state.standing_version
+    awards = [a for batch in read_batches(system, book.round_id, version) for a in batch]
+    rm = round_market(book)
+    market, at = rm.market, book.clearing_time
+    index = {bid.id: number for number, bid in enumerate(market.bids)}
+    allocation = []
+    for award in awards:
+        bid_id = "0x" + award.bid_digest.hex()
+        bundle = rm.model_bundle(bid_id, award.bundle_index)
+        allocation.append(Fill(bid=bid_id, bundle=bundle,
+                               items=market.bids[index[bid_id]].bundles[bundle].items))
+    filled = {index[fill.bid]: fill.bundle for fill in allocation}
+    welfare = Result.read(system.clearing_house, book.round_id, version).welfare_micro_usd
+    clearing = Clearing(allocation=allocation,
+                        losing=explain_losses(market, screen(market, at), filled),
+                        welfare=welfare, bound=welfare, gap=0.0, status=SolveStatus.FEASIBLE,
+                        seconds=0.0)
+    priced = price(market, clearing, at)
+    paid = {payment.winner: payment.total for payment in priced.payments}
+    return PriceReport(
+        system.clearing_house.address, book.round_id, version,
+        tuple(priced.item_prices[item_name(ask.item)] for ask in book.asks),
+        tuple(paid["0x" + award.bid_digest.hex()] for award in awards), config_digest)
+
+
+def submit_prices(system: System, sender: LocalAccount, report: PriceReport,
+                  signatures: list[tuple[str, bytes]]) -> TxReceipt:
+    """Prices the round with the quorum's signatures on `report`."""
+    call = system.clearing_house.functions.price(
+        report.round_id, list(report.item_prices_micro_usd), list(report.payments_micro_usd),
+        signature_args(signatures))
     return system.chain.send(call, sender)
 
 
-def finalise(system: System, sender: LocalAccount, book: Book, max_gas: int | None = None
-             ) -> list[TxReceipt]:
-    """Credits the winners their futures and releases the losers, those not done yet."""
-    require_phase(book.round_id, book.phase, Phase.FINAL, "finalising")
-    winners = [d for d, r in book.records.items() if book.in_result(r)]
-    losers = [d for d, r in book.records.items()
-              if r.status is Status.REVEALED or (r.status is Status.FILLED and not
-                                                 book.in_result(r))]
-    tagged = [(d, True) for d in winners] + [(d, False) for d in losers]
+# ---- settling ----
+
+
+def settle(system: System, sender: LocalAccount, book: Book, max_gas: int | None = None
+           ) -> list[TxReceipt]:
+    """Issues every batch of the final allocation not issued yet (at the quorum's prices, or at
+    reserve cost when the round went unpriced), releases the losers, and closes the round."""
+    require_phase(book.round_id, book.phase, Phase.FINAL, "settling")
     house = system.clearing_house
+    receipts = _issue(system, sender, book)
+    losers = [d for d in book.records if BidRecord.read(house, d).status is Status.REVEALED]
 
-    def call(batch: list[tuple[bytes, bool]]) -> ContractFunction:
-        return house.functions.finalise(book.round_id, [d for d, won in batch if won],
-                                        [d for d, won in batch if not won])
+    def release(batch: list[bytes]) -> ContractFunction:
+        return house.functions.release(book.round_id, batch)
 
-    return [system.chain.send(call(batch), sender)
-            for batch in _batches(system, sender, tagged, max_gas, call)]
+    receipts += [system.chain.send(release(batch), sender)
+                 for batch in _batches(system, sender, losers, max_gas, release)]
+    if not Round.read(house, book.round_id).closed:
+        receipts.append(system.chain.send(house.functions.close(book.round_id), sender))
+    return receipts
+
+
+def _issue(system: System, sender: LocalAccount, book: Book) -> list[TxReceipt]:
+    house = system.clearing_house
+    version = book.state.standing_version
+    if version == 0:
+        return []
+    payments: list[int] = []
+    if book.state.priced:
+        priced = events(system, house, "Priced", roundId=book.round_id)
+        payments = list(priced[-1]["args"]["paymentsMicroUsd"])
+    receipts, start = [], 0
+    for number, awards in enumerate(read_batches(system, book.round_id, version)):
+        end = start + len(awards)
+        if not Batch.read(house, book.round_id, version, number).issued:
+            call = house.functions.finalise(book.round_id, number,
+                                            [a.as_args() for a in awards],
+                                            payments[start:end])
+            receipts.append(system.chain.send(call, sender))
+        start = end
+    return receipts
 
 
 def forfeit_unrevealed(system: System, sender: LocalAccount, book: Book) -> list[TxReceipt]:
-    """Releases every commitment left unrevealed, less the round's forfeit fee. A commitment's
-    terms are public from its transaction's calldata."""
+    """Releases every commitment left unrevealed, less what the policy makes it forfeit. Its
+    terms and envelope hash are in its `Committed` event, whoever sent it (a contract wallet's
+    commitment is forfeited like any other)."""
     if book.phase < Phase.POST:
         raise MarketError(f"round {book.round_id}: the reveal phase has not ended")
     house = system.clearing_house
-    committed = {bytes(e["args"]["digest"]): e["transactionHash"]
-                 for e in events(system, house, "Committed", roundId=book.round_id)}
-    receipts = []
-    for digest in book.unrevealed():
-        transaction = system.chain.w3.eth.get_transaction(committed[digest])
-        _, arguments = house.decode_function_input(transaction["input"])
-        call = house.functions.forfeit(arguments["terms"], arguments["envelopeHash"])
-        receipts.append(system.chain.send(call, sender))
-    return receipts
+    sealed = set(book.unrevealed())
+    return [system.chain.send(house.functions.forfeit(e["args"]["terms"],
+                                                      e["args"]["envelopeHash"]), sender)
+            for e in events(system, house, "Committed", roundId=book.round_id)
+            if bytes(e["args"]["digest"]) in sealed]
 
 
 def _batches(system: System, sender: LocalAccount, pending: list[T], max_gas: int | None,
@@ -281,15 +303,9 @@ def _gas(call: ContractFunction, sender: LocalAccount) -> int:
         return 0
 
 
-# ---- decoding ----
-
-
-def _hex(digest: bytes) -> str:
-    return "0x" + digest.hex()
-
-
 def _digest(bid_id: str, book: Book) -> bytes:
     digest = parse_digest(bid_id, "allocation")
     if digest not in book.revealed:
         raise MarketError(f"allocation: {bid_id} is not a bid revealed in round {book.round_id}")
     return digest
+

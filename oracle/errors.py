@@ -96,3 +96,10 @@ class ConfigError(OracleError):
 
 class EnclaveError(OracleError):
     check = "enclave"
+
+
+class PricingRefused(OracleError):
+    """The node cannot price the round: it has no chain to read, or the round is not in its
+    price phase, or the chain holds no such round."""
+
+    check = "pricing"

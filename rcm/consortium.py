@@ -1,9 +1,11 @@
 """The Global Health AI Consortium's round, on chain: `market.examples`' consortium market
-turned into accounts, datasets, asks and sealed bids, taken through one ClearingHouse round.
+turned into accounts, datasets, asks and sealed bids, taken through one ClearingHouse round
+under the deployment's current policy (at launch, the consortium's own rules).
 
 Every party is a fresh key funded from governance (local chains only). Each bid is placed
 exactly as `rcm wallet bid` places it; the round is cleared and posted as `rcm auction run`
-does, and finalised as `rcm round finalise` does.
+does, priced by the oracle quorum as `rcm round price` does, and finalised as `rcm round
+finalise` does.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from web3.logs import DISCARD
+
 from chain.bid import purpose_id
-from chain.settlement import Deadlines, Phase, advance_into, dataset_id
+from chain.policy import Rules
+from chain.settlement import Deadlines, Phase, Round, advance_into, dataset_id
 from market import orders, settlement
+from market.book import read_book
 from market.examples import consortium_instance
 from market.model import Bid, Market
-from market.onchain import RISK_BPS, AskEntry, BidEntry, BundleEntry
+from market.onchain import RATINGS, AskEntry, BidEntry, BundleEntry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
 
     from chain.system import System
     from market.result import PricedClearing
+    from oracle.quorum import PriceQuorum
 
 CST = 10**18
 USD = 10**6
@@ -35,9 +42,6 @@ WEEK_SECONDS = 7 * 86_400
 SLOT_STARTS = {"w49": datetime(2026, 11, 30, tzinfo=UTC), "w50": datetime(2026, 12, 7, tzinfo=UTC)}
 BUDGET_MICRO_EPSILON = 10_000_000  # each dataset's registered budget: 10 ε
 MAX_DELTA_ATTO = 10**13  # δ ≤ 1e-5
-PROVIDER_BOND = 10 * CST
-AUCTIONEER_BOND = 100 * CST
-FORFEIT_FEE = USD
 
 
 @dataclass
@@ -93,18 +97,28 @@ class Consortium:
             fund(self.system, self.governance, account.address, needed + CST, deposits, 0)
             stake(self.system, account, needed + CST)
 
+    def rules(self) -> Rules:
+        """The current policy's rules, which the round will pin."""
+        policies = self.system.policies.functions
+        return Rules.from_call(policies.rulesOf(policies.currentPolicyId().call()).call())
+
     def required_stake(self, bid: Bid) -> int:
         value = max(b.value for b in bid.bundles)
+        risk_bps = self.rules().band_min_bps[RATINGS.index(bid.risk_rating)]
         vault = self.system.vault.functions
-        return int(vault.requiredStake(self.account(bid.buyer).address,
-                                       RISK_BPS[bid.risk_rating], value).call())
+        return int(vault.requiredStake(self.account(bid.buyer).address, risk_bps, value).call())
 
     def bond_sellers(self) -> None:
-        """Providers bond to post asks; the auctioneer (governance) to post results."""
+        """Providers bond what the policy locks for the capacity they offer; the auctioneer
+        (governance) what it locks to post a result."""
         from tokens.operations import bond, fund
 
-        for label, amount in [(p, PROVIDER_BOND) for p in self.providers()] + [
-                ("auctioneer", AUCTIONEER_BOND)]:
+        rates = self.rules().rates
+        capacity = {p: sum(a.capacity for a in self.market.asks if a.provider == p)
+                    for p in self.providers()}
+        for label, amount in [(p, units * rates.provider_bond_per_unit_wei)
+                              for p, units in capacity.items()] + [
+                ("auctioneer", rates.auctioneer_bond_wei)]:
             account = self.governance if label == "auctioneer" else self.account(label)
             fund(self.system, self.governance, account.address, amount, 0, 0)
             bond(self.system, account, amount)
@@ -118,8 +132,10 @@ class Consortium:
         house = self.system.clearing_house
         now = self.now()
         deadlines = Deadlines.after(now, *(PHASE_SECONDS,) * 4)
-        self.send(house.functions.openRound(deadlines.as_args(), FORFEIT_FEE), self.governance)
-        self.round_id = int(house.functions.roundCount().call())
+        receipt = self.system.chain.send(house.functions.openRound(deadlines.as_args()),
+                                         self.governance)
+        opened = house.events.RoundOpened().process_receipt(receipt, errors=DISCARD)
+        self.round_id = int(opened[0]["args"]["roundId"])
         return deadlines
 
     def post_asks(self) -> None:
@@ -131,15 +147,18 @@ class Consortium:
                                 tier=by_id[a.item].tier, unit=by_id[a.item].unit,
                                 capacity=a.capacity, reserve_price=a.reserve_price)
                        for a in asks]
-            first = int(self.system.clearing_house.functions.roundOf(self.round_id).call()[4])
+            first = Round.read(self.system.clearing_house, self.round_id).item_count
             orders.post_asks(self.system, self.account(provider), self.round_id,
                              [entry.to_chain() for entry in entries])
             self.items |= {ask.item: first + i for i, ask in enumerate(asks)}
 
-    def place_bids(self, deadlines: Deadlines) -> list[orders.Placed]:
-        """Every bid as `rcm wallet bid` sends it. The stale bid expires before the book closes,
-        so the auction turns it away as expired."""
-        placed = []
+    def place_bids(self, deadlines: Deadlines) -> tuple[list[orders.Placed], dict[str, str]]:
+        """Every bid as `rcm wallet bid` sends it; returns those placed and why the others were
+        refused before they committed. The stale bid expires before the round clears, and the
+        chain would refuse both it and a bid over its purpose's ε limit."""
+        from market.errors import MarketError
+
+        placed, refused = [], {}
         for bid in self.market.bids:
             expiry = deadlines.commit_timestamp + 60 if bid.expiry else 2**63 - 1
             entry = BidEntry(
@@ -148,14 +167,19 @@ class Consortium:
                 epsilon_micros=bid.epsilon_micros, delta=bid.delta,
                 dataset=self.datasets.get(bid.dataset or "", 0), risk_rating=bid.risk_rating,
                 purpose=bid.purpose, equity_class=bid.equity_class, expiry=expiry)
-            result = orders.place_bid(self.system, self.account(bid.buyer), self.round_id, entry)
+            try:
+                result = orders.place_bid(self.system, self.account(bid.buyer), self.round_id,
+                                          entry)
+            except MarketError as refusal:
+                refused[bid.id] = str(refusal).split(": ", 1)[1]
+                continue
             self.digests[bid.id] = result.digest
             placed.append(result)
-        return placed
+        return placed, refused
 
     def reveal_bids(self) -> None:
         self.enter(Phase.REVEAL)
-        for buyer in sorted({bid.buyer for bid in self.market.bids}):
+        for buyer in sorted({self.bid(bid_id).buyer for bid_id in self.digests}):
             orders.reveal(self.system, self.account(buyer), self.round_id)
 
     def clear(self) -> PricedClearing:
@@ -163,19 +187,27 @@ class Consortium:
         from market.wdp import SolveParams
 
         self.enter(Phase.POST)
-        book = settlement.read_book(self.system, self.round_id)
-        result = settlement.clear_round(self.system, book, self.market.policy,
-                                        SolveParams(time_limit=10.0, workers=2))
+        book = read_book(self.system, self.round_id)
+        result = settlement.clear_round(book, SolveParams(time_limit=10.0, workers=2))
         settlement.save_result(self.system, self.round_id, result)
         settlement.post(self.system, self.governance, book, result)
         return result
 
+    def price(self, urls: list[str]) -> PriceQuorum:
+        """The challenge window passes unchallenged; `rcm round price`: every oracle node
+        recomputes the prices from the chain and signs, k matching reports go on chain."""
+        from chain.policy_oracle import OracleSet
+        from oracle.quorum import choose_prices, collect_prices
+
+        self.enter(Phase.PRICE)
+        quorum = choose_prices(collect_prices(self.round_id, urls), OracleSet.read(self.system))
+        settlement.submit_prices(self.system, self.governance, quorum.report, quorum.signatures)
+        return quorum
+
     def finalise(self) -> int:
-        """The challenge window passes unchallenged; finalisation and every withdrawal."""
-        self.enter(Phase.FINAL)
-        book = settlement.read_book(self.system, self.round_id)
-        gas = sum(int(r["gasUsed"]) for r in settlement.finalise(self.system, self.governance,
-                                                                 book))
+        """`rcm round finalise`, then every buyer's withdrawal; returns the settling gas."""
+        book = read_book(self.system, self.round_id)
+        gas = sum(int(r["gasUsed"]) for r in settlement.settle(self.system, self.governance, book))
         for label in sorted({bid.buyer for bid in self.market.bids}):
             account = self.account(label)
             amount, bids = orders.owed(self.system, account.address)

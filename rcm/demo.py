@@ -83,6 +83,7 @@ class Demo:
         from oracle.config import init_oracle_dir, read_node_config
         from oracle.node.background import serving_all
         from oracle.registration import register_oracle_set
+        from rcm.pricer import chain_pricer
 
         self.heading("oracle", f"{ORACLE_NODES} policy oracle nodes, k = {ORACLE_THRESHOLD}")
         root = workdir / "provider-root.pem"
@@ -97,7 +98,7 @@ class Demo:
         )
         registered = register_oracle_set(self.system, self.governance, workdir / "oracle")
         configs = [read_node_config(path) for path in registered.configs]
-        with serving_all(configs, password) as urls:
+        with serving_all(configs, password, chain_pricer(lambda: self.system)) as urls:
             self.table(
                 "oracle set",
                 [(url, c.address) for url, c in zip(urls, configs, strict=True)]
@@ -110,8 +111,7 @@ class Demo:
         """attest → every node verifies and signs → k matching signatures go on-chain."""
         import time
 
-        from chain.policy_oracle import submit
-        from chain.verdict import verdict_domain
+        from chain.policy_oracle import OracleSet, submit
         from oracle.attester import attest, make_evidence
         from oracle.quorum import choose, collect
 
@@ -142,13 +142,7 @@ class Demo:
         )
         self.heading("verdict", "the oracle nodes verify, recompute ε and sign; a quorum submits")
         answers = collect(attestation.model_dump_json().encode(), urls)
-        oracle = self.system.oracle.functions
-        quorum = choose(
-            answers,
-            verdict_domain(self.chain.chain_id, self.system.oracle.address),
-            {s.lower() for s in oracle.signers().call()},
-            oracle.threshold().call(),
-        )
+        quorum = choose(answers, OracleSet.read(self.system))
         receipt = submit(self.system, self.governance, quorum.verdict, quorum.signatures)
         public = quorum.public
         self.table(
@@ -175,7 +169,7 @@ class Demo:
         self.audit(market, urls, enclave)
         self.bids(market)
         result = self.clearing(market)
-        self.settle(market, result)
+        self.settle(market, result, urls)
         self.futures(market)
         resold = self.resale(market)
         self.deliver(market, urls, enclave, resold, compliant=True)
@@ -231,15 +225,20 @@ class Demo:
         self.heading("bid", "providers ask; buyers commit sealed bids, then reveal them")
         deadlines = market.open_round()
         market.post_asks()
-        placed = market.place_bids(deadlines)
+        placed, refused = market.place_bids(deadlines)
         table = Table("bid", "digest", "deposit USD", "stake CST", "ε", "commit gas",
                       title=f"round {market.round_id}: {len(market.items)} items asked")
-        for bid, entry in zip(market.market.bids, placed, strict=True):
+        for bid_id, entry in zip(market.digests, placed, strict=True):
+            bid = market.bid(bid_id)
             table.add_row(bid.id, "0x" + entry.digest.hex()[:10] + "…",
                           f"{entry.deposit_micro_usd / 1e6:,.0f}",
                           from_units(entry.stake_wei, "cst"),
                           f"{bid.epsilon_micros / 1e6:g}", str(entry.receipt["gasUsed"]))
         self.console.print(table)
+        self.console.print(_rows(Table("bid", "why", title="refused before committing: the "
+                                                            "chain would refuse them"),
+                                 list(refused.items())))
+        self.summary["refused"] = refused
         market.reveal_bids()
 
     def clearing(self, market: Consortium) -> PricedClearing:
@@ -266,8 +265,16 @@ class Demo:
             "losing": {market.bid_id_of(loss.bid): str(loss.reason) for loss in result.losing}}
         return result
 
-    def settle(self, market: Consortium, result: PricedClearing) -> None:
-        self.heading("settle", "the ClearingHouse re-checks and records every fill; finalised")
+    def settle(self, market: Consortium, result: PricedClearing, urls: list[str]) -> None:
+        self.heading("price", "no challenge came; the oracle quorum prices the final allocation")
+        quorum = market.price(urls)
+        self.table("price report", [
+            ("signers", ", ".join(signer for signer, _ in quorum.signatures)),
+            ("payments", f"{sum(quorum.report.payments_micro_usd) / 1e6:,.2f} USD over "
+                         f"{len(quorum.report.payments_micro_usd)} futures"),
+            ("as the auctioneer priced it", str(sorted(quorum.report.payments_micro_usd)
+                                                == sorted(p.total for p in result.payments)))])
+        self.heading("settle", "futures issued at the signed prices; losers and bonds released")
         gas = market.finalise()
         table = Table("winner", "deposit USD", "pays USD", "change returned USD",
                       title="escrow")
@@ -281,7 +288,8 @@ class Demo:
                           f"{(record.deposit_micro_usd - record.payment_micro_usd) / 1e6:,.2f}")
         self.console.print(table)
         self.table("finalisation", [("gas", f"{gas:,}"),
-                                    ("losers' deposits, stakes and ε", "released")])
+                                    ("losers' deposits, stakes and ε", "released"),
+                                    ("auctioneer's and providers' bonds", "released")])
         self.summary["payments"] = payments
 
     def futures(self, market: Consortium) -> None:
@@ -403,6 +411,7 @@ def open_system(rpc: str | None) -> tuple[System, LocalAccount]:
     from chain.connection import connect
     from chain.deploy import deploy_system
     from chain.errors import ChainError
+    from market.onchain import launch_policy
 
     chain = connect(rpc)
     governance = chain.dev_account(0)
@@ -411,7 +420,7 @@ def open_system(rpc: str | None) -> tuple[System, LocalAccount]:
             return System.load(chain), governance
         except ChainError:
             pass
-    return deploy_system(chain, governance), governance
+    return deploy_system(chain, governance, policy=launch_policy()), governance
 
 
 def run(rpc: str | None, console: Console) -> dict[str, Any]:

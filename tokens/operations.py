@@ -26,22 +26,25 @@ class Balances(BaseModel):
     staked: int
     locked: int
     bonded: int
+    bond_locked: int  # part of the bond a round holds: a result's poster's, a provider's asks'
     unbonding: int
     unbonding_ready_at: int
 
 
 def balances(system: System, address: str) -> Balances:
-    vault = system.vault.functions.balanceOf(address).call()
+    staked, locked, bonded, unbonding, ready_at, bond_locked = (
+        system.vault.functions.balanceOf(address).call())
     return Balances(
         address=address,
         eth=system.chain.w3.eth.get_balance(address),  # type: ignore[arg-type]
         cst=system.cst.functions.balanceOf(address).call(),
         usd=system.payment_token.functions.balanceOf(address).call(),
-        staked=vault[0],
-        locked=vault[1],
-        bonded=vault[2],
-        unbonding=vault[3],
-        unbonding_ready_at=vault[4],
+        staked=staked,
+        locked=locked,
+        bonded=bonded,
+        bond_locked=bond_locked,
+        unbonding=unbonding,
+        unbonding_ready_at=ready_at,
     )
 
 

@@ -47,6 +47,15 @@ interface IPolicyOracle {
     /// signatures ordered by ascending signer address, and delivers it to the job's consumer.
     function submitVerdict(VerdictLib.Data calldata verdict, Signature[] calldata signatures) external;
 
+    /// @notice Checks that k distinct signers of the current set, in ascending order, signed
+    /// the EIP-712 digest of `structHash` under this contract's domain; reverts otherwise. For
+    /// reports other contracts accept on the quorum's word (a round's prices): the struct's
+    /// type hash is theirs, and the struct binds `configDigest()`.
+    function verifyQuorum(bytes32 structHash, Signature[] calldata signatures)
+        external
+        view
+        returns (uint256 signerBitmap);
+
     function configDigest() external view returns (bytes32);
     function configVersion() external view returns (uint64);
     function threshold() external view returns (uint8);

@@ -82,8 +82,10 @@ interface IPrivacyBudgetLedger is IERC1155 {
     /// @notice Moves `amount` of `account`'s budget into the dataset's reserve for a committed
     /// bid, once the dataset consents to `purpose` and `deltaAtto` is within its cap. Dataset
     /// id 0 with no ε is a bid on no private data: nothing is reserved. CLEARING_ROLE.
+    /// @return remainingMicroEpsilon the dataset's budget not yet consumed (0 for no dataset)
     function reserve(uint256 id, address account, uint256 amount, bytes32 purpose, uint256 deltaAtto)
-        external;
+        external
+        returns (uint256 remainingMicroEpsilon);
 
     /// @notice Returns reserved budget to `account` (a lost or forfeited bid); a zero amount
     /// does nothing. CLEARING_ROLE.

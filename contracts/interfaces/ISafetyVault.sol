@@ -9,7 +9,11 @@ pragma solidity ^0.8.28;
 /// and an account lock (`lockStake`, `releaseStake`, `slashStake`: the vault keeps only the
 /// account's total; the caller keeps each bid's amount in its own record, so a bid costs the
 /// vault no storage of its own). Bonds are long-term collateral with an unbonding delay and
-/// stay slashable during the delay.
+/// stay slashable during the delay. A clearing role may lock part of an account's bond for as long
+/// as what it backs is at stake (an auctioneer's posted result, a provider's offered capacity):
+/// a locked bond cannot be unbonded, and the clearing role releases it, burns it, or pays it to
+/// whoever earned it. A locked bond is still slashable by a fault (`slashBond`), so releasing or
+/// seizing a lock takes at most what is left of it.
 interface ISafetyVault {
     struct Balance {
         uint128 free;
@@ -17,6 +21,7 @@ interface ISafetyVault {
         uint128 bonded;
         uint128 unbonding;
         uint64 unbondingReadyAt;
+        uint128 bondLocked;
     }
 
     error ZeroAmount();
@@ -45,6 +50,10 @@ interface ISafetyVault {
     event UnbondingStarted(address indexed account, uint256 amount, uint256 readyAt);
     event Withdrawn(address indexed account, uint256 amount);
     event BondSlashed(address indexed account, uint256 burned);
+    event BondLocked(address indexed account, uint256 amount);
+    event BondReleased(address indexed account, uint256 amount);
+    /// @dev `recipient` zero: burned.
+    event LockedBondSeized(address indexed account, uint256 amount, address indexed recipient);
     event ParametersSet(uint256 cstWeiPerMicroUsd, uint256 unbondingDelaySeconds);
 
     function stake(uint256 amount) external;
@@ -86,8 +95,23 @@ interface ISafetyVault {
     /// @notice Pays out everything unbonding once its delay has passed.
     function withdraw() external;
 
-    /// @notice Burns `amount` of `account`'s bond, unbonding CST included. ORACLE_ROLE.
+    /// @notice Burns `amount` of `account`'s bond: free bond first, then what is unbonding,
+    /// then locked bond. ORACLE_ROLE.
     function slashBond(address account, uint256 amount) external;
+
+    /// @notice Moves `amount` of `account`'s bond into its locked bond. CLEARING_ROLE.
+    function lockBond(address account, uint256 amount) external;
+
+    /// @notice Returns up to `amount` of `account`'s locked bond to its bond. CLEARING_ROLE.
+    /// @return released what was locked of `amount`
+    function releaseBond(address account, uint256 amount) external returns (uint256 released);
+
+    /// @notice Takes up to `amount` of `account`'s locked bond: burned if `recipient` is zero,
+    /// else paid to `recipient` in CST. CLEARING_ROLE.
+    /// @return seized what was locked of `amount`
+    function seizeLockedBond(address account, uint256 amount, address recipient)
+        external
+        returns (uint256 seized);
 
     /// @notice Sets the CST rate and the unbonding delay. REGULATOR_ROLE.
     function setParameters(uint256 cstWeiPerMicroUsd, uint256 unbondingDelaySeconds) external;

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from oracle.errors import AlreadyJudged, MalformedEvidence, OracleError, VerdictNotFound
 from oracle.node.models import ErrorPublic, ReplayPublic, VerdictPublic
-from oracle.node.routes import attestations, health, metrics, verdicts
+from oracle.node.routes import attestations, health, metrics, prices, verdicts
 from oracle.node.service import OracleNode
 
 
@@ -21,7 +21,7 @@ def create_app(node: OracleNode) -> FastAPI:
         "EIP-712 verdicts.",
     )
     app.state.node = node
-    for module in (attestations, verdicts, health, metrics):
+    for module in (attestations, verdicts, prices, health, metrics):
         app.include_router(module.router)
     app.exception_handler(OracleError)(_refused)
     app.exception_handler(RequestValidationError)(_invalid)

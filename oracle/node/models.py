@@ -42,6 +42,23 @@ class VerdictPublic(VerdictBase):
     signature: str = Field(description="65-byte r ‖ s ‖ v over the EIP-712 Verdict, hex.")
 
 
+class PricePublic(BaseModel):
+    """A signed price report on a round's final allocation: the Ethical Pricing Function
+    recomputed by this node from the chain's events, with everything needed to rebuild its
+    EIP-712 digest (`chain/prices.py`) and recover the signer."""
+
+    clearing_house: str
+    round: int
+    result_version: int
+    item_prices_micro_usd: list[int] = Field(description="One per item of the round.")
+    payments_micro_usd: list[int] = Field(description="One per fill, in the result's order.")
+    config_digest: str
+    chain_id: int
+    policy_oracle: str
+    signer: str
+    signature: str = Field(description="65-byte r ‖ s ‖ v over the EIP-712 PriceReport, hex.")
+
+
 class ErrorPublic(BaseModel):
     detail: str = Field(description="`<check>: <why>`.")
     check: str = Field(description="The check that failed, e.g. `signature`, `cert_chain`.")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chain.eip712 import Domain
 from chain.keystore import read_keystore
+from chain.prices import PriceReport, sign_report
 from chain.verdict import Verdict, clauses_hash, sign_verdict, verdict_domain
 from oracle.accountant import mechanism_epsilon, preload
 from oracle.attestation import Attestation, Evidence, TrustPolicy, verify_attestation
@@ -23,16 +25,29 @@ from oracle.errors import (
     ConfigError,
     JobAlreadyJudged,
     OracleError,
+    PricingRefused,
     ReplayedNonce,
     VerdictNotFound,
 )
 from oracle.node.metrics import NodeMetrics
-from oracle.node.models import FAULT_NAMES, ClausePublic, HealthPublic, VerdictPublic
+from oracle.node.models import (
+    FAULT_NAMES,
+    ClausePublic,
+    HealthPublic,
+    PricePublic,
+    VerdictPublic,
+)
 from oracle.policy import Evaluation, Policies, evaluate
 from oracle.store import StoredVerdict, VerdictStore
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
+
+
+Pricer = Callable[[int, bytes], PriceReport]
+"""Recomputes a round's price report from the chain, under a configuration digest; raises
+PricingRefused when it cannot. Whoever starts the node supplies it (the market's pricing is not
+the oracle's code), or none."""
 
 
 @dataclass
@@ -43,6 +58,7 @@ class OracleNode:
     trust: TrustPolicy
     store: VerdictStore
     metrics: NodeMetrics
+    pricer: Pricer | None = None
 
     @property
     def domain(self) -> Domain:
@@ -58,6 +74,24 @@ class OracleNode:
                 raise
         self.metrics.verdicts.labels(verdict.verdict).inc()
         return verdict
+
+    def price(self, round_id: int) -> PricePublic:
+        """The node's signature on the round's price report, recomputed now from the chain."""
+        if self.pricer is None:
+            raise PricingRefused("this node reads no chain: start it with --rpc to price rounds")
+        report = self.pricer(round_id, bytes.fromhex(self.config.config_digest.removeprefix("0x")))
+        return PricePublic(
+            clearing_house=report.clearing_house,
+            round=report.round_id,
+            result_version=report.result_version,
+            item_prices_micro_usd=list(report.item_prices_micro_usd),
+            payments_micro_usd=list(report.payments_micro_usd),
+            config_digest=self.config.config_digest,
+            chain_id=self.config.chain_id,
+            policy_oracle=self.config.policy_oracle,
+            signer=self.account.address,
+            signature="0x" + sign_report(self.account, self.domain, report).hex(),
+        )
 
     def _judge(self, attestation: Attestation) -> VerdictPublic:
         now = int(time.time())
@@ -130,7 +164,7 @@ def _already_judged(evidence: Evidence, held: StoredVerdict) -> AlreadyJudged:
     return JobAlreadyJudged(f"{evidence.job} already has a verdict", verdict)
 
 
-def load_node(config: NodeConfig, password: str) -> OracleNode:
+def load_node(config: NodeConfig, password: str, pricer: Pricer | None = None) -> OracleNode:
     """Everything a node needs from its configuration; the store is opened last."""
     account = read_keystore(config.keystore, password)
     if account.address.lower() != config.address.lower():
@@ -145,6 +179,7 @@ def load_node(config: NodeConfig, password: str) -> OracleNode:
         trust=trust,
         store=VerdictStore(config.database),
         metrics=NodeMetrics(),
+        pricer=pricer,
     )
 
 

@@ -16,7 +16,7 @@ import typer
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption
 
 if TYPE_CHECKING:
-    from market.model import Market, Policy
+    from market.model import Market
     from market.result import Clearing, PricedClearing
     from market.wdp import SolveParams
 
@@ -99,9 +99,6 @@ def _priced(market: Market, params: SolveParams, now: int | None) -> PricedClear
 @app.command()
 def run(
     round_id: Annotated[int, typer.Option("--round", min=1, help="The round's id.")],
-    policy: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, help="The regulator's policy as JSON (market.model.Policy); "
-                                          "default: the consortium example's.")] = None,
     time_limit: TimeLimit = 60.0,
     workers: Workers = os.cpu_count() or 1,
     seed: Seed = 0,
@@ -109,19 +106,21 @@ def run(
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
-    """Clear a round from its revealed bids and asks on chain, price it and post the result
-    in batches that fit a block. The result is saved before posting and reused, so running it
-    again after a failure posts only what is missing."""
-    from market.settlement import clear_round, load_result, post, read_book, save_result
+    """Clear a round from its revealed bids and asks on chain under the policy it pinned, price
+    it, and post the allocation with the solver's claim in batches that fit a block. The result
+    is saved before posting and reused, so running it again after a failure posts only what is
+    missing. Payments become binding when the oracle quorum prices the round (`rcm round
+    price`)."""
+    from market.book import read_book
+    from market.settlement import clear_round, load_result, post, save_result
     from rcm.commands.common import open_wallet, print_json, tx_summary
 
-    rules = _policy(policy)
     params = _params(time_limit, workers, seed)
     system, account = open_wallet(wallet, rpc)
     book = read_book(system, round_id)
     result = load_result(system, round_id)
     if result is None:
-        result = clear_round(system, book, rules, params, say=_progress_on_stderr())
+        result = clear_round(book, params, say=_progress_on_stderr())
         save_result(system, round_id, result)
     receipts = post(system, account, book, result)
     document = {"round": round_id, "txs": [tx_summary(r) for r in receipts],
@@ -134,14 +133,6 @@ def run(
                + (" (already on chain)" if result.allocation and not receipts else ""))
     for loss in result.losing:
         typer.echo(f"  {loss.bid[:18]} lost: {loss.reason} — {loss.detail}")
-
-
-def _policy(path: Path | None) -> Policy:
-    from market.examples import consortium_instance
-    from market.model import Policy
-    from market.readers import read_json_file
-
-    return consortium_instance().policy if path is None else read_json_file(path, Policy)
 
 
 @app.command()

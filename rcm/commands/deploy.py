@@ -26,13 +26,14 @@ def deploy(
     from chain.deploy import deploy_system
     from chain.keystore import read_password
     from chain.manifest import manifest_path
+    from market.onchain import launch_policy
     from tokens import wallets
 
     token = wallets.resolve_recipient(payment_token) if payment_token else None
     wallets.address_of(from_)
     governance = wallets.unlock(from_, read_password())
     chain = connect(rpc)
-    system = deploy_system(chain, governance, token)
+    system = deploy_system(chain, governance, token, policy=launch_policy())
     data = {
         "chain_id": chain.chain_id,
         "manifest": str(manifest_path(chain.chain_id)),

@@ -54,16 +54,22 @@ def serve(
     config: Annotated[Path, typer.Option(help="A node-<i>.toml written by `rcm oracle init`.")],
     host: Annotated[str | None, typer.Option(help="Default: the config's host.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: the config's port.")] = None,
+    rpc: Annotated[str | None, typer.Option(
+        "--rpc", envvar="RCM_RPC",
+        help="JSON-RPC URL of the chain whose rounds the node prices (POST "
+             "/rounds/{round}/prices); without it the node only judges attestations.")] = None,
 ) -> None:
-    """Run one node: POST /attestations, GET /verdicts/{job}, /health, /metrics, /openapi.json.
-    The node key's password comes from RCM_PASSWORD or a prompt."""
+    """Run one node: POST /attestations, GET /verdicts/{job}, POST /rounds/{round}/prices,
+    /health, /metrics, /openapi.json. The node key's password comes from RCM_PASSWORD or a
+    prompt."""
     import uvicorn
 
     from oracle.node.app import create_app
     from oracle.node.service import load_node
+    from rcm.pricer import rpc_pricer
 
     node_config = read_node_config(config)
-    node = load_node(node_config, read_password())
+    node = load_node(node_config, read_password(), rpc_pricer(rpc) if rpc else None)
     bind_host, bind_port = host or node_config.host, port or node_config.port
     typer.echo(
         f"{node_config.name} ({node.account.address}) serving on http://{bind_host}:{bind_port}",

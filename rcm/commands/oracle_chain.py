@@ -114,8 +114,8 @@ def submit(
 ) -> None:
     """Post the attestation to every node (a 409 still yields that node's stored verdict),
     collect k matching signatures and submit the verdict to PolicyOracle."""
+    from chain.policy_oracle import OracleSet
     from chain.policy_oracle import submit as submit_verdict
-    from chain.verdict import verdict_domain
     from oracle.attestation import Attestation
     from oracle.errors import MalformedEvidence, OracleError
     from oracle.quorum import choose, collect
@@ -139,12 +139,7 @@ def submit(
         raise OracleError(f"job: {attestation.evidence.job} is not open on-chain")
     if oracle.isDecided(job_id).call():
         raise OracleError(f"job: {attestation.evidence.job} already has a verdict on-chain")
-    quorum = choose(
-        collect(body, urls),
-        verdict_domain(system.chain.chain_id, system.oracle.address),
-        {signer.lower() for signer in oracle.signers().call()},
-        oracle.threshold().call(),
-    )
+    quorum = choose(collect(body, urls), OracleSet.read(system))
     receipt = submit_verdict(system, sender, quorum.verdict, quorum.signatures)
     data = {
         "job": quorum.public.job,

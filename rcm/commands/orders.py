@@ -27,14 +27,17 @@ File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON 
 
 def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
         json_out: JsonOption = False) -> None:
-    """Post a provider's asks from FILE (README: ask files); needs a reputation bond."""
+    """Post a provider's asks from FILE (README: ask files); the round's policy locks a bond
+    per unit offered until the round closes."""
+    from web3.logs import DISCARD
+
     from market.orders import post_asks, read_asks
 
     asks = read_asks(file)
     system, account = open_wallet(name, rpc)
-    first = system.clearing_house.functions.roundOf(round_id).call()[4]
     receipt = post_asks(system, account, round_id, asks)
-    items = list(range(first, first + len(asks)))
+    posted = system.clearing_house.events.AskPosted().process_receipt(receipt, errors=DISCARD)
+    items = [int(event["args"]["item"]) for event in posted]
     report(json_out, {"round": round_id, "items": items, "tx": _tx(receipt)},
             f"posted {len(asks)} asks to round {round_id} as items {items[0]}..{items[-1]}")
 

@@ -1,5 +1,6 @@
-"""`rcm round`: open a sealed-bid round, watch it, close its book, challenge its result,
-finalise it. The auctioneer's side; `rcm auction run` clears and posts."""
+"""`rcm round`: the regulator's round policy, and a round's life on the auctioneer's side —
+open it, watch it, close its book, challenge its result, price it with the oracle quorum,
+finalise it. `rcm auction run` clears and posts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from web3.logs import DISCARD
 
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
@@ -24,11 +26,12 @@ if TYPE_CHECKING:
     from web3.types import TxReceipt
 
     from chain.system import System
-    from market.settlement import Book
+    from market.book import Book
 
-app = typer.Typer(no_args_is_help=True, help="Open, watch, close, challenge and finalise rounds.")
+app = typer.Typer(no_args_is_help=True,
+                  help="Round policy; open, watch, close, challenge, price and finalise rounds.")
 
-RoundId = Annotated[int, typer.Argument(min=1, help="The round's id.")]
+RoundId = Annotated[int, typer.Argument(min=1, max=2**32 - 1, help="The round's id.")]
 Wallet = Annotated[str, typer.Option("--wallet", help="Wallet that signs (a keystore name).")]
 Seconds = Annotated[int, typer.Option(min=1, help="Length of the phase, seconds.")]
 GOVERNANCE = "governance"
@@ -40,34 +43,73 @@ def open_(
     reveal: Seconds = 3_600,
     post: Seconds = 3_600,
     challenge: Seconds = 3_600,
-    forfeit_fee: Annotated[str, typer.Option(help="USD an unrevealed bid forfeits.")] = "1",
     wallet: Wallet = GOVERNANCE,
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
-    """Open a round (AUCTIONEER_ROLE): commit, reveal, post and challenge phases in a row,
-    from now."""
+    """Open a round (AUCTIONEER_ROLE) under the regulator's current policy: commit, reveal,
+    post and challenge phases in a row, from now."""
     from chain.settlement import Deadlines
-    from tokens.amounts import to_units
 
-    fee = to_units(forfeit_fee, "usd")
     system, account = open_wallet(wallet, rpc)
     now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
     deadlines = Deadlines.after(now, commit, reveal, post, challenge)
     house = system.clearing_house
-    receipt = system.chain.send(house.functions.openRound(deadlines.as_args(), fee), account)
-    round_id = int(house.functions.roundCount().call())
-    data = {"round": round_id, "deadlines": _times(deadlines.as_args()), **tx_summary(receipt)}
-    report(json_out, data, f"opened round {round_id}: bids until "
-                            f"{data['deadlines']['commit']}")
+    receipt = system.chain.send(house.functions.openRound(deadlines.as_args()), account)
+    opened = house.events.RoundOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]
+    round_id = int(opened["roundId"])
+    data = {"round": round_id, "policy": int(opened["policyId"]),
+            "deadlines": _times(deadlines.as_args()), **tx_summary(receipt)}
+    report(json_out, data, f"opened round {round_id} under policy {data['policy']}: bids until "
+                           f"{data['deadlines']['commit']}")
+
+
+@app.command()
+def policy(
+    file: Annotated[Path | None, typer.Argument(
+        exists=True, dir_okay=False,
+        help="A policy to register (JSON: {\"policy\": market.model.Policy, \"rates\": {…}}); "
+             "without it, print the current one in the same form.")] = None,
+    wallet: Wallet = GOVERNANCE,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """The regulator's round policy: rules the chain enforces on every round opened under it
+    (risk bands and tiers, risk caps, ε per purpose, equity reservation), pricing weights, and
+    bond, slash and window rates. Registering one (REGULATOR_ROLE) makes it current; rounds
+    already open keep theirs."""
+    from market.book import read_policy
+    from market.onchain import PolicyFile
+    from market.readers import read_json_file
+
+    if file is None:
+        system = load_system(rpc)
+        policy_id = int(system.policies.functions.currentPolicyId().call())
+        current = PolicyFile.from_chain(read_policy(system, policy_id))
+        document = {"policy_id": policy_id, **current.model_dump(mode="json")}
+        if json_out:
+            print_json(document)
+        else:
+            typer.echo(current.model_dump_json(indent=2))
+            typer.echo(f"(policy {policy_id}, current)")
+        return
+    chain_policy = read_json_file(file, PolicyFile).to_chain()
+    system, account = open_wallet(wallet, rpc)
+    receipt = system.chain.send(system.policies.functions.setPolicy(chain_policy.as_args()),
+                                account)
+    registered = system.policies.events.PolicySet().process_receipt(receipt, errors=DISCARD)
+    policy_id = int(registered[0]["args"]["policyId"])
+    report(json_out, {"policy_id": policy_id, **tx_summary(receipt)},
+           f"registered policy {policy_id}; rounds opened from now on pin it")
 
 
 @app.command()
 def status(round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
            json_out: JsonOption = False) -> None:
-    """The round's phase, items and every bid's state; once cleared (by `rcm auction run` on
-    this machine), why each bid won or lost."""
-    from market.settlement import load_result, read_book
+    """The round's phase, result, items and every bid's state; once cleared (by `rcm auction
+    run` on this machine), why each bid won or lost."""
+    from market.book import read_book
+    from market.settlement import load_result
 
     system = load_system(rpc)
     book = read_book(system, round_id)
@@ -82,52 +124,87 @@ def status(round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
 def close(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFAULT_RPC_URL,
           json_out: JsonOption = False) -> None:
     """Close the round's book once the reveal phase is over: every commitment left unrevealed
-    is released less the round's forfeit fee. Anyone may do it."""
-    from market.settlement import forfeit_unrevealed, read_book
+    is released less what the policy makes it forfeit. Anyone may do it."""
+    from market.book import read_book
+    from market.settlement import forfeit_unrevealed
 
     system, account = open_wallet(wallet, rpc)
     receipts = forfeit_unrevealed(system, account, read_book(system, round_id))
     report(json_out, {"round": round_id, "forfeited": len(receipts), "txs": _txs(receipts)},
-            f"round {round_id} closed: {len(receipts)} unrevealed bids forfeited")
+           f"round {round_id} closed: {len(receipts)} unrevealed bids forfeited")
 
 
 @app.command("challenge")
 def challenge_(
     round_id: RoundId,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                         help="A priced result, as `auction run` saves it.")],
+                                         help="A result, as `auction run` saves it.")],
     wallet: Wallet = GOVERNANCE,
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
-    """Replace the posted result with a better one (higher welfare); the replaced poster's
-    bond is slashed."""
-    from market.settlement import challenge, read_book, read_result_file
+    """Replace the standing result with a better allocation (one that beats its welfare by the
+    policy's step). The challenge locks the policy's challenger bond; it reopens the window for
+    an answer."""
+    from market.book import read_book
+    from market.settlement import challenge, read_result_file
 
     result = read_result_file(file)
     system, account = open_wallet(wallet, rpc)
-    receipt = challenge(system, account, read_book(system, round_id), result)
-    report(json_out, {"round": round_id, "welfare": result.welfare, **tx_summary(receipt)},
-            f"round {round_id}: result replaced, welfare {result.welfare / 1e6:,.2f} USD")
+    receipts = challenge(system, account, read_book(system, round_id), result)
+    report(json_out, {"round": round_id, "welfare": result.welfare, "txs": _txs(receipts)},
+           f"round {round_id}: result replaced, welfare {result.welfare / 1e6:,.2f} USD")
+
+
+@app.command()
+def price(
+    round_id: RoundId,
+    nodes: Annotated[str, typer.Option(help="Comma-separated oracle node URLs.")],
+    wallet: Wallet = GOVERNANCE,
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    json_out: JsonOption = False,
+) -> None:
+    """Price the round's final allocation once its challenge window has closed: every node
+    recomputes the Ethical Pricing Function from the chain and signs; k matching reports go on
+    chain. Anyone may do it."""
+    from chain.policy_oracle import OracleSet
+    from market.settlement import submit_prices
+    from oracle.errors import OracleError
+    from oracle.quorum import choose_prices, collect_prices
+
+    urls = [url.strip() for url in nodes.split(",") if url.strip()]
+    if not urls:
+        raise OracleError("--nodes: give at least one node URL")
+    system, account = open_wallet(wallet, rpc)
+    quorum = choose_prices(collect_prices(round_id, urls), OracleSet.read(system))
+    receipt = submit_prices(system, account, quorum.report, quorum.signatures)
+    paid = sum(quorum.report.payments_micro_usd)
+    report(json_out, {"round": round_id, "payments_micro_usd": paid,
+                      "signers": [signer for signer, _ in quorum.signatures],
+                      **tx_summary(receipt)},
+           f"round {round_id} priced: {len(quorum.report.payments_micro_usd)} payments, "
+           f"{paid / 1e6:,.2f} USD in all (tx {tx_summary(receipt)['tx']})")
 
 
 @app.command()
 def finalise(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFAULT_RPC_URL,
              json_out: JsonOption = False) -> None:
-    """Credit the winners their futures and release the losers, once the challenge window
-    has closed. Anyone may do it; safe to repeat."""
-    from market.settlement import finalise as finalise_round
-    from market.settlement import read_book
+    """Issue the winners' futures, release the losers and the round's bonds, once the round
+    is final (priced, or its pricing window passed: winners then pay their reserve cost).
+    Anyone may do it; safe to repeat."""
+    from market.book import read_book
+    from market.settlement import settle
 
     system, account = open_wallet(wallet, rpc)
-    receipts = finalise_round(system, account, read_book(system, round_id))
+    receipts = settle(system, account, read_book(system, round_id))
     report(json_out, {"round": round_id, "txs": _txs(receipts)},
-            f"round {round_id} finalised in {len(receipts)} transactions")
+           f"round {round_id} finalised in {len(receipts)} transactions")
 
 
 def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
-    from chain.settlement import Phase
-    from market.onchain import tier_name
+    from chain.settlement import Result, SolverStatus
+    from market.book import read_batches
+    from market.onchain import slot_label, tier_name
 
     house = system.clearing_house
     outcome: dict[str, str] = {}
@@ -135,23 +212,34 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
         outcome |= {fill.bid: f"won bundle {fill.bundle}" for fill in result.allocation}
         outcome |= {loss.bid: f"lost: {loss.reason} — {loss.detail}" for loss in result.losing}
     state = book.state
+    version = state.standing_version
+    standing = Result.read(house, book.round_id, version) if version else None
+    awarded = {a.bid_digest for batch in read_batches(system, book.round_id, version)
+               for a in batch} if version else set()
     return {
         "round": book.round_id,
-        "phase": Phase(book.phase).name.lower(),
+        "phase": book.phase.name.lower(),
+        "policy": state.policy_id,
         "deadlines": _times(state.deadlines.as_args()),
-        "poster": _unless_zero(state.poster),
-        "fills": state.fill_count,
-        "welfare_micro_usd": state.welfare_micro_usd,
+        "challenge_end": _time(state.challenge_end_timestamp),
+        "result": None if standing is None else {
+            "version": version, "poster": standing.poster, "fills": standing.fill_count,
+            "welfare_micro_usd": standing.welfare_micro_usd,
+            # a challenge claims nothing of a solver; only the auctioneer's post does
+            "claimed": (SolverStatus(standing.solver_status).name.lower()
+                        if standing.solver_status else None),
+            "bound_micro_usd": standing.bound_micro_usd, "priced": state.priced,
+            "issued": state.issued_count, "closed": state.closed},
         "items": [{
             "item": a.item, "provider": a.provider, "kind": a.ask.resource,
-            "region": a.ask.region, "slot": _time(a.ask.slot_start_timestamp),
+            "region": a.ask.region, "slot": slot_label(a.ask.slot_start_timestamp),
             "tier": tier_name(a.ask.tier), "unit": a.ask.unit, "capacity": a.ask.capacity,
-            "allocated": _allocated(house.functions.askOf(book.round_id, a.item).call(), state),
+            "allocated": house.functions.allocationOf(book.round_id, version, a.item).call()[0],
             "reserve_price_micro_usd": a.ask.reserve_price_micro_usd,
         } for a in book.asks],
         "bids": [{
             "digest": "0x" + digest.hex(), "bidder": _unless_zero(record.bidder),
-            "status": record.status.name.lower(),
+            "status": record.status.name.lower(), "in_result": digest in awarded,
             "deposit_micro_usd": record.deposit_micro_usd,
             "payment_micro_usd": record.payment_micro_usd,
             "outcome": outcome.get("0x" + digest.hex()),
@@ -164,20 +252,16 @@ def _unless_zero(address: str) -> str | None:
     return address if int(address, 16) else None
 
 
-def _allocated(ask: Any, state: Any) -> int:
-    _, _, allocated, version, _ = ask
-    return int(allocated) if version == state.result_version else 0
-
-
 def _print_status(document: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     deadlines = document["deadlines"]
-    console.print(f"[bold]round {document['round']}[/]: {document['phase']} phase; bids until "
-                  f"{deadlines['commit']}, reveals until {deadlines['reveal']}, result until "
-                  f"{deadlines['post']}, challenges until {deadlines['challenge']}")
+    console.print(f"[bold]round {document['round']}[/] (policy {document['policy']}): "
+                  f"{document['phase']} phase; bids until {deadlines['commit']}, reveals until "
+                  f"{deadlines['reveal']}, result until {deadlines['post']}, challenges until "
+                  f"{document['challenge_end']}")
     items = Table("item", "kind", "region", "slot", "tier", "units", "sold", "reserve USD",
                   "provider", title="items")
     for item in document["items"]:
@@ -192,9 +276,15 @@ def _print_status(document: dict[str, Any]) -> None:
                      f"{bid['deposit_micro_usd'] / 1e6:,.2f}",
                      f"{bid['payment_micro_usd'] / 1e6:,.2f}", bid["outcome"] or "")
     console.print(bids)
-    if document["poster"]:
-        console.print(f"result: {document['fills']} fills, welfare "
-                      f"{document['welfare_micro_usd'] / 1e6:,.2f} USD, by {document['poster']}")
+    result = document["result"]
+    if result:
+        claim = (f" ({result['claimed']}, bound {result['bound_micro_usd'] / 1e6:,.2f})"
+                 if result["claimed"] else " (a challenge)")
+        console.print(f"result {result['version']}: {result['fills']} fills, welfare "
+                      f"{result['welfare_micro_usd'] / 1e6:,.2f} USD{claim}, "
+                      f"by {result['poster']}; "
+                      f"{'priced' if result['priced'] else 'not priced'}, "
+                      f"{result['issued']} futures issued")
 
 
 def _time(timestamp: int) -> str:

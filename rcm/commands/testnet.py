@@ -23,6 +23,7 @@ def start(
     from chain.deploy import deploy_system
     from chain.keystore import read_password
     from chain.manifest import manifest_path
+    from market.onchain import launch_policy
     from tokens import wallets
 
     has_governance = "governance" in dict(wallets.names())
@@ -31,7 +32,7 @@ def start(
     try:
         chain = connect(url)
         governance = chain.dev_account(0)
-        system = deploy_system(chain, governance)
+        system = deploy_system(chain, governance, policy=launch_policy())
     except BaseException:
         testnet.stop()
         raise

@@ -93,6 +93,7 @@ def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
         ("staked", "cst"),
         ("locked", "cst"),
         ("bonded", "cst"),
+        ("bond_locked", "cst"),
         ("unbonding", "cst"),
     ):
         table.add_row(field, from_units(getattr(held, field), token))

@@ -104,5 +104,8 @@ def market(
     data_owner: LocalAccount,
     buyer: LocalAccount,
     rival: LocalAccount,
+    oracle_nodes: list[LocalAccount],
 ) -> Market:
-    return build_market(system, governance, auctioneer, provider, data_owner, [buyer, rival])
+    return build_market(
+        system, governance, auctioneer, provider, data_owner, [buyer, rival], oracle_nodes
+    )

@@ -1,9 +1,10 @@
-"""A market for the settlement contracts' tests: accounts in their roles, a dataset whose budget
-bidders hold, and steps that walk a round through its phases on the embedded chain."""
+"""A market for the settlement contracts' tests: accounts in their roles, a round policy, an
+oracle set that prices rounds, a dataset whose budget bidders hold, and steps that walk a round
+through its phases on the embedded chain."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,8 +26,26 @@ from chain.bid import (
 )
 from chain.connection import Chain
 from chain.eip712 import Domain
-from chain.settlement import Ask, BidRecord, Deadlines, Phase, advance_into, dataset_id
+from chain.events import events
+from chain.policy import NO_CAP, ChainPolicy, PricingWeights, Rates, Rules
+from chain.policy_oracle import register, signature_args
+from chain.prices import PriceReport, sign_report
+from chain.settlement import (
+    Ask,
+    AskState,
+    Award,
+    BidRecord,
+    Deadlines,
+    Phase,
+    Result,
+    Round,
+    SolverStatus,
+    advance_into,
+    dataset_id,
+)
 from chain.system import System
+from chain.verdict import verdict_domain
+from tests.support import event_args
 
 CST = 10**18
 USD = 10**6
@@ -39,13 +58,57 @@ MAX_DELTA_ATTO = 10**13  # δ ≤ 1e-5
 BIDDER_USD = 1_000 * USD
 BIDDER_STAKE = 100 * CST
 FORFEIT_FEE = 2 * USD
+FORFEIT_BPS = 500  # 5 % of the deposit on top of the fee
+AUCTIONEER_BOND = 100 * CST
+AUCTIONEER_SLASH = 50 * CST
+CHALLENGER_BOND = 20 * CST
+PROVIDER_BOND_PER_UNIT = CST // 10
+PROVIDER_SLASH = 50 * CST
+ANSWER_WINDOW = 1_800
+MAX_EXTENSION = 7_200
+PRICING_WINDOW = 3_600
+MAX_CLAIMED_GAP_BPS = 10_000  # a feasible claim's bound counts up to twice its welfare
+LOW_RISK_BPS, MEDIUM_RISK_BPS, HIGH_RISK_BPS = 1_000, 3_000, 6_000
+RESEARCH_MAX_EPSILON = 5_000_000
+RATES = Rates(
+    auctioneer_bond_wei=AUCTIONEER_BOND,
+    auctioneer_slash_wei=AUCTIONEER_SLASH,
+    forfeit_fee_micro_usd=FORFEIT_FEE,
+    challenger_bond_wei=CHALLENGER_BOND,
+    provider_bond_per_unit_wei=PROVIDER_BOND_PER_UNIT,
+    forfeit_bps=FORFEIT_BPS,
+    min_improvement_bps=10,
+    max_items_per_provider=64,
+    max_claimed_gap_bps=MAX_CLAIMED_GAP_BPS,
+    provider_slash_wei=PROVIDER_SLASH,
+    answer_window_seconds=ANSWER_WINDOW,
+    max_extension_seconds=MAX_EXTENSION,
+    pricing_window_seconds=PRICING_WINDOW,
+)
+# Low risk may use every tier, medium certified and confidential, high confidential only; no
+# caps and no equity reservation unless a test registers a policy of its own.
+POLICY = ChainPolicy(
+    Rules(
+        band_min_bps=(LOW_RISK_BPS, MEDIUM_RISK_BPS, HIGH_RISK_BPS),
+        band_tier_masks=(0b111, 0b110, 0b100),
+        band_risk_weights=(1, 4, 16),
+        tier_risk_caps=(NO_CAP, NO_CAP, NO_CAP),
+        total_risk_cap=NO_CAP,
+        equity_class_count=3,
+        equity_class_mask=0b110,
+        equity_reservation_bps=0,
+        rates=RATES,
+    ),
+    (("research", RESEARCH_MAX_EPSILON),),
+    PricingWeights(2_000, (0, 500, 1_500), 1_000),
+)
+ORACLE_THRESHOLD = 2
 # HostileReceiver.Mode, and what a nonReentrant function reverts with when re-entered.
 ACCEPT, REJECT, BURN_GAS, REENTER = range(4)
 REENTRANT_CALL = bytes(keccak(b"ReentrancyGuardReentrantCall()")[:4])
-# Four items of one provider: capacity 10 each, reserve 1 USD per unit.
+# Four GPU items of one provider, certified tier: capacity 10 each, reserve 1 USD per unit.
 ASKS = tuple(
-    Ask("gpu.h100", "us-east", "gpu-hour", 2_000_000_000 + 3_600 * i, 3_600, 1, 10, USD)
-    for i in range(4)
+    Ask(0, "us-east", "gpu-hour", 2_000_000_000 + 3_600 * i, 3_600, 1, 10, USD) for i in range(4)
 )
 
 
@@ -58,6 +121,8 @@ class Market:
     owner: LocalAccount
     bidders: list[LocalAccount]
     dataset: int
+    nodes: list[LocalAccount]  # the oracle set that signs price reports, ascending
+    config_digest: bytes
 
     @property
     def chain(self) -> Chain:
@@ -76,21 +141,36 @@ class Market:
 
     # ---- rounds ----
 
-    def open_round(self, asks: tuple[Ask, ...] = ASKS, forfeit_fee: int = FORFEIT_FEE) -> int:
+    def open_round(self, asks: tuple[Ask, ...] = ASKS, provider: LocalAccount | None = None) -> int:
         deadlines = Deadlines.after(self.now(), *(PHASE_SECONDS,) * 4)
-        self.chain.send(
-            self.house.functions.openRound(deadlines.as_args(), forfeit_fee), self.auctioneer
-        )
-        round_id = int(self.house.functions.roundCount().call())
-        self.chain.send(
-            self.house.functions.postAsks(round_id, [a.as_args() for a in asks]), self.provider
-        )
+        receipt = self.chain.send(self.house.functions.openRound(deadlines.as_args()),
+                                  self.auctioneer)
+        round_id = int(event_args(self.house, receipt, "RoundOpened")[0]["roundId"])
+        if asks:
+            call = self.house.functions.postAsks(round_id, [a.as_args() for a in asks])
+            self.chain.send(call, provider or self.provider)
         return round_id
 
     def enter(self, round_id: int, phase: Phase) -> None:
-        """Moves chain time to just inside `phase` of the round."""
-        advance_into(self.chain, self.house, round_id, phase)
-        assert self.house.functions.phaseOf(round_id).call() == phase
+        """Moves chain time to just inside `phase` of the round; FINAL from an unpriced round
+        waits out the pricing window."""
+        if phase is Phase.FINAL:
+            if self.phase(round_id) < Phase.PRICE:
+                advance_into(self.chain, self.house, round_id, Phase.PRICE)
+            if self.phase(round_id) is Phase.PRICE:
+                self.chain.advance_time(PRICING_WINDOW + 1)
+        else:
+            advance_into(self.chain, self.house, round_id, phase)
+        assert self.phase(round_id) == phase
+
+    def phase(self, round_id: int) -> Phase:
+        return Phase(self.house.functions.phaseOf(round_id).call())
+
+    def round(self, round_id: int) -> Round:
+        return Round.read(self.house, round_id)
+
+    def result(self, round_id: int, version: int) -> Result:
+        return Result.read(self.house, round_id, version)
 
     # ---- bids ----
 
@@ -105,7 +185,7 @@ class Market:
             dataset_id=self.dataset,
             epsilon_micros=1_000_000,
             delta_atto=10**12,
-            risk_bps=500,
+            risk_bps=LOW_RISK_BPS,
             purpose=RESEARCH,
             equity_class=0,
             nonce=0,
@@ -136,15 +216,88 @@ class Market:
 
     # ---- results ----
 
-    def fill(self, bid: Bid, bundle_index: int, payment_micro_usd: int) -> tuple[Any, ...]:
-        return fill_args(self.digest(bid), bid, bundle_index, payment_micro_usd)
+    def fills(self, *chosen: tuple[Bid, int]) -> list[tuple[Any, ...]]:
+        """`Fill`s of (bid, bundle index) pairs, in the ascending digest order a result needs."""
+        return [fill_args(bid, index)
+                for bid, index in sorted(chosen, key=lambda pair: self.digest(pair[0]))]
 
-    def post(self, round_id: int, *fills: tuple[Any, ...]) -> Any:
-        return self.chain.send(self.house.functions.post(round_id, list(fills)), self.auctioneer)
+    def post(self, round_id: int, *chosen: tuple[Bid, int],
+             claim: tuple[int, int] = (SolverStatus.OPTIMAL, 0)) -> Any:
+        call = self.house.functions.post(round_id, self.fills(*chosen), claim)
+        return self.chain.send(call, self.auctioneer)
 
-    def finalise(self, round_id: int, winners: list[bytes], losers: list[bytes]) -> Any:
-        call = self.house.functions.finalise(round_id, winners, losers)
-        return self.chain.send(call, self.governance)
+    def challenge(self, round_id: int, challenger: LocalAccount, *chosen: tuple[Bid, int],
+                  version: int = 0, seal: bool = True) -> Any:
+        call = self.house.functions.challenge(round_id, version, self.fills(*chosen), seal)
+        return self.chain.send(call, challenger)
+
+    def batches(self, round_id: int, version: int) -> list[list[Award]]:
+        """The awards of each batch of a result, from its `BatchPosted` events."""
+        posted = events(self.system, self.house, "BatchPosted", roundId=round_id,
+                        version=version)
+        ordered = sorted(posted, key=lambda e: e["args"]["batch"])
+        return [[Award.from_event(a) for a in e["args"]["awards"]] for e in ordered]
+
+    def report(self, round_id: int, payments: list[int] | None = None,
+               item_prices: list[int] | None = None) -> PriceReport:
+        """A price report on the standing result: by default every winner pays its reserve
+        cost plus one micro-USD, every item its ask's reserve."""
+        state = self.round(round_id)
+        awards = [a for batch in self.batches(round_id, state.standing_version) for a in batch]
+        prices = item_prices if item_prices is not None else [
+            AskState.read(self.house, round_id, item).reserve_price_micro_usd
+            for item in range(state.item_count)]
+        paid = payments if payments is not None else [a.reserve_micro_usd + 1 for a in awards]
+        return PriceReport(self.house.address, round_id, state.standing_version, tuple(prices),
+                           tuple(paid), self.config_digest)
+
+    def sign(self, report: PriceReport, signers: list[LocalAccount] | None = None
+             ) -> list[tuple[bytes, bytes, int]]:
+        domain = verdict_domain(self.chain.chain_id, self.system.oracle.address)
+        chosen = signers if signers is not None else self.nodes[:ORACLE_THRESHOLD]
+        return signature_args([(n.address, sign_report(n, domain, report)) for n in chosen])
+
+    def price(self, round_id: int, report: PriceReport | None = None,
+              sender: LocalAccount | None = None) -> Any:
+        report = report or self.report(round_id)
+        call = self.house.functions.price(round_id, list(report.item_prices_micro_usd),
+                                          list(report.payments_micro_usd), self.sign(report))
+        return self.chain.send(call, sender or self.governance)
+
+    def finalise(self, round_id: int, sender: LocalAccount | None = None) -> list[Any]:
+        """Issues every batch of the standing result, with the priced payments if any."""
+        state = self.round(round_id)
+        version = state.standing_version
+        payments: list[int] = []
+        if state.priced:
+            priced = events(self.system, self.house, "Priced", roundId=round_id)
+            payments = list(priced[-1]["args"]["paymentsMicroUsd"])
+        receipts, start = [], 0
+        for number, awards in enumerate(self.batches(round_id, version)):
+            paid = payments[start:start + len(awards)] if state.priced else []
+            start += len(awards)
+            call = self.house.functions.finalise(round_id, number, [a.as_args() for a in awards],
+                                                 paid)
+            receipts.append(self.chain.send(call, sender or self.governance))
+        return receipts
+
+    def release(self, round_id: int, losers: list[bytes]) -> Any:
+        return self.chain.send(self.house.functions.release(round_id, losers), self.governance)
+
+    def close(self, round_id: int) -> Any:
+        return self.chain.send(self.house.functions.close(round_id), self.governance)
+
+    def settle(self, round_id: int, losers: Sequence[bytes] = (), priced: bool = True) -> None:
+        """From the challenge phase on: price (or let the pricing window pass), issue every
+        future, release `losers`, close."""
+        if self.phase(round_id) < Phase.PRICE:
+            self.enter(round_id, Phase.PRICE)
+        if priced and self.phase(round_id) is Phase.PRICE:
+            self.price(round_id)
+        self.enter(round_id, Phase.FINAL)
+        self.finalise(round_id)
+        self.release(round_id, list(losers))
+        self.close(round_id)
 
     # ---- balances ----
 
@@ -156,6 +309,10 @@ class Market:
 
     def credit(self, account: str) -> int:
         return int(self.house.functions.creditOf(account).call())
+
+    def vault_balance(self, account: str) -> tuple[int, ...]:
+        """(free, locked, bonded, unbonding, unbondingReadyAt, bondLocked) in the vault."""
+        return tuple(self.system.vault.functions.balanceOf(account).call())
 
     def free_stake(self, account: str) -> int:
         return int(self.system.vault.functions.balanceOf(account).call()[0])
@@ -205,7 +362,7 @@ def contract_bidder(market: Market, owner: LocalAccount) -> Contract:
 def bond(system: System, governance: LocalAccount, account: LocalAccount, amount: int) -> None:
     chain = system.chain
     chain.send(system.cst.functions.mint(account.address, amount), governance)
-    chain.send(system.cst.functions.approve(system.vault.address, amount), account)
+    chain.send(system.cst.functions.approve(system.vault.address, 2**256 - 1), account)
     chain.send(system.vault.functions.bond(amount), account)
 
 
@@ -216,18 +373,22 @@ def build_market(
     provider: LocalAccount,
     owner: LocalAccount,
     bidders: list[LocalAccount],
+    nodes: list[LocalAccount],
 ) -> Market:
-    """Roles granted, the auctioneer and the provider bonded, a dataset registered by `owner`
-    with consent to research, and each bidder funded with USD, CST stake and ε."""
+    """Roles granted, the round policy registered, a 2-of-3 oracle set registered, the
+    auctioneer and the provider bonded, a dataset registered by `owner` with consent to
+    research, and each bidder funded with USD, CST stake and ε."""
     chain, house = system.chain, system.clearing_house
     role = house.functions.AUCTIONEER_ROLE().call()
     chain.send(house.functions.grantRole(role, auctioneer.address), governance)
-    bond(system, governance, auctioneer, 100 * CST)
+    chain.send(system.policies.functions.setPolicy(POLICY.as_args()), governance)
+    config_digest = register(system, governance, [n.address for n in nodes[:3]], ORACLE_THRESHOLD)
+    bond(system, governance, auctioneer, 2 * AUCTIONEER_BOND)
     bond(system, governance, provider, 10 * CST)
-    register = system.ledger.functions.register(
+    register_dataset = system.ledger.functions.register(
         CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, [RESEARCH]
     )
-    chain.send(register, owner)
+    chain.send(register_dataset, owner)
     market = Market(
         system,
         governance,
@@ -236,6 +397,8 @@ def build_market(
         owner,
         bidders,
         dataset_id(owner.address, CONTENT_HASH),
+        sorted(nodes[:3], key=lambda n: int(n.address, 16)),
+        config_digest,
     )
     for bidder in bidders:
         fund_bidder(market, bidder, lambda call, who=bidder: chain.send(call, who))

@@ -1,10 +1,12 @@
-"""ClearingHouse, final phase to verdict: claimable futures, ERC-1155 claims and transfers,
-redemption into oracle jobs, verdicts that pay, slash, refund and void — and the attacks through
-receiver hooks on mint, transfer and redeem."""
+"""ClearingHouse, final phase to verdict: a round settled through post, price, finalise, release
+and close; futures claimed as ERC-1155 tokens and moved; redemption into oracle jobs; verdicts
+that pay, burn, slash and refund; withdrawals — and the attacks through receiver hooks on mint,
+transfer and redeem. Every refusal names its custom error and leaves the books as they were."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -12,70 +14,105 @@ from web3.contract import Contract
 
 from chain.bid import Bid, Bundle, envelope_hash, terms_args
 from chain.connection import Chain
-from chain.policy_oracle import register, submit
+from chain.policy import ChainPolicy
+from chain.policy_oracle import submit
 from chain.settlement import STAKE_UNIT_WEI, Phase, Status
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from tests.contracts.settlement_fixtures import (
+    ASKS,
+    AUCTIONEER_BOND,
     BURN_GAS,
     CST,
+    ORACLE_THRESHOLD,
+    POLICY,
+    PROVIDER_BOND_PER_UNIT,
+    PROVIDER_SLASH,
     REENTER,
     REENTRANT_CALL,
     REJECT,
     USD,
     Market,
+    bond,
     contract_bidder,
     through,
 )
-from tests.support import event_args, reverts, role
+from tests.support import event_args, reverts
 
-PAYMENT = 10 * USD
+PROVIDER_BOND = 10 * CST  # what build_market bonds the provider
+AUCTIONEER_BONDED = 2 * AUCTIONEER_BOND  # what build_market bonds the auctioneer
+PASS_REWARD = 100  # Parameters().pass_reward
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """A round in its final phase whose three bids all won, one of them a contract's."""
+class Settled:
+    """A round whose result fills three bids, one of them a contract wallet's, and leaves a
+    fourth revealed bid out."""
 
     round_id: int
-    a: Bid  # buyer's
-    b: Bid  # rival's
-    h: Bid  # the hostile wallet's
+    a: Bid  # buyer's: items 0 and 1, 2 and 3 units, for 20 USD
+    b: Bid  # rival's: item 2, 4 units, for 12 USD
+    h: Bid  # the hostile wallet's: item 3, 1 unit, for 11 USD
+    lost: Bid  # rival's: item 0, 9 units, for 9 USD; 2 + 9 would overfill item 0
     wallet: Contract
-    config_digest: bytes
+
+    @property
+    def winners(self) -> tuple[Bid, Bid, Bid]:
+        return self.a, self.b, self.h
 
 
 @pytest.fixture(scope="module")
-def won(
-    market: Market,
-    buyer: LocalAccount,
-    rival: LocalAccount,
-    outsider: LocalAccount,
-    governance: LocalAccount,
-    oracle_nodes: list[LocalAccount],
-) -> Delivery:
-    digest = register(market.system, governance, [n.address for n in oracle_nodes[:4]], 3)
+def final(
+    chain: Chain, market: Market, buyer: LocalAccount, rival: LocalAccount, outsider: LocalAccount
+) -> Settled:
+    """The round priced and in its final phase, no future issued yet."""
     wallet = contract_bidder(market, outsider)
     round_id = market.open_round()
-    a = market.bid(buyer, round_id, Bundle((0, 1), (2, 3), 20 * USD))
-    b = market.bid(rival, round_id, Bundle((2,), (4,), 12 * USD))
-    h = market.bid(wallet, round_id, Bundle((3,), (1,), 11 * USD))
-    market.commit(a, buyer)
-    market.commit(b, rival)
-    through(market.chain, wallet, outsider)(
-        market.house.functions.commit(terms_args(h), envelope_hash(h))
+    settled = Settled(
+        round_id,
+        market.bid(buyer, round_id, Bundle((0, 1), (2, 3), 20 * USD)),
+        market.bid(rival, round_id, Bundle((2,), (4,), 12 * USD)),
+        market.bid(wallet, round_id, Bundle((3,), (1,), 11 * USD)),
+        market.bid(rival, round_id, Bundle((0,), (9,), 9 * USD), nonce=1),
+        wallet,
     )
+    market.commit(settled.a, buyer)
+    market.commit(settled.b, rival)
+    market.commit(settled.lost, rival)
+    commit = market.house.functions.commit(terms_args(settled.h), envelope_hash(settled.h))
+    through(chain, wallet, outsider)(commit)
     market.enter(round_id, Phase.REVEAL)
-    for bid, signer in ((a, buyer), (b, rival), (h, outsider)):
+    for bid, signer in (
+        (settled.a, buyer),
+        (settled.b, rival),
+        (settled.lost, rival),
+        (settled.h, outsider),
+    ):
         market.reveal(bid, signer)
     market.enter(round_id, Phase.POST)
-    market.post(round_id, *(market.fill(x, 0, PAYMENT) for x in (a, b, h)))
+    market.post(round_id, *((bid, 0) for bid in settled.winners))
+    market.enter(round_id, Phase.PRICE)
+    market.price(round_id)
     market.enter(round_id, Phase.FINAL)
-    return Delivery(round_id, a, b, h, wallet, digest)
+    return settled
 
 
 @pytest.fixture
-def issued(market: Market, won: Delivery) -> Delivery:
-    market.finalise(won.round_id, [market.digest(x) for x in (won.a, won.b, won.h)], [])
-    return won
+def issued(market: Market, final: Settled) -> Settled:
+    """Every future issued, the loser released, the round closed."""
+    market.finalise(final.round_id)
+    market.release(final.round_id, [market.digest(final.lost)])
+    market.close(final.round_id)
+    return final
+
+
+@pytest.fixture
+def redeemed(chain: Chain, market: Market, issued: Settled, buyer: LocalAccount) -> Settled:
+    """The buyer's future redeemed by the buyer into an oracle job."""
+    chain.send(market.house.functions.redeem(_id(market, issued.a)), buyer)
+    return issued
+
+
+# ---- helpers ----
 
 
 def _id(market: Market, bid: Bid) -> int:
@@ -86,8 +123,44 @@ def _hex(digest: bytes) -> str:
     return "0x" + digest.hex()
 
 
-def _claim(chain: Chain, market: Market, bid: Bid, holder: LocalAccount) -> None:
-    chain.send(market.house.functions.claim([market.digest(bid)]), holder)
+def _reserve_cost(bid: Bid) -> int:
+    """The first bundle's units at the asks' reserve prices."""
+    bundle = bid.bundles[0]
+    return sum(
+        q * ASKS[i].reserve_price_micro_usd
+        for i, q in zip(bundle.items, bundle.quantities, strict=True)
+    )
+
+
+def _payment(bid: Bid) -> int:
+    """What a winner pays: the fixture's price report charges its reserve cost plus one."""
+    return _reserve_cost(bid) + 1
+
+
+def _books(market: Market, *accounts: str) -> dict[str, Any]:
+    """Every balance a refused call must leave as it was: each account's USD, credit, vault
+    balance, ε and futures of the round's winners; the clearing house's USD; CST supply."""
+    return {
+        "house": market.usd(market.house.address),
+        "supply": market.system.cst.functions.totalSupply().call(),
+        **{
+            account: (
+                market.usd(account),
+                market.credit(account),
+                market.vault_balance(account),
+                market.budget(account),
+            )
+            for account in accounts
+        },
+    }
+
+
+def _records(market: Market, settled: Settled) -> list[Any]:
+    return [market.record(market.digest(bid)) for bid in (*settled.winners, settled.lost)]
+
+
+def _claim(chain: Chain, market: Market, bid: Bid, holder: LocalAccount) -> Any:
+    return chain.send(market.house.functions.claim([market.digest(bid)]), holder)
 
 
 def _transfer(chain: Chain, market: Market, bid: Bid, holder: LocalAccount, to: str) -> None:
@@ -97,54 +170,178 @@ def _transfer(chain: Chain, market: Market, bid: Bid, holder: LocalAccount, to: 
     chain.send(call, holder)
 
 
-def _verdict(
-    market: Market, won: Delivery, nodes: list[LocalAccount], bid: Bid, fault: Fault
-) -> dict:
+def _held(market: Market, holder: str, bid: Bid) -> int:
+    return int(market.system.futures.functions.balanceOf(holder, _id(market, bid)).call())
+
+
+def _verdict(market: Market, bid: Bid, fault: Fault) -> dict[str, Any]:
+    """Submits the oracle quorum's verdict on the bid's job; returns `VerdictEnforced`."""
     compliant = fault is Fault.NONE
     failed = [] if compliant else ["regulator.epsilon_claim"]
-    verdict = Verdict(market.digest(bid), compliant, fault, clauses_hash(failed), won.config_digest)
+    verdict = Verdict(
+        market.digest(bid), compliant, fault, clauses_hash(failed), market.config_digest
+    )
     domain = verdict_domain(market.chain.chain_id, market.system.oracle.address)
-    signatures = [(n.address, sign_verdict(n, domain, verdict)) for n in nodes[:3]]
+    signatures: list[tuple[str, bytes]] = [
+        (n.address, sign_verdict(n, domain, verdict)) for n in market.nodes[:ORACLE_THRESHOLD]
+    ]
     receipt = submit(market.system, market.governance, verdict, signatures)
     return event_args(market.house, receipt, "VerdictEnforced")[0]
 
 
-# ---- finalisation and claims ----
+def _bond(market: Market, account: str) -> tuple[int, int]:
+    """The account's bond in the vault: (bonded, bondLocked)."""
+    _, _, bonded, _, _, bond_locked = market.vault_balance(account)
+    return bonded, bond_locked
 
 
-@pytest.mark.parametrize("mode", [REJECT, BURN_GAS])
-def test_a_winner_whose_hook_reverts_or_burns_gas_cannot_block_finalisation(
-    chain: Chain, market: Market, won: Delivery, outsider: LocalAccount, mode: int
+def _ledger(market: Market) -> tuple[int, int]:
+    """The dataset's reserved and consumed ε."""
+    ledger = market.system.ledger.functions
+    return ledger.reservedOf(market.dataset).call(), ledger.datasetOf(market.dataset).call()[3]
+
+
+def _score(market: Market, account: str) -> int:
+    return int(market.system.reputation.functions.scoreOf(account).call())
+
+
+# ---- settlement ----
+
+
+def test_a_settled_round_leaves_each_winner_a_future_and_each_loser_its_deposit(
+    market: Market, issued: Settled, rival: LocalAccount
 ) -> None:
-    chain.send(won.wallet.functions.arm(mode, won.wallet.address, b""), outsider)
-    digests = [market.digest(x) for x in (won.a, won.b, won.h)]
-    receipt = market.finalise(won.round_id, digests, [])
-    assert event_args(market.house, receipt, "Finalised")[0]["complete"] is True
-    assert [market.record(d).status for d in digests] == [Status.FUTURE] * 3
-    if mode == REJECT:
-        with reverts("Rejected"):
-            through(chain, won.wallet, outsider)(market.house.functions.claim([digests[2]]))
-    assert market.record(digests[2]).claimed is False
+    for bid in issued.winners:
+        record = market.record(market.digest(bid))
+        assert (record.status, record.bundle_index, record.provider_item) == (
+            Status.FUTURE,
+            0,
+            bid.bundles[0].items[0],
+        )
+        assert record.payment_micro_usd == _payment(bid)
+        assert market.house.functions.refundOf(market.digest(bid)).call() == (
+            bid.max_value_micro_usd - _payment(bid)
+        )
+    lost = market.record(market.digest(issued.lost))
+    assert lost.status is Status.RELEASED
+    assert market.house.functions.refundOf(market.digest(issued.lost)).call() == (
+        issued.lost.max_value_micro_usd
+    )
+    # The loser's stake and ε are free again; the winners' are held until their verdicts.
+    assert market.locked(rival.address) == market.stake_of(market.digest(issued.b))
+    assert _ledger(market) == (sum(bid.epsilon_micros for bid in issued.winners), 0)
+
+
+def test_closing_the_round_releases_every_bond_it_held_once(
+    chain: Chain, market: Market, final: Settled
+) -> None:
+    auctioneer, provider = market.auctioneer.address, market.provider.address
+    market.finalise(final.round_id)
+    market.release(final.round_id, [market.digest(final.lost)])
+    asked_wei = sum(a.capacity for a in ASKS) * PROVIDER_BOND_PER_UNIT
+    assert _bond(market, provider) == (PROVIDER_BOND - asked_wei, asked_wei)
+    assert _bond(market, auctioneer) == (AUCTIONEER_BONDED - AUCTIONEER_BOND, AUCTIONEER_BOND)
+    receipt = market.close(final.round_id)
+    assert event_args(market.house, receipt, "Closed") == [{"roundId": final.round_id}]
+    assert event_args(market.system.vault, receipt, "BondReleased") == [
+        {"account": auctioneer, "amount": AUCTIONEER_BOND},
+        {"account": provider, "amount": asked_wei},
+    ]
+    assert _bond(market, provider) == (PROVIDER_BOND, 0)
+    assert _bond(market, auctioneer) == (AUCTIONEER_BONDED, 0)
+    assert market.round(final.round_id).closed is True
+    before = _books(market, auctioneer, provider)
+    with reverts("RoundClosed", final.round_id):
+        market.close(final.round_id)
+    assert _books(market, auctioneer, provider) == before
+
+
+@pytest.mark.parametrize("mode", [REJECT, BURN_GAS], ids=["rejecting", "gas-burning"])
+def test_a_winner_whose_hook_reverts_or_burns_gas_cannot_block_finalisation(
+    chain: Chain, market: Market, final: Settled, outsider: LocalAccount, mode: int
+) -> None:
+    chain.send(final.wallet.functions.arm(mode, final.wallet.address, b""), outsider)
+    receipts = market.finalise(final.round_id)
+    issued = [e["futureId"] for r in receipts for e in event_args(market.house, r, "Issued")]
+    assert sorted(issued) == sorted(market.digest(bid) for bid in final.winners)
+    assert [market.record(market.digest(b)).status for b in final.winners] == [Status.FUTURE] * 3
+    assert market.round(final.round_id).issued_count == len(final.winners)
+
+
+def test_a_winner_whose_hook_rejects_the_mint_cannot_claim_but_keeps_its_future(
+    chain: Chain, market: Market, issued: Settled, outsider: LocalAccount
+) -> None:
+    chain.send(issued.wallet.functions.arm(REJECT, issued.wallet.address, b""), outsider)
+    digest = market.digest(issued.h)
+    before = market.record(digest)
+    with reverts("Rejected"):
+        through(chain, issued.wallet, outsider)(market.house.functions.claim([digest]))
+    assert market.record(digest) == before
+    assert (before.status, before.claimed) == (Status.FUTURE, False)
+    assert _held(market, issued.wallet.address, issued.h) == 0
+
+
+# ---- claims ----
 
 
 def test_a_winner_claims_its_future_once_and_moves_it_like_any_erc1155_token(
-    chain: Chain, market: Market, issued: Delivery, buyer: LocalAccount, rival: LocalAccount
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount, rival: LocalAccount
 ) -> None:
     digest = market.digest(issued.a)
+    before = market.record(digest)
     with reverts("NotBidder", rival.address, buyer.address):
-        chain.send(market.house.functions.claim([digest]), rival)
-    _claim(chain, market, issued.a, buyer)
+        _claim(chain, market, issued.a, rival)
+    assert market.record(digest) == before
+    receipt = _claim(chain, market, issued.a, buyer)
+    (minted,) = event_args(market.system.futures, receipt, "TransferSingle")
+    assert (minted["from"], minted["to"], minted["id"], minted["value"]) == (
+        "0x" + "00" * 20,
+        buyer.address,
+        _id(market, issued.a),
+        1,
+    )
     assert market.record(digest).claimed is True
+    claimed = market.record(digest)
     with reverts("AlreadyClaimed", _hex(digest)):
         _claim(chain, market, issued.a, buyer)
+    assert (market.record(digest), _held(market, buyer.address, issued.a)) == (claimed, 1)
     _transfer(chain, market, issued.a, buyer, rival.address)
-    futures = market.system.futures.functions
-    assert futures.balanceOf(rival.address, _id(market, issued.a)).call() == 1
-    assert futures.balanceOf(buyer.address, _id(market, issued.a)).call() == 0
+    assert (_held(market, rival.address, issued.a), _held(market, buyer.address, issued.a)) == (
+        1,
+        0,
+    )
+
+
+def test_a_future_listed_twice_in_one_claim_is_minted_once(
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount
+) -> None:
+    digest = market.digest(issued.a)
+    with reverts("AlreadyClaimed", _hex(digest)):
+        chain.send(market.house.functions.claim([digest, digest]), buyer)
+    assert market.record(digest).claimed is False
+    assert _held(market, buyer.address, issued.a) == 0
+
+
+def test_only_an_issued_future_is_claimed(
+    chain: Chain, market: Market, final: Settled, buyer: LocalAccount, rival: LocalAccount
+) -> None:
+    digest = market.digest(final.a)
+    with reverts("UnexpectedStatus", _hex(digest), Status.FUTURE, Status.REVEALED):
+        _claim(chain, market, final.a, buyer)
+    market.finalise(final.round_id)
+    market.release(final.round_id, [market.digest(final.lost)])
+    lost = market.digest(final.lost)
+    with reverts("UnexpectedStatus", _hex(lost), Status.FUTURE, Status.RELEASED):
+        _claim(chain, market, final.lost, rival)
+    unknown = b"\x01" * 32
+    with reverts("UnexpectedStatus", _hex(unknown), Status.FUTURE, Status.NONE):
+        chain.send(market.house.functions.claim([unknown]), rival)
+    assert _held(market, rival.address, final.lost) == 0
+    assert market.record(lost).claimed is False
 
 
 def test_a_receiver_reentering_while_its_future_is_minted_gets_one(
-    chain: Chain, market: Market, issued: Delivery, outsider: LocalAccount
+    chain: Chain, market: Market, issued: Settled, outsider: LocalAccount
 ) -> None:
     digest = market.digest(issued.h)
     claim = market.house.functions.claim([digest])
@@ -155,18 +352,17 @@ def test_a_receiver_reentering_while_its_future_is_minted_gets_one(
         outsider,
     )
     through(chain, issued.wallet, outsider)(claim)
+    assert issued.wallet.functions.reentered().call() is True
     assert issued.wallet.functions.reentryResult().call() == REENTRANT_CALL
-    assert (
-        market.system.futures.functions.balanceOf(
-            issued.wallet.address, _id(market, issued.h)
-        ).call()
-        == 1
-    )
+    assert _held(market, issued.wallet.address, issued.h) == 1
     assert market.record(digest).claimed is True
 
 
+# ---- redemption ----
+
+
 def test_a_receiver_redeeming_inside_its_transfer_hook_redeems_once(
-    chain: Chain, market: Market, issued: Delivery, buyer: LocalAccount, outsider: LocalAccount
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount, outsider: LocalAccount
 ) -> None:
     digest = market.digest(issued.a)
     _claim(chain, market, issued.a, buyer)
@@ -182,12 +378,7 @@ def test_a_receiver_redeeming_inside_its_transfer_hook_redeems_once(
     bidder_stake = market.stake_of(digest)
     _transfer(chain, market, issued.a, buyer, issued.wallet.address)
     assert issued.wallet.functions.reentrySucceeded().call() is True
-    assert (
-        market.system.futures.functions.balanceOf(
-            issued.wallet.address, _id(market, issued.a)
-        ).call()
-        == 0
-    )
+    assert _held(market, issued.wallet.address, issued.a) == 0
     assert market.record(digest).status is Status.REDEEMED
     assert market.house.functions.redeemerOf(digest).call() == issued.wallet.address
     # The redeemer's stake replaced the bidder's.
@@ -196,12 +387,14 @@ def test_a_receiver_redeeming_inside_its_transfer_hook_redeems_once(
         buyer_free + bidder_stake,
         0,
     )
+    redeemed = market.record(digest)
     with reverts("UnexpectedStatus", _hex(digest), Status.FUTURE, Status.REDEEMED):
         chain.send(redeem, buyer)
+    assert market.record(digest) == redeemed
 
 
 def test_redeem_runs_no_receiver_hook_and_redeems_once(
-    chain: Chain, market: Market, issued: Delivery, outsider: LocalAccount
+    chain: Chain, market: Market, issued: Settled, outsider: LocalAccount
 ) -> None:
     digest = market.digest(issued.h)
     act = through(chain, issued.wallet, outsider)
@@ -213,25 +406,25 @@ def test_redeem_runs_no_receiver_hook_and_redeems_once(
         ),
         outsider,
     )
-    act(redeem)
+    receipt = act(redeem)
     assert issued.wallet.functions.reentered().call() is False
+    assert event_args(market.house, receipt, "Redeemed") == [
+        {"futureId": digest, "redeemer": issued.wallet.address, "stakeWei": market.stake_of(digest)}
+    ]
     assert market.record(digest).status is Status.REDEEMED
     assert market.system.oracle.functions.consumerOf(digest).call() == market.house.address
     with reverts("UnexpectedStatus", _hex(digest), Status.FUTURE, Status.REDEEMED):
         act(redeem)
 
 
-# ---- redemption ----
-
-
 def test_a_holder_redeeming_in_the_bidders_place_stakes_in_its_place(
-    chain: Chain, market: Market, issued: Delivery, buyer: LocalAccount, rival: LocalAccount
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount, rival: LocalAccount
 ) -> None:
     digest = market.digest(issued.a)
     _claim(chain, market, issued.a, buyer)
     _transfer(chain, market, issued.a, buyer, rival.address)
     required = market.system.vault.functions.requiredStake(
-        rival.address, issued.a.risk_bps, 20 * USD
+        rival.address, issued.a.risk_bps, issued.a.max_value_micro_usd
     ).call()
     expected = -(-required // STAKE_UNIT_WEI) * STAKE_UNIT_WEI
     rival_locked, buyer_locked = market.locked(rival.address), market.locked(buyer.address)
@@ -243,124 +436,225 @@ def test_a_holder_redeeming_in_the_bidders_place_stakes_in_its_place(
     assert market.locked(rival.address) == rival_locked + expected
     assert market.locked(buyer.address) == buyer_locked - bidder_stake
     assert market.system.oracle.functions.consumerOf(digest).call() == market.house.address
-    assert (
-        market.system.futures.functions.balanceOf(rival.address, _id(market, issued.a)).call() == 0
-    )
+    assert _held(market, rival.address, issued.a) == 0
 
 
 def test_an_unclaimed_future_is_redeemed_by_its_winner_only(
-    chain: Chain, market: Market, issued: Delivery, rival: LocalAccount, outsider: LocalAccount
+    chain: Chain, market: Market, issued: Settled, rival: LocalAccount, outsider: LocalAccount
 ) -> None:
+    digest = market.digest(issued.b)
     redeem = market.house.functions.redeem(_id(market, issued.b))
+    before = _books(market, rival.address, outsider.address), market.record(digest)
     with reverts("NotBidder", outsider.address, rival.address):
         chain.send(redeem, outsider)
-    stake = market.stake_of(market.digest(issued.b))
+    assert (_books(market, rival.address, outsider.address), market.record(digest)) == before
     receipt = chain.send(redeem, rival)
-    assert event_args(market.house, receipt, "Redeemed")[0]["stakeWei"] == stake
+    assert event_args(market.house, receipt, "Redeemed") == [
+        {"futureId": digest, "redeemer": rival.address, "stakeWei": market.stake_of(digest)}
+    ]
+    assert market.house.functions.redeemerOf(digest).call() == rival.address
+
+
+def test_a_claimed_future_is_redeemed_by_its_holder_not_its_bidder(
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount, rival: LocalAccount
+) -> None:
+    digest = market.digest(issued.a)
+    _claim(chain, market, issued.a, buyer)
+    _transfer(chain, market, issued.a, buyer, rival.address)
+    before = _books(market, buyer.address, rival.address), market.record(digest)
+    with reverts("ERC1155InsufficientBalance", buyer.address, 0, 1, _id(market, issued.a)):
+        chain.send(market.house.functions.redeem(_id(market, issued.a)), buyer)
+    assert (_books(market, buyer.address, rival.address), market.record(digest)) == before
+    assert _held(market, rival.address, issued.a) == 1
 
 
 # ---- verdicts ----
 
 
-@pytest.fixture
-def redeemed(chain: Chain, market: Market, issued: Delivery, buyer: LocalAccount) -> Delivery:
-    chain.send(market.house.functions.redeem(_id(market, issued.a)), buyer)
-    return issued
-
-
-def _ledger_state(market: Market) -> tuple[int, int]:
-    ledger = market.system.ledger.functions
-    return ledger.reservedOf(market.dataset).call(), ledger.datasetOf(market.dataset).call()[3]
-
-
 def test_a_compliant_verdict_pays_the_provider_releases_the_stake_and_spends_epsilon(
-    market: Market, redeemed: Delivery, buyer: LocalAccount, oracle_nodes: list[LocalAccount]
+    market: Market, redeemed: Settled, buyer: LocalAccount
 ) -> None:
     digest = market.digest(redeemed.a)
     stake, free = market.stake_of(digest), market.free_stake(buyer.address)
-    reserved, consumed = _ledger_state(market)
-    event = _verdict(market, redeemed, oracle_nodes, redeemed.a, Fault.NONE)
-    assert (event["paid"], event["paidMicroUsd"], event["burnedWei"]) == (
-        market.provider.address,
-        PAYMENT,
-        0,
-    )
-    assert market.house.functions.creditOf(market.provider.address).call() == PAYMENT
+    reserved, consumed = _ledger(market)
+    event = _verdict(market, redeemed.a, Fault.NONE)
+    assert event == {
+        "jobId": digest,
+        "compliant": True,
+        "fault": Fault.NONE,
+        "paid": market.provider.address,
+        "paidMicroUsd": _payment(redeemed.a),
+        "burnedWei": 0,
+    }
+    assert market.credit(market.provider.address) == _payment(redeemed.a)
     assert (market.locked(buyer.address), market.free_stake(buyer.address)) == (0, free + stake)
     epsilon = redeemed.a.epsilon_micros
-    assert _ledger_state(market) == (reserved - epsilon, consumed + epsilon)
+    assert _ledger(market) == (reserved - epsilon, consumed + epsilon)
     assert market.record(digest).status is Status.SETTLED
-    assert market.system.reputation.functions.scoreOf(buyer.address).call() == 100
+    assert (_score(market, buyer.address), _score(market, market.provider.address)) == (
+        PASS_REWARD,
+        PASS_REWARD,
+    )
 
 
 def test_a_buyer_fault_burns_the_stake_and_still_pays_the_provider(
-    market: Market, redeemed: Delivery, buyer: LocalAccount, oracle_nodes: list[LocalAccount]
+    market: Market, redeemed: Settled, buyer: LocalAccount
 ) -> None:
     digest = market.digest(redeemed.a)
-    stake, supply = market.stake_of(digest), market.system.cst.functions.totalSupply().call()
-    event = _verdict(market, redeemed, oracle_nodes, redeemed.a, Fault.BUYER)
-    assert (event["paid"], event["burnedWei"]) == (market.provider.address, stake)
+    stake = market.stake_of(digest)
+    supply = market.system.cst.functions.totalSupply().call()
+    provider_bond = market.vault_balance(market.provider.address)
+    event = _verdict(market, redeemed.a, Fault.BUYER)
+    assert (event["paid"], event["paidMicroUsd"], event["burnedWei"]) == (
+        market.provider.address,
+        _payment(redeemed.a),
+        stake,
+    )
     assert market.system.cst.functions.totalSupply().call() == supply - stake
+    assert market.locked(buyer.address) == 0
+    assert market.vault_balance(market.provider.address) == provider_bond
+    assert market.credit(market.provider.address) == _payment(redeemed.a)
     assert market.record(digest).status is Status.VOIDED
-    assert market.system.reputation.functions.scoreOf(market.provider.address).call() == 100
+    assert (_score(market, buyer.address), _score(market, market.provider.address)) == (
+        0,
+        PASS_REWARD,
+    )
 
 
-def test_a_provider_fault_slashes_its_bond_refunds_the_buyer_and_voids_the_future(
-    chain: Chain,
-    market: Market,
-    redeemed: Delivery,
-    buyer: LocalAccount,
-    oracle_nodes: list[LocalAccount],
+def test_a_provider_fault_burns_the_policys_slash_from_its_bond_and_refunds_the_buyer(
+    chain: Chain, market: Market, redeemed: Settled, buyer: LocalAccount, governance: LocalAccount
 ) -> None:
+    bond(market.system, governance, market.provider, 100 * CST)
     digest = market.digest(redeemed.a)
     stake, free = market.stake_of(digest), market.free_stake(buyer.address)
-    event = _verdict(market, redeemed, oracle_nodes, redeemed.a, Fault.PROVIDER)
-    # The penalty is 50 CST; the provider had bonded 10 and loses all of it.
+    bonded, _ = _bond(market, market.provider.address)
+    supply = market.system.cst.functions.totalSupply().call()
+    event = _verdict(market, redeemed.a, Fault.PROVIDER)
     assert (event["paid"], event["paidMicroUsd"], event["burnedWei"]) == (
         buyer.address,
-        PAYMENT,
-        10 * CST,
+        _payment(redeemed.a),
+        PROVIDER_SLASH,
     )
-    assert market.system.vault.functions.balanceOf(market.provider.address).call()[2] == 0
+    assert _bond(market, market.provider.address) == (bonded - PROVIDER_SLASH, 0)
+    assert market.system.cst.functions.totalSupply().call() == supply - PROVIDER_SLASH
     assert (market.locked(buyer.address), market.free_stake(buyer.address)) == (0, free + stake)
+    assert market.credit(market.provider.address) == 0
+    assert market.record(digest).status is Status.VOIDED
+    assert (_score(market, buyer.address), _score(market, market.provider.address)) == (
+        PASS_REWARD,
+        0,
+    )
+    # The change and the refunded payment: the whole deposit back.
     before = market.usd(buyer.address)
     chain.send(market.house.functions.withdraw([digest]), buyer)
-    assert market.usd(buyer.address) == before + 20 * USD  # the change and the refunded payment
+    assert market.usd(buyer.address) == before + redeemed.a.max_value_micro_usd
+    voided = market.record(digest)
     with reverts("UnexpectedStatus", _hex(digest), Status.FUTURE, Status.VOIDED):
         chain.send(market.house.functions.redeem(_id(market, redeemed.a)), buyer)
+    assert market.record(digest) == voided
+
+
+def test_a_provider_with_less_bond_than_the_slash_loses_all_of_it(
+    market: Market, redeemed: Settled
+) -> None:
+    # The round closed, so the provider's whole 10 CST is bonded again, short of the 50 CST.
+    assert _bond(market, market.provider.address) == (PROVIDER_BOND, 0)
+    assert PROVIDER_BOND < PROVIDER_SLASH
+    event = _verdict(market, redeemed.a, Fault.PROVIDER)
+    assert event["burnedWei"] == PROVIDER_BOND
+    assert _bond(market, market.provider.address) == (0, 0)
+
+
+def test_a_provider_fault_slashes_by_the_rounds_policy_not_the_current_one(
+    chain: Chain, market: Market, redeemed: Settled, governance: LocalAccount
+) -> None:
+    lenient = ChainPolicy(
+        replace(POLICY.rules, rates=replace(POLICY.rules.rates, provider_slash_wei=CST)),
+        POLICY.epsilon_limits,
+        POLICY.pricing,
+    )
+    chain.send(market.system.policies.functions.setPolicy(lenient.as_args()), governance)
+    bond(market.system, governance, market.provider, 100 * CST)
+    event = _verdict(market, redeemed.a, Fault.PROVIDER)
+    assert event["burnedWei"] == PROVIDER_SLASH != lenient.rules.rates.provider_slash_wei
+
+
+def test_a_provider_cannot_shield_its_bond_from_a_fault_slash_by_offering_it_in_a_new_round(
+    market: Market, redeemed: Settled, governance: LocalAccount
+) -> None:
+    # The provider offers its whole bond, 110 CST at 0.1 CST a unit, in the next round's asks:
+    # what an active provider does every round. The verdict on its earlier job arrives then.
+    bond(market.system, governance, market.provider, 100 * CST)
+    units = _bond(market, market.provider.address)[0] // PROVIDER_BOND_PER_UNIT
+    market.open_round(asks=(replace(ASKS[0], capacity=units),))
+    assert _bond(market, market.provider.address) == (0, PROVIDER_BOND + 100 * CST)
+    event = _verdict(market, redeemed.a, Fault.PROVIDER)
+    assert event["burnedWei"] == PROVIDER_SLASH
 
 
 def test_only_the_policy_oracle_delivers_verdicts(
-    chain: Chain, market: Market, redeemed: Delivery, outsider: LocalAccount
+    chain: Chain, market: Market, redeemed: Settled, buyer: LocalAccount, outsider: LocalAccount
 ) -> None:
     digest = market.digest(redeemed.a)
-    with reverts("NotPolicyOracle", outsider.address):
-        chain.send(market.house.functions.onVerdict(digest, True, 0, bytes(32)), outsider)
-    assert market.record(digest).status is Status.REDEEMED
+    before = _books(market, buyer.address, market.provider.address), market.record(digest)
+    for caller in (outsider, buyer):
+        with reverts("NotPolicyOracle", caller.address):
+            chain.send(market.house.functions.onVerdict(digest, True, 0, bytes(32)), caller)
+    assert (_books(market, buyer.address, market.provider.address), market.record(digest)) == before
 
 
-def test_the_provider_withdraws_its_proceeds(
-    chain: Chain, market: Market, redeemed: Delivery, oracle_nodes: list[LocalAccount]
+# ---- withdrawals ----
+
+
+def test_the_provider_withdraws_its_proceeds_once(
+    chain: Chain, market: Market, redeemed: Settled
 ) -> None:
-    _verdict(market, redeemed, oracle_nodes, redeemed.a, Fault.NONE)
-    before = market.usd(market.provider.address)
-    chain.send(market.house.functions.withdraw([]), market.provider)
-    assert market.usd(market.provider.address) == before + PAYMENT
-    with reverts("NothingToWithdraw", market.provider.address):
-        chain.send(market.house.functions.withdraw([]), market.provider)
+    _verdict(market, redeemed.a, Fault.NONE)
+    provider = market.provider
+    before = market.usd(provider.address)
+    receipt = chain.send(market.house.functions.withdraw([]), provider)
+    assert event_args(market.house, receipt, "Withdrawn") == [
+        {"account": provider.address, "amountMicroUsd": _payment(redeemed.a), "bids": []}
+    ]
+    assert market.usd(provider.address) == before + _payment(redeemed.a)
+    paid = _books(market, provider.address)
+    with reverts("NothingToWithdraw", provider.address):
+        chain.send(market.house.functions.withdraw([]), provider)
+    assert _books(market, provider.address) == paid
 
 
-def test_the_regulator_sets_bonds_and_penalties(
-    chain: Chain, market: Market, governance: LocalAccount, outsider: LocalAccount
+def test_a_winner_withdraws_its_change_and_a_loser_its_deposit_each_once(
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount, rival: LocalAccount
 ) -> None:
-    parameters = (1, 2, 3, 4)
-    receipt = chain.send(market.house.functions.setParameters(parameters), governance)
-    assert (
-        tuple(event_args(market.house, receipt, "ParametersSet")[0]["parameters"].values())
-        == parameters
+    a, b, lost = (market.digest(bid) for bid in (issued.a, issued.b, issued.lost))
+    before = _books(market, buyer.address, rival.address), _records(market, issued)
+    with reverts("NotBidder", rival.address, buyer.address):
+        chain.send(market.house.functions.withdraw([a]), rival)
+    assert (_books(market, buyer.address, rival.address), _records(market, issued)) == before
+    rival_usd = market.usd(rival.address)
+    receipt = chain.send(market.house.functions.withdraw([b, lost]), rival)
+    owed = issued.b.max_value_micro_usd - _payment(issued.b) + issued.lost.max_value_micro_usd
+    assert event_args(market.house, receipt, "Withdrawn") == [
+        {"account": rival.address, "amountMicroUsd": owed, "bids": [b, lost]}
+    ]
+    assert market.usd(rival.address) == rival_usd + owed
+    assert [market.house.functions.refundOf(d).call() for d in (b, lost)] == [0, 0]
+    assert market.record(b).status is Status.FUTURE  # its payment stays for the provider
+    paid = _books(market, rival.address)
+    with reverts("NothingToWithdraw", rival.address):
+        chain.send(market.house.functions.withdraw([b, lost]), rival)
+    assert _books(market, rival.address) == paid
+
+
+def test_a_commit_after_a_verdict_sees_the_budget_the_verdict_consumed(
+    chain: Chain, market: Market, redeemed: Settled, buyer: LocalAccount
+) -> None:
+    _verdict(market, redeemed.a, Fault.NONE)
+    _, _, total, consumed = market.system.ledger.functions.datasetOf(market.dataset).call()
+    assert consumed == redeemed.a.epsilon_micros
+    round_id = market.open_round()
+    bid = market.bid(buyer, round_id, Bundle((0,), (1,), USD))
+    receipt = chain.send(market.house.functions.commit(terms_args(bid), envelope_hash(bid)), buyer)
+    assert event_args(market.house, receipt, "Committed")[0]["datasetRemainingMicros"] == (
+        total - consumed
     )
-    assert market.house.functions.parameters().call() == parameters
-    with reverts(
-        "AccessControlUnauthorizedAccount", outsider.address, role(market.house, "REGULATOR_ROLE")
-    ):
-        chain.send(market.house.functions.setParameters(parameters), outsider)

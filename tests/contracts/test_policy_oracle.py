@@ -1,8 +1,10 @@
-"""PolicyOracle: k-of-n verdicts, attacked as an adversary would (state unchanged each time)."""
+"""PolicyOracle: k-of-n verdicts, and k-of-n checks of other contracts' reports (a round's
+prices), attacked as an adversary would (state unchanged each time)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from eth_abi import encode
@@ -10,7 +12,9 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from chain.connection import Chain
+from chain.eip712 import DOMAIN_TYPE, Domain
 from chain.policy_oracle import register, signature_args, submit, verdict_args
+from chain.prices import PRICE_TYPES, PriceReport, recover_report_signer, sign_report
 from chain.system import System
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from tests.support import event_args, reverts, role
@@ -340,3 +344,177 @@ def test_only_consumers_open_jobs_and_only_once(
     with reverts("JobAlreadyOpen", "0x" + JOB.hex()):
         chain.send(consumer.functions.open(JOB), outsider)
     assert system.oracle.functions.consumerOf(JOB).call() == consumer.address
+
+
+# ---- quorums on other contracts' reports ----
+
+
+def _report(config_digest: bytes, clearing_house: str) -> PriceReport:
+    return PriceReport(clearing_house, 7, 1, (10**6, 2 * 10**6), (5, 6, 7), config_digest)
+
+
+def _oracle_domain(system: System) -> Domain:
+    return verdict_domain(system.chain.chain_id, system.oracle.address)
+
+
+def _struct_hash(report: PriceReport) -> bytes:
+    """hashStruct(report): the body of its EIP-712 signable message, whatever the domain."""
+    from eth_account.messages import encode_typed_data
+
+    unbound = Domain("", "", 0, "0x" + "00" * 20)
+    signable = encode_typed_data(
+        full_message={
+            "types": {"EIP712Domain": DOMAIN_TYPE, **PRICE_TYPES},
+            "primaryType": "PriceReport",
+            "domain": unbound.as_dict(),
+            "message": report.message(),
+        }
+    )
+    return bytes(signable.body)
+
+
+def _report_signatures(
+    nodes: list[LocalAccount], domain: Domain, report: PriceReport
+) -> list[tuple[bytes, bytes, int]]:
+    return signature_args([(n.address, sign_report(n, domain, report)) for n in nodes])
+
+
+def _verify(chain: Chain, system: System, report: PriceReport, signatures: list[Any]) -> int:
+    return int(chain.call(system.oracle.functions.verifyQuorum(_struct_hash(report), signatures)))
+
+
+def test_verify_quorum_returns_the_signer_bitmap_of_a_k_of_n_report(
+    chain: Chain, system: System, governance: LocalAccount, oracle_nodes: list[LocalAccount]
+) -> None:
+    digest = _configure(system, governance, oracle_nodes[:4], 3)
+    report = _report(digest, system.clearing_house.address)
+    domain = _oracle_domain(system)
+    assert (
+        _verify(chain, system, report, _report_signatures(oracle_nodes[1:4], domain, report))
+        == 0b1110
+    )
+    assert (
+        _verify(chain, system, report, _report_signatures(oracle_nodes[:4], domain, report))
+        == 0b1111
+    )
+
+
+def test_verify_quorum_refuses_fewer_than_k_signatures(
+    chain: Chain, system: System, governance: LocalAccount, oracle_nodes: list[LocalAccount]
+) -> None:
+    digest = _configure(system, governance, oracle_nodes[:4], 3)
+    report = _report(digest, system.clearing_house.address)
+    signatures = _report_signatures(oracle_nodes[:2], _oracle_domain(system), report)
+    with reverts("BelowThreshold", 2, 3):
+        _verify(chain, system, report, signatures)
+
+
+def test_verify_quorum_refuses_a_signer_outside_the_set(
+    chain: Chain,
+    system: System,
+    governance: LocalAccount,
+    outsider: LocalAccount,
+    oracle_nodes: list[LocalAccount],
+) -> None:
+    digest = _configure(system, governance, oracle_nodes[:4], 3)
+    report = _report(digest, system.clearing_house.address)
+    signers = [*oracle_nodes[:2], outsider]
+    signatures = _report_signatures(signers, _oracle_domain(system), report)
+    stranger_index = sorted(int(n.address, 16) for n in signers).index(int(outsider.address, 16))
+    with reverts("UnknownSigner", stranger_index, outsider.address):
+        _verify(chain, system, report, signatures)
+
+
+def test_verify_quorum_refuses_unsorted_or_repeated_signers(
+    chain: Chain, system: System, governance: LocalAccount, oracle_nodes: list[LocalAccount]
+) -> None:
+    digest = _configure(system, governance, oracle_nodes[:4], 3)
+    report = _report(digest, system.clearing_house.address)
+    ordered = _report_signatures(oracle_nodes[:3], _oracle_domain(system), report)
+    with reverts("SignersNotAscending", 1):
+        _verify(chain, system, report, [ordered[1], ordered[0], ordered[2]])
+    with reverts("SignersNotAscending", 2):
+        _verify(chain, system, report, [ordered[0], ordered[1], ordered[1]])
+
+
+def test_verify_quorum_refuses_a_high_s_signature(
+    chain: Chain, system: System, governance: LocalAccount, oracle_nodes: list[LocalAccount]
+) -> None:
+    digest = _configure(system, governance, oracle_nodes[:4], 3)
+    report = _report(digest, system.clearing_house.address)
+    ordered = _report_signatures(oracle_nodes[:3], _oracle_domain(system), report)
+    r, s, v = ordered[1]
+    ordered[1] = (r, (SECP256K1_N - int.from_bytes(s, "big")).to_bytes(32, "big"), 55 - v)
+    with reverts("MalleableSignature", 1):
+        _verify(chain, system, report, ordered)
+
+
+def test_a_report_signed_under_a_stale_config_digest_does_not_verify_as_a_current_one(
+    chain: Chain, system: System, governance: LocalAccount, oracle_nodes: list[LocalAccount]
+) -> None:
+    old = _configure(system, governance, oracle_nodes[:4], 3)
+    stale = _report(old, system.clearing_house.address)
+    domain = _oracle_domain(system)
+    signatures = _report_signatures(oracle_nodes[:3], domain, stale)
+    new = _configure(system, governance, oracle_nodes[:4], 3)  # same set, new version
+    current = replace(stale, config_digest=new)
+    # The report a consumer rebuilds binds the current digest: the old signatures recover to
+    # strangers.
+    first = sorted(oracle_nodes[:3], key=lambda n: int(n.address, 16))[0]
+    recovered = recover_report_signer(sign_report(first, domain, stale), domain, current)
+    with reverts("UnknownSigner", 0, recovered):
+        _verify(chain, system, current, signatures)
+
+
+def test_a_retired_oracle_set_cannot_sign_a_current_report(
+    chain: Chain, system: System, governance: LocalAccount, oracle_nodes: list[LocalAccount]
+) -> None:
+    _configure(system, governance, oracle_nodes[:3], 2)
+    new = _configure(system, governance, oracle_nodes[3:6], 2)
+    report = _report(new, system.clearing_house.address)
+    retired = sorted(oracle_nodes[:2], key=lambda n: int(n.address, 16))
+    with reverts("UnknownSigner", 0, retired[0].address):
+        _verify(chain, system, report, _report_signatures(retired, _oracle_domain(system), report))
+
+
+@pytest.mark.parametrize("where", ["chain", "contract"])
+def test_a_report_signed_under_another_domain_does_not_verify(
+    chain: Chain,
+    system: System,
+    governance: LocalAccount,
+    oracle_nodes: list[LocalAccount],
+    where: str,
+) -> None:
+    digest = _configure(system, governance, oracle_nodes[:4], 3)
+    report = _report(digest, system.clearing_house.address)
+    other = (
+        verdict_domain(1, system.oracle.address)
+        if where == "chain"
+        else verdict_domain(chain.chain_id, system.clearing_house.address)
+    )
+    signatures = _report_signatures(oracle_nodes[:3], other, report)
+    first = sorted(oracle_nodes[:3], key=lambda n: int(n.address, 16))[0]
+    recovered = recover_report_signer(
+        sign_report(first, other, report), _oracle_domain(system), report
+    )
+    with reverts("UnknownSigner", 0, recovered):
+        _verify(chain, system, report, signatures)
+
+
+def test_a_verdict_signature_does_not_verify_as_a_price_report(
+    chain: Chain, system: System, governance: LocalAccount, oracle_nodes: list[LocalAccount]
+) -> None:
+    digest = _configure(system, governance, oracle_nodes[:4], 3)
+    report = _report(digest, system.clearing_house.address)
+    verdict = _verdict(digest)
+    verdict_signatures = signature_args(_sign(system, oracle_nodes[:3], verdict))
+    first = sorted(oracle_nodes[:3], key=lambda n: int(n.address, 16))[0]
+    domain = _oracle_domain(system)
+    recovered = recover_report_signer(sign_verdict(first, domain, verdict), domain, report)
+    with reverts("UnknownSigner", 0, recovered):
+        _verify(chain, system, report, verdict_signatures)
+
+
+def test_verify_quorum_refuses_before_any_set_is_configured(chain: Chain, system: System) -> None:
+    with reverts("NotConfigured"):
+        _verify(chain, system, _report(bytes(32), system.clearing_house.address), [])

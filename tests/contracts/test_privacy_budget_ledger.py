@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
+from web3.types import TxReceipt
 
 from chain.connection import Chain
 from chain.settlement import dataset_id
@@ -54,7 +55,9 @@ def dataset(data_owner: LocalAccount) -> int:
     return dataset_id(data_owner.address, CONTENT_HASH)
 
 
-def _grant(chain: Chain, ledger: Contract, owner: LocalAccount, to: str, dataset: int, amount: int):
+def _grant(
+    chain: Chain, ledger: Contract, owner: LocalAccount, to: str, dataset: int, amount: int
+) -> TxReceipt:
     call = ledger.functions.safeTransferFrom(owner.address, to, dataset, amount, b"")
     return chain.send(call, owner)
 
@@ -178,6 +181,31 @@ def test_reserve_release_and_consume_conserve_the_budget(
     assert ledger.functions.reservedOf(dataset).call() == 0
     assert ledger.functions.datasetOf(dataset).call()[3] == 1_500_000
     _conserved(ledger, dataset, [data_owner.address, buyer.address])
+
+
+def test_reserve_returns_what_of_the_datasets_budget_is_not_yet_consumed(
+    chain: Chain,
+    ledger: Contract,
+    dataset: int,
+    data_owner: LocalAccount,
+    clearing: LocalAccount,
+    buyer: LocalAccount,
+) -> None:
+    _grant(chain, ledger, data_owner, buyer.address, dataset, 3_000_000)
+    reserve = ledger.functions.reserve(dataset, buyer.address, 1_000_000, RESEARCH, 0)
+    assert reserve.call({"from": clearing.address}) == BUDGET_MICRO_EPSILON
+    chain.send(reserve, clearing)
+    # Reserved ε is not consumed: the next reservation still sees the whole budget.
+    assert reserve.call({"from": clearing.address}) == BUDGET_MICRO_EPSILON
+    chain.send(ledger.functions.consume(dataset, 400_000), clearing)
+    assert reserve.call({"from": clearing.address}) == BUDGET_MICRO_EPSILON - 400_000
+    total, consumed = ledger.functions.datasetOf(dataset).call()[2:4]
+    assert reserve.call({"from": clearing.address}) == total - consumed
+    # A bid on no private data reserves nothing from no dataset.
+    assert (
+        ledger.functions.reserve(0, buyer.address, 0, RESEARCH, 0).call({"from": clearing.address})
+        == 0
+    )
 
 
 def test_reserve_needs_consent_a_delta_within_the_cap_and_the_whole_amount(

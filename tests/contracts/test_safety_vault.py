@@ -1,5 +1,5 @@
-"""SafetyVault: free stake, locks per job and per account, release and slash, reputation bonds,
-required stake."""
+"""SafetyVault: free stake, locks per job and per account, release and slash, reputation bonds
+and the clearing role's locks on them, required stake."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ JOB = b"\x11" * 32
 OTHER_JOB = b"\x22" * 32
 
 
-def _balance(system: System, who: LocalAccount) -> tuple[int, int, int, int, int]:
+def _balance(system: System, who: LocalAccount) -> tuple[int, int, int, int, int, int]:
+    """(free, locked, bonded, unbonding, unbondingReadyAt, bondLocked)."""
     return tuple(system.vault.functions.balanceOf(who.address).call())  # type: ignore[return-value]
 
 
@@ -271,6 +272,9 @@ def test_release_and_slash_stake_by_account_never_exceed_what_is_locked(
         ("releaseStake", ("buyer", 1), "ORACLE_ROLE"),
         ("slashStake", ("buyer", 1), "ORACLE_ROLE"),
         ("slashBond", ("buyer", 1), "ORACLE_ROLE"),
+        ("lockBond", ("buyer", 1), "CLEARING_ROLE"),
+        ("releaseBond", ("buyer", 1), "CLEARING_ROLE"),
+        ("seizeLockedBond", ("buyer", 1, "buyer"), "CLEARING_ROLE"),
         ("setParameters", (1, 1), "REGULATOR_ROLE"),
     ],
 )
@@ -280,6 +284,7 @@ def test_role_bypass_is_rejected(
     buyer: LocalAccount,
     outsider: LocalAccount,
     clearing: LocalAccount,
+    oracle: LocalAccount,
     method: str,
     args: tuple[object, ...],
     required_role: str,
@@ -291,8 +296,10 @@ def test_role_bypass_is_rejected(
             return [fill(v) for v in value]
         return value
 
-    # The buyer and the clearing house hold no oracle or regulator powers, nor outsiders any.
-    for caller in (outsider, buyer) + ((clearing,) if required_role != "CLEARING_ROLE" else ()):
+    # Outsiders and the buyer hold no role; the clearing and oracle roles hold only their own.
+    holders = {"CLEARING_ROLE": clearing, "ORACLE_ROLE": oracle}
+    others = tuple(h for name, h in holders.items() if name != required_role)
+    for caller in (outsider, buyer, *others):
         with reverts(
             "AccessControlUnauthorizedAccount", caller.address, role(system.vault, required_role)
         ):
@@ -308,8 +315,8 @@ def test_bond_unbond_and_withdraw_after_the_delay(
     chain.send(system.vault.functions.bond(50 * CST), provider)
     receipt = chain.send(system.vault.functions.unbond(20 * CST), provider)
     (started,) = event_args(system.vault, receipt, "UnbondingStarted")
-    _free, _locked, bonded, unbonding, ready_at = _balance(system, provider)
-    assert (bonded, unbonding, ready_at) == (30 * CST, 20 * CST, started["readyAt"])
+    _free, _locked, bonded, unbonding, ready_at, bond_locked = _balance(system, provider)
+    assert (bonded, unbonding, ready_at, bond_locked) == (30 * CST, 20 * CST, started["readyAt"], 0)
     with reverts("UnbondingNotReady", provider.address, ready_at):
         chain.send(system.vault.functions.withdraw(), provider)
     chain.advance_time(Parameters().unbonding_delay_seconds)
@@ -339,6 +346,159 @@ def test_bond_stays_slashable_while_unbonding(
     assert _balance(system, provider)[2:4] == (0, CST)
     with reverts("SlashExceedsBond", provider.address, 2 * CST, CST):
         chain.send(system.vault.functions.slashBond(provider.address, 2 * CST), oracle)
+
+
+# ---- locked bonds ----
+
+
+def _bonded(chain: Chain, system: System, who: LocalAccount, amount: int) -> None:
+    chain.send(system.vault.functions.bond(amount), who)
+
+
+def test_lock_bond_moves_bond_into_the_locked_bond_and_release_moves_it_back(
+    chain: Chain, system: System, provider: LocalAccount, clearing: LocalAccount
+) -> None:
+    _bonded(chain, system, provider, 10 * CST)
+    vault = system.vault.functions
+    receipt = chain.send(vault.lockBond(provider.address, 8 * CST), clearing)
+    assert event_args(system.vault, receipt, "BondLocked") == [
+        {"account": provider.address, "amount": 8 * CST}
+    ]
+    assert _balance(system, provider) == (0, 0, 2 * CST, 0, 0, 8 * CST)
+    receipt = chain.send(vault.releaseBond(provider.address, 3 * CST), clearing)
+    assert event_args(system.vault, receipt, "BondReleased") == [
+        {"account": provider.address, "amount": 3 * CST}
+    ]
+    assert _balance(system, provider) == (0, 0, 5 * CST, 0, 0, 5 * CST)
+    # Locking moves no CST: the vault holds the whole bond throughout.
+    assert system.cst.functions.balanceOf(system.vault.address).call() == 10 * CST
+
+
+def test_lock_bond_takes_only_bonded_cst_not_unbonding_nor_stake(
+    chain: Chain, system: System, provider: LocalAccount, clearing: LocalAccount
+) -> None:
+    _bonded(chain, system, provider, 10 * CST)
+    _stake(chain, system, provider, 5 * CST)
+    chain.send(system.vault.functions.unbond(4 * CST), provider)
+    before = _balance(system, provider)
+    lock_bond = system.vault.functions.lockBond
+    with reverts("InsufficientBond", provider.address, 6 * CST + 1, 6 * CST):
+        chain.send(lock_bond(provider.address, 6 * CST + 1), clearing)
+    with reverts("ZeroAmount"):
+        chain.send(lock_bond(provider.address, 0), clearing)
+    assert _balance(system, provider) == before
+    chain.send(lock_bond(provider.address, 6 * CST), clearing)
+    assert _balance(system, provider)[2::3] == (0, 6 * CST)
+
+
+def test_release_and_seize_take_at_most_what_is_locked(
+    chain: Chain,
+    system: System,
+    provider: LocalAccount,
+    buyer: LocalAccount,
+    clearing: LocalAccount,
+) -> None:
+    """A fault slash may have taken part of a lock, and what the lock was held for must still
+    end: a release or seizure beyond what is locked moves what is left, and says how much."""
+    _bonded(chain, system, provider, 10 * CST)
+    vault = system.vault.functions
+    chain.send(vault.lockBond(provider.address, 4 * CST), clearing)
+    seize = vault.seizeLockedBond(provider.address, 3 * CST, buyer.address)
+    assert seize.call({"from": clearing.address}) == 3 * CST
+    receipt = chain.send(seize, clearing)
+    assert event_args(system.vault, receipt, "LockedBondSeized")[0]["amount"] == 3 * CST
+    release = vault.releaseBond(provider.address, 2 * CST)
+    assert release.call({"from": clearing.address}) == CST
+    receipt = chain.send(release, clearing)
+    assert event_args(system.vault, receipt, "BondReleased")[0]["amount"] == CST
+    assert _balance(system, provider)[2::3] == (7 * CST, 0)
+    assert system.cst.functions.balanceOf(buyer.address).call() >= 3 * CST
+    assert vault.releaseBond(buyer.address, 1).call({"from": clearing.address}) == 0
+    before = _balance(system, provider), system.cst.functions.balanceOf(buyer.address).call()
+    for call in (
+        vault.releaseBond(provider.address, 0),
+        vault.seizeLockedBond(provider.address, 0, buyer.address),
+    ):
+        with reverts("ZeroAmount"):
+            chain.send(call, clearing)
+    assert (
+        _balance(system, provider),
+        system.cst.functions.balanceOf(buyer.address).call(),
+    ) == before
+
+
+def test_a_fault_slash_takes_free_bond_then_unbonding_then_locked_bond(
+    chain: Chain,
+    system: System,
+    provider: LocalAccount,
+    clearing: LocalAccount,
+    oracle: LocalAccount,
+) -> None:
+    """Locking a bond for a round must not shield it from a fault on an earlier job."""
+    _bonded(chain, system, provider, 10 * CST)
+    vault = system.vault.functions
+    chain.send(vault.lockBond(provider.address, 6 * CST), clearing)
+    chain.send(vault.unbond(CST), provider)
+    supply = system.cst.functions.totalSupply().call()
+    chain.send(vault.slashBond(provider.address, 7 * CST), oracle)
+    # 3 free, 1 unbonding, then 3 of the 6 locked.
+    assert _balance(system, provider)[2:4] + _balance(system, provider)[5:] == (0, 0, 3 * CST)
+    assert system.cst.functions.totalSupply().call() == supply - 7 * CST
+    with reverts("SlashExceedsBond", provider.address, 3 * CST + 1, 3 * CST):
+        chain.send(vault.slashBond(provider.address, 3 * CST + 1), oracle)
+
+
+def test_a_seized_locked_bond_is_paid_to_its_recipient_in_cst(
+    chain: Chain,
+    system: System,
+    provider: LocalAccount,
+    buyer: LocalAccount,
+    clearing: LocalAccount,
+) -> None:
+    _bonded(chain, system, provider, 10 * CST)
+    chain.send(system.vault.functions.lockBond(provider.address, 4 * CST), clearing)
+    held = system.cst.functions.balanceOf(buyer.address).call()
+    supply = system.cst.functions.totalSupply().call()
+    call = system.vault.functions.seizeLockedBond(provider.address, 3 * CST, buyer.address)
+    receipt = chain.send(call, clearing)
+    assert event_args(system.vault, receipt, "LockedBondSeized") == [
+        {"account": provider.address, "amount": 3 * CST, "recipient": buyer.address}
+    ]
+    assert _balance(system, provider)[2::3] == (6 * CST, CST)
+    assert system.cst.functions.balanceOf(buyer.address).call() == held + 3 * CST
+    assert system.cst.functions.balanceOf(system.vault.address).call() == 7 * CST
+    assert system.cst.functions.totalSupply().call() == supply
+
+
+def test_a_locked_bond_seized_to_no_one_is_burned(
+    chain: Chain, system: System, provider: LocalAccount, clearing: LocalAccount
+) -> None:
+    _bonded(chain, system, provider, 10 * CST)
+    chain.send(system.vault.functions.lockBond(provider.address, 4 * CST), clearing)
+    supply = system.cst.functions.totalSupply().call()
+    burned = system.cst.functions.totalBurned().call()
+    zero = "0x" + "00" * 20
+    call = system.vault.functions.seizeLockedBond(provider.address, 4 * CST, zero)
+    receipt = chain.send(call, clearing)
+    assert event_args(system.vault, receipt, "LockedBondSeized") == [
+        {"account": provider.address, "amount": 4 * CST, "recipient": zero}
+    ]
+    assert _balance(system, provider)[2::3] == (6 * CST, 0)
+    assert system.cst.functions.totalSupply().call() == supply - 4 * CST
+    assert system.cst.functions.totalBurned().call() == burned + 4 * CST
+
+
+def test_a_locked_bond_cannot_be_unbonded_or_withdrawn(
+    chain: Chain, system: System, provider: LocalAccount, clearing: LocalAccount
+) -> None:
+    _bonded(chain, system, provider, 10 * CST)
+    chain.send(system.vault.functions.lockBond(provider.address, 8 * CST), clearing)
+    before = _balance(system, provider)
+    with reverts("InsufficientBond", provider.address, 3 * CST, 2 * CST):
+        chain.send(system.vault.functions.unbond(3 * CST), provider)
+    with reverts("NothingToWithdraw", provider.address):
+        chain.send(system.vault.functions.withdraw(), provider)
+    assert _balance(system, provider) == before
 
 
 # ---- required stake and parameters ----

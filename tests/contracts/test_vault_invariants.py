@@ -1,8 +1,8 @@
 """Property tests over random sequences of vault operations (few examples: each is on-chain).
 
-totalSupply = CST outside the vault + free + locked + bonded + unbonding stake;
-totalSupply + totalBurned = totalMinted; a slash never burns more than its lock, nor an account
-slash more than the account has locked.
+totalSupply = CST outside the vault + free + locked + bonded + unbonding + locked bond;
+totalSupply + totalBurned = totalMinted; a slash never burns more than its lock, an account
+slash more than the account has locked, nor a seizure more than the account's locked bond.
 """
 
 from __future__ import annotations
@@ -31,8 +31,14 @@ OPERATIONS = [
     "bond",
     "unbond",
     "slashBond",
+    "lockBond",
+    "releaseBond",
+    "seizeLockedBond",
+    "burnLockedBond",
 ]
 MILLI_CST = 10**15
+ZERO_ADDRESS = "0x" + "00" * 20
+BOND_LOCKED = 5  # Balance.bondLocked's place; 4 is unbondingReadyAt, a timestamp
 
 operation = st.tuples(
     st.sampled_from(OPERATIONS),
@@ -67,11 +73,23 @@ def _apply(
         "releaseStake": (vault.releaseStake(account.address, amount), roles["oracle"]),
         "slashStake": (vault.slashStake(account.address, amount), roles["oracle"]),
         "slashBond": (vault.slashBond(account.address, amount), roles["oracle"]),
+        "lockBond": (vault.lockBond(account.address, amount), roles["clearing"]),
+        "releaseBond": (vault.releaseBond(account.address, amount), roles["clearing"]),
+        # Paid to the other account, which takes it out of the vault as plain CST.
+        "seizeLockedBond": (
+            vault.seizeLockedBond(account.address, amount, accounts[1 - who].address),
+            roles["clearing"],
+        ),
+        "burnLockedBond": (
+            vault.seizeLockedBond(account.address, amount, ZERO_ADDRESS),
+            roles["clearing"],
+        ),
     }
     call, sender = calls[name]
     locked_before = {
         "slash": system.vault.functions.lockOf(lock_id).call()[1],
         "slashStake": system.vault.functions.balanceOf(account.address).call()[1],
+        "burnLockedBond": system.vault.functions.balanceOf(account.address).call()[BOND_LOCKED],
     }
     supply_before = system.cst.functions.totalSupply().call()
     try:
@@ -82,10 +100,15 @@ def _apply(
         assert supply_before - system.cst.functions.totalSupply().call() <= locked_before[name]
 
 
+def _held_in_vault(balance: list[int]) -> int:
+    """Free, locked, bonded, unbonding and locked-bond CST; not the unbonding timestamp."""
+    return sum(balance[:4]) + balance[BOND_LOCKED]
+
+
 def _assert_conserved(system: System, accounts: list[LocalAccount], others: list[str]) -> None:
     cst, vault = system.cst.functions, system.vault.functions
     outside = sum(cst.balanceOf(a).call() for a in [x.address for x in accounts] + others)
-    in_vault = sum(sum(vault.balanceOf(a.address).call()[:4]) for a in accounts)
+    in_vault = sum(_held_in_vault(vault.balanceOf(a.address).call()) for a in accounts)
     assert cst.balanceOf(system.vault.address).call() == in_vault
     assert cst.totalSupply().call() == outside + in_vault
     assert cst.totalSupply().call() + cst.totalBurned().call() == cst.totalMinted().call()

@@ -43,5 +43,8 @@ def test_instance_mixes_risk_equity_and_privacy() -> None:
 def test_generated_market_exercises_the_loss_reasons() -> None:
     market = generate_market(120, 2, 2, seed=6)
     result = clear(market, 1_800_000_000, SolveParams(time_limit=20.0, workers=1))
-    assert {loss.reason for loss in result.losing} == set(LossReason)
+    # `malformed` and `unselected` come only from rounds read back from the chain
+    # (tests/market/test_settlement_service.py).
+    assert {loss.reason for loss in result.losing} == set(LossReason) - {
+        LossReason.MALFORMED, LossReason.UNSELECTED}
     assert result.allocation

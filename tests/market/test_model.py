@@ -102,7 +102,7 @@ def test_several_problems_are_counted_on_one_line() -> None:
 
 
 def test_policy_needs_a_risk_weight_for_every_rating() -> None:
-    with pytest.raises(ValueError, match="no weight for high"):
+    with pytest.raises(ValueError, match="no value for high"):
         Policy(risk_weights={RiskRating.LOW: 1, RiskRating.MEDIUM: 2})
 
 

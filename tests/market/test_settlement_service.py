@@ -1,33 +1,53 @@
 """The settlement service and the wallet's orders against a real round on the embedded chain:
-asks and sealed bids as `rcm wallet` sends them, clearing from chain events, batched and
-idempotent posting and finalisation, forfeits, challenges, and every check that stops a bad
-order before it is sent."""
+asks and sealed bids as `rcm wallet` sends them, clearing from chain events under the round's
+pinned policy, batched and idempotent posting, challenges in batches, the price report every
+oracle node recomputes, settlement, forfeits, and every check that stops a bad order before it
+is sent — and the auctioneer reading whatever the chain accepted without raising."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from chain.bid import purpose_id
+from chain.bid import Bid as ChainBid
+from chain.bid import Bundle as ChainBundle
+from chain.bid import bid_args, bid_domain, envelope_hash, purpose_id, sign_bid, terms_args
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
-from chain.settlement import BidRecord, Deadlines, Phase, Status, advance_into, dataset_id
+from chain.policy import LAUNCH_RATES
+from chain.policy_oracle import register
+from chain.prices import sign_report
+from chain.settlement import (
+    BidRecord,
+    Deadlines,
+    Phase,
+    Result,
+    Round,
+    Status,
+    advance_into,
+    dataset_id,
+)
 from chain.system import System
+from chain.verdict import verdict_domain
 from market import orders, settlement
+from market.book import Book, read_book, round_market
 from market.errors import MarketError
 from market.model import Policy
-from market.onchain import AskEntry, BidEntry
-from market.result import PricedClearing
+from market.onchain import AskEntry, BidEntry, policy_to_chain
+from market.result import LossReason, PricedClearing
 from market.wdp import SolveParams
 from tests.support import role
 
 CST, USD = 10**18, 10**6
 PHASE = 600
 POLICY = Policy(max_epsilon_micros={"diagnostics": 2_000_000})
+RATES = replace(LAUNCH_RATES, answer_window_seconds=300, max_extension_seconds=600,
+                pricing_window_seconds=600)
 PARAMS = SolveParams(time_limit=5.0, workers=1)
 SLOT = {"region": "euw1", "slot": "2026-12-07", "slot_seconds": 604_800, "tier": "certified"}
 ASKS = [AskEntry.model_validate({**SLOT, "kind": kind, "unit": unit, "capacity": capacity,
@@ -35,15 +55,18 @@ ASKS = [AskEntry.model_validate({**SLOT, "kind": kind, "unit": unit, "capacity":
         for kind, unit, capacity, price in [("gpu", "gpu-week", 8, 100 * USD),
                                             ("power", "kW-week", 10, 10 * USD),
                                             ("storage", "TB-week", 20, USD)]]
+NODES = sorted((Account.from_key(bytes([0x60 + i]) * 32) for i in range(3)),
+               key=lambda node: int(node.address, 16))
 
 
 @dataclass
-class Round:
+class Market:
     system: System
     governance: LocalAccount
     provider: LocalAccount
     buyers: list[LocalAccount]
     dataset: int
+    config_digest: bytes
     round_id: int
 
     @property
@@ -59,24 +82,33 @@ class Round:
     def enter(self, phase: Phase) -> None:
         advance_into(self.chain, self.system.clearing_house, self.round_id, phase)
 
-    def book(self) -> settlement.Book:
-        return settlement.read_book(self.system, self.round_id)
+    def book(self) -> Book:
+        return read_book(self.system, self.round_id)
 
     def nonce(self, account: LocalAccount) -> int:
         return int(self.chain.w3.eth.get_transaction_count(account.address))
 
+    def price(self) -> None:
+        """What `rcm round price` does, without HTTP: two of the three nodes recompute the
+        report from the chain, sign it, and it goes on chain."""
+        domain = verdict_domain(self.chain.chain_id, self.system.oracle.address)
+        report = settlement.price_report(self.system, self.book(), self.config_digest)
+        signatures = [(n.address, sign_report(n, domain, report)) for n in NODES[:2]]
+        settlement.submit_prices(self.system, self.governance, report, signatures)
+
 
 @pytest.fixture(scope="module")
-def market() -> Round:
+def market() -> Market:
     """A round in its commit phase: one provider's three items asked, three funded buyers
-    holding ε of a dataset that consents to diagnostics."""
+    holding ε of a dataset that consents to diagnostics, a 2-of-3 oracle set registered."""
     chain = connect()
     governance, provider, owner, *buyers = (chain.dev_account(i) for i in range(6))
-    system = deploy_system(chain, governance)
+    system = deploy_system(chain, governance, policy=policy_to_chain(POLICY, RATES))
     house, ledger = system.clearing_house, system.ledger
     chain.send(house.functions.grantRole(role(house, "AUCTIONEER_ROLE"), governance.address),
                governance)
-    for account, bonded in ((governance, 100 * CST), (provider, 10 * CST)):
+    config_digest = register(system, governance, [n.address for n in NODES], 2)
+    for account, bonded in ((governance, 200 * CST), (provider, 10 * CST)):
         chain.send(system.cst.functions.mint(account.address, bonded), governance)
         chain.send(system.cst.functions.approve(system.vault.address, bonded), account)
         chain.send(system.vault.functions.bond(bonded), account)
@@ -89,23 +121,26 @@ def market() -> Round:
         chain.send(system.usd.functions.mint(buyer.address, 2_000 * USD), governance)
         chain.send(system.cst.functions.approve(system.vault.address, 1_000 * CST), buyer)
         chain.send(system.vault.functions.stake(1_000 * CST), buyer)
+        chain.send(system.cst.functions.mint(buyer.address, 100 * CST), governance)
+        chain.send(system.cst.functions.approve(system.vault.address, 100 * CST), buyer)
+        chain.send(system.vault.functions.bond(100 * CST), buyer)
         chain.send(ledger.functions.safeTransferFrom(owner.address, buyer.address, dataset,
                                                      2_000_000, b""), owner)
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    chain.send(house.functions.openRound(Deadlines.after(now, *(PHASE,) * 4).as_args(), USD),
+    chain.send(house.functions.openRound(Deadlines.after(now, *(PHASE,) * 4).as_args()),
                governance)
     orders.post_asks(system, provider, 1, [ask.to_chain() for ask in ASKS])
-    return Round(system, governance, provider, buyers, dataset, 1)
+    return Market(system, governance, provider, buyers, dataset, config_digest, 1)
 
 
 @pytest.fixture(autouse=True)
-def _isolated(market: Round) -> Iterator[None]:
+def _isolated(market: Market) -> Iterator[None]:
     snapshot = market.chain.snapshot()
     yield
     market.chain.revert_to(snapshot)
 
 
-def _bid_and_reveal(market: Round) -> list[bytes]:
+def _bid_and_reveal(market: Market) -> list[bytes]:
     """The GPU job outbids a smaller one; a storage job fits beside it."""
     first, second, third = market.buyers
     digests = [orders.place_bid(market.system, buyer, 1, entry).digest for buyer, entry in (
@@ -119,81 +154,109 @@ def _bid_and_reveal(market: Round) -> list[bytes]:
     return digests
 
 
-def test_a_round_clears_from_chain_events_posts_once_and_finalises(market: Round) -> None:
+def test_a_round_clears_posts_once_is_priced_by_the_quorum_and_settles(market: Market) -> None:
     big, small, storage = _bid_and_reveal(market)
     book = market.book()
-    result = settlement.clear_round(market.system, book, POLICY, PARAMS)
+    result = settlement.clear_round(book, PARAMS)
     assert result.status == "optimal"
     assert {fill.bid for fill in result.allocation} == {"0x" + big.hex(), "0x" + storage.hex()}
     assert [(loss.bid, loss.reason) for loss in result.losing] == [("0x" + small.hex(), "outbid")]
     settlement.save_result(market.system, 1, result)
     assert settlement.load_result(market.system, 1) == result
     assert len(settlement.post(market.system, market.governance, book, result)) == 1
+    posted = Result.read(market.system.clearing_house, 1, 1)
+    assert (posted.welfare_micro_usd, posted.solver_status, posted.bound_micro_usd) == (
+        result.welfare, 1, result.welfare)
     # A retry finds every fill on chain and sends nothing.
     nonce = market.nonce(market.governance)
     assert settlement.post(market.system, market.governance, market.book(), result) == []
     assert market.nonce(market.governance) == nonce
 
-    market.enter(Phase.FINAL)
-    settlement.finalise(market.system, market.governance, market.book())
+    market.enter(Phase.PRICE)
+    market.price()
+    settlement.settle(market.system, market.governance, market.book())
     records = market.book().records
     assert [records[d].status for d in (big, small, storage)] == [
         Status.FUTURE, Status.RELEASED, Status.FUTURE]
-    assert settlement.finalise(market.system, market.governance, market.book()) == []
-    # The loser withdraws its whole deposit; a winner its change.
-    amount, _ = orders.owed(market.system, market.buyers[1].address)
-    assert amount == 1_200 * USD
-    paid = records[big].payment_micro_usd
-    assert orders.owed(market.system, market.buyers[0].address)[0] == 1_500 * USD - paid
+    paid = {p.winner: p.total for p in result.payments}
+    assert records[big].payment_micro_usd == paid["0x" + big.hex()]
+    assert settlement.settle(market.system, market.governance, market.book()) == []
+    # The loser withdraws its whole deposit; a winner its change; every bond comes back.
+    assert orders.owed(market.system, market.buyers[1].address)[0] == 1_200 * USD
+    assert orders.owed(market.system, market.buyers[0].address)[0] == (
+        1_500 * USD - records[big].payment_micro_usd)
     orders.withdraw_owed(market.system, market.buyers[1], orders.owed(
         market.system, market.buyers[1].address)[1])
     assert market.system.usd.functions.balanceOf(market.buyers[1].address).call() == 2_000 * USD
+    for account in (market.governance, market.provider):
+        assert market.system.vault.functions.balanceOf(account.address).call()[5] == 0
+
+
+def test_the_quorums_report_is_the_auctioneers_own_pricing(market: Market) -> None:
+    big, _, storage = _bid_and_reveal(market)
+    result = settlement.clear_round(market.book(), PARAMS)
+    settlement.post(market.system, market.governance, market.book(), result)
+    market.enter(Phase.PRICE)
+    report = settlement.price_report(market.system, market.book(), market.config_digest)
+    paid = {p.winner: p.total for p in result.payments}
+    order = sorted([big, storage])
+    assert report.payments_micro_usd == tuple(paid["0x" + d.hex()] for d in order)
+    assert report.item_prices_micro_usd == tuple(result.item_prices[str(i)] for i in range(3))
+    assert (report.round_id, report.result_version) == (1, 1)
+
+
+def test_an_unpriced_round_settles_every_winner_at_its_reserve_cost(market: Market) -> None:
+    big, _, storage = _bid_and_reveal(market)
+    result = settlement.clear_round(market.book(), PARAMS)
+    settlement.post(market.system, market.governance, market.book(), result)
+    market.enter(Phase.PRICE)
+    market.chain.advance_time(RATES.pricing_window_seconds + 1)
+    settlement.settle(market.system, market.governance, market.book())
+    records = market.book().records
+    reserve = {big: 8 * 100 * USD + 10 * 10 * USD, storage: 10 * USD}
+    assert {d: records[d].payment_micro_usd for d in (big, storage)} == reserve
 
 
 def test_posting_splits_into_batches_under_a_gas_cap_and_gives_the_same_result(
-        market: Round) -> None:
-    digests = _bid_and_reveal(market)
+        market: Market) -> None:
+    _bid_and_reveal(market)
     book = market.book()
-    result = settlement.clear_round(market.system, book, POLICY, PARAMS)
+    result = settlement.clear_round(book, PARAMS)
     whole = market.system.clearing_house.functions.post(
-        1, [call for _, call in settlement.fills(book, result)])
+        1, [call for _, call in settlement.fills(book, result)], settlement.solver_claim(result))
     cap = whole.estimate_gas({"from": market.governance.address}) - 1
     receipts = settlement.post(market.system, market.governance, book, result, max_gas=cap)
     assert len(receipts) == 2
-    records = market.book().records
-    assert {d for d in digests if records[d].status is Status.FILLED} == {digests[0], digests[2]}
-    assert market.book().state.welfare_micro_usd == result.welfare
+    posted = Result.read(market.system.clearing_house, 1, 1)
+    assert (posted.batch_count, posted.fill_count, posted.welfare_micro_usd) == (
+        2, 2, result.welfare)
 
 
-def test_every_payment_stays_between_the_reserve_cost_and_the_bundle_value(
-        market: Round) -> None:
-    _bid_and_reveal(market)
-    book = market.book()
-    result = settlement.clear_round(market.system, book, POLICY, PARAMS)
-    cut = [payment.model_copy(update={"total": 1}) for payment in result.payments]
-    for _, call in settlement.fills(book, result.model_copy(update={"payments": cut})):
-        _digest, _index, payment, bundle, _ = call
-        reserve = sum(q * ASKS[i].reserve_price for i, q in zip(bundle[0], bundle[1],
-                                                                 strict=True))
-        assert payment == reserve <= bundle[2]
-
-
-def test_a_better_result_replaces_a_worse_one_and_a_worse_one_is_refused(market: Round) -> None:
+def test_a_better_result_replaces_a_worse_one_in_batches_and_a_worse_one_is_refused(
+        market: Market) -> None:
     big, _, _storage = _bid_and_reveal(market)
-    book = market.book()
-    best = settlement.clear_round(market.system, book, POLICY, PARAMS)
+    best = settlement.clear_round(market.book(), PARAMS)
     worse = _without(best, "0x" + big.hex())
-    settlement.post(market.system, market.governance, book, worse)
+    settlement.post(market.system, market.governance, market.book(), worse)
     market.enter(Phase.CHALLENGE)
     challenger = market.buyers[2]
-    with pytest.raises(MarketError, match=r"welfare .* is not above"):
+    needed = worse.welfare + worse.welfare * RATES.min_improvement_bps // 10_000
+    with pytest.raises(MarketError, match=rf"does not beat the standing result .* at least "
+                                          rf"{needed} is needed"):
         settlement.challenge(market.system, challenger, market.book(), worse)
-    settlement.challenge(market.system, challenger, market.book(), best)
-    state = market.book().state
-    assert (state.poster, state.welfare_micro_usd) == (challenger.address, best.welfare)
+    whole = market.system.clearing_house.functions.challenge(
+        1, 0, [call for _, call in settlement.fills(market.book(), best)], False)
+    cap = whole.estimate_gas({"from": challenger.address}) - 1
+    receipts = settlement.challenge(market.system, challenger, market.book(), best,
+                                    max_gas=cap)
+    assert len(receipts) == 2  # one fill a batch; the second seals the challenge
+    state = Round.read(market.system.clearing_house, 1)
+    standing = Result.read(market.system.clearing_house, 1, state.standing_version)
+    assert (state.standing_version, standing.poster, standing.welfare_micro_usd) == (
+        2, challenger.address, best.welfare)
 
 
-def test_closing_the_book_forfeits_unrevealed_commitments(market: Round) -> None:
+def test_closing_the_book_forfeits_unrevealed_commitments(market: Market) -> None:
     digest = orders.place_bid(market.system, market.buyers[0], 1,
                               market.entry({"2": 1}, 10)).digest
     market.enter(Phase.REVEAL)
@@ -203,24 +266,28 @@ def test_closing_the_book_forfeits_unrevealed_commitments(market: Round) -> None
     assert len(settlement.forfeit_unrevealed(market.system, market.governance,
                                              market.book())) == 1
     assert market.book().records[digest].status is Status.FORFEITED
+    forfeited = RATES.forfeit_fee_micro_usd + 10 * USD * RATES.forfeit_bps // 10_000
     assert market.system.clearing_house.functions.creditOf(
-        market.governance.address).call() == USD  # the treasury's forfeit fee
+        market.governance.address).call() == min(forfeited, 10 * USD)  # the treasury's
 
 
 @pytest.mark.parametrize(("terms", "message"), [
     ({"bundles": [{"items": {"7": 1}, "value": 10}]}, r"bids\[0\].bundles\[0\].items: round 1 "
                                                        "has no item 7"),
-    ({"expiry": 1}, r"bids\[0\].expiry: 1 is already past"),
+    ({"bundles": [{"items": {"0": 9}, "value": 10}]}, r"items\.0: 9 units, the item offers 8"),
+    ({"expiry": 1}, r"bids\[0\].expiry: 1 is before the round clears"),
     ({"bundles": [{"items": {"0": 1}, "value": 5_000 * USD}]},
      "deposit .* exceeds the 2,000.00 USD of the wallet and its credit"),
     ({"risk_rating": "high", "bundles": [{"items": {"0": 1}, "value": 1_900 * USD}]},
      r"risk_rating: the bid needs 1,140\.0000 CST of free stake"),
-    ({"epsilon_micros": 2_000_001}, "epsilon_micros: 2000001 exceeds the 2000000 micro-ε"),
-    ({"purpose": "advertising"}, "purpose: dataset .* does not consent"),
+    ({"epsilon_micros": 2_000_001}, "epsilon_micros: 2000001 exceeds the round policy's "
+                                    "2000000 for purpose 'diagnostics'"),
+    ({"purpose": "advertising"}, "epsilon_micros: 1000000 exceeds the round policy's 0"),
+    ({"purpose": "advertising", "epsilon_micros": 0}, "purpose: dataset .* does not consent"),
     ({"delta": 1e-4}, r"delta: 0\.0001 is above the dataset's cap"),
     ({"dataset": 5}, "dataset: no dataset 0x5 is registered"),
 ])
-def test_a_bad_bid_is_refused_before_anything_is_sent(market: Round, terms: dict[str, Any],
+def test_a_bad_bid_is_refused_before_anything_is_sent(market: Market, terms: dict[str, Any],
                                                       message: str) -> None:
     buyer = market.buyers[0]
     nonce = market.nonce(buyer)
@@ -229,9 +296,10 @@ def test_a_bad_bid_is_refused_before_anything_is_sent(market: Round, terms: dict
     assert market.nonce(buyer) == nonce
 
 
-def test_orders_out_of_phase_or_without_a_bond_are_refused(market: Round) -> None:
-    with pytest.raises(MarketError, match="bond: posting asks needs a reputation bond of 10"):
-        orders.post_asks(market.system, market.buyers[0], 1, [ASKS[0].to_chain()])
+def test_orders_out_of_phase_or_without_a_bond_are_refused(market: Market) -> None:
+    stranger = market.chain.dev_account(8)
+    with pytest.raises(MarketError, match=r"bond: these asks lock 0\.08 CST of bond"):
+        orders.post_asks(market.system, stranger, 1, [ASKS[0].to_chain()])
     with pytest.raises(MarketError, match="--round: no round 9"):
         orders.place_bid(market.system, market.buyers[0], 9, market.entry({"0": 1}, 10))
     with pytest.raises(MarketError, match="reveal needs the reveal phase"):
@@ -244,7 +312,7 @@ def test_orders_out_of_phase_or_without_a_bond_are_refused(market: Round) -> Non
 
 
 def test_a_cancelled_bid_comes_back_whole_and_a_bid_on_no_data_reserves_no_budget(
-        market: Round) -> None:
+        market: Market) -> None:
     buyer, system = market.buyers[0], market.system
     free = system.vault.functions.balanceOf(buyer.address).call()[0]
     digest = orders.place_bid(system, buyer, 1, market.entry(
@@ -261,30 +329,98 @@ def test_a_cancelled_bid_comes_back_whole_and_a_bid_on_no_data_reserves_no_budge
         orders.cancel(system, buyer, 1, "0x12")
 
 
-def test_a_bundle_across_two_providers_is_refused(market: Round) -> None:
+def test_a_bundle_across_two_providers_is_refused(market: Market) -> None:
+    other = _second_provider(market)
+    with pytest.raises(MarketError, match="items of 2 providers"):
+        orders.place_bid(market.system, market.buyers[0], 1,
+                         market.entry({"0": 1, "3": 1}, 10))
+    assert other.address != market.provider.address
+
+
+def test_the_round_read_back_keeps_every_term_of_the_bid(market: Market) -> None:
+    _bid_and_reveal(market)
+    rm = round_market(market.book())
+    assert next((b.risk_rating, b.purpose, b.equity_class, b.delta, b.epsilon_micros)
+                for b in rm.market.bids) == ("medium", "diagnostics", "research", 1e-6, 1_000_000)
+    assert rm.market.remaining_budget_micros == {str(market.dataset): 10_000_000}
+    assert rm.market.policy.max_epsilon_micros == POLICY.max_epsilon_micros
+    assert rm.malformed == []
+
+
+def test_what_the_chain_accepts_but_no_fill_can_use_is_a_malformed_loss(market: Market) -> None:
+    """Sent straight to the chain, past the wallet's checks: a bundle spanning two providers and
+    one asking for more units than the item has are revealed; the auctioneer clears the rest and
+    reports each as `malformed`, and a bid with one usable bundle keeps competing with it."""
+    _second_provider(market)
+    spans = _raw_bid(market, market.buyers[0], ChainBundle((0, 3), (1, 1), 900 * USD))
+    too_many = _raw_bid(market, market.buyers[1], ChainBundle((2,), (21,), 30 * USD))
+    mixed = _raw_bid(market, market.buyers[2], ChainBundle((0, 3), (1, 1), 500 * USD),
+                     ChainBundle((2,), (5,), 40 * USD))
+    market.enter(Phase.REVEAL)
+    for bid, buyer in zip((spans, too_many, mixed), market.buyers, strict=True):
+        signature = sign_bid(buyer, _domain(market), bid)
+        market.chain.send(market.system.clearing_house.functions.reveal(bid_args(bid), signature),
+                          buyer)
+    market.enter(Phase.POST)
+    result = settlement.clear_round(market.book(), PARAMS)
+    reasons = {loss.bid: loss.reason for loss in result.losing}
+    digests = {name: "0x" + market.system.clearing_house.functions.bidDigest(
+        terms_args(bid), envelope_hash(bid)).call().hex() for name, bid in
+        (("spans", spans), ("too_many", too_many), ("mixed", mixed))}
+    assert reasons[digests["spans"]] is LossReason.MALFORMED
+    assert reasons[digests["too_many"]] is LossReason.MALFORMED
+    assert [(f.bid, f.bundle) for f in result.allocation] == [(digests["mixed"], 1)]
+    assert len(settlement.post(market.system, market.governance, market.book(), result)) == 1
+
+
+def test_an_allocation_that_leaves_a_fitting_bid_unfilled_still_prices(market: Market) -> None:
+    """A challenger's allocation need not be maximal; the oracle nodes still price it, the bid
+    it left out counting as `unselected` against the prices."""
+    big, _, storage = _bid_and_reveal(market)
+    best = settlement.clear_round(market.book(), PARAMS)
+    settlement.post(market.system, market.governance, market.book(),
+                    _without(best, "0x" + storage.hex(), welfare=1_500 * USD - 900 * USD))
+    market.enter(Phase.PRICE)
+    report = settlement.price_report(market.system, market.book(), market.config_digest)
+    assert len(report.payments_micro_usd) == 1
+    assert report.payments_micro_usd[0] >= 900 * USD
+    assert big in market.book().revealed
+
+
+def _second_provider(market: Market) -> LocalAccount:
     other = market.chain.dev_account(7)
     system = market.system
     system.chain.send(system.cst.functions.mint(other.address, 10 * CST), market.governance)
     system.chain.send(system.cst.functions.approve(system.vault.address, 10 * CST), other)
     system.chain.send(system.vault.functions.bond(10 * CST), other)
     orders.post_asks(system, other, 1, [ASKS[0].to_chain()])
-    with pytest.raises(MarketError, match="items of 2 providers"):
-        orders.place_bid(system, market.buyers[0], 1, market.entry({"0": 1, "3": 1}, 10))
+    return other
 
 
-def test_the_round_read_back_keeps_every_term_of_the_bid(market: Round) -> None:
-    _bid_and_reveal(market)
-    bids = settlement.market_of(market.system, market.book(), POLICY).bids
-    assert next((b.risk_rating, b.purpose, b.equity_class, b.delta, b.epsilon_micros)
-            for b in bids) == ("medium", "diagnostics", "research", 1e-6, 1_000_000)
-    assert settlement.market_of(market.system, market.book(), POLICY).remaining_budget_micros \
-        == {str(market.dataset): 10_000_000}
+def _domain(market: Market) -> Any:
+    return bid_domain(market.chain.chain_id, market.system.clearing_house.address)
 
 
-def _without(result: PricedClearing, bid: str) -> PricedClearing:
-    """`result` less one winner, its welfare recounted by the chain's rule."""
+def _raw_bid(market: Market, buyer: LocalAccount, *bundles: ChainBundle) -> ChainBid:
+    """A bid committed straight to the chain (no wallet check), on no private data."""
+    state = Round.read(market.system.clearing_house, 1)
+    bid = ChainBid(round_id=1, bidder=buyer.address,
+                   max_value_micro_usd=max(b.value_micro_usd for b in bundles), dataset_id=0,
+                   epsilon_micros=0, delta_atto=0, risk_bps=state.min_risk_bps,
+                   purpose=purpose_id("general"), equity_class=0, nonce=7,
+                   expiry_timestamp=2**63, bundles=bundles)
+    house = market.system.clearing_house
+    market.chain.send(market.system.usd.functions.approve(house.address, bid.max_value_micro_usd),
+                      buyer)
+    market.chain.send(house.functions.commit(terms_args(bid), envelope_hash(bid)), buyer)
+    return bid
+
+
+def _without(result: PricedClearing, bid: str, welfare: int = 50 * USD - 10 * USD
+             ) -> PricedClearing:
+    """`result` less one winner, its welfare recounted by the chain's rule (by default the
+    storage job alone: its value less its reserve cost)."""
     kept = [fill for fill in result.allocation if fill.bid != bid]
-    welfare = 50 * USD - 10 * USD  # the storage job: value less its reserve cost
     return result.model_copy(update={
-        "allocation": kept, "welfare": welfare,
+        "allocation": kept, "welfare": welfare, "bound": welfare,
         "payments": [p for p in result.payments if p.winner != bid]})

@@ -72,12 +72,19 @@ def signer_of(verdict: dict[str, Any]) -> str:
     return recover_verdict_signer(bytes.fromhex(public.signature[2:]), domain, as_verdict(public))
 
 
-def start_node(config: Path, port: int) -> subprocess.Popen[bytes]:
-    """`rcm oracle serve` in its own process, once it answers /health."""
+def start_node(config: Path, port: int, rpc: str | None = None, home: Path | None = None
+               ) -> subprocess.Popen[bytes]:
+    """`rcm oracle serve` in its own process, once it answers /health; with `rpc` (and the
+    `home` holding that chain's deployment manifest) it prices rounds too."""
     command = ["oracle", "serve", "--config", str(config), "--port", str(port)]
+    if rpc:
+        command += ["--rpc", rpc]
+    env = {**os.environ, "RCM_PASSWORD": PASSWORD}
+    if home:
+        env["RCM_HOME"] = str(home)
     node = subprocess.Popen(
         [sys.executable, "-m", "rcm", *command],
-        env={**os.environ, "RCM_PASSWORD": PASSWORD},
+        env=env,
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60

@@ -269,7 +269,8 @@ def test_metrics_count_verdicts_rejections_and_the_epsilon_memo(
 
 def test_the_openapi_document_describes_every_route(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    assert set(paths) == {"/attestations", "/verdicts/{job}", "/health", "/metrics"}
+    assert set(paths) == {"/attestations", "/verdicts/{job}", "/rounds/{round_id}/prices",
+                          "/health", "/metrics"}
     assert set(paths["/attestations"]["post"]["responses"]) == {"201", "409", "422"}
 
 
@@ -310,3 +311,13 @@ def test_a_node_without_a_chain_still_verifies_and_signs_for_its_configured_doma
         verdict = client.post("/attestations", json=body(signed(enclave))).json()
     assert {k: verdict[k] for k in settings} == settings
     assert signer_of(verdict) == offline.account.address
+
+
+def test_a_node_that_reads_no_chain_refuses_to_price_naming_the_check(
+    client: TestClient,
+) -> None:
+    response = client.post("/rounds/1/prices")
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "pricing: this node reads no chain: start it with --rpc to price rounds",
+        "check": "pricing"}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from chain.policy_oracle import OracleSet
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from oracle.node.models import VerdictPublic
 from oracle.quorum import NodeAnswer, NoQuorum, as_verdict, choose
@@ -14,7 +17,7 @@ DOMAIN = verdict_domain(31337, "0x" + "ab" * 20)
 DIGEST = b"\x07" * 32
 JOB = "0x" + "01" * 32
 NODES = [Account.from_key(bytes([0x60 + i]) * 32) for i in range(4)]
-MEMBERS = {n.address.lower() for n in NODES}
+SIGNERS = OracleSet(DOMAIN, frozenset(n.address.lower() for n in NODES), 3)
 
 
 def _answer(node: LocalAccount, compliant: bool, signer: str | None = None) -> NodeAnswer:
@@ -46,7 +49,7 @@ def _answer(node: LocalAccount, compliant: bool, signer: str | None = None) -> N
 
 def test_k_matching_signatures_make_a_quorum() -> None:
     answers = [_answer(n, compliant=True) for n in NODES[:3]] + [_answer(NODES[3], False)]
-    quorum = choose(answers, DOMAIN, MEMBERS, 3)
+    quorum = choose(answers, SIGNERS)
     assert quorum.verdict.compliant
     assert {s for s, _ in quorum.signatures} == {n.address for n in NODES[:3]}
 
@@ -56,7 +59,7 @@ def test_a_split_below_k_is_no_quorum_and_says_the_tally() -> None:
     answers.append(NodeAnswer("http://down", None, "unreachable (ConnectError)"))
     tally = r"k=3 .*compliant \(none\): 2, violation \(buyer\): 1.*down"
     with pytest.raises(NoQuorum, match=tally):
-        choose(answers, DOMAIN, MEMBERS, 3)
+        choose(answers, SIGNERS)
 
 
 def test_outsiders_and_lying_signer_fields_do_not_count() -> None:
@@ -65,17 +68,17 @@ def test_outsiders_and_lying_signer_fields_do_not_count() -> None:
     answers.append(_answer(stranger, True))  # validly signed, but not a registered signer
     answers.append(_answer(stranger, True, signer=NODES[2].address))  # claims to be a member
     with pytest.raises(NoQuorum, match="not from a registered signer"):
-        choose(answers, DOMAIN, MEMBERS, 3)
+        choose(answers, SIGNERS)
 
 
 def test_a_node_answering_twice_counts_once() -> None:
     answers = [_answer(NODES[0], True), _answer(NODES[0], True), _answer(NODES[1], True)]
     with pytest.raises(NoQuorum, match=r"compliant \(none\): 2"):
-        choose(answers, DOMAIN, MEMBERS, 3)
+        choose(answers, SIGNERS)
 
 
 def test_signatures_under_another_domain_do_not_count() -> None:
     other = verdict_domain(1, DOMAIN.verifying_contract)
     answers = [_answer(n, True) for n in NODES[:3]]
     with pytest.raises(NoQuorum):
-        choose(answers, other, MEMBERS, 3)
+        choose(answers, replace(SIGNERS, domain=other))

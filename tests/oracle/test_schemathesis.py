@@ -23,6 +23,7 @@ from tests.oracle.factories import PASSWORD
 OPERATIONS = [
     ("POST", "/attestations"),
     ("GET", "/verdicts/{job}"),
+    ("POST", "/rounds/{round_id}/prices"),
     ("GET", "/health"),
     ("GET", "/metrics"),
 ]

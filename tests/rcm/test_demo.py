@@ -15,8 +15,8 @@ from tests.support import running_testnet
 pytestmark = pytest.mark.hardhat
 
 CST = 10**18
-STEPS = ("deploy", "oracle", "budget", "stake", "audit", "bid", "clear", "settle", "future",
-         "resale", "attest", "verdict", "slash", "reputation", "summary")
+STEPS = ("deploy", "oracle", "budget", "stake", "audit", "bid", "clear", "price", "settle",
+         "future", "resale", "attest", "verdict", "slash", "reputation", "summary")
 # The consortium's providers by (tier, region): who runs each winner's bundle.
 RESOLD_PROVIDER, VIOLATION_PROVIDER = "helix-enclaves", "commodity-cloud-eu"
 
@@ -45,8 +45,10 @@ def test_the_round_fills_five_bids_and_tells_every_other_bid_why(
                                         "pasteur-amr-discovery", "helixgen-llm-finetune",
                                         "quantedge-backtest"}
     assert sorted(clearing["losing"].values()) == sorted([
-        "risk_cap", "epsilon_over_policy", "ineligible_tier", "equity_reservation", "outbid",
-        "below_reserve", "expired"])
+        "risk_cap", "ineligible_tier", "equity_reservation", "outbid", "below_reserve"])
+    # What the chain refuses never enters the round: the wallet refuses it before committing.
+    assert sorted(summary["refused"]) == ["charite-xray-triage", "stale-trial-matching"]
+    assert "is before the round clears" in summary["refused"]["stale-trial-matching"]
 
 
 def test_closing_balances_follow_from_payments_change_resale_and_burns(
@@ -55,12 +57,14 @@ def test_closing_balances_follow_from_payments_change_resale_and_burns(
     market = consortium_instance()
     paid, balances = summary["payments"], summary["balances"]
     resale = summary["resale"]["price"]
-    for bid in market.bids:
+    placed = [bid for bid in market.bids if bid.id not in summary["refused"]]
+    for bid in placed:
         assert bid.id in paid or bid.id in summary["clearing"]["losing"]
     for buyer in {bid.buyer for bid in market.bids}:
+        # funded for every bid's deposit; a refused bid's never left the wallet
         deposits = sum(max(b.value for b in bid.bundles) for bid in market.bids
                        if bid.buyer == buyer)
-        spent = sum(paid.get(bid.id, 0) for bid in market.bids if bid.buyer == buyer)
+        spent = sum(paid.get(bid.id, 0) for bid in placed if bid.buyer == buyer)
         # every deposit came back but what the winning bids pay; the resale moved USD
         resold = {"institut-pasteur": resale, "charite": 0}.get(buyer, 0)
         assert balances[buyer]["usd"] == deposits - spent + resold, buyer

@@ -1,6 +1,9 @@
 """A round's whole life through the CLI against a Hardhat node started here — open, ask, bid,
 reveal, close, clear and post, status, finalise, withdraw, futures — with the rejections a
-user meets on the way. Delivery, verdicts and slashing on a node: tests/rcm/test_demo.py."""
+user meets on the way. Here no oracle quorum prices the round, so once its pricing window has
+passed every winner pays its reserve cost; pricing by the quorum through the CLI is in
+tests/rcm/test_round_attacks_cli.py. Delivery, verdicts and slashing on a node:
+tests/rcm/test_demo.py."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from tests.support import Cli, running_testnet
 pytestmark = pytest.mark.hardhat
 USD = 10**6
 PHASE = 120
+PRICING_WINDOW = 3_600  # the launch policy's
 SLOT = {"region": "euw1", "slot": "2026-12-07", "slot_seconds": 604_800, "tier": "certified"}
 ASKS = {"asks": [
     {**SLOT, "kind": "gpu", "unit": "gpu-week", "capacity": 8, "reserve_price": 100 * USD},
@@ -96,8 +100,13 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
     assert outcomes[won] == "won bundle 0" and outcomes[lost].startswith("lost: outbid")
 
     cli.ok("testnet", "advance", str(2 * PHASE))
+    cli.rejects("round", "finalise", round_id,
+                match="is in its price phase; settling needs the final phase")
+    cli.ok("testnet", "advance", str(PRICING_WINDOW))
     cli.ok("round", "finalise", round_id)
     assert cli.json("wallet", "withdraw", "rival")["usd"]["micro_usd"] == 1_200 * USD
     cli.rejects("wallet", "withdraw", "rival", match="nothing to withdraw")
     futures = cli.json("wallet", "futures", "lab")
     assert [(f["id"], f["status"]) for f in futures] == [(won, "unclaimed")]
+    # Unpriced: the winner pays its units at the ask's reserve prices.
+    assert futures[0]["payment_micro_usd"] == 8 * 100 * USD + 10 * 10 * USD

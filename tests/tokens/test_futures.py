@@ -17,7 +17,7 @@ from chain.connection import Chain
 from chain.policy_oracle import register, submit
 from chain.settlement import Phase
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
-from tests.contracts.settlement_fixtures import CST, USD, Market
+from tests.contracts.settlement_fixtures import CST, LOW_RISK_BPS, USD, Market
 from tokens import futures
 from tokens.errors import TokensError
 
@@ -45,7 +45,6 @@ def won(
     governance: LocalAccount,
     oracle_nodes: list[LocalAccount],
 ) -> Won:
-    config = register(market.system, governance, [n.address for n in oracle_nodes[:4]], 3)
     round_id = market.open_round()
     a = market.bid(buyer, round_id, Bundle((0, 1), (2, 3), 20 * USD))
     b = market.bid(rival, round_id, Bundle((2,), (4,), 12 * USD))
@@ -56,9 +55,13 @@ def won(
     for bid, bidder in ((a, buyer), (b, rival), (lost, rival)):
         market.reveal(bid, bidder)
     market.enter(round_id, Phase.POST)
-    market.post(round_id, market.fill(a, 0, PAYMENT), market.fill(b, 0, PAYMENT))
-    market.enter(round_id, Phase.FINAL)
-    market.finalise(round_id, [market.digest(a), market.digest(b)], [market.digest(lost)])
+    market.post(round_id, (a, 0), (b, 0))
+    market.enter(round_id, Phase.PRICE)
+    market.price(round_id, market.report(round_id, payments=[PAYMENT, PAYMENT]))
+    market.finalise(round_id)
+    market.release(round_id, [market.digest(lost)])
+    # Verdicts are judged by a 3-of-4 set registered once the round is priced.
+    config = register(market.system, governance, [n.address for n in oracle_nodes[:4]], 3)
     return Won(round_id, market.digest(a), market.digest(b), market.digest(lost), config)
 
 
@@ -102,10 +105,11 @@ def test_a_won_future_lists_unclaimed_with_its_bundle_epsilon_risk_and_payment(
         buyer.address,
     )
     assert [(i.item, i.quantity, i.resource, i.region, i.unit) for i in view.items] == [
-        (0, 2, "gpu.h100", "us-east", "gpu-hour"),
-        (1, 3, "gpu.h100", "us-east", "gpu-hour"),
+        (0, 2, "gpu", "us-east", "gpu-hour"),
+        (1, 3, "gpu", "us-east", "gpu-hour"),
     ]
-    assert (view.epsilon_micros, view.risk_bps, view.payment_micro_usd) == (10**6, 500, PAYMENT)
+    assert (view.epsilon_micros, view.risk_bps, view.payment_micro_usd) == (
+        10**6, LOW_RISK_BPS, PAYMENT)
     assert view.dataset == market.dataset
 
 
@@ -205,17 +209,18 @@ def test_a_holder_who_is_not_the_bidder_redeems_only_with_enough_free_stake(
 ) -> None:
     system = market.system
     futures.transfer(system, buyer, outsider.address, won.a)
-    # 20 USD deposit × 5% risk × 1 CST per USD, no reputation discount: 1 CST.
+    # 20 USD deposit × 10% risk (the low band's minimum) × 1 CST per USD, no reputation
+    # discount: 2 CST.
     _refused(
         chain,
         outsider,
-        r"stake: redeeming in the bidder's place needs 1 CST of free stake, the wallet has 0: "
-        r"stake 1 more",
+        r"stake: redeeming in the bidder's place needs 2 CST of free stake, the wallet has 0: "
+        r"stake 2 more",
         lambda: futures.redeem(system, outsider, won.a),
     )
-    chain.send(system.cst.functions.mint(outsider.address, CST), governance)
-    chain.send(system.cst.functions.approve(system.vault.address, CST), outsider)
-    chain.send(system.vault.functions.stake(CST), outsider)
+    chain.send(system.cst.functions.mint(outsider.address, 2 * CST), governance)
+    chain.send(system.cst.functions.approve(system.vault.address, 2 * CST), outsider)
+    chain.send(system.vault.functions.stake(2 * CST), outsider)
     futures.redeem(system, outsider, won.a)
     assert _holds(market, outsider, won.a) == 0
     assert _statuses(market, outsider) == {won.a: "redeemed"}

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.hardhat
 # Hardhat's development accounts (public test mnemonic, TEST-ONLY) behind the CLI's wallets.
 WALLETS = {"owner": 8, "alice": 4, "bob": 9}
 GOVERNANCE, PROVIDER, AUCTIONEER = 0, 5, 7
+ORACLE_NODES = (10, 11, 12)  # sign the round's price report
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def future(node: Node) -> str:
         chain.dev_account(PROVIDER),
         node.accounts["owner"],
         [node.accounts["alice"]],
+        [chain.dev_account(index) for index in ORACLE_NODES],
     )
     round_id = market.open_round()
     bid = market.bid(node.accounts["alice"], round_id, Bundle((0, 1), (2, 3), 20 * USD))
@@ -86,9 +88,10 @@ def future(node: Node) -> str:
     market.enter(round_id, Phase.REVEAL)
     market.reveal(bid, node.accounts["alice"])
     market.enter(round_id, Phase.POST)
-    market.post(round_id, market.fill(bid, 0, 10 * USD))
-    market.enter(round_id, Phase.FINAL)
-    market.finalise(round_id, [market.digest(bid)], [])
+    market.post(round_id, (bid, 0))
+    market.enter(round_id, Phase.PRICE)
+    market.price(round_id, market.report(round_id, payments=[10 * USD]))
+    market.finalise(round_id)
     return "0x" + market.digest(bid).hex()
 
 
@@ -147,9 +150,10 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None
         "bob", "wallet", "transfer-future", "bob", "0x1234", future,
         match="TO: '0x1234' is not a valid address",
     )  # fmt: skip
-    # 20 USD deposit × 5% risk × 1 CST per USD: bob backs the job with 1 CST of free stake.
-    node.rejects("bob", "wallet", "redeem", "bob", future, match="stake 1 more")
-    node.stake("bob", CST)
+    # 20 USD deposit × 10% risk (the low band's minimum) × 1 CST per USD: bob backs the job
+    # with 2 CST of free stake.
+    node.rejects("bob", "wallet", "redeem", "bob", future, match="stake 2 more")
+    node.stake("bob", 2 * CST)
     cli.ok("wallet", "redeem", "bob", future)
     listed = cli.ok("wallet", "futures", "bob")
-    assert f"{future}  round 1  redeemed" in listed and "2 × gpu.h100 us-east gpu-hour" in listed
+    assert f"{future}  round 1  redeemed" in listed and "2 × gpu us-east gpu-hour" in listed

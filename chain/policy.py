@@ -1,0 +1,132 @@
+"""The regulator's round policy as `IPolicyRegistry.Policy` takes it, and as its `PolicySet`
+event and `rulesOf` give it back.
+
+Three risk bands (low, medium, high) of `riskBps`; tier codes 0 standard, 1 certified,
+2 confidential (a band's tier mask has bit t set when it may use tier t); equity class codes
+below `equity_class_count`, those in `equity_class_mask` being the equity classes; `NO_CAP` for
+a risk cap that is not set. `market/onchain.py` translates it to and from the auctioneer's
+`market.model.Policy`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from typing import Any
+
+NO_CAP = 2**64 - 1
+BANDS = 3
+TIERS = 3
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Bonds, slashes and windows of the rounds a policy governs (CST wei, micro-USD, seconds,
+    basis points)."""
+
+    auctioneer_bond_wei: int
+    auctioneer_slash_wei: int
+    forfeit_fee_micro_usd: int
+    challenger_bond_wei: int
+    provider_bond_per_unit_wei: int
+    forfeit_bps: int
+    min_improvement_bps: int
+    max_items_per_provider: int
+    max_claimed_gap_bps: int
+    provider_slash_wei: int
+    answer_window_seconds: int
+    max_extension_seconds: int
+    pricing_window_seconds: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    band_min_bps: tuple[int, ...]
+    band_tier_masks: tuple[int, ...]
+    band_risk_weights: tuple[int, ...]
+    tier_risk_caps: tuple[int, ...]
+    total_risk_cap: int
+    equity_class_count: int
+    equity_class_mask: int
+    equity_reservation_bps: int
+    rates: Rates
+
+    def as_args(self) -> tuple[Any, ...]:
+        return astuple(self)
+
+    @classmethod
+    def from_call(cls, raw: Any) -> Rules:
+        """What `rulesOf` returns."""
+        bands, masks, weights, caps, total, classes, equity, reservation, rates = raw
+        return cls(tuple(bands), tuple(masks), tuple(weights), tuple(caps), total, classes,
+                   equity, reservation, Rates(*rates))
+
+    def band_of(self, risk_bps: int) -> int | None:
+        """The band a bid's `riskBps` falls in, or None when it is outside every band."""
+        if not self.band_min_bps[0] <= risk_bps <= 10_000:
+            return None
+        return max(band for band in range(BANDS) if self.band_min_bps[band] <= risk_bps)
+
+
+@dataclass(frozen=True)
+class PricingWeights:
+    privacy_bps: int
+    safety_bps: tuple[int, ...]
+    equity_discount_bps: int
+
+
+@dataclass(frozen=True)
+class ChainPolicy:
+    rules: Rules
+    epsilon_limits: tuple[tuple[str, int], ...]
+    pricing: PricingWeights
+
+    def as_args(self) -> tuple[Any, ...]:
+        return astuple(self)
+
+    @classmethod
+    def from_event(cls, raw: Any) -> ChainPolicy:
+        """The `policy` of a `PolicySet` event (web3 decodes its structs by field name)."""
+        rules, pricing = raw["rules"], raw["pricing"]
+        rates = rules["rates"]
+        return cls(
+            Rules(tuple(rules["bandMinBps"]), tuple(rules["bandTierMasks"]),
+                  tuple(rules["bandRiskWeights"]), tuple(rules["tierRiskCaps"]),
+                  rules["totalRiskCap"], rules["equityClassCount"], rules["equityClassMask"],
+                  rules["equityReservationBps"],
+                  Rates(*(rates[name] for name in _RATE_FIELDS))),
+            tuple((limit["purpose"], limit["maxEpsilonMicros"]) for limit in raw["epsilonLimits"]),
+            PricingWeights(pricing["privacyBps"], tuple(pricing["safetyBps"]),
+                           pricing["equityDiscountBps"]))
+
+
+_RATE_FIELDS = (
+    "auctioneerBondWei", "auctioneerSlashWei", "forfeitFeeMicroUsd", "challengerBondWei",
+    "providerBondPerUnitWei", "forfeitBps", "minImprovementBps", "maxItemsPerProvider",
+    "maxClaimedGapBps", "providerSlashWei", "answerWindowSeconds", "maxExtensionSeconds",
+    "pricingWindowSeconds",
+)
+
+CST = 10**18
+USD = 10**6
+
+LAUNCH_RATES = Rates(
+    auctioneer_bond_wei=100 * CST,
+    auctioneer_slash_wei=50 * CST,
+    forfeit_fee_micro_usd=USD,
+    challenger_bond_wei=20 * CST,
+    provider_bond_per_unit_wei=CST // 100,
+    forfeit_bps=500,
+    min_improvement_bps=10,
+    max_items_per_provider=64,
+    max_claimed_gap_bps=500,
+    provider_slash_wei=50 * CST,
+    answer_window_seconds=1_800,
+    max_extension_seconds=7_200,
+    pricing_window_seconds=3_600,
+)
+"""What a deployment's first policy charges: an auctioneer bonds 100 CST per round it posts
+(50 burned when beaten beyond its claimed gap, which may be at most 5 %), a challenger 20 CST
+(paid to whoever answers it), a provider 0.01 CST per unit offered; an unrevealed bid forfeits
+1 USD plus 5 % of its deposit; a challenge must improve welfare by 0.1 %, and reopens the window
+for 30 minutes, up to two hours past the challenge deadline; the oracle quorum has an hour to
+price the final result."""

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ClearingHouseBase} from "./ClearingHouseBase.sol";
+import {IComputeFutures} from "./interfaces/IComputeFutures.sol";
+import {IPolicyOracle} from "./interfaces/IPolicyOracle.sol";
+import {IPrivacyBudgetLedger} from "./interfaces/IPrivacyBudgetLedger.sol";
+import {IReputationRegistry} from "./interfaces/IReputationRegistry.sol";
+import {ISafetyVault} from "./interfaces/ISafetyVault.sol";
+import {VerdictLib} from "./libraries/VerdictLib.sol";
+
+/// @title The clearing house's payouts and futures after a round: withdrawals, claims,
+/// redemptions into oracle jobs, and the verdicts on them
+/// @dev Runs only by delegatecall from `ClearingHouse`, on its storage, with its roles in the
+/// other contracts; called directly it reads its own empty storage and holds no role anywhere,
+/// so every call fails.
+contract ClearingHouseDelivery is ClearingHouseBase {
+    using SafeERC20 for IERC20;
+
+    constructor(
+        address governance,
+        ISafetyVault vault_,
+        IReputationRegistry reputation_,
+        IPolicyOracle oracle_,
+        IPrivacyBudgetLedger ledger_,
+        IComputeFutures futures_,
+        IERC20 paymentToken_,
+        address treasury_
+    ) ClearingHouseBase(governance, vault_, reputation_, oracle_, ledger_, futures_, paymentToken_, treasury_) {}
+
+    function withdraw(bytes32[] calldata bids) external nonReentrant {
+        uint256 amountMicroUsd = _credits[msg.sender];
+        if (amountMicroUsd != 0) delete _credits[msg.sender];
+        for (uint256 i = 0; i < bids.length; ++i) {
+            amountMicroUsd += _collectRefund(bids[i]);
+        }
+        if (amountMicroUsd == 0) revert NothingToWithdraw(msg.sender);
+        emit Withdrawn(msg.sender, amountMicroUsd, bids);
+        paymentToken.safeTransfer(msg.sender, amountMicroUsd);
+    }
+
+    function claim(bytes32[] calldata futureIds) external nonReentrant {
+        uint256[] memory ids = new uint256[](futureIds.length);
+        for (uint256 i = 0; i < futureIds.length; ++i) {
+            bytes32 digest = futureIds[i];
+            BidState memory state = _stateOf(digest);
+            _requireStatus(digest, state.status, Status.Future);
+            _requireBidder(digest);
+            if (state.flags & CLAIMED != 0) revert AlreadyClaimed(digest);
+            state.flags |= CLAIMED;
+            _setState(digest, state);
+            ids[i] = uint256(digest);
+        }
+        futures.mint(msg.sender, ids);
+    }
+
+    function redeem(uint256 futureId) external nonReentrant {
+        bytes32 digest = bytes32(futureId);
+        BidState memory state = _stateOf(digest);
+        _requireStatus(digest, state.status, Status.Future);
+        bool claimed = state.flags & CLAIMED != 0;
+        if (!claimed) _requireBidder(digest);
+        address bidder = _bids[digest].bidder;
+        uint256 stakeWei = _stakeWei(state);
+        if (msg.sender != bidder) {
+            // Who runs the job backs it: the redeemer's stake replaces the bidder's. As in
+            // commit, the amount locked is part of the record.
+            if (stakeWei != 0) vault.releaseStake(bidder, stakeWei);
+            stakeWei = vault.lockStake(msg.sender, state.riskBps, state.depositMicroUsd, STAKE_UNIT_WEI);
+            state.stakeMilliCst = _stakeMilliCst(stakeWei);
+        }
+        state.status = Status.Redeemed;
+        _setState(digest, state);
+        _redeemers[digest] = msg.sender;
+        emit Redeemed(digest, msg.sender, stakeWei);
+        if (claimed) futures.burn(msg.sender, futureId);
+        oracle.openJob(digest);
+    }
+
+    function onVerdict(bytes32 jobId, bool compliant, uint8 fault, bytes32) external nonReentrant {
+        if (msg.sender != address(oracle)) revert NotPolicyOracle(msg.sender);
+        BidState memory state = _stateOf(jobId);
+        if (state.status != Status.Redeemed) revert UnknownJob(jobId);
+        address buyer = _redeemers[jobId];
+        address provider = _asks[state.roundId][state.providerItem].provider;
+        bool providerAtFault = fault == VerdictLib.FAULT_PROVIDER;
+        state.status = compliant ? Status.Settled : Status.Voided;
+        _setState(jobId, state);
+        address paid = providerAtFault ? buyer : provider;
+        _credits[paid] += state.paymentMicroUsd;
+        uint256 burnedWei = _enforceStake(state, fault, buyer, provider);
+        emit VerdictEnforced(jobId, compliant, fault, paid, state.paymentMicroUsd, burnedWei);
+        // Spent on every verdict: a verdict judges a job that ran on the data, and privacy
+        // lost to a violating job is lost all the same.
+        ledger.consume(_bids[jobId].datasetId, state.epsilonMicros);
+        reputation.recordAudit(buyer, fault != VerdictLib.FAULT_BUYER);
+        reputation.recordAudit(provider, !providerAtFault);
+    }
+
+    /// @dev A record that owes nothing (in play, already refunded, or cancelled: its deposit
+    /// went to the credit) is skipped, so a bidder may list all of its bids.
+    function _collectRefund(bytes32 digest) private returns (uint256 refundMicroUsd) {
+        BidState memory state = _stateOf(digest);
+        refundMicroUsd = _refundable(state);
+        if (refundMicroUsd == 0) return 0;
+        _requireBidder(digest);
+        state.flags |= REFUNDED;
+        _setState(digest, state);
+    }
+
+    /// @dev The stake is the redeemer's: a buyer's fault burns it, any other verdict frees it; a
+    /// provider's fault burns the round policy's penalty from the provider's bond.
+    function _enforceStake(BidState memory state, uint8 fault, address redeemer, address provider)
+        private
+        returns (uint256 burnedWei)
+    {
+        uint256 stakeWei = _stakeWei(state);
+        if (fault == VerdictLib.FAULT_BUYER) {
+            if (stakeWei != 0) vault.slashStake(redeemer, stakeWei);
+            return stakeWei;
+        }
+        if (stakeWei != 0) vault.releaseStake(redeemer, stakeWei);
+        if (fault == VerdictLib.FAULT_PROVIDER) {
+            uint256 penaltyWei = _rules[state.roundId].rates.providerSlashWei;
+            burnedWei = _slashBond(provider, penaltyWei);
+        }
+    }
+
+    /// @dev Burns up to `amountWei` of `account`'s bond, locked bond included; an account with
+    /// less loses what it has.
+    function _slashBond(address account, uint256 amountWei) private returns (uint256 burnedWei) {
+        if (account == address(0)) return 0;
+        ISafetyVault.Balance memory balance = vault.balanceOf(account);
+        uint256 slashable = uint256(balance.bonded) + balance.unbonding + balance.bondLocked;
+        burnedWei = amountWei < slashable ? amountWei : slashable;
+        if (burnedWei != 0) vault.slashBond(account, burnedWei);
+    }
+}
