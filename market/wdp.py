@@ -149,8 +149,10 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     match status:
         case cp_model.OPTIMAL | cp_model.FEASIBLE:
             chosen = [c for j, c in enumerate(problem.columns) if solver.boolean_value(x[j])]
-            bound = min(bound, int(solver.best_objective_bound))
-            proven = status == cp_model.OPTIMAL or int(solver.objective_value) >= bound
+            # the objective is an integer, but CP-SAT reports it as a float that its presolve
+            # can leave an ulp short (58 as 57.99999999999999): truncating it broke the proof
+            bound = min(bound, round(solver.best_objective_bound))
+            proven = status == cp_model.OPTIMAL or round(solver.objective_value) >= bound
             return _Outcome(chosen, bound, Status.OPTIMAL if proven else Status.FEASIBLE)
         case cp_model.INFEASIBLE:
             return _Outcome([], 0, Status.INFEASIBLE)
@@ -336,8 +338,8 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self.say = say
 
     def on_solution_callback(self) -> None:
-        self.say(f"allocation worth {int(self.objective_value)}, "
-                 f"bound {int(self.best_objective_bound)}")
+        self.say(f"allocation worth {round(self.objective_value)}, "
+                 f"bound {round(self.best_objective_bound)}")
 
 
 def _complete(market: Market, screening: Screening, filled: dict[int, int]) -> dict[int, int]:

@@ -233,6 +233,19 @@ def test_outbid_names_the_item_that_ran_out(build_market: MarketBuilder) -> None
     assert (loss.bid, loss.reason, loss.bundle, loss.item) == ("poor", LossReason.OUTBID, 0, "a")
 
 
+def test_clear_reports_the_bound_cp_sat_proves_when_its_float_falls_an_ulp_short(
+        build_market: MarketBuilder) -> None:
+    # shrunk from a failed property run: CP-SAT proves y + z = (36 - 1) + (24 - 1) = 58 but
+    # reports 57.99999999999999, and a truncated bound fell below the welfare it had found
+    policy = Policy(tier_risk_caps={Tier.STANDARD: 3})
+    market = build_market({"x": [({"b": 3}, 33)], "y": [({"b": 1}, 36)],
+                           "z": [({"c": 1}, 24), ({"a": 1}, 0)]},
+                          {"a": 1, "b": 3, "c": 1}, policy=policy, reserve={"b": 1, "c": 1})
+    result = cleared(market)
+    assert winners(result) == {"y": 0, "z": 0}
+    assert (result.welfare, result.bound, result.status) == (58, 58, Status.OPTIMAL)
+
+
 def test_empty_market_clears_to_nothing(build_market: MarketBuilder) -> None:
     result = cleared(build_market({}, {"a": 1}))
     assert (result.allocation, result.losing, result.welfare, result.bound) == ([], [], 0, 0)
