@@ -2,13 +2,17 @@
 
 Sets up a software enclave and a one-node oracle set in a temporary directory, starts
 `rcm oracle serve` as its own process, signs every attestation (and so every nonce) before
-the clock starts, then keeps `--concurrency` requests in flight for `--duration` seconds:
+the clock starts, then keeps `--concurrency` requests in flight through three phases:
 
-- cached phase: jobs drawn round-robin from `--configs` DP-SGD configurations, so after the
-  first request of each the node's ε comes from its memo (`rps`, `p50_ms`, `p99_ms`,
-  `cache_hit_rate`);
-- uncached phase: every job a configuration the node has never seen, so every request runs
-  dp-accounting's RDP accountant (`uncached_rps`).
+- cached phase (`--duration`): jobs drawn round-robin from `--configs` DP-SGD configurations,
+  so after the first request of each the node's ε comes from its memo (`rps`, `p50_ms`,
+  `p99_ms`, `cache_hit_rate`);
+- new-steps phase (`--steps-duration`): every job a (σ, q) of the mix with a step count T
+  outside it, each (σ, q, T) once, so the node misses its ε memo but reuses the one-step RDP
+  curve it keeps per (σ, q) (`uncached_steps_rps`, `uncached_steps_p50_ms`,
+  `uncached_steps_p99_ms`, `curve_hit_rate`);
+- uncached phase (`--uncached-duration`): every job a (σ, q) the node has never seen, so
+  every request runs dp-accounting's RDP accountant for one step's curve (`uncached_rps`).
 
 Only answers with status 201 (a signed verdict) count. Run: `python benchmarks/oracle_load.py
 --json`; the load stops by itself.
@@ -46,6 +50,10 @@ class Phase:
     seconds: float = 0.0
     latencies_s: list[float] = field(default_factory=list)
     failures: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> int:
+        return len(self.latencies_s) + sum(self.failures.values())
 
     @property
     def rps(self) -> float:
@@ -138,12 +146,18 @@ async def run_phase(port: int, requests: list[bytes], concurrency: int, seconds:
     return phase
 
 
-def epsilon_cache(url: str) -> tuple[float, float]:
+def cache_counters(url: str) -> dict[str, float]:
+    """The node's hits and misses of its ε memo and of its RDP curve cache, by metric name."""
     text = httpx.get(f"{url}/metrics").text
-    hits = re.search(r"^rcm_oracle_epsilon_cache_hits_total (\S+)$", text, re.M)
-    misses = re.search(r"^rcm_oracle_epsilon_cache_misses_total (\S+)$", text, re.M)
-    assert hits and misses, "the node exports its ε memo counters"
-    return float(hits.group(1)), float(misses.group(1))
+    counters = dict(re.findall(r"^rcm_oracle_(\w+_cache_\w+)_total (\S+)$", text, re.M))
+    assert len(counters) == 4, "the node exports its ε memo and RDP curve counters"
+    return {name: float(value) for name, value in counters.items()}
+
+
+def hit_rate(before: dict[str, float], after: dict[str, float], cache: str) -> float:
+    hits = after[f"{cache}_cache_hits"] - before[f"{cache}_cache_hits"]
+    misses = after[f"{cache}_cache_misses"] - before[f"{cache}_cache_misses"]
+    return round(hits / (hits + misses), 4)
 
 
 def start_node(config: Path, port: int) -> subprocess.Popen[bytes]:
@@ -173,6 +187,7 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=30.0, help="cached phase, seconds")
+    parser.add_argument("--steps-duration", type=float, default=10.0, help="new T, seconds")
     parser.add_argument("--uncached-duration", type=float, default=10.0, help="seconds")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--configs", type=int, default=20, help="DP configurations in the mix")
@@ -195,7 +210,19 @@ def main() -> None:
         )
         port = free_port()
         enclave = directory / "enclave"
-        cached = sign_requests(enclave, port, pool, dp_configs(args.configs), None)
+        configs = dp_configs(args.configs)
+        cached = sign_requests(enclave, port, pool, configs, None)
+        seen = sorted({(sigma, rate) for sigma, rate, _ in configs})
+        mix_steps = {steps for *_, steps in configs}
+        # Below the mix's largest T, ε stays under the policies' caps: verdicts stay compliant
+        # and cost what the cached phase's do, so only the ε computation differs.
+        new_steps = [
+            (sigma, rate, steps)
+            for steps in range(1, max(mix_steps))
+            if steps not in mix_steps
+            for sigma, rate in seen
+        ][: int(args.steps_duration * 1000)]
+        steps_requests = sign_requests(enclave, port, len(new_steps), new_steps, None)
         # A claim above any recomputed ε is truthful, so the node must still run the accountant.
         unseen = [(1.0 + i / 10_000, 0.01, 1000) for i in range(max(1, pool // 20))]
         uncached = sign_requests(enclave, port, len(unseen), unseen, claimed=50.0)
@@ -203,28 +230,36 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         node = start_node(directory / "oracle" / f"{config.name}.toml", port)
         try:
-            before = epsilon_cache(url)
+            before = cache_counters(url)
             load = asyncio.run(run_phase(port, cached, args.concurrency, args.duration))
-            after = epsilon_cache(url)
+            after = cache_counters(url)
+            warm = asyncio.run(
+                run_phase(port, steps_requests, args.concurrency, args.steps_duration)
+            )
+            after_steps = cache_counters(url)
             cold = asyncio.run(run_phase(port, uncached, args.concurrency, args.uncached_duration))
         finally:
             node.send_signal(signal.SIGTERM)
             node.wait(timeout=30)
 
-    hits, misses = after[0] - before[0], after[1] - before[1]
     result = {
         "rps": round(load.rps, 1),
         "p50_ms": round(load.percentile_ms(50), 2),
         "p99_ms": round(load.percentile_ms(99), 2),
-        "cache_hit_rate": round(hits / (hits + misses), 4),
+        "cache_hit_rate": hit_rate(before, after, "epsilon"),
+        "uncached_steps_rps": round(warm.rps, 1),
+        "uncached_steps_p50_ms": round(warm.percentile_ms(50), 2),
+        "uncached_steps_p99_ms": round(warm.percentile_ms(99), 2),
+        "curve_hit_rate": hit_rate(after, after_steps, "rdp_curve"),
         "uncached_rps": round(cold.rps, 1),
         "uncached_p50_ms": round(cold.percentile_ms(50), 2),
         "requests": len(load.latencies_s),
-        "failures": load.failures | cold.failures,
+        "failures": load.failures | warm.failures | cold.failures,
         "seconds": round(load.seconds, 1),
         "concurrency": args.concurrency,
         "dp_configs": args.configs,
-        "pool_exhausted": len(load.latencies_s) + sum(load.failures.values()) >= len(cached),
+        "pool_exhausted": load.answered >= len(cached) or warm.answered >= len(steps_requests),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
     }
     if args.json:
         print(json.dumps(result, indent=2))

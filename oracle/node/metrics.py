@@ -17,12 +17,22 @@ class _EpsilonCache(Collector):
         yield CounterMetricFamily(
             "rcm_oracle_epsilon_cache_hits",
             "ε recomputations answered from the memo",
-            value=stats.hits,
+            value=stats.epsilon_hits,
         )
         yield CounterMetricFamily(
             "rcm_oracle_epsilon_cache_misses",
-            "ε recomputations run by the RDP accountant",
-            value=stats.misses,
+            "ε recomputations from a one-step RDP curve, kept or new",
+            value=stats.epsilon_misses,
+        )
+        yield CounterMetricFamily(
+            "rcm_oracle_rdp_curve_cache_hits",
+            "ε recomputations for a (σ, q) whose one-step RDP curve was kept",
+            value=stats.curve_hits,
+        )
+        yield CounterMetricFamily(
+            "rcm_oracle_rdp_curve_cache_misses",
+            "One-step RDP curves computed by the RDP accountant",
+            value=stats.curve_misses,
         )
 
 

@@ -53,7 +53,36 @@ def test_repeated_mechanisms_are_answered_from_the_memo() -> None:
     before = cache_stats()
     epsilon(1.3, 0.02, 777, 1e-5)
     after = cache_stats()
-    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    assert (after.epsilon_hits, after.epsilon_misses) == (
+        before.epsilon_hits + 1,
+        before.epsilon_misses,
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sigma=st.floats(0.3, 10.0),
+    q=st.floats(0.0, 1.0, exclude_min=True),
+    steps=st.integers(1, 10**6),
+    delta=st.floats(1e-10, 1e-3),
+)
+def test_epsilon_from_the_kept_curve_is_a_fresh_accountants_epsilon(
+    sigma: float, q: float, steps: int, delta: float
+) -> None:
+    assert epsilon(sigma, q, steps, delta) == _dp_accounting(sigma, q, steps, delta)
+
+
+def test_new_steps_or_delta_for_a_seen_mechanism_reuse_its_rdp_curve() -> None:
+    epsilon(1.37, 0.0123, 1_000, 1e-5)
+    before = cache_stats()
+    epsilon(1.37, 0.0123, 1_001, 1e-5)
+    epsilon(1.37, 0.0123, 1_000, 1e-6)
+    after = cache_stats()
+    assert (after.epsilon_misses, after.curve_hits, after.curve_misses) == (
+        before.epsilon_misses + 2,
+        before.curve_hits + 2,
+        before.curve_misses,
+    )
 
 
 @settings(max_examples=6, deadline=None)
