@@ -115,6 +115,11 @@ class Chain:
         }
         return self._send_signed(tx, sender)
 
+    def pending_timestamp(self) -> int:
+        """When the next transaction runs: the pending block's timestamp (the embedded chain's
+        time travel moves it without mining a block)."""
+        return int(self.w3.eth.get_block("pending")["timestamp"])
+
     def advance_time(self, seconds: int) -> int:
         """Moves chain time forward and mines a block; returns the new block timestamp."""
         if self.embedded:

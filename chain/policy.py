@@ -36,6 +36,7 @@ class Rates:
     answer_window_seconds: int
     max_extension_seconds: int
     pricing_window_seconds: int
+    verdict_window_seconds: int
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ _RATE_FIELDS = (
     "auctioneerBondWei", "auctioneerSlashWei", "forfeitFeeMicroUsd", "challengerBondWei",
     "providerBondPerUnitWei", "forfeitBps", "minImprovementBps", "maxItemsPerProvider",
     "maxClaimedGapBps", "providerSlashWei", "answerWindowSeconds", "maxExtensionSeconds",
-    "pricingWindowSeconds",
+    "pricingWindowSeconds", "verdictWindowSeconds",
 )
 
 CST = 10**18
@@ -114,19 +115,22 @@ LAUNCH_RATES = Rates(
     auctioneer_slash_wei=50 * CST,
     forfeit_fee_micro_usd=USD,
     challenger_bond_wei=20 * CST,
-    provider_bond_per_unit_wei=CST // 100,
+    provider_bond_per_unit_wei=10 * CST,
     forfeit_bps=500,
     min_improvement_bps=10,
     max_items_per_provider=64,
     max_claimed_gap_bps=500,
-    provider_slash_wei=50 * CST,
+    provider_slash_wei=10 * CST,
     answer_window_seconds=1_800,
     max_extension_seconds=7_200,
     pricing_window_seconds=3_600,
+    verdict_window_seconds=3 * 86_400,
 )
 """What a deployment's first policy charges: an auctioneer bonds 100 CST per round it posts
 (50 burned when beaten beyond its claimed gap, which may be at most 5 %), a challenger 20 CST
-(paid to whoever answers it), a provider 0.01 CST per unit offered; an unrevealed bid forfeits
-1 USD plus 5 % of its deposit; a challenge must improve welfare by 0.1 %, and reopens the window
-for 30 minutes, up to two hours past the challenge deadline; the oracle quorum has an hour to
-price the final result."""
+(paid to whoever answers it), a provider 10 CST per unit offered, of which 10 CST per future
+it sells stays committed until that future is done and is burned if the provider is at fault;
+an unrevealed bid forfeits 1 USD plus 5 % of its deposit; a challenge must improve welfare by
+0.1 %, and reopens the window for 30 minutes, up to two hours past the challenge deadline; the
+oracle quorum has an hour to price the final result; a redeemed job with no verdict three days
+after its delivery ends times out."""

@@ -44,6 +44,8 @@ class Status(IntEnum):
     SETTLED = 7
     VOIDED = 8
     CANCELLED = 9
+    EXPIRED = 10
+    TIMED_OUT = 11
 
 
 class SolverStatus(IntEnum):
@@ -214,10 +216,24 @@ class AskState:
     reserve_price_micro_usd: int
     tier: int
     kind: int
+    delivery_end_timestamp: int
 
     @classmethod
     def read(cls, clearing_house: Contract, round_id: int, item: int) -> AskState:
         return cls(*clearing_house.functions.askOf(round_id, item).call())
+
+
+@dataclass(frozen=True)
+class ProviderBond:
+    """`IClearingHouse.ProviderBond`: before the round closes, what the provider's asks locked;
+    after, what stays committed to its `open_futures`."""
+
+    locked_wei: int
+    open_futures: int
+
+    @classmethod
+    def read(cls, clearing_house: Contract, round_id: int, provider: str) -> ProviderBond:
+        return cls(*clearing_house.functions.providerBondOf(round_id, provider).call())
 
 
 # ---- results ----

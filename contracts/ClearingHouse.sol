@@ -79,24 +79,26 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
         if (count > MAX_ITEMS) revert TooManyItems(roundId, count, MAX_ITEMS);
         // Bounds what one provider can take of the round's item slots; each unit it offers
         // also costs it bond for the round.
-        uint256 owned = _providerItems[roundId][msg.sender] + asks.length;
+        uint256 held = _providerItems[roundId][msg.sender];
+        uint256 owned = held + asks.length;
         if (owned > rates.maxItemsPerProvider) {
             revert TooManyItemsOfProvider(roundId, msg.sender, owned, rates.maxItemsPerProvider);
         }
+        if (held == 0) _providers[roundId].push(msg.sender);
         round.itemCount = uint16(count);
         _providerItems[roundId][msg.sender] = uint16(owned);
+        // A slot must outlast the round: its futures are redeemable only once the round closes.
+        uint256 latestFinal =
+            uint256(round.deadlines.challengeTimestamp) + rates.maxExtensionSeconds + rates.pricingWindowSeconds;
         uint256 units;
         for (uint256 i = 0; i < asks.length; ++i) {
-            Ask calldata ask = asks[i];
-            _checkAsk(ask, i);
-            uint16 item = uint16(firstItem + i);
-            _asks[roundId][item] =
-                AskState(msg.sender, ask.capacity, ask.reservePriceMicroUsd, ask.item.tier, ask.item.kind);
-            units += ask.capacity;
-            emit AskPosted(roundId, item, msg.sender, ask);
+            units += _postAsk(roundId, uint16(firstItem + i), asks[i], i, latestFinal);
         }
         uint256 bondWei = units * rates.providerBondPerUnitWei;
-        if (bondWei != 0) vault.lockBond(msg.sender, bondWei);
+        if (bondWei != 0) {
+            _providerBonds[roundId][msg.sender].lockedWei += uint128(bondWei);
+            vault.lockBond(msg.sender, bondWei);
+        }
     }
 
     // ---- bids ----
@@ -225,6 +227,14 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
         _delegate(delivery);
     }
 
+    function expire(Expiry[] calldata) external {
+        _delegate(delivery);
+    }
+
+    function timeOut(bytes32[] calldata) external {
+        _delegate(delivery);
+    }
+
     // ---- views ----
 
     function phaseOf(uint32 roundId) external view returns (Phase) {
@@ -258,6 +268,10 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
 
     function bidOf(bytes32 digest) external view returns (BidRecord memory) {
         return _bids[digest];
+    }
+
+    function providerBondOf(uint32 roundId, address provider) external view returns (ProviderBond memory) {
+        return _providerBonds[roundId][provider];
     }
 
     function redeemerOf(bytes32 futureId) external view returns (address) {
@@ -298,10 +312,20 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
 
     // ---- ask internals ----
 
-    function _checkAsk(Ask calldata ask, uint256 index) private pure {
+    /// @dev Checks and stores one ask as `item`; returns its capacity.
+    function _postAsk(uint32 roundId, uint16 item, Ask calldata ask, uint256 index, uint256 latestFinal)
+        private
+        returns (uint256)
+    {
         if (ask.capacity == 0) revert ZeroCapacity(index);
         if (ask.item.tier >= TIERS) revert UnknownCode("tier", ask.item.tier);
         if (ask.item.kind >= KINDS) revert UnknownCode("kind", ask.item.kind);
+        uint64 deliveryEnd = ask.item.slotStartTimestamp + ask.item.slotSeconds;
+        if (deliveryEnd <= latestFinal) revert SlotEndsBeforeFinal(index, deliveryEnd, latestFinal);
+        _asks[roundId][item] =
+            AskState(msg.sender, ask.capacity, ask.reservePriceMicroUsd, ask.item.tier, ask.item.kind, deliveryEnd);
+        emit AskPosted(roundId, item, msg.sender, ask);
+        return ask.capacity;
     }
 
     // ---- commit and reveal internals ----

@@ -58,6 +58,8 @@ abstract contract ClearingHouseBase is IClearingHouseTypes, AccessControl, EIP71
     mapping(bytes32 digest => BidRecord) internal _bids;
     mapping(bytes32 futureId => address) internal _redeemers;
     mapping(address account => uint256 microUsd) internal _credits;
+    mapping(uint32 roundId => mapping(address provider => ProviderBond)) internal _providerBonds;
+    mapping(uint32 roundId => address[]) internal _providers;
 
     constructor(
         address governance,

@@ -60,6 +60,10 @@ contract ClearingHouseDelivery is ClearingHouseBase {
         bytes32 digest = bytes32(futureId);
         BidState memory state = _stateOf(digest);
         _requireStatus(digest, state.status, Status.Future);
+        // Closed, so that its provider's bond is committed before any verdict can slash it.
+        if (!_rounds[state.roundId].closed) revert RoundNotClosed(state.roundId);
+        uint256 deliveryEnd = _deliveryEnd(state);
+        if (block.timestamp > deliveryEnd) revert DeliveryOver(digest, deliveryEnd);
         bool claimed = state.flags & CLAIMED != 0;
         if (!claimed) _requireBidder(digest);
         address bidder = _bids[digest].bidder;
@@ -90,13 +94,66 @@ contract ClearingHouseDelivery is ClearingHouseBase {
         _setState(jobId, state);
         address paid = providerAtFault ? buyer : provider;
         _credits[paid] += state.paymentMicroUsd;
-        uint256 burnedWei = _enforceStake(state, fault, buyer, provider);
+        uint256 burnedWei = _enforceStake(state, fault, buyer);
+        burnedWei += _closeDelivery(state.roundId, provider, providerAtFault);
         emit VerdictEnforced(jobId, compliant, fault, paid, state.paymentMicroUsd, burnedWei);
         // Spent on every verdict: a verdict judges a job that ran on the data, and privacy
         // lost to a violating job is lost all the same.
         ledger.consume(_bids[jobId].datasetId, state.epsilonMicros);
         reputation.recordAudit(buyer, fault != VerdictLib.FAULT_BUYER);
         reputation.recordAudit(provider, !providerAtFault);
+    }
+
+    function expire(Expiry[] calldata expiries) external nonReentrant {
+        for (uint256 i = 0; i < expiries.length; ++i) {
+            bytes32 digest = expiries[i].futureId;
+            BidState memory state = _stateOf(digest);
+            _requireStatus(digest, state.status, Status.Future);
+            uint256 deliveryEnd = _deliveryEnd(state);
+            if (block.timestamp <= deliveryEnd) revert DeliveryNotOver(digest, deliveryEnd);
+            BidRecord storage record = _bids[digest];
+            address bidder = record.bidder;
+            address holder = bidder;
+            if (state.flags & CLAIMED != 0) {
+                holder = expiries[i].holder;
+                futures.burn(holder, uint256(digest));
+            }
+            state.status = Status.Expired;
+            _setState(digest, state);
+            address provider = _asks[state.roundId][state.providerItem].provider;
+            // The provider held the capacity for the whole slot: it is paid as if delivered.
+            _credits[provider] += state.paymentMicroUsd;
+            emit Expired(digest, holder, state.paymentMicroUsd);
+            uint256 stakeWei = _stakeWei(state);
+            if (stakeWei != 0) vault.releaseStake(bidder, stakeWei);
+            // The ε bought moves with the future: whoever holds it gets the reservation back.
+            ledger.release(record.datasetId, holder, state.epsilonMicros);
+            _closeDelivery(state.roundId, provider, false);
+        }
+    }
+
+    function timeOut(bytes32[] calldata jobIds) external nonReentrant {
+        for (uint256 i = 0; i < jobIds.length; ++i) {
+            bytes32 jobId = jobIds[i];
+            BidState memory state = _stateOf(jobId);
+            _requireStatus(jobId, state.status, Status.Redeemed);
+            uint256 deadline = _deliveryEnd(state) + _rules[state.roundId].rates.verdictWindowSeconds;
+            if (block.timestamp <= deadline) revert VerdictNotOverdue(jobId, deadline);
+            state.status = Status.TimedOut;
+            _setState(jobId, state);
+            address buyer = _redeemers[jobId];
+            address provider = _asks[state.roundId][state.providerItem].provider;
+            // Each party gets its worst verdict: the buyer pays and loses its stake, as when it is
+            // at fault; the provider is unpaid and slashed, as when it is.
+            _credits[treasury] += state.paymentMicroUsd;
+            uint256 stakeWei = _stakeWei(state);
+            if (stakeWei != 0) vault.slashStake(buyer, stakeWei);
+            uint256 bondWei = _closeDelivery(state.roundId, provider, true);
+            emit TimedOut(jobId, state.paymentMicroUsd, stakeWei, bondWei);
+            ledger.consume(_bids[jobId].datasetId, state.epsilonMicros);
+            reputation.recordAudit(buyer, false);
+            reputation.recordAudit(provider, false);
+        }
     }
 
     /// @dev A record that owes nothing (in play, already refunded, or cancelled: its deposit
@@ -110,31 +167,40 @@ contract ClearingHouseDelivery is ClearingHouseBase {
         _setState(digest, state);
     }
 
-    /// @dev The stake is the redeemer's: a buyer's fault burns it, any other verdict frees it; a
-    /// provider's fault burns the round policy's penalty from the provider's bond.
-    function _enforceStake(BidState memory state, uint8 fault, address redeemer, address provider)
-        private
-        returns (uint256 burnedWei)
-    {
+    /// @dev The stake is the redeemer's: a buyer's fault burns it, any other verdict frees it.
+    function _enforceStake(BidState memory state, uint8 fault, address redeemer) private returns (uint256 burnedWei) {
         uint256 stakeWei = _stakeWei(state);
         if (fault == VerdictLib.FAULT_BUYER) {
             if (stakeWei != 0) vault.slashStake(redeemer, stakeWei);
             return stakeWei;
         }
         if (stakeWei != 0) vault.releaseStake(redeemer, stakeWei);
-        if (fault == VerdictLib.FAULT_PROVIDER) {
-            uint256 penaltyWei = _rules[state.roundId].rates.providerSlashWei;
-            burnedWei = _slashBond(provider, penaltyWei);
+    }
+
+    /// @dev One of the provider's futures in the round is done: at its fault, the policy's slash
+    /// is burned from the bond the round holds for it (held at close, so it is there); after the
+    /// last, what the round still holds is released.
+    function _closeDelivery(uint32 roundId, address provider, bool atFault) private returns (uint256 burnedWei) {
+        ProviderBond storage bond = _providerBonds[roundId][provider];
+        uint256 heldWei = bond.lockedWei;
+        if (atFault) {
+            uint256 slashWei = _rules[roundId].rates.providerSlashWei;
+            burnedWei = slashWei < heldWei ? slashWei : heldWei;
+            if (burnedWei != 0) vault.seizeLockedBond(provider, burnedWei, address(0));
+            heldWei -= burnedWei;
+        }
+        uint32 open = bond.openFutures - 1;
+        bond.openFutures = open;
+        if (open == 0) {
+            bond.lockedWei = 0;
+            if (heldWei != 0) vault.releaseBond(provider, heldWei);
+        } else {
+            bond.lockedWei = uint128(heldWei);
         }
     }
 
-    /// @dev Burns up to `amountWei` of `account`'s bond, locked bond included; an account with
-    /// less loses what it has.
-    function _slashBond(address account, uint256 amountWei) private returns (uint256 burnedWei) {
-        if (account == address(0)) return 0;
-        ISafetyVault.Balance memory balance = vault.balanceOf(account);
-        uint256 slashable = uint256(balance.bonded) + balance.unbonding + balance.bondLocked;
-        burnedWei = amountWei < slashable ? amountWei : slashable;
-        if (burnedWei != 0) vault.slashBond(account, burnedWei);
+    /// @dev A future delivers until the slot of its provider item ends: the bundle's latest.
+    function _deliveryEnd(BidState memory state) private view returns (uint256) {
+        return _asks[state.roundId][state.providerItem].deliveryEndTimestamp;
     }
 }

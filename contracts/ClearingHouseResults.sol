@@ -32,6 +32,7 @@ contract ClearingHouseResults is ClearingHouseBase {
         uint256 capacity;
         uint256 allocated;
         uint256 unreserved;
+        uint256 deliveryEnd;
     }
 
     constructor(
@@ -161,13 +162,16 @@ contract ClearingHouseResults is ClearingHouseBase {
     function close(uint32 roundId) external nonReentrant {
         Round storage round = _requirePhase(roundId, Phase.Final);
         if (round.closed) revert RoundClosed(roundId);
+        uint32 version = round.standingVersion;
+        uint256 fills = _results[roundId][version].fillCount;
+        // The futures' count per provider is complete only once every batch is issued.
+        if (round.issuedCount != fills) revert NotAllIssued(roundId, round.issuedCount, fills);
         round.closed = true;
         emit Closed(roundId);
         IPolicyRegistry.Rates memory rates = _rules[roundId].rates;
-        uint32 version = round.standingVersion;
         uint256 bondWei = version == POSTED_VERSION ? rates.auctioneerBondWei : rates.challengerBondWei;
         if (version != 0 && bondWei != 0) vault.releaseBond(_results[roundId][version].poster, bondWei);
-        if (rates.providerBondPerUnitWei != 0) _releaseAskBonds(roundId, round.itemCount, rates.providerBondPerUnitWei);
+        _holdDeliveryBonds(roundId, rates.providerSlashWei);
     }
 
     // ---- checking fills ----
@@ -238,7 +242,7 @@ contract ClearingHouseResults is ClearingHouseBase {
         if (valueMicroUsd < reserveMicroUsd) revert BelowReserve(digest, valueMicroUsd, reserveMicroUsd);
         award.bidDigest = digest;
         award.bundleIndex = fill.bundleIndex;
-        award.providerItem = fill.bundle.items[0];
+        award.providerItem = _lastToEnd(fill.bundle.items, tallies);
         award.valueMicroUsd = valueMicroUsd;
         // Fits: the reserve is at most the value, a uint64.
         award.reserveMicroUsd = uint64(reserveMicroUsd);
@@ -292,6 +296,15 @@ contract ClearingHouseResults is ClearingHouseBase {
         }
     }
 
+    /// @dev The bundle's item whose slot ends last (the first of them on a tie); all are loaded.
+    function _lastToEnd(uint16[] calldata items, ItemTally[] memory tallies) private pure returns (uint16 last) {
+        uint256 latestEnd;
+        for (uint256 j = 0; j < items.length; ++j) {
+            uint256 end = tallies[items[j]].deliveryEnd;
+            if (end > latestEnd) (latestEnd, last) = (end, items[j]);
+        }
+    }
+
     function _load(uint32 roundId, uint32 version, uint16 item, ItemTally memory tally) private view {
         AskState memory ask = _asks[roundId][item];
         tally.loaded = true;
@@ -300,6 +313,7 @@ contract ClearingHouseResults is ClearingHouseBase {
         tally.reservePriceMicroUsd = ask.reservePriceMicroUsd;
         tally.tier = ask.tier;
         tally.kind = ask.kind;
+        tally.deliveryEnd = ask.deliveryEndTimestamp;
         uint256 lane = _allocations[roundId][version][item / 4] >> ((item % 4) * 64);
         tally.allocated = uint32(lane);
         tally.unreserved = uint32(lane >> 32);
@@ -427,20 +441,21 @@ contract ClearingHouseResults is ClearingHouseBase {
         return bound > welfare ? bound : welfare;
     }
 
-    /// @dev Every ask's bond, one release per run of one provider's items.
-    function _releaseAskBonds(uint32 roundId, uint256 itemCount, uint256 perUnitWei) private {
-        address provider;
-        uint256 units;
-        for (uint256 item = 0; item < itemCount; ++item) {
-            AskState storage ask = _asks[roundId][uint16(item)];
-            if (ask.provider != provider) {
-                if (units != 0) vault.releaseBond(provider, units * perUnitWei);
-                provider = ask.provider;
-                units = 0;
-            }
-            units += ask.capacity;
+    /// @dev Of each provider's ask bond, keeps one slash per future it sold (the policy made each
+    /// unit offered lock at least that) and releases the rest.
+    function _holdDeliveryBonds(uint32 roundId, uint256 slashWei) private {
+        address[] storage providers = _providers[roundId];
+        for (uint256 i = 0; i < providers.length; ++i) {
+            address provider = providers[i];
+            ProviderBond storage bond = _providerBonds[roundId][provider];
+            uint256 lockedWei = bond.lockedWei;
+            uint256 futures = bond.openFutures;
+            uint256 heldWei = futures * slashWei;
+            if (heldWei > lockedWei) heldWei = lockedWei;
+            bond.lockedWei = uint128(heldWei);
+            emit DeliveryBondHeld(roundId, provider, heldWei, futures);
+            if (lockedWei > heldWei) vault.releaseBond(provider, lockedWei - heldWei);
         }
-        if (units != 0) vault.releaseBond(provider, units * perUnitWei);
     }
 
     // ---- final phase internals ----
@@ -462,6 +477,7 @@ contract ClearingHouseResults is ClearingHouseBase {
         // Fits: at most the bundle's value, which reveal held to the deposit, below 2^48.
         state.paymentMicroUsd = uint48(paymentMicroUsd);
         _setState(digest, state);
+        _providerBonds[roundId][_asks[roundId][award.providerItem].provider].openFutures += 1;
         emit Issued(digest, roundId, paymentMicroUsd);
     }
 

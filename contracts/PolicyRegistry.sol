@@ -69,6 +69,9 @@ contract PolicyRegistry is IPolicyRegistry, AccessControl {
             revert InvalidPolicy("answerWindowSeconds");
         }
         if (rates.pricingWindowSeconds == 0) revert InvalidPolicy("pricingWindowSeconds");
+        if (rates.verdictWindowSeconds == 0) revert InvalidPolicy("verdictWindowSeconds");
+        // Each unit offered holds one future's slash, so a provider's fault always finds it.
+        if (rates.providerSlashWei > rates.providerBondPerUnitWei) revert InvalidPolicy("providerSlashWei");
         PricingWeights calldata pricing = policy.pricing;
         uint32[3] calldata safety = pricing.safetyBps;
         // A premium that fell with risk would reward a bid for declaring more of it.

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
@@ -158,6 +158,15 @@ class RatesEntry(_Strict):
                                        le=UINT32)
     pricing_window_seconds: int = Field(default=LAUNCH_RATES.pricing_window_seconds, ge=1,
                                         le=UINT32)
+    verdict_window_seconds: int = Field(default=LAUNCH_RATES.verdict_window_seconds, ge=1,
+                                        le=UINT32)
+
+    @model_validator(mode="after")
+    def _slash_held(self) -> RatesEntry:
+        if self.provider_slash_wei > self.provider_bond_per_unit_wei:
+            raise ValueError("provider_slash_wei: at most provider_bond_per_unit_wei, so that "
+                             "every future sold holds its slash")
+        return self
 
     def to_chain(self) -> Rates:
         return Rates(**self.model_dump())

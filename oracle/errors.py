@@ -103,3 +103,11 @@ class PricingRefused(OracleError):
     price phase, or the chain holds no such round."""
 
     check = "pricing"
+
+
+class FutureUnreadable(OracleError):
+    """The node cannot read what the job's future bought: its chain did not answer, or an
+    item's unit has no conversion to the evidence's. It never judges a future's job by its own
+    files instead."""
+
+    check = "future"

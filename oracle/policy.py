@@ -1,16 +1,22 @@
-"""The four stakeholders' policies, and the pure evaluation of authentic evidence against them.
+"""The four stakeholders' policies and the future a job redeemed, and the pure evaluation of
+authentic evidence against them.
 
 Every clause yields a result and a reason; evidence is compliant only if all hold. A failed
 clause names who is at fault: the buyer for what the job did — its data, purpose, declared ε
 (the claim is the privacy cost the job declared and reserved; the enclave attests the mechanism
 that actually ran, which the node recomputes), model behaviour and resource use — the provider
-for what it owed — a required evaluation it did not run, capacity short of what was bought.
-When both failed, the provider is at fault: a provider in breach produced the very evidence
-the buyer's breaches rest on, so the buyer is not slashed on it.
+for what it owed — a required evaluation it did not run, capacity short of what was bought, a
+job run outside the window it sold. When both failed, the provider is at fault: a provider in
+breach produced the very evidence the buyer's breaches rest on, so the buyer is not slashed on
+it.
 
-The evaluation reads nothing but its arguments — no clock, no store — so every node reaches
-the same verdict. A data owner's total budget is checked against this job's ε alone: the
-running total is the on-chain PrivacyBudgetLedger's, which refuses to consume past zero; a
+What was bought is the chain's when the job redeemed a future: its bundle, window, purpose,
+dataset, ε and δ (`future.*`, read by the node and passed in). Only a job outside the market,
+opened directly on the StakeEnforcer, is held to the buyer's file (`buyer.*`).
+
+The evaluation reads nothing but its arguments — no clock, no store, no chain — so every node
+reaches the same verdict. A data owner's total budget is checked against this job's ε alone:
+the running total is the on-chain PrivacyBudgetLedger's, which refuses to consume past zero; a
 node-local sum would differ between nodes that saw different jobs.
 """
 
@@ -22,9 +28,19 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chain.bid import purpose_id
 from chain.verdict import Fault
 from oracle.accountant import understates
-from oracle.attestation import Bytes32Hex, Evidence, JobId, Name, ResourceUse, TrustPolicy
+from oracle.attestation import (
+    Bytes32Hex,
+    Evidence,
+    JobId,
+    Name,
+    ResourceUse,
+    Timestamps,
+    TrustPolicy,
+)
+from oracle.future import FutureTerms
 
 Positive = Annotated[float, Field(gt=0)]
 
@@ -87,6 +103,9 @@ class OperatorPolicy(_Policy):
 
 
 class BuyerPolicy(_Policy):
+    """What a buyer bought for jobs outside the market, opened directly on the StakeEnforcer.
+    A future's job is held to the future's terms on chain instead, which no file can lower."""
+
     buyer: str
     bought: ResourceUse = Field(description="Capacity bought for a job not listed in `jobs`.")
     jobs: dict[JobId, ResourceUse] = {}
@@ -128,15 +147,18 @@ class Evaluation:
         return Fault.PROVIDER if Fault.PROVIDER in faults else Fault.BUYER
 
 
-def evaluate(evidence: Evidence, policies: Policies, epsilon: float) -> Evaluation:
-    """`epsilon` is the node's own recomputation of the mechanism in `evidence.dp`."""
+def evaluate(
+    evidence: Evidence, policies: Policies, epsilon: float, future: FutureTerms | None = None
+) -> Evaluation:
+    """`epsilon` is the node's own recomputation of the mechanism in `evidence.dp`; `future`
+    the terms of the future the job redeemed, None for a job outside the market."""
     return Evaluation(
         epsilon=epsilon,
         clauses=(
             *_regulator(evidence, policies.regulator, epsilon),
             *_data_owner(evidence, policies.data_owner, epsilon),
             *_operator(evidence, policies.operator),
-            *_buyer(evidence, policies.buyer),
+            *(_future(evidence, future, epsilon) if future else _buyer(evidence, policies.buyer)),
         ),
     )
 
@@ -236,10 +258,56 @@ def _operator(evidence: Evidence, policy: OperatorPolicy) -> Iterator[ClauseResu
 
 
 def _buyer(evidence: Evidence, policy: BuyerPolicy) -> Iterator[ClauseResult]:
-    delivered, bought = evidence.resources, policy.jobs.get(evidence.job, policy.bought)
+    yield from _delivered("buyer", evidence.resources, policy.jobs.get(evidence.job, policy.bought))
+
+
+def _future(evidence: Evidence, future: FutureTerms, epsilon: float) -> Iterator[ClauseResult]:
+    """The job against what its future bought: the buyer answers for its purpose and its
+    privacy budget, the provider for the capacity and the window it sold."""
+    holds = purpose_id(evidence.purpose) == future.purpose_id
+    yield ClauseResult(
+        "future.purpose",
+        holds,
+        f"purpose {evidence.purpose!r} is {'' if holds else 'not '}the future's",
+        Fault.BUYER,
+    )
+    foreign = [
+        dataset
+        for dataset in sorted(set(evidence.datasets))
+        if dataset in future.private_datasets and dataset != future.dataset
+    ]
+    yield _none_of("future.dataset", foreign, "private and not the future's", Fault.BUYER)
+    # A future on no private data reserved no budget: its job's ε is owed to no data owner
+    # (the regulator's caps still hold it).
+    if future.dataset is not None:
+        yield _at_most("future.epsilon", "recomputed ε", epsilon, future.epsilon, Fault.BUYER)
+        yield _at_most("future.delta", "δ", evidence.dp.delta, future.delta, Fault.BUYER)
+    yield from _delivered("future", evidence.resources, future.bought)
+    yield _window(evidence.timestamps, future)
+
+
+def _window(ran: Timestamps, future: FutureTerms) -> ClauseResult:
+    """The job ran inside the window of the slots its future bought. The provider answers for
+    when a job runs: it schedules the job, its enclave signs the times, and it sold that window.
+    A buyer cannot ask for a run after it: the chain refuses to redeem a future once its last
+    slot has ended (`DeliveryOver`)."""
+    window = future.window
+    holds = window.start_timestamp <= ran.started_at and ran.finished_at <= window.end_timestamp
+    return ClauseResult(
+        "future.window",
+        holds,
+        # Unix seconds: the chain's slots reach past any calendar's years.
+        f"ran from {ran.started_at} to {ran.finished_at} (Unix s), "
+        f"{'inside' if holds else 'outside'} the window from {window.start_timestamp} to "
+        f"{window.end_timestamp}",
+        Fault.PROVIDER,
+    )
+
+
+def _delivered(prefix: str, delivered: ResourceUse, bought: ResourceUse) -> Iterator[ClauseResult]:
     for field in ResourceUse.model_fields:
         yield _at_least(
-            f"buyer.{field}",
+            f"{prefix}.{field}",
             f"{field} delivered",
             getattr(delivered, field),
             getattr(bought, field),

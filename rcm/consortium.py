@@ -5,11 +5,13 @@ under the deployment's current policy (at launch, the consortium's own rules).
 Every party is a fresh key funded from governance (local chains only). Each bid is placed
 exactly as `rcm wallet bid` places it; the round is cleared and posted as `rcm auction run`
 does, priced by the oracle quorum as `rcm round price` does, and finalised as `rcm round
-finalise` does.
+finalise` does. The oracle set judges its jobs by the example policies opened to the round's
+purposes and sizes (`oracle_policies`), and by what each future bought, read from the chain.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -21,9 +23,12 @@ from chain.policy import Rules
 from chain.settlement import Deadlines, Phase, Round, advance_into, dataset_id
 from market import orders, settlement
 from market.book import read_book
-from market.examples import consortium_instance
-from market.model import Bid, Market
+from market.examples import SLOTS, consortium_instance
+from market.model import Ask, Bid, Market
 from market.onchain import RATINGS, AskEntry, BidEntry, BundleEntry
+from oracle.attestation import ResourceUse
+from oracle.future import FIELDS, MICRO, unit_amount
+from oracle.policy import DatasetTerms, Policies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,10 +43,20 @@ if TYPE_CHECKING:
 CST = 10**18
 USD = 10**6
 PHASE_SECONDS = 3_600
-WEEK_SECONDS = 7 * 86_400
-SLOT_STARTS = {"w49": datetime(2026, 11, 30, tzinfo=UTC), "w50": datetime(2026, 12, 7, tzinfo=UTC)}
+DAY_SECONDS = 86_400
+WEEK_SECONDS = 7 * DAY_SECONDS
 BUDGET_MICRO_EPSILON = 10_000_000  # each dataset's registered budget: 10 ε
 MAX_DELTA_ATTO = 10**13  # δ ≤ 1e-5
+
+
+def weekly_slots(now: float) -> dict[str, datetime]:
+    """The round's weeks, the first running now. The demo delivers minutes after the round,
+    and the enclave and the oracle nodes keep wall-clock time, so a job it delivers runs in its
+    first week; that week starts at yesterday's midnight (UTC), so a job started just before
+    today's still ran inside it."""
+    first = (int(now) // DAY_SECONDS - 1) * DAY_SECONDS
+    return {slot: datetime.fromtimestamp(first + index * WEEK_SECONDS, UTC)
+            for index, slot in enumerate(SLOTS)}
 
 
 @dataclass
@@ -55,6 +70,7 @@ class Consortium:
     items: dict[str, int] = field(default_factory=dict)  # market item id → round item index
     digests: dict[str, bytes] = field(default_factory=dict)  # market bid id → bid digest
     round_id: int = 0
+    slots: dict[str, datetime] = field(default_factory=lambda: weekly_slots(time.time()))
 
     def account(self, label: str) -> LocalAccount:
         if label not in self.accounts:
@@ -126,6 +142,26 @@ class Consortium:
     def providers(self) -> list[str]:
         return sorted({ask.provider for ask in self.market.asks})
 
+    def oracle_policies(self, example: Policies) -> Policies:
+        """The oracle set's policies for this round: the example's, with the round's purposes
+        permitted at its ε limits and consented to by every dataset, and a job as large as any
+        one ask."""
+        limits = {purpose: micros / MICRO
+                  for purpose, micros in self.market.policy.max_epsilon_micros.items()}
+        regulator = example.regulator.model_copy(
+            update={"max_epsilon": example.regulator.max_epsilon | limits})
+        consent = DatasetTerms(allowed_purposes=sorted(regulator.max_epsilon),
+                               max_epsilon_per_job=max(regulator.max_epsilon.values()),
+                               total_budget_epsilon=BUDGET_MICRO_EPSILON / MICRO)
+        asks = [self.ask_entry(ask).to_chain() for ask in self.market.asks]
+        largest = ResourceUse(**{
+            field: max(ask.capacity * unit_amount(ask) for ask in asks if ask.resource == kind)
+            for kind, field in FIELDS.items()})
+        return example.model_copy(update={
+            "regulator": regulator,
+            "data_owner": example.data_owner.model_copy(update={"default": consent}),
+            "operator": example.operator.model_copy(update={"max_per_job": largest})})
+
     # ---- the round ----
 
     def open_round(self) -> Deadlines:
@@ -138,18 +174,19 @@ class Consortium:
         self.round_id = int(opened[0]["args"]["roundId"])
         return deadlines
 
+    def ask_entry(self, ask: Ask) -> AskEntry:
+        """The line of its provider's ask file: a week of the item's capacity."""
+        item = self.market.item_by_id[ask.item]
+        return AskEntry(kind=item.kind, region=item.region, slot=self.slots[item.slot],
+                        slot_seconds=WEEK_SECONDS, tier=item.tier, unit=item.unit,
+                        capacity=ask.capacity, reserve_price=ask.reserve_price)
+
     def post_asks(self) -> None:
-        by_id = self.market.item_by_id
         for provider in self.providers():
             asks = [ask for ask in self.market.asks if ask.provider == provider]
-            entries = [AskEntry(kind=by_id[a.item].kind, region=by_id[a.item].region,
-                                slot=SLOT_STARTS[by_id[a.item].slot], slot_seconds=WEEK_SECONDS,
-                                tier=by_id[a.item].tier, unit=by_id[a.item].unit,
-                                capacity=a.capacity, reserve_price=a.reserve_price)
-                       for a in asks]
             first = Round.read(self.system.clearing_house, self.round_id).item_count
             orders.post_asks(self.system, self.account(provider), self.round_id,
-                             [entry.to_chain() for entry in entries])
+                             [self.ask_entry(ask).to_chain() for ask in asks])
             self.items |= {ask.item: first + i for i, ask in enumerate(asks)}
 
     def place_bids(self, deadlines: Deadlines) -> tuple[list[orders.Placed], dict[str, str]]:

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from rich.console import Console
 from rich.table import Table
 
 from chain.connection import Chain
-from chain.settlement import BidRecord
+from chain.errors import ChainError
+from chain.settlement import BidRecord, ProviderBond
 from chain.system import System
+from rcm.pricer import ChainReads
 from tokens.amounts import from_units
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from market.result import PricedClearing
+    from oracle.attestation import Evidence, ResourceUse
     from oracle.attester import Enclave
+    from oracle.future import FutureTerms
     from oracle.quorum import Quorum
     from rcm.consortium import Consortium
 
@@ -37,8 +42,24 @@ RESOLD_BID = "pasteur-amr-discovery"  # its future is sold before delivery
 RESALE_BUYER = "charite"
 RESALE_MARKUP = 500 * USD
 ORACLE_NODES, ORACLE_THRESHOLD = 3, 2
-# A typical DP-SGD run: σ = 1.1, q = 1 %, 2,000 steps, δ = 1e-5 (ε ≈ 1.1 by the RDP accountant).
-DP_SGD = {"noise_multiplier": 1.1, "sampling_rate": 0.01, "steps": 2_000, "delta": 1e-5}
+
+
+class DpRun(TypedDict):
+    """A DP-SGD run as the attester takes it, but for δ, which is the job's."""
+
+    noise_multiplier: float
+    sampling_rate: float
+    steps: int
+    claimed_epsilon: NotRequired[float]
+
+
+# A typical DP-SGD run: σ = 1.1, q = 1 %, 2,000 steps (by the RDP accountant, ε ≈ 2.4 at
+# δ = 1e-5, the audited job's, and ≈ 2.7 at 1e-6, the resold future's, which bought 3.5).
+DP_SGD = DpRun(noise_multiplier=1.1, sampling_rate=0.01, steps=2_000)
+AUDIT_DELTA = 1e-5
+# The violator's run stays inside the 0.8 ε its future bought (ε ≈ 0.66 at its δ of 1e-7), and
+# claims less than even that.
+UNDERSTATED = DpRun(noise_multiplier=2.5, sampling_rate=0.01, steps=1_000, claimed_epsilon=0.5)
 
 
 @dataclass
@@ -47,6 +68,11 @@ class Demo:
     governance: LocalAccount
     console: Console
     summary: dict[str, Any] = field(default_factory=dict)
+    reads: ChainReads = field(init=False)
+
+    def __post_init__(self) -> None:
+        # What the oracle nodes read from the chain, and the attester a future's terms from.
+        self.reads = ChainReads(lambda: self.system)
 
     @property
     def chain(self) -> Chain:
@@ -78,12 +104,19 @@ class Demo:
     # ---- oracle nodes ----
 
     @contextmanager
-    def oracle_nodes(self, workdir: Path, enclave: Enclave) -> Iterator[list[str]]:
-        """An oracle set of three nodes registered on-chain, served over HTTP on loopback."""
-        from oracle.config import init_oracle_dir, read_node_config
+    def oracle_nodes(self, workdir: Path, enclave: Enclave, market: Consortium
+                     ) -> Iterator[list[str]]:
+        """An oracle set of three nodes registered on-chain, under policies fit for the
+        market's round, served over HTTP on loopback; each reads the chain."""
+        from oracle.config import (
+            STAKEHOLDERS,
+            init_oracle_dir,
+            read_node_config,
+            read_policies,
+            write_toml,
+        )
         from oracle.node.background import serving_all
         from oracle.registration import register_oracle_set
-        from rcm.pricer import chain_pricer
 
         self.heading("oracle", f"{ORACLE_NODES} policy oracle nodes, k = {ORACLE_THRESHOLD}")
         root = workdir / "provider-root.pem"
@@ -98,46 +131,43 @@ class Demo:
         )
         registered = register_oracle_set(self.system, self.governance, workdir / "oracle")
         configs = [read_node_config(path) for path in registered.configs]
-        with serving_all(configs, password, chain_pricer(lambda: self.system)) as urls:
+        files = configs[0].policies
+        policies = market.oracle_policies(read_policies(files))
+        for name in STAKEHOLDERS:
+            write_toml(getattr(files, name), getattr(policies, name), overwrite=True)
+        with serving_all(configs, password, self.reads.price, self.reads.future) as urls:
             self.table(
                 "oracle set",
                 [(url, c.address) for url, c in zip(urls, configs, strict=True)]
-                + [("config digest", registered.config_digest)],
+                + [("config digest", registered.config_digest),
+                   ("purposes", ", ".join(sorted(policies.regulator.max_epsilon)))],
             )
             yield urls
 
-    def judge(self, urls: list[str], enclave: Enclave, job: bytes, dataset: str, **dp: float
-              ) -> Quorum:
-        """attest → every node verifies and signs → k matching signatures go on-chain."""
-        import time
-
+    def judge(self, urls: list[str], enclave: Enclave, evidence: Evidence,
+              future: FutureTerms | None = None) -> Quorum:
+        """attest → every node verifies and signs → k matching signatures go on-chain. The
+        nodes judge a future's job against `future`, which they read from the chain too."""
         from chain.policy_oracle import OracleSet, submit
-        from oracle.attester import attest, make_evidence
+        from oracle.attester import attest
         from oracle.quorum import choose, collect
 
         self.heading("attest", "the provider's enclave signs what ran (software attester)")
-        params = {**DP_SGD, **dp}
-        evidence = make_evidence(
-            "0x" + job.hex(),
-            [dataset],
-            noise_multiplier=params["noise_multiplier"],
-            sampling_rate=params["sampling_rate"],
-            steps=int(params["steps"]),
-            delta=params["delta"],
-            claimed_epsilon=params.get("claimed_epsilon"),
-            issued_at=int(time.time()),
-        )
         attestation = attest(enclave, evidence)
+        dp = evidence.dp
+        bought = [] if future is None else [
+            ("the future bought", f"{_capacity(future.bought)}; ε {future.epsilon:g} at "
+                                  f"δ {future.delta:g}")]
         self.table(
             "evidence",
             [
                 ("job", evidence.job),
-                (
-                    "mechanism",
-                    f"σ={params['noise_multiplier']} q={params['sampling_rate']} "
-                    f"T={int(params['steps'])} δ={params['delta']}",
-                ),
-                ("claimed ε", f"{evidence.dp.claimed_epsilon:.3f}"),
+                ("purpose", evidence.purpose),
+                ("mechanism", f"σ={dp.noise_multiplier:g} q={dp.sampling_rate:g} "
+                              f"T={dp.steps} δ={dp.delta:g}"),
+                ("claimed ε", f"{dp.claimed_epsilon:.3f}"),
+                ("used", _capacity(evidence.resources)),
+                *bought,
             ],
         )
         self.heading("verdict", "the oracle nodes verify, recompute ε and sign; a quorum submits")
@@ -160,10 +190,7 @@ class Demo:
 
     # ---- the market ----
 
-    def run_market(self, urls: list[str], enclave: Enclave) -> None:
-        from rcm.consortium import Consortium
-
-        market = Consortium(self.system, self.governance, self.new_account)
+    def run_market(self, market: Consortium, urls: list[str], enclave: Enclave) -> None:
         self.budgets(market)
         self.stakes(market)
         self.audit(market, urls, enclave)
@@ -201,6 +228,8 @@ class Demo:
 
     def audit(self, market: Consortium, urls: list[str], enclave: Enclave) -> None:
         """An earlier job of a buyer's passes its audit: its stake discount grows."""
+        from oracle.attester import make_evidence
+
         buyer = market.account(market.bid(VIOLATOR_BID).buyer)
         provider = market.account(market.providers()[0])
         before = market.required_stake(market.bid(VIOLATOR_BID))
@@ -211,7 +240,9 @@ class Demo:
         call = self.system.enforcer.functions.openJob(job, buyer.address, provider.address,
                                                       required)
         self.chain.send(call, self.governance)
-        self.judge(urls, enclave, job, DEFAULT_DATASET)
+        self.judge(urls, enclave, make_evidence(
+            "0x" + job.hex(), [DEFAULT_DATASET], **DP_SGD, delta=AUDIT_DELTA,
+            issued_at=int(time.time())))
         after = market.required_stake(market.bid(VIOLATOR_BID))
         reputation = self.system.reputation.functions
         self.table("reputation after the audit", [
@@ -274,7 +305,8 @@ class Demo:
                          f"{len(quorum.report.payments_micro_usd)} futures"),
             ("as the auctioneer priced it", str(sorted(quorum.report.payments_micro_usd)
                                                 == sorted(p.total for p in result.payments)))])
-        self.heading("settle", "futures issued at the signed prices; losers and bonds released")
+        self.heading("settle", "futures issued at the signed prices; losers released; bonds "
+                               "released but one slash per future sold")
         gas = market.finalise()
         table = Table("winner", "deposit USD", "pays USD", "change returned USD",
                       title="escrow")
@@ -287,10 +319,20 @@ class Demo:
                           f"{record.payment_micro_usd / 1e6:,.2f}",
                           f"{(record.deposit_micro_usd - record.payment_micro_usd) / 1e6:,.2f}")
         self.console.print(table)
-        self.table("finalisation", [("gas", f"{gas:,}"),
-                                    ("losers' deposits, stakes and ε", "released"),
-                                    ("auctioneer's and providers' bonds", "released")])
+        house = self.system.clearing_house
+        held = {label: ProviderBond.read(house, market.round_id, market.accounts[label].address)
+                for label in sorted({ask.provider for ask in market.market.asks})}
+        self.table("finalisation", [
+            ("gas", f"{gas:,}"),
+            ("losers' deposits, stakes and ε", "released"),
+            ("auctioneer's bond", "released"),
+            *((f"{label}'s bond", f"{from_units(bond.locked_wei, 'cst')} CST committed to its "
+                                  f"{bond.open_futures} future{'s' * (bond.open_futures > 1)} "
+                                  "until they end; the rest released")
+              for label, bond in held.items() if bond.open_futures)])
         self.summary["payments"] = payments
+        self.summary["bonds_committed"] = {label: {"wei": b.locked_wei, "futures": b.open_futures}
+                                           for label, b in held.items()}
 
     def futures(self, market: Consortium) -> None:
         self.heading("future", "each winner holds a compute future C(P, r, ε)")
@@ -332,16 +374,25 @@ class Demo:
 
     def deliver(self, market: Consortium, urls: list[str], enclave: Enclave, future: bytes,
                 compliant: bool) -> None:
-        """The holder redeems the future into a job; the enclave attests; the quorum judges."""
-        record = self._record(future)
-        holder = market.account(RESALE_BUYER if compliant else market.bid(VIOLATOR_BID).buyer)
+        """The holder redeems the future into a job, which uses what the future bought: its
+        dataset, purpose, δ and capacity, as the nodes read them from the chain; the enclave
+        attests; the quorum judges."""
+        from oracle.attester import make_evidence
         from tokens import futures
 
+        record = self._record(future)
+        bid = market.bid(market.bid_id_of("0x" + future.hex()))
+        holder = market.account(RESALE_BUYER if compliant else bid.buyer)
         futures.redeem(self.system, holder, future)
+        terms = self.reads.future("0x" + future.hex())
+        if terms is None:
+            raise ChainError(f"future 0x{future.hex()} was not redeemed")
         supply = self.system.cst.functions.totalSupply().call()
-        dishonest = {} if compliant else {"claimed_epsilon": 0.5}
-        dataset = f"0x{record.dataset_id:064x}"
-        quorum = self.judge(urls, enclave, future, dataset, **dishonest)
+        evidence = make_evidence(
+            "0x" + future.hex(), [terms.dataset or DEFAULT_DATASET],
+            **(DP_SGD if compliant else UNDERSTATED), delta=terms.delta, purpose=bid.purpose,
+            resources=terms.bought, issued_at=int(time.time()))
+        quorum = self.judge(urls, enclave, evidence, terms)
         burned = supply - self.system.cst.functions.totalSupply().call()
         after = self._record(future)
         if not compliant:
@@ -355,7 +406,8 @@ class Demo:
         key = "compliant" if compliant else "violation"
         self.summary.setdefault("jobs", {})[key] = {
             "status": after.status.name.lower(), "burned": burned,
-            "clauses": [c.id for c in quorum.public.clauses]}
+            "clauses": [c.id for c in quorum.public.clauses],
+            "used": evidence.resources.model_dump()}
 
     def closing(self, market: Consortium) -> None:
         from tokens.operations import balances
@@ -383,10 +435,11 @@ class Demo:
                 for label, a in market.accounts.items()}
         self.console.print(_rows(
             Table("account", "USD", "credit USD", "CST", "staked", "locked", "bonded",
-                  title="balances"),
+                  "bond committed", title="balances"),
             [(label, f"{h['usd'] / 1e6:,.2f}", f"{h['credit'] / 1e6:,.2f}",
               from_units(h["cst"], "cst"), from_units(h["staked"], "cst"),
-              from_units(h["locked"], "cst"), from_units(h["bonded"], "cst"))
+              from_units(h["locked"], "cst"), from_units(h["bonded"], "cst"),
+              from_units(h["bond_locked"], "cst"))
              for label, h in held.items() if not label.startswith("owner:")]))
         self.summary |= {
             "balances": held, "budgets": budgets,
@@ -397,6 +450,11 @@ class Demo:
 
     def _record(self, digest: bytes) -> BidRecord:
         return BidRecord.read(self.system.clearing_house, digest)
+
+
+def _capacity(resources: ResourceUse) -> str:
+    return (f"{resources.gpu_hours:,g} GPU-hours, {resources.energy_kwh:,g} kWh, "
+            f"{resources.storage_gb:,g} GB")
 
 
 def _rows(table: Table, rows: list[tuple[str, ...]]) -> Table:
@@ -425,15 +483,17 @@ def open_system(rpc: str | None) -> tuple[System, LocalAccount]:
 
 def run(rpc: str | None, console: Console) -> dict[str, Any]:
     from oracle.attester import new_enclave
+    from rcm.consortium import Consortium
 
     system, governance = open_system(rpc)
     demo = Demo(system, governance, console)
     demo.heading("deploy", f"the system on chain {system.chain.chain_id} ({system.chain.rpc})")
     demo.table("contracts", [(n, c.address) for n, c in system.manifest.contracts.items()])
     enclave = new_enclave()
+    market = Consortium(system, governance, demo.new_account)
     with (
         tempfile.TemporaryDirectory(prefix="rcm-demo-") as workdir,
-        demo.oracle_nodes(Path(workdir), enclave) as urls,
+        demo.oracle_nodes(Path(workdir), enclave, market) as urls,
     ):
-        demo.run_market(urls, enclave)
+        demo.run_market(market, urls, enclave)
     return demo.summary

@@ -1,47 +1,66 @@
-"""What lets an oracle node price rounds: the market's Ethical Pricing Function, recomputed from
-the chain the node reads. The shell composes it because neither `oracle` nor `market` may import
-the other."""
+"""What an oracle node reads from the chain: a round's prices, by the market's Ethical Pricing
+Function recomputed from its events, and the terms of the future a job redeemed. The shell
+composes them because neither `oracle` nor `market` may import the other."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chain.errors import ChainError
-from oracle.errors import PricingRefused
+from oracle.errors import FutureUnreadable, PricingRefused
 
 if TYPE_CHECKING:
     from chain.prices import PriceReport
     from chain.system import System
+    from oracle.future import FutureTerms
     from oracle.node.service import Pricer
 
 
-def chain_pricer(system: Callable[[], System]) -> Pricer:
-    """A pricer over the deployment `system()` returns (connected once, on first use). One
-    round is priced at a time: an embedded chain is not safe to read from several threads."""
-    from market.book import read_book
-    from market.errors import MarketError
-    from market.settlement import price_report
+@dataclass
+class ChainReads:
+    """Reads over the deployment `system()` returns (connected once, on first use), one at a
+    time: an embedded chain is not safe to read from several threads, and every node of a demo
+    shares one."""
 
-    lock = threading.Lock()
+    system: Callable[[], System]
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def price(round_id: int, config_digest: bytes) -> PriceReport:
-        with lock:
+    def price(self, round_id: int, config_digest: bytes) -> PriceReport:
+        from market.book import read_book
+        from market.errors import MarketError
+        from market.settlement import price_report
+
+        with self.lock:
             try:
-                deployment = system()
+                deployment = self.system()
                 return price_report(deployment, read_book(deployment, round_id), config_digest)
             except (MarketError, ChainError) as refused:
                 raise PricingRefused(str(refused)) from None
 
-    return price
+    def future(self, job: str) -> FutureTerms | None:
+        from chain.futures_terms import read_redeemed_future
+        from oracle.future import future_terms
+
+        with self.lock:
+            try:
+                redeemed = read_redeemed_future(self.system(), bytes.fromhex(job[2:]))
+            except ChainError as refused:
+                raise FutureUnreadable(str(refused)) from None
+        return None if redeemed is None else future_terms(redeemed)
 
 
-def rpc_pricer(rpc: str) -> Pricer:
-    """A pricer for a node serving on its own, over the deployment at `rpc`."""
+def chain_pricer(system: Callable[[], System]) -> Pricer:
+    return ChainReads(system).price
+
+
+def rpc_reads(rpc: str) -> ChainReads:
+    """A node's reads when it serves on its own, over the deployment at `rpc`."""
     from functools import cache
 
     from chain.connection import connect
     from chain.system import System
 
-    return chain_pricer(cache(lambda: System.load(connect(rpc))))
+    return ChainReads(cache(lambda: System.load(connect(rpc))))

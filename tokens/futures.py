@@ -8,13 +8,25 @@ moves like any token and is burned when its holder redeems it into a job.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from web3.constants import ADDRESS_ZERO
 
 from chain.events import events
-from chain.settlement import STAKE_UNIT_WEI, Ask, BidRecord, Status, ask_from_event, bid_from_event
+from chain.policy import Rules
+from chain.settlement import (
+    STAKE_UNIT_WEI,
+    Ask,
+    AskState,
+    BidRecord,
+    Round,
+    Status,
+    ask_from_event,
+    bid_from_event,
+)
 from chain.system import System
 from tokens.amounts import from_units
 from tokens.errors import TokensError
@@ -25,7 +37,8 @@ if TYPE_CHECKING:
     from web3.types import TxReceipt
 
 # How a future's record status reads to its holder once it has left the Future status.
-SPENT = {Status.REDEEMED: "redeemed", Status.SETTLED: "settled", Status.VOIDED: "voided"}
+SPENT = {Status.REDEEMED: "redeemed", Status.SETTLED: "settled", Status.VOIDED: "voided",
+         Status.EXPIRED: "expired", Status.TIMED_OUT: "timed out"}
 
 
 def parse_future_id(text: str) -> bytes:
@@ -83,6 +96,7 @@ def redeem(system: System, holder: LocalAccount, future_id: bytes) -> TxReceipt:
     with its own free stake, so it must have `requiredStake` of it."""
     record = _require_future(system, future_id)
     _require_holder(system, record, future_id, holder.address)
+    _require_deliverable(system, record, future_id)
     if holder.address != record.bidder:
         required = system.vault.functions.requiredStake(
             holder.address, record.risk_bps, record.deposit_micro_usd
@@ -212,9 +226,24 @@ def _require_future(system: System, future_id: bytes) -> BidRecord:
         raise TokensError(f"ID: no future {shown} on this deployment")
     if record.status is Status.VOIDED:
         raise TokensError(f"ID: future {shown} was voided")
+    if record.status is Status.EXPIRED:
+        raise TokensError(f"ID: future {shown} expired unredeemed: its delivery is over")
     if record.status in SPENT:
         raise TokensError(f"ID: future {shown} was already redeemed")
     raise TokensError(f"ID: {shown} is not a won future (its bid is {record.status.name.lower()})")
+
+
+def _require_deliverable(system: System, record: BidRecord, future_id: bytes) -> None:
+    """Redeemable once its round has closed, until its delivery ends."""
+    house = system.clearing_house
+    if not Round.read(house, record.round_id).closed:
+        raise TokensError(f"ID: future {hex_id(future_id)}'s round {record.round_id} is not "
+                          f"closed yet (`rcm round finalise {record.round_id}` closes it)")
+    end = AskState.read(house, record.round_id, record.provider_item).delivery_end_timestamp
+    now = system.chain.pending_timestamp()
+    if now > end:
+        raise TokensError(f"ID: future {hex_id(future_id)}'s delivery ended at "
+                          f"{datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M} UTC")
 
 
 def _require_winner(record: BidRecord, future_id: bytes, address: str) -> None:
@@ -232,3 +261,63 @@ def _require_holder(system: System, record: BidRecord, future_id: bytes, address
     token_id = int.from_bytes(future_id, "big")
     if not system.futures.functions.balanceOf(address, token_id).call():
         raise TokensError(f"ID: this wallet does not hold future {hex_id(future_id)}")
+
+
+# ---- the end of delivery ----
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What `end_deliveries` did: futures expired, jobs timed out, and its transactions."""
+
+    expired: list[bytes]
+    timed_out: list[bytes]
+    receipts: list[TxReceipt]
+
+
+def end_deliveries(system: System, sender: LocalAccount, round_id: int) -> Ended:
+    """Expires the round's futures left unredeemed past the end of their delivery, and times
+    out its jobs left without a verdict past their deadline (the end of delivery plus the
+    round policy's verdict window). What is not due yet is left; anyone may send it."""
+    house = system.clearing_house
+    now = system.chain.pending_timestamp()
+    policy_id = Round.read(house, round_id).policy_id
+    rules = Rules.from_call(system.policies.functions.rulesOf(policy_id).call())
+    window = rules.rates.verdict_window_seconds
+    ends: dict[int, int] = {}
+    expiring: list[tuple[bytes, BidRecord]] = []
+    timing_out: list[bytes] = []
+    for e in events(system, house, "Issued", roundId=round_id):
+        digest = bytes(e["args"]["futureId"])
+        record = record_of(system, digest)
+        if record.provider_item not in ends:
+            ends[record.provider_item] = AskState.read(
+                house, round_id, record.provider_item).delivery_end_timestamp
+        end = ends[record.provider_item]
+        if record.status is Status.FUTURE and now > end:
+            expiring.append((digest, record))
+        elif record.status is Status.REDEEMED and now > end + window:
+            timing_out.append(digest)
+    holders = _holders(system) if any(r.claimed for _, r in expiring) else {}
+    expiries = [(d, holders.get(int.from_bytes(d, "big"), r.bidder) if r.claimed else r.bidder)
+                for d, r in expiring]
+    receipts = []
+    if expiries:
+        receipts.append(system.chain.send(house.functions.expire(expiries), sender))
+    if timing_out:
+        receipts.append(system.chain.send(house.functions.timeOut(timing_out), sender))
+    return Ended([d for d, _ in expiring], timing_out, receipts)
+
+
+def _holders(system: System) -> dict[int, str]:
+    """Each future token's holder, from its transfers in order (a token is one of a kind)."""
+    tokens = system.futures
+    moves = [(e["blockNumber"], e["logIndex"], [int(e["args"]["id"])], e["args"]["to"])
+             for e in events(system, tokens, "TransferSingle")]
+    moves += [(e["blockNumber"], e["logIndex"], [int(i) for i in e["args"]["ids"]], e["args"]["to"])
+              for e in events(system, tokens, "TransferBatch")]
+    holders: dict[int, str] = {}
+    for _, _, ids, to in sorted(moves):
+        for token_id in ids:
+            holders[token_id] = to
+    return holders

@@ -26,7 +26,7 @@ class Balances(BaseModel):
     staked: int
     locked: int
     bonded: int
-    bond_locked: int  # part of the bond a round holds: a result's poster's, a provider's asks'
+    bond_locked: int  # part of the bond held: a result poster's, a provider's asks' or futures'
     unbonding: int
     unbonding_ready_at: int
 

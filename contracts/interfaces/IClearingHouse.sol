@@ -101,8 +101,9 @@ interface IClearingHouse is IClearingHouseTypes, IVerdictConsumer {
     /// Final phase; anyone.
     function release(uint32 roundId, bytes32[] calldata losers) external;
 
-    /// @notice Releases the bonds the round held: its standing poster's and its providers'.
-    /// Final phase; anyone; once.
+    /// @notice Releases the bonds the round held: its standing poster's, and of each provider's
+    /// what is not committed to its futures. Final phase, once every batch is issued; anyone;
+    /// once.
     function close(uint32 roundId) external;
 
     // ---- money and delivery ----
@@ -116,9 +117,21 @@ interface IClearingHouse is IClearingHouseTypes, IVerdictConsumer {
     function claim(bytes32[] calldata futureIds) external;
 
     /// @notice Redeems a future into a policy-oracle job: a claimed one by its token's holder
-    /// (burning it), an unclaimed one by its winner. When the redeemer is not the bidder, the
-    /// redeemer's stake replaces the bidder's: who runs the job backs it.
+    /// (burning it), an unclaimed one by its winner; once its round is closed and before its
+    /// delivery ends. When the redeemer is not the bidder, the redeemer's stake replaces the
+    /// bidder's: who runs the job backs it.
     function redeem(uint256 futureId) external;
+
+    /// @notice Anyone expires futures left unredeemed when their delivery ended: each provider
+    /// is paid for the capacity it held, the bidder's stake is released and the ε reservation
+    /// returns to the future's holder (its token, if claimed, is burned from `holder`).
+    function expire(Expiry[] calldata expiries) external;
+
+    /// @notice Anyone times out redeemed jobs with no verdict by their deadline (the end of
+    /// delivery plus the policy's verdict window): the payment goes to the treasury, the
+    /// redeemer's stake and the provider's slash are burned, the ε is spent and both audits
+    /// fail — silence is each party's worst verdict, so neither gains by causing it.
+    function timeOut(bytes32[] calldata jobIds) external;
 
     // ---- views ----
 
@@ -137,6 +150,7 @@ interface IClearingHouse is IClearingHouseTypes, IVerdictConsumer {
 
     function bidOf(bytes32 digest) external view returns (BidRecord memory);
     function redeemerOf(bytes32 futureId) external view returns (address);
+    function providerBondOf(uint32 roundId, address provider) external view returns (ProviderBond memory);
     function creditOf(address account) external view returns (uint256);
     function roundCount() external view returns (uint32);
 

@@ -27,7 +27,9 @@ interface IClearingHouseTypes {
         Redeemed,
         Settled,
         Voided,
-        Cancelled
+        Cancelled,
+        Expired,
+        TimedOut
     }
 
     // ---- rounds, asks, results ----
@@ -75,12 +77,29 @@ interface IClearingHouseTypes {
         uint48 reservePriceMicroUsd;
     }
 
+    /// @notice An item as the round keeps it; its delivery ends at the end of its slot.
     struct AskState {
         address provider;
         uint32 capacity;
         uint48 reservePriceMicroUsd;
         uint8 tier;
         uint8 kind;
+        uint64 deliveryEndTimestamp;
+    }
+
+    /// @notice A provider's bond in one round: until the round closes, what its asks locked;
+    /// from then on, what stays committed to its `openFutures` (the policy's provider slash for
+    /// each), released when the last of them is settled, voided, expired or timed out.
+    struct ProviderBond {
+        uint128 lockedWei;
+        uint32 openFutures;
+    }
+
+    /// @notice A future to expire, with the account that holds its token (the bidder's, for a
+    /// future never claimed).
+    struct Expiry {
+        bytes32 futureId;
+        address holder;
     }
 
     /// @notice A result: the auctioneer's post or a challenge. Its fills are checked as they
@@ -117,8 +136,9 @@ interface IClearingHouseTypes {
         bytes32[] otherBundleHashes;
     }
 
-    /// @notice A fill as a batch keeps it, to be issued as a future: its bundle's provider item,
-    /// value and reserve cost (its units at the asks' reserve prices).
+    /// @notice A fill as a batch keeps it, to be issued as a future: its bundle's provider item
+    /// (the item whose slot ends last, so the future's delivery ends with it), value and reserve
+    /// cost (its units at the asks' reserve prices).
     struct Award {
         bytes32 bidDigest;
         uint8 bundleIndex;
@@ -207,6 +227,11 @@ interface IClearingHouseTypes {
     error NothingToWithdraw(address account);
     error NotPolicyOracle(address caller);
     error UnknownJob(bytes32 jobId);
+    error SlotEndsBeforeFinal(uint256 index, uint256 deliveryEndTimestamp, uint256 latestFinalTimestamp);
+    error RoundNotClosed(uint32 roundId);
+    error DeliveryNotOver(bytes32 futureId, uint256 deliveryEndTimestamp);
+    error DeliveryOver(bytes32 futureId, uint256 deliveryEndTimestamp);
+    error VerdictNotOverdue(bytes32 jobId, uint256 deadlineTimestamp);
 
     // ---- events ----
 
@@ -256,6 +281,13 @@ interface IClearingHouseTypes {
     event Closed(uint32 indexed roundId);
     event Withdrawn(address indexed account, uint256 amountMicroUsd, bytes32[] bids);
     event Redeemed(bytes32 indexed futureId, address indexed redeemer, uint256 stakeWei);
+    /// @dev At close: the provider's bond kept for its futures, the rest of its asks' bond released.
+    event DeliveryBondHeld(uint32 indexed roundId, address indexed provider, uint256 heldWei, uint256 futures);
+    /// @dev Unredeemed at the end of its delivery: the provider is paid, the holder gets the ε.
+    event Expired(bytes32 indexed futureId, address indexed holder, uint256 paidMicroUsd);
+    /// @dev Redeemed, and no verdict by its deadline: the payment goes to the treasury, the
+    /// redeemer's stake and the provider's slash are burned.
+    event TimedOut(bytes32 indexed jobId, uint256 paymentMicroUsd, uint256 burnedStakeWei, uint256 burnedBondWei);
     event VerdictEnforced(
         bytes32 indexed jobId,
         bool compliant,

@@ -8,7 +8,11 @@ pragma solidity ^0.8.28;
 /// of a bid's notional (`riskBps`, what its CST stake is computed from), so how a bid's
 /// `riskBps` is assessed can change without touching what the bands allow.
 interface IPolicyRegistry {
-    /// @notice Bond, slash and timing rates of the rounds a policy governs.
+    /// @notice Bond, slash and timing rates of the rounds a policy governs. A provider's
+    /// fault costs it `providerSlashWei` per future, out of the bond its asks locked: each unit
+    /// offered locks at least that much, so every future sold (one unit or more) has its slash
+    /// held. A redeemed job with no verdict `verdictWindowSeconds` after its delivery ends
+    /// times out.
     struct Rates {
         uint96 auctioneerBondWei;
         uint96 auctioneerSlashWei;
@@ -23,6 +27,7 @@ interface IPolicyRegistry {
         uint32 answerWindowSeconds;
         uint32 maxExtensionSeconds;
         uint32 pricingWindowSeconds;
+        uint32 verdictWindowSeconds;
     }
 
     /// @notice What the chain enforces. Three risk bands (low, medium, high): a bid's band is

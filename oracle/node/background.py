@@ -10,19 +10,20 @@ from contextlib import ExitStack, contextmanager
 
 from oracle.config import NodeConfig
 from oracle.errors import ConfigError
-from oracle.node.service import Pricer, load_node
+from oracle.node.service import FutureReader, Pricer, load_node
 
 STARTUP_SECONDS = 20
 
 
 @contextmanager
-def serving(config: NodeConfig, password: str, pricer: Pricer | None = None) -> Iterator[str]:
+def serving(config: NodeConfig, password: str, pricer: Pricer | None = None,
+            futures: FutureReader | None = None) -> Iterator[str]:
     """Serves one node on 127.0.0.1 at a free port; yields its URL; stops it on exit."""
     import uvicorn
 
     from oracle.node.app import create_app
 
-    node = load_node(config, password, pricer)
+    node = load_node(config, password, pricer, futures)
     server = uvicorn.Server(
         uvicorn.Config(create_app(node), host="127.0.0.1", port=0, log_level="warning")
     )
@@ -43,7 +44,8 @@ def serving(config: NodeConfig, password: str, pricer: Pricer | None = None) -> 
 
 
 @contextmanager
-def serving_all(configs: list[NodeConfig], password: str, pricer: Pricer | None = None
-                ) -> Iterator[list[str]]:
+def serving_all(configs: list[NodeConfig], password: str, pricer: Pricer | None = None,
+                futures: FutureReader | None = None) -> Iterator[list[str]]:
     with ExitStack() as stack:
-        yield [stack.enter_context(serving(config, password, pricer)) for config in configs]
+        yield [stack.enter_context(serving(config, password, pricer, futures))
+               for config in configs]

@@ -1,7 +1,9 @@
-"""One oracle node: verify → refuse a replay → recompute ε → evaluate → sign → store.
+"""One oracle node: verify → refuse a replay → read the job's future → recompute ε → evaluate
+→ sign → store.
 
 The steps that decide anything are pure functions (`verify_attestation`, `evaluate`,
-`mechanism_epsilon`); this shell only feeds them the clock, the key and the store.
+`mechanism_epsilon`); this shell only feeds them the clock, the key, the store and what the
+chain says the job's future bought.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from oracle.errors import (
     ReplayedNonce,
     VerdictNotFound,
 )
+from oracle.future import FutureTerms
 from oracle.node.metrics import NodeMetrics
 from oracle.node.models import (
     FAULT_NAMES,
@@ -49,6 +52,12 @@ Pricer = Callable[[int, bytes], PriceReport]
 PricingRefused when it cannot. Whoever starts the node supplies it (the market's pricing is not
 the oracle's code), or none."""
 
+FutureReader = Callable[[str], FutureTerms | None]
+"""The terms of the future a job (its id, 0x-hex) redeemed, read from the chain; None when the
+job is not a redeemed future (a job opened directly on the StakeEnforcer). Raises
+FutureUnreadable when it cannot read them. A node without one holds every job to its buyer's
+file."""
+
 
 @dataclass
 class OracleNode:
@@ -59,6 +68,7 @@ class OracleNode:
     store: VerdictStore
     metrics: NodeMetrics
     pricer: Pricer | None = None
+    futures: FutureReader | None = None
 
     @property
     def domain(self) -> Domain:
@@ -98,7 +108,8 @@ class OracleNode:
         evidence = verify_attestation(attestation, self.trust, now)
         if held := self.store.find(evidence.job, evidence.nonce):
             raise _already_judged(evidence, held)
-        evaluation = evaluate(evidence, self.policies, mechanism_epsilon(evidence.dp))
+        future = self.futures(evidence.job) if self.futures else None
+        evaluation = evaluate(evidence, self.policies, mechanism_epsilon(evidence.dp), future)
         verdict = self._sign(evidence, evaluation)
         # A concurrent request for the same job or nonce may have been stored since `find`.
         if held := self.store.insert(
@@ -164,7 +175,12 @@ def _already_judged(evidence: Evidence, held: StoredVerdict) -> AlreadyJudged:
     return JobAlreadyJudged(f"{evidence.job} already has a verdict", verdict)
 
 
-def load_node(config: NodeConfig, password: str, pricer: Pricer | None = None) -> OracleNode:
+def load_node(
+    config: NodeConfig,
+    password: str,
+    pricer: Pricer | None = None,
+    futures: FutureReader | None = None,
+) -> OracleNode:
     """Everything a node needs from its configuration; the store is opened last."""
     account = read_keystore(config.keystore, password)
     if account.address.lower() != config.address.lower():
@@ -180,6 +196,7 @@ def load_node(config: NodeConfig, password: str, pricer: Pricer | None = None) -
         store=VerdictStore(config.database),
         metrics=NodeMetrics(),
         pricer=pricer,
+        futures=futures,
     )
 
 

@@ -7,15 +7,17 @@ what ran. It is for tests and demos, and its evidence says so (`platform.tee = "
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from oracle import attester
 from oracle.attestation import ResourceUse, certificate_fingerprint
-from oracle.errors import MalformedEvidence
+from oracle.errors import EnclaveError, MalformedEvidence
+from rcm.commands.common import DEFAULT_RPC_URL, RpcOption, load_system
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -23,6 +25,10 @@ app = typer.Typer(
 )
 
 SOFTWARE_WARNING = "software attester: signed with a key on this machine, not by TEE hardware"
+
+
+def _used(field: str) -> str:
+    return f"{getattr(attester.DEFAULT_RESOURCES, field):g}, or what the future bought"
 
 
 @app.command()
@@ -43,16 +49,29 @@ def init(
 @app.command()
 def attest(
     enclave: Annotated[Path, typer.Option(help="Directory written by `rcm enclave init`.")],
-    job: Annotated[str, typer.Option(help="Job id: 0x-prefixed 32-byte hex.")],
-    dataset: Annotated[list[str], typer.Option(help="Dataset id (0x sha256); repeatable.")],
     noise_multiplier: Annotated[float, typer.Option(help="DP-SGD noise multiplier σ.")],
     sampling_rate: Annotated[float, typer.Option(help="Poisson sampling rate q.")],
     steps: Annotated[int, typer.Option(help="Training steps T.")],
-    delta: Annotated[float, typer.Option(help="δ of the (ε, δ) guarantee.")],
+    job: Annotated[
+        str | None, typer.Option(help="Job id: 0x-prefixed 32-byte hex (or give --future).")
+    ] = None,
+    future: Annotated[
+        str | None,
+        typer.Option(
+            help="A redeemed future's id: the job it redeemed into, its dataset, δ, purpose "
+            "and bought capacity read from the chain (--rpc); options given override them."
+        ),
+    ] = None,
+    dataset: Annotated[
+        list[str] | None, typer.Option(help="Dataset id (0x sha256); repeatable.")
+    ] = None,
+    delta: Annotated[float | None, typer.Option(help="δ of the (ε, δ) guarantee.")] = None,
     claimed_epsilon: Annotated[
         float | None, typer.Option(help="ε the run claims; default: the accountant's value.")
     ] = None,
-    purpose: Annotated[str, typer.Option(help="Purpose of the job.")] = attester.DEFAULT_PURPOSE,
+    purpose: Annotated[
+        str | None, typer.Option(help=f"Purpose of the job; default {attester.DEFAULT_PURPOSE}.")
+    ] = None,
     risk_rating: Annotated[
         int, typer.Option(help="Safety-risk rating, 1 (low) to 5.")
     ] = attester.DEFAULT_RISK_RATING,
@@ -65,33 +84,38 @@ def attest(
         ),
     ] = None,
     gpu_hours: Annotated[
-        float, typer.Option(help="GPU-hours used.")
-    ] = attester.DEFAULT_RESOURCES.gpu_hours,
+        float | None, typer.Option(help=f"GPU-hours used; default {_used('gpu_hours')}.")
+    ] = None,
     energy_kwh: Annotated[
-        float, typer.Option(help="Energy used, kWh.")
-    ] = attester.DEFAULT_RESOURCES.energy_kwh,
+        float | None, typer.Option(help=f"Energy used, kWh; default {_used('energy_kwh')}.")
+    ] = None,
     storage_gb: Annotated[
-        float, typer.Option(help="Storage used, GB.")
-    ] = attester.DEFAULT_RESOURCES.storage_gb,
+        float | None, typer.Option(help=f"Storage used, GB; default {_used('storage_gb')}.")
+    ] = None,
     nonce: Annotated[str | None, typer.Option(help="0x 32-byte nonce; default: random.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write here; default: standard output.")] = None,
+    rpc: RpcOption = DEFAULT_RPC_URL,
 ) -> None:
     """Sign evidence of a finished job; everything not given takes a passing default."""
     identity = attester.read_enclave(enclave)
+    if (job is None) == (future is None):
+        raise MalformedEvidence("job: give --job, or --future for a redeemed future's job")
+    terms = _redeemed(future, rpc) if future else _outside_the_market(job or "")
+    given = {"gpu_hours": gpu_hours, "energy_kwh": energy_kwh, "storage_gb": storage_gb}
     try:
         evidence = attester.make_evidence(
-            job.lower(),
-            [d.lower() for d in dataset],
+            terms.job,
+            [d.lower() for d in dataset] if dataset else terms.need("datasets", "--dataset"),
             noise_multiplier=noise_multiplier,
             sampling_rate=sampling_rate,
             steps=steps,
-            delta=delta,
+            delta=delta if delta is not None else terms.need("delta", "--delta"),
             claimed_epsilon=claimed_epsilon,
-            purpose=purpose,
+            purpose=purpose or terms.need("purpose", "--purpose"),
             risk_rating=risk_rating,
             evaluations=attester.DEFAULT_EVALUATIONS | _scores(evaluation or []),
-            resources=ResourceUse(
-                gpu_hours=gpu_hours, energy_kwh=energy_kwh, storage_gb=storage_gb
+            resources=ResourceUse.model_validate(
+                terms.resources.model_dump() | {k: v for k, v in given.items() if v is not None}
             ),
             nonce=nonce.lower() if nonce else None,
             issued_at=int(time.time()),
@@ -106,6 +130,60 @@ def attest(
     typer.echo(
         f"{SOFTWARE_WARNING}; job {evidence.job}, claimed ε {evidence.dp.claimed_epsilon:.4g}",
         err=True,
+    )
+
+
+@dataclass(frozen=True)
+class _JobTerms:
+    """What a job's evidence defaults to where no option is given: a future's terms, or for a
+    job outside the market the attester's passing values. None: the user must say."""
+
+    origin: str
+    job: str
+    datasets: list[str] | None
+    delta: float | None
+    purpose: str | None
+    resources: ResourceUse
+
+    def need(self, field: str, option: str) -> Any:
+        value = getattr(self, field)
+        if value is None:
+            raise MalformedEvidence(f"{field}: give {option} ({self.origin} has no default)")
+        return value
+
+
+def _outside_the_market(job: str) -> _JobTerms:
+    return _JobTerms(
+        "the attester", job.lower(), None, None, attester.DEFAULT_PURPOSE,
+        attester.DEFAULT_RESOURCES,
+    )
+
+
+def _redeemed(future: str, rpc: str) -> _JobTerms:
+    """The future's terms from the chain. Its purpose is on chain as a hash: the name is the
+    one of the round's policy's purposes that hashes to it, if any."""
+    from chain.bid import purpose_id
+    from chain.futures_terms import read_redeemed_future
+    from chain.settlement import Round
+    from market.book import parse_digest, read_policy
+    from oracle.future import future_terms
+
+    digest = parse_digest(future, "future")
+    system = load_system(rpc)
+    redeemed = read_redeemed_future(system, digest)
+    if redeemed is None:
+        raise EnclaveError(f"future: {future} is not a redeemed future on this chain")
+    terms = future_terms(redeemed)
+    policy = read_policy(system, Round.read(system.clearing_house, redeemed.record.round_id)
+                         .policy_id)
+    names = [name for name, _ in policy.epsilon_limits if purpose_id(name) == terms.purpose_id]
+    return _JobTerms(
+        "the future",
+        "0x" + digest.hex(),
+        [terms.dataset] if terms.dataset else None,
+        terms.delta or None,
+        names[0] if names else None,
+        terms.bought,
     )
 
 

@@ -56,8 +56,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Default: the config's port.")] = None,
     rpc: Annotated[str | None, typer.Option(
         "--rpc", envvar="RCM_RPC",
-        help="JSON-RPC URL of the chain whose rounds the node prices (POST "
-             "/rounds/{round}/prices); without it the node only judges attestations.")] = None,
+        help="JSON-RPC URL of the chain the node reads: it judges a job that redeemed a future "
+             "against what the future bought, and prices rounds (POST /rounds/{round}/prices); "
+             "without it the node holds every job to its buyer's file and prices none.")] = None,
 ) -> None:
     """Run one node: POST /attestations, GET /verdicts/{job}, POST /rounds/{round}/prices,
     /health, /metrics, /openapi.json. The node key's password comes from RCM_PASSWORD or a
@@ -66,10 +67,12 @@ def serve(
 
     from oracle.node.app import create_app
     from oracle.node.service import load_node
-    from rcm.pricer import rpc_pricer
+    from rcm.pricer import rpc_reads
 
     node_config = read_node_config(config)
-    node = load_node(node_config, read_password(), rpc_pricer(rpc) if rpc else None)
+    reads = rpc_reads(rpc) if rpc else None
+    node = load_node(node_config, read_password(), reads.price if reads else None,
+                     reads.future if reads else None)
     bind_host, bind_port = host or node_config.host, port or node_config.port
     typer.echo(
         f"{node_config.name} ({node.account.address}) serving on http://{bind_host}:{bind_port}",

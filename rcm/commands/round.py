@@ -201,6 +201,24 @@ def finalise(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DE
            f"round {round_id} finalised in {len(receipts)} transactions")
 
 
+@app.command()
+def expire(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFAULT_RPC_URL,
+           json_out: JsonOption = False) -> None:
+    """End what the round's futures still lock once their time is up: a future never redeemed
+    by the end of its delivery expires (its provider is paid, the ε goes back to its holder);
+    a job with no verdict by its deadline times out (its payment goes to the treasury, the
+    buyer's stake and the provider's slash are burned). Anyone may do it; safe to repeat."""
+    from tokens.futures import end_deliveries
+
+    system, account = open_wallet(wallet, rpc)
+    ended = end_deliveries(system, account, round_id)
+    report(json_out, {"round": round_id, "expired": ["0x" + d.hex() for d in ended.expired],
+                      "timed_out": ["0x" + d.hex() for d in ended.timed_out],
+                      "txs": _txs(ended.receipts)},
+           f"round {round_id}: {len(ended.expired)} futures expired, "
+           f"{len(ended.timed_out)} jobs timed out")
+
+
 def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
     from chain.settlement import Result, SolverStatus
     from market.book import read_batches

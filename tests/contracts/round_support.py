@@ -65,8 +65,15 @@ def reserve_cost(bundle: Bundle, asks: tuple[Ask, ...] = ITEMS) -> int:
 def award(market: Market, bid: Bid, index: int, asks: tuple[Ask, ...] = ITEMS) -> Award:
     """The award a fill of `bid`'s bundle `index` is kept as."""
     bundle = bid.bundles[index]
-    return Award(market.digest(bid), index, bundle.items[0], bundle.value_micro_usd,
+    return Award(market.digest(bid), index, last_to_end(bundle, asks), bundle.value_micro_usd,
                  reserve_cost(bundle, asks))
+
+
+def last_to_end(bundle: Bundle, asks: tuple[Ask, ...] = ITEMS) -> int:
+    """The bundle's item whose slot ends last (the first of them on a tie): a future's
+    delivery ends with it."""
+    return max(bundle.items, key=lambda item: (
+        asks[item].slot_start_timestamp + asks[item].slot_seconds, -item))
 
 
 def awards(market: Market, *chosen: tuple[Bid, int], asks: tuple[Ask, ...] = ITEMS) -> list[Award]:

@@ -62,11 +62,14 @@ FORFEIT_BPS = 500  # 5 % of the deposit on top of the fee
 AUCTIONEER_BOND = 100 * CST
 AUCTIONEER_SLASH = 50 * CST
 CHALLENGER_BOND = 20 * CST
-PROVIDER_BOND_PER_UNIT = CST // 10
-PROVIDER_SLASH = 50 * CST
+# Each unit offered holds one future's slash, as the registry requires: ASKS' 40 units lock 2 CST
+# of the provider's 10 CST bond a round.
+PROVIDER_BOND_PER_UNIT = CST // 20
+PROVIDER_SLASH = CST // 20
 ANSWER_WINDOW = 1_800
 MAX_EXTENSION = 7_200
 PRICING_WINDOW = 3_600
+VERDICT_WINDOW = 86_400
 MAX_CLAIMED_GAP_BPS = 10_000  # a feasible claim's bound counts up to twice its welfare
 LOW_RISK_BPS, MEDIUM_RISK_BPS, HIGH_RISK_BPS = 1_000, 3_000, 6_000
 RESEARCH_MAX_EPSILON = 5_000_000
@@ -84,6 +87,7 @@ RATES = Rates(
     answer_window_seconds=ANSWER_WINDOW,
     max_extension_seconds=MAX_EXTENSION,
     pricing_window_seconds=PRICING_WINDOW,
+    verdict_window_seconds=VERDICT_WINDOW,
 )
 # Low risk may use every tier, medium certified and confidential, high confidential only; no
 # caps and no equity reservation unless a test registers a policy of its own.

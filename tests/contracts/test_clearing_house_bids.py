@@ -360,7 +360,8 @@ def test_post_asks_numbers_items_in_order_and_locks_the_providers_bond_per_unit(
     )
     assert ask_from_event(posted["ask"]) == ASKS[3]
     assert [AskState.read(market.house, round_id, i) for i in range(4)] == [
-        AskState(provider.address, a.capacity, a.reserve_price_micro_usd, a.tier, a.kind)
+        AskState(provider.address, a.capacity, a.reserve_price_micro_usd, a.tier, a.kind,
+                 a.slot_start_timestamp + a.slot_seconds)
         for a in ASKS
     ]
     assert market.round(round_id).item_count == len(ASKS)
@@ -404,6 +405,26 @@ def test_post_asks_refuses_an_ask_with_no_capacity_or_an_unknown_code(
         )
     assert (_books(market, provider.address), market.round(round_id)) == before
     assert AskState.read(market.house, round_id, len(ASKS)).provider == ZERO_ADDRESS
+
+
+def test_post_asks_refuses_a_slot_that_ends_before_the_round_can_be_final(
+    chain: Chain, market: Market, round_id: int, provider: LocalAccount
+) -> None:
+    """Its futures would expire before anyone could redeem them (a round's futures are
+    redeemable once it closes): the provider would be paid for nothing delivered."""
+    rates = POLICY.rules.rates
+    latest_final = (market.round(round_id).deadlines.challenge_timestamp
+                    + rates.max_extension_seconds + rates.pricing_window_seconds)
+    early = replace(ASKS[0], slot_start_timestamp=latest_final - ASKS[0].slot_seconds)
+    before = _books(market, provider.address), market.round(round_id)
+    with reverts("SlotEndsBeforeFinal", 1, latest_final, latest_final):
+        chain.send(market.house.functions.postAsks(
+            round_id, [ASKS[0].as_args(), early.as_args()]), provider)
+    assert (_books(market, provider.address), market.round(round_id)) == before
+    later = replace(early, slot_start_timestamp=early.slot_start_timestamp + 1)
+    chain.send(market.house.functions.postAsks(round_id, [later.as_args()]), provider)
+    assert AskState.read(market.house, round_id, len(ASKS)).delivery_end_timestamp == (
+        latest_final + 1)
 
 
 def test_post_asks_takes_a_provider_up_to_the_policys_item_cap_and_no_further(

@@ -16,8 +16,9 @@ from chain.bid import Bid, Bundle, envelope_hash, terms_args
 from chain.connection import Chain
 from chain.policy import ChainPolicy
 from chain.policy_oracle import submit
-from chain.settlement import STAKE_UNIT_WEI, Phase, Status
+from chain.settlement import STAKE_UNIT_WEI, Phase, ProviderBond, Status
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
+from tests.contracts.round_support import last_to_end
 from tests.contracts.settlement_fixtures import (
     ASKS,
     AUCTIONEER_BOND,
@@ -31,12 +32,15 @@ from tests.contracts.settlement_fixtures import (
     REENTRANT_CALL,
     REJECT,
     USD,
+    VERDICT_WINDOW,
     Market,
     bond,
     contract_bidder,
     through,
 )
 from tests.support import event_args, reverts
+from tokens.errors import TokensError
+from tokens.futures import end_deliveries, redeem
 
 PROVIDER_BOND = 10 * CST  # what build_market bonds the provider
 AUCTIONEER_BONDED = 2 * AUCTIONEER_BOND  # what build_market bonds the auctioneer
@@ -216,7 +220,7 @@ def test_a_settled_round_leaves_each_winner_a_future_and_each_loser_its_deposit(
         assert (record.status, record.bundle_index, record.provider_item) == (
             Status.FUTURE,
             0,
-            bid.bundles[0].items[0],
+            last_to_end(bid.bundles[0], ASKS),
         )
         assert record.payment_micro_usd == _payment(bid)
         assert market.house.functions.refundOf(market.digest(bid)).call() == (
@@ -243,11 +247,13 @@ def test_closing_the_round_releases_every_bond_it_held_once(
     assert _bond(market, auctioneer) == (AUCTIONEER_BONDED - AUCTIONEER_BOND, AUCTIONEER_BOND)
     receipt = market.close(final.round_id)
     assert event_args(market.house, receipt, "Closed") == [{"roundId": final.round_id}]
+    # One slash stays committed to each of the provider's three futures.
+    held = len(final.winners) * PROVIDER_SLASH
     assert event_args(market.system.vault, receipt, "BondReleased") == [
         {"account": auctioneer, "amount": AUCTIONEER_BOND},
-        {"account": provider, "amount": asked_wei},
+        {"account": provider, "amount": asked_wei - held},
     ]
-    assert _bond(market, provider) == (PROVIDER_BOND, 0)
+    assert _bond(market, provider) == (PROVIDER_BOND - held, held)
     assert _bond(market, auctioneer) == (AUCTIONEER_BONDED, 0)
     assert market.round(final.round_id).closed is True
     before = _books(market, auctioneer, provider)
@@ -535,7 +541,10 @@ def test_a_provider_fault_burns_the_policys_slash_from_its_bond_and_refunds_the_
         _payment(redeemed.a),
         PROVIDER_SLASH,
     )
-    assert _bond(market, market.provider.address) == (bonded - PROVIDER_SLASH, 0)
+    # Burned from what the round holds for the provider's futures; two are still open.
+    assert _bond(market, market.provider.address) == (bonded, 2 * PROVIDER_SLASH)
+    assert ProviderBond.read(market.house, redeemed.round_id, market.provider.address) == (
+        ProviderBond(2 * PROVIDER_SLASH, 2))
     assert market.system.cst.functions.totalSupply().call() == supply - PROVIDER_SLASH
     assert (market.locked(buyer.address), market.free_stake(buyer.address)) == (0, free + stake)
     assert market.credit(market.provider.address) == 0
@@ -554,22 +563,35 @@ def test_a_provider_fault_burns_the_policys_slash_from_its_bond_and_refunds_the_
     assert market.record(digest) == voided
 
 
-def test_a_provider_with_less_bond_than_the_slash_loses_all_of_it(
-    market: Market, redeemed: Settled
+def test_a_provider_who_unbonds_and_withdraws_after_the_round_still_pays_its_fault_slash(
+    chain: Chain, market: Market, redeemed: Settled
 ) -> None:
-    # The round closed, so the provider's whole 10 CST is bonded again, short of the 50 CST.
-    assert _bond(market, market.provider.address) == (PROVIDER_BOND, 0)
-    assert PROVIDER_BOND < PROVIDER_SLASH
+    """Issue 16, finding 1: the provider unbonds everything it can after the round and
+    withdraws it after the unbonding delay, before the job's verdict; the slash is still there,
+    committed to the future since the round closed."""
+    vault = market.system.vault.functions
+    provider = market.provider
+    free, held = _bond(market, provider.address)
+    assert held == len(redeemed.winners) * PROVIDER_SLASH
+    chain.send(vault.unbond(free), provider)
+    with reverts("InsufficientBond", provider.address, 1, 0):
+        chain.send(vault.unbond(1), provider)
+    chain.advance_time(int(vault.unbondingDelaySeconds().call()) + 1)
+    chain.send(vault.withdraw(), provider)
+    assert _bond(market, provider.address) == (0, held)
+    supply = market.system.cst.functions.totalSupply().call()
     event = _verdict(market, redeemed.a, Fault.PROVIDER)
-    assert event["burnedWei"] == PROVIDER_BOND
-    assert _bond(market, market.provider.address) == (0, 0)
+    assert event["burnedWei"] == PROVIDER_SLASH
+    assert market.system.cst.functions.totalSupply().call() == supply - PROVIDER_SLASH
+    assert _bond(market, provider.address) == (0, held - PROVIDER_SLASH)
 
 
 def test_a_provider_fault_slashes_by_the_rounds_policy_not_the_current_one(
     chain: Chain, market: Market, redeemed: Settled, governance: LocalAccount
 ) -> None:
     lenient = ChainPolicy(
-        replace(POLICY.rules, rates=replace(POLICY.rules.rates, provider_slash_wei=CST)),
+        replace(POLICY.rules, rates=replace(POLICY.rules.rates,
+                                            provider_slash_wei=PROVIDER_SLASH // 5)),
         POLICY.epsilon_limits,
         POLICY.pricing,
     )
@@ -658,3 +680,187 @@ def test_a_commit_after_a_verdict_sees_the_budget_the_verdict_consumed(
     assert event_args(market.house, receipt, "Committed")[0]["datasetRemainingMicros"] == (
         total - consumed
     )
+
+
+# ---- deadlines: every lock ends ----
+
+
+def _delivery_end(bid: Bid) -> int:
+    item = ASKS[last_to_end(bid.bundles[0], ASKS)]
+    return item.slot_start_timestamp + item.slot_seconds
+
+
+def _past(chain: Chain, market: Market, timestamp: int) -> None:
+    chain.advance_time(timestamp + 1 - market.now())
+
+
+def _expire(chain: Chain, market: Market, *expiries: tuple[Bid, str]) -> Any:
+    call = market.house.functions.expire([(market.digest(bid), holder) for bid, holder in expiries])
+    return chain.send(call, market.governance)
+
+
+def test_a_future_is_redeemed_once_its_round_is_closed_and_before_its_delivery_ends(
+    chain: Chain, market: Market, final: Settled, buyer: LocalAccount, rival: LocalAccount
+) -> None:
+    market.finalise(final.round_id)
+    digest = market.digest(final.a)
+    before = _books(market, buyer.address), market.record(digest)
+    with reverts("RoundNotClosed", final.round_id):
+        chain.send(market.house.functions.redeem(_id(market, final.a)), buyer)
+    assert (_books(market, buyer.address), market.record(digest)) == before
+    market.release(final.round_id, [market.digest(final.lost)])
+    market.close(final.round_id)
+    chain.send(market.house.functions.redeem(_id(market, final.a)), buyer)
+    assert market.record(digest).status is Status.REDEEMED
+    _past(chain, market, _delivery_end(final.b))
+    late = market.record(market.digest(final.b))
+    with reverts("DeliveryOver", _hex(market.digest(final.b)), _delivery_end(final.b)):
+        chain.send(market.house.functions.redeem(_id(market, final.b)), rival)
+    assert market.record(market.digest(final.b)) == late
+
+
+def test_an_unredeemed_future_expires_paying_its_provider_and_giving_its_epsilon_to_its_holder(
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount, rival: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    """The rival's future was claimed and sold on to the outsider; the buyer's never left it."""
+    _claim(chain, market, issued.b, rival)
+    _transfer(chain, market, issued.b, rival, outsider.address)
+    b = market.digest(issued.b)
+    with reverts("DeliveryNotOver", _hex(b), _delivery_end(issued.b)):
+        _expire(chain, market, (issued.b, outsider.address))
+    _past(chain, market, max(_delivery_end(issued.a), _delivery_end(issued.b)))
+    before = _books(market, rival.address, outsider.address), market.record(b)
+    with reverts("ERC1155InsufficientBalance", rival.address, 0, 1, _id(market, issued.b)):
+        _expire(chain, market, (issued.b, rival.address))
+    assert (_books(market, rival.address, outsider.address), market.record(b)) == before
+    provider = market.provider.address
+    credit = market.credit(provider)
+    budgets = market.budget(buyer.address), market.budget(outsider.address)
+    stakes = market.locked(buyer.address), market.locked(rival.address)
+    reserved, consumed = _ledger(market)
+    # The holder given for an unclaimed future is ignored: its bidder holds it.
+    receipt = _expire(chain, market, (issued.a, outsider.address), (issued.b, outsider.address))
+    assert event_args(market.house, receipt, "Expired") == [
+        {"futureId": market.digest(issued.a), "holder": buyer.address,
+         "paidMicroUsd": _payment(issued.a)},
+        {"futureId": b, "holder": outsider.address, "paidMicroUsd": _payment(issued.b)},
+    ]
+    assert [market.record(market.digest(bid)).status for bid in (issued.a, issued.b)] == [
+        Status.EXPIRED, Status.EXPIRED]
+    assert market.credit(provider) == credit + _payment(issued.a) + _payment(issued.b)
+    assert (market.locked(buyer.address), market.locked(rival.address)) == (
+        stakes[0] - market.stake_of(market.digest(issued.a)),
+        stakes[1] - market.stake_of(b))
+    assert (market.budget(buyer.address), market.budget(outsider.address)) == (
+        budgets[0] + issued.a.epsilon_micros, budgets[1] + issued.b.epsilon_micros)
+    assert _ledger(market) == (
+        reserved - issued.a.epsilon_micros - issued.b.epsilon_micros, consumed)
+    assert _held(market, outsider.address, issued.b) == 0
+    # The hostile wallet's future is still open: the provider's bond stays held for it.
+    assert ProviderBond.read(market.house, issued.round_id, provider) == (
+        ProviderBond(len(issued.winners) * PROVIDER_SLASH, 1))
+    expired = market.record(b)
+    with reverts("UnexpectedStatus", _hex(b), Status.FUTURE, Status.EXPIRED):
+        _expire(chain, market, (issued.b, outsider.address))
+    with reverts("UnexpectedStatus", _hex(b), Status.FUTURE, Status.EXPIRED):
+        chain.send(market.house.functions.redeem(_id(market, issued.b)), outsider)
+    assert market.record(b) == expired
+
+
+def test_a_job_without_a_verdict_by_its_deadline_times_out_as_each_partys_worst_verdict(
+    chain: Chain, market: Market, redeemed: Settled, buyer: LocalAccount
+) -> None:
+    digest = market.digest(redeemed.a)
+    deadline = _delivery_end(redeemed.a) + VERDICT_WINDOW
+    _past(chain, market, deadline - 1)
+    before = _books(market, buyer.address, market.provider.address), market.record(digest)
+    with reverts("VerdictNotOverdue", _hex(digest), deadline):
+        chain.send(market.house.functions.timeOut([digest]), market.governance)
+    assert (_books(market, buyer.address, market.provider.address), market.record(digest)) == (
+        before)
+    _past(chain, market, deadline)
+    treasury = market.credit(market.governance.address)
+    stake = market.stake_of(digest)
+    supply = market.system.cst.functions.totalSupply().call()
+    reserved, consumed = _ledger(market)
+    receipt = chain.send(market.house.functions.timeOut([digest]), market.governance)
+    assert event_args(market.house, receipt, "TimedOut") == [{
+        "jobId": digest, "paymentMicroUsd": _payment(redeemed.a), "burnedStakeWei": stake,
+        "burnedBondWei": PROVIDER_SLASH}]
+    assert market.record(digest).status is Status.TIMED_OUT
+    # The buyer pays and loses its stake, as at its own fault; the provider is unpaid and
+    # slashed, as at its own: the payment goes to the treasury.
+    assert market.credit(market.governance.address) == treasury + _payment(redeemed.a)
+    assert market.credit(market.provider.address) == 0
+    assert market.locked(buyer.address) == 0
+    assert market.system.cst.functions.totalSupply().call() == supply - stake - PROVIDER_SLASH
+    assert _ledger(market) == (reserved - redeemed.a.epsilon_micros,
+                               consumed + redeemed.a.epsilon_micros)
+    assert (_score(market, buyer.address), _score(market, market.provider.address)) == (0, 0)
+    # A verdict arriving now finds no job to enforce.
+    with reverts("UnknownJob", _hex(digest)):
+        _verdict(market, redeemed.a, Fault.NONE)
+
+
+def test_once_every_future_of_a_round_has_ended_the_round_holds_nothing(
+    chain: Chain, market: Market, redeemed: Settled, buyer: LocalAccount, rival: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    """One future judged, one expired, one timed out: no stake, bond or ε stays locked, and the
+    clearing house's USD is exactly what its accounts may withdraw."""
+    _verdict(market, redeemed.a, Fault.PROVIDER)
+    wallet_future = _id(market, redeemed.h)
+    through(chain, redeemed.wallet, outsider)(market.house.functions.redeem(wallet_future))
+    _past(chain, market, max(_delivery_end(bid) for bid in redeemed.winners) + VERDICT_WINDOW)
+    _expire(chain, market, (redeemed.b, rival.address))
+    chain.send(market.house.functions.timeOut([market.digest(redeemed.h)]), market.governance)
+    assert [market.record(market.digest(bid)).status for bid in redeemed.winners] == [
+        Status.VOIDED, Status.EXPIRED, Status.TIMED_OUT]
+    provider = market.provider.address
+    assert ProviderBond.read(market.house, redeemed.round_id, provider) == ProviderBond(0, 0)
+    assert _bond(market, provider)[1] == 0
+    for account in (buyer.address, rival.address, redeemed.wallet.address):
+        assert market.locked(account) == 0
+    assert _ledger(market)[0] == 0
+    accounts = {buyer.address, rival.address, redeemed.wallet.address, provider,
+                market.governance.address}
+    bids = [*redeemed.winners, redeemed.lost]
+    owed = sum(market.credit(a) for a in accounts) + sum(
+        market.house.functions.refundOf(market.digest(bid)).call() for bid in bids)
+    assert market.usd(market.house.address) == owed
+
+
+def test_end_deliveries_expires_and_times_out_whatever_is_due_and_nothing_else(
+    chain: Chain, market: Market, redeemed: Settled, rival: LocalAccount, outsider: LocalAccount
+) -> None:
+    _claim(chain, market, redeemed.b, rival)
+    _transfer(chain, market, redeemed.b, rival, outsider.address)
+    nothing = end_deliveries(market.system, market.governance, redeemed.round_id)
+    assert (nothing.expired, nothing.timed_out, nothing.receipts) == ([], [], [])
+    # Past every delivery, not yet past the redeemed job's verdict deadline.
+    _past(chain, market, max(_delivery_end(bid) for bid in redeemed.winners))
+    ended = end_deliveries(market.system, market.governance, redeemed.round_id)
+    assert sorted(ended.expired) == sorted(market.digest(b) for b in (redeemed.b, redeemed.h))
+    assert ended.timed_out == []
+    assert _held(market, outsider.address, redeemed.b) == 0
+    _past(chain, market, _delivery_end(redeemed.a) + VERDICT_WINDOW)
+    ended = end_deliveries(market.system, market.governance, redeemed.round_id)
+    assert (ended.expired, ended.timed_out) == ([], [market.digest(redeemed.a)])
+    assert [market.record(market.digest(bid)).status for bid in redeemed.winners] == [
+        Status.TIMED_OUT, Status.EXPIRED, Status.EXPIRED]
+
+
+def test_the_wallet_refuses_to_redeem_before_the_round_closes_or_after_delivery(
+    chain: Chain, market: Market, final: Settled, buyer: LocalAccount
+) -> None:
+    market.finalise(final.round_id)
+    digest = market.digest(final.a)
+    with pytest.raises(TokensError, match=f"round {final.round_id} is not closed yet"):
+        redeem(market.system, buyer, digest)
+    market.release(final.round_id, [market.digest(final.lost)])
+    market.close(final.round_id)
+    _past(chain, market, _delivery_end(final.a))
+    with pytest.raises(TokensError, match="delivery ended at"):
+        redeem(market.system, buyer, digest)
+    assert market.record(digest).status is Status.FUTURE

@@ -8,6 +8,7 @@ cost), never copied from an output."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,6 +23,7 @@ from chain.settlement import (
     POSTED_VERSION,
     Award,
     Phase,
+    ProviderBond,
     SolverStatus,
     Status,
     awards_hash,
@@ -67,6 +69,7 @@ from tests.contracts.settlement_fixtures import (
     MEDIUM_RISK_BPS,
     POLICY,
     PROVIDER_BOND_PER_UNIT,
+    PROVIDER_SLASH,
     RATES,
     USD,
     Market,
@@ -844,24 +847,43 @@ def test_close_waits_for_the_final_phase_then_releases_the_posters_and_providers
         market.close(unpriced.id)
     assert house_state(market, unpriced.id, [], market.provider) == before
     market.price(unpriced.id)
+    fills = market.result(unpriced.id, POSTED_VERSION).fill_count
+    before = house_state(market, unpriced.id, [], market.provider)
+    with reverts("NotAllIssued", unpriced.id, 0, fills):
+        market.close(unpriced.id)
+    assert house_state(market, unpriced.id, [], market.provider) == before
+    market.finalise(unpriced.id)
     auctioneer = bond_of(market, market.auctioneer.address)
     provider = bond_of(market, market.provider.address)
     second = bond_of(market, unpriced.second.address)
     receipt = market.close(unpriced.id)
     assert event_args(market.house, receipt, "Closed") == [{"roundId": unpriced.id}]
+    # Each provider keeps one slash per future it sold (by the future's last-ending item) and
+    # gets the rest of its asks' bond back.
+    sold = Counter(a.provider_item < len(ITEMS) - 1
+                   for batch in market.batches(unpriced.id, POSTED_VERSION) for a in batch)
+    provider_held, second_held = sold[True] * PROVIDER_SLASH, sold[False] * PROVIDER_SLASH
     provider_units = sum(ask.capacity for ask in ITEMS[:-1]) * PROVIDER_BOND_PER_UNIT
     second_units = SECOND_ASK.capacity * PROVIDER_BOND_PER_UNIT
+    assert event_args(market.house, receipt, "DeliveryBondHeld") == [
+        {"roundId": unpriced.id, "provider": market.provider.address,
+         "heldWei": provider_held, "futures": sold[True]},
+        {"roundId": unpriced.id, "provider": unpriced.second.address,
+         "heldWei": second_held, "futures": sold[False]},
+    ]
     assert event_args(market.system.vault, receipt, "BondReleased") == [
         {"account": market.auctioneer.address, "amount": AUCTIONEER_BOND},
-        {"account": market.provider.address, "amount": provider_units},
-        {"account": unpriced.second.address, "amount": second_units},
+        {"account": market.provider.address, "amount": provider_units - provider_held},
+        {"account": unpriced.second.address, "amount": second_units - second_held},
     ]
     assert bond_of(market, market.auctioneer.address) == (
         auctioneer[0] + AUCTIONEER_BOND, auctioneer[1] - AUCTIONEER_BOND)
     assert bond_of(market, market.provider.address) == (
-        provider[0] + provider_units, provider[1] - provider_units)
+        provider[0] + provider_units - provider_held, provider[1] - provider_units + provider_held)
     assert bond_of(market, unpriced.second.address) == (
-        second[0] + second_units, second[1] - second_units)
+        second[0] + second_units - second_held, second[1] - second_units + second_held)
+    assert ProviderBond.read(market.house, unpriced.id, market.provider.address) == (
+        ProviderBond(provider_held, sold[True]))
     before = house_state(market, unpriced.id, [], market.provider)
     with reverts("RoundClosed", unpriced.id):
         market.close(unpriced.id)
@@ -875,6 +897,7 @@ def test_close_after_a_challenge_releases_the_standing_challengers_bond(
     market.enter(bids.id, Phase.CHALLENGE)
     market.challenge(bids.id, outsider, *bids.r2())
     market.enter(bids.id, Phase.FINAL)
+    market.finalise(bids.id)
     bonded, locked = bond_of(market, outsider.address)
     receipt = market.close(bids.id)
     assert event_args(market.system.vault, receipt, "BondReleased")[0] == {

@@ -133,7 +133,7 @@ def test_an_unknown_policy_id_reads_as_empty_rules(
     chain: Chain, registry: Contract, governance: LocalAccount
 ) -> None:
     chain.send(registry.functions.setPolicy(POLICY.as_args()), governance)
-    empty = Rules((0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), 0, 0, 0, 0, Rates(*[0] * 13))
+    empty = Rules((0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), 0, 0, 0, 0, Rates(*[0] * 14))
     assert Rules.from_call(registry.functions.rulesOf(2).call()) == empty
     assert registry.functions.epsilonLimitOf(2, RESEARCH).call() == 0
 
@@ -166,6 +166,12 @@ INVALID = [
         _with_rates(max_extension_seconds=POLICY.rules.rates.answer_window_seconds - 1),
     ),
     ("pricingWindowSeconds", _with_rates(pricing_window_seconds=0)),
+    ("verdictWindowSeconds", _with_rates(verdict_window_seconds=0)),
+    # A unit offered must hold a future's whole slash, or a fault could find too little.
+    (
+        "providerSlashWei",
+        _with_rates(provider_slash_wei=POLICY.rules.rates.provider_bond_per_unit_wei + 1),
+    ),
     ("pricing", _with_pricing(safety_bps=(500, 0, 1_500))),
     ("pricing", _with_pricing(safety_bps=(0, 1_500, 500))),
     ("pricing", _with_pricing(safety_bps=(0, 0, MAX_WEIGHT_BPS + 1))),
@@ -195,7 +201,9 @@ EDGES = [
     _with_rules(equity_reservation_bps=BPS),
     _with_rates(auctioneer_slash_wei=POLICY.rules.rates.auctioneer_bond_wei),
     _with_rates(forfeit_bps=BPS, min_improvement_bps=BPS, max_items_per_provider=1),
-    _with_rates(answer_window_seconds=1, max_extension_seconds=1, pricing_window_seconds=1),
+    _with_rates(answer_window_seconds=1, max_extension_seconds=1, pricing_window_seconds=1,
+                verdict_window_seconds=1),
+    _with_rates(provider_slash_wei=POLICY.rules.rates.provider_bond_per_unit_wei),
     replace(POLICY, pricing=PricingWeights(MAX_WEIGHT_BPS, (MAX_WEIGHT_BPS,) * 3, MAX_WEIGHT_BPS)),
     replace(POLICY, epsilon_limits=()),
 ]

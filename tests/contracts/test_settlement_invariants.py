@@ -38,6 +38,7 @@ from tests.contracts.settlement_fixtures import (
     ASKS,
     BUDGET_MICRO_EPSILON,
     ORACLE_THRESHOLD,
+    PROVIDER_SLASH,
     USD,
     Market,
 )
@@ -256,7 +257,13 @@ def test_payments_escrow_budget_stake_and_bonds_hold_through_a_round(
         _assert_budget(market, digests)
         _assert_stake(market, bids)
         assert bond_of(market, market.auctioneer.address)[1] == 0
-        assert bond_of(market, market.provider.address)[1] == 0
+        # The provider's bond stays committed to its futures, one slash each (less the slashes a
+        # fault burned), until the last of them is judged.
+        plan_of = {market.digest(bid): p for bid, p in zip(bids, plans, strict=True)}
+        won = [plan_of[digest] for digest in owed]
+        faulted = sum(p.redeemed and p.fault is Fault.PROVIDER for p in won)
+        held = (len(won) - faulted) * PROVIDER_SLASH if any(not p.redeemed for p in won) else 0
+        assert bond_of(market, market.provider.address)[1] == held
         _withdraw_everything(market, bids)
         paid_out = sum(market.usd(a.address) for a in _accounts(market)) - before + paid_in
         _assert_escrow(market, digests, paid_in - paid_out)

@@ -58,8 +58,9 @@ CST, USD = 10**18, 10**6
 BPS = 10_000
 PHASE_SECONDS = 600
 POLICY = Policy(max_epsilon_micros={"diagnostics": 2_000_000})
-RATES = replace(LAUNCH_RATES, challenger_bond_wei=5 * CST, answer_window_seconds=300,
-                max_extension_seconds=600, pricing_window_seconds=600)
+RATES = replace(LAUNCH_RATES, provider_bond_per_unit_wei=CST // 100,
+                provider_slash_wei=CST // 100, challenger_bond_wei=5 * CST,
+                answer_window_seconds=300, max_extension_seconds=600, pricing_window_seconds=600)
 PARAMS = SolveParams(time_limit=5.0, workers=1)
 NODES = sorted((Account.from_key(bytes([0x50 + i]) * 32) for i in range(3)),
                key=lambda node: int(node.address, 16))
@@ -70,7 +71,7 @@ ATTACKER_BOND = RATES.challenger_bond_wei + CST
 BIDDER_USD, BIDDER_STAKE, BIDDER_MICRO_EPSILON = 3_000 * USD, 1_000 * CST, 3_000_000
 DATASET_MICRO_EPSILON = 20_000_000
 REJECT, BURN_GAS = 1, 2  # HostileReceiver.Mode: its hook reverts, or burns all its gas
-SLOT = {"region": "euw1", "slot": "2026-12-07", "slot_seconds": 604_800}
+SLOT = {"region": "euw1", "slot": "2027-06-07", "slot_seconds": 604_800}
 
 
 def ask(kind: str, unit: str, tier: str, capacity: int, reserve_usd: int) -> Ask:

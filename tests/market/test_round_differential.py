@@ -80,7 +80,8 @@ POLICY = Policy(
     aggregate_risk_cap=48,
     equity_reservation_bps=2_500,
 )
-RATES = replace(LAUNCH_RATES, answer_window_seconds=300, max_extension_seconds=600,
+RATES = replace(LAUNCH_RATES, provider_bond_per_unit_wei=CST // 100,
+                provider_slash_wei=CST // 100, answer_window_seconds=300, max_extension_seconds=600,
                 pricing_window_seconds=600)
 PARAMS = SolveParams(time_limit=5.0, workers=1)
 DATASET_MICRO_EPSILON = 20_000_000

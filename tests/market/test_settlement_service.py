@@ -46,10 +46,11 @@ from tests.support import role
 CST, USD = 10**18, 10**6
 PHASE = 600
 POLICY = Policy(max_epsilon_micros={"diagnostics": 2_000_000})
-RATES = replace(LAUNCH_RATES, answer_window_seconds=300, max_extension_seconds=600,
+RATES = replace(LAUNCH_RATES, provider_bond_per_unit_wei=CST // 100,
+                provider_slash_wei=CST // 100, answer_window_seconds=300, max_extension_seconds=600,
                 pricing_window_seconds=600)
 PARAMS = SolveParams(time_limit=5.0, workers=1)
-SLOT = {"region": "euw1", "slot": "2026-12-07", "slot_seconds": 604_800, "tier": "certified"}
+SLOT = {"region": "euw1", "slot": "2027-06-07", "slot_seconds": 604_800, "tier": "certified"}
 ASKS = [AskEntry.model_validate({**SLOT, "kind": kind, "unit": unit, "capacity": capacity,
                                   "reserve_price": price})
         for kind, unit, capacity, price in [("gpu", "gpu-week", 8, 100 * USD),
@@ -181,15 +182,17 @@ def test_a_round_clears_posts_once_is_priced_by_the_quorum_and_settles(market: M
     paid = {p.winner: p.total for p in result.payments}
     assert records[big].payment_micro_usd == paid["0x" + big.hex()]
     assert settlement.settle(market.system, market.governance, market.book()) == []
-    # The loser withdraws its whole deposit; a winner its change; every bond comes back.
+    # The loser withdraws its whole deposit; a winner its change; the auctioneer's bond comes
+    # back, and of the provider's, all but one slash for each of its two futures.
     assert orders.owed(market.system, market.buyers[1].address)[0] == 1_200 * USD
     assert orders.owed(market.system, market.buyers[0].address)[0] == (
         1_500 * USD - records[big].payment_micro_usd)
     orders.withdraw_owed(market.system, market.buyers[1], orders.owed(
         market.system, market.buyers[1].address)[1])
     assert market.system.usd.functions.balanceOf(market.buyers[1].address).call() == 2_000 * USD
-    for account in (market.governance, market.provider):
-        assert market.system.vault.functions.balanceOf(account.address).call()[5] == 0
+    locked = [market.system.vault.functions.balanceOf(account.address).call()[5]
+              for account in (market.governance, market.provider)]
+    assert locked == [0, 2 * RATES.provider_slash_wei]
 
 
 def test_the_quorums_report_is_the_auctioneers_own_pricing(market: Market) -> None:

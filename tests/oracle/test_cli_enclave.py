@@ -109,3 +109,41 @@ def test_a_missing_enclave_directory_exits_2(rcm: Callable[..., Run], tmp_path: 
     run = _attest(rcm, tmp_path / "nowhere")
     assert run.code == 2
     assert run.err.startswith("error: enclave: ")
+
+
+def test_a_job_needs_exactly_one_of_job_and_future(
+    rcm: Callable[..., Run], enclave_dir: Path
+) -> None:
+    command = ("enclave", "attest", "--enclave", str(enclave_dir), "--dataset", DATASET)
+    for ids in ((), ("--job", job_id(), "--future", job_id())):
+        run = rcm(*command, *ids, *MECHANISM_FLAGS)
+        assert (run.code, run.err) == (
+            2, "error: schema: job: give --job, or --future for a redeemed future's job\n")
+
+
+def test_a_job_outside_the_market_names_its_data_and_delta(
+    rcm: Callable[..., Run], enclave_dir: Path
+) -> None:
+    command = ("enclave", "attest", "--enclave", str(enclave_dir), "--job", job_id(),
+               "--noise-multiplier", "1.1", "--sampling-rate", "0.01", "--steps", "1000")
+    run = rcm(*command, "--delta", "1e-5")
+    assert (run.code, run.err) == (
+        2, "error: schema: datasets: give --dataset (the attester has no default)\n")
+    run = rcm(*command, "--dataset", DATASET)
+    assert (run.code, run.err) == (
+        2, "error: schema: delta: give --delta (the attester has no default)\n")
+
+
+def test_a_future_id_that_is_not_bytes32_exits_2_before_reading_the_chain(
+    rcm: Callable[..., Run], enclave_dir: Path
+) -> None:
+    run = rcm("enclave", "attest", "--enclave", str(enclave_dir), "--future", "42",
+              "--rpc", "http://127.0.0.1:1", *MECHANISM_FLAGS)
+    assert (run.code, run.err) == (2, "error: future: expected 32 bytes in hex, got '42'\n")
+
+
+def test_a_negative_resource_exits_2_naming_the_field(
+    rcm: Callable[..., Run], enclave_dir: Path
+) -> None:
+    run = _attest(rcm, enclave_dir, "--gpu-hours", "-1")
+    assert run.code == 2 and run.err.startswith("error: schema: gpu_hours: ")

@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from chain.bid import purpose_id
 from chain.verdict import clauses_hash
-from oracle.attestation import Attestation
+from oracle.attestation import Attestation, ResourceUse
 from oracle.attester import DEFAULT_EVALUATIONS, Enclave, attest, new_enclave
 from oracle.config import read_node_config
+from oracle.errors import FutureUnreadable
 from oracle.examples import BANNED_DATASET
+from oracle.future import FutureTerms, Window
 from oracle.node.app import create_app
-from oracle.node.service import OracleNode, load_node
+from oracle.node.service import FutureReader, OracleNode, load_node
 from tests.oracle.factories import (
     PASSWORD,
     body,
@@ -321,3 +324,55 @@ def test_a_node_that_reads_no_chain_refuses_to_price_naming_the_check(
     assert response.json() == {
         "detail": "pricing: this node reads no chain: start it with --rpc to price rounds",
         "check": "pricing"}
+
+
+def _reading(oracle_dir: Path, database: Path, futures: FutureReader) -> OracleNode:
+    config = read_node_config(oracle_dir / "node-1.toml")
+    return load_node(config.model_copy(update={"database": database}), PASSWORD,
+                     futures=futures)
+
+
+def test_a_node_reading_a_chain_judges_a_futures_job_by_the_future_and_others_by_its_file(
+    enclave: Enclave, oracle_dir: Path, tmp_path: Path
+) -> None:
+    redeemed, outside = signed(enclave), signed(enclave)
+    dataset = redeemed.evidence.datasets[0]
+    bought = FutureTerms(
+        bought=ResourceUse(gpu_hours=1_344.0, energy_kwh=0.0, storage_gb=0.0),
+        window=Window(0, 2**40),
+        purpose_id=purpose_id("diagnostics"),
+        dataset=dataset,
+        epsilon_micros=1_000_000,
+        delta_atto=10**13,
+        private_datasets=frozenset({dataset}),
+    )
+    asked: list[str] = []
+
+    def futures(job: str) -> FutureTerms | None:
+        asked.append(job)
+        return bought if job == redeemed.evidence.job else None
+
+    with TestClient(create_app(_reading(oracle_dir, tmp_path / "node.sqlite", futures))) as node:
+        verdict = node.post("/attestations", json=body(redeemed)).json()
+        assert (verdict["verdict"], verdict["fault"]) == ("violation", "provider")
+        assert sorted(c["id"] for c in verdict["clauses"]) == [
+            "future.epsilon", "future.gpu_hours", "future.purpose"]
+        assert node.post("/attestations", json=body(outside)).json()["verdict"] == "compliant"
+        # A replay is answered from the store: the chain is not read again.
+        assert node.post("/attestations", json=body(redeemed)).status_code == 409
+    assert asked == [redeemed.evidence.job, outside.evidence.job]
+
+
+def test_a_node_that_cannot_read_the_jobs_future_refuses_naming_the_check(
+    enclave: Enclave, oracle_dir: Path, tmp_path: Path
+) -> None:
+    def unreachable(job: str) -> FutureTerms | None:
+        raise FutureUnreadable("cannot reach the chain at http://127.0.0.1:1 (--rpc)")
+
+    attestation = signed(enclave)
+    reading = _reading(oracle_dir, tmp_path / "node.sqlite", unreachable)
+    with TestClient(create_app(reading)) as node:
+        response = node.post("/attestations", json=body(attestation))
+        assert response.status_code == 422
+        assert response.json()["check"] == "future"
+        assert node.get(f"/verdicts/{attestation.evidence.job}").status_code == 404

@@ -1,17 +1,21 @@
-"""The four stakeholders' policies as tables: what each clause catches and whose fault it is."""
+"""The four stakeholders' policies and the future a job redeemed, as tables: what each clause
+catches and whose fault it is."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from chain.bid import purpose_id
 from chain.verdict import Fault
 from oracle.accountant import mechanism_epsilon
 from oracle.attestation import Evidence, ResourceUse
 from oracle.attester import DEFAULT_EVALUATIONS
 from oracle.examples import BANNED_DATASET
+from oracle.future import FutureTerms, Window
 from oracle.policy import (
     BuyerPolicy,
     DataOwnerPolicy,
@@ -238,3 +242,134 @@ def test_policy_files_refuse_unknown_keys(policies: Policies) -> None:
     document = policies.operator.model_dump() | {"max_gpus": 8}
     with pytest.raises(ValidationError, match="max_gpus"):
         type(policies.operator).model_validate(document)
+
+
+# ---- a job that redeemed a future ----
+
+PRIVATE = "0x" + "0e" * 32  # registered on the ledger by its owner, not bought by the future
+PUBLIC = "0x" + "0f" * 32  # registered by no one
+ISSUED = 1_800_000_000  # the job ran for the hour before
+DAY = 86_400
+
+
+def future(**changes: Any) -> FutureTerms:
+    """A future that bought what the default job uses, on the dataset OWNED: ε 2 at δ 1e-5
+    for research, over a window from a day before the job to a day after."""
+    bought = FutureTerms(
+        bought=_use(),
+        window=Window(ISSUED - DAY, ISSUED + DAY),
+        purpose_id=purpose_id("research"),
+        dataset=OWNED,
+        epsilon_micros=2_000_000,
+        delta_atto=10**13,
+        private_datasets=frozenset({OWNED, PRIVATE}),
+    )
+    return replace(bought, **changes)
+
+
+def judge_future(job: Evidence, policies: Policies, terms: FutureTerms) -> Evaluation:
+    return evaluate(job, policies, mechanism_epsilon(job.dp), terms)
+
+
+def redeeming(**overrides: Any) -> Evidence:
+    return evidence(**{"datasets": [OWNED], "issued_at": ISSUED, **overrides})
+
+
+def test_a_futures_job_is_held_to_the_future_and_never_to_the_buyers_file(
+    policies: Policies,
+) -> None:
+    demanding = BuyerPolicy(buyer="lab", bought=_use(gpu_hours=1_000.0))
+    bespoke = policies.model_copy(update={"buyer": demanding})
+    evaluation = judge_future(redeeming(), bespoke, future())
+    assert evaluation.compliant
+    assert {c.id for c in evaluation.clauses if c.id.startswith(("future.", "buyer."))} == {
+        "future.purpose",
+        "future.dataset",
+        "future.epsilon",
+        "future.delta",
+        "future.gpu_hours",
+        "future.energy_kwh",
+        "future.storage_gb",
+        "future.window",
+    }
+
+
+FUTURE = [
+    ("another purpose", {}, {"purpose_id": purpose_id("diagnostics")}, {"future.purpose"},
+     Fault.BUYER),
+    ("epsilon above what the future reserved", {}, {"epsilon_micros": 1_700_000},
+     {"future.epsilon"}, Fault.BUYER),
+    ("delta above the future's", {}, {"delta_atto": 10**12}, {"future.delta"}, Fault.BUYER),
+    ("private data the future did not buy", {"datasets": [OWNED, PRIVATE]}, {},
+     {"future.dataset"}, Fault.BUYER),
+    ("only other private data", {"datasets": [PRIVATE]}, {}, {"future.dataset"}, Fault.BUYER),
+    ("public data beside the future's", {"datasets": [OWNED, PUBLIC]}, {}, set(), Fault.NONE),
+    ("fewer GPU-hours than bought", {}, {"bought": _use(gpu_hours=8.5)}, {"future.gpu_hours"},
+     Fault.PROVIDER),
+    ("less energy than bought", {}, {"bought": _use(energy_kwh=6.0)}, {"future.energy_kwh"},
+     Fault.PROVIDER),
+    ("less storage than bought", {}, {"bought": _use(storage_gb=101.0)}, {"future.storage_gb"},
+     Fault.PROVIDER),
+    ("more than bought", {"resources": _use(gpu_hours=9.0)}, {}, set(), Fault.NONE),
+    ("started before the window", {}, {"window": Window(ISSUED - 1_800, ISSUED + DAY)},
+     {"future.window"}, Fault.PROVIDER),
+    ("finished after the window", {}, {"window": Window(ISSUED - DAY, ISSUED - 1)},
+     {"future.window"}, Fault.PROVIDER),
+    ("the window's edges", {}, {"window": Window(ISSUED - 3_600, ISSUED)}, set(), Fault.NONE),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "changes", "clauses", "fault"), FUTURE, ids=[c[0] for c in FUTURE]
+)
+def test_future_clauses(
+    policies: Policies,
+    case: str,
+    overrides: dict[str, Any],
+    changes: dict[str, Any],
+    clauses: set[str],
+    fault: Fault,
+) -> None:
+    evaluation = judge_future(redeeming(**overrides), policies, future(**changes))
+    assert failed(evaluation) == clauses
+    assert all(clause.fault is fault for clause in evaluation.failed)
+    assert evaluation.fault is fault
+
+
+def test_a_failed_future_clause_names_the_job_and_the_future(policies: Policies) -> None:
+    bought = _use(gpu_hours=1_344.0)
+    evaluation = judge_future(redeeming(), policies, future(epsilon_micros=1_000_000,
+                                                            bought=bought))
+    assert {c.id: c.reason for c in evaluation.failed} == {
+        "future.epsilon": "recomputed ε 1.71177 > 1",
+        "future.gpu_hours": "gpu_hours delivered 8 < 1344",
+    }
+
+
+def test_the_finding_a_default_attestation_breaches_a_diagnostics_future_of_8_gpu_weeks(
+    policies: Policies,
+) -> None:
+    """Issue 16, finding 3: 8 GPU-weeks, ε 1, `diagnostics` bought; the attester's defaults
+    (8 GPU-hours, `research`, ε 1.71) ran. Both parties breached, so the provider is at fault."""
+    bought = future(bought=_use(gpu_hours=8 * 168.0, energy_kwh=0.0, storage_gb=0.0),
+                    epsilon_micros=1_000_000, purpose_id=purpose_id("diagnostics"))
+    evaluation = judge_future(redeeming(), policies, bought)
+    assert {c.id: c.fault for c in evaluation.failed} == {
+        "future.purpose": Fault.BUYER,
+        "future.epsilon": Fault.BUYER,
+        "future.gpu_hours": Fault.PROVIDER,
+    }
+    assert evaluation.fault is Fault.PROVIDER
+
+
+def test_a_future_on_no_private_data_lets_its_job_use_only_public_data(
+    policies: Policies,
+) -> None:
+    public = future(dataset=None, epsilon_micros=0, delta_atto=0)
+    evaluation = judge_future(redeeming(datasets=[PUBLIC]), policies, public)
+    assert evaluation.compliant
+    # It reserved no budget: its job's ε is owed to no data owner.
+    assert not {c.id for c in evaluation.clauses} & {"future.epsilon", "future.delta"}
+    private = judge_future(redeeming(datasets=[OWNED]), policies, public)
+    assert failed(private) == {"future.dataset"}
+    assert private.fault is Fault.BUYER

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chain.policy import LAUNCH_RATES
 from market.examples import consortium_instance
 from tests.support import running_testnet
 
@@ -86,9 +87,10 @@ def test_the_violation_burns_the_discounted_stake_and_the_compliant_job_releases
     # 10 % of 40,000 USD at 1 CST per USD, less the 1,666 bps the earlier audit earned.
     assert summary["audit"]["stake_before"] == 4_000 * CST
     assert summary["audit"]["stake_after"] == 4_000 * CST * (10_000 - 1_666) // 10_000
-    assert jobs["violation"] == {"status": "voided", "burned": summary["audit"]["stake_after"],
-                                 "clauses": ["regulator.epsilon_claim"]}
-    assert jobs["compliant"] == {"status": "settled", "burned": 0, "clauses": []}
+    outcome = {key: {k: jobs[key][k] for k in ("status", "burned", "clauses")} for key in jobs}
+    assert outcome["violation"] == {"status": "voided", "burned": summary["audit"]["stake_after"],
+                                    "clauses": ["regulator.epsilon_claim"]}
+    assert outcome["compliant"] == {"status": "settled", "burned": 0, "clauses": []}
     assert balances["charite"]["locked"] == 0  # the resale buyer's stake came back
     assert balances["helixgen"]["locked"] == 0
     reputation = summary["reputation"]
@@ -106,3 +108,37 @@ def test_budgets_are_consumed_by_delivered_jobs_and_reserved_by_outstanding_futu
     assert budgets["who-surveillance"]["reserved"] == 2_000_000
     assert all(b["reserved"] == 0 and b["consumed"] == 0
                for name, b in budgets.items() if name in ("biobank-wgs", "chest-xray-de"))
+
+
+def _week_of(bid_id: str) -> dict[str, float]:
+    """A week of the bid's bundle in the evidence's units: GPU-weeks of 168 GPU-hours, kW-weeks
+    of 168 kWh, TB-weeks of 1,000 GB (each of the bid's bundles asks the same)."""
+    bundle = next(bid for bid in consortium_instance().bids if bid.id == bid_id).bundles[0]
+    gpus, kilowatts, terabytes = bundle.items.values()
+    return {"gpu_hours": gpus * 168.0, "energy_kwh": kilowatts * 168.0,
+            "storage_gb": terabytes * 1_000.0}
+
+
+def test_each_delivered_job_used_what_its_future_bought_as_the_nodes_read_it_from_the_chain(
+        run: tuple[str, dict[str, Any]]) -> None:
+    _, summary = run
+    jobs = summary["jobs"]
+    assert jobs["compliant"]["used"] == _week_of("pasteur-amr-discovery")
+    assert jobs["violation"]["used"] == _week_of("helixgen-llm-finetune")
+
+
+def test_each_provider_keeps_one_slash_per_future_sold_committed_and_gets_the_rest_back(
+        run: tuple[str, dict[str, Any]]) -> None:
+    text, summary = run
+    committed, balances = summary["bonds_committed"], summary["balances"]
+    slash = LAUNCH_RATES.provider_slash_wei
+    assert sum(bond["futures"] for bond in committed.values()) == len(summary["payments"])
+    for provider, bond in committed.items():
+        assert bond["wei"] == bond["futures"] * slash, provider
+    # The violation's provider sold one future, now judged (the buyer at fault): its bond is all
+    # back. The compliant job's provider has another future open: its slashes stay committed.
+    assert committed[VIOLATION_PROVIDER]["futures"] == 1
+    assert balances[VIOLATION_PROVIDER]["bond_locked"] == 0
+    assert committed[RESOLD_PROVIDER]["futures"] > 1
+    assert balances[RESOLD_PROVIDER]["bond_locked"] == committed[RESOLD_PROVIDER]["wei"]
+    assert "committed to its" in text

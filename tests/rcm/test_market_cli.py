@@ -20,7 +20,7 @@ pytestmark = pytest.mark.hardhat
 USD = 10**6
 PHASE = 120
 PRICING_WINDOW = 3_600  # the launch policy's
-SLOT = {"region": "euw1", "slot": "2026-12-07", "slot_seconds": 604_800, "tier": "certified"}
+SLOT = {"region": "euw1", "slot": "2027-06-07", "slot_seconds": 604_800, "tier": "certified"}
 ASKS = {"asks": [
     {**SLOT, "kind": "gpu", "unit": "gpu-week", "capacity": 8, "reserve_price": 100 * USD},
     {**SLOT, "kind": "power", "unit": "kW-week", "capacity": 10, "reserve_price": 10 * USD}]}
@@ -32,13 +32,13 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         for name in ("acme", "lab", "rival", "owner"):
             cli.ok("wallet", "new", name, rpc=False)
         cli.ok("testnet", "fund", "governance", "--cst", "200")
-        cli.ok("testnet", "fund", "acme", "--cst", "20")
+        cli.ok("testnet", "fund", "acme", "--cst", "200")
         cli.ok("testnet", "fund", "owner")
         for buyer in ("lab", "rival"):
             cli.ok("testnet", "fund", buyer, "--cst", "500", "--usd", "3000")
             cli.ok("wallet", "stake", buyer, "480")
         cli.ok("wallet", "bond", "governance", "100")
-        cli.ok("wallet", "bond", "acme", "10")
+        cli.ok("wallet", "bond", "acme", "180")
         yield cli
 
 

@@ -31,7 +31,7 @@ from tests.support import Cli, free_port
 pytestmark = pytest.mark.hardhat
 USD, CST = 10**6, 10**18
 PHASE = 900  # chain seconds; Hardhat's clock also runs with the wall clock
-SLOT = {"region": "euw1", "slot": "2026-12-07", "slot_seconds": 604_800, "tier": "certified"}
+SLOT = {"region": "euw1", "slot": "2027-06-07", "slot_seconds": 604_800, "tier": "certified"}
 ASKS = {"asks": [
     {**SLOT, "kind": "gpu", "unit": "gpu-week", "capacity": 8, "reserve_price": 100 * USD},
     {**SLOT, "kind": "power", "unit": "kW-week", "capacity": 10, "reserve_price": 10 * USD}]}
@@ -57,8 +57,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             cli.ok("wallet", "new", name, rpc=False)
         cli.ok("testnet", "fund", "governance", "--cst", "200")
         cli.ok("wallet", "bond", "governance", "150")
-        cli.ok("testnet", "fund", "acme", "--cst", "20")
-        cli.ok("wallet", "bond", "acme", "10")
+        cli.ok("testnet", "fund", "acme", "--cst", "200")
+        cli.ok("wallet", "bond", "acme", "180")
         cli.ok("testnet", "fund", "owner")
         for buyer in ("lab", "rival"):
             cli.ok("testnet", "fund", buyer, "--cst", "500", "--usd", "3000")
@@ -131,7 +131,7 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
                 match="asks[0].capacity")
     flood = {"asks": [{**ASKS["asks"][1], "capacity": 10_000}]}
     cli.rejects("wallet", "ask", "mallory", _file(world, "flood.json", flood), "--round",
-                round_id, match="bond: these asks lock 100 CST of bond for the round")
+                round_id, match="bond: these asks lock 100000 CST of bond for the round")
 
     lab = cli.json("wallet", "bid", "lab", _file(world, "lab.json", _bids(
         world, {"0": 8, "1": 10}, 1_500)), "--round", round_id)["bids"][0]["digest"]

@@ -27,8 +27,8 @@ PAYMENT = 10 * USD
 
 @dataclass(frozen=True)
 class Won:
-    """A round in its final phase, finalised: the buyer's and the rival's bids won, the
-    rival's second bid lost."""
+    """A round settled and closed: the buyer's and the rival's bids won, the rival's second bid
+    lost."""
 
     round_id: int
     a: bytes  # the buyer's future: 2 units of item 0 and 3 of item 1
@@ -60,6 +60,7 @@ def won(
     market.price(round_id, market.report(round_id, payments=[PAYMENT, PAYMENT]))
     market.finalise(round_id)
     market.release(round_id, [market.digest(lost)])
+    market.close(round_id)
     # Verdicts are judged by a 3-of-4 set registered once the round is priced.
     config = register(market.system, governance, [n.address for n in oracle_nodes[:4]], 3)
     return Won(round_id, market.digest(a), market.digest(b), market.digest(lost), config)

@@ -92,6 +92,7 @@ def future(node: Node) -> str:
     market.enter(round_id, Phase.PRICE)
     market.price(round_id, market.report(round_id, payments=[10 * USD]))
     market.finalise(round_id)
+    market.close(round_id)
     return "0x" + market.digest(bid).hex()
 
 

@@ -1,0 +1,58 @@
+"""What a redeemed future bought, as the chain records it: the record `bidOf` holds, the bid its
+`Revealed` event carries (its public terms and the bundles), the items of the won bundle as
+their `AskPosted` events describe them, and every dataset registered on the PrivacyBudgetLedger
+(`DatasetRegistered`), which tells private data from the rest. A future's id is its winning
+bid's digest, and so is the id of the job it redeems into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chain.events import events
+from chain.settlement import Ask, BidRecord, Status, ask_from_event, bid_from_event
+
+if TYPE_CHECKING:
+    from chain.bid import Bid
+    from chain.system import System
+
+REDEEMED = frozenset({Status.REDEEMED, Status.SETTLED, Status.VOIDED})
+"""A redeemed future's statuses: its job runs, then its verdict settles or voids it. A node
+asked after the quorum's verdict landed reads the same terms as one asked before."""
+
+
+@dataclass(frozen=True)
+class BoughtItem:
+    ask: Ask
+    quantity: int
+
+
+@dataclass(frozen=True)
+class RedeemedFuture:
+    record: BidRecord
+    bid: Bid
+    items: tuple[BoughtItem, ...]  # the won bundle's
+    datasets: dict[int, bytes]  # every dataset registered on the ledger: id → content hash
+
+
+def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | None:
+    """The future `future_id` as it was bought, or None when no future was redeemed under that
+    id (a job opened directly on the StakeEnforcer has no future)."""
+    house = system.clearing_house
+    record = BidRecord.read(house, future_id)
+    if record.status not in REDEEMED:
+        return None
+    (revealed,) = events(system, house, "Revealed", digest=future_id)
+    bid = bid_from_event(revealed["args"]["bid"])
+    asks = {int(e["args"]["item"]): ask_from_event(e["args"]["ask"])
+            for e in events(system, house, "AskPosted", roundId=record.round_id)}
+    bundle = bid.bundles[record.bundle_index]
+    return RedeemedFuture(
+        record=record,
+        bid=bid,
+        items=tuple(BoughtItem(asks[item], quantity)
+                    for item, quantity in zip(bundle.items, bundle.quantities, strict=True)),
+        datasets={int(e["args"]["id"]): bytes(e["args"]["contentHash"])
+                  for e in events(system, system.ledger, "DatasetRegistered")},
+    )
