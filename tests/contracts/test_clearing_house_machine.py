@@ -1,26 +1,39 @@
 """A stateful machine over rounds opened at different times, so that their phases interleave:
 deposits, commits, cancels, reveals and forfeits; the auctioneer's post in batches; challenges
 built in batches and sealed; the quorum's prices; futures issued batch by batch, losers
-released, rounds closed; futures claimed, moved to the other bidder and redeemed; k-of-n
-verdicts of every kind; withdrawals; and time passing. Every example starts from three rounds
-(one final, one in its challenge phase, one committing: `_prelude`), and up to four are open at
-once. Each rule acts on what the model says is possible now, so most steps succeed; the few
-aimed at something impossible (a cancel by the wrong bidder, a second close, a claim of a
-claimed future, a challenge that cannot win…) must revert with exactly the error the model
-expects.
+released, rounds closed once every batch is issued; futures claimed, moved to the other bidder
+and redeemed (once their round is closed, before their delivery ends); k-of-n verdicts of every
+kind; futures left unredeemed expired once their delivery is over (by anyone, naming a claimed
+one's holder), jobs left without a verdict timed out once their deadline is past; withdrawals;
+and time passing, now and then straight to just past the nearest delivery end or verdict
+deadline. Each round offers ASKS' items with their slots moved to just after its final phase,
+so deliveries end within an example. Every example starts from nine rounds, two of them closed
+and delivering (`_prelude`), and up to eight are open at once. Each rule acts on what the model
+says is possible now, so most steps succeed; the few aimed at something impossible (a cancel by
+the wrong bidder, a close before every batch is issued or a second one, a claim of a claimed
+future, a redemption before the round closes, after delivery or by the wrong holder, an expiry
+naming the wrong holder, a time-out before the deadline, a verdict on a timed-out job, a
+challenge that cannot win…) must revert with exactly the error the model expects.
 
 After every step, against the chain:
 - escrow: the clearing house's USD = the credits of every account that ever held one + what
   every record still owes (its deposit while in play; from Forfeited on, its unpaid change
-  until withdrawn; and a future's payment until its verdict credits it);
+  until withdrawn; and a future's payment until a verdict, its expiry or its time-out credits
+  it);
 - budget: registered ε = holders' balances + reserved + consumed, and reserved = the ε of every
   record in a holding status;
 - stake: each bidder's locked CST = the stakes of the records whose stake it holds (as bidder,
   or as redeemer once redeemed) in holding statuses;
 - CST and bonds: minted = supply + burned, burned as the model expects, and each account's
-  bond and locked bond as the model's: what the open rounds hold (the provider's asks, the
-  standing poster's bond), less only what a provider's fault slash took from a locked bond;
-- and every record and credit as the model derives them.
+  bond and locked bond as the model's; locked bond = what the rounds hold: the standing
+  poster's bond until close; the provider's ask bond until close, then one provider slash per
+  open future, less the slashes its faults and time-outs burned, until the last of them ends
+  (each round's as `providerBondOf` reads it);
+- a finished round (closed, every record out of the holding statuses: each future settled,
+  voided, expired or timed out) holds no stake, bond or ε, and of USD only what `refundOf` lets
+  its bidders withdraw;
+- and every record (its provider item the bundle's last to end) and credit as the model
+  derives them.
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ import copy
 import itertools
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -61,10 +74,12 @@ from chain.prices import PriceReport
 from chain.settlement import (
     HOLDING,
     STAKE_UNIT_WEI,
+    AskState,
     Award,
     BidRecord,
     Deadlines,
     Phase,
+    ProviderBond,
     SolverStatus,
     Status,
 )
@@ -99,35 +114,42 @@ from tests.contracts.settlement_fixtures import (
     PROVIDER_BOND_PER_UNIT,
     PROVIDER_SLASH,
     USD,
+    VERDICT_WINDOW,
     Market,
     bond,
 )
 from tests.support import event_args, reverts
 
-MAX_OPEN_ROUNDS = 4  # rounds not yet closed, at once
+MAX_OPEN_ROUNDS = 8  # rounds not yet closed, at once
 MAX_BIDS_PER_ROUND = 3
 # A round opens at least this long after the previous one, so no two share their deadlines.
 OPEN_GAP_SECONDS = 900
-# The clock never rests closer than this to a phase boundary: each transaction moves it a
-# second, and a step must run in the phase the model read.
+# The clock never rests closer than this to a phase boundary or a delivery's deadline: each
+# transaction moves it a second, and a step must run in the phase the model read.
 MARGIN_SECONDS = 600
 ROUND_ASK_BOND = sum(ask.capacity for ask in ASKS) * PROVIDER_BOND_PER_UNIT
-# Bonded on top of build_market: the auctioneer for three posts at once and a slash in each of
-# five rounds, each bidder for ten lost challenges. The provider keeps only what its asks need
-# (it tops up when it opens a round), so a fault slash reaches into its locked bond.
-AUCTIONEER_TOP_UP = 6 * AUCTIONEER_BOND
+# Each round offers ASKS' items with their hour-long slots moved to start when its final phase
+# starts at the latest (no slot may end before: `SlotEndsBeforeFinal`), so deliveries end hours
+# after a round, within an example, and rounds still open after; ASKS' own slots are years off.
+SLOTS_AFTER_OPEN_SECONDS = 4 * PHASE_SECONDS + MAX_EXTENSION + PRICING_WINDOW
+# advance_time's stretches that jump to just past the nearest deadline of a future in the model.
+TO_DELIVERY_END, TO_VERDICT_DEADLINE = "delivery end", "verdict deadline"
+# Bonded on top of build_market: the auctioneer for eight posts at once and a slash in each of
+# ten rounds, each bidder for ten lost challenges, the provider for the asks of twenty rounds.
+AUCTIONEER_TOP_UP = 12 * AUCTIONEER_BOND
 CHALLENGER_BONDED = 10 * CHALLENGER_BOND
+PROVIDER_TOP_UP = 20 * ROUND_ASK_BOND
 # On top of build_market's 100 CST: a bid locks up to 7.2 CST (12 USD at 60 % risk).
 EXTRA_STAKE = 100 * CST
 EPSILONS = (100_000, 200_000, 300_000)
 RISKS = (LOW_RISK_BPS, MEDIUM_RISK_BPS, HIGH_RISK_BPS)
 IN_PLAY = frozenset({Status.COMMITTED, Status.REVEALED})
-ESCROWED = frozenset({Status.FUTURE, Status.REDEEMED})  # the payment waits for the verdict
+ESCROWED = frozenset({Status.FUTURE, Status.REDEEMED})  # the payment waits for its end
 BOND, BOND_LOCKED = 2, 5  # places in the vault's Balance
 RULES = (
     "open_round", "deposit", "commit", "cancel", "reveal", "forfeit", "post", "challenge",
     "price", "finalise", "release", "close", "withdraw", "claim", "transfer", "redeem",
-    "verdict", "advance_time",
+    "verdict", "expire", "time_out", "advance_time",
 )
 TALLY: Counter[tuple[str, str]] = Counter()  # (rule, outcome) over every example of the run
 PATHS: Counter[str] = Counter()  # how often the run took each of the rarer paths
@@ -224,6 +246,8 @@ class Books:
     reserved: int
     consumed: int
     vault: dict[str, tuple[int, ...]]
+    provider_bonds: dict[int, ProviderBond]  # by round
+    refunds: dict[bytes, int]  # `refundOf` the records of finished rounds
     supply: int
     burned: int
     minted: int
@@ -246,6 +270,12 @@ class Entry:
     claimed: bool = False
     holder: LocalAccount | None = None  # of its ERC-1155 token, while one exists
     redeemer: LocalAccount | None = None
+    provider_item: int = 0  # set when issued, with the end of its slot
+    delivery_end: int = 0
+
+    @property
+    def verdict_deadline(self) -> int:
+        return self.delivery_end + VERDICT_WINDOW
 
     @property
     def deposit_micro_usd(self) -> int:
@@ -296,12 +326,14 @@ class RoundModel:
     round_id: int
     deadlines: Deadlines
     challenge_end: int
+    delivery_ends: tuple[int, ...]  # by item
     entries: list[Entry] = field(default_factory=list)
     versions: dict[int, Version] = field(default_factory=dict)
     version_count: int = 1
     standing: int = 0
     payments: list[int] | None = None  # the quorum's, in the standing result's order
     issued: set[int] = field(default_factory=set)
+    open_futures: int = 0  # issued, not yet ended (all of the one provider's)
     closed: bool = False
     holds: Counter[str] = field(default_factory=Counter)  # bond held for the round, by account
     unsealed: dict[str, int] = field(default_factory=dict)  # challenger → its open challenge
@@ -336,6 +368,10 @@ class RoundModel:
         return [d.commit_timestamp, d.reveal_timestamp, d.post_timestamp, self.challenge_end,
                 self.challenge_end + PRICING_WINDOW]
 
+    def delivery_deadlines(self) -> list[int]:
+        """When its futures' deliveries end and their verdicts are due, whichever items win."""
+        return [*self.delivery_ends, *(end + VERDICT_WINDOW for end in self.delivery_ends)]
+
     @property
     def result(self) -> Version | None:
         return self.versions.get(self.standing)
@@ -359,6 +395,10 @@ class RoundModel:
         if self.result is None:
             return 0, 0
         return sum(len(self.result.batches[b]) for b in self.issued), len(self.result.awards)
+
+    def finished(self) -> bool:
+        """Closed, with every record out of the holding statuses (so every future ended)."""
+        return self.closed and all(e.status not in HOLDING for e in self.entries)
 
 
 def _fillable(bid: Bid, index: int) -> bool:
@@ -481,10 +521,12 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         self.consumed = base.consumed
         self.bonds = {a: [base.vault[a][BOND], base.vault[a][BOND_LOCKED]] for a in base.vault}
         self.burned_base, self.burned = base.burned, 0
-        self.slashed_locked: set[str] = set()  # accounts a fault slash took locked bond from
         self.clock = int(self.views.tester.get_block_by_number("latest")["timestamp"])
 
     def teardown(self) -> None:
+        for r in self.rounds:
+            if r.finished():
+                self._note("round finished")
         self.chain.revert_to(self.snapshot)
 
     # ---- reading ----
@@ -498,6 +540,8 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         cst = self.system.cst
         digests = list(self.entries)
         holders = [m.owner.address, *(b.address for b in self.bidders)]
+        round_ids = [r.round_id for r in self.rounds]
+        finished = [e.digest for r in self.rounds if r.finished() for e in r.entries]
         values = iter(self.views.read([
             (self.system.usd, "balanceOf", (house.address,)),
             *((house, "creditOf", (a.address,)) for a in self.creditors),
@@ -506,6 +550,8 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             (ledger, "reservedOf", (m.dataset,)),
             (ledger, "datasetOf", (m.dataset,)),
             *((vault, "balanceOf", (a.address,)) for a in self.bonders),
+            *((house, "providerBondOf", (r, self.provider.address)) for r in round_ids),
+            *((house, "refundOf", (d,)) for d in finished),
             (cst, "totalSupply", ()), (cst, "totalBurned", ()), (cst, "totalMinted", ()),
         ]))
         books = Books(
@@ -516,6 +562,8 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             reserved=next(values),
             consumed=next(values)[3],
             vault={a.address: tuple(next(values)) for a in self.bonders},
+            provider_bonds={r: ProviderBond(*next(values)) for r in round_ids},
+            refunds={d: next(values) for d in finished},
             supply=next(values),
             burned=next(values),
             minted=next(values),
@@ -535,6 +583,20 @@ class ClearingHouseMachine(RuleBasedStateMachine):
 
     def _other(self, account: LocalAccount) -> LocalAccount:
         return next(b for b in self.bidders if b is not account)
+
+    def _round(self, entry: Entry) -> RoundModel:
+        return next(r for r in self.rounds if r.round_id == entry.bid.round_id)
+
+    def _holder(self, entry: Entry) -> LocalAccount:
+        """Who holds a future: its token's holder once claimed, else its bidder."""
+        holder = entry.holder if entry.claimed else entry.bidder
+        assert holder is not None
+        return holder
+
+    def _before(self, deadline: int) -> bool:
+        """The next transactions run before `deadline`, or else after it: the clock never rests
+        within the margin before a deadline, nor on it."""
+        return self.clock < deadline
 
     # ---- sending ----
 
@@ -582,25 +644,39 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         self.bonds[account.address][1] += amount
         r.holds[account.address] += amount
 
-    def _take_locked(self, r: RoundModel, account: str, amount: int) -> int:
-        """`_takeLockedBond`: at most what is locked (a fault slash may have taken some)."""
-        taken = min(amount, self.bonds[account][1])
-        self.bonds[account][1] -= taken
+    def _take_locked(self, r: RoundModel, account: str, amount: int) -> None:
+        """Out of what `r` holds of the account's bond: to be burned, seized or released."""
+        assert r.holds[account] >= amount
+        self.bonds[account][1] -= amount
         r.holds[account] -= amount
-        return taken
 
     def _release_bond(self, r: RoundModel, account: str, amount: int) -> None:
-        self.bonds[account][0] += self._take_locked(r, account, amount)
+        self._take_locked(r, account, amount)
+        self.bonds[account][0] += amount
 
-    def _slash_provider(self) -> int:
-        """`_slashBond`: the round's penalty, free bond first, then locked bond."""
-        bonded, locked = self.bonds[self.provider.address]
-        burned = min(PROVIDER_SLASH, bonded + locked)
-        from_locked = max(burned - bonded, 0)
-        self.bonds[self.provider.address] = [bonded - (burned - from_locked), locked - from_locked]
-        if from_locked:
-            self._note("provider slash reached its locked bond")
-            self.slashed_locked.add(self.provider.address)
+    def _hold_delivery_bond(self, r: RoundModel, receipt: Any) -> None:
+        """At close, `_holdDeliveryBonds`: of the provider's ask bond, one slash per open future
+        stays held, the rest is released."""
+        provider = self.provider.address
+        held = min(r.holds[provider], r.open_futures * PROVIDER_SLASH)
+        (kept,) = event_args(self.house, receipt, "DeliveryBondHeld")
+        assert (kept["provider"], kept["heldWei"], kept["futures"]) == (
+            provider, held, r.open_futures)
+        self._release_bond(r, provider, r.holds[provider] - held)
+
+    def _close_delivery(self, r: RoundModel, provider_at_fault: bool) -> int:
+        """`_closeDelivery`: one of `r`'s futures ended. At the provider's fault (or a time-out)
+        its slash is burned from what the round holds of its bond; after the last future, the
+        rest is released. Returns what was burned."""
+        provider = self.provider.address
+        burned = min(PROVIDER_SLASH, r.holds[provider]) if provider_at_fault else 0
+        self._take_locked(r, provider, burned)
+        self.burned += burned
+        if provider_at_fault and burned < PROVIDER_SLASH:
+            self._note("provider slash short of a full one")
+        r.open_futures -= 1
+        if r.open_futures == 0:
+            self._release_bond(r, provider, r.holds[provider])
         return burned
 
     # ---- rounds ----
@@ -615,16 +691,18 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         self._open()
 
     def _open(self) -> RoundModel:
-        """A round under POLICY with ASKS; the provider first bonds what its asks lack."""
-        shortfall = ROUND_ASK_BOND - self.bonds[self.provider.address][0]
-        if shortfall > 0:
-            bond(self.system, self.market.governance, self.provider, shortfall)
-            self.bonds[self.provider.address][0] += shortfall
-        round_id = self.market.open_round()
+        """A round under POLICY with ASKS' items, their slots moved to start when its final
+        phase starts at the latest."""
+        shift = self.market.now() + SLOTS_AFTER_OPEN_SECONDS - ASKS[0].slot_start_timestamp
+        asks = tuple(replace(a, slot_start_timestamp=a.slot_start_timestamp + shift) for a in ASKS)
+        round_id = self.market.open_round(asks)
         self._sent("open_round")
         state = self.market.round(round_id)
         assert state.item_count == len(ASKS)
-        r = RoundModel(round_id, state.deadlines, state.challenge_end_timestamp)
+        ends = tuple(a.slot_start_timestamp + a.slot_seconds for a in asks)
+        items = self.views.read([(self.house, "askOf", (round_id, i)) for i in range(len(asks))])
+        assert [AskState(*item).delivery_end_timestamp for item in items] == list(ends)
+        r = RoundModel(round_id, state.deadlines, state.challenge_end_timestamp, ends)
         self.rounds.append(r)
         self._lock_bond(r, self.provider, ROUND_ASK_BOND)
         return r
@@ -854,7 +932,8 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             # Burned only when beaten by more than the gap the auctioneer claimed.
             if version.welfare_micro_usd > beaten.claimed_bound():
                 self._note("auctioneer slashed")
-                taken = self._take_locked(r, beaten.poster.address, AUCTIONEER_SLASH)
+                taken = AUCTIONEER_SLASH
+                self._take_locked(r, beaten.poster.address, taken)
                 self.burned += taken
                 self._release_bond(r, beaten.poster.address, AUCTIONEER_BOND - AUCTIONEER_SLASH)
             else:
@@ -863,7 +942,8 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         elif replaced:
             # A challenger's bond is the answer's: paid out of the vault to the new challenger.
             self._note("challenger's bond seized")
-            taken = self._take_locked(r, r.versions[replaced].poster.address, CHALLENGER_BOND)
+            taken = CHALLENGER_BOND
+            self._take_locked(r, r.versions[replaced].poster.address, taken)
         self._lock_bond(r, challenger, CHALLENGER_BOND)
         answer_end = min(self._timestamp(receipt) + ANSWER_WINDOW,
                          r.deadlines.challenge_timestamp + MAX_EXTENSION)
@@ -931,8 +1011,11 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         r.issued.add(number)
         for position, award in enumerate(batches[number]):
             entry = self.entries[award.bid_digest]
-            entry.status = Status.FUTURE
+            # The award's item is the bundle's last to end (`_append` checked it).
+            entry.status, entry.provider_item = Status.FUTURE, award.provider_item
+            entry.delivery_end = r.delivery_ends[award.provider_item]
             entry.payment_micro_usd = _paid(award, None if quoted is None else quoted[position])
+            r.open_futures += 1
             if quoted is None:
                 self._note("unpriced: paid its reserve cost")
             elif entry.payment_micro_usd != quoted[position]:
@@ -959,22 +1042,29 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             self._give_back(entry)
 
     def _closable(self) -> list[RoundModel]:
-        return [r for r in self._in(Phase.FINAL) if not r.closed]
+        return [r for r in self._in(Phase.FINAL) if not r.closed and not r.unissued()]
 
     @precondition(_offers(_closable))
     @rule(data=st.data())
     def close(self, data: st.DataObject) -> None:
-        r = data.draw(st.sampled_from(self._in(Phase.FINAL) if data.draw(misfire)
-                                      else self._closable()))
-        refusal = ("RoundClosed", r.round_id) if r.closed else None
-        if self._attempt("close", self.house.functions.close(r.round_id), self.treasury,
-                         refusal) is None:
+        self._close(data.draw(st.sampled_from(self._in(Phase.FINAL) if data.draw(misfire)
+                                              else self._closable())))
+
+    def _close(self, r: RoundModel) -> None:
+        """Once every batch is issued, and once: the standing poster's bond is released, and
+        the provider's but for what its futures may still need."""
+        issued, fills = r.issued_fills()
+        refusal = (("RoundClosed", r.round_id) if r.closed
+                   else ("NotAllIssued", r.round_id, issued, fills) if issued < fills else None)
+        receipt = self._attempt("close", self.house.functions.close(r.round_id), self.treasury,
+                                refusal)
+        if receipt is None:
             return
         r.closed = True
-        # The standing poster's bond and the provider's ask bond.
         for account, amount in list(r.holds.items()):
-            if amount:
+            if amount and account != self.provider.address:
                 self._release_bond(r, account, amount)
+        self._hold_delivery_bond(r, receipt)
 
     # ---- money and delivery ----
 
@@ -1033,18 +1123,27 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         assert self.system.futures.functions.balanceOf(to.address, token).call() == 1
 
     def _redeemable(self) -> list[Entry]:
-        return self._entries(Status.FUTURE)
+        return [e for e in self._entries(Status.FUTURE)
+                if self._round(e).closed and self._before(e.delivery_end)]
 
     @precondition(_offers(_redeemable))
     @rule(data=st.data())
     def redeem(self, data: st.DataObject) -> None:
-        entry = data.draw(st.sampled_from(self._redeemable()))
-        rightful = entry.holder if entry.claimed else entry.bidder
-        assert rightful is not None
-        redeemer = self._other(rightful) if data.draw(misfire) else rightful
-        token = int.from_bytes(entry.digest, "big")
-        refusal = None
-        if redeemer is not rightful:
+        entry = data.draw(st.sampled_from(self._entries(Status.FUTURE) if data.draw(misfire)
+                                          else self._redeemable()))
+        rightful = self._holder(entry)
+        self._redeem(entry, self._other(rightful) if data.draw(misfire) else rightful)
+
+    def _redeem(self, entry: Entry, redeemer: LocalAccount) -> None:
+        """By its token's holder (its bidder, if unclaimed), once its round is closed and before
+        its delivery ends."""
+        r, token = self._round(entry), int.from_bytes(entry.digest, "big")
+        refusal: tuple[Any, ...] | None = None
+        if not r.closed:
+            refusal = ("RoundNotClosed", r.round_id)
+        elif not self._before(entry.delivery_end):
+            refusal = ("DeliveryOver", "0x" + entry.digest.hex(), entry.delivery_end)
+        elif redeemer is not self._holder(entry):
             refusal = (("ERC1155InsufficientBalance", redeemer.address, 0, 1, token)
                        if entry.claimed else ("NotBidder", redeemer.address, entry.bidder.address))
         # Who runs the job backs it: a redeemer other than the bidder stakes in its place.
@@ -1066,8 +1165,11 @@ class ClearingHouseMachine(RuleBasedStateMachine):
     @precondition(_offers(_judgeable))
     @rule(data=st.data())
     def verdict(self, data: st.DataObject) -> None:
-        """The oracle quorum's k-of-n verdict on a redeemed future's job."""
-        entry = data.draw(st.sampled_from(self._judgeable()))
+        """The oracle quorum's k-of-n verdict on a redeemed future's job; one that comes after
+        the job timed out finds nothing to enforce."""
+        entry = data.draw(st.sampled_from(
+            self._entries(Status.REDEEMED, Status.TIMED_OUT) if data.draw(misfire)
+            else self._judgeable()))
         fault = data.draw(st.sampled_from(list(Fault)))
         assert entry.redeemer is not None
         failed = [] if fault is Fault.NONE else ["regulator.epsilon_claim"]
@@ -1078,36 +1180,130 @@ class ClearingHouseMachine(RuleBasedStateMachine):
                   for n in self.market.nodes[:ORACLE_THRESHOLD]]
         call = self.system.oracle.functions.submitVerdict(verdict_args(verdict),
                                                           signature_args(signed))
-        receipt = self._attempt("verdict", call, self.treasury)
+        refusal = (("UnknownJob", "0x" + entry.digest.hex())
+                   if entry.status is Status.TIMED_OUT else None)
+        receipt = self._attempt("verdict", call, self.treasury, refusal)
+        if receipt is None:
+            return
         # A provider's fault refunds the redeemer; any other verdict pays the provider.
         paid = entry.redeemer if fault is Fault.PROVIDER else self.provider
         self.credit[paid.address] += entry.payment_micro_usd
-        burned = 0
-        if fault is Fault.BUYER:
-            burned = entry.stake_wei
-        elif fault is Fault.PROVIDER:
-            burned = self._slash_provider()
+        burned = entry.stake_wei if fault is Fault.BUYER else 0
         self.burned += burned
+        burned += self._close_delivery(self._round(entry), fault is Fault.PROVIDER)
         entry.status = Status.SETTLED if fault is Fault.NONE else Status.VOIDED
         self.consumed += entry.bid.epsilon_micros  # spent on every verdict
         (enforced,) = event_args(self.house, receipt, "VerdictEnforced")
         assert (enforced["paid"], enforced["paidMicroUsd"], enforced["burnedWei"]) == (
             paid.address, entry.payment_micro_usd, burned)
 
+    def _expirable(self) -> list[Entry]:
+        return [e for e in self._entries(Status.FUTURE) if not self._before(e.delivery_end)]
+
+    @precondition(_offers(_expirable))
+    @rule(data=st.data())
+    def expire(self, data: st.DataObject) -> None:
+        """Anyone expires futures left unredeemed past their delivery, naming each claimed
+        one's holder; for an unclaimed one the sender names itself, and the ε must still go
+        back to the bidder."""
+        chosen = data.draw(st.lists(st.sampled_from(self._expirable()), min_size=1, max_size=3,
+                                    unique_by=lambda e: e.digest))
+        sender = data.draw(st.sampled_from([*self.bidders, self.treasury]))
+        holders = [self._holder(e) for e in chosen]
+        named = [h.address if e.claimed else sender.address
+                 for e, h in zip(chosen, holders, strict=True)]
+        refusal = None
+        claimed = next((i for i, e in enumerate(chosen) if e.claimed), None)
+        if claimed is not None and data.draw(misfire):
+            wrong = self._other(holders[claimed]).address
+            named[claimed] = wrong
+            refusal = ("ERC1155InsufficientBalance", wrong, 0, 1,
+                       int.from_bytes(chosen[claimed].digest, "big"))
+        call = self.house.functions.expire([(e.digest, n) for e, n in zip(chosen, named,
+                                                                           strict=True)])
+        receipt = self._attempt("expire", call, sender, refusal)
+        if receipt is None:
+            return
+        assert event_args(self.house, receipt, "Expired") == [
+            {"futureId": e.digest, "holder": h.address, "paidMicroUsd": e.payment_micro_usd}
+            for e, h in zip(chosen, holders, strict=True)]
+        for entry, holder in zip(chosen, holders, strict=True):
+            r = self._round(entry)
+            if not r.closed:
+                # Allowed: if it was the round's only open future, the whole ask bond is
+                # released now, and futures issued after it are backed by none.
+                self._note("expired before its round closed")
+            # The provider held the capacity: paid as if it delivered. The ε goes with the
+            # future, to whoever holds it.
+            entry.status, entry.holder = Status.EXPIRED, None
+            self.credit[self.provider.address] += entry.payment_micro_usd
+            self.epsilon[holder.address] += entry.bid.epsilon_micros
+            if holder is not entry.bidder:
+                self._note("expired in another holder's hands")
+            self._close_delivery(r, False)
+
+    def _overdue(self) -> list[Entry]:
+        return [e for e in self._entries(Status.REDEEMED) if not self._before(e.verdict_deadline)]
+
+    @precondition(_offers(_overdue))
+    @rule(data=st.data())
+    def time_out(self, data: st.DataObject) -> None:
+        """Anyone times out jobs with no verdict by their deadline; now and then one still
+        within it is slipped in, and the whole call is refused."""
+        chosen = data.draw(st.lists(st.sampled_from(self._overdue()), min_size=1, max_size=3,
+                                    unique_by=lambda e: e.digest))
+        pending = [e for e in self._entries(Status.REDEEMED) if self._before(e.verdict_deadline)]
+        refusal = None
+        if bool(pending) and data.draw(misfire):
+            early = data.draw(st.sampled_from(pending))
+            chosen.insert(data.draw(st.integers(0, len(chosen))), early)
+            refusal = ("VerdictNotOverdue", "0x" + early.digest.hex(), early.verdict_deadline)
+        call = self.house.functions.timeOut([e.digest for e in chosen])
+        receipt = self._attempt("time_out", call, data.draw(st.sampled_from(self.creditors)),
+                                refusal)
+        if receipt is None:
+            return
+        timed_out = event_args(self.house, receipt, "TimedOut")
+        for entry, logged in zip(chosen, timed_out, strict=True):
+            # Each party's worst verdict: the treasury takes the payment, the redeemer's stake
+            # and the provider's slash are burned, the ε is spent.
+            self.credit[self.treasury.address] += entry.payment_micro_usd
+            self.burned += entry.stake_wei
+            bond_burned = self._close_delivery(self._round(entry), True)
+            entry.status = Status.TIMED_OUT
+            self.consumed += entry.bid.epsilon_micros
+            assert logged == {"jobId": entry.digest, "paymentMicroUsd": entry.payment_micro_usd,
+                              "burnedStakeWei": entry.stake_wei, "burnedBondWei": bond_burned}
+
     # ---- time ----
 
     @rule(data=st.data())
     def advance_time(self, data: st.DataObject) -> None:
-        self._advance(data.draw(st.sampled_from([None, 600, 1_800, 3_600])))
+        self._advance(data.draw(st.sampled_from([None, 600, 1_800, 3_600,
+                                                 *self._next_deadlines()])))
 
-    def _advance(self, stretch: int | None) -> None:
-        """By `stretch` seconds, or (None) to just past the next phase boundary of any round
-        (a phase's length once every round is final); never to within the margin before a
-        boundary."""
-        upcoming = sorted(b for r in self.rounds for b in r.boundaries() if b >= self.clock)
-        target = (upcoming[0] + 2 if stretch is None and upcoming
-                  else self.clock + (stretch or PHASE_SECONDS))
-        for boundary in upcoming:
+    def _next_deadlines(self) -> dict[str, int]:
+        """The nearest delivery end of a future and verdict deadline of a job still ahead."""
+        ahead = {TO_DELIVERY_END: [e.delivery_end for e in self._entries(Status.FUTURE)],
+                 TO_VERDICT_DEADLINE: [e.verdict_deadline
+                                       for e in self._entries(Status.REDEEMED)]}
+        return {kind: min(t for t in times if t > self.clock)
+                for kind, times in ahead.items() if any(t > self.clock for t in times)}
+
+    def _advance(self, stretch: int | str | None) -> None:
+        """By `stretch` seconds; (None) to just past the next phase boundary of any round (a
+        phase's length once every round is final); or to just past the nearest delivery end or
+        verdict deadline. Never to within the margin before a phase boundary or a deadline."""
+        phases = sorted(b for r in self.rounds for b in r.boundaries() if b >= self.clock)
+        if isinstance(stretch, str):
+            target = self._next_deadlines()[stretch] + 2
+            self._note(f"jumped past a {stretch}")
+        elif stretch is None and phases:
+            target = phases[0] + 2
+        else:
+            target = self.clock + (stretch or PHASE_SECONDS)
+        deadlines = [t for r in self.rounds for t in r.delivery_deadlines() if t >= self.clock]
+        for boundary in sorted([*phases, *deadlines]):
             if boundary - MARGIN_SECONDS < target < boundary + 2:
                 target = boundary + 2
         self.clock = self.chain.advance_time(target - self.clock)
@@ -1136,9 +1332,11 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         for digest, entry in self.entries.items():
             record = books.records[digest]
             assert (record.status, record.refunded, record.claimed, record.deposit_micro_usd,
-                    record.payment_micro_usd, record.stake_wei, record.epsilon_micros) == (
+                    record.payment_micro_usd, record.stake_wei, record.epsilon_micros,
+                    record.provider_item) == (
                 entry.status, entry.refunded, entry.claimed, entry.deposit_micro_usd,
-                entry.payment_micro_usd, entry.stake_wei, entry.bid.epsilon_micros), digest.hex()
+                entry.payment_micro_usd, entry.stake_wei, entry.bid.epsilon_micros,
+                entry.provider_item), digest.hex()
 
     @invariant()
     def each_datasets_epsilon_is_conserved(self) -> None:
@@ -1160,80 +1358,154 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             b.address: held[b.address] for b in self.bidders}
 
     @invariant()
-    def cst_is_conserved_and_bonds_are_what_open_rounds_hold(self) -> None:
+    def cst_is_conserved_and_bonds_are_what_rounds_hold(self) -> None:
         books = self.books()
         assert books.minted == books.supply + books.burned
         assert books.burned - self.burned_base == self.burned
         holds: Counter[str] = Counter()
         for r in self.rounds:
-            if not r.closed:
-                holds.update(r.holds)
+            holds.update(r.holds)
+            assert books.provider_bonds[r.round_id] == ProviderBond(
+                r.holds[self.provider.address], r.open_futures), r.round_id
         for account in (a.address for a in self.bonders):
             bonded, locked = books.vault[account][BOND], books.vault[account][BOND_LOCKED]
-            assert [bonded, locked] == self.bonds[account], account
-            if account in self.slashed_locked:
-                assert locked <= holds[account], account
-            else:
-                assert locked == holds[account], account
+            assert [bonded, locked] == self.bonds[account] and locked == holds[account], account
+
+    @invariant()
+    def a_finished_round_holds_only_what_its_bidders_may_withdraw(self) -> None:
+        """Issue 16's property: once every future of a closed round is settled, voided,
+        expired or timed out, what the escrow invariant counts for each of its records is what
+        `refundOf` lets its bidder withdraw; no record holds stake or ε (the stake and budget
+        invariants count none for it) and the round holds no bond (locked bond is what the
+        rounds hold)."""
+        books = self.books()
+        for r in self.rounds:
+            if not r.finished():
+                continue
+            for entry in r.entries:
+                record = books.records[entry.digest]
+                assert record.status not in HOLDING
+                change = record.deposit_micro_usd - record.payment_micro_usd
+                assert books.refunds[entry.digest] == (0 if record.refunded else change)
+            assert books.provider_bonds[r.round_id] == ProviderBond(0, 0)
+            assert not any(r.holds.values()), r.round_id
 
 
 MODEL = ("rounds", "entries", "nonce", "credit", "house_usd", "epsilon", "consumed", "bonds",
-         "burned_base", "burned", "slashed_locked", "clock")
+         "burned_base", "burned", "clock")
 
 
 def _prelude(machine: ClearingHouseMachine) -> None:
-    """Three interleaved rounds, so that every rule has something to act on from an example's
-    first step: round 1 final and priced, one batch of futures issued (one claimed), the other
-    batch and a loser left; round 2 in its challenge phase, its post beatable three times
-    over, a commitment left unrevealed; round 3 committing, with one commitment. (Reserve
-    prices are 1 USD a unit.)"""
+    """Nine rounds, so that every rule has something to act on from an example's first step
+    (reserve prices are 1 USD a unit). Round 1, a day old and closed: its deliveries over, a
+    future claimed and never redeemed, a job whose verdict is overdue. Then a round every 64
+    minutes, each acted on as the next opens, so that at the end: round 2 closed and
+    delivering, a future to redeem and a job redeemed; round 3 final and priced, one batch of
+    futures issued (one claimed), the other batch and a loser left; round 4 final, its future
+    issued and a loser left, not closed; round 5 in its pricing window; round 6 in its
+    challenge phase, its post beatable three times over, a commitment left unrevealed; round 7
+    to post, a bid revealed; round 8 revealing and round 9 committing, a commitment each."""
     buyer, rival = machine.bidders
+
+    def bid(r: RoundModel, bidder: LocalAccount, bundle: Bundle) -> Entry:
+        return machine._commit(r, bidder, [bundle], epsilon_micros=EPSILONS[0])
+
+    def post(r: RoundModel, *entries: Entry, split: int = 0) -> None:
+        machine._plan_post(r, [(e.bid, 0) for e in entries], split or len(entries),
+                           (SolverStatus.OPTIMAL, 0))
+        while r.versions[1].planned:
+            machine._post(r)
+
+    def reveal(*entries: Entry) -> None:
+        for entry in entries:
+            machine._reveal(entry, entry.bidder)
+
+    old = machine._open()
+    unredeemed = bid(old, buyer, Bundle((0,), (1,), 2 * USD))
+    overdue = bid(old, rival, Bundle((0,), (1,), 2 * USD))
+    machine._advance(None)
+    reveal(unredeemed, overdue)
+    machine._advance(None)
+    post(old, unredeemed, overdue)
+    while old.phase(machine.clock) is not Phase.FINAL:
+        machine._advance(None)
+    machine._finalise(old, 0)
+    machine._close(old)
+    machine._redeem(overdue, rival)
+    machine._claim(unredeemed)
+    machine._advance(VERDICT_WINDOW)
+
+    # A phase and four minutes apart: when the next round opens, each has moved one phase on.
+    gap = PHASE_SECONDS + PHASE_SECONDS // 15
+    recent = machine._open()
+    deliverable = bid(recent, buyer, Bundle((3,), (1,), 2 * USD))
+    redeemed = bid(recent, rival, Bundle((1, 2), (1, 1), 4 * USD))
+    machine._advance(gap)
     first = machine._open()
     a = machine._commit(first, buyer, [Bundle((0,), (2,), 5 * USD)])
     b = machine._commit(first, rival, [Bundle((1,), (1,), 3 * USD)])
     # 9 units of item 0 do not fit beside a's 2: the loser.
     lost = machine._commit(first, rival, [Bundle((0,), (9,), 10 * USD)])
-    machine._advance(None)
-    for entry in (a, b, lost):
-        machine._reveal(entry, entry.bidder)
-    machine._advance(PHASE_SECONDS // 2)
+    reveal(deliverable, redeemed)
+    machine._advance(gap)
+    closing = machine._open()
+    kept = bid(closing, buyer, Bundle((1,), (2,), 4 * USD))
+    dropped = bid(closing, rival, Bundle((2,), (1,), 2 * USD))
+    reveal(a, b, lost)
+    post(recent, deliverable, redeemed)
+    machine._advance(gap)
+    pricing = machine._open()
+    priced = bid(pricing, rival, Bundle((2,), (2,), 4 * USD))
+    reveal(kept, dropped)
+    post(first, a, b, split=1)
+    machine._advance(gap)
     second = machine._open()
     d = machine._commit(second, buyer, [Bundle((2,), (3,), 6 * USD)])
     e = machine._commit(second, rival, [Bundle((2, 3), (2, 2), 9 * USD)])
     f = machine._commit(second, rival, [Bundle((3,), (1,), 2 * USD)])
     machine._commit(second, buyer, [Bundle((1,), (1,), 2 * USD)])  # never revealed
-    machine._advance(None)
-    machine._plan_post(first, [(a.bid, 0), (b.bid, 0)], 1, (SolverStatus.OPTIMAL, 0))
-    machine._post(first)
-    machine._post(first)
-    machine._advance(None)
-    for entry in (d, e, f):
-        machine._reveal(entry, entry.bidder)
-    machine._advance(None)
-    machine._advance(None)
-    # Only e (5 USD of welfare), claimed optimal: e and f (6 USD) win and slash the auctioneer,
-    # then d and e (8 USD) beat that challenge, and all three (9 USD) beat that one.
-    machine._plan_post(second, [(e.bid, 0)], 1, (SolverStatus.OPTIMAL, 0))
-    machine._post(second)
-    machine._advance(None)
+    reveal(priced)
+    post(closing, kept)
+    machine._price(recent, [50, 50], rival)
+    machine._finalise(recent, 0)
+    machine._close(recent)
+    machine._redeem(redeemed, rival)
+    machine._advance(gap)
+    third = machine._open()
+    shown = bid(third, rival, Bundle((3,), (2,), 4 * USD))
+    reveal(d, e, f)
+    post(pricing, priced)
     machine._price(first, [50, 50], rival)
     machine._finalise(first, 0)
     (issued,) = [machine.entries[award.bid_digest] for award in first.result.batches[0]]
     machine._claim(issued)
-    machine._advance(None)
-    machine._advance(PHASE_SECONDS // 2)
-    third = machine._open()
-    machine._commit(third, rival, [Bundle((3,), (2,), 4 * USD)])
+    machine._advance(gap)
+    fourth = machine._open()
+    bid(fourth, buyer, Bundle((1,), (2,), 3 * USD))
+    reveal(shown)
+    # Only e (5 USD of welfare), claimed optimal: e and f (6 USD) win and slash the auctioneer,
+    # then d and e (8 USD) beat that challenge, and all three (9 USD) beat that one.
+    post(second, e)
+    machine._advance(gap)
+    fifth = machine._open()
+    bid(fifth, buyer, Bundle((2,), (2,), 4 * USD))
+    machine._finalise(closing, 0)
+    machine._advance(OPEN_GAP_SECONDS)  # so that another round may open
     assert [r.phase(machine.clock) for r in machine.rounds] == [
-        Phase.FINAL, Phase.CHALLENGE, Phase.COMMIT]
+        *[Phase.FINAL] * 4, Phase.PRICE, Phase.CHALLENGE, Phase.POST, Phase.REVEAL,
+        Phase.COMMIT]
+    assert [r.closed for r in machine.rounds] == [True, True, *[False] * 7]
+    assert [machine._before(t) for t in (unredeemed.delivery_end, overdue.verdict_deadline,
+                                         deliverable.delivery_end)] == [False, False, True]
 
 
 @pytest.fixture(scope="module")
 def start(market: Market) -> ClearingHouseMachine:
-    """The settlement market with bond for three rounds at once and for challenges, stake
+    """The settlement market with bond for eight rounds at once and for challenges, stake
     for a dozen bids at once per bidder, and the prelude played: every example starts here."""
     system, governance, chain = market.system, market.governance, market.chain
     bond(system, governance, market.auctioneer, AUCTIONEER_TOP_UP)
+    bond(system, governance, market.provider, PROVIDER_TOP_UP)
     for bidder in market.bidders:
         bond(system, governance, bidder, CHALLENGER_BONDED)
         chain.send(system.cst.functions.mint(bidder.address, EXTRA_STAKE), governance)
@@ -1255,7 +1527,7 @@ def test_most_steps_succeed_and_every_step_keeps_the_books_balanced(
     monkeypatch.setattr(providers, "_get_local_constants", Constants)
     run_state_machine_as_test(
         lambda: ClearingHouseMachine(market, start),
-        settings=settings(max_examples=6, stateful_step_count=25, deadline=None,
+        settings=settings(max_examples=7, stateful_step_count=13, deadline=None,
                           derandomize=True, suppress_health_check=[HealthCheck.too_slow]),
     )
     succeeded = {name: TALLY[(name, "ok")] for name in RULES}
