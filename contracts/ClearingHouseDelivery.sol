@@ -109,6 +109,9 @@ contract ClearingHouseDelivery is ClearingHouseBase {
             bytes32 digest = expiries[i].futureId;
             BidState memory state = _stateOf(digest);
             _requireStatus(digest, state.status, Status.Future);
+            // Closed, so that the provider's bond for its other futures is held before this one
+            // can end (ending the last open one releases it).
+            if (!_rounds[state.roundId].closed) revert RoundNotClosed(state.roundId);
             uint256 deliveryEnd = _deliveryEnd(state);
             if (block.timestamp <= deliveryEnd) revert DeliveryNotOver(digest, deliveryEnd);
             BidRecord storage record = _bids[digest];

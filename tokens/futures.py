@@ -278,11 +278,12 @@ class Ended:
 def end_deliveries(system: System, sender: LocalAccount, round_id: int) -> Ended:
     """Expires the round's futures left unredeemed past the end of their delivery, and times
     out its jobs left without a verdict past their deadline (the end of delivery plus the
-    round policy's verdict window). What is not due yet is left; anyone may send it."""
+    round policy's verdict window). What is not due yet is left, and nothing expires before
+    the round is closed; anyone may send it."""
     house = system.clearing_house
     now = system.chain.pending_timestamp()
-    policy_id = Round.read(house, round_id).policy_id
-    rules = Rules.from_call(system.policies.functions.rulesOf(policy_id).call())
+    round_ = Round.read(house, round_id)
+    rules = Rules.from_call(system.policies.functions.rulesOf(round_.policy_id).call())
     window = rules.rates.verdict_window_seconds
     ends: dict[int, int] = {}
     expiring: list[tuple[bytes, BidRecord]] = []
@@ -294,7 +295,7 @@ def end_deliveries(system: System, sender: LocalAccount, round_id: int) -> Ended
             ends[record.provider_item] = AskState.read(
                 house, round_id, record.provider_item).delivery_end_timestamp
         end = ends[record.provider_item]
-        if record.status is Status.FUTURE and now > end:
+        if record.status is Status.FUTURE and now > end and round_.closed:
             expiring.append((digest, record))
         elif record.status is Status.REDEEMED and now > end + window:
             timing_out.append(digest)

@@ -864,3 +864,25 @@ def test_the_wallet_refuses_to_redeem_before_the_round_closes_or_after_delivery(
     with pytest.raises(TokensError, match="delivery ended at"):
         redeem(market.system, buyer, digest)
     assert market.record(digest).status is Status.FUTURE
+
+
+def test_a_future_expires_only_once_its_round_is_closed(
+    chain: Chain, market: Market, final: Settled, buyer: LocalAccount
+) -> None:
+    """Expiring a round's only open future before the close would release its provider's whole
+    ask bond, and the futures issued after it would be closed with no slash held (found by the
+    stateful machine)."""
+    market.finalise(final.round_id)
+    _past(chain, market, _delivery_end(final.a))
+    digest = market.digest(final.a)
+    before = _books(market, buyer.address, market.provider.address), market.record(digest)
+    with reverts("RoundNotClosed", final.round_id):
+        _expire(chain, market, (final.a, buyer.address))
+    nothing = end_deliveries(market.system, market.governance, final.round_id)
+    assert (nothing.expired, nothing.timed_out, nothing.receipts) == ([], [], [])
+    assert (_books(market, buyer.address, market.provider.address), market.record(digest)) == (
+        before)
+    market.release(final.round_id, [market.digest(final.lost)])
+    market.close(final.round_id)
+    assert end_deliveries(market.system, market.governance, final.round_id).expired == [digest]
+    assert market.record(digest).status is Status.EXPIRED
