@@ -31,7 +31,11 @@ place) and reveals it (`gas_reveal_per_bid`), both averaged over the round. Ten 
 approve the payment token: each commits a bid whose deposit is pulled with `transferFrom`
 (`gas_commit_pulling_per_bid`) and cancels it (`gas_cancel_per_bid`). `gas_claim_per_future` is
 a winner minting its future's ERC-1155 token afterwards (its own transaction, needed only to
-move the future before delivery), averaged over up to ten winners. Bidders are fresh accounts
+move the future before delivery), averaged over up to ten winners; those winners then redeem
+their futures into oracle jobs (`gas_redeem_per_future`, the token burned) and each job's
+compliant verdict lands with 2 of the 3 signatures (`gas_verdict_per_job`: the quorum check and
+the clearing house's enforcement — payment credited, stake released, the provider's held bond
+counted down, ε consumed, both parties audited). Bidders are fresh accounts
 with no reputation score, so every first write of theirs is a zero-to-non-zero store. The chain's
 clock starts at a fixed time and salts are fixed, so every run sends the same calldata and
 reports the same gas.
@@ -67,7 +71,7 @@ from chain.bid import (
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
 from chain.policy import LAUNCH_RATES, ChainPolicy, PricingWeights, Rules
-from chain.policy_oracle import register, signature_args
+from chain.policy_oracle import register, signature_args, submit
 from chain.prices import PriceReport, sign_report
 from chain.settlement import (
     POSTED_VERSION,
@@ -81,7 +85,7 @@ from chain.settlement import (
     dataset_id,
 )
 from chain.system import System
-from chain.verdict import verdict_domain
+from chain.verdict import Fault, Verdict, sign_verdict, verdict_domain
 
 CST = 10**18
 USD = 10**6
@@ -306,7 +310,7 @@ def measure(winners: int, batch_size: int = BATCH) -> dict[str, int]:
     config_digest = register(system, governance, [n.address for n in nodes], ORACLE_THRESHOLD)
     content = b"\x5e" * 32
     purposes = [purpose_id(name) for name, _ in PURPOSES]
-    chain.send(system.ledger.functions.register(content, 10**12, 10**12, purposes), owner)
+    chain.send(system.ledger.functions.register(content, 10**12, 10**12, 10**15, purposes), owner)
     dataset = dataset_id(owner.address, content)
     bidders = _fund_bidders(system, governance, owner, range(winners), dataset)
     pullers = _fund_bidders(system, governance, owner, range(winners, winners + SAMPLE), dataset)
@@ -422,10 +426,23 @@ def measure(winners: int, batch_size: int = BATCH) -> dict[str, int]:
         for b, batch in enumerate(batches)
     ]
     closed = _gas(chain.send(house.functions.close(round_id), auctioneer))
+    sampled = list(zip(bids, bidders, strict=True))[:SAMPLE]
     claims = [
         _gas(chain.send(house.functions.claim([bid_digest(domain, bid)]), bidder))
-        for bid, bidder in list(zip(bids, bidders, strict=True))[:SAMPLE]
+        for bid, bidder in sampled
     ]
+    # Each claimed future redeemed into a job, and the quorum's compliant verdict on it:
+    # signatures checked, then enforced (payment credited, stake released, the provider's
+    # held bond counted down, ε consumed, both parties audited for the first time).
+    redeems, verdicts = [], []
+    for bid, bidder in sampled:
+        digest = bid_digest(domain, bid)
+        redeem = house.functions.redeem(int.from_bytes(digest, "big"))
+        redeems.append(_gas(chain.send(redeem, bidder)))
+        verdict = Verdict(digest, True, Fault.NONE, bytes(32), config_digest)
+        signed = [(n.address, sign_verdict(n, oracle_domain, verdict))
+                  for n in nodes[:ORACLE_THRESHOLD]]
+        verdicts.append(_gas(submit(system, governance, verdict, signed)))
 
     total = sum(posts) + priced + sum(finalises) + closed
     return {
@@ -445,6 +462,8 @@ def measure(winners: int, batch_size: int = BATCH) -> dict[str, int]:
         "gas_cancel_per_bid": round(mean(cancels)),
         "gas_reveal_per_bid": round(mean(reveals)),
         "gas_claim_per_future": round(mean(claims)),
+        "gas_redeem_per_future": round(mean(redeems)),
+        "gas_verdict_per_job": round(mean(verdicts)),
     }
 
 

@@ -1,9 +1,9 @@
 """Gas of a k-of-7 verdict on the embedded chain, one JSON line per k = 4..7.
 
 `gas_quorum` is submitVerdict delivered to a do-nothing consumer (checks and signatures
-only); `gas_total` is the same verdict enforced by StakeEnforcer (stake released, two
-reputation updates); `gas_enforcement` is their difference. The per-signer cost is the slope
-of `gas_quorum` in k.
+only); the per-signer cost is its slope in k. A verdict the clearing house enforces (payment
+credited, stake released, bond, ε and two reputation audits) is measured with its round, in
+benchmarks/settlement_gas.py (`gas_verdict_per_job`).
 
     python benchmarks/verdict_gas.py --json
 """
@@ -22,21 +22,16 @@ from chain.policy_oracle import register, submit
 from chain.verdict import Fault, Verdict, sign_verdict, verdict_domain
 
 N = 7
-CST = 10**18
 
 
 def measure() -> list[dict[str, int]]:
     chain = connect()
     governance = chain.dev_account(0)
-    buyer, provider = chain.dev_account(1), chain.dev_account(2)
     system = deploy_system(chain, governance)
     nodes = [Account.from_key(bytes([0x40 + i]) * 32) for i in range(N)]
     noop = chain.deploy("NoopVerdictConsumer", governance, system.oracle.address)
     consumer_role = system.oracle.functions.CONSUMER_ROLE().call()
     chain.send(system.oracle.functions.grantRole(consumer_role, noop.address), governance)
-    chain.send(system.cst.functions.mint(buyer.address, 1_000 * CST), governance)
-    chain.send(system.cst.functions.approve(system.vault.address, 2**256 - 1), buyer)
-    chain.send(system.vault.functions.stake(1_000 * CST), buyer)
     domain = verdict_domain(chain.chain_id, system.oracle.address)
 
     def verdict_gas(k: int, job: bytes, digest: bytes) -> int:
@@ -47,23 +42,9 @@ def measure() -> list[dict[str, int]]:
     rows = []
     for k in range(4, N + 1):
         digest = register(system, governance, [n.address for n in nodes], k)
-        quorum_job, enforced_job = bytes([k, 1]) + bytes(30), bytes([k, 2]) + bytes(30)
-        chain.send(noop.functions.open(quorum_job), governance)
-        chain.send(
-            system.enforcer.functions.openJob(enforced_job, buyer.address, provider.address, CST),
-            governance,
-        )
-        quorum = verdict_gas(k, quorum_job, digest)
-        total = verdict_gas(k, enforced_job, digest)
-        rows.append(
-            {
-                "k": k,
-                "n": N,
-                "gas_quorum": quorum,
-                "gas_total": total,
-                "gas_enforcement": total - quorum,
-            }
-        )
+        job = bytes([k]) + bytes(31)
+        chain.send(noop.functions.open(job), governance)
+        rows.append({"k": k, "n": N, "gas_quorum": verdict_gas(k, job, digest)})
     return rows
 
 

@@ -22,14 +22,14 @@ LOCAL_CHAIN_IDS = {31337, 1337, 131277322940537}
 class Parameters:
     """Launch parameters; the regulator can change each one later on-chain."""
 
-    pass_reward: int = 100
-    fail_penalty: int = 200
-    max_score: int = 1_000
+    # Reputation: scores in micro-USD at risk (an audit is worth its job's payment × risk).
+    fail_multiple: int = 3
+    max_score_micro_usd: int = 100_000 * 10**6
+    counterparty_cap_micro_usd: int = 10_000 * 10**6
     max_discount_bps: int = 5_000
-    half_discount_score: int = 200
+    half_discount_micro_usd: int = 20_000 * 10**6
     cst_wei_per_micro_usd: int = 10**12  # 1 CST staked per 1 USD of notional at risk
     unbonding_delay_seconds: int = 7 * 24 * 3600
-    provider_bond_slash_wei: int = 50 * 10**18  # jobs outside rounds (StakeEnforcer)
     futures_uri: str = "rcm://futures/{id}.json"  # ERC-1155 metadata; clients substitute {id}
     budgets_uri: str = "rcm://budgets/{id}.json"
 
@@ -68,11 +68,11 @@ def deploy_system(
         governance,
         governance.address,
         (
-            parameters.pass_reward,
-            parameters.fail_penalty,
-            parameters.max_score,
+            parameters.fail_multiple,
+            parameters.max_score_micro_usd,
+            parameters.counterparty_cap_micro_usd,
             parameters.max_discount_bps,
-            parameters.half_discount_score,
+            parameters.half_discount_micro_usd,
         ),
     )
     vault = deployed["SafetyVault"] = chain.deploy(
@@ -85,15 +85,6 @@ def deploy_system(
         parameters.unbonding_delay_seconds,
     )
     oracle = deployed["PolicyOracle"] = chain.deploy("PolicyOracle", governance, governance.address)
-    enforcer = deployed["StakeEnforcer"] = chain.deploy(
-        "StakeEnforcer",
-        governance,
-        governance.address,
-        vault.address,
-        reputation.address,
-        oracle.address,
-        parameters.provider_bond_slash_wei,
-    )
     ledger = deployed["PrivacyBudgetLedger"] = chain.deploy(
         "PrivacyBudgetLedger", governance, governance.address, payment_token, parameters.budgets_uri
     )
@@ -131,12 +122,6 @@ def deploy_system(
     )
     grants: list[tuple[Contract, str, str]] = [
         (cst, "BURNER_ROLE", vault.address),
-        (vault, "CLEARING_ROLE", enforcer.address),
-        (vault, "ORACLE_ROLE", enforcer.address),
-        (reputation, "AUDITOR_ROLE", enforcer.address),
-        (oracle, "CONSUMER_ROLE", enforcer.address),
-        # Jobs outside a settlement round: governance opens them (locks their stake).
-        (enforcer, "CLEARING_ROLE", governance.address),
         (vault, "CLEARING_ROLE", clearing_house.address),
         (vault, "ORACLE_ROLE", clearing_house.address),
         (reputation, "AUDITOR_ROLE", clearing_house.address),

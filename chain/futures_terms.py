@@ -38,7 +38,7 @@ class RedeemedFuture:
 
 def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | None:
     """The future `future_id` as it was bought, or None when no future was redeemed under that
-    id (a job opened directly on the StakeEnforcer has no future)."""
+    id."""
     house = system.clearing_house
     record = BidRecord.read(house, future_id)
     if record.status not in REDEEMED:

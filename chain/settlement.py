@@ -86,6 +86,14 @@ def text_of(raw: bytes) -> str:
     return bytes(raw).rstrip(b"\0").decode("ascii", "replace")
 
 
+def enclave_digest(launch_digest: str) -> bytes:
+    """What an ask commits to for an enclave: keccak256 of its SHA-384 launch digest (hex, as
+    `Measurements.launch_digest` gives it), which does not fit a bytes32 itself."""
+    from eth_hash.auto import keccak
+
+    return keccak(bytes.fromhex(launch_digest.removeprefix("0x")))
+
+
 def dataset_id(owner: str, content_hash: bytes) -> int:
     """`PrivacyBudgetLedger.datasetIdOf`: the low 96 bits of keccak256(owner, contentHash)."""
     from eth_abi import encode
@@ -195,6 +203,7 @@ class Ask:
     tier: int
     capacity: int
     reserve_price_micro_usd: int
+    enclave_digest: bytes = bytes(32)  # `enclave_digest(launch digest)`; zero: any allowed
 
     @property
     def resource(self) -> str:
@@ -204,7 +213,7 @@ class Ask:
     def as_args(self) -> tuple[Any, ...]:
         item = (self.kind, short_name(self.region), short_name(self.unit),
                 self.slot_start_timestamp, self.slot_seconds, self.tier)
-        return (item, self.capacity, self.reserve_price_micro_usd)
+        return (item, self.capacity, self.reserve_price_micro_usd, self.enclave_digest)
 
 
 @dataclass(frozen=True)
@@ -353,7 +362,7 @@ def ask_from_event(raw: Any) -> Ask:
     item = raw["item"]
     return Ask(item["kind"], text_of(item["region"]), text_of(item["unit"]),
                item["slotStartTimestamp"], item["slotSeconds"], item["tier"], raw["capacity"],
-               raw["reservePriceMicroUsd"])
+               raw["reservePriceMicroUsd"], bytes(raw["enclaveDigest"]))
 
 
 def bid_from_event(raw: Any) -> Bid:

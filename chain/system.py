@@ -74,10 +74,6 @@ class System:
         return self.contract("PolicyOracle")
 
     @cached_property
-    def enforcer(self) -> Contract:
-        return self.contract("StakeEnforcer")
-
-    @cached_property
     def ledger(self) -> Contract:
         return self.contract("PrivacyBudgetLedger")
 

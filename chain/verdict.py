@@ -6,7 +6,7 @@ Typed data (mirror it in Solidity as `VerdictLib`)::
 
     domain: name "rcm PolicyOracle", version "1", chainId, verifyingContract = PolicyOracle
 
-- `jobId`: the job (the SafetyVault lock id) the attestation was about.
+- `jobId`: the job the attestation was about: a redeemed future, named by its bid's digest.
 - `compliant`: true when every clause of every stakeholder's policy holds.
 - `fault`: 0 none (compliant), 1 buyer, 2 provider.
 - `clausesHash`: which clauses failed. Clause ids are ASCII strings such as

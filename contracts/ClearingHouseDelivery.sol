@@ -88,7 +88,7 @@ contract ClearingHouseDelivery is ClearingHouseBase {
         BidState memory state = _stateOf(jobId);
         if (state.status != Status.Redeemed) revert UnknownJob(jobId);
         address buyer = _redeemers[jobId];
-        address provider = _asks[state.roundId][state.providerItem].provider;
+        address provider = _providerOf(state);
         bool providerAtFault = fault == VerdictLib.FAULT_PROVIDER;
         state.status = compliant ? Status.Settled : Status.Voided;
         _setState(jobId, state);
@@ -100,8 +100,7 @@ contract ClearingHouseDelivery is ClearingHouseBase {
         // Spent on every verdict: a verdict judges a job that ran on the data, and privacy
         // lost to a violating job is lost all the same.
         ledger.consume(_bids[jobId].datasetId, state.epsilonMicros);
-        reputation.recordAudit(buyer, fault != VerdictLib.FAULT_BUYER);
-        reputation.recordAudit(provider, !providerAtFault);
+        _recordAudits(state, buyer, fault != VerdictLib.FAULT_BUYER, provider, !providerAtFault);
     }
 
     function expire(Expiry[] calldata expiries) external nonReentrant {
@@ -123,7 +122,7 @@ contract ClearingHouseDelivery is ClearingHouseBase {
             }
             state.status = Status.Expired;
             _setState(digest, state);
-            address provider = _asks[state.roundId][state.providerItem].provider;
+            address provider = _providerOf(state);
             // The provider held the capacity for the whole slot: it is paid as if delivered.
             _credits[provider] += state.paymentMicroUsd;
             emit Expired(digest, holder, state.paymentMicroUsd);
@@ -145,7 +144,7 @@ contract ClearingHouseDelivery is ClearingHouseBase {
             state.status = Status.TimedOut;
             _setState(jobId, state);
             address buyer = _redeemers[jobId];
-            address provider = _asks[state.roundId][state.providerItem].provider;
+            address provider = _providerOf(state);
             // Each party gets its worst verdict: the buyer pays and loses its stake, as when it is
             // at fault; the provider is unpaid and slashed, as when it is.
             _credits[treasury] += state.paymentMicroUsd;
@@ -154,8 +153,7 @@ contract ClearingHouseDelivery is ClearingHouseBase {
             uint256 bondWei = _closeDelivery(state.roundId, provider, true);
             emit TimedOut(jobId, state.paymentMicroUsd, stakeWei, bondWei);
             ledger.consume(_bids[jobId].datasetId, state.epsilonMicros);
-            reputation.recordAudit(buyer, false);
-            reputation.recordAudit(provider, false);
+            _recordAudits(state, buyer, false, provider, false);
         }
     }
 
@@ -200,6 +198,19 @@ contract ClearingHouseDelivery is ClearingHouseBase {
         } else {
             bond.lockedWei = uint128(heldWei);
         }
+    }
+
+    /// @dev An audit is worth what the job put at risk: its payment at its risk score.
+    function _recordAudits(BidState memory state, address buyer, bool buyerPassed, address provider, bool providerPassed)
+        private
+    {
+        uint256 worthMicroUsd = (uint256(state.paymentMicroUsd) * state.riskBps) / BPS;
+        reputation.recordAudit(buyer, provider, buyerPassed, worthMicroUsd);
+        reputation.recordAudit(provider, buyer, providerPassed, worthMicroUsd);
+    }
+
+    function _providerOf(BidState memory state) private view returns (address) {
+        return _asks[state.roundId][state.providerItem].provider;
     }
 
     /// @dev A future delivers until the slot of its provider item ends: the bundle's latest.

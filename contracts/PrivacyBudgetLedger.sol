@@ -21,13 +21,17 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
     /// @dev A bid's dataset id when it uses no private data: it reserves nothing.
     uint256 private constant NO_DATASET = 0;
 
-    /// @dev A dataset's counters in one slot: a reservation reads the δ cap and writes the
-    /// reserve in the same slot. Every amount is at most the registered total, a uint64.
+    /// @dev A dataset's counters in one slot, which a reservation (every bid's commit) reads and
+    /// writes once. δ is counted in jobs: each is charged the same cap, so the δ total is
+    /// `deltaJobs` caps. Every ε amount is at most the registered total, a uint40.
     struct Budget {
         uint64 maxDeltaAtto;
-        uint64 totalMicroEpsilon;
-        uint64 consumedMicroEpsilon;
-        uint64 reservedMicroEpsilon;
+        uint40 totalMicroEpsilon;
+        uint40 consumedMicroEpsilon;
+        uint40 reservedMicroEpsilon;
+        uint24 deltaJobs;
+        uint24 consumedJobs;
+        uint24 reservedJobs;
     }
 
     IERC20 public immutable paymentToken;
@@ -48,14 +52,22 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
         bytes32 contentHash,
         uint64 totalMicroEpsilon,
         uint64 maxDeltaAtto,
+        uint64 totalDeltaAtto,
         bytes32[] calldata purposes
     ) external returns (uint256 id) {
         if (totalMicroEpsilon == 0) revert ZeroBudget();
+        if (totalMicroEpsilon > type(uint40).max) revert BudgetTooLarge(totalMicroEpsilon, type(uint40).max);
+        // A zero cap would charge jobs nothing, and is how release and consume tell a dataset
+        // that was never registered.
+        if (maxDeltaAtto == 0) revert ZeroDeltaCap();
+        uint256 jobs = totalDeltaAtto / maxDeltaAtto;
+        if (jobs == 0) revert DeltaBudgetBelowCap(totalDeltaAtto, maxDeltaAtto);
+        if (jobs > type(uint24).max) revert TooManyJobs(jobs, type(uint24).max);
         id = datasetIdOf(msg.sender, contentHash);
         if (_owners[id] != address(0)) revert DatasetExists(id);
         _owners[id] = msg.sender;
-        _budgets[id] = Budget(maxDeltaAtto, totalMicroEpsilon, 0, 0);
-        emit DatasetRegistered(id, msg.sender, contentHash, totalMicroEpsilon, maxDeltaAtto);
+        _budgets[id] = Budget(maxDeltaAtto, uint40(totalMicroEpsilon), 0, 0, uint24(jobs), 0, 0);
+        emit DatasetRegistered(id, msg.sender, contentHash, totalMicroEpsilon, maxDeltaAtto, jobs * maxDeltaAtto);
         for (uint256 i = 0; i < purposes.length; ++i) {
             _setConsent(id, purposes[i], true);
         }
@@ -104,25 +116,33 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
         Budget storage budget = _budgets[id];
         if (budget.totalMicroEpsilon == 0) revert UnknownDataset(id);
         if (!_consents[id][purpose]) revert PurposeNotConsented(id, purpose);
-        if (deltaAtto > budget.maxDeltaAtto) revert DeltaAboveCap(id, deltaAtto, budget.maxDeltaAtto);
+        uint256 capAtto = budget.maxDeltaAtto;
+        if (deltaAtto > capAtto) revert DeltaAboveCap(id, deltaAtto, capAtto);
+        uint256 openJobs = uint256(budget.consumedJobs) + budget.reservedJobs;
+        if (openJobs >= budget.deltaJobs) {
+            revert DeltaBudgetExhausted(id, capAtto, (budget.deltaJobs - openJobs) * capAtto);
+        }
         _move(account, address(0), id, amount);
         // The burn succeeded, so `amount` is within the holder's balance, itself within the total.
-        budget.reservedMicroEpsilon += uint64(amount);
+        budget.reservedMicroEpsilon += uint40(amount);
+        budget.reservedJobs += 1;
         return budget.totalMicroEpsilon - budget.consumedMicroEpsilon;
     }
 
     /// @dev No receiver hook: the budget returns to the account it was reserved from, so a
     /// contract that rejects tokens can't block the release (and with it a round's finalisation).
     function release(uint256 id, address account, uint256 amount) external onlyRole(CLEARING_ROLE) {
-        if (amount == 0) return;
+        if (id == NO_DATASET && amount == 0) return;
         _takeReserved(id, amount);
         _move(address(0), account, id, amount);
     }
 
     function consume(uint256 id, uint256 amount) external onlyRole(CLEARING_ROLE) {
-        if (amount == 0) return;
-        _takeReserved(id, amount).consumedMicroEpsilon += uint64(amount);
-        emit Consumed(id, amount);
+        if (id == NO_DATASET && amount == 0) return;
+        Budget storage budget = _takeReserved(id, amount);
+        budget.consumedMicroEpsilon += uint40(amount);
+        budget.consumedJobs += 1;
+        emit Consumed(id, amount, budget.maxDeltaAtto);
     }
 
     // ---- views ----
@@ -135,7 +155,15 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
 
     function datasetOf(uint256 id) external view returns (Dataset memory) {
         Budget memory budget = _budgets[id];
-        return Dataset(_owners[id], budget.maxDeltaAtto, budget.totalMicroEpsilon, budget.consumedMicroEpsilon);
+        uint64 cap = budget.maxDeltaAtto;
+        return Dataset(
+            _owners[id],
+            cap,
+            budget.totalMicroEpsilon,
+            budget.consumedMicroEpsilon,
+            cap * budget.deltaJobs,
+            cap * budget.consumedJobs
+        );
     }
 
     function isConsented(uint256 id, bytes32 purpose) external view returns (bool) {
@@ -148,6 +176,11 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
 
     function reservedOf(uint256 id) external view returns (uint256) {
         return _budgets[id].reservedMicroEpsilon;
+    }
+
+    function reservedDeltaOf(uint256 id) external view returns (uint256) {
+        Budget memory budget = _budgets[id];
+        return uint256(budget.maxDeltaAtto) * budget.reservedJobs;
     }
 
     function supportsInterface(bytes4 interfaceId)
@@ -169,11 +202,17 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
         _update(from, to, ids, amounts);
     }
 
+    /// @dev Ends one reservation: its ε and the cap it was charged leave the reserves.
     function _takeReserved(uint256 id, uint256 amount) private returns (Budget storage budget) {
         budget = _budgets[id];
         uint256 reserved = budget.reservedMicroEpsilon;
         if (amount > reserved) revert ExceedsReserved(id, amount, reserved);
-        budget.reservedMicroEpsilon = uint64(reserved - amount);
+        uint256 capAtto = budget.maxDeltaAtto;
+        if (capAtto == 0) revert UnknownDataset(id);
+        // No reservation open, whatever ε is left reserved.
+        if (budget.reservedJobs == 0) revert ExceedsReservedDelta(id, capAtto, 0);
+        budget.reservedMicroEpsilon = uint40(reserved - amount);
+        budget.reservedJobs -= 1;
     }
 
     function _setConsent(uint256 id, bytes32 purpose, bool consented) private {

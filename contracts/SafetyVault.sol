@@ -10,24 +10,18 @@ import {IComputeSafetyToken} from "./interfaces/IComputeSafetyToken.sol";
 import {IReputationRegistry} from "./interfaces/IReputationRegistry.sol";
 import {ISafetyVault} from "./interfaces/ISafetyVault.sol";
 
-/// @title CST stakes per job or per account, and reputation bonds
+/// @title CST stakes locked per account, and reputation bonds
 contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
     using SafeERC20 for IComputeSafetyToken;
     using SafeCast for uint256;
 
     bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
-    /// @dev The clearing house (or, before it exists, whoever clears jobs) locks stake.
+    /// @dev The clearing house locks stake and bonds, and releases, burns or pays locked bonds.
     bytes32 public constant CLEARING_ROLE = keccak256("CLEARING_ROLE");
-    /// @dev The policy oracle's verdict consumer releases and slashes.
+    /// @dev The policy oracle's verdict consumer (the clearing house) releases and slashes stake.
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
 
     uint256 private constant BPS = 10_000;
-
-    /// @dev One storage slot per lock: the owner and the amount.
-    struct LockRecord {
-        address account;
-        uint96 amount;
-    }
 
     IComputeSafetyToken public immutable cst;
     IReputationRegistry public immutable reputation;
@@ -36,7 +30,6 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
     uint256 public unbondingDelaySeconds;
 
     mapping(address account => Balance) private _balances;
-    mapping(bytes32 id => LockRecord) private _locks;
 
     constructor(
         address governance,
@@ -68,41 +61,6 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         balance.free -= uint128(amount);
         emit Unstaked(msg.sender, amount);
         cst.safeTransfer(msg.sender, amount);
-    }
-
-    // ---- locks ----
-
-    function lock(bytes32 id, address account, uint256 amount) external onlyRole(CLEARING_ROLE) {
-        _lock(id, account, amount);
-    }
-
-    function lockBatch(bytes32[] calldata ids, address[] calldata accounts, uint256[] calldata amounts)
-        external
-        onlyRole(CLEARING_ROLE)
-    {
-        if (ids.length != accounts.length || ids.length != amounts.length) revert LengthMismatch();
-        for (uint256 i = 0; i < ids.length; ++i) {
-            _lock(ids[i], accounts[i], amounts[i]);
-        }
-    }
-
-    function release(bytes32 id) external onlyRole(ORACLE_ROLE) {
-        LockRecord memory record = _takeLock(id);
-        Balance storage balance = _balances[record.account];
-        balance.locked -= record.amount;
-        balance.free += record.amount;
-        emit Released(id, record.account, record.amount);
-    }
-
-    function slash(bytes32 id, uint256 amount) external onlyRole(ORACLE_ROLE) nonReentrant {
-        LockRecord memory record = _takeLock(id);
-        if (amount > record.amount) revert SlashExceedsLock(id, amount, record.amount);
-        uint128 returned = record.amount - uint128(amount);
-        Balance storage balance = _balances[record.account];
-        balance.locked -= record.amount;
-        balance.free += returned;
-        emit Slashed(id, record.account, amount, returned);
-        if (amount > 0) cst.burn(amount);
     }
 
     // ---- account locks ----
@@ -167,24 +125,6 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         cst.safeTransfer(msg.sender, amount);
     }
 
-    function slashBond(address account, uint256 amount) external onlyRole(ORACLE_ROLE) nonReentrant {
-        _requireNonZero(amount);
-        Balance storage balance = _balances[account];
-        uint256 slashable = uint256(balance.bonded) + balance.unbonding + balance.bondLocked;
-        if (amount > slashable) revert SlashExceedsBond(account, amount, slashable);
-        // Free bond goes first; what is unbonding is still at stake until withdrawn, and a bond
-        // locked for a round is still the account's: locking it must not shield it from a fault.
-        uint128 left = uint128(amount);
-        uint128 fromBonded = left > balance.bonded ? balance.bonded : left;
-        balance.bonded -= fromBonded;
-        left -= fromBonded;
-        uint128 fromUnbonding = left > balance.unbonding ? balance.unbonding : left;
-        balance.unbonding -= fromUnbonding;
-        balance.bondLocked -= left - fromUnbonding;
-        emit BondSlashed(account, amount);
-        cst.burn(amount);
-    }
-
     // ---- locked bonds ----
 
     function lockBond(address account, uint256 amount) external onlyRole(CLEARING_ROLE) {
@@ -241,24 +181,7 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         return _balances[account];
     }
 
-    function lockOf(bytes32 id) external view returns (address account, uint256 amount) {
-        LockRecord memory record = _locks[id];
-        return (record.account, record.amount);
-    }
-
     // ---- internals ----
-
-    function _lock(bytes32 id, address account, uint256 amount) private {
-        _requireNonZero(amount);
-        if (_locks[id].amount != 0) revert LockExists(id);
-        Balance storage balance = _balances[account];
-        if (balance.free < amount) revert InsufficientStake(account, amount, balance.free);
-        uint96 amount96 = amount.toUint96();
-        balance.free -= amount96;
-        balance.locked += amount96;
-        _locks[id] = LockRecord(account, amount96);
-        emit Locked(id, account, amount);
-    }
 
     /// @dev Takes `amount` out of `account`'s locked stake; the caller puts it back or burns it.
     function _takeLocked(address account, uint256 amount) private returns (Balance storage balance) {
@@ -268,8 +191,10 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         balance.locked -= uint128(amount);
     }
 
-    /// @dev At most what is locked: a fault slash may have taken part of it (`slashBond`), and
-    /// what a lock was held for must still end.
+    /// @dev At most what is locked. Only the clearing role's releases and seizures, each of a lock
+    /// it recorded, reduce `bondLocked`, so the cap should never bind; but the vault keeps only the
+    /// account's total, and a round's close or a delivery must still end should the caller's
+    /// records and that total ever disagree.
     function _takeLockedBond(address account, uint256 amount)
         private
         returns (Balance storage balance, uint256 taken)
@@ -289,12 +214,6 @@ contract SafetyVault is ISafetyVault, AccessControl, ReentrancyGuard {
         uint256 atRiskMicroUsd = (notionalMicroUsd * riskBps) / BPS;
         uint256 undiscounted = atRiskMicroUsd * cstWeiPerMicroUsd;
         return (undiscounted * (BPS - reputation.discountBpsOf(account))) / BPS;
-    }
-
-    function _takeLock(bytes32 id) private returns (LockRecord memory record) {
-        record = _locks[id];
-        if (record.amount == 0) revert UnknownLock(id);
-        delete _locks[id];
     }
 
     function _setParameters(uint256 cstWeiPerMicroUsd_, uint256 unbondingDelaySeconds_) private {

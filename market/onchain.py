@@ -68,12 +68,19 @@ class AskEntry(_Strict):
     unit: str = Field(min_length=1, max_length=32)
     capacity: Annotated[int, Field(strict=True, gt=0, lt=2**32)]
     reserve_price: MicroUSD = Field(lt=2**48)
+    enclave_measurement: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$",
+        description="The enclave this item's jobs run in: keccak256 of its SHA-384 launch "
+                    "digest (hex, 32 bytes), as `rcm enclave init` prints it; the oracle holds "
+                    "the futures' evidence to it. None: any enclave the oracle's operator "
+                    "policy allows.")
 
     def to_chain(self) -> ChainAsk:
         slot = self.slot if self.slot.tzinfo else self.slot.replace(tzinfo=UTC)
+        enclave = bytes.fromhex(self.enclave_measurement or "00" * 32)
         return ChainAsk(KIND_CODES[self.kind.value], self.region, self.unit,
                         int(slot.timestamp()), self.slot_seconds, TIER_CODES[self.tier],
-                        self.capacity, self.reserve_price)
+                        self.capacity, self.reserve_price, enclave)
 
 
 class AskFile(_Strict):
@@ -263,7 +270,8 @@ def market_item(index: int, ask: ChainAsk) -> Item:
 
 def market_ask(index: int, provider: str, ask: ChainAsk) -> Ask:
     return Ask(provider=provider, item=item_name(index), capacity=ask.capacity,
-               reserve_price=ask.reserve_price_micro_usd)
+               reserve_price=ask.reserve_price_micro_usd,
+               enclave_measurement=ask.enclave_digest.hex() if any(ask.enclave_digest) else None)
 
 
 def market_bid(bid_id: str, bid: ChainBid, chain_policy: ChainPolicy,

@@ -245,7 +245,8 @@ def _check_funds(system: System, bid: ChainBid, field: str) -> int:
 
 def _check_budget(system: System, bid: ChainBid, field: str) -> None:
     ledger = system.ledger
-    _, max_delta, total, _ = ledger.functions.datasetOf(bid.dataset_id).call()
+    _, max_delta, total, _, total_delta, consumed_delta = (
+        ledger.functions.datasetOf(bid.dataset_id).call())
     if total == 0:
         raise MarketError(f"{field}.dataset: no dataset {bid.dataset_id:#x} is registered")
     if not ledger.functions.isConsented(bid.dataset_id, bid.purpose).call():
@@ -253,6 +254,10 @@ def _check_budget(system: System, bid: ChainBid, field: str) -> None:
     if bid.delta_atto > max_delta:
         raise MarketError(f"{field}.delta: {bid.delta_atto / 1e18:g} is above the dataset's cap "
                           f"{max_delta / 1e18:g}")
+    left = total_delta - consumed_delta - ledger.functions.reservedDeltaOf(bid.dataset_id).call()
+    if max_delta > left:
+        raise MarketError(f"{field}.dataset: {bid.dataset_id:#x} has {left / 1e18:g} of its δ "
+                          f"budget left; every job is charged its cap {max_delta / 1e18:g}")
     held = ledger.functions.balanceOf(bid.bidder, bid.dataset_id).call()
     if held < bid.epsilon_micros:
         raise MarketError(f"{field}.epsilon_micros: {bid.epsilon_micros} exceeds the "

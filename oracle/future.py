@@ -53,6 +53,8 @@ class FutureTerms:
     epsilon_micros: int
     delta_atto: int
     private_datasets: frozenset[str]
+    # What the bundle's asks named (`enclave_digest`s); empty: any enclave the operator allows.
+    enclave_digests: frozenset[bytes] = frozenset()
 
     @property
     def epsilon(self) -> float:
@@ -78,6 +80,7 @@ def future_terms(future: RedeemedFuture) -> FutureTerms:
         epsilon_micros=record.epsilon_micros,
         delta_atto=future.bid.delta_atto,
         private_datasets=frozenset(contents.values()),
+        enclave_digests=frozenset(ask.enclave_digest for ask, _ in held if any(ask.enclave_digest)),
     )
 
 

@@ -10,9 +10,10 @@ job run outside the window it sold. When both failed, the provider is at fault: 
 breach produced the very evidence the buyer's breaches rest on, so the buyer is not slashed on
 it.
 
-What was bought is the chain's when the job redeemed a future: its bundle, window, purpose,
-dataset, ε and δ (`future.*`, read by the node and passed in). Only a job outside the market,
-opened directly on the StakeEnforcer, is held to the buyer's file (`buyer.*`).
+What was bought is the chain's: a job is a redeemed future, and a node reading the chain
+judges it by the future's bundle, window, purpose, dataset, ε and δ (`future.*`, read by the
+node and passed in). Only a node that reads no chain (trying a node out, tests) holds a job to
+the buyer's file (`buyer.*`).
 
 The evaluation reads nothing but its arguments — no clock, no store, no chain — so every node
 reaches the same verdict. A data owner's total budget is checked against this job's ε alone:
@@ -29,6 +30,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chain.bid import purpose_id
+from chain.settlement import enclave_digest
 from chain.verdict import Fault
 from oracle.accountant import understates
 from oracle.attestation import (
@@ -103,8 +105,8 @@ class OperatorPolicy(_Policy):
 
 
 class BuyerPolicy(_Policy):
-    """What a buyer bought for jobs outside the market, opened directly on the StakeEnforcer.
-    A future's job is held to the future's terms on chain instead, which no file can lower."""
+    """What a buyer bought, for a node that reads no chain. A node reading the chain holds
+    each job to its future's terms instead, which no file can lower."""
 
     buyer: str
     bought: ResourceUse = Field(description="Capacity bought for a job not listed in `jobs`.")
@@ -263,7 +265,7 @@ def _buyer(evidence: Evidence, policy: BuyerPolicy) -> Iterator[ClauseResult]:
 
 def _future(evidence: Evidence, future: FutureTerms, epsilon: float) -> Iterator[ClauseResult]:
     """The job against what its future bought: the buyer answers for its purpose and its
-    privacy budget, the provider for the capacity and the window it sold."""
+    privacy budget, the provider for the capacity, the window and the enclave it sold."""
     holds = purpose_id(evidence.purpose) == future.purpose_id
     yield ClauseResult(
         "future.purpose",
@@ -284,6 +286,23 @@ def _future(evidence: Evidence, future: FutureTerms, epsilon: float) -> Iterator
         yield _at_most("future.delta", "δ", evidence.dp.delta, future.delta, Fault.BUYER)
     yield from _delivered("future", evidence.resources, future.bought)
     yield _window(evidence.timestamps, future)
+    if future.enclave_digests:
+        yield _enclave(evidence, future)
+
+
+def _enclave(evidence: Evidence, future: FutureTerms) -> ClauseResult:
+    """The job ran in the enclave the provider's ask named. The provider chooses where a job
+    runs; the operator's allow-list says which enclaves may run any job, the ask which one this
+    capacity was sold in."""
+    launch = evidence.platform.measurements.launch_digest()
+    holds = enclave_digest(launch) in future.enclave_digests
+    return ClauseResult(
+        "future.enclave",
+        holds,
+        f"launch digest {launch[:16]}… is {'' if holds else 'not '}the enclave the future's "
+        "asks named",
+        Fault.PROVIDER,
+    )
 
 
 def _window(ran: Timestamps, future: FutureTerms) -> ClauseResult:

@@ -47,6 +47,7 @@ DAY_SECONDS = 86_400
 WEEK_SECONDS = 7 * DAY_SECONDS
 BUDGET_MICRO_EPSILON = 10_000_000  # each dataset's registered budget: 10 ε
 MAX_DELTA_ATTO = 10**13  # δ ≤ 1e-5
+TOTAL_DELTA_ATTO = 100 * MAX_DELTA_ATTO  # each dataset's δ over all jobs: 100 at the cap
 
 
 def weekly_slots(now: float) -> dict[str, datetime]:
@@ -95,7 +96,7 @@ class Consortium:
                 purposes = sorted({purpose_id(b.purpose) for b in self.market.bids
                                    if b.dataset == bid.dataset})
                 self.send(ledger.register(content, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO,
-                                          purposes), owner)
+                                          TOTAL_DELTA_ATTO, purposes), owner)
                 self.datasets[bid.dataset] = dataset_id(owner.address, content)
             grant = ledger.safeTransferFrom(owner.address, self.account(bid.buyer).address,
                                             self.datasets[bid.dataset], bid.epsilon_micros, b"")

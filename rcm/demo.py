@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 
 CST = 10**18
 USD = 10**6
-# An earlier job of the buyer whose round job later violates: its audit earns a stake discount.
-AUDITED_JOB_BPS = 6_000
-AUDITED_JOB_MICRO_USD = 40 * USD
 DEFAULT_DATASET = "0x" + "00" * 31 + "01"
 VIOLATOR_BID = "helixgen-llm-finetune"  # understates its ε at delivery
 RESOLD_BID = "pasteur-amr-discovery"  # its future is sold before delivery
@@ -53,10 +50,9 @@ class DpRun(TypedDict):
     claimed_epsilon: NotRequired[float]
 
 
-# A typical DP-SGD run: σ = 1.1, q = 1 %, 2,000 steps (by the RDP accountant, ε ≈ 2.4 at
-# δ = 1e-5, the audited job's, and ≈ 2.7 at 1e-6, the resold future's, which bought 3.5).
+# A typical DP-SGD run: σ = 1.1, q = 1 %, 2,000 steps (by the RDP accountant, ε ≈ 2.7 at
+# δ = 1e-6, the resold future's, which bought 3.5).
 DP_SGD = DpRun(noise_multiplier=1.1, sampling_rate=0.01, steps=2_000)
-AUDIT_DELTA = 1e-5
 # The violator's run stays inside the 0.8 ε its future bought (ε ≈ 0.66 at its δ of 1e-7), and
 # claims less than even that.
 UNDERSTATED = DpRun(noise_multiplier=2.5, sampling_rate=0.01, steps=1_000, claimed_epsilon=0.5)
@@ -193,7 +189,6 @@ class Demo:
     def run_market(self, market: Consortium, urls: list[str], enclave: Enclave) -> None:
         self.budgets(market)
         self.stakes(market)
-        self.audit(market, urls, enclave)
         self.bids(market)
         result = self.clearing(market)
         self.settle(market, result, urls)
@@ -225,32 +220,6 @@ class Demo:
                           f"{max(b.value for b in bid.bundles) / 1e6:,.0f}",
                           from_units(market.required_stake(bid), "cst"))
         self.console.print(table)
-
-    def audit(self, market: Consortium, urls: list[str], enclave: Enclave) -> None:
-        """An earlier job of a buyer's passes its audit: its stake discount grows."""
-        from oracle.attester import make_evidence
-
-        buyer = market.account(market.bid(VIOLATOR_BID).buyer)
-        provider = market.account(market.providers()[0])
-        before = market.required_stake(market.bid(VIOLATOR_BID))
-        self.heading("audit", f"{market.bid(VIOLATOR_BID).buyer}'s previous job is audited")
-        job = self.chain.w3.keccak(text="demo-earlier-job")
-        required = self.system.vault.functions.requiredStake(buyer.address, AUDITED_JOB_BPS,
-                                                             AUDITED_JOB_MICRO_USD).call()
-        call = self.system.enforcer.functions.openJob(job, buyer.address, provider.address,
-                                                      required)
-        self.chain.send(call, self.governance)
-        self.judge(urls, enclave, make_evidence(
-            "0x" + job.hex(), [DEFAULT_DATASET], **DP_SGD, delta=AUDIT_DELTA,
-            issued_at=int(time.time())))
-        after = market.required_stake(market.bid(VIOLATOR_BID))
-        reputation = self.system.reputation.functions
-        self.table("reputation after the audit", [
-            ("score", str(reputation.scoreOf(buyer.address).call())),
-            ("discount", f"{reputation.discountBpsOf(buyer.address).call()} bps"),
-            (f"{VIOLATOR_BID}'s stake", f"{self.cst(before)} → {self.cst(after)}"),
-        ])
-        self.summary["audit"] = {"stake_before": before, "stake_after": after}
 
     def bids(self, market: Consortium) -> None:
         self.heading("bid", "providers ask; buyers commit sealed bids, then reveal them")
@@ -412,16 +381,17 @@ class Demo:
     def closing(self, market: Consortium) -> None:
         from tokens.operations import balances
 
-        self.heading("reputation", "scores after the audits")
+        self.heading("reputation", "each verdict is an audit worth its job's payment × risk")
         reputation = self.system.reputation.functions
         people = [label for label in market.accounts if not label.startswith("owner:")]
-        self.console.print(_rows(Table("account", "score", "discount bps", title="reputation"),
-                                 [(label, str(reputation.scoreOf(a.address).call()),
-                                   str(reputation.discountBpsOf(a.address).call()))
-                                  for label, a in ((p, market.accounts[p]) for p in people)]))
+        self.console.print(_rows(
+            Table("account", "score (USD at risk)", "stake discount bps", title="reputation"),
+            [(label, f"{reputation.scoreOf(a.address).call() / 1e6:,.2f}",
+              str(reputation.discountBpsOf(a.address).call()))
+             for label, a in ((p, market.accounts[p]) for p in people)]))
         self.heading("budget", "what is left of each dataset's ε")
         ledger = self.system.ledger.functions
-        budgets = {name: dict(zip(("total", "consumed"), ledger.datasetOf(d).call()[2:],
+        budgets = {name: dict(zip(("total", "consumed"), ledger.datasetOf(d).call()[2:4],
                                   strict=True)) | {"reserved": ledger.reservedOf(d).call()}
                    for name, d in market.datasets.items()}
         self.console.print(_rows(Table("dataset", "total ε", "reserved ε", "consumed ε",

@@ -40,7 +40,7 @@ class ChainReads:
             except (MarketError, ChainError) as refused:
                 raise PricingRefused(str(refused)) from None
 
-    def future(self, job: str) -> FutureTerms | None:
+    def future(self, job: str) -> FutureTerms:
         from chain.futures_terms import read_redeemed_future
         from oracle.future import future_terms
 
@@ -49,7 +49,10 @@ class ChainReads:
                 redeemed = read_redeemed_future(self.system(), bytes.fromhex(job[2:]))
             except ChainError as refused:
                 raise FutureUnreadable(str(refused)) from None
-        return None if redeemed is None else future_terms(redeemed)
+        if redeemed is None:
+            # Every job on chain is a redeemed future: nothing else could use a verdict.
+            raise FutureUnreadable(f"{job} is no redeemed future on this chain")
+        return future_terms(redeemed)
 
 
 def chain_pricer(system: Callable[[], System]) -> Pricer:

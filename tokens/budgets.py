@@ -3,7 +3,8 @@ list what a wallet owns or holds. Checked before sending, like `tokens.operation
 check raises TokensError naming the field and nothing leaves the machine.
 
 Units: ε in micro-ε (the ledger's token unit), δ in atto-δ (δ × 10¹⁸), prices in micro-USD
-per whole ε.
+per whole ε. A dataset's δ is a per-job cap and a total over all jobs: the ledger charges every
+job the cap, so the total is how many jobs at the cap the data owner allows.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel
 from web3.constants import ADDRESS_ZERO
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
     from web3.types import TxReceipt
 
 MICROS_PER_EPSILON = 10**6
+ATTO_PER_DELTA = 10**18
 UINT64 = 2**64
+# `register`'s total δ when none is given: room for this many jobs at the per-job cap.
+DEFAULT_JOBS_PER_DELTA_BUDGET = 100
 # Purpose ids are keccak256 of a name, so names are shown only for purposes this list knows;
 # any other is shown as its id.
 KNOWN_PURPOSES = ("research", "commercial", "clinical", "training", "inference", "marketing")
@@ -120,6 +124,11 @@ def epsilon_text(micros: int) -> str:
     return format(Decimal(micros).scaleb(-6).normalize(), "f")
 
 
+def delta_text(atto: int) -> str:
+    """10**13 atto-δ -> '0.00001'."""
+    return format(Decimal(atto).scaleb(-18).normalize(), "f")
+
+
 def purpose_name(purpose: bytes) -> str:
     return _PURPOSE_NAMES.get(purpose, "0x" + purpose.hex())
 
@@ -130,21 +139,46 @@ _PURPOSE_NAMES = {purpose_id(name): name for name in KNOWN_PURPOSES}
 # ---- actions ----
 
 
+# `PrivacyBudgetLedger.Budget`'s counters share one storage slot.
+MAX_JOBS = 2**24 - 1
+MAX_MICRO_EPSILON = 2**40 - 1
+
+
 def register(
     system: System,
     owner: LocalAccount,
     content_hash: bytes,
     total_micro_epsilon: int,
     max_delta_atto: int,
+    total_delta_atto: int,
     purposes: list[str],
 ) -> tuple[int, TxReceipt]:
-    """Registers a dataset and mints its whole budget to the owner; returns its id."""
+    """Registers a dataset and mints its whole ε budget to the owner; returns its id."""
+    if max_delta_atto == 0:
+        raise TokensError("--delta: the per-job δ cap must be greater than 0")
+    if total_delta_atto < max_delta_atto:
+        raise TokensError(
+            f"--total-delta: {delta_text(total_delta_atto)} is below the per-job cap "
+            f"{delta_text(max_delta_atto)}"
+        )
+    if total_delta_atto >= ATTO_PER_DELTA:
+        raise TokensError(
+            f"--total-delta: δ must be below 1, got {delta_text(total_delta_atto)} (without "
+            f"--total-delta: {DEFAULT_JOBS_PER_DELTA_BUDGET} × --delta)"
+        )
+    if total_delta_atto // max_delta_atto > MAX_JOBS:
+        raise TokensError(
+            f"--total-delta: the ledger counts at most {MAX_JOBS:,} jobs of the per-job cap; "
+            "lower --total-delta or raise --delta")
+    if total_micro_epsilon > MAX_MICRO_EPSILON:
+        raise TokensError(f"--epsilon: a dataset's budget is at most "
+                          f"{MAX_MICRO_EPSILON / 1e6:,.6f} ε")
     if not purposes:
         raise TokensError("--purpose: name at least one purpose the dataset consents to")
     if any(not p.strip() for p in purposes):
         raise TokensError("--purpose: a purpose name must not be empty")
     dataset = dataset_id(owner.address, content_hash)
-    if _dataset(system, dataset)[0] != ADDRESS_ZERO:
+    if _dataset(system, dataset).owner != ADDRESS_ZERO:
         raise TokensError(
             f"--content-hash: this wallet already registered that content as dataset {hex(dataset)}"
         )
@@ -152,6 +186,7 @@ def register(
         content_hash,
         total_micro_epsilon,
         max_delta_atto,
+        total_delta_atto,
         sorted({purpose_id(p) for p in purposes}),
     )
     return dataset, system.chain.send(call, owner)
@@ -227,7 +262,8 @@ def buy(
 
 
 class DatasetView(BaseModel):
-    """One dataset as a wallet sees it; amounts in micro-ε, the price in micro-USD per ε."""
+    """One dataset as a wallet sees it; amounts in micro-ε and atto-δ, the price in micro-USD
+    per ε."""
 
     id: int
     id_hex: str
@@ -238,6 +274,9 @@ class DatasetView(BaseModel):
     reserved: int  # across all holders: reserved for committed bids
     consumed: int
     max_delta_atto: int
+    total_delta_atto: int
+    reserved_delta_atto: int
+    consumed_delta_atto: int
     purposes: list[str]
     offer_amount: int
     offer_price: int
@@ -256,20 +295,23 @@ def datasets(system: System, address: str) -> list[DatasetView]:
         received.update(int(i) for i in batch["args"]["ids"])
     views = []
     for dataset in sorted(registered.keys() | received):
-        owner, max_delta, total, consumed = _dataset(system, dataset)
+        state = _dataset(system, dataset)
         content = registered.get(dataset) or _content_hash(system, dataset)
         amount, price = _offer(system, dataset, address)
         views.append(
             DatasetView(
                 id=dataset,
                 id_hex=hex(dataset),
-                owner=owner,
+                owner=state.owner,
                 content_hash="0x" + content.hex(),
-                total=total,
+                total=state.total_micro_epsilon,
                 held=_balance(system, address, dataset),
                 reserved=int(ledger.functions.reservedOf(dataset).call()),
-                consumed=consumed,
-                max_delta_atto=max_delta,
+                consumed=state.consumed_micro_epsilon,
+                max_delta_atto=state.max_delta_atto,
+                total_delta_atto=state.total_delta_atto,
+                reserved_delta_atto=int(ledger.functions.reservedDeltaOf(dataset).call()),
+                consumed_delta_atto=state.consumed_delta_atto,
                 purposes=_purposes(system, dataset),
                 offer_amount=amount,
                 offer_price=price,
@@ -293,14 +335,24 @@ def _content_hash(system: System, dataset: int) -> bytes:
 # ---- checks ----
 
 
-def _dataset(system: System, dataset: int) -> tuple[str, int, int, int]:
-    """(owner, maxDeltaAtto, totalMicroEpsilon, consumedMicroEpsilon); owner zero if unknown."""
-    owner, max_delta, total, consumed = system.ledger.functions.datasetOf(dataset).call()
-    return str(owner), int(max_delta), int(total), int(consumed)
+class _Dataset(NamedTuple):
+    """`PrivacyBudgetLedger.datasetOf`; the owner is the zero address if none registered it."""
+
+    owner: str
+    max_delta_atto: int
+    total_micro_epsilon: int
+    consumed_micro_epsilon: int
+    total_delta_atto: int
+    consumed_delta_atto: int
+
+
+def _dataset(system: System, dataset: int) -> _Dataset:
+    owner, *amounts = system.ledger.functions.datasetOf(dataset).call()
+    return _Dataset(str(owner), *(int(a) for a in amounts))
 
 
 def _require_dataset(system: System, dataset: int) -> None:
-    if _dataset(system, dataset)[0] == ADDRESS_ZERO:
+    if _dataset(system, dataset).owner == ADDRESS_ZERO:
         raise TokensError(f"DATASET: unknown dataset {hex(dataset)}")
 
 

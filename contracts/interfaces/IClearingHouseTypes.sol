@@ -71,10 +71,15 @@ interface IClearingHouseTypes {
         uint8 tier;
     }
 
+    /// @dev `enclaveDigest`: keccak256 of the SHA-384 launch digest of the enclave the
+    /// provider runs this item's jobs in, which the oracle holds its futures' evidence to; zero
+    /// for any enclave the oracle's operator policy allows. Only in calldata and `AskPosted`:
+    /// the chain never reads it.
     struct Ask {
         Item item;
         uint32 capacity;
         uint48 reservePriceMicroUsd;
+        bytes32 enclaveDigest;
     }
 
     /// @notice An item as the round keeps it; its delivery ends at the end of its slot.

@@ -1,19 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @title CST stakes locked per job or per account, and long-term reputation bonds
-/// @notice An account stakes CST (free stake); a clearing role locks part of it, and the policy
-/// oracle's side releases a lock back to free stake or slashes it (burning CST). Two kinds of
-/// lock share the account's `locked` total: a lock keyed by a job id (`lock`, `release`,
-/// `slash`: the vault keeps its owner and amount, for jobs opened outside settlement rounds),
-/// and an account lock (`lockStake`, `releaseStake`, `slashStake`: the vault keeps only the
-/// account's total; the caller keeps each bid's amount in its own record, so a bid costs the
-/// vault no storage of its own). Bonds are long-term collateral with an unbonding delay and
-/// stay slashable during the delay. A clearing role may lock part of an account's bond for as long
-/// as what it backs is at stake (an auctioneer's posted result, a provider's offered capacity):
-/// a locked bond cannot be unbonded, and the clearing role releases it, burns it, or pays it to
-/// whoever earned it. A locked bond is still slashable by a fault (`slashBond`), so releasing or
-/// seizing a lock takes at most what is left of it.
+/// @title CST stakes locked per account, and long-term reputation bonds
+/// @notice An account stakes CST (free stake); a clearing role locks part of it for a bid
+/// (`lockStake`), and the policy oracle's side returns it to free stake or slashes it, burning
+/// CST (`releaseStake`, `slashStake`). The vault keeps only each account's locked total; the
+/// caller keeps each bid's amount in its own record, so a bid costs the vault no storage of its
+/// own. Bonds are long-term collateral with an unbonding delay. A clearing role may lock part of
+/// an account's bond for as long as what it backs is at stake (an auctioneer's posted result, a
+/// provider's offered capacity): a locked bond cannot be unbonded, and only the clearing role
+/// releases it, burns it, or pays it to whoever earned it.
 interface ISafetyVault {
     struct Balance {
         uint128 free;
@@ -27,29 +23,20 @@ interface ISafetyVault {
     error ZeroAmount();
     error InsufficientStake(address account, uint256 needed, uint256 free);
     error InsufficientBond(address account, uint256 needed, uint256 bonded);
-    error LockExists(bytes32 id);
-    error UnknownLock(bytes32 id);
-    error SlashExceedsLock(bytes32 id, uint256 amount, uint256 locked);
     error ExceedsLocked(address account, uint256 amount, uint256 locked);
-    error SlashExceedsBond(address account, uint256 amount, uint256 slashable);
     error NothingToWithdraw(address account);
     error UnbondingNotReady(address account, uint256 readyAt);
     error InvalidRiskBps(uint256 riskBps);
-    error LengthMismatch();
     error InvalidParameters();
 
     event Staked(address indexed account, uint256 amount);
     event Unstaked(address indexed account, uint256 amount);
-    event Locked(bytes32 indexed id, address indexed account, uint256 amount);
-    event Released(bytes32 indexed id, address indexed account, uint256 amount);
-    event Slashed(bytes32 indexed id, address indexed account, uint256 burned, uint256 released);
     event StakeLocked(address indexed account, uint256 amount);
     event StakeReleased(address indexed account, uint256 amount);
     event StakeSlashed(address indexed account, uint256 burned);
     event Bonded(address indexed account, uint256 amount);
     event UnbondingStarted(address indexed account, uint256 amount, uint256 readyAt);
     event Withdrawn(address indexed account, uint256 amount);
-    event BondSlashed(address indexed account, uint256 burned);
     event BondLocked(address indexed account, uint256 amount);
     event BondReleased(address indexed account, uint256 amount);
     /// @dev `recipient` zero: burned.
@@ -58,19 +45,6 @@ interface ISafetyVault {
 
     function stake(uint256 amount) external;
     function unstake(uint256 amount) external;
-
-    /// @notice Moves `amount` of `account`'s free stake into a lock keyed by `id`. CLEARING_ROLE.
-    function lock(bytes32 id, address account, uint256 amount) external;
-
-    /// @notice `lock` for many ids in one call. CLEARING_ROLE.
-    function lockBatch(bytes32[] calldata ids, address[] calldata accounts, uint256[] calldata amounts)
-        external;
-
-    /// @notice Returns a lock to its owner's free stake. ORACLE_ROLE.
-    function release(bytes32 id) external;
-
-    /// @notice Burns `amount` of a lock and returns the rest to free stake. ORACLE_ROLE.
-    function slash(bytes32 id, uint256 amount) external;
 
     /// @notice Locks the stake a bid of `account`'s needs — `requiredStake(account, riskBps,
     /// notionalMicroUsd)` rounded up to a whole multiple of `unitWei`, the granularity the
@@ -94,10 +68,6 @@ interface ISafetyVault {
 
     /// @notice Pays out everything unbonding once its delay has passed.
     function withdraw() external;
-
-    /// @notice Burns `amount` of `account`'s bond: free bond first, then what is unbonding,
-    /// then locked bond. ORACLE_ROLE.
-    function slashBond(address account, uint256 amount) external;
 
     /// @notice Moves `amount` of `account`'s bond into its locked bond. CLEARING_ROLE.
     function lockBond(address account, uint256 amount) external;
@@ -124,7 +94,6 @@ interface ISafetyVault {
         returns (uint256);
 
     function balanceOf(address account) external view returns (Balance memory);
-    function lockOf(bytes32 id) external view returns (address account, uint256 amount);
     function cstWeiPerMicroUsd() external view returns (uint256);
     function unbondingDelaySeconds() external view returns (uint256);
 }

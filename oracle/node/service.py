@@ -52,11 +52,10 @@ Pricer = Callable[[int, bytes], PriceReport]
 PricingRefused when it cannot. Whoever starts the node supplies it (the market's pricing is not
 the oracle's code), or none."""
 
-FutureReader = Callable[[str], FutureTerms | None]
-"""The terms of the future a job (its id, 0x-hex) redeemed, read from the chain; None when the
-job is not a redeemed future (a job opened directly on the StakeEnforcer). Raises
-FutureUnreadable when it cannot read them. A node without one holds every job to its buyer's
-file."""
+FutureReader = Callable[[str], FutureTerms]
+"""The terms of the future a job (its id, 0x-hex) redeemed, read from the chain. Raises
+FutureUnreadable when it cannot read them or the job is no redeemed future. A node without one
+(it reads no chain) holds every job to its buyer's file."""
 
 
 @dataclass

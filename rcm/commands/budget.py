@@ -44,12 +44,21 @@ def register(
     content_hash: Annotated[
         str | None, typer.Option("--content-hash", help="0x and 64 hex digits, instead of --file.")
     ] = None,
+    total_delta: Annotated[
+        str | None,
+        typer.Option(
+            "--total-delta",
+            help="Total δ of all jobs; each is charged the per-job cap. Default 100 × --delta.",
+        ),
+    ] = None,
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
-    """Register a dataset: total ε, δ cap, consented purposes.
+    """Register a dataset: total ε, per-job and total δ, consented purposes.
 
-    The whole budget is minted to this wallet. Prints the dataset id (decimal and hex)."""
+    The whole ε budget is minted to this wallet. Every job on the dataset is charged the per-job
+    δ cap of the total δ, so the default total lets 100 jobs run. Prints the dataset id (decimal
+    and hex)."""
     from tokens import budgets
     from tokens.errors import TokensError
 
@@ -59,20 +68,30 @@ def register(
         budgets.file_content_hash(file) if file else budgets.parse_content_hash(str(content_hash))
     )
     total = budgets.epsilon_micros(epsilon, "--epsilon")
-    delta_atto = budgets.delta_atto(delta)
+    max_delta_atto = budgets.delta_atto(delta)
+    total_delta_atto = (
+        budgets.delta_atto(total_delta, "--total-delta")
+        if total_delta is not None
+        else budgets.DEFAULT_JOBS_PER_DELTA_BUDGET * max_delta_atto
+    )
     system, account = open_wallet(name, rpc)
-    dataset, receipt = budgets.register(system, account, content, total, delta_atto, purpose)
+    dataset, receipt = budgets.register(
+        system, account, content, total, max_delta_atto, total_delta_atto, purpose
+    )
     data = {
         "name": name,
         "dataset": dataset,
         "dataset_hex": hex(dataset),
         "content_hash": "0x" + content.hex(),
+        "max_delta_atto": max_delta_atto,
+        "total_delta_atto": total_delta_atto,
         **tx_summary(receipt),
     }
     report(
         json_out,
         data,
-        f"registered dataset {dataset} ({hex(dataset)}) with {epsilon} ε (tx {data['tx']})",
+        f"registered dataset {dataset} ({hex(dataset)}) with {epsilon} ε and δ "
+        f"{budgets.delta_text(total_delta_atto)}, at most {delta} per job (tx {data['tx']})",
     )
 
 
@@ -166,8 +185,8 @@ def buy(
 def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
     """Datasets this wallet registered or received budget of.
 
-    Total, held, reserved (for committed bids, all holders) and consumed ε, the consented
-    purposes and this wallet's offer."""
+    Total, held, reserved (for committed bids, all holders) and consumed ε, the δ budget, the
+    consented purposes and this wallet's offer."""
     from tokens import budgets, wallets
     from tokens.amounts import from_units
 
@@ -188,7 +207,14 @@ def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = F
     for v in views:
         owner = "this wallet" if v.owner == address else _short(v.owner)
         purposes = ", ".join(_short(p) if p.startswith("0x") else p for p in v.purposes)
-        lines = [v.id_hex, f"owner: {owner}", f"purposes: {purposes}"]
+        delta = budgets.delta_text
+        lines = [
+            v.id_hex,
+            f"owner: {owner}",
+            f"purposes: {purposes}",
+            f"δ: {delta(v.total_delta_atto)} in all, {delta(v.max_delta_atto)} per job",
+            f"δ consumed: {delta(v.consumed_delta_atto)}, reserved: {delta(v.reserved_delta_atto)}",
+        ]
         if v.offer_amount:
             price = from_units(v.offer_price, "usd")
             lines.append(f"offered: {eps(v.offer_amount)} ε at {price} USD/ε")

@@ -38,12 +38,16 @@ def init(
     ],
 ) -> None:
     """Create a provider root and an enclave key certified by it."""
+    from chain.settlement import enclave_digest
+
     enclave = attester.new_enclave()
     attester.write_enclave(directory, enclave)
     typer.echo(
         f"wrote {directory / attester.ROOT_FILE}, enclave.pem, enclave.key ({SOFTWARE_WARNING})"
     )
     typer.echo(f"root fingerprint (sha256): {certificate_fingerprint(enclave.cert_chain[1])}")
+    measurement = enclave_digest(attester.DEFAULT_MEASUREMENTS.launch_digest()).hex()
+    typer.echo(f"enclave measurement (an ask's enclave_measurement): {measurement}")
 
 
 @app.command()

@@ -86,7 +86,6 @@ def serve(
         node.store.close()
 
 
-# The on-chain half: register the set, open a job, submit a quorum verdict.
+# The on-chain half: register the set, submit a quorum verdict.
 app.command()(oracle_chain.register)
-app.command("open-job")(oracle_chain.open_job)
 app.command()(oracle_chain.submit)

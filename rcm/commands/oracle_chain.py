@@ -1,4 +1,4 @@
-"""The on-chain half of `rcm oracle`: register the set, open a job, submit a quorum verdict."""
+"""The on-chain half of `rcm oracle`: register the set, submit a quorum verdict."""
 
 from __future__ import annotations
 
@@ -59,50 +59,6 @@ def _job_id(text: str) -> bytes:
         return bytes.fromhex(raw)
     except ValueError:
         raise MalformedEvidence(f"job: {text!r} is not hexadecimal") from None
-
-
-def open_job(
-    job: Annotated[str, typer.Argument(help="The job id: 0x-prefixed 32-byte hex.")],
-    buyer: Annotated[str, typer.Option(help="Buyer: wallet name or address.")],
-    provider: Annotated[str, typer.Option(help="Provider: wallet name or address.")],
-    stake: Annotated[str, typer.Option(help="CST of the buyer's free stake to lock.")],
-    from_: From,
-    rpc: RpcOption = DEFAULT_RPC_URL,
-    json_out: JsonOption = False,
-) -> None:
-    """Lock a job's stake and open it with the policy oracle (clearing role; until the
-    clearing house opens jobs when futures are redeemed)."""
-    from tokens import wallets
-    from tokens.amounts import to_units
-    from tokens.errors import TokensError
-    from tokens.operations import balances
-
-    job_id = _job_id(job)
-    units = to_units(stake, "cst", "--stake")
-    buyer_address, provider_address = (
-        wallets.resolve_recipient(buyer),
-        wallets.resolve_recipient(provider),
-    )
-    clearing = _unlock(from_)
-    system = load_system(rpc)
-    free = balances(system, buyer_address).staked
-    if units > free:
-        raise TokensError(f"--stake: the buyer's free stake is {free} wei, less than {units}")
-    if system.oracle.functions.consumerOf(job_id).call() != "0x" + "00" * 20:
-        raise TokensError(f"job: {job} is already open")
-    call = system.enforcer.functions.openJob(job_id, buyer_address, provider_address, units)
-    receipt = system.chain.send(call, clearing)
-    data = {
-        "job": job,
-        "buyer": buyer_address,
-        "provider": provider_address,
-        "stake": units,
-        "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
-    }
-    if json_out:
-        print_json(data)
-    else:
-        typer.echo(f"opened job {job}: {stake} CST of {buyer_address} locked (tx {data['tx']})")
 
 
 def submit(

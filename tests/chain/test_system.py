@@ -9,6 +9,7 @@ import pytest
 from chain.connection import connect
 from chain.deploy import deploy_system
 from chain.errors import ChainError
+from chain.events import events
 from chain.manifest import load_manifest, manifest_path
 from chain.system import System
 
@@ -21,8 +22,10 @@ def deployed() -> System:
 
 def test_manifest_records_addresses_block_and_abi_hashes(deployed: System) -> None:
     manifest = load_manifest(deployed.chain.chain_id)
-    foundation = {"TestUSD", "ComputeSafetyToken", "ReputationRegistry", "SafetyVault"}
-    assert foundation | {"PolicyOracle", "StakeEnforcer"} <= set(manifest.contracts)
+    assert set(manifest.contracts) == {
+        "TestUSD", "ComputeSafetyToken", "ReputationRegistry", "SafetyVault", "PolicyOracle",
+        "PrivacyBudgetLedger", "ComputeFutures", "PolicyRegistry", "ClearingHouse",
+        "ClearingHouseResults", "ClearingHouseDelivery"}
     assert manifest.payment_token == manifest.contracts["TestUSD"].address
     assert manifest.deploy_block >= 1
     assert all(c.abi_hash.startswith("0x") for c in manifest.contracts.values())
@@ -80,3 +83,20 @@ def test_unreachable_rpc_is_named() -> None:
         connect("http://127.0.0.1:9")
     with pytest.raises(ChainError, match="--rpc"):
         connect("ftp://example")
+
+
+def test_the_clearing_house_is_the_one_holder_of_every_role_that_moves_value_for_jobs(
+    deployed: System,
+) -> None:
+    """One enforcement (issue 16): the clearing house alone opens oracle jobs, acts on their
+    verdicts, locks, releases and burns stake and bonds, moves ε and mints futures, so no other
+    contract can open a job on a future's id or move a lock the clearing house holds."""
+    house = deployed.clearing_house.address
+    for contract, name in ((deployed.oracle, "CONSUMER_ROLE"), (deployed.vault, "CLEARING_ROLE"),
+                           (deployed.vault, "ORACLE_ROLE"), (deployed.reputation, "AUDITOR_ROLE"),
+                           (deployed.ledger, "CLEARING_ROLE"),
+                           (deployed.futures, "CLEARING_ROLE")):
+        role = bytes(getattr(contract.functions, name)().call())
+        holders = {e["args"]["account"] for e in events(deployed, contract, "RoleGranted")
+                   if bytes(e["args"]["role"]) == role}
+        assert holders == {house}, (contract.address, name)

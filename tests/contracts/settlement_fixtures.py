@@ -55,6 +55,7 @@ CONTENT_HASH = b"\xda" * 32
 BUDGET_MICRO_EPSILON = 100_000_000  # 100 ε registered
 GRANT_MICRO_EPSILON = 10_000_000  # 10 ε to each bidder
 MAX_DELTA_ATTO = 10**13  # δ ≤ 1e-5
+TOTAL_DELTA_ATTO = 1_000 * MAX_DELTA_ATTO  # room for 1,000 jobs at the cap
 BIDDER_USD = 1_000 * USD
 BIDDER_STAKE = 100 * CST
 FORFEIT_FEE = 2 * USD
@@ -291,6 +292,22 @@ class Market:
     def close(self, round_id: int) -> Any:
         return self.chain.send(self.house.functions.close(round_id), self.governance)
 
+    def fill(self, round_id: int, bidder: LocalAccount, bids: Sequence[Bid]) -> None:
+        """The bidder's bids committed, revealed and posted as the result, each filled with its
+        first bundle: the round is left in its challenge phase."""
+        for bid in bids:
+            self.commit(bid, bidder)
+        self.enter(round_id, Phase.REVEAL)
+        for bid in bids:
+            self.reveal(bid, bidder)
+        self.enter(round_id, Phase.POST)
+        self.post(round_id, *((bid, 0) for bid in bids))
+
+    def redeem(self, bid: Bid, holder: LocalAccount) -> None:
+        """The future of `bid` redeemed by `holder` into an oracle job."""
+        self.chain.send(self.house.functions.redeem(int.from_bytes(self.digest(bid), "big")),
+                        holder)
+
     def settle(self, round_id: int, losers: Sequence[bytes] = (), priced: bool = True) -> None:
         """From the challenge phase on: price (or let the pricing window pass), issue every
         future, release `losers`, close."""
@@ -390,7 +407,7 @@ def build_market(
     bond(system, governance, auctioneer, 2 * AUCTIONEER_BOND)
     bond(system, governance, provider, 10 * CST)
     register_dataset = system.ledger.functions.register(
-        CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, [RESEARCH]
+        CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, TOTAL_DELTA_ATTO, [RESEARCH]
     )
     chain.send(register_dataset, owner)
     market = Market(

@@ -37,6 +37,7 @@ from chain.settlement import (
     Round,
     Status,
     ask_from_event,
+    dataset_id,
 )
 from tests.contracts.settlement_fixtures import (
     ASKS,
@@ -119,13 +120,16 @@ def _bond(market: Market, account: str) -> tuple[int, int]:
     return bonded, bond_locked
 
 
-def _reserved(market: Market) -> int:
-    return int(market.system.ledger.functions.reservedOf(market.dataset).call())
+def _reserved(market: Market) -> tuple[int, int]:
+    """The dataset's reserve: (ε, δ)."""
+    ledger = market.system.ledger.functions
+    return ledger.reservedOf(market.dataset).call(), ledger.reservedDeltaOf(market.dataset).call()
 
 
 def _books(market: Market, *accounts: str) -> dict[str, Any]:
     """Everything a refused call must leave as it was: each account's USD, credit, vault
-    balance and ε budget; the clearing house's USD; the dataset's reserve; the round count."""
+    balance and ε budget; the clearing house's USD; the dataset's reserve of ε and δ; the round
+    count."""
     return {
         "house": market.usd(market.house.address),
         "reserved": _reserved(market),
@@ -557,7 +561,7 @@ def test_commit_escrows_locks_the_stake_and_reserves_epsilon_in_one_record(
     bid = market.bid(buyer, round_id, *BUNDLES)
     stake = _stake_for(market, buyer.address, bid.risk_bps, bid.max_value_micro_usd)
     free, locked = market.free_stake(buyer.address), market.locked(buyer.address)
-    _, _, total, consumed = market.system.ledger.functions.datasetOf(market.dataset).call()
+    total, consumed = market.system.ledger.functions.datasetOf(market.dataset).call()[2:4]
     receipt = chain.send(_commit_call(market, bid), buyer)
     digest = market.digest(bid)
     (committed,) = event_args(market.house, receipt, "Committed")
@@ -587,7 +591,9 @@ def test_commit_escrows_locks_the_stake_and_reserves_epsilon_in_one_record(
     assert market.usd(buyer.address) == BIDDER_USD - bid.max_value_micro_usd
     assert market.free_stake(buyer.address) == free - stake
     assert market.locked(buyer.address) == locked + stake
-    assert _reserved(market) == bid.epsilon_micros
+    # δ is charged at the dataset's cap, whatever the bid's own δ below it.
+    assert bid.delta_atto < MAX_DELTA_ATTO
+    assert _reserved(market) == (bid.epsilon_micros, MAX_DELTA_ATTO)
     assert market.budget(buyer.address) == GRANT_MICRO_EPSILON - bid.epsilon_micros
 
 
@@ -796,6 +802,36 @@ def test_commit_refuses_epsilon_for_a_purpose_or_delta_the_dataset_does_not_allo
     assert _books(market, buyer.address) == before
 
 
+
+def test_commit_is_refused_once_the_datasets_delta_budget_is_reserved_and_cancel_returns_it(
+    chain: Chain, market: Market, round_id: int, buyer: LocalAccount
+) -> None:
+    """A dataset with δ for two jobs: bids with no ε still take a job's δ each."""
+    content = b"\xd2" * 32
+    register = market.system.ledger.functions.register(
+        content, GRANT_MICRO_EPSILON, MAX_DELTA_ATTO, 2 * MAX_DELTA_ATTO, [RESEARCH]
+    )
+    chain.send(register, market.owner)
+    small = dataset_id(market.owner.address, content)
+    first, second, third = (
+        market.bid(buyer, round_id, *BUNDLES, dataset_id=small, epsilon_micros=0, nonce=n)
+        for n in (1, 2, 3)
+    )
+    reserved_delta = market.system.ledger.functions.reservedDeltaOf(small).call
+    market.commit(first, buyer)
+    market.commit(second, buyer)
+    before = _books(market, buyer.address), reserved_delta()
+    assert before[1] == 2 * MAX_DELTA_ATTO
+    with reverts("DeltaBudgetExhausted", small, MAX_DELTA_ATTO, 0):
+        market.commit(third, buyer)
+    assert (_books(market, buyer.address), reserved_delta()) == before
+    assert market.record(market.digest(third)).status is Status.NONE
+    market.cancel(first, buyer)
+    assert reserved_delta() == MAX_DELTA_ATTO
+    market.commit(third, buyer)
+    assert market.record(market.digest(third)).status is Status.COMMITTED
+
+
 # ---- cancel ----
 
 
@@ -816,7 +852,7 @@ def test_a_bidder_cancels_in_the_commit_phase_and_gets_everything_back(
     record = market.record(digest)
     assert (record.status, record.refunded, record.payment_micro_usd) == (Status.CANCELLED, True, 0)
     assert market.vault_balance(buyer.address) == before[buyer.address][2]
-    assert (market.budget(buyer.address), _reserved(market)) == (before[buyer.address][3], 0)
+    assert (market.budget(buyer.address), _reserved(market)) == (before[buyer.address][3], (0, 0))
     # The whole deposit is the bidder's credit, with nothing owed through the record.
     assert market.credit(buyer.address) == bid.max_value_micro_usd
     assert market.house.functions.refundOf(digest).call() == 0
@@ -1184,7 +1220,7 @@ def test_an_unrevealed_commitment_forfeits_the_fee_and_a_share_of_its_deposit(
         market.dataset,
     )
     assert (market.locked(buyer.address), market.free_stake(buyer.address)) == (0, free)
-    assert (market.budget(buyer.address), _reserved(market)) == (GRANT_MICRO_EPSILON, 0)
+    assert (market.budget(buyer.address), _reserved(market)) == (GRANT_MICRO_EPSILON, (0, 0))
     assert market.credit(market.governance.address) == fee  # governance is the treasury
     assert market.house.functions.refundOf(digest).call() == bid.max_value_micro_usd - fee
     chain.send(market.house.functions.withdraw([digest]), buyer)

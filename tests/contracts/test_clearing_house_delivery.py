@@ -24,6 +24,7 @@ from tests.contracts.settlement_fixtures import (
     AUCTIONEER_BOND,
     BURN_GAS,
     CST,
+    MAX_DELTA_ATTO,
     ORACLE_THRESHOLD,
     POLICY,
     PROVIDER_BOND_PER_UNIT,
@@ -44,7 +45,6 @@ from tokens.futures import end_deliveries, redeem
 
 PROVIDER_BOND = 10 * CST  # what build_market bonds the provider
 AUCTIONEER_BONDED = 2 * AUCTIONEER_BOND  # what build_market bonds the auctioneer
-PASS_REWARD = 100  # Parameters().pass_reward
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,20 @@ def _ledger(market: Market) -> tuple[int, int]:
     return ledger.reservedOf(market.dataset).call(), ledger.datasetOf(market.dataset).call()[3]
 
 
+def _delta(market: Market) -> tuple[int, int]:
+    """The dataset's reserved and consumed δ: the cap for each job, whatever its own δ."""
+    ledger = market.system.ledger.functions
+    return (ledger.reservedDeltaOf(market.dataset).call(),
+            ledger.datasetOf(market.dataset).call()[5])
+
+
+def _worth(market: Market, digest: bytes) -> int:
+    record = market.record(digest)
+    worth = record.payment_micro_usd * record.risk_bps // 10_000
+    assert worth > 0
+    return worth
+
+
 def _score(market: Market, account: str) -> int:
     return int(market.system.reputation.functions.scoreOf(account).call())
 
@@ -234,6 +248,7 @@ def test_a_settled_round_leaves_each_winner_a_future_and_each_loser_its_deposit(
     # The loser's stake and ε are free again; the winners' are held until their verdicts.
     assert market.locked(rival.address) == market.stake_of(market.digest(issued.b))
     assert _ledger(market) == (sum(bid.epsilon_micros for bid in issued.winners), 0)
+    assert _delta(market) == (MAX_DELTA_ATTO * len(issued.winners), 0)
 
 
 def test_closing_the_round_releases_every_bond_it_held_once(
@@ -483,6 +498,7 @@ def test_a_compliant_verdict_pays_the_provider_releases_the_stake_and_spends_eps
     digest = market.digest(redeemed.a)
     stake, free = market.stake_of(digest), market.free_stake(buyer.address)
     reserved, consumed = _ledger(market)
+    reserved_delta, consumed_delta = _delta(market)
     event = _verdict(market, redeemed.a, Fault.NONE)
     assert event == {
         "jobId": digest,
@@ -496,11 +512,12 @@ def test_a_compliant_verdict_pays_the_provider_releases_the_stake_and_spends_eps
     assert (market.locked(buyer.address), market.free_stake(buyer.address)) == (0, free + stake)
     epsilon = redeemed.a.epsilon_micros
     assert _ledger(market) == (reserved - epsilon, consumed + epsilon)
+    assert _delta(market) == (reserved_delta - MAX_DELTA_ATTO, consumed_delta + MAX_DELTA_ATTO)
     assert market.record(digest).status is Status.SETTLED
+    # An audit is worth the job's payment at its risk score, to each party.
+    worth = _worth(market, digest)
     assert (_score(market, buyer.address), _score(market, market.provider.address)) == (
-        PASS_REWARD,
-        PASS_REWARD,
-    )
+        worth, worth)
 
 
 def test_a_buyer_fault_burns_the_stake_and_still_pays_the_provider(
@@ -522,9 +539,7 @@ def test_a_buyer_fault_burns_the_stake_and_still_pays_the_provider(
     assert market.credit(market.provider.address) == _payment(redeemed.a)
     assert market.record(digest).status is Status.VOIDED
     assert (_score(market, buyer.address), _score(market, market.provider.address)) == (
-        0,
-        PASS_REWARD,
-    )
+        0, _worth(market, digest))
 
 
 def test_a_provider_fault_burns_the_policys_slash_from_its_bond_and_refunds_the_buyer(
@@ -550,9 +565,7 @@ def test_a_provider_fault_burns_the_policys_slash_from_its_bond_and_refunds_the_
     assert market.credit(market.provider.address) == 0
     assert market.record(digest).status is Status.VOIDED
     assert (_score(market, buyer.address), _score(market, market.provider.address)) == (
-        PASS_REWARD,
-        0,
-    )
+        _worth(market, digest), 0)
     # The change and the refunded payment: the whole deposit back.
     before = market.usd(buyer.address)
     chain.send(market.house.functions.withdraw([digest]), buyer)
@@ -672,7 +685,7 @@ def test_a_commit_after_a_verdict_sees_the_budget_the_verdict_consumed(
     chain: Chain, market: Market, redeemed: Settled, buyer: LocalAccount
 ) -> None:
     _verdict(market, redeemed.a, Fault.NONE)
-    _, _, total, consumed = market.system.ledger.functions.datasetOf(market.dataset).call()
+    total, consumed = market.system.ledger.functions.datasetOf(market.dataset).call()[2:4]
     assert consumed == redeemed.a.epsilon_micros
     round_id = market.open_round()
     bid = market.bid(buyer, round_id, Bundle((0,), (1,), USD))
@@ -739,6 +752,7 @@ def test_an_unredeemed_future_expires_paying_its_provider_and_giving_its_epsilon
     budgets = market.budget(buyer.address), market.budget(outsider.address)
     stakes = market.locked(buyer.address), market.locked(rival.address)
     reserved, consumed = _ledger(market)
+    reserved_delta, consumed_delta = _delta(market)
     # The holder given for an unclaimed future is ignored: its bidder holds it.
     receipt = _expire(chain, market, (issued.a, outsider.address), (issued.b, outsider.address))
     assert event_args(market.house, receipt, "Expired") == [
@@ -756,6 +770,7 @@ def test_an_unredeemed_future_expires_paying_its_provider_and_giving_its_epsilon
         budgets[0] + issued.a.epsilon_micros, budgets[1] + issued.b.epsilon_micros)
     assert _ledger(market) == (
         reserved - issued.a.epsilon_micros - issued.b.epsilon_micros, consumed)
+    assert _delta(market) == (reserved_delta - 2 * MAX_DELTA_ATTO, consumed_delta)
     assert _held(market, outsider.address, issued.b) == 0
     # The hostile wallet's future is still open: the provider's bond stays held for it.
     assert ProviderBond.read(market.house, issued.round_id, provider) == (
@@ -784,6 +799,7 @@ def test_a_job_without_a_verdict_by_its_deadline_times_out_as_each_partys_worst_
     stake = market.stake_of(digest)
     supply = market.system.cst.functions.totalSupply().call()
     reserved, consumed = _ledger(market)
+    reserved_delta, consumed_delta = _delta(market)
     receipt = chain.send(market.house.functions.timeOut([digest]), market.governance)
     assert event_args(market.house, receipt, "TimedOut") == [{
         "jobId": digest, "paymentMicroUsd": _payment(redeemed.a), "burnedStakeWei": stake,
@@ -797,6 +813,7 @@ def test_a_job_without_a_verdict_by_its_deadline_times_out_as_each_partys_worst_
     assert market.system.cst.functions.totalSupply().call() == supply - stake - PROVIDER_SLASH
     assert _ledger(market) == (reserved - redeemed.a.epsilon_micros,
                                consumed + redeemed.a.epsilon_micros)
+    assert _delta(market) == (reserved_delta - MAX_DELTA_ATTO, consumed_delta + MAX_DELTA_ATTO)
     assert (_score(market, buyer.address), _score(market, market.provider.address)) == (0, 0)
     # A verdict arriving now finds no job to enforce.
     with reverts("UnknownJob", _hex(digest)):
@@ -822,7 +839,7 @@ def test_once_every_future_of_a_round_has_ended_the_round_holds_nothing(
     assert _bond(market, provider)[1] == 0
     for account in (buyer.address, rival.address, redeemed.wallet.address):
         assert market.locked(account) == 0
-    assert _ledger(market)[0] == 0
+    assert (_ledger(market)[0], _delta(market)[0]) == (0, 0)
     accounts = {buyer.address, rival.address, redeemed.wallet.address, provider,
                 market.governance.address}
     bids = [*redeemed.winners, redeemed.lost]
@@ -886,3 +903,24 @@ def test_a_future_expires_only_once_its_round_is_closed(
     market.close(final.round_id)
     assert end_deliveries(market.system, market.governance, final.round_id).expired == [digest]
     assert market.record(digest).status is Status.EXPIRED
+
+
+def test_a_redeemed_or_expired_future_cannot_move_or_be_claimed_again(
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount, rival: LocalAccount,
+    outsider: LocalAccount
+) -> None:
+    """Redeeming or expiring a claimed future burns its token, so ComputeFutures itself refuses
+    to move it; an unclaimed one can no longer be claimed."""
+    for bid, holder in ((issued.a, buyer), (issued.b, rival)):
+        _claim(chain, market, bid, holder)
+    chain.send(market.house.functions.redeem(_id(market, issued.a)), buyer)
+    _past(chain, market, max(_delivery_end(bid) for bid in (issued.b, issued.h)))
+    _expire(chain, market, (issued.b, rival.address), (issued.h, issued.wallet.address))
+    for bid, holder in ((issued.a, buyer), (issued.b, rival)):
+        with reverts("ERC1155InsufficientBalance", holder.address, 0, 1, _id(market, bid)):
+            _transfer(chain, market, bid, holder, outsider.address)
+        assert _held(market, outsider.address, bid) == 0
+    expired = market.digest(issued.h)
+    with reverts("UnexpectedStatus", _hex(expired), Status.FUTURE, Status.EXPIRED):
+        through(chain, issued.wallet, outsider)(market.house.functions.claim([expired]))
+    assert _held(market, issued.wallet.address, issued.h) == 0

@@ -105,6 +105,7 @@ from tests.contracts.settlement_fixtures import (
     HIGH_RISK_BPS,
     LOW_RISK_BPS,
     MAX_CLAIMED_GAP_BPS,
+    MAX_DELTA_ATTO,
     MAX_EXTENSION,
     MEDIUM_RISK_BPS,
     ORACLE_THRESHOLD,
@@ -245,6 +246,8 @@ class Books:
     epsilon: dict[str, int]  # ε balances of the data owner and the bidders
     reserved: int
     consumed: int
+    reserved_delta: int
+    consumed_delta: int
     vault: dict[str, tuple[int, ...]]
     provider_bonds: dict[int, ProviderBond]  # by round
     refunds: dict[bytes, int]  # `refundOf` the records of finished rounds
@@ -519,6 +522,7 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         self.house_usd = base.house_usd
         self.epsilon = dict(base.epsilon)
         self.consumed = base.consumed
+        self.consumed_delta = base.consumed_delta
         self.bonds = {a: [base.vault[a][BOND], base.vault[a][BOND_LOCKED]] for a in base.vault}
         self.burned_base, self.burned = base.burned, 0
         self.clock = int(self.views.tester.get_block_by_number("latest")["timestamp"])
@@ -549,6 +553,7 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             *((ledger, "balanceOf", (h, m.dataset)) for h in holders),
             (ledger, "reservedOf", (m.dataset,)),
             (ledger, "datasetOf", (m.dataset,)),
+            (ledger, "reservedDeltaOf", (m.dataset,)),
             *((vault, "balanceOf", (a.address,)) for a in self.bonders),
             *((house, "providerBondOf", (r, self.provider.address)) for r in round_ids),
             *((house, "refundOf", (d,)) for d in finished),
@@ -560,7 +565,9 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             records={d: BidRecord.from_call(next(values)) for d in digests},
             epsilon={h: next(values) for h in holders},
             reserved=next(values),
-            consumed=next(values)[3],
+            consumed=(dataset := next(values))[3],
+            consumed_delta=dataset[5],
+            reserved_delta=next(values),
             vault={a.address: tuple(next(values)) for a in self.bonders},
             provider_bonds={r: ProviderBond(*next(values)) for r in round_ids},
             refunds={d: next(values) for d in finished},
@@ -1193,6 +1200,7 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         burned += self._close_delivery(self._round(entry), fault is Fault.PROVIDER)
         entry.status = Status.SETTLED if fault is Fault.NONE else Status.VOIDED
         self.consumed += entry.bid.epsilon_micros  # spent on every verdict
+        self.consumed_delta += MAX_DELTA_ATTO
         (enforced,) = event_args(self.house, receipt, "VerdictEnforced")
         assert (enforced["paid"], enforced["paidMicroUsd"], enforced["burnedWei"]) == (
             paid.address, entry.payment_micro_usd, burned)
@@ -1269,6 +1277,7 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             bond_burned = self._close_delivery(self._round(entry), True)
             entry.status = Status.TIMED_OUT
             self.consumed += entry.bid.epsilon_micros
+            self.consumed_delta += MAX_DELTA_ATTO
             assert logged == {"jobId": entry.digest, "paymentMicroUsd": entry.payment_micro_usd,
                               "burnedStakeWei": entry.stake_wei, "burnedBondWei": bond_burned}
 
@@ -1345,6 +1354,13 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         assert (books.epsilon, books.consumed) == (self.epsilon, self.consumed)
 
     @invariant()
+    def each_job_on_the_dataset_holds_or_has_spent_its_delta_cap(self) -> None:
+        books = self.books()
+        holding = sum(r.status in HOLDING for r in books.records.values())
+        assert books.reserved_delta == MAX_DELTA_ATTO * holding
+        assert books.consumed_delta == self.consumed_delta
+
+    @invariant()
     def each_bidders_locked_stake_is_what_its_records_hold(self) -> None:
         books = self.books()
         held: Counter[str] = Counter()
@@ -1388,8 +1404,8 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             assert not any(r.holds.values()), r.round_id
 
 
-MODEL = ("rounds", "entries", "nonce", "credit", "house_usd", "epsilon", "consumed", "bonds",
-         "burned_base", "burned", "clock")
+MODEL = ("rounds", "entries", "nonce", "credit", "house_usd", "epsilon", "consumed",
+         "consumed_delta", "bonds", "burned_base", "burned", "clock")
 
 
 def _prelude(machine: ClearingHouseMachine) -> None:

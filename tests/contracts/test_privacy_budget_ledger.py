@@ -1,5 +1,5 @@
 """PrivacyBudgetLedger: datasets, consents, grants and resale, and the clearing role's
-reserve / release / consume — never below zero, never above what was registered."""
+reserve / release / consume of ε and δ — never below zero, never above what was registered."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.contracts.settlement_fixtures import (
     REENTER,
     REENTRANT_CALL,
     RESEARCH,
+    TOTAL_DELTA_ATTO,
     USD,
 )
 from tests.support import event_args, reverts, role
@@ -42,7 +43,9 @@ def ledger(
         ledger.functions.grantRole(role(ledger, "CLEARING_ROLE"), clearing.address), governance
     )
     chain.send(
-        ledger.functions.register(CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, [RESEARCH]),
+        ledger.functions.register(
+            CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, TOTAL_DELTA_ATTO, [RESEARCH]
+        ),
         data_owner,
     )
     chain.send(system.usd.functions.mint(buyer.address, 100 * USD), governance)
@@ -73,13 +76,22 @@ def test_register_mints_the_whole_budget_to_the_owner_under_an_id_from_the_hash(
 ) -> None:
     ledger = system.ledger
     receipt = chain.send(
-        ledger.functions.register(CONTENT_HASH, 5_000_000, MAX_DELTA_ATTO, [RESEARCH, TRAINING]),
+        ledger.functions.register(
+            CONTENT_HASH, 5_000_000, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO, [RESEARCH, TRAINING]
+        ),
         data_owner,
     )
     expected = dataset_id(data_owner.address, CONTENT_HASH)
     assert ledger.functions.datasetIdOf(data_owner.address, CONTENT_HASH).call() == expected
     (registered,) = event_args(ledger, receipt, "DatasetRegistered")
-    assert (registered["id"], registered["totalMicroEpsilon"]) == (expected, 5_000_000)
+    assert registered == {
+        "id": expected,
+        "owner": data_owner.address,
+        "contentHash": CONTENT_HASH,
+        "totalMicroEpsilon": 5_000_000,
+        "maxDeltaAtto": MAX_DELTA_ATTO,
+        "totalDeltaAtto": 3 * MAX_DELTA_ATTO,
+    }
     assert [e["purpose"] for e in event_args(ledger, receipt, "ConsentSet")] == [RESEARCH, TRAINING]
     assert ledger.functions.balanceOf(data_owner.address, expected).call() == 5_000_000
     assert ledger.functions.datasetOf(expected).call() == (
@@ -87,17 +99,39 @@ def test_register_mints_the_whole_budget_to_the_owner_under_an_id_from_the_hash(
         MAX_DELTA_ATTO,
         5_000_000,
         0,
+        3 * MAX_DELTA_ATTO,
+        0,
     )
+    assert ledger.functions.reservedDeltaOf(expected).call() == 0
     assert ledger.functions.uri(expected).call() == "rcm://budgets/{id}.json"
 
 
-def test_a_dataset_registers_once_and_with_a_budget(
+def test_a_dataset_registers_once_and_with_an_epsilon_budget_a_delta_cap_and_a_delta_budget(
     chain: Chain, ledger: Contract, dataset: int, data_owner: LocalAccount
 ) -> None:
+    register = ledger.functions.register
     with reverts("DatasetExists", dataset):
-        chain.send(ledger.functions.register(CONTENT_HASH, 1, 0, []), data_owner)
+        chain.send(register(CONTENT_HASH, 1, 1, 1, []), data_owner)
+    fresh = b"\x01" * 32
     with reverts("ZeroBudget"):
-        chain.send(ledger.functions.register(b"\x01" * 32, 0, 0, []), data_owner)
+        chain.send(register(fresh, 0, 1, 1, []), data_owner)
+    with reverts("ZeroDeltaCap"):
+        chain.send(register(fresh, 1, 0, 1, []), data_owner)
+    with reverts("DeltaBudgetBelowCap", MAX_DELTA_ATTO - 1, MAX_DELTA_ATTO):
+        chain.send(register(fresh, 1, MAX_DELTA_ATTO, MAX_DELTA_ATTO - 1, []), data_owner)
+    # The counters share the slot every commit writes: ε up to 2^40 − 1 micro-ε, 2^24 − 1 jobs.
+    with reverts("BudgetTooLarge", 2**40, 2**40 - 1):
+        chain.send(register(fresh, 2**40, 1, 1, []), data_owner)
+    with reverts("TooManyJobs", 2**24, 2**24 - 1):
+        chain.send(register(fresh, 1, 1, 2**24, []), data_owner)
+    refused = dataset_id(data_owner.address, fresh)
+    assert ledger.functions.datasetOf(refused).call()[0] == ZERO_ADDRESS
+    # A δ budget of one and a half caps is a dataset for one job: the rest is never spent.
+    receipt = chain.send(register(fresh, 1, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO // 2, []),
+                         data_owner)
+    assert event_args(ledger, receipt, "DatasetRegistered")[0]["totalDeltaAtto"] == (
+        MAX_DELTA_ATTO)
+    assert ledger.functions.datasetOf(refused).call()[4] == MAX_DELTA_ATTO
 
 
 def test_only_the_owner_sets_consent(
@@ -158,16 +192,19 @@ def test_reserve_release_and_consume_conserve_the_budget(
     buyer: LocalAccount,
 ) -> None:
     _grant(chain, ledger, data_owner, buyer.address, dataset, 3_000_000)
-    reserve = ledger.functions.reserve(dataset, buyer.address, 2_000_000, RESEARCH, MAX_DELTA_ATTO)
-    receipt = chain.send(reserve, clearing)
+    reserve = ledger.functions.reserve
+    receipt = chain.send(
+        reserve(dataset, buyer.address, 1_500_000, RESEARCH, MAX_DELTA_ATTO), clearing
+    )
     # The units leave the holder's balance (a burn) for the dataset's reserve.
     (moved,) = event_args(ledger, receipt, "TransferSingle")
     assert (moved["operator"], moved["from"], moved["to"], moved["value"]) == (
         clearing.address,
         buyer.address,
         ZERO_ADDRESS,
-        2_000_000,
+        1_500_000,
     )
+    chain.send(reserve(dataset, buyer.address, 500_000, RESEARCH, 0), clearing)
     assert ledger.functions.reservedOf(dataset).call() == 2_000_000
     assert ledger.functions.balanceOf(buyer.address, dataset).call() == 1_000_000
     receipt = chain.send(ledger.functions.release(dataset, buyer.address, 500_000), clearing)
@@ -175,7 +212,7 @@ def test_reserve_release_and_consume_conserve_the_budget(
     assert (moved["from"], moved["to"], moved["value"]) == (ZERO_ADDRESS, buyer.address, 500_000)
     receipt = chain.send(ledger.functions.consume(dataset, 1_500_000), clearing)
     assert event_args(ledger, receipt, "Consumed") == [
-        {"id": dataset, "amountMicroEpsilon": 1_500_000}
+        {"id": dataset, "amountMicroEpsilon": 1_500_000, "deltaAtto": MAX_DELTA_ATTO}
     ]
     assert ledger.functions.balanceOf(buyer.address, dataset).call() == 1_500_000
     assert ledger.functions.reservedOf(dataset).call() == 0
@@ -254,6 +291,128 @@ def test_nothing_releases_or_consumes_more_than_is_reserved(
     with reverts("ExceedsReserved", dataset, 1_001, 1_000):
         chain.send(ledger.functions.consume(dataset, 1_001), clearing)
     _conserved(ledger, dataset, [data_owner.address, buyer.address])
+
+
+# ---- δ: every job charged the cap, against the total ----
+
+SMALL_CONTENT_HASH = b"\xd5" * 32
+
+
+@pytest.fixture
+def small(chain: Chain, ledger: Contract, data_owner: LocalAccount, buyer: LocalAccount) -> int:
+    """A dataset with δ for three jobs at the cap; the buyer holds all of its 5 ε."""
+    chain.send(
+        ledger.functions.register(
+            SMALL_CONTENT_HASH, 5_000_000, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO, [RESEARCH]
+        ),
+        data_owner,
+    )
+    small = dataset_id(data_owner.address, SMALL_CONTENT_HASH)
+    _grant(chain, ledger, data_owner, buyer.address, small, 5_000_000)
+    return small
+
+
+def _delta(ledger: Contract, dataset: int) -> tuple[int, int]:
+    """(reserved, consumed) δ of the dataset."""
+    consumed = ledger.functions.datasetOf(dataset).call()[5]
+    return ledger.functions.reservedDeltaOf(dataset).call(), consumed
+
+
+def _state(ledger: Contract, dataset: int, holder: str) -> tuple[object, ...]:
+    return (
+        ledger.functions.datasetOf(dataset).call(),
+        ledger.functions.reservedOf(dataset).call(),
+        ledger.functions.reservedDeltaOf(dataset).call(),
+        ledger.functions.balanceOf(holder, dataset).call(),
+    )
+
+
+def test_every_reservation_on_a_dataset_is_charged_its_delta_cap_even_with_no_epsilon(
+    chain: Chain, ledger: Contract, small: int, clearing: LocalAccount, buyer: LocalAccount
+) -> None:
+    reserve = ledger.functions.reserve
+    chain.send(reserve(small, buyer.address, 0, RESEARCH, 0), clearing)
+    assert _delta(ledger, small) == (MAX_DELTA_ATTO, 0)
+    chain.send(reserve(small, buyer.address, 1_000, RESEARCH, MAX_DELTA_ATTO // 2), clearing)
+    assert _delta(ledger, small) == (2 * MAX_DELTA_ATTO, 0)
+    # No dataset, no δ: reserving, releasing and consuming nothing of id 0 do nothing at all.
+    for call in (
+        reserve(0, buyer.address, 0, RESEARCH, 0),
+        ledger.functions.release(0, buyer.address, 0),
+        ledger.functions.consume(0, 0),
+    ):
+        assert chain.send(call, clearing)["logs"] == []
+    assert _delta(ledger, 0) == (0, 0)
+
+
+def test_a_reservation_is_refused_exactly_at_the_delta_total(
+    chain: Chain, ledger: Contract, small: int, clearing: LocalAccount, buyer: LocalAccount
+) -> None:
+    reserve = ledger.functions.reserve(small, buyer.address, 1_000, RESEARCH, 0)
+    chain.send(reserve, clearing)
+    chain.send(reserve, clearing)
+    chain.send(ledger.functions.consume(small, 1_000), clearing)
+    # Consumed 1 cap + reserved 1 cap leave the last of 3 caps: taken exactly, then no more.
+    chain.send(reserve, clearing)
+    assert _delta(ledger, small) == (2 * MAX_DELTA_ATTO, MAX_DELTA_ATTO)
+    before = _state(ledger, small, buyer.address)
+    with reverts("DeltaBudgetExhausted", small, MAX_DELTA_ATTO, 0):
+        chain.send(reserve, clearing)
+    # With no ε either: the δ is what runs out.
+    with reverts("DeltaBudgetExhausted", small, MAX_DELTA_ATTO, 0):
+        chain.send(ledger.functions.reserve(small, buyer.address, 0, RESEARCH, 0), clearing)
+    assert _state(ledger, small, buyer.address) == before
+
+
+def test_release_returns_and_consume_spends_the_delta_cap_even_with_no_epsilon(
+    chain: Chain, ledger: Contract, small: int, clearing: LocalAccount, buyer: LocalAccount
+) -> None:
+    reserve = ledger.functions.reserve
+    for amount in (0, 0, 2_000_000):
+        chain.send(reserve(small, buyer.address, amount, RESEARCH, MAX_DELTA_ATTO), clearing)
+    receipt = chain.send(ledger.functions.release(small, buyer.address, 0), clearing)
+    # A zero mint: with the reservation's zero burn, how an indexer counts reservations.
+    (moved,) = event_args(ledger, receipt, "TransferSingle")
+    assert (moved["from"], moved["to"], moved["value"]) == (ZERO_ADDRESS, buyer.address, 0)
+    assert _delta(ledger, small) == (2 * MAX_DELTA_ATTO, 0)
+    receipt = chain.send(ledger.functions.consume(small, 0), clearing)
+    assert event_args(ledger, receipt, "Consumed") == [
+        {"id": small, "amountMicroEpsilon": 0, "deltaAtto": MAX_DELTA_ATTO}
+    ]
+    assert _delta(ledger, small) == (MAX_DELTA_ATTO, MAX_DELTA_ATTO)
+    chain.send(ledger.functions.consume(small, 2_000_000), clearing)
+    assert _delta(ledger, small) == (0, 2 * MAX_DELTA_ATTO)
+    assert ledger.functions.datasetOf(small).call()[2:] == (
+        5_000_000,
+        2_000_000,
+        3 * MAX_DELTA_ATTO,
+        2 * MAX_DELTA_ATTO,
+    )
+    assert ledger.functions.balanceOf(buyer.address, small).call() == 3_000_000
+    # What one job's cap is left takes one more job.
+    chain.send(reserve(small, buyer.address, 0, RESEARCH, 0), clearing)
+    with reverts("DeltaBudgetExhausted", small, MAX_DELTA_ATTO, 0):
+        chain.send(reserve(small, buyer.address, 0, RESEARCH, 0), clearing)
+
+
+def test_each_reservation_ends_once_whatever_epsilon_it_leaves_reserved(
+    chain: Chain,
+    ledger: Contract,
+    small: int,
+    dataset: int,
+    clearing: LocalAccount,
+    buyer: LocalAccount,
+) -> None:
+    chain.send(ledger.functions.reserve(small, buyer.address, 1_000, RESEARCH, 0), clearing)
+    chain.send(ledger.functions.release(small, buyer.address, 500), clearing)
+    before = _state(ledger, small, buyer.address)
+    with reverts("ExceedsReservedDelta", small, MAX_DELTA_ATTO, 0):
+        chain.send(ledger.functions.release(small, buyer.address, 500), clearing)
+    with reverts("ExceedsReservedDelta", small, MAX_DELTA_ATTO, 0):
+        chain.send(ledger.functions.consume(small, 0), clearing)
+    assert _state(ledger, small, buyer.address) == before
+    with reverts("UnknownDataset", dataset + 1):
+        chain.send(ledger.functions.consume(dataset + 1, 0), clearing)
 
 
 def test_budget_cannot_be_pushed_into_the_reserve(

@@ -1,8 +1,8 @@
 """Property tests over random sequences of vault operations (few examples: each is on-chain).
 
 totalSupply = CST outside the vault + free + locked + bonded + unbonding + locked bond;
-totalSupply + totalBurned = totalMinted; a slash never burns more than its lock, an account
-slash more than the account has locked, nor a seizure more than the account's locked bond.
+totalSupply + totalBurned = totalMinted; an account slash never burns more than the account has
+locked, nor a seizure more than the account's locked bond.
 """
 
 from __future__ import annotations
@@ -18,19 +18,14 @@ from chain.reverts import Reverted
 from chain.system import System
 
 CST = 10**18
-LOCK_IDS = [bytes([i]) * 32 for i in range(1, 4)]
 OPERATIONS = [
     "stake",
     "unstake",
-    "lock",
-    "release",
-    "slash",
     "lockStake",
     "releaseStake",
     "slashStake",
     "bond",
     "unbond",
-    "slashBond",
     "lockBond",
     "releaseBond",
     "seizeLockedBond",
@@ -43,7 +38,6 @@ BOND_LOCKED = 5  # Balance.bondLocked's place; 4 is unbondingReadyAt, a timestam
 operation = st.tuples(
     st.sampled_from(OPERATIONS),
     st.integers(0, 1),  # which account
-    st.integers(0, len(LOCK_IDS) - 1),  # which lock id
     st.integers(0, 60).map(lambda whole: whole * CST // 4),  # amounts include 0 and odd ones
 )
 
@@ -55,16 +49,13 @@ def _apply(
     step: tuple[Any, ...],
     accounts: list[LocalAccount],
 ) -> None:
-    name, who, lock_index, amount = step
-    account, lock_id, vault = accounts[who], LOCK_IDS[lock_index], system.vault.functions
+    name, who, amount = step
+    account, vault = accounts[who], system.vault.functions
     calls = {
         "stake": (vault.stake(amount), account),
         "unstake": (vault.unstake(amount), account),
         "bond": (vault.bond(amount), account),
         "unbond": (vault.unbond(amount), account),
-        "lock": (vault.lock(lock_id, account.address, amount), roles["clearing"]),
-        "release": (vault.release(lock_id), roles["oracle"]),
-        "slash": (vault.slash(lock_id, amount), roles["oracle"]),
         # All of a notional at risk: at 10^12 wei per micro-USD, `amount` of CST.
         "lockStake": (
             vault.lockStake(account.address, 10_000, amount // 10**12, MILLI_CST),
@@ -72,7 +63,6 @@ def _apply(
         ),
         "releaseStake": (vault.releaseStake(account.address, amount), roles["oracle"]),
         "slashStake": (vault.slashStake(account.address, amount), roles["oracle"]),
-        "slashBond": (vault.slashBond(account.address, amount), roles["oracle"]),
         "lockBond": (vault.lockBond(account.address, amount), roles["clearing"]),
         "releaseBond": (vault.releaseBond(account.address, amount), roles["clearing"]),
         # Paid to the other account, which takes it out of the vault as plain CST.
@@ -87,7 +77,6 @@ def _apply(
     }
     call, sender = calls[name]
     locked_before = {
-        "slash": system.vault.functions.lockOf(lock_id).call()[1],
         "slashStake": system.vault.functions.balanceOf(account.address).call()[1],
         "burnLockedBond": system.vault.functions.balanceOf(account.address).call()[BOND_LOCKED],
     }

@@ -175,7 +175,7 @@ def market() -> Market:
         _fund(system, auctioneer, account.address, lambda call, a=account: chain.send(call, a),
               0, 0, bonded)
     content = b"\x31" * 32
-    chain.send(system.ledger.functions.register(content, DATASET_MICRO_EPSILON, 10**13,
+    chain.send(system.ledger.functions.register(content, DATASET_MICRO_EPSILON, 10**13, 10**16,
                                                 [purpose_id("diagnostics")]), owner)
     dataset = dataset_id(owner.address, content)
     wallet = chain.deploy("HostileReceiver", attacker, attacker.address)

@@ -86,6 +86,7 @@ RATES = replace(LAUNCH_RATES, provider_bond_per_unit_wei=CST // 100,
 PARAMS = SolveParams(time_limit=5.0, workers=1)
 DATASET_MICRO_EPSILON = 20_000_000
 MAX_DELTA_ATTO = 10**13
+TOTAL_DELTA_ATTO = 1_000 * MAX_DELTA_ATTO  # never the binding limit here
 GRANT_MICRO_EPSILON = 4_000_000  # to each buyer: more than a purpose's limit
 BUYER_USD = 2**52  # room for several deposits of the largest the chain takes
 BUYER_STAKE = 10**10 * CST  # room for their stakes at 100 % risk
@@ -134,6 +135,7 @@ def deployment() -> Deployment:
         chain.send(vault.functions.bond(bonded), account)
     content = b"\x21" * 32
     chain.send(ledger.functions.register(content, DATASET_MICRO_EPSILON, MAX_DELTA_ATTO,
+                                         TOTAL_DELTA_ATTO,
                                          [purpose_id(p) for p in REVEAL_PURPOSES]), owner)
     dataset = dataset_id(owner.address, content)
     for buyer in buyers:

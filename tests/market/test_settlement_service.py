@@ -51,11 +51,12 @@ RATES = replace(LAUNCH_RATES, provider_bond_per_unit_wei=CST // 100,
                 pricing_window_seconds=600)
 PARAMS = SolveParams(time_limit=5.0, workers=1)
 SLOT = {"region": "euw1", "slot": "2027-06-07", "slot_seconds": 604_800, "tier": "certified"}
+ENCLAVE = "e7" * 32  # the GPU's enclave measurement: its futures' jobs must run there
 ASKS = [AskEntry.model_validate({**SLOT, "kind": kind, "unit": unit, "capacity": capacity,
-                                  "reserve_price": price})
-        for kind, unit, capacity, price in [("gpu", "gpu-week", 8, 100 * USD),
-                                            ("power", "kW-week", 10, 10 * USD),
-                                            ("storage", "TB-week", 20, USD)]]
+                                  "reserve_price": price, "enclave_measurement": enclave})
+        for kind, unit, capacity, price, enclave in [("gpu", "gpu-week", 8, 100 * USD, ENCLAVE),
+                                                     ("power", "kW-week", 10, 10 * USD, None),
+                                                     ("storage", "TB-week", 20, USD, None)]]
 NODES = sorted((Account.from_key(bytes([0x60 + i]) * 32) for i in range(3)),
                key=lambda node: int(node.address, 16))
 
@@ -114,7 +115,7 @@ def market() -> Market:
         chain.send(system.cst.functions.approve(system.vault.address, bonded), account)
         chain.send(system.vault.functions.bond(bonded), account)
     content = b"\x11" * 32
-    chain.send(ledger.functions.register(content, 10_000_000, 10**13,
+    chain.send(ledger.functions.register(content, 10_000_000, 10**13, 10**15,
                                          [purpose_id("diagnostics")]), owner)
     dataset = dataset_id(owner.address, content)
     for buyer in buyers:
@@ -299,6 +300,25 @@ def test_a_bad_bid_is_refused_before_anything_is_sent(market: Market, terms: dic
     assert market.nonce(buyer) == nonce
 
 
+def test_a_bid_on_a_dataset_with_no_delta_left_for_a_job_is_refused_before_sending(
+        market: Market) -> None:
+    """A dataset with δ for one job at its cap of 1e-5: the second bid finds none left."""
+    chain, ledger, buyer = market.chain, market.system.ledger, market.buyers[0]
+    owner = chain.dev_account(2)  # the fixture's data owner
+    content = b"\x12" * 32
+    chain.send(ledger.functions.register(content, 10_000_000, 10**13, 10**13,
+                                         [purpose_id("diagnostics")]), owner)
+    small = dataset_id(owner.address, content)
+    chain.send(ledger.functions.safeTransferFrom(owner.address, buyer.address, small, 2_000_000,
+                                                 b""), owner)
+    orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 10, dataset=small))
+    nonce = market.nonce(buyer)
+    with pytest.raises(MarketError, match=rf"dataset: {small:#x} has 0 of its δ budget left; "
+                                          r"every job is charged its cap 1e-05"):
+        orders.place_bid(market.system, buyer, 1, market.entry({"1": 1}, 10, dataset=small))
+    assert market.nonce(buyer) == nonce
+
+
 def test_orders_out_of_phase_or_without_a_bond_are_refused(market: Market) -> None:
     stranger = market.chain.dev_account(8)
     with pytest.raises(MarketError, match=r"bond: these asks lock 0\.08 CST of bond"):
@@ -347,6 +367,7 @@ def test_the_round_read_back_keeps_every_term_of_the_bid(market: Market) -> None
                 for b in rm.market.bids) == ("medium", "diagnostics", "research", 1e-6, 1_000_000)
     assert rm.market.remaining_budget_micros == {str(market.dataset): 10_000_000}
     assert rm.market.policy.max_epsilon_micros == POLICY.max_epsilon_micros
+    assert [ask.enclave_measurement for ask in rm.market.asks] == [ENCLAVE, None, None]
     assert rm.malformed == []
 
 

@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from chain.settlement import enclave_digest
 from oracle.accountant import epsilon
 from oracle.attestation import Attestation, TrustPolicy, verify_attestation
+from oracle.attester import DEFAULT_MEASUREMENTS
 from tests.oracle.factories import MECHANISM_FLAGS, Run, job_id
 
 DATASET = "0x" + "da" * 32
@@ -21,6 +23,9 @@ def test_init_writes_a_root_an_enclave_certificate_and_a_private_key(
     run = rcm("enclave", "init", str(tmp_path / "enclave"))
     assert run.code == 0, run.err
     assert "software attester" in run.out and "root fingerprint" in run.out
+    # What a provider's ask names for jobs to run in this enclave (`future.enclave`).
+    measurement = enclave_digest(DEFAULT_MEASUREMENTS.launch_digest()).hex()
+    assert f"enclave measurement (an ask's enclave_measurement): {measurement}" in run.out
     for name in ("root.pem", "enclave.pem", "enclave.key"):
         assert (tmp_path / "enclave" / name).exists()
     assert stat.S_IMODE((tmp_path / "enclave" / "enclave.key").stat().st_mode) == 0o600

@@ -13,7 +13,6 @@ quorum's verdicts go on chain:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -27,10 +26,10 @@ from chain.bid import Bundle, purpose_id
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
 from chain.policy_oracle import OracleSet, submit
-from chain.settlement import Ask, Phase, Status, dataset_id
+from chain.settlement import Ask, Status, dataset_id, enclave_digest
 from chain.verdict import Fault
 from oracle.attestation import Attestation, ResourceUse
-from oracle.attester import Enclave
+from oracle.attester import DEFAULT_MEASUREMENTS, Enclave
 from oracle.config import (
     STAKEHOLDERS,
     NodeConfig,
@@ -57,6 +56,7 @@ BOUGHT_GPU_HOURS = GPU_WEEKS * 168.0
 DIAGNOSTICS = purpose_id("diagnostics")
 CONTENT = b"\xd1" * 32  # the diagnostics dataset's content hash, as evidence lists it
 FUTURES = ("defaults", "buyer_breach", "honest")
+SOLD_IN = enclave_digest(DEFAULT_MEASUREMENTS.launch_digest())  # the enclave the ask names
 
 
 @dataclass(frozen=True)
@@ -85,29 +85,23 @@ def redeemed(chain: Chain) -> Redeemed:
                           [chain.dev_account(i) for i in range(6, 9)])
     policy = replace(POLICY, epsilon_limits=(("diagnostics", 2 * MICRO),))
     chain.send(system.policies.functions.setPolicy(policy.as_args()), governance)
-    chain.send(system.ledger.functions.register(CONTENT, 10 * MICRO, 10**13, [DIAGNOSTICS]),
-               owner)
+    chain.send(system.ledger.functions.register(CONTENT, 10 * MICRO, 10**13, 10**15,
+                                                [DIAGNOSTICS]), owner)
     dataset = dataset_id(owner.address, CONTENT)
     grant = system.ledger.functions.safeTransferFrom(owner.address, buyer.address, dataset,
                                                      10 * MICRO, b"")
     chain.send(grant, owner)
-    week = Ask(0, "euw1", "gpu-week", int(time.time()) - DAY, WEEK, 1, 3 * GPU_WEEKS, USD)
+    week = Ask(0, "euw1", "gpu-week", int(time.time()) - DAY, WEEK, 1, 3 * GPU_WEEKS, USD,
+               SOLD_IN)
     round_id = market.open_round((week,))
     bids = [market.bid(buyer, round_id, Bundle((0,), (GPU_WEEKS,), 20 * USD), nonce=nonce,
                        dataset_id=dataset, epsilon_micros=MICRO, delta_atto=10**13,
                        purpose=DIAGNOSTICS)
             for nonce in range(len(FUTURES))]
-    for bid in bids:
-        market.commit(bid, buyer)
-    market.enter(round_id, Phase.REVEAL)
-    for bid in bids:
-        market.reveal(bid, buyer)
-    market.enter(round_id, Phase.POST)
-    market.post(round_id, *((bid, 0) for bid in bids))
+    market.fill(round_id, buyer, bids)
     market.settle(round_id)
     for bid in bids:
-        chain.send(market.house.functions.redeem(int.from_bytes(market.digest(bid), "big")),
-                   buyer)
+        market.redeem(bid, buyer)
     return Redeemed(market, buyer, {name: "0x" + market.digest(bid).hex()
                                     for name, bid in zip(FUTURES, bids, strict=True)})
 
@@ -248,14 +242,18 @@ def test_a_node_asked_after_the_verdict_landed_judges_the_future_the_same(
         "violation", {"future.purpose", "future.epsilon", "future.gpu_hours"})
 
 
-def test_a_job_outside_the_market_is_held_to_the_buyers_file(
+def test_a_job_that_is_no_redeemed_future_is_refused_and_never_held_to_the_buyers_file(
     urls: list[str], enclave: Enclave
 ) -> None:
+    """Every job on chain is a redeemed future; a node reading the chain signs nothing else (an
+    offline node judges by `buyer.toml`, where this job would fail `buyer.gpu_hours`)."""
     short = ResourceUse(gpu_hours=6.0, energy_kwh=5.6, storage_gb=100.0)
-    attestation = signed(enclave, evidence(job=job_id(), resources=short))
+    job = job_id()
+    attestation = signed(enclave, evidence(job=job, resources=short))
     answers = collect(attestation.model_dump_json().encode(), urls)
-    verdicts = {json.dumps([c.id for c in a.verdict.clauses]) for a in answers if a.verdict}
-    assert verdicts == {json.dumps(["buyer.gpu_hours"])}
+    assert [a.verdict for a in answers] == [None] * len(urls)
+    assert {a.error for a in answers} == {
+        f"422: future: {job} is no redeemed future on this chain"}
 
 
 def test_attesting_for_a_future_that_was_not_redeemed_exits_2(
@@ -268,3 +266,10 @@ def test_attesting_for_a_future_that_was_not_redeemed_exits_2(
               "--noise-multiplier", "2.0", "--sampling-rate", "0.01", "--steps", "1000")
     assert (run.code, run.err) == (
         2, f"error: enclave: future: {unknown} is not a redeemed future on this chain\n")
+
+
+def test_a_node_reads_the_enclave_the_futures_ask_named(redeemed: Redeemed, reads: ChainReads
+                                                        ) -> None:
+    """The ask's enclave goes on chain with it (`AskPosted`) and into the terms every node
+    holds the job's evidence to (`future.enclave`: the provider at fault for another)."""
+    assert reads.future(redeemed.futures["honest"]).enclave_digests == {SOLD_IN}

@@ -332,7 +332,7 @@ def _reading(oracle_dir: Path, database: Path, futures: FutureReader) -> OracleN
                      futures=futures)
 
 
-def test_a_node_reading_a_chain_judges_a_futures_job_by_the_future_and_others_by_its_file(
+def test_a_node_reading_a_chain_judges_a_futures_job_by_the_future_and_refuses_others(
     enclave: Enclave, oracle_dir: Path, tmp_path: Path
 ) -> None:
     redeemed, outside = signed(enclave), signed(enclave)
@@ -348,16 +348,19 @@ def test_a_node_reading_a_chain_judges_a_futures_job_by_the_future_and_others_by
     )
     asked: list[str] = []
 
-    def futures(job: str) -> FutureTerms | None:
+    def futures(job: str) -> FutureTerms:
         asked.append(job)
-        return bought if job == redeemed.evidence.job else None
+        if job != redeemed.evidence.job:
+            raise FutureUnreadable(f"{job} is no redeemed future on this chain")
+        return bought
 
     with TestClient(create_app(_reading(oracle_dir, tmp_path / "node.sqlite", futures))) as node:
         verdict = node.post("/attestations", json=body(redeemed)).json()
         assert (verdict["verdict"], verdict["fault"]) == ("violation", "provider")
         assert sorted(c["id"] for c in verdict["clauses"]) == [
             "future.epsilon", "future.gpu_hours", "future.purpose"]
-        assert node.post("/attestations", json=body(outside)).json()["verdict"] == "compliant"
+        refused = node.post("/attestations", json=body(outside))
+        assert (refused.status_code, refused.json()["check"]) == (422, "future")
         # A replay is answered from the store: the chain is not read again.
         assert node.post("/attestations", json=body(redeemed)).status_code == 409
     assert asked == [redeemed.evidence.job, outside.evidence.job]
@@ -366,7 +369,7 @@ def test_a_node_reading_a_chain_judges_a_futures_job_by_the_future_and_others_by
 def test_a_node_that_cannot_read_the_jobs_future_refuses_naming_the_check(
     enclave: Enclave, oracle_dir: Path, tmp_path: Path
 ) -> None:
-    def unreachable(job: str) -> FutureTerms | None:
+    def unreachable(job: str) -> FutureTerms:
         raise FutureUnreadable("cannot reach the chain at http://127.0.0.1:1 (--rpc)")
 
     attestation = signed(enclave)

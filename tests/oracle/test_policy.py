@@ -10,10 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from chain.bid import purpose_id
+from chain.settlement import enclave_digest
 from chain.verdict import Fault
 from oracle.accountant import mechanism_epsilon
 from oracle.attestation import Evidence, ResourceUse
-from oracle.attester import DEFAULT_EVALUATIONS
+from oracle.attester import DEFAULT_EVALUATIONS, DEFAULT_MEASUREMENTS
 from oracle.examples import BANNED_DATASET
 from oracle.future import FutureTerms, Window
 from oracle.policy import (
@@ -316,6 +317,13 @@ FUTURE = [
     ("finished after the window", {}, {"window": Window(ISSUED - DAY, ISSUED - 1)},
      {"future.window"}, Fault.PROVIDER),
     ("the window's edges", {}, {"window": Window(ISSUED - 3_600, ISSUED)}, set(), Fault.NONE),
+    ("another enclave than the ask named", {},
+     {"enclave_digests": frozenset({enclave_digest("ab" * 48)})}, {"future.enclave"},
+     Fault.PROVIDER),
+    ("the enclave one of the asks named", {},
+     {"enclave_digests": frozenset({enclave_digest("ab" * 48),
+                                    enclave_digest(DEFAULT_MEASUREMENTS.launch_digest())})},
+     set(), Fault.NONE),
 ]
 
 

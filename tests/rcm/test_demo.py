@@ -11,12 +11,13 @@ import pytest
 
 from chain.policy import LAUNCH_RATES
 from market.examples import consortium_instance
+from market.model import RiskRating
 from tests.support import running_testnet
 
 pytestmark = pytest.mark.hardhat
 
 CST = 10**18
-STEPS = ("deploy", "oracle", "budget", "stake", "audit", "bid", "clear", "price", "settle",
+STEPS = ("deploy", "oracle", "budget", "stake", "bid", "clear", "price", "settle",
          "future", "resale", "attest", "verdict", "slash", "reputation", "summary")
 # The consortium's providers by (tier, region): who runs each winner's bundle.
 RESOLD_PROVIDER, VIOLATION_PROVIDER = "helix-enclaves", "commodity-cloud-eu"
@@ -84,18 +85,24 @@ def test_the_violation_burns_the_discounted_stake_and_the_compliant_job_releases
         run: tuple[str, dict[str, Any]]) -> None:
     _, summary = run
     jobs, balances = summary["jobs"], summary["balances"]
-    # 10 % of 40,000 USD at 1 CST per USD, less the 1,666 bps the earlier audit earned.
-    assert summary["audit"]["stake_before"] == 4_000 * CST
-    assert summary["audit"]["stake_after"] == 4_000 * CST * (10_000 - 1_666) // 10_000
     outcome = {key: {k: jobs[key][k] for k in ("status", "burned", "clauses")} for key in jobs}
-    assert outcome["violation"] == {"status": "voided", "burned": summary["audit"]["stake_after"],
+    # 10 % of 40,000 USD at 1 CST per USD: no audit has discounted it yet.
+    assert outcome["violation"] == {"status": "voided", "burned": 4_000 * CST,
                                     "clauses": ["regulator.epsilon_claim"]}
     assert outcome["compliant"] == {"status": "settled", "burned": 0, "clauses": []}
     assert balances["charite"]["locked"] == 0  # the resale buyer's stake came back
     assert balances["helixgen"]["locked"] == 0
+
+
+def test_each_verdict_is_an_audit_worth_its_payment_at_its_risk(
+        run: tuple[str, dict[str, Any]]) -> None:
+    _, summary = run
+    market = consortium_instance()
+    risk_bps = market.policy.risk_band_bps[RiskRating.MEDIUM]  # the resold future's rating
+    worth = summary["payments"]["pasteur-amr-discovery"] * risk_bps // 10_000
     reputation = summary["reputation"]
-    assert reputation["charite"] == 100 and reputation["helixgen"] == 0
-    assert reputation[RESOLD_PROVIDER] == 100
+    assert reputation["charite"] == reputation[RESOLD_PROVIDER] == worth > 0
+    assert reputation["helixgen"] == 0
 
 
 def test_budgets_are_consumed_by_delivered_jobs_and_reserved_by_outstanding_futures(

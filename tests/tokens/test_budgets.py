@@ -24,16 +24,17 @@ EPS = 10**6  # micro-ε per ε
 CONTENT = b"\x11" * 32
 TOTAL = 50 * EPS
 MAX_DELTA = 10**13
+TOTAL_DELTA = 100 * MAX_DELTA
 
 
 @pytest.fixture(scope="module")
 def dataset(
     system: System, data_owner: LocalAccount, buyer: LocalAccount, governance: LocalAccount
 ) -> int:
-    """50 ε registered by the data owner with consent to research and training; the buyer holds
-    100 USD."""
+    """50 ε and δ for 100 jobs registered by the data owner with consent to research and
+    training; the buyer holds 100 USD."""
     registered, _ = budgets.register(
-        system, data_owner, CONTENT, TOTAL, MAX_DELTA, ["research", "training"]
+        system, data_owner, CONTENT, TOTAL, MAX_DELTA, TOTAL_DELTA, ["research", "training"]
     )
     system.chain.send(system.usd.functions.mint(buyer.address, 100 * USD), governance)
     return registered
@@ -74,6 +75,7 @@ def test_zero_epsilon_is_allowed_only_where_it_withdraws() -> None:
 
 def test_delta_price_and_ids_parse_to_the_ledgers_units() -> None:
     assert budgets.delta_atto("1e-5") == 10**13
+    assert budgets.delta_text(10**13) == "0.00001"
     assert budgets.price_micro_usd("3.25") == 3_250_000
     assert budgets.parse_dataset_id("0x10") == budgets.parse_dataset_id("16") == 16
     assert budgets.parse_content_hash("0x" + "ab" * 32) == b"\xab" * 32
@@ -109,31 +111,67 @@ def test_register_mints_the_whole_budget_and_lists_the_dataset(
         TOTAL,
     )
     assert (view.reserved, view.consumed, view.max_delta_atto) == (0, 0, MAX_DELTA)
+    assert (view.total_delta_atto, view.reserved_delta_atto, view.consumed_delta_atto) == (
+        TOTAL_DELTA,
+        0,
+        0,
+    )
     assert sorted(view.purposes) == ["research", "training"]
     assert view.content_hash == "0x" + CONTENT.hex()
 
 
 def test_unknown_purposes_are_listed_by_id(system: System, outsider: LocalAccount) -> None:
-    registered, _ = budgets.register(system, outsider, b"\x22" * 32, EPS, 0, ["genomics"])
+    registered, _ = budgets.register(
+        system, outsider, b"\x22" * 32, EPS, MAX_DELTA, MAX_DELTA, ["genomics"]
+    )
     (view,) = budgets.datasets(system, outsider.address)
     assert view.id == registered and view.purposes == ["0x" + purpose_id("genomics").hex()]
 
 
-def test_register_refuses_the_same_content_twice_and_no_purpose(
-    chain: Chain, system: System, data_owner: LocalAccount, dataset: int
+@pytest.mark.parametrize(
+    "content, max_delta, total_delta, purposes, match",
+    [
+        (CONTENT, MAX_DELTA, TOTAL_DELTA, ["research"], "--content-hash: .*already registered"),
+        (b"\x33" * 32, MAX_DELTA, TOTAL_DELTA, [], "--purpose: name at least one"),
+        (b"\x33" * 32, 0, TOTAL_DELTA, ["research"], "--delta: the per-job δ cap must be"),
+        (
+            b"\x33" * 32,
+            MAX_DELTA,
+            MAX_DELTA - 1,
+            ["research"],
+            "--total-delta: 0.000009999999999999 is below the per-job cap 0.00001",
+        ),
+        (b"\x33" * 32, MAX_DELTA, 10**18, ["research"], "--total-delta: δ must be below 1"),
+        (b"\x33" * 32, 1, 2**24, ["research"], "--total-delta: the ledger counts at most "
+                                               "16,777,215 jobs"),
+    ],
+)
+def test_register_refuses_before_sending(
+    chain: Chain,
+    system: System,
+    data_owner: LocalAccount,
+    dataset: int,
+    content: bytes,
+    max_delta: int,
+    total_delta: int,
+    purposes: list[str],
+    match: str,
 ) -> None:
-    _refused(
-        chain,
-        data_owner,
-        "--content-hash: .*already registered",
-        lambda: budgets.register(system, data_owner, CONTENT, EPS, 0, ["research"]),
-    )
-    _refused(
-        chain,
-        data_owner,
-        "--purpose: name at least one",
-        lambda: budgets.register(system, data_owner, b"\x33" * 32, EPS, 0, []),
-    )
+    def register() -> Any:
+        return budgets.register(system, data_owner, content, EPS, max_delta, total_delta, purposes)
+
+    _refused(chain, data_owner, match, register)
+
+
+def test_register_refuses_a_budget_above_what_the_ledger_counts(
+    chain: Chain, system: System, data_owner: LocalAccount
+) -> None:
+    def register() -> Any:
+        return budgets.register(system, data_owner, b"\x34" * 32, 2**40, MAX_DELTA, TOTAL_DELTA,
+                                ["research"])
+
+    _refused(chain, data_owner, "--epsilon: a dataset's budget is at most 1,099,511.627775 ε",
+             register)
 
 
 # ---- grant ----

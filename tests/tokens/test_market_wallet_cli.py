@@ -102,13 +102,15 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     data.write_text("patient,age\n1,54\n")
     registered = cli.json(
         "wallet", "budget", "register", "owner", "--file", str(data), "--epsilon", "20",
-        "--delta", "1e-5", "--purpose", "research", "--purpose", "training",
+        "--delta", "1e-5", "--total-delta", "1e-4",
+        "--purpose", "research", "--purpose", "training",
     )  # fmt: skip
     dataset = registered["dataset_hex"]
     expected = dataset_id(
         node.accounts["owner"].address, hashlib.sha256(data.read_bytes()).digest()
     )
     assert registered["dataset"] == expected and dataset == hex(expected)
+    assert (registered["max_delta_atto"], registered["total_delta_atto"]) == (10**13, 10**14)
     cli.ok("wallet", "budget", "grant", "owner", dataset, "bob", "2")
     cli.ok("wallet", "budget", "sell", "owner", dataset, "5", "--price", "3")
     usd = node.system.usd
@@ -124,9 +126,22 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
         4_500_000,
     )
     assert sorted(held["purposes"]) == ["research", "training"]
+    assert (held["total_delta_atto"], held["reserved_delta_atto"]) == (10**14, 0)
     assert usd.functions.balanceOf(node.accounts["bob"].address).call() == 50 * USD - 7_500_000
     table = cli.ok("wallet", "budget", "list", "owner")
     assert dataset in table and "offered: 2.5 ε at 3 USD/ε" in table
+    assert "δ: 0.0001 in all, 0.00001 per job" in table and "δ consumed: 0, reserved: 0" in table
+
+    register = ("wallet", "budget", "register", "owner", "--content-hash", "0x" + "44" * 32,
+                "--epsilon", "1", "--purpose", "research")  # fmt: skip
+    node.rejects(
+        "owner", *register, "--delta", "1e-5", "--total-delta", "1e-6",
+        match="--total-delta: 0.000001 is below the per-job cap 0.00001",
+    )  # fmt: skip
+    node.rejects(
+        "owner", *register, "--delta", "0.01",
+        match="--total-delta: δ must be below 1, got 1 (without --total-delta: 100 × --delta)",
+    )  # fmt: skip
 
     node.rejects(
         "bob", "wallet", "budget", "buy", "bob", dataset, "owner", "1", "--price", "2",
