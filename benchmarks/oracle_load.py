@@ -29,8 +29,6 @@ import secrets
 import signal
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ import httpx
 
 from oracle.attester import attest, make_evidence, new_enclave, read_enclave, write_enclave
 from oracle.config import init_oracle_dir
+from oracle.node.spawn import spawn_node
 
 PASSWORD = "oracle-load-benchmark"
 DATASET = "0x" + "d1" * 32
@@ -160,24 +159,6 @@ def hit_rate(before: dict[str, float], after: dict[str, float], cache: str) -> f
     return round(hits / (hits + misses), 4)
 
 
-def start_node(config: Path, port: int) -> subprocess.Popen[bytes]:
-    command = ["oracle", "serve", "--config", str(config), "--port", str(port)]
-    node = subprocess.Popen(
-        [sys.executable, "-m", "rcm", *command],
-        env={**os.environ, "RCM_PASSWORD": PASSWORD},
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return node
-        except httpx.TransportError:
-            time.sleep(0.2)
-    node.kill()
-    raise SystemExit("the node did not come up within 60 s")
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -228,7 +209,7 @@ def main() -> None:
         uncached = sign_requests(enclave, port, len(unseen), unseen, claimed=50.0)
 
         url = f"http://127.0.0.1:{port}"
-        node = start_node(directory / "oracle" / f"{config.name}.toml", port)
+        node = spawn_node(directory / "oracle" / f"{config.name}.toml", port, PASSWORD)
         try:
             before = cache_counters(url)
             load = asyncio.run(run_phase(port, cached, args.concurrency, args.duration))

@@ -68,24 +68,17 @@ from chain.bid import (
     sign_bid,
     terms_args,
 )
+from chain.clearing_house import Result, advance_into
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
+from chain.ledger import dataset_id
 from chain.policy import LAUNCH_RATES, ChainPolicy, PricingWeights, Rules
 from chain.policy_oracle import register, signature_args, submit
 from chain.prices import PriceReport, sign_report
-from chain.settlement import (
-    POSTED_VERSION,
-    Ask,
-    Award,
-    Deadlines,
-    Phase,
-    Result,
-    SolverStatus,
-    advance_into,
-    dataset_id,
-)
+from chain.settlement import POSTED_VERSION, Ask, Award, Deadlines, Phase, SolverStatus
 from chain.system import System
 from chain.verdict import Fault, Verdict, sign_verdict, verdict_domain
+from tokens.operations import bond, fund
 
 CST = 10**18
 USD = 10**6
@@ -242,13 +235,6 @@ def _fund_bidders(
     return bidders
 
 
-def _bond(system: System, governance: LocalAccount, account: LocalAccount, amount: int) -> None:
-    chain = system.chain
-    chain.send(system.cst.functions.mint(account.address, amount), governance)
-    chain.send(system.cst.functions.approve(system.vault.address, amount), account)
-    chain.send(system.vault.functions.bond(amount), account)
-
-
 def _now(chain: Chain) -> int:
     return int(chain.w3.eth.get_block("latest")["timestamp"])
 
@@ -299,10 +285,12 @@ def measure(winners: int, batch_size: int = BATCH) -> dict[str, int]:
     role = house.functions.AUCTIONEER_ROLE().call()
     chain.send(house.functions.grantRole(role, auctioneer.address), governance)
     # Twice what the round locks, as for accounts bonded for more than one round.
-    _bond(system, governance, auctioneer, 2 * LAUNCH_RATES.auctioneer_bond_wei)
     provider_bond = ITEMS_PER_PROVIDER * capacity * LAUNCH_RATES.provider_bond_per_unit_wei
-    for provider in providers:
-        _bond(system, governance, provider, 2 * provider_bond)
+    bonds = [(auctioneer, 2 * LAUNCH_RATES.auctioneer_bond_wei)]
+    bonds += [(provider, 2 * provider_bond) for provider in providers]
+    for account, amount in bonds:
+        fund(system, governance, account.address, amount, 0, 0)
+        bond(system, account, amount)
     nodes = sorted(
         (Account.from_key(bytes([0x40 + i]) * 32) for i in range(ORACLE_NODES)),
         key=lambda node: int(node.address, 16),

@@ -32,7 +32,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chain.eip712 import Domain, recover_typed, sign_typed, typed_digest
+from chain.eip712 import Domain, recover_typed, sign_typed, type_hash, typed_digest
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -161,9 +161,7 @@ def recover_bid_signer(signature: bytes, domain: Domain, bid: Bid) -> str:
 
 
 def _type_hash(primary: str) -> bytes:
-    from eth_account._utils.encode_typed_data.encoding_and_hashing import hash_type
-
-    return bytes(hash_type(primary, BID_TYPES))
+    return type_hash(primary, BID_TYPES)
 
 
 def bundle_hash(bundle: Bundle) -> bytes:

@@ -45,10 +45,32 @@ def _full_message(domain: Domain, types: Types, primary_type: str, message: dict
 
 def typed_digest(domain: Domain, types: Types, primary_type: str, message: dict[str, Any]) -> bytes:
     """keccak256("\\x19\\x01" ‖ domainSeparator ‖ hashStruct(message)) — what contracts recover."""
-    from eth_account.messages import _hash_eip191_message, encode_typed_data
+    from eth_account.messages import encode_typed_data
+    from eth_hash.auto import keccak
 
     signable = encode_typed_data(full_message=_full_message(domain, types, primary_type, message))
-    return bytes(_hash_eip191_message(signable))
+    return bytes(keccak(b"\x19" + signable.version + signable.header + signable.body))
+
+
+def type_hash(primary_type: str, types: Types) -> bytes:
+    """keccak256 of EIP-712's encodeType: the primary type's signature, then every struct type
+    it references, directly or not, sorted by name."""
+    from eth_hash.auto import keccak
+
+    def referenced(name: str, found: set[str]) -> set[str]:
+        for field in types[name]:
+            struct = field["type"].split("[", 1)[0]
+            if struct in types and struct not in found:
+                found.add(struct)
+                referenced(struct, found)
+        return found
+
+    def signature(name: str) -> str:
+        fields = ",".join(field["type"] + " " + field["name"] for field in types[name])
+        return f"{name}({fields})"
+
+    others = sorted(referenced(primary_type, set()) - {primary_type})
+    return bytes(keccak("".join(signature(n) for n in [primary_type, *others]).encode()))
 
 
 def sign_typed(

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chain.clearing_house import BidRecord
 from chain.events import events
-from chain.settlement import Ask, BidRecord, Status, ask_from_event, bid_from_event
+from chain.settlement import Ask, Status, ask_from_event, bid_from_event
 
 if TYPE_CHECKING:
     from chain.bid import Bid

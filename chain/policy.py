@@ -1,5 +1,5 @@
 """The regulator's round policy as `IPolicyRegistry.Policy` takes it, and as its `PolicySet`
-event and `rulesOf` give it back.
+event and the PolicyRegistry's views give it back.
 
 Three risk bands (low, medium, high) of `riskBps`; tier codes 0 standard, 1 certified,
 2 confidential (a band's tier mask has bit t set when it may use tier t); equity class codes
@@ -11,7 +11,10 @@ a risk cap that is not set. `market/onchain.py` translates it to and from the au
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from web3.contract import Contract
 
 NO_CAP = 2**64 - 1
 BANDS = 3
@@ -55,6 +58,10 @@ class Rules:
         return astuple(self)
 
     @classmethod
+    def read(cls, registry: Contract, policy_id: int) -> Rules:
+        return cls.from_call(registry.functions.rulesOf(policy_id).call())
+
+    @classmethod
     def from_call(cls, raw: Any) -> Rules:
         """What `rulesOf` returns."""
         bands, masks, weights, caps, total, classes, equity, reservation, rates = raw
@@ -66,6 +73,17 @@ class Rules:
         if not self.band_min_bps[0] <= risk_bps <= 10_000:
             return None
         return max(band for band in range(BANDS) if self.band_min_bps[band] <= risk_bps)
+
+
+def current_policy_id(registry: Contract) -> int:
+    """The policy rounds opened from now on pin."""
+    return int(registry.functions.currentPolicyId().call())
+
+
+def epsilon_limit_micros(registry: Contract, policy_id: int, purpose: bytes) -> int:
+    """The most ε one bid of the purpose may buy under the policy; 0 for a purpose it does not
+    list."""
+    return int(registry.functions.epsilonLimitOf(policy_id, purpose).call())
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Calls into PolicyOracle: register the oracle set, submit a k-of-n verdict."""
+"""Calls into PolicyOracle: register the oracle set, submit a k-of-n verdict, and read who may
+sign and where a job stands."""
 
 from __future__ import annotations
 
@@ -29,6 +30,17 @@ class OracleSet:
         return cls(verdict_domain(system.chain.chain_id, system.oracle.address),
                    frozenset(signer.lower() for signer in oracle.signers().call()),
                    int(oracle.threshold().call()))
+
+
+def consumer_of(system: System, job_id: bytes) -> str:
+    """The contract that opened the job and takes its verdict; the zero address for a job never
+    opened."""
+    return str(system.oracle.functions.consumerOf(job_id).call())
+
+
+def is_decided(system: System, job_id: bytes) -> bool:
+    """Whether the job's verdict is recorded."""
+    return bool(system.oracle.functions.isDecided(job_id).call())
 
 
 def verdict_args(verdict: Verdict) -> tuple[bytes, bool, int, bytes, bytes]:

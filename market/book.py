@@ -13,18 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chain.bid import Bid as ChainBid
+from chain.clearing_house import BidRecord, Round, phase_of, round_count
 from chain.events import events
 from chain.policy import ChainPolicy
 from chain.settlement import Ask as ChainAsk
-from chain.settlement import (
-    Award,
-    BidRecord,
-    Phase,
-    Round,
-    Status,
-    ask_from_event,
-    bid_from_event,
-)
+from chain.settlement import Award, Phase, Status, ask_from_event, bid_from_event
 from market.errors import MarketError
 from market.model import Market
 from market.onchain import market_ask, market_bid, market_item, policy_from_chain
@@ -82,7 +75,7 @@ class RoundMarket:
 
 
 def require_round(system: System, round_id: int, field: str = "round") -> None:
-    if not 1 <= round_id <= system.clearing_house.functions.roundCount().call():
+    if not 1 <= round_id <= round_count(system.clearing_house):
         raise MarketError(f"{field}: no round {round_id} on this deployment")
 
 
@@ -123,7 +116,7 @@ def read_book(system: System, round_id: int) -> Book:
     revealed = {bytes(e["args"]["digest"]): bid_from_event(e["args"]["bid"])
                 for e in events(system, house, "Revealed", roundId=round_id)}
     records = {d: BidRecord.read(house, d) for d in committed}
-    return Book(round_id, state, Phase(house.functions.phaseOf(round_id).call()),
+    return Book(round_id, state, phase_of(house, round_id),
                 read_policy(system, state.policy_id), asks, records, revealed, committed)
 
 

@@ -15,10 +15,21 @@ from typing import TYPE_CHECKING
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import bid_args, bid_digest, bid_domain, envelope_hash, sign_bid, terms_args
+from chain.clearing_house import (
+    AskState,
+    BidRecord,
+    Round,
+    credit_micro_usd,
+    phase_of,
+    refund_micro_usd,
+)
 from chain.config import rcm_home
-from chain.policy import Rules
-from chain.settlement import MAX_STAKE_WEI, AskState, BidRecord, Phase, Round, Status
+from chain.erc20 import allowance, balance_of
+from chain.ledger import Dataset, held_micro_epsilon, is_consented, reserved_delta_atto
+from chain.policy import Rules, epsilon_limit_micros
+from chain.settlement import MAX_STAKE_WEI, Phase, Status
 from chain.settlement import Ask as ChainAsk
+from chain.vault import VaultBalance, stake_to_lock_wei
 from market.book import parse_digest, require_phase, require_round
 from market.errors import MarketError
 from market.onchain import AskFile, BidEntry, BidFile
@@ -47,7 +58,7 @@ def post_asks(system: System, provider: LocalAccount, round_id: int, asks: list[
     state = _require_phase(system, round_id, Phase.COMMIT, "post asks")
     rates = _rules(system, state).rates
     needed = sum(ask.capacity for ask in asks) * rates.provider_bond_per_unit_wei
-    bonded = system.vault.functions.balanceOf(provider.address).call()[2]
+    bonded = VaultBalance.read(system.vault, provider.address).bonded_wei
     if bonded < needed:
         raise MarketError(f"bond: these asks lock {needed / 1e18:g} CST of bond for the round "
                           f"({rates.provider_bond_per_unit_wei / 1e18:g} per unit offered); "
@@ -79,10 +90,10 @@ def place_bid(system: System, bidder: LocalAccount, round_id: int, entry: BidEnt
     save_bid(system, bid, sign_bid(bidder, domain, bid))
     # The deposit comes from the bidder's credit first (refunds left in the clearing house,
     # or `deposit`), the rest from its wallet.
-    shortfall = max(bid.max_value_micro_usd - house.functions.creditOf(bidder.address).call(), 0)
-    token = system.payment_token.functions
-    if shortfall and token.allowance(bidder.address, house.address).call() < shortfall:
-        system.chain.send(token.approve(house.address, shortfall), bidder)
+    shortfall = max(bid.max_value_micro_usd - credit_micro_usd(house, bidder.address), 0)
+    token = system.payment_token
+    if shortfall and allowance(token, bidder.address, house.address) < shortfall:
+        system.chain.send(token.functions.approve(house.address, shortfall), bidder)
     receipt = system.chain.send(house.functions.commit(terms_args(bid), envelope_hash(bid)),
                                 bidder)
     return Placed(digest, bid.max_value_micro_usd, stake, receipt)
@@ -120,10 +131,10 @@ def owed(system: System, address: str) -> tuple[int, list[bytes]]:
     from chain.events import events
 
     house = system.clearing_house
-    refunds = {bytes(e["args"]["digest"]): house.functions.refundOf(e["args"]["digest"]).call()
+    refunds = {bytes(e["args"]["digest"]): refund_micro_usd(house, e["args"]["digest"])
                for e in events(system, house, "Committed", bidder=address)}
     bids = [digest for digest, amount in refunds.items() if amount]
-    return house.functions.creditOf(address).call() + sum(refunds.values()), bids
+    return credit_micro_usd(house, address) + sum(refunds.values()), bids
 
 
 def withdraw_owed(system: System, account: LocalAccount, bids: list[bytes]) -> TxReceipt:
@@ -175,14 +186,14 @@ def _require_phase(system: System, round_id: int, phase: Phase, action: str) -> 
     """The round, once it is in `phase`."""
     house = system.clearing_house
     require_round(system, round_id, "--round")
-    actual = Phase(house.functions.phaseOf(round_id).call())
+    actual = phase_of(house, round_id)
     require_phase(round_id, actual, phase, action, "--round")
     return Round.read(house, round_id)
 
 
 def _rules(system: System, state: Round) -> Rules:
     """The rules the round pinned: its policy's, which the registry never changes."""
-    return Rules.from_call(system.policies.functions.rulesOf(state.policy_id).call())
+    return Rules.read(system.policies, state.policy_id)
 
 
 def _check_terms(system: System, state: Round, bid: ChainBid, entry: BidEntry, field: str
@@ -192,7 +203,7 @@ def _check_terms(system: System, state: Round, bid: ChainBid, entry: BidEntry, f
     if bid.expiry_timestamp < state.deadlines.reveal_timestamp:
         raise MarketError(f"{field}.expiry: {bid.expiry_timestamp} is before the round clears "
                           f"({state.deadlines.reveal_timestamp}, its reveal deadline)")
-    limit = system.policies.functions.epsilonLimitOf(state.policy_id, bid.purpose).call()
+    limit = epsilon_limit_micros(system.policies, state.policy_id, bid.purpose)
     if bid.epsilon_micros > limit:
         raise MarketError(f"{field}.epsilon_micros: {bid.epsilon_micros} exceeds the round "
                           f"policy's {limit} for purpose {entry.purpose!r}")
@@ -224,41 +235,42 @@ def _check_funds(system: System, bid: ChainBid, field: str) -> int:
     """The deposit, the stake and the ε the commitment will take, each there in full; returns
     the stake."""
     bidder, deposit = bid.bidder, bid.max_value_micro_usd
-    usd = (system.payment_token.functions.balanceOf(bidder).call()
-           + system.clearing_house.functions.creditOf(bidder).call())
+    usd = (balance_of(system.payment_token, bidder)
+           + credit_micro_usd(system.clearing_house, bidder))
     if usd < deposit:
         raise MarketError(f"{field}.bundles: the deposit (the largest bundle value, "
                           f"{deposit / 1e6:,.2f} USD) exceeds the {usd / 1e6:,.2f} USD of the "
                           "wallet and its credit")
-    stake = system.vault.functions.requiredStake(bidder, bid.risk_bps, deposit).call()
+    stake = stake_to_lock_wei(system.vault, bidder, bid.risk_bps, deposit)
     if stake > MAX_STAKE_WEI:
         raise MarketError(f"{field}.bundles: the bid's stake, {stake / 1e18:,.4f} CST, is above "
                           f"the {MAX_STAKE_WEI / 1e18:,.0f} CST one record can hold")
-    free = system.vault.functions.balanceOf(bidder).call()[0]
+    free = VaultBalance.read(system.vault, bidder).free_wei
     if stake > free:
         raise MarketError(f"{field}.risk_rating: the bid needs {stake / 1e18:,.4f} CST of free "
                           f"stake, {bidder} has {free / 1e18:,.4f} (rcm wallet stake)")
     if bid.dataset_id or bid.epsilon_micros:
         _check_budget(system, bid, field)
-    return int(stake)
+    return stake
 
 
 def _check_budget(system: System, bid: ChainBid, field: str) -> None:
     ledger = system.ledger
-    _, max_delta, total, _, total_delta, consumed_delta = (
-        ledger.functions.datasetOf(bid.dataset_id).call())
-    if total == 0:
+    dataset = Dataset.read(ledger, bid.dataset_id)
+    if not dataset.registered:
         raise MarketError(f"{field}.dataset: no dataset {bid.dataset_id:#x} is registered")
-    if not ledger.functions.isConsented(bid.dataset_id, bid.purpose).call():
+    if not is_consented(ledger, bid.dataset_id, bid.purpose):
         raise MarketError(f"{field}.purpose: dataset {bid.dataset_id:#x} does not consent to it")
-    if bid.delta_atto > max_delta:
+    cap = dataset.max_delta_atto
+    if bid.delta_atto > cap:
         raise MarketError(f"{field}.delta: {bid.delta_atto / 1e18:g} is above the dataset's cap "
-                          f"{max_delta / 1e18:g}")
-    left = total_delta - consumed_delta - ledger.functions.reservedDeltaOf(bid.dataset_id).call()
-    if max_delta > left:
+                          f"{cap / 1e18:g}")
+    left = (dataset.total_delta_atto - dataset.consumed_delta_atto
+            - reserved_delta_atto(ledger, bid.dataset_id))
+    if cap > left:
         raise MarketError(f"{field}.dataset: {bid.dataset_id:#x} has {left / 1e18:g} of its δ "
-                          f"budget left; every job is charged its cap {max_delta / 1e18:g}")
-    held = ledger.functions.balanceOf(bid.bidder, bid.dataset_id).call()
+                          f"budget left; every job is charged its cap {cap / 1e18:g}")
+    held = held_micro_epsilon(ledger, bid.bidder, bid.dataset_id)
     if held < bid.epsilon_micros:
         raise MarketError(f"{field}.epsilon_micros: {bid.epsilon_micros} exceeds the "
                           f"{held} micro-ε of the dataset's budget {bid.bidder} holds")

@@ -17,20 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from web3.logs import DISCARD
 
 from chain.bid import fill_args
+from chain.clearing_house import Batch, BidRecord, Result, Round
 from chain.config import rcm_home
 from chain.events import events
 from chain.policy_oracle import signature_args
 from chain.prices import PriceReport
-from chain.settlement import (
-    POSTED_VERSION,
-    Batch,
-    BidRecord,
-    Phase,
-    Result,
-    Round,
-    SolverStatus,
-    Status,
-)
+from chain.settlement import POSTED_VERSION, Phase, SolverStatus, Status
 from market.book import (
     Book,
     RoundMarket,

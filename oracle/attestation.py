@@ -27,10 +27,8 @@ from typing import Annotated, Any, Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from nacl.exceptions import BadSignatureError
-from nacl.signing import SigningKey, VerifyKey
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from oracle.errors import (
@@ -191,7 +189,7 @@ def report_data_for(nonce: str, job: str) -> str:
 
 def sign_evidence(evidence: Evidence, signing_key: bytes, cert_chain: list[str]) -> Attestation:
     """What a TEE's quoting service does; `signing_key` is a 32-byte Ed25519 seed."""
-    signature = SigningKey(signing_key).sign(evidence.canonical()).signature
+    signature = Ed25519PrivateKey.from_private_bytes(signing_key).sign(evidence.canonical())
     return Attestation(
         evidence=evidence,
         signature=base64.b64encode(signature).decode(),
@@ -319,9 +317,10 @@ def _check_validity(chain: VerifiedChain, now: int) -> None:
 
 def _check_signature(attestation: Attestation, leaf_key: bytes) -> None:
     signature = base64.b64decode(attestation.signature)
+    key = Ed25519PublicKey.from_public_bytes(leaf_key)
     try:
-        VerifyKey(leaf_key).verify(attestation.evidence.canonical(), signature)
-    except BadSignatureError:
+        key.verify(signature, attestation.evidence.canonical())
+    except InvalidSignature:
         raise BadSignature("the enclave's Ed25519 signature does not match the evidence") from None
 
 

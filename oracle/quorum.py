@@ -9,14 +9,19 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chain.eip712 import Domain
-from chain.policy_oracle import OracleSet
+from chain.policy_oracle import OracleSet, submit
 from chain.prices import PriceReport, recover_report_signer
 from chain.verdict import Verdict, recover_verdict_signer
 from oracle.errors import OracleError
 from oracle.node.models import FAULT_NAMES, PricePublic, ReplayPublic, VerdictPublic
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from chain.system import System
 
 FAULTS = {name: fault for fault, name in FAULT_NAMES.items()}
 
@@ -94,6 +99,15 @@ def choose(answers: list[NodeAnswer], signers: OracleSet) -> Quorum:
         [(a.url, a.verdict, a.error) for a in answers], as_verdict, recover_verdict_signer,
         signers, "signatures", lambda p: f"{p.verdict} ({p.fault}): ")
     return Quorum(verdict, public, signatures)
+
+
+def settle(system: System, sender: LocalAccount, attestation: bytes, urls: list[str]
+           ) -> tuple[Quorum, Any]:
+    """The attestation (its JSON) posted to every node, k matching verdicts chosen under the
+    chain's oracle set and submitted to PolicyOracle from `sender`: the quorum and the
+    transaction's receipt. Raises NoQuorum, naming what each node answered, without sending."""
+    quorum = choose(collect(attestation, urls), OracleSet.read(system))
+    return quorum, submit(system, sender, quorum.verdict, quorum.signatures)
 
 
 Message = TypeVar("Message", Verdict, PriceReport)

@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING
 from web3.logs import DISCARD
 
 from chain.bid import purpose_id
-from chain.policy import Rules
-from chain.settlement import Deadlines, Phase, Round, advance_into, dataset_id
+from chain.clearing_house import Round, advance_into
+from chain.ledger import dataset_id
+from chain.policy import Rules, current_policy_id
+from chain.settlement import Deadlines, Phase
+from chain.vault import required_stake_wei
 from market import orders, settlement
 from market.book import read_book
 from market.examples import SLOTS, consortium_instance
@@ -116,14 +119,14 @@ class Consortium:
 
     def rules(self) -> Rules:
         """The current policy's rules, which the round will pin."""
-        policies = self.system.policies.functions
-        return Rules.from_call(policies.rulesOf(policies.currentPolicyId().call()).call())
+        policies = self.system.policies
+        return Rules.read(policies, current_policy_id(policies))
 
     def required_stake(self, bid: Bid) -> int:
         value = max(b.value for b in bid.bundles)
         risk_bps = self.rules().band_min_bps[RATINGS.index(bid.risk_rating)]
-        vault = self.system.vault.functions
-        return int(vault.requiredStake(self.account(bid.buyer).address, risk_bps, value).call())
+        return required_stake_wei(self.system.vault, self.account(bid.buyer).address, risk_bps,
+                                  value)
 
     def bond_sellers(self) -> None:
         """Providers bond what the policy locks for the capacity they offer; the auctioneer

@@ -14,15 +14,21 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 from rich.console import Console
 from rich.table import Table
 
+from chain.clearing_house import BidRecord, ProviderBond, credit_micro_usd
+from chain.compute_futures import future_balance
 from chain.connection import Chain
+from chain.erc20 import balance_of, total_supply
 from chain.errors import ChainError
-from chain.settlement import BidRecord, ProviderBond
+from chain.ledger import Dataset, reserved_micro_epsilon
+from chain.reputation import discount_bps, score_micro_usd
 from chain.system import System
+from chain.vault import required_stake_wei
 from rcm.pricer import ChainReads
 from tokens.amounts import from_units
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
+    from web3.contract import Contract
 
     from market.result import PricedClearing
     from oracle.attestation import Evidence, ResourceUse
@@ -144,9 +150,8 @@ class Demo:
               future: FutureTerms | None = None) -> Quorum:
         """attest → every node verifies and signs → k matching signatures go on-chain. The
         nodes judge a future's job against `future`, which they read from the chain too."""
-        from chain.policy_oracle import OracleSet, submit
         from oracle.attester import attest
-        from oracle.quorum import choose, collect
+        from oracle.quorum import settle
 
         self.heading("attest", "the provider's enclave signs what ran (software attester)")
         attestation = attest(enclave, evidence)
@@ -167,9 +172,8 @@ class Demo:
             ],
         )
         self.heading("verdict", "the oracle nodes verify, recompute ε and sign; a quorum submits")
-        answers = collect(attestation.model_dump_json().encode(), urls)
-        quorum = choose(answers, OracleSet.read(self.system))
-        receipt = submit(self.system, self.governance, quorum.verdict, quorum.signatures)
+        quorum, receipt = settle(self.system, self.governance,
+                                 attestation.model_dump_json().encode(), urls)
         public = quorum.public
         self.table(
             "verdict",
@@ -201,11 +205,10 @@ class Demo:
     def budgets(self, market: Consortium) -> None:
         self.heading("budget", "hospitals register patient datasets and grant ε to bidders")
         market.register_datasets()
-        ledger = self.system.ledger.functions
         table = Table("dataset", "id", "budget ε", "granted to", title="privacy budgets")
         for name, dataset in market.datasets.items():
             grantees = [b.buyer for b in market.market.bids if b.dataset == name]
-            total = ledger.datasetOf(dataset).call()[2]
+            total = Dataset.read(self.system.ledger, dataset).total_micro_epsilon
             table.add_row(name, f"{dataset:#x}"[:14] + "…", f"{total / 1e6:g}",
                           ", ".join(grantees))
         self.console.print(table)
@@ -330,13 +333,13 @@ class Demo:
         self.chain.send(self.system.usd.functions.transfer(seller.address, price), buyer)
         futures.transfer(self.system, seller, buyer.address, future)  # claims it first
         record = self._record(future)
-        restake = self.system.vault.functions.requiredStake(
-            buyer.address, record.risk_bps, record.deposit_micro_usd).call()
+        restake = required_stake_wei(self.system.vault, buyer.address, record.risk_bps,
+                                     record.deposit_micro_usd)
         fund(self.system, self.governance, buyer.address, restake + CST, 0, 0)
         stake(self.system, buyer, restake + CST)
-        held = self.system.futures.functions.balanceOf(buyer.address, int.from_bytes(future, "big"))
+        held = future_balance(self.system.futures, buyer.address, future)
         self.table("resale", [("price", f"{price / 1e6:,.2f} USD"),
-                              (f"{RESALE_BUYER} holds", str(held.call())),
+                              (f"{RESALE_BUYER} holds", str(held)),
                               ("its stake for the job", self.cst(restake))])
         self.summary["resale"] = {"price": price, "restake": restake}
         return future
@@ -356,13 +359,13 @@ class Demo:
         terms = self.reads.future("0x" + future.hex())
         if terms is None:
             raise ChainError(f"future 0x{future.hex()} was not redeemed")
-        supply = self.system.cst.functions.totalSupply().call()
+        supply = total_supply(self.system.cst)
         evidence = make_evidence(
             "0x" + future.hex(), [terms.dataset or DEFAULT_DATASET],
             **(DP_SGD if compliant else UNDERSTATED), delta=terms.delta, purpose=bid.purpose,
             resources=terms.bought, issued_at=int(time.time()))
         quorum = self.judge(urls, enclave, evidence, terms)
-        burned = supply - self.system.cst.functions.totalSupply().call()
+        burned = supply - total_supply(self.system.cst)
         after = self._record(future)
         if not compliant:
             self.heading("slash", "the job understated ε: stake burned, future voided")
@@ -382,26 +385,23 @@ class Demo:
         from tokens.operations import balances
 
         self.heading("reputation", "each verdict is an audit worth its job's payment × risk")
-        reputation = self.system.reputation.functions
+        reputation = self.system.reputation
         people = [label for label in market.accounts if not label.startswith("owner:")]
         self.console.print(_rows(
             Table("account", "score (USD at risk)", "stake discount bps", title="reputation"),
-            [(label, f"{reputation.scoreOf(a.address).call() / 1e6:,.2f}",
-              str(reputation.discountBpsOf(a.address).call()))
+            [(label, f"{score_micro_usd(reputation, a.address) / 1e6:,.2f}",
+              str(discount_bps(reputation, a.address)))
              for label, a in ((p, market.accounts[p]) for p in people)]))
         self.heading("budget", "what is left of each dataset's ε")
-        ledger = self.system.ledger.functions
-        budgets = {name: dict(zip(("total", "consumed"), ledger.datasetOf(d).call()[2:4],
-                                  strict=True)) | {"reserved": ledger.reservedOf(d).call()}
-                   for name, d in market.datasets.items()}
+        budgets = {name: _budget(self.system.ledger, d) for name, d in market.datasets.items()}
         self.console.print(_rows(Table("dataset", "total ε", "reserved ε", "consumed ε",
                                        title="budgets"),
                                  [(name, f"{b['total'] / 1e6:g}", f"{b['reserved'] / 1e6:g}",
                                    f"{b['consumed'] / 1e6:g}") for name, b in budgets.items()]))
         self.heading("summary", "closing balances")
-        house = self.system.clearing_house.functions
+        house = self.system.clearing_house
         held = {label: balances(self.system, a.address).model_dump()
-                | {"credit": house.creditOf(a.address).call()}
+                | {"credit": credit_micro_usd(house, a.address)}
                 for label, a in market.accounts.items()}
         self.console.print(_rows(
             Table("account", "USD", "credit USD", "CST", "staked", "locked", "bonded",
@@ -413,13 +413,19 @@ class Demo:
              for label, h in held.items() if not label.startswith("owner:")]))
         self.summary |= {
             "balances": held, "budgets": budgets,
-            "escrow": self.system.usd.functions.balanceOf(self.system.clearing_house.address)
-            .call(),
-            "reputation": {p: reputation.scoreOf(market.accounts[p].address).call()
+            "escrow": balance_of(self.system.usd, house.address),
+            "reputation": {p: score_micro_usd(reputation, market.accounts[p].address)
                            for p in people}}
 
     def _record(self, digest: bytes) -> BidRecord:
         return BidRecord.read(self.system.clearing_house, digest)
+
+
+def _budget(ledger: Contract, dataset: int) -> dict[str, int]:
+    """The dataset's ε in micro-ε: its total, what jobs consumed, what committed bids hold."""
+    state = Dataset.read(ledger, dataset)
+    return {"total": state.total_micro_epsilon, "consumed": state.consumed_micro_epsilon,
+            "reserved": reserved_micro_epsilon(ledger, dataset)}
 
 
 def _capacity(resources: ResourceUse) -> str:

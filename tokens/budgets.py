@@ -12,14 +12,22 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from web3.constants import ADDRESS_ZERO
 
 from chain.bid import purpose_id
+from chain.erc20 import allowance, balance_of
 from chain.events import events
-from chain.settlement import dataset_id
+from chain.ledger import (
+    Dataset,
+    Offer,
+    dataset_id,
+    held_micro_epsilon,
+    reserved_delta_atto,
+    reserved_micro_epsilon,
+)
 from chain.system import System
 from tokens.amounts import from_units
 from tokens.errors import TokensError
@@ -178,7 +186,7 @@ def register(
     if any(not p.strip() for p in purposes):
         raise TokensError("--purpose: a purpose name must not be empty")
     dataset = dataset_id(owner.address, content_hash)
-    if _dataset(system, dataset).owner != ADDRESS_ZERO:
+    if Dataset.read(system.ledger, dataset).registered:
         raise TokensError(
             f"--content-hash: this wallet already registered that content as dataset {hex(dataset)}"
         )
@@ -209,7 +217,7 @@ def offer(system: System, seller: LocalAccount, dataset: int, amount: int, price
     _require_dataset(system, dataset)
     if amount:
         _require_held(system, seller.address, dataset, amount)
-    elif _offer(system, dataset, seller.address)[0] == 0:
+    elif Offer.read(system.ledger, dataset, seller.address).amount_micro_epsilon == 0:
         raise TokensError(f"EPSILON: 0 withdraws an offer, and there is none on {hex(dataset)}")
     return system.chain.send(system.ledger.functions.offer(dataset, amount, price), seller)
 
@@ -227,32 +235,33 @@ def buy(
     _require_dataset(system, dataset)
     if seller == buyer.address:
         raise TokensError("SELLER: is this wallet itself")
-    offered, offered_price = _offer(system, dataset, seller)
-    if offered == 0:
+    offered = Offer.read(system.ledger, dataset, seller)
+    if offered.amount_micro_epsilon == 0:
         raise TokensError(f"SELLER: {seller} offers no budget of dataset {hex(dataset)}")
-    if price != offered_price:
+    if price != offered.price_micro_usd_per_epsilon:
         raise TokensError(
-            f"--price: the seller asks {from_units(offered_price, 'usd')} USD per ε, "
-            f"not {from_units(price, 'usd')}"
+            f"--price: the seller asks {from_units(offered.price_micro_usd_per_epsilon, 'usd')} "
+            f"USD per ε, not {from_units(price, 'usd')}"
         )
-    if amount > offered:
+    if amount > offered.amount_micro_epsilon:
         raise TokensError(
-            f"EPSILON: {epsilon_text(amount)} ε exceeds the offer of {epsilon_text(offered)}"
+            f"EPSILON: {epsilon_text(amount)} ε exceeds the offer of "
+            f"{epsilon_text(offered.amount_micro_epsilon)}"
         )
-    held = _balance(system, seller, dataset)
+    held = held_micro_epsilon(system.ledger, seller, dataset)
     if amount > held:
         raise TokensError(
             f"EPSILON: {epsilon_text(amount)} ε exceeds the seller's budget of {epsilon_text(held)}"
         )
     cost = cost_micro_usd(amount, price)
     token = system.payment_token
-    usd = int(token.functions.balanceOf(buyer.address).call())
+    usd = balance_of(token, buyer.address)
     if cost > usd:
         raise TokensError(
             f"EPSILON: {epsilon_text(amount)} ε costs {from_units(cost, 'usd')} USD, the wallet "
             f"holds {from_units(usd, 'usd')}"
         )
-    if int(token.functions.allowance(buyer.address, system.ledger.address).call()) < cost:
+    if allowance(token, buyer.address, system.ledger.address) < cost:
         system.chain.send(token.functions.approve(system.ledger.address, cost), buyer)
     call = system.ledger.functions.buy(dataset, seller, amount, price)
     return system.chain.send(call, buyer)
@@ -295,9 +304,9 @@ def datasets(system: System, address: str) -> list[DatasetView]:
         received.update(int(i) for i in batch["args"]["ids"])
     views = []
     for dataset in sorted(registered.keys() | received):
-        state = _dataset(system, dataset)
+        state = Dataset.read(ledger, dataset)
         content = registered.get(dataset) or _content_hash(system, dataset)
-        amount, price = _offer(system, dataset, address)
+        offered = Offer.read(ledger, dataset, address)
         views.append(
             DatasetView(
                 id=dataset,
@@ -305,16 +314,16 @@ def datasets(system: System, address: str) -> list[DatasetView]:
                 owner=state.owner,
                 content_hash="0x" + content.hex(),
                 total=state.total_micro_epsilon,
-                held=_balance(system, address, dataset),
-                reserved=int(ledger.functions.reservedOf(dataset).call()),
+                held=held_micro_epsilon(ledger, address, dataset),
+                reserved=reserved_micro_epsilon(ledger, dataset),
                 consumed=state.consumed_micro_epsilon,
                 max_delta_atto=state.max_delta_atto,
                 total_delta_atto=state.total_delta_atto,
-                reserved_delta_atto=int(ledger.functions.reservedDeltaOf(dataset).call()),
+                reserved_delta_atto=reserved_delta_atto(ledger, dataset),
                 consumed_delta_atto=state.consumed_delta_atto,
                 purposes=_purposes(system, dataset),
-                offer_amount=amount,
-                offer_price=price,
+                offer_amount=offered.amount_micro_epsilon,
+                offer_price=offered.price_micro_usd_per_epsilon,
             )
         )
     return views
@@ -335,38 +344,13 @@ def _content_hash(system: System, dataset: int) -> bytes:
 # ---- checks ----
 
 
-class _Dataset(NamedTuple):
-    """`PrivacyBudgetLedger.datasetOf`; the owner is the zero address if none registered it."""
-
-    owner: str
-    max_delta_atto: int
-    total_micro_epsilon: int
-    consumed_micro_epsilon: int
-    total_delta_atto: int
-    consumed_delta_atto: int
-
-
-def _dataset(system: System, dataset: int) -> _Dataset:
-    owner, *amounts = system.ledger.functions.datasetOf(dataset).call()
-    return _Dataset(str(owner), *(int(a) for a in amounts))
-
-
 def _require_dataset(system: System, dataset: int) -> None:
-    if _dataset(system, dataset).owner == ADDRESS_ZERO:
+    if not Dataset.read(system.ledger, dataset).registered:
         raise TokensError(f"DATASET: unknown dataset {hex(dataset)}")
 
 
-def _balance(system: System, address: str, dataset: int) -> int:
-    return int(system.ledger.functions.balanceOf(address, dataset).call())
-
-
-def _offer(system: System, dataset: int, seller: str) -> tuple[int, int]:
-    amount, price = system.ledger.functions.offerOf(dataset, seller).call()
-    return int(amount), int(price)
-
-
 def _require_held(system: System, address: str, dataset: int, amount: int) -> None:
-    held = _balance(system, address, dataset)
+    held = held_micro_epsilon(system.ledger, address, dataset)
     if amount > held:
         raise TokensError(
             f"EPSILON: {epsilon_text(amount)} ε exceeds the wallet's budget of "

@@ -15,19 +15,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 from web3.constants import ADDRESS_ZERO
 
+from chain.clearing_house import AskState, BidRecord, Round
+from chain.compute_futures import future_balance
 from chain.events import events
 from chain.policy import Rules
-from chain.settlement import (
-    STAKE_UNIT_WEI,
-    Ask,
-    AskState,
-    BidRecord,
-    Round,
-    Status,
-    ask_from_event,
-    bid_from_event,
-)
+from chain.settlement import Ask, Status, ask_from_event, bid_from_event
 from chain.system import System
+from chain.vault import stake_to_lock_wei
 from tokens.amounts import from_units
 from tokens.errors import TokensError
 from tokens.operations import balances
@@ -98,10 +92,8 @@ def redeem(system: System, holder: LocalAccount, future_id: bytes) -> TxReceipt:
     _require_holder(system, record, future_id, holder.address)
     _require_deliverable(system, record, future_id)
     if holder.address != record.bidder:
-        required = system.vault.functions.requiredStake(
-            holder.address, record.risk_bps, record.deposit_micro_usd
-        ).call()
-        needed = -(-int(required) // STAKE_UNIT_WEI) * STAKE_UNIT_WEI
+        needed = stake_to_lock_wei(
+            system.vault, holder.address, record.risk_bps, record.deposit_micro_usd)
         free = balances(system, holder.address).staked
         if needed > free:
             raise TokensError(
@@ -157,8 +149,8 @@ def futures(system: System, address: str) -> list[FutureView]:
     for batch in events(system, tokens, "TransferBatch", to=address):
         received.update(int(i) for i in batch["args"]["ids"])
     for token_id in received:
-        if tokens.functions.balanceOf(address, token_id).call():
-            digest = token_id.to_bytes(32, "big")
+        digest = token_id.to_bytes(32, "big")
+        if future_balance(tokens, address, digest):
             found[digest] = (record_of(system, digest), "held")
     for e in events(system, house, "Redeemed", redeemer=address):
         digest = bytes(e["args"]["futureId"])
@@ -258,8 +250,7 @@ def _require_holder(system: System, record: BidRecord, future_id: bytes, address
     if not record.claimed:
         _require_winner(record, future_id, address)
         return
-    token_id = int.from_bytes(future_id, "big")
-    if not system.futures.functions.balanceOf(address, token_id).call():
+    if not future_balance(system.futures, address, future_id):
         raise TokensError(f"ID: this wallet does not hold future {hex_id(future_id)}")
 
 
@@ -283,7 +274,7 @@ def end_deliveries(system: System, sender: LocalAccount, round_id: int) -> Ended
     house = system.clearing_house
     now = system.chain.pending_timestamp()
     round_ = Round.read(house, round_id)
-    rules = Rules.from_call(system.policies.functions.rulesOf(round_.policy_id).call())
+    rules = Rules.read(system.policies, round_.policy_id)
     window = rules.rates.verdict_window_seconds
     ends: dict[int, int] = {}
     expiring: list[tuple[bytes, BidRecord]] = []

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from chain.erc20 import allowance, balance_of
 from chain.system import System
+from chain.vault import VaultBalance
 from tokens.amounts import from_units
 from tokens.errors import TokensError
 
@@ -32,19 +34,18 @@ class Balances(BaseModel):
 
 
 def balances(system: System, address: str) -> Balances:
-    staked, locked, bonded, unbonding, ready_at, bond_locked = (
-        system.vault.functions.balanceOf(address).call())
+    vault = VaultBalance.read(system.vault, address)
     return Balances(
         address=address,
         eth=system.chain.w3.eth.get_balance(address),  # type: ignore[arg-type]
-        cst=system.cst.functions.balanceOf(address).call(),
-        usd=system.payment_token.functions.balanceOf(address).call(),
-        staked=staked,
-        locked=locked,
-        bonded=bonded,
-        bond_locked=bond_locked,
-        unbonding=unbonding,
-        unbonding_ready_at=ready_at,
+        cst=balance_of(system.cst, address),
+        usd=balance_of(system.payment_token, address),
+        staked=vault.free_wei,
+        locked=vault.locked_wei,
+        bonded=vault.bonded_wei,
+        bond_locked=vault.bond_locked_wei,
+        unbonding=vault.unbonding_wei,
+        unbonding_ready_at=vault.unbonding_ready_timestamp,
     )
 
 
@@ -68,8 +69,7 @@ def transfer(system: System, sender: LocalAccount, to: str, amount: int, token: 
 def _deposit(system: System, sender: LocalAccount, amount: int, method: str) -> TxReceipt:
     """Moves CST from the wallet into the vault (`stake` or `bond`), approving it first."""
     _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
-    allowance = system.cst.functions.allowance(sender.address, system.vault.address).call()
-    if allowance < amount:
+    if allowance(system.cst, sender.address, system.vault.address) < amount:
         system.chain.send(system.cst.functions.approve(system.vault.address, amount), sender)
     return system.chain.send(getattr(system.vault.functions, method)(amount), sender)
 

@@ -167,8 +167,8 @@ def _redeemed(future: str, rpc: str) -> _JobTerms:
     """The future's terms from the chain. Its purpose is on chain as a hash: the name is the
     one of the round's policy's purposes that hashes to it, if any."""
     from chain.bid import purpose_id
+    from chain.clearing_house import Round
     from chain.futures_terms import read_redeemed_future
-    from chain.settlement import Round
     from market.book import parse_digest, read_policy
     from oracle.future import future_terms
 

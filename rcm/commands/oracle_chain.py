@@ -70,11 +70,12 @@ def submit(
 ) -> None:
     """Post the attestation to every node (a 409 still yields that node's stored verdict),
     collect k matching signatures and submit the verdict to PolicyOracle."""
-    from chain.policy_oracle import OracleSet
-    from chain.policy_oracle import submit as submit_verdict
+    from web3.constants import ADDRESS_ZERO
+
+    from chain.policy_oracle import consumer_of, is_decided
     from oracle.attestation import Attestation
     from oracle.errors import MalformedEvidence, OracleError
-    from oracle.quorum import choose, collect
+    from oracle.quorum import settle
 
     try:
         body = file.read_bytes()
@@ -90,13 +91,11 @@ def submit(
     sender = _unlock(from_)
     system = load_system(rpc)
     job_id = _job_id(attestation.evidence.job)
-    oracle = system.oracle.functions
-    if oracle.consumerOf(job_id).call() == "0x" + "00" * 20:
+    if consumer_of(system, job_id) == ADDRESS_ZERO:
         raise OracleError(f"job: {attestation.evidence.job} is not open on-chain")
-    if oracle.isDecided(job_id).call():
+    if is_decided(system, job_id):
         raise OracleError(f"job: {attestation.evidence.job} already has a verdict on-chain")
-    quorum = choose(collect(body, urls), OracleSet.read(system))
-    receipt = submit_verdict(system, sender, quorum.verdict, quorum.signatures)
+    quorum, receipt = settle(system, sender, body, urls)
     data = {
         "job": quorum.public.job,
         "verdict": quorum.public.verdict,

@@ -78,13 +78,14 @@ def policy(
     (risk bands and tiers, risk caps, ε per purpose, equity reservation), pricing weights, and
     bond, slash and window rates. Registering one (REGULATOR_ROLE) makes it current; rounds
     already open keep theirs."""
+    from chain.policy import current_policy_id
     from market.book import read_policy
     from market.onchain import PolicyFile
     from market.readers import read_json_file
 
     if file is None:
         system = load_system(rpc)
-        policy_id = int(system.policies.functions.currentPolicyId().call())
+        policy_id = current_policy_id(system.policies)
         current = PolicyFile.from_chain(read_policy(system, policy_id))
         document = {"policy_id": policy_id, **current.model_dump(mode="json")}
         if json_out:
@@ -220,7 +221,8 @@ def expire(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFA
 
 
 def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
-    from chain.settlement import Result, SolverStatus
+    from chain.clearing_house import Allocation, Result
+    from chain.settlement import SolverStatus
     from market.book import read_batches
     from market.onchain import slot_label, tier_name
 
@@ -252,7 +254,7 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
             "item": a.item, "provider": a.provider, "kind": a.ask.resource,
             "region": a.ask.region, "slot": slot_label(a.ask.slot_start_timestamp),
             "tier": tier_name(a.ask.tier), "unit": a.ask.unit, "capacity": a.ask.capacity,
-            "allocated": house.functions.allocationOf(book.round_id, version, a.item).call()[0],
+            "allocated": Allocation.read(house, book.round_id, version, a.item).allocated_units,
             "reserve_price_micro_usd": a.ask.reserve_price_micro_usd,
         } for a in book.asks],
         "bids": [{

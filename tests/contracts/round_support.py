@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from chain.bid import Bid, Bundle
 from chain.policy import NO_CAP, ChainPolicy
 from chain.settlement import KIND_CODES, Ask, Award
-from tests.contracts.settlement_fixtures import ASKS, CST, POLICY, USD, Market, bond
+from tests.contracts.settlement_fixtures import ASKS, CST, POLICY, USD, Market, fund_and_bond
 from tests.support import event_args
 
 BPS = 10_000
@@ -147,7 +147,7 @@ def second_provider(market: Market) -> LocalAccount:
     """A provider other than `market.provider`, with ETH for gas and 10 CST of bond."""
     account = Account.from_key(b"\x0b" * 32)
     market.chain.transfer_eth(market.governance, account.address, 10**18)
-    bond(market.system, market.governance, account, 10 * CST)
+    fund_and_bond(market.system, market.governance, account, 10 * CST)
     return account
 
 
@@ -179,7 +179,7 @@ def posted_version(market: Market, receipt: Any) -> int:
 def bond_of(market: Market, account: str) -> tuple[int, int]:
     """(bonded, bondLocked): the account's free bond and what rounds hold of it."""
     balance = market.vault_balance(account)
-    return balance[2], balance[5]
+    return balance.bonded_wei, balance.bond_locked_wei
 
 
 def cst_balance(market: Market, account: str) -> int:

@@ -24,28 +24,20 @@ from chain.bid import (
     sign_bid,
     terms_args,
 )
+from chain.clearing_house import AskState, BidRecord, Result, Round, advance_into
 from chain.connection import Chain
 from chain.eip712 import Domain
 from chain.events import events
+from chain.ledger import dataset_id
 from chain.policy import NO_CAP, ChainPolicy, PricingWeights, Rates, Rules
 from chain.policy_oracle import register, signature_args
 from chain.prices import PriceReport, sign_report
-from chain.settlement import (
-    Ask,
-    AskState,
-    Award,
-    BidRecord,
-    Deadlines,
-    Phase,
-    Result,
-    Round,
-    SolverStatus,
-    advance_into,
-    dataset_id,
-)
+from chain.settlement import Ask, Award, Deadlines, Phase, SolverStatus
 from chain.system import System
+from chain.vault import VaultBalance
 from chain.verdict import verdict_domain
 from tests.support import event_args
+from tokens.operations import bond, fund
 
 CST = 10**18
 USD = 10**6
@@ -217,7 +209,7 @@ class Market:
         return self.chain.send(call, sender or signer)
 
     def record(self, digest: bytes) -> BidRecord:
-        return BidRecord.from_call(self.house.functions.bidOf(digest).call())
+        return BidRecord.read(self.house, digest)
 
     # ---- results ----
 
@@ -331,17 +323,16 @@ class Market:
     def credit(self, account: str) -> int:
         return int(self.house.functions.creditOf(account).call())
 
-    def vault_balance(self, account: str) -> tuple[int, ...]:
-        """(free, locked, bonded, unbonding, unbondingReadyAt, bondLocked) in the vault."""
-        return tuple(self.system.vault.functions.balanceOf(account).call())
+    def vault_balance(self, account: str) -> VaultBalance:
+        return VaultBalance.read(self.system.vault, account)
 
     def free_stake(self, account: str) -> int:
-        return int(self.system.vault.functions.balanceOf(account).call()[0])
+        return self.vault_balance(account).free_wei
 
     def locked(self, account: str) -> int:
         """The account's locked CST in the vault: the stakes of its bids (and futures it
         redeemed) are part of it, recorded bid by bid in the clearing house."""
-        return int(self.system.vault.functions.balanceOf(account).call()[1])
+        return self.vault_balance(account).locked_wei
 
     def stake_of(self, digest: bytes) -> int:
         return self.record(digest).stake_wei
@@ -380,11 +371,12 @@ def contract_bidder(market: Market, owner: LocalAccount) -> Contract:
     return wallet
 
 
-def bond(system: System, governance: LocalAccount, account: LocalAccount, amount: int) -> None:
-    chain = system.chain
-    chain.send(system.cst.functions.mint(account.address, amount), governance)
-    chain.send(system.cst.functions.approve(system.vault.address, 2**256 - 1), account)
-    chain.send(system.vault.functions.bond(amount), account)
+def fund_and_bond(system: System, governance: LocalAccount, account: LocalAccount,
+                  amount: int) -> None:
+    """Mints `amount` CST to `account` and bonds it, as `rcm wallet fund` and `rcm wallet bond`
+    do."""
+    fund(system, governance, account.address, amount, 0, 0)
+    bond(system, account, amount)
 
 
 def build_market(
@@ -404,8 +396,8 @@ def build_market(
     chain.send(house.functions.grantRole(role, auctioneer.address), governance)
     chain.send(system.policies.functions.setPolicy(POLICY.as_args()), governance)
     config_digest = register(system, governance, [n.address for n in nodes[:3]], ORACLE_THRESHOLD)
-    bond(system, governance, auctioneer, 2 * AUCTIONEER_BOND)
-    bond(system, governance, provider, 10 * CST)
+    fund_and_bond(system, governance, auctioneer, 2 * AUCTIONEER_BOND)
+    fund_and_bond(system, governance, provider, 10 * CST)
     register_dataset = system.ledger.functions.register(
         CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, TOTAL_DELTA_ATTO, [RESEARCH]
     )

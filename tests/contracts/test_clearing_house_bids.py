@@ -24,20 +24,19 @@ from chain.bid import (
     sign_bid,
     terms_args,
 )
+from chain.clearing_house import AskState, Round
 from chain.connection import Chain
+from chain.ledger import Dataset, dataset_id
 from chain.policy import ChainPolicy
 from chain.settlement import (
     MAX_DEPOSIT_MICRO_USD,
     POSTED_VERSION,
     STAKE_UNIT_WEI,
     Ask,
-    AskState,
     Deadlines,
     Phase,
-    Round,
     Status,
     ask_from_event,
-    dataset_id,
 )
 from tests.contracts.settlement_fixtures import (
     ASKS,
@@ -57,8 +56,8 @@ from tests.contracts.settlement_fixtures import (
     RESEARCH_MAX_EPSILON,
     USD,
     Market,
-    bond,
     contract_bidder,
+    fund_and_bond,
     through,
 )
 from tests.support import event_args, reverts, role
@@ -116,8 +115,8 @@ def _stake_for(market: Market, bidder: str, risk_bps: int, notional: int) -> int
 
 def _bond(market: Market, account: str) -> tuple[int, int]:
     """The account's bond in the vault: (bonded, bondLocked)."""
-    _, _, bonded, _, _, bond_locked = market.vault_balance(account)
-    return bonded, bond_locked
+    balance = market.vault_balance(account)
+    return balance.bonded_wei, balance.bond_locked_wei
 
 
 def _reserved(market: Market) -> tuple[int, int]:
@@ -374,15 +373,9 @@ def test_post_asks_numbers_items_in_order_and_locks_the_providers_bond_per_unit(
     ]
     # Only bond moves, from bonded to locked: stake and unbonding CST are not touched.
     locked_wei = sum(a.capacity for a in ASKS) * PROVIDER_BOND_PER_UNIT
-    free, locked, bonded, unbonding, ready_at, bond_locked = before
-    assert market.vault_balance(provider.address) == (
-        free,
-        locked,
-        bonded - locked_wei,
-        unbonding,
-        ready_at,
-        bond_locked + locked_wei,
-    )
+    assert market.vault_balance(provider.address) == replace(
+        before, bonded_wei=before.bonded_wei - locked_wei,
+        bond_locked_wei=before.bond_locked_wei + locked_wei)
 
 
 @pytest.mark.parametrize(
@@ -478,7 +471,7 @@ def test_post_asks_short_of_bond_by_one_unit_is_refused_by_the_vault(
     ):
         chain.send(market.house.functions.postAsks(round_id, [ASKS[0].as_args()]), outsider)
     assert (_books(market, provider.address, outsider.address), market.round(round_id)) == before
-    bond(market.system, governance, outsider, ASKS[0].capacity * PROVIDER_BOND_PER_UNIT)
+    fund_and_bond(market.system, governance, outsider, ASKS[0].capacity * PROVIDER_BOND_PER_UNIT)
     chain.send(market.house.functions.postAsks(round_id, [ASKS[0].as_args()]), outsider)
     assert AskState.read(market.house, round_id, len(ASKS)).provider == outsider.address
     assert _bond(market, outsider.address) == (0, ASKS[0].capacity * PROVIDER_BOND_PER_UNIT)
@@ -561,7 +554,8 @@ def test_commit_escrows_locks_the_stake_and_reserves_epsilon_in_one_record(
     bid = market.bid(buyer, round_id, *BUNDLES)
     stake = _stake_for(market, buyer.address, bid.risk_bps, bid.max_value_micro_usd)
     free, locked = market.free_stake(buyer.address), market.locked(buyer.address)
-    total, consumed = market.system.ledger.functions.datasetOf(market.dataset).call()[2:4]
+    dataset = Dataset.read(market.system.ledger, market.dataset)
+    remaining = dataset.total_micro_epsilon - dataset.consumed_micro_epsilon
     receipt = chain.send(_commit_call(market, bid), buyer)
     digest = market.digest(bid)
     (committed,) = event_args(market.house, receipt, "Committed")
@@ -573,9 +567,9 @@ def test_commit_escrows_locks_the_stake_and_reserves_epsilon_in_one_record(
         "bidder": buyer.address,
         "envelopeHash": envelope_hash(bid),
         "stakeWei": stake,
-        "datasetRemainingMicros": total - consumed,
+        "datasetRemainingMicros": remaining,
     }
-    assert total - consumed == BUDGET_MICRO_EPSILON
+    assert remaining == BUDGET_MICRO_EPSILON
     assert event_args(market.system.vault, receipt, "StakeLocked") == [
         {"account": buyer.address, "amount": stake}
     ]

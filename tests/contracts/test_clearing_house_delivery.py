@@ -13,10 +13,12 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from chain.bid import Bid, Bundle, envelope_hash, terms_args
+from chain.clearing_house import CLAIMED, REFUNDED, ProviderBond
 from chain.connection import Chain
+from chain.ledger import Dataset, reserved_delta_atto, reserved_micro_epsilon
 from chain.policy import ChainPolicy
 from chain.policy_oracle import submit
-from chain.settlement import STAKE_UNIT_WEI, Phase, ProviderBond, Status
+from chain.settlement import STAKE_UNIT_WEI, Phase, Status
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from tests.contracts.round_support import last_to_end
 from tests.contracts.settlement_fixtures import (
@@ -35,8 +37,8 @@ from tests.contracts.settlement_fixtures import (
     USD,
     VERDICT_WINDOW,
     Market,
-    bond,
     contract_bidder,
+    fund_and_bond,
     through,
 )
 from tests.support import event_args, reverts
@@ -195,21 +197,22 @@ def _verdict(market: Market, bid: Bid, fault: Fault) -> dict[str, Any]:
 
 def _bond(market: Market, account: str) -> tuple[int, int]:
     """The account's bond in the vault: (bonded, bondLocked)."""
-    _, _, bonded, _, _, bond_locked = market.vault_balance(account)
-    return bonded, bond_locked
+    balance = market.vault_balance(account)
+    return balance.bonded_wei, balance.bond_locked_wei
 
 
 def _ledger(market: Market) -> tuple[int, int]:
     """The dataset's reserved and consumed ε."""
-    ledger = market.system.ledger.functions
-    return ledger.reservedOf(market.dataset).call(), ledger.datasetOf(market.dataset).call()[3]
+    ledger = market.system.ledger
+    return (reserved_micro_epsilon(ledger, market.dataset),
+            Dataset.read(ledger, market.dataset).consumed_micro_epsilon)
 
 
 def _delta(market: Market) -> tuple[int, int]:
     """The dataset's reserved and consumed δ: the cap for each job, whatever its own δ."""
-    ledger = market.system.ledger.functions
-    return (ledger.reservedDeltaOf(market.dataset).call(),
-            ledger.datasetOf(market.dataset).call()[5])
+    ledger = market.system.ledger
+    return (reserved_delta_atto(ledger, market.dataset),
+            Dataset.read(ledger, market.dataset).consumed_delta_atto)
 
 
 def _worth(market: Market, digest: bytes) -> int:
@@ -331,6 +334,17 @@ def test_a_winner_claims_its_future_once_and_moves_it_like_any_erc1155_token(
         1,
         0,
     )
+
+
+def test_a_records_flags_are_the_contracts_claimed_and_refunded_bits(
+    chain: Chain, market: Market, issued: Settled, buyer: LocalAccount, rival: LocalAccount
+) -> None:
+    """`ClearingHouseBase` keeps CLAIMED and REFUNDED internal, so `chain.clearing_house`'s
+    copies are checked by what sets them: a claim, and a released loser's withdrawal."""
+    _claim(chain, market, issued.a, buyer)
+    chain.send(market.house.functions.withdraw([market.digest(issued.lost)]), rival)
+    assert market.record(market.digest(issued.a)).flags == CLAIMED
+    assert market.record(market.digest(issued.lost)).flags == REFUNDED
 
 
 def test_a_future_listed_twice_in_one_claim_is_minted_once(
@@ -545,7 +559,7 @@ def test_a_buyer_fault_burns_the_stake_and_still_pays_the_provider(
 def test_a_provider_fault_burns_the_policys_slash_from_its_bond_and_refunds_the_buyer(
     chain: Chain, market: Market, redeemed: Settled, buyer: LocalAccount, governance: LocalAccount
 ) -> None:
-    bond(market.system, governance, market.provider, 100 * CST)
+    fund_and_bond(market.system, governance, market.provider, 100 * CST)
     digest = market.digest(redeemed.a)
     stake, free = market.stake_of(digest), market.free_stake(buyer.address)
     bonded, _ = _bond(market, market.provider.address)
@@ -609,7 +623,7 @@ def test_a_provider_fault_slashes_by_the_rounds_policy_not_the_current_one(
         POLICY.pricing,
     )
     chain.send(market.system.policies.functions.setPolicy(lenient.as_args()), governance)
-    bond(market.system, governance, market.provider, 100 * CST)
+    fund_and_bond(market.system, governance, market.provider, 100 * CST)
     event = _verdict(market, redeemed.a, Fault.PROVIDER)
     assert event["burnedWei"] == PROVIDER_SLASH != lenient.rules.rates.provider_slash_wei
 
@@ -619,7 +633,7 @@ def test_a_provider_cannot_shield_its_bond_from_a_fault_slash_by_offering_it_in_
 ) -> None:
     # The provider offers its whole bond, 110 CST at 0.1 CST a unit, in the next round's asks:
     # what an active provider does every round. The verdict on its earlier job arrives then.
-    bond(market.system, governance, market.provider, 100 * CST)
+    fund_and_bond(market.system, governance, market.provider, 100 * CST)
     units = _bond(market, market.provider.address)[0] // PROVIDER_BOND_PER_UNIT
     market.open_round(asks=(replace(ASKS[0], capacity=units),))
     assert _bond(market, market.provider.address) == (0, PROVIDER_BOND + 100 * CST)
@@ -685,13 +699,13 @@ def test_a_commit_after_a_verdict_sees_the_budget_the_verdict_consumed(
     chain: Chain, market: Market, redeemed: Settled, buyer: LocalAccount
 ) -> None:
     _verdict(market, redeemed.a, Fault.NONE)
-    total, consumed = market.system.ledger.functions.datasetOf(market.dataset).call()[2:4]
-    assert consumed == redeemed.a.epsilon_micros
+    dataset = Dataset.read(market.system.ledger, market.dataset)
+    assert dataset.consumed_micro_epsilon == redeemed.a.epsilon_micros
     round_id = market.open_round()
     bid = market.bid(buyer, round_id, Bundle((0,), (1,), USD))
     receipt = chain.send(market.house.functions.commit(terms_args(bid), envelope_hash(bid)), buyer)
     assert event_args(market.house, receipt, "Committed")[0]["datasetRemainingMicros"] == (
-        total - consumed
+        dataset.total_micro_epsilon - dataset.consumed_micro_epsilon
     )
 
 

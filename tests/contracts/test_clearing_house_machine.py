@@ -68,21 +68,13 @@ from hypothesis.stateful import (
 from web3.contract import Contract
 
 from chain.bid import Bid, Bundle, envelope_hash, terms_args
+from chain.clearing_house import AskState, BidRecord, ProviderBond
 from chain.connection import Chain
+from chain.ledger import Dataset
 from chain.policy_oracle import signature_args, verdict_args
 from chain.prices import PriceReport
-from chain.settlement import (
-    HOLDING,
-    STAKE_UNIT_WEI,
-    AskState,
-    Award,
-    BidRecord,
-    Deadlines,
-    Phase,
-    ProviderBond,
-    SolverStatus,
-    Status,
-)
+from chain.settlement import HOLDING, STAKE_UNIT_WEI, Award, Deadlines, Phase, SolverStatus, Status
+from chain.vault import VaultBalance
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from tests.contracts.round_support import (
     BPS,
@@ -117,7 +109,7 @@ from tests.contracts.settlement_fixtures import (
     USD,
     VERDICT_WINDOW,
     Market,
-    bond,
+    fund_and_bond,
 )
 from tests.support import event_args, reverts
 
@@ -146,7 +138,6 @@ EPSILONS = (100_000, 200_000, 300_000)
 RISKS = (LOW_RISK_BPS, MEDIUM_RISK_BPS, HIGH_RISK_BPS)
 IN_PLAY = frozenset({Status.COMMITTED, Status.REVEALED})
 ESCROWED = frozenset({Status.FUTURE, Status.REDEEMED})  # the payment waits for its end
-BOND, BOND_LOCKED = 2, 5  # places in the vault's Balance
 RULES = (
     "open_round", "deposit", "commit", "cancel", "reveal", "forfeit", "post", "challenge",
     "price", "finalise", "release", "close", "withdraw", "claim", "transfer", "redeem",
@@ -248,7 +239,7 @@ class Books:
     consumed: int
     reserved_delta: int
     consumed_delta: int
-    vault: dict[str, tuple[int, ...]]
+    vault: dict[str, VaultBalance]
     provider_bonds: dict[int, ProviderBond]  # by round
     refunds: dict[bytes, int]  # `refundOf` the records of finished rounds
     supply: int
@@ -523,7 +514,7 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         self.epsilon = dict(base.epsilon)
         self.consumed = base.consumed
         self.consumed_delta = base.consumed_delta
-        self.bonds = {a: [base.vault[a][BOND], base.vault[a][BOND_LOCKED]] for a in base.vault}
+        self.bonds = {a: [b.bonded_wei, b.bond_locked_wei] for a, b in base.vault.items()}
         self.burned_base, self.burned = base.burned, 0
         self.clock = int(self.views.tester.get_block_by_number("latest")["timestamp"])
 
@@ -565,10 +556,10 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             records={d: BidRecord.from_call(next(values)) for d in digests},
             epsilon={h: next(values) for h in holders},
             reserved=next(values),
-            consumed=(dataset := next(values))[3],
-            consumed_delta=dataset[5],
+            consumed=(dataset := Dataset(*next(values))).consumed_micro_epsilon,
+            consumed_delta=dataset.consumed_delta_atto,
             reserved_delta=next(values),
-            vault={a.address: tuple(next(values)) for a in self.bonders},
+            vault={a.address: VaultBalance(*next(values)) for a in self.bonders},
             provider_bonds={r: ProviderBond(*next(values)) for r in round_ids},
             refunds={d: next(values) for d in finished},
             supply=next(values),
@@ -1367,7 +1358,7 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         for digest, entry in self.entries.items():
             if books.records[digest].status in HOLDING:
                 held[entry.stake_holder.address] += books.records[digest].stake_wei
-        assert {b.address: books.vault[b.address][1] for b in self.bidders} == {
+        assert {b.address: books.vault[b.address].locked_wei for b in self.bidders} == {
             b.address: held[b.address] for b in self.bidders}
 
     @invariant()
@@ -1381,7 +1372,7 @@ class ClearingHouseMachine(RuleBasedStateMachine):
             assert books.provider_bonds[r.round_id] == ProviderBond(
                 r.holds[self.provider.address], r.open_futures), r.round_id
         for account in (a.address for a in self.bonders):
-            bonded, locked = books.vault[account][BOND], books.vault[account][BOND_LOCKED]
+            bonded, locked = books.vault[account].bonded_wei, books.vault[account].bond_locked_wei
             assert [bonded, locked] == self.bonds[account] and locked == holds[account], account
 
     @invariant()
@@ -1517,10 +1508,10 @@ def start(market: Market) -> ClearingHouseMachine:
     """The settlement market with bond for eight rounds at once and for challenges, stake
     for a dozen bids at once per bidder, and the prelude played: every example starts here."""
     system, governance, chain = market.system, market.governance, market.chain
-    bond(system, governance, market.auctioneer, AUCTIONEER_TOP_UP)
-    bond(system, governance, market.provider, PROVIDER_TOP_UP)
+    fund_and_bond(system, governance, market.auctioneer, AUCTIONEER_TOP_UP)
+    fund_and_bond(system, governance, market.provider, PROVIDER_TOP_UP)
     for bidder in market.bidders:
-        bond(system, governance, bidder, CHALLENGER_BONDED)
+        fund_and_bond(system, governance, bidder, CHALLENGER_BONDED)
         chain.send(system.cst.functions.mint(bidder.address, EXTRA_STAKE), governance)
         chain.send(system.vault.functions.stake(EXTRA_STAKE), bidder)
     machine = ClearingHouseMachine(market)

@@ -17,13 +17,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from chain.bid import Bid, Bundle, fill_args
+from chain.clearing_house import ProviderBond
 from chain.connection import Chain
 from chain.prices import recover_report_signer
 from chain.settlement import (
     POSTED_VERSION,
     Award,
     Phase,
-    ProviderBond,
     SolverStatus,
     Status,
     awards_hash,
@@ -73,7 +73,7 @@ from tests.contracts.settlement_fixtures import (
     RATES,
     USD,
     Market,
-    bond,
+    fund_and_bond,
 )
 from tests.support import event_args, reverts, role
 
@@ -128,7 +128,7 @@ def bids(market: Market, buyer: LocalAccount, rival: LocalAccount,
          outsider: LocalAccount) -> Bids:
     second = second_provider(market)
     for challenger in (outsider, rival):
-        bond(market.system, market.governance, challenger, CHALLENGER_FUNDS)
+        fund_and_bond(market.system, market.governance, challenger, CHALLENGER_FUNDS)
     round_id = market.open_round()
     post_asks(market, round_id, (SECOND_ASK,), second)
     capped = open_round_under(market, CAPPED)

@@ -107,9 +107,9 @@ def test_a_policy_once_set_never_changes(
         _with_rules(equity_class_count=8, equity_class_mask=0xFF), epsilon_limits=(("research", 1),)
     )
     chain.send(registry.functions.setPolicy(other.as_args()), governance)
-    assert Rules.from_call(registry.functions.rulesOf(1).call()) == POLICY.rules
+    assert Rules.read(registry, 1) == POLICY.rules
     assert registry.functions.epsilonLimitOf(1, RESEARCH).call() == RESEARCH_MAX_EPSILON
-    assert Rules.from_call(registry.functions.rulesOf(2).call()) == other.rules
+    assert Rules.read(registry, 2) == other.rules
     assert registry.functions.epsilonLimitOf(2, RESEARCH).call() == 1
 
 
@@ -122,7 +122,7 @@ def test_rules_and_epsilon_limits_read_back_as_registered(
     limits = (("research", RESEARCH_MAX_EPSILON), ("training", 250_000), ("audit", 0))
     policy = replace(POLICY, epsilon_limits=limits)
     chain.send(registry.functions.setPolicy(policy.as_args()), governance)
-    assert Rules.from_call(registry.functions.rulesOf(1).call()) == policy.rules
+    assert Rules.read(registry, 1) == policy.rules
     for purpose, limit in limits:
         assert registry.functions.epsilonLimitOf(1, purpose_id(purpose)).call() == limit
     # A purpose the policy does not list may use no private data.
@@ -134,7 +134,7 @@ def test_an_unknown_policy_id_reads_as_empty_rules(
 ) -> None:
     chain.send(registry.functions.setPolicy(POLICY.as_args()), governance)
     empty = Rules((0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), 0, 0, 0, 0, Rates(*[0] * 14))
-    assert Rules.from_call(registry.functions.rulesOf(2).call()) == empty
+    assert Rules.read(registry, 2) == empty
     assert registry.functions.epsilonLimitOf(2, RESEARCH).call() == 0
 
 
@@ -216,4 +216,4 @@ def test_a_policy_at_the_edge_of_every_rule_is_accepted(
     receipt = chain.send(registry.functions.setPolicy(policy.as_args()), governance)
     (registered,) = event_args(registry, receipt, "PolicySet")
     assert ChainPolicy.from_event(registered["policy"]) == policy
-    assert Rules.from_call(registry.functions.rulesOf(1).call()) == policy.rules
+    assert Rules.read(registry, 1) == policy.rules

@@ -9,7 +9,14 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from chain.connection import Chain
-from chain.settlement import dataset_id
+from chain.ledger import (
+    Dataset,
+    Offer,
+    dataset_id,
+    held_micro_epsilon,
+    reserved_delta_atto,
+    reserved_micro_epsilon,
+)
 from chain.system import System
 from tests.contracts.settlement_fixtures import (
     BUDGET_MICRO_EPSILON,
@@ -66,9 +73,10 @@ def _grant(
 
 
 def _conserved(ledger: Contract, dataset: int, holders: list[str]) -> None:
-    total, consumed = ledger.functions.datasetOf(dataset).call()[2:4]
-    held = sum(ledger.functions.balanceOf(h, dataset).call() for h in holders)
-    assert held + ledger.functions.reservedOf(dataset).call() + consumed == total
+    state = Dataset.read(ledger, dataset)
+    held = sum(held_micro_epsilon(ledger, h, dataset) for h in holders)
+    assert (held + reserved_micro_epsilon(ledger, dataset) + state.consumed_micro_epsilon
+            == state.total_micro_epsilon)
 
 
 def test_register_mints_the_whole_budget_to_the_owner_under_an_id_from_the_hash(
@@ -94,13 +102,13 @@ def test_register_mints_the_whole_budget_to_the_owner_under_an_id_from_the_hash(
     }
     assert [e["purpose"] for e in event_args(ledger, receipt, "ConsentSet")] == [RESEARCH, TRAINING]
     assert ledger.functions.balanceOf(data_owner.address, expected).call() == 5_000_000
-    assert ledger.functions.datasetOf(expected).call() == (
-        data_owner.address,
-        MAX_DELTA_ATTO,
-        5_000_000,
-        0,
-        3 * MAX_DELTA_ATTO,
-        0,
+    assert Dataset.read(ledger, expected) == Dataset(
+        owner=data_owner.address,
+        max_delta_atto=MAX_DELTA_ATTO,
+        total_micro_epsilon=5_000_000,
+        consumed_micro_epsilon=0,
+        total_delta_atto=3 * MAX_DELTA_ATTO,
+        consumed_delta_atto=0,
     )
     assert ledger.functions.reservedDeltaOf(expected).call() == 0
     assert ledger.functions.uri(expected).call() == "rcm://budgets/{id}.json"
@@ -125,13 +133,13 @@ def test_a_dataset_registers_once_and_with_an_epsilon_budget_a_delta_cap_and_a_d
     with reverts("TooManyJobs", 2**24, 2**24 - 1):
         chain.send(register(fresh, 1, 1, 2**24, []), data_owner)
     refused = dataset_id(data_owner.address, fresh)
-    assert ledger.functions.datasetOf(refused).call()[0] == ZERO_ADDRESS
+    assert not Dataset.read(ledger, refused).registered
     # A δ budget of one and a half caps is a dataset for one job: the rest is never spent.
     receipt = chain.send(register(fresh, 1, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO // 2, []),
                          data_owner)
     assert event_args(ledger, receipt, "DatasetRegistered")[0]["totalDeltaAtto"] == (
         MAX_DELTA_ATTO)
-    assert ledger.functions.datasetOf(refused).call()[4] == MAX_DELTA_ATTO
+    assert Dataset.read(ledger, refused).total_delta_atto == MAX_DELTA_ATTO
 
 
 def test_only_the_owner_sets_consent(
@@ -162,7 +170,7 @@ def test_budget_is_granted_and_resold_at_the_offered_price(
     assert system.usd.functions.balanceOf(rival.address).call() == paid
     assert ledger.functions.balanceOf(buyer.address, dataset).call() == 2_500_001
     assert ledger.functions.balanceOf(rival.address, dataset).call() == 1_499_999
-    assert ledger.functions.offerOf(dataset, rival.address).call() == (499_999, PRICE)
+    assert Offer.read(ledger, dataset, rival.address) == Offer(499_999, PRICE)
     _conserved(ledger, dataset, [data_owner.address, rival.address, buyer.address])
 
 
@@ -216,7 +224,7 @@ def test_reserve_release_and_consume_conserve_the_budget(
     ]
     assert ledger.functions.balanceOf(buyer.address, dataset).call() == 1_500_000
     assert ledger.functions.reservedOf(dataset).call() == 0
-    assert ledger.functions.datasetOf(dataset).call()[3] == 1_500_000
+    assert Dataset.read(ledger, dataset).consumed_micro_epsilon == 1_500_000
     _conserved(ledger, dataset, [data_owner.address, buyer.address])
 
 
@@ -236,8 +244,9 @@ def test_reserve_returns_what_of_the_datasets_budget_is_not_yet_consumed(
     assert reserve.call({"from": clearing.address}) == BUDGET_MICRO_EPSILON
     chain.send(ledger.functions.consume(dataset, 400_000), clearing)
     assert reserve.call({"from": clearing.address}) == BUDGET_MICRO_EPSILON - 400_000
-    total, consumed = ledger.functions.datasetOf(dataset).call()[2:4]
-    assert reserve.call({"from": clearing.address}) == total - consumed
+    state = Dataset.read(ledger, dataset)
+    assert reserve.call({"from": clearing.address}) == (
+        state.total_micro_epsilon - state.consumed_micro_epsilon)
     # A bid on no private data reserves nothing from no dataset.
     assert (
         ledger.functions.reserve(0, buyer.address, 0, RESEARCH, 0).call({"from": clearing.address})
@@ -314,13 +323,12 @@ def small(chain: Chain, ledger: Contract, data_owner: LocalAccount, buyer: Local
 
 def _delta(ledger: Contract, dataset: int) -> tuple[int, int]:
     """(reserved, consumed) δ of the dataset."""
-    consumed = ledger.functions.datasetOf(dataset).call()[5]
-    return ledger.functions.reservedDeltaOf(dataset).call(), consumed
+    return reserved_delta_atto(ledger, dataset), Dataset.read(ledger, dataset).consumed_delta_atto
 
 
 def _state(ledger: Contract, dataset: int, holder: str) -> tuple[object, ...]:
     return (
-        ledger.functions.datasetOf(dataset).call(),
+        Dataset.read(ledger, dataset),
         ledger.functions.reservedOf(dataset).call(),
         ledger.functions.reservedDeltaOf(dataset).call(),
         ledger.functions.balanceOf(holder, dataset).call(),
@@ -382,12 +390,10 @@ def test_release_returns_and_consume_spends_the_delta_cap_even_with_no_epsilon(
     assert _delta(ledger, small) == (MAX_DELTA_ATTO, MAX_DELTA_ATTO)
     chain.send(ledger.functions.consume(small, 2_000_000), clearing)
     assert _delta(ledger, small) == (0, 2 * MAX_DELTA_ATTO)
-    assert ledger.functions.datasetOf(small).call()[2:] == (
-        5_000_000,
-        2_000_000,
-        3 * MAX_DELTA_ATTO,
-        2 * MAX_DELTA_ATTO,
-    )
+    state = Dataset.read(ledger, small)
+    assert (state.total_micro_epsilon, state.consumed_micro_epsilon, state.total_delta_atto,
+            state.consumed_delta_atto) == (5_000_000, 2_000_000, 3 * MAX_DELTA_ATTO,
+                                           2 * MAX_DELTA_ATTO)
     assert ledger.functions.balanceOf(buyer.address, small).call() == 3_000_000
     # What one job's cap is left takes one more job.
     chain.send(reserve(small, buyer.address, 0, RESEARCH, 0), clearing)
@@ -444,4 +450,4 @@ def test_a_buyer_reentering_through_its_receiver_hook_buys_once(
     assert hostile.functions.reentryResult().call() == REENTRANT_CALL
     assert ledger.functions.balanceOf(hostile.address, dataset).call() == 1_000_000
     assert system.usd.functions.balanceOf(hostile.address).call() == 7 * USD
-    assert ledger.functions.offerOf(dataset, data_owner.address).call() == (1_000_000, PRICE)
+    assert Offer.read(ledger, dataset, data_owner.address) == Offer(1_000_000, PRICE)

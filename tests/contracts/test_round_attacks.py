@@ -85,7 +85,7 @@ from tests.contracts.settlement_fixtures import (
     RESEARCH_MAX_EPSILON,
     USD,
     Market,
-    bond,
+    fund_and_bond,
     fund_bidder,
 )
 from tests.support import event_args, reverts
@@ -130,7 +130,7 @@ class Scene:
 def attacker(market: Market, outsider: LocalAccount) -> LocalAccount:
     """An account with no role, funded as a bidder and bonded like a provider or challenger."""
     fund_bidder(market, outsider, lambda call: market.chain.send(call, outsider))
-    bond(market.system, market.governance, outsider, ATTACKER_BOND)
+    fund_and_bond(market.system, market.governance, outsider, ATTACKER_BOND)
     return outsider
 
 
@@ -138,7 +138,7 @@ def attacker(market: Market, outsider: LocalAccount) -> LocalAccount:
 def scene(market: Market, buyer: LocalAccount, rival: LocalAccount,
           attacker: LocalAccount) -> Scene:
     second = second_provider(market)
-    bond(market.system, market.governance, rival, ATTACKER_BOND)
+    fund_and_bond(market.system, market.governance, rival, ATTACKER_BOND)
     round_id = market.open_round()
     post_asks(market, round_id, (SECOND_ASK,), second)
     capped = open_round_under(market, CAPPED)

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from chain.bid import Bid, Bundle, envelope_hash, terms_args
 from chain.connection import Chain
+from chain.ledger import Dataset, reserved_micro_epsilon
 from chain.policy_oracle import submit
 from chain.settlement import HOLDING, Phase, SolverStatus, Status
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
@@ -207,11 +208,12 @@ def _withdraw_everything(market: Market, bids: list[Bid]) -> None:
 
 
 def _assert_budget(market: Market, digests: list[bytes]) -> None:
-    ledger = market.system.ledger.functions
+    ledger = market.system.ledger
     holders = [market.owner, *market.bidders]
     held = sum(market.budget(h.address) for h in holders)
-    reserved = ledger.reservedOf(market.dataset).call()
-    assert held + reserved + ledger.datasetOf(market.dataset).call()[3] == BUDGET_MICRO_EPSILON
+    reserved = reserved_micro_epsilon(ledger, market.dataset)
+    consumed = Dataset.read(ledger, market.dataset).consumed_micro_epsilon
+    assert held + reserved + consumed == BUDGET_MICRO_EPSILON
     records = [market.record(d) for d in digests]
     assert reserved == sum(r.epsilon_micros for r in records if r.status in HOLDING)
 

@@ -7,6 +7,7 @@ locked, nor a seizure more than the account's locked bond.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -48,7 +49,8 @@ def _apply(
     roles: dict[str, LocalAccount],
     step: tuple[Any, ...],
     accounts: list[LocalAccount],
-) -> None:
+) -> bool:
+    """Sends one step; whether it succeeded (a refused one must change nothing)."""
     name, who, amount = step
     account, vault = accounts[who], system.vault.functions
     calls = {
@@ -81,12 +83,21 @@ def _apply(
         "burnLockedBond": system.vault.functions.balanceOf(account.address).call()[BOND_LOCKED],
     }
     supply_before = system.cst.functions.totalSupply().call()
+    books_before = _books(system, accounts)
     try:
         chain.send(call, sender)
     except Reverted:
-        return  # a rejected step changes nothing; the invariants below still hold
+        assert _books(system, accounts) == books_before  # a rejected step changes nothing
+        return False
     if name in locked_before:
         assert supply_before - system.cst.functions.totalSupply().call() <= locked_before[name]
+    return True
+
+
+def _books(system: System, accounts: list[LocalAccount]) -> list[Any]:
+    cst, vault = system.cst.functions, system.vault.functions
+    return [cst.totalSupply().call()] + [
+        (cst.balanceOf(a.address).call(), vault.balanceOf(a.address).call()) for a in accounts]
 
 
 def _held_in_vault(balance: list[int]) -> int:
@@ -103,10 +114,6 @@ def _assert_conserved(system: System, accounts: list[LocalAccount], others: list
     assert cst.totalSupply().call() + cst.totalBurned().call() == cst.totalMinted().call()
 
 
-@settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(steps=st.lists(operation, min_size=1, max_size=8))
 def test_cst_is_conserved_and_slashes_are_bounded(
     chain: Chain,
     system: System,
@@ -115,14 +122,30 @@ def test_cst_is_conserved_and_slashes_are_bounded(
     clearing: LocalAccount,
     oracle: LocalAccount,
     governance: LocalAccount,
-    steps: list[tuple[Any, ...]],
 ) -> None:
-    snapshot = chain.snapshot()
-    try:
-        accounts = [buyer, provider]
-        roles = {"clearing": clearing, "oracle": oracle}
-        for step in steps:
-            _apply(chain, system, roles, step, accounts)
-            _assert_conserved(system, accounts, [governance.address])
-    finally:
-        chain.revert_to(snapshot)
+    accounts = [buyer, provider]
+    roles = {"clearing": clearing, "oracle": oracle}
+    outcomes: Counter[bool] = Counter()
+    # Every example starts with stake and bond in each account, some of each locked, so that
+    # most steps have something to act on.
+    for who in range(len(accounts)):
+        for name in ("stake", "bond", "lockStake", "lockBond"):
+            assert _apply(chain, system, roles, (name, who, 10 * CST), accounts)
+
+    # Derandomized, so the share of steps that succeed below is the same on every run.
+    @settings(max_examples=15, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(steps=st.lists(operation, min_size=1, max_size=8))
+    def run(steps: list[tuple[Any, ...]]) -> None:
+        snapshot = chain.snapshot()
+        try:
+            for step in steps:
+                outcomes[_apply(chain, system, roles, step, accounts)] += 1
+                _assert_conserved(system, accounts, [governance.address])
+        finally:
+            chain.revert_to(snapshot)
+
+    run()
+    # The invariants are checked on steps that moved CST, not only on refusals (31 of 43
+    # steps succeed).
+    assert outcomes[True] >= outcomes[False], outcomes

@@ -35,13 +35,15 @@ from chain.bid import (
     sign_bid,
     terms_args,
 )
+from chain.clearing_house import Round, advance_into
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
 from chain.events import events
+from chain.ledger import dataset_id
 from chain.policy import LAUNCH_RATES
 from chain.policy_oracle import register
 from chain.prices import sign_report
-from chain.settlement import Ask, Deadlines, Phase, Round, Status, advance_into, dataset_id
+from chain.settlement import Ask, Deadlines, Phase, Status
 from chain.system import System
 from chain.verdict import verdict_domain
 from market import orders, settlement

@@ -36,8 +36,10 @@ from chain.bid import (
     sign_bid,
     terms_args,
 )
+from chain.clearing_house import BidRecord, advance_into
 from chain.connection import Chain, connect
 from chain.deploy import Parameters, deploy_system
+from chain.ledger import dataset_id
 from chain.policy import LAUNCH_RATES
 from chain.policy_oracle import register
 from chain.prices import sign_report
@@ -47,13 +49,10 @@ from chain.settlement import (
     STAKE_UNIT_WEI,
     Ask,
     Award,
-    BidRecord,
     Deadlines,
     Phase,
     SolverStatus,
     Status,
-    advance_into,
-    dataset_id,
 )
 from chain.system import System
 from chain.verdict import verdict_domain

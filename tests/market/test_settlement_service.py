@@ -17,22 +17,16 @@ from eth_account.signers.local import LocalAccount
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import bid_args, bid_domain, envelope_hash, purpose_id, sign_bid, terms_args
+from chain.clearing_house import BidRecord, Result, Round, advance_into
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
+from chain.ledger import dataset_id
 from chain.policy import LAUNCH_RATES
 from chain.policy_oracle import register
 from chain.prices import sign_report
-from chain.settlement import (
-    BidRecord,
-    Deadlines,
-    Phase,
-    Result,
-    Round,
-    Status,
-    advance_into,
-    dataset_id,
-)
+from chain.settlement import Deadlines, Phase, Status
 from chain.system import System
+from chain.vault import VaultBalance
 from chain.verdict import verdict_domain
 from market import orders, settlement
 from market.book import Book, read_book, round_market
@@ -191,7 +185,7 @@ def test_a_round_clears_posts_once_is_priced_by_the_quorum_and_settles(market: M
     orders.withdraw_owed(market.system, market.buyers[1], orders.owed(
         market.system, market.buyers[1].address)[1])
     assert market.system.usd.functions.balanceOf(market.buyers[1].address).call() == 2_000 * USD
-    locked = [market.system.vault.functions.balanceOf(account.address).call()[5]
+    locked = [VaultBalance.read(market.system.vault, account.address).bond_locked_wei
               for account in (market.governance, market.provider)]
     assert locked == [0, 2 * RATES.provider_slash_wei]
 
@@ -337,14 +331,14 @@ def test_orders_out_of_phase_or_without_a_bond_are_refused(market: Market) -> No
 def test_a_cancelled_bid_comes_back_whole_and_a_bid_on_no_data_reserves_no_budget(
         market: Market) -> None:
     buyer, system = market.buyers[0], market.system
-    free = system.vault.functions.balanceOf(buyer.address).call()[0]
+    free = VaultBalance.read(system.vault, buyer.address).free_wei
     digest = orders.place_bid(system, buyer, 1, market.entry(
         {"2": 1}, 10, dataset=0, epsilon_micros=0, purpose="analytics")).digest
     assert system.ledger.functions.balanceOf(buyer.address, market.dataset).call() == 2_000_000
-    assert system.vault.functions.balanceOf(buyer.address).call()[0] < free
+    assert VaultBalance.read(system.vault, buyer.address).free_wei < free
     orders.cancel(system, buyer, 1, "0x" + digest.hex())
     assert BidRecord.read(system.clearing_house, digest).status is Status.CANCELLED
-    assert system.vault.functions.balanceOf(buyer.address).call()[0] == free
+    assert VaultBalance.read(system.vault, buyer.address).free_wei == free
     assert orders.owed(system, buyer.address)[0] == 10 * USD
     with pytest.raises(MarketError, match="digest: no committed bid 0x"):
         orders.cancel(system, buyer, 1, "0x" + digest.hex())

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from chain.verdict import recover_verdict_signer, verdict_domain
 from oracle.attestation import Attestation, Evidence
 from oracle.attester import Enclave, attest, make_evidence
 from oracle.node.models import VerdictPublic
+from oracle.node.spawn import spawn_node
 from oracle.quorum import as_verdict
 
 PASSWORD = "oracle-test-password"
@@ -76,29 +73,7 @@ def start_node(config: Path, port: int, rpc: str | None = None, home: Path | Non
                ) -> subprocess.Popen[bytes]:
     """`rcm oracle serve` in its own process, once it answers /health; with `rpc` (and the
     `home` holding that chain's deployment manifest) it prices rounds too."""
-    command = ["oracle", "serve", "--config", str(config), "--port", str(port)]
-    if rpc:
-        command += ["--rpc", rpc]
-    env = {**os.environ, "RCM_PASSWORD": PASSWORD}
-    if home:
-        env["RCM_HOME"] = str(home)
-    node = subprocess.Popen(
-        [sys.executable, "-m", "rcm", *command],
-        env=env,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if node.poll() is not None:
-            stderr = node.stderr.read().decode() if node.stderr else ""
-            raise AssertionError(f"the node exited: {stderr}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return node
-        except httpx.TransportError:
-            time.sleep(0.1)
-    node.kill()
-    raise AssertionError("the node did not answer /health within 60 s")
+    return spawn_node(config, port, PASSWORD, rpc, home)
 
 
 @dataclass(frozen=True)

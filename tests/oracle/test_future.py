@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from chain.bid import Bid, Bundle, purpose_id
+from chain.clearing_house import BidRecord
 from chain.futures_terms import BoughtItem, RedeemedFuture
-from chain.settlement import KIND_CODES, Ask, BidRecord, Status
+from chain.settlement import KIND_CODES, Ask, Status
 from oracle.attestation import ResourceUse
 from oracle.errors import FutureUnreadable
 from oracle.future import Window, future_terms, unit_amount

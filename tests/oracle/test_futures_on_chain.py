@@ -25,8 +25,8 @@ from eth_account.signers.local import LocalAccount
 from chain.bid import Bundle, purpose_id
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
-from chain.policy_oracle import OracleSet, submit
-from chain.settlement import Ask, Status, dataset_id, enclave_digest
+from chain.ledger import Dataset, dataset_id
+from chain.settlement import Ask, Status, enclave_digest
 from chain.verdict import Fault
 from oracle.attestation import Attestation, ResourceUse
 from oracle.attester import DEFAULT_MEASUREMENTS, Enclave
@@ -42,7 +42,7 @@ from oracle.node.background import serving_all
 from oracle.node.models import VerdictPublic
 from oracle.node.service import load_node
 from oracle.policy import Policies
-from oracle.quorum import Quorum, choose, collect
+from oracle.quorum import Quorum, collect, settle
 from oracle.registration import register_oracle_set
 from rcm.pricer import ChainReads
 from tests.contracts.settlement_fixtures import POLICY, USD, Market, build_market
@@ -155,8 +155,8 @@ def _judged(redeemed: Redeemed, urls: list[str], attestation: Attestation
             ) -> tuple[Quorum, dict[str, Any]]:
     """Every node's verdict; k matching go on chain. The quorum and `VerdictEnforced`."""
     system = redeemed.market.system
-    quorum = choose(collect(attestation.model_dump_json().encode(), urls), OracleSet.read(system))
-    receipt = submit(system, redeemed.market.governance, quorum.verdict, quorum.signatures)
+    quorum, receipt = settle(system, redeemed.market.governance,
+                             attestation.model_dump_json().encode(), urls)
     return quorum, event_args(system.clearing_house, receipt, "VerdictEnforced")[0]
 
 
@@ -211,14 +211,14 @@ def test_an_attestation_of_what_the_future_bought_is_compliant_and_consumes_its_
         future, "diagnostics", ["0x" + CONTENT.hex()], 1e-5)
     assert ran.resources == ResourceUse(gpu_hours=BOUGHT_GPU_HOURS, energy_kwh=0.0,
                                         storage_gb=0.0)
-    ledger = redeemed.market.system.ledger.functions
+    ledger = redeemed.market.system.ledger
     dataset = redeemed.record("honest").dataset_id
-    consumed = ledger.datasetOf(dataset).call()[3]
+    consumed = Dataset.read(ledger, dataset).consumed_micro_epsilon
     quorum, enforced = _judged(redeemed, urls, attestation)
     assert (quorum.public.verdict, quorum.public.clauses) == ("compliant", [])
     assert enforced["paid"] == redeemed.market.provider.address
     assert redeemed.record("honest").status is Status.SETTLED
-    assert ledger.datasetOf(dataset).call()[3] - consumed == MICRO
+    assert Dataset.read(ledger, dataset).consumed_micro_epsilon - consumed == MICRO
     # Asked again, every node answers with the verdict it signed.
     again = [answer.verdict for answer in collect(attestation.model_dump_json().encode(), urls)]
     assert all(verdict is not None and verdict.verdict == "compliant" for verdict in again)

@@ -11,10 +11,11 @@ from dataclasses import replace
 import pytest
 
 from chain.bid import Bundle
+from chain.clearing_house import Round
 from chain.connection import Chain, connect
 from chain.deploy import deploy_system
 from chain.policy_oracle import OracleSet
-from chain.settlement import Phase, Round
+from chain.settlement import Phase
 from market.book import read_book
 from market.settlement import submit_prices
 from oracle.attester import new_enclave

@@ -13,7 +13,7 @@ from web3.constants import ADDRESS_ZERO
 
 from chain.bid import purpose_id
 from chain.connection import Chain
-from chain.settlement import dataset_id
+from chain.ledger import dataset_id
 from chain.system import System
 from tokens import budgets
 from tokens.errors import TokensError

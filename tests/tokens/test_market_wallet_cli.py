@@ -14,7 +14,8 @@ from eth_account.signers.local import LocalAccount
 
 from chain.bid import Bundle
 from chain.connection import connect
-from chain.settlement import Phase, dataset_id
+from chain.ledger import dataset_id
+from chain.settlement import Phase
 from chain.system import System
 from tests.contracts.settlement_fixtures import CST, USD, build_market
 from tests.support import Cli, running_testnet

@@ -1,0 +1,74 @@
+"""What the PrivacyBudgetLedger's views return: a dataset's id and budget, the ε and δ reserved
+for committed bids, offers, consent, and the budget an account holds (its ERC-1155 balance).
+ε is counted in micro-ε, δ in atto-δ (δ × 10¹⁸)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from web3.constants import ADDRESS_ZERO
+
+if TYPE_CHECKING:
+    from web3.contract import Contract
+
+
+def dataset_id(owner: str, content_hash: bytes) -> int:
+    """`PrivacyBudgetLedger.datasetIdOf`: the low 96 bits of keccak256(owner, contentHash)."""
+    from eth_abi import encode
+    from eth_hash.auto import keccak
+
+    digest = keccak(encode(["address", "bytes32"], [owner, content_hash]))
+    return int.from_bytes(digest, "big") % 2**96
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """`IPrivacyBudgetLedger.Dataset` as `datasetOf` returns it; every field is zero for a
+    dataset nobody registered."""
+
+    owner: str
+    max_delta_atto: int
+    total_micro_epsilon: int
+    consumed_micro_epsilon: int
+    total_delta_atto: int
+    consumed_delta_atto: int
+
+    @classmethod
+    def read(cls, ledger: Contract, dataset: int) -> Dataset:
+        return cls(*ledger.functions.datasetOf(dataset).call())
+
+    @property
+    def registered(self) -> bool:
+        return self.owner != ADDRESS_ZERO
+
+
+@dataclass(frozen=True)
+class Offer:
+    """`IPrivacyBudgetLedger.Offer` as `offerOf` returns it: zero when the seller offers none."""
+
+    amount_micro_epsilon: int
+    price_micro_usd_per_epsilon: int
+
+    @classmethod
+    def read(cls, ledger: Contract, dataset: int, seller: str) -> Offer:
+        return cls(*ledger.functions.offerOf(dataset, seller).call())
+
+
+def reserved_micro_epsilon(ledger: Contract, dataset: int) -> int:
+    """ε of the dataset reserved for committed bids, across all holders."""
+    return int(ledger.functions.reservedOf(dataset).call())
+
+
+def reserved_delta_atto(ledger: Contract, dataset: int) -> int:
+    """δ of the dataset reserved for committed bids: the per-job cap for each."""
+    return int(ledger.functions.reservedDeltaOf(dataset).call())
+
+
+def is_consented(ledger: Contract, dataset: int, purpose: bytes) -> bool:
+    return bool(ledger.functions.isConsented(dataset, purpose).call())
+
+
+def held_micro_epsilon(ledger: Contract, account: str, dataset: int) -> int:
+    """The dataset's budget `account` holds: its ERC-1155 balance."""
+    return int(ledger.functions.balanceOf(account, dataset).call())
