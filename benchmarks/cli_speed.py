@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,18 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from oracle.node.spawn import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 CAST = ROOT / "node_modules" / ".bin" / "cast"
 PASSWORD = "cli-speed"
 ASKS = {"asks": [{"kind": "gpu", "region": "euw1", "slot": "2027-06-07",
                   "slot_seconds": 604_800, "tier": "certified", "unit": "gpu-week",
                   "capacity": 8, "reserve_price": 100_000_000}]}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def main() -> None:

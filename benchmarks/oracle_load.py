@@ -27,7 +27,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import tempfile
 import time
@@ -38,7 +37,7 @@ import httpx
 
 from oracle.attester import attest, make_evidence, new_enclave, read_enclave, write_enclave
 from oracle.config import init_oracle_dir
-from oracle.node.spawn import spawn_node
+from oracle.node.spawn import free_port, spawn_node
 
 PASSWORD = "oracle-load-benchmark"
 DATASET = "0x" + "d1" * 32
@@ -157,12 +156,6 @@ def hit_rate(before: dict[str, float], after: dict[str, float], cache: str) -> f
     hits = after[f"{cache}_cache_hits"] - before[f"{cache}_cache_hits"]
     misses = after[f"{cache}_cache_misses"] - before[f"{cache}_cache_misses"]
     return round(hits / (hits + misses), 4)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def main() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from chain.reverts import Reverted
+from oracle.node.spawn import free_port
 
 
 @contextmanager
@@ -38,12 +38,6 @@ def event_args(contract: Any, receipt: Any, event: str) -> list[dict[str, Any]]:
     # Logs of other contracts in the same receipt (token transfers) are not this event.
     found = getattr(contract.events, event)().process_receipt(receipt, errors=DISCARD)
     return [dict(e["args"]) for e in found]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 RCM = str(Path(sys.executable).with_name("rcm"))

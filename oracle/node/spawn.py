@@ -4,12 +4,20 @@ benchmarks run nodes the way an operator does."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a node or a local chain to serve on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def spawn_node(config: Path, port: int, password: str, rpc: str | None = None,
