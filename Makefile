@@ -14,7 +14,7 @@ test: bootstrap lint
 
 lint:
 	$(BIN)/ruff check .
-	$(BIN)/mypy chain tokens oracle market rcm
+	$(BIN)/mypy chain tokens oracle market rcm examples
 
 bench: bootstrap
 	$(BIN)/python benchmarks/gas.py --json

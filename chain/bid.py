@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from chain.eip712 import Domain, recover_typed, sign_typed, type_hash, typed_digest
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
 
 DOMAIN_NAME = "rcm ClearingHouse"
 DOMAIN_VERSION = "1"
@@ -149,7 +149,7 @@ def bid_digest(domain: Domain, bid: Bid) -> bytes:
     return typed_digest(domain, BID_TYPES, "Bid", bid_message(bid))
 
 
-def sign_bid(account: LocalAccount, domain: Domain, bid: Bid) -> bytes:
+def sign_bid(account: BaseAccount, domain: Domain, bid: Bid) -> bytes:
     return sign_typed(account, domain, BID_TYPES, "Bid", bid_message(bid))
 
 

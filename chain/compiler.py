@@ -43,7 +43,20 @@ class Artifact:
 
     @property
     def abi_hash(self) -> str:
-        return "0x" + hashlib.sha256(json.dumps(self.abi, sort_keys=True).encode()).hexdigest()
+        return abi_hash(self.abi)
+
+
+@dataclass(frozen=True)
+class Interface:
+    """What a client needs of a compiled contract: its ABI, and the ABI's hash that the
+    deployment manifest records."""
+
+    abi: list[dict[str, Any]]
+    abi_hash: str
+
+
+def abi_hash(abi: list[dict[str, Any]]) -> str:
+    return "0x" + hashlib.sha256(json.dumps(abi, sort_keys=True).encode()).hexdigest()
 
 
 def _sources() -> dict[str, str]:
@@ -104,27 +117,56 @@ def _compile(sources: dict[str, str]) -> dict[str, Artifact]:
     return artifacts
 
 
+def _cached(sources: dict[str, str], suffix: str) -> Path:
+    """The cache file of these sources' artifacts (`.json`) or interfaces (`.abi.json`)."""
+    return cache_dir() / "artifacts" / f"{_source_hash(sources)}{suffix}"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
 @cache
 def load_artifacts() -> dict[str, Artifact]:
     """Every deployable contract under contracts/, compiled once per source content."""
     sources = _sources()
-    cached = cache_dir() / "artifacts" / f"{_source_hash(sources)}.json"
+    cached = _cached(sources, ".json")
     if cached.exists():
         raw = json.loads(cached.read_text())
         return {name: Artifact(name, a["abi"], a["bytecode"], a["runtime"])
                 for name, a in raw.items()}
     artifacts = _compile(sources)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    raw = {name: {"abi": a.abi, "bytecode": a.bytecode, "runtime": a.runtime}
-           for name, a in artifacts.items()}
-    tmp.write_text(json.dumps(raw))
-    tmp.replace(cached)
+    _write_json(cached, {name: {"abi": a.abi, "bytecode": a.bytecode, "runtime": a.runtime}
+                         for name, a in artifacts.items()})
     return artifacts
+
+
+@cache
+def load_interfaces() -> dict[str, Interface]:
+    """Every contract's ABI and its hash, from a file kept beside the artifacts: a client
+    checking a deployment or calling a contract needs no bytecode, which is most of them."""
+    cached = _cached(_sources(), ".abi.json")
+    if cached.exists():
+        raw = json.loads(cached.read_text())
+        return {name: Interface(i["abi"], i["abi_hash"]) for name, i in raw.items()}
+    interfaces = {name: Interface(a.abi, a.abi_hash) for name, a in load_artifacts().items()}
+    _write_json(cached, {name: {"abi": i.abi, "abi_hash": i.abi_hash}
+                         for name, i in interfaces.items()})
+    return interfaces
 
 
 def artifact(name: str) -> Artifact:
     try:
         return load_artifacts()[name]
+    except KeyError:
+        raise ChainError(f"no compiled contract named {name}") from None
+
+
+def interface(name: str) -> Interface:
+    try:
+        return load_interfaces()[name]
     except KeyError:
         raise ChainError(f"no compiled contract named {name}") from None

@@ -9,6 +9,7 @@ from chain.config import EMBEDDED
 from chain.errors import ChainError
 
 if TYPE_CHECKING:
+    from eth_account.signers.base import BaseAccount
     from eth_account.signers.local import LocalAccount
     from web3 import Web3
     from web3.contract import Contract
@@ -36,6 +37,18 @@ class Chain:
     def embedded(self) -> bool:
         return self.rpc == EMBEDDED
 
+    def codes(self, addresses: list[str]) -> list[bytes]:
+        """The code deployed at each address: one JSON-RPC batch, not a round trip each."""
+        eth = self.w3.eth
+        checksummed = [self.w3.to_checksum_address(address) for address in addresses]
+        if self.embedded:  # eth-tester takes no batches, and has no round trips to save
+            return [bytes(eth.get_code(address)) for address in checksummed]
+        with self.w3.batch_requests() as batch:
+            for address in checksummed:
+                batch.add(eth.get_code(address))
+            codes: list[Any] = batch.execute()  # typed as raw responses; they are formatted
+        return [bytes(code) for code in codes]
+
     def dev_account(self, index: int = 0) -> LocalAccount:
         """A pre-funded development account of this chain. TEST-ONLY: its key is public."""
         from eth_account import Account
@@ -45,7 +58,7 @@ class Chain:
         Account.enable_unaudited_hdwallet_features()
         return Account.from_mnemonic(HARDHAT_TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
-    def send(self, call: ContractFunction, sender: LocalAccount, value: int = 0) -> TxReceipt:
+    def send(self, call: ContractFunction, sender: BaseAccount, value: int = 0) -> TxReceipt:
         """Sign `call` locally and send it. A call that would revert raises `Reverted` with
         the decoded custom error, and nothing is sent."""
         from chain.reverts import decode_revert
@@ -80,7 +93,7 @@ class Chain:
         except Exception as exc:
             raise decode_revert(exc) from exc
 
-    def deploy(self, name: str, sender: LocalAccount, *args: Any) -> Contract:
+    def deploy(self, name: str, sender: BaseAccount, *args: Any) -> Contract:
         from chain.compiler import artifact
         from chain.reverts import decode_revert
 
@@ -103,7 +116,7 @@ class Chain:
         address = receipt["contractAddress"]
         return self.w3.eth.contract(address=address, abi=compiled.abi)  # type: ignore[return-value]
 
-    def transfer_eth(self, sender: LocalAccount, to: str, amount_wei: int) -> TxReceipt:
+    def transfer_eth(self, sender: BaseAccount, to: str, amount_wei: int) -> TxReceipt:
         tx = {
             "from": sender.address,
             "to": to,
@@ -147,7 +160,7 @@ class Chain:
         tip = 10**9
         return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
-    def _send_signed(self, tx: Any, sender: LocalAccount) -> TxReceipt:
+    def _send_signed(self, tx: Any, sender: BaseAccount) -> TxReceipt:
         signed = sender.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
@@ -159,6 +172,7 @@ class Chain:
 def connect(rpc: str | None = None) -> Chain:
     """The embedded chain for None or 'embedded'; otherwise the JSON-RPC endpoint at `rpc`."""
     from web3 import HTTPProvider, Web3
+    from web3.types import RPCEndpoint
 
     if rpc in (None, EMBEDDED):
         from eth_tester import EthereumTester, PyEVMBackend
@@ -171,10 +185,16 @@ def connect(rpc: str | None = None) -> Chain:
         w3.eth.default_account = w3.eth.accounts[0]
         return Chain(w3, EMBEDDED)
     if not rpc.startswith(("http://", "https://")):
-        raise ChainError(f"--rpc: expected an http(s) URL or 'embedded', got {rpc!r}")
-    w3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 10}))
+        raise ChainError(f"expected an http(s) URL or 'embedded', got {rpc!r}", field="rpc")
+    # web3 checks every eth_call and gas estimate against the chain id, asking the node for
+    # it each time unless the answer is cached: the one request it is safe to cache.
+    provider = HTTPProvider(rpc, request_kwargs={"timeout": 10}, cache_allowed_requests=True,
+                            cacheable_requests={RPCEndpoint("eth_chainId")},
+                            request_cache_validation_threshold=None)
+    w3 = Web3(provider)
     try:
-        w3.eth.chain_id  # noqa: B018 - one round trip proves the endpoint answers
+        chain_id = int(w3.eth.chain_id)  # one round trip proves the endpoint answers
     except Exception as exc:
-        raise ChainError(f"cannot reach the chain at {rpc} (--rpc): {type(exc).__name__}") from exc
-    return Chain(w3, rpc)
+        raise ChainError(f"cannot reach the chain at {rpc}: {type(exc).__name__}",
+                         field="rpc") from exc
+    return Chain(w3, rpc, chain_id)

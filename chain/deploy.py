@@ -12,7 +12,7 @@ from chain.policy import ChainPolicy
 from chain.system import System
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.contract import Contract
 
 LOCAL_CHAIN_IDS = {31337, 1337, 131277322940537}
@@ -40,7 +40,7 @@ def _role(contract: Contract, name: str) -> bytes:
 
 def deploy_system(
     chain: Chain,
-    governance: LocalAccount,
+    governance: BaseAccount,
     payment_token: str | None = None,
     parameters: Parameters = Parameters(),
     policy: ChainPolicy | None = None,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
 
 Types = dict[str, list[dict[str, str]]]
 
@@ -74,7 +74,7 @@ def type_hash(primary_type: str, types: Types) -> bytes:
 
 
 def sign_typed(
-    account: LocalAccount, domain: Domain, types: Types, primary_type: str, message: dict[str, Any]
+    account: BaseAccount, domain: Domain, types: Types, primary_type: str, message: dict[str, Any]
 ) -> bytes:
     """A 65-byte r ‖ s ‖ v signature (low-s, as eth-account always produces)."""
     from eth_account.messages import encode_typed_data

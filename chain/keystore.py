@@ -28,11 +28,15 @@ def read_password(confirm: bool = False) -> str:
     import getpass
 
     try:
+        # getpass falls back to an echoing prompt on stdin, with a warning, when there is no
+        # terminal: refuse instead, in one line.
+        with open("/dev/tty"):
+            pass
         password = getpass.getpass("password: ")
         if confirm and getpass.getpass("repeat password: ") != password:
-            raise KeystoreError("password: the two entries differ")
-    except EOFError:
-        raise KeystoreError("password: set RCM_PASSWORD or run on a terminal") from None
+            raise KeystoreError("the two entries differ", field="password")
+    except (EOFError, OSError):
+        raise KeystoreError("set RCM_PASSWORD or run on a terminal", field="password") from None
     return password
 
 
@@ -41,7 +45,7 @@ def write_keystore(path: Path, private_key: bytes, password: str) -> str:
     from eth_account import Account
 
     if not password:
-        raise KeystoreError("password: must not be empty")
+        raise KeystoreError("must not be empty", field="password")
     if path.exists():
         raise KeystoreError(f"{path} already exists")
     encrypted = Account.encrypt(private_key, password)

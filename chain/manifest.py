@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from chain.config import rcm_home
-from chain.errors import ChainError
+from chain.errors import NoDeployment
 
 
 class DeployedContract(BaseModel):
@@ -40,8 +40,5 @@ def save_manifest(manifest: Manifest) -> Path:
 def load_manifest(chain_id: int) -> Manifest:
     path = manifest_path(chain_id)
     if not path.exists():
-        raise ChainError(
-            f"no deployment for chain id {chain_id} at {path}: "
-            "run `rcm testnet start` or `rcm deploy`"
-        )
+        raise NoDeployment(f"no deployment for chain id {chain_id} at {path}")
     return Manifest.model_validate_json(path.read_text())

@@ -11,7 +11,7 @@ from chain.system import System
 from chain.verdict import Verdict, verdict_domain, verdict_message
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.types import TxReceipt
 
 
@@ -67,7 +67,7 @@ def by_address(addresses: list[str]) -> list[str]:
     return sorted(addresses, key=lambda address: int(address, 16))
 
 
-def register(system: System, governance: LocalAccount, signers: list[str], threshold: int) -> bytes:
+def register(system: System, governance: BaseAccount, signers: list[str], threshold: int) -> bytes:
     """Sets the oracle set and k; returns the new configuration digest."""
     call = system.oracle.functions.setConfig(by_address(signers), threshold)
     system.chain.send(call, governance)
@@ -75,7 +75,7 @@ def register(system: System, governance: LocalAccount, signers: list[str], thres
 
 
 def submit(
-    system: System, sender: LocalAccount, verdict: Verdict, signatures: list[tuple[str, bytes]]
+    system: System, sender: BaseAccount, verdict: Verdict, signatures: list[tuple[str, bytes]]
 ) -> TxReceipt:
     call = system.oracle.functions.submitVerdict(verdict_args(verdict), signature_args(signatures))
     return system.chain.send(call, sender)

@@ -26,10 +26,10 @@ class Reverted(ChainError):
 def _error_abis() -> dict[str, tuple[str, list[str]]]:
     from eth_utils import function_signature_to_4byte_selector
 
-    from chain.compiler import load_artifacts
+    from chain.compiler import load_interfaces
 
     errors: dict[str, tuple[str, list[str]]] = {}
-    for compiled in load_artifacts().values():
+    for compiled in load_interfaces().values():
         for entry in compiled.abi:
             if entry["type"] != "error":
                 continue

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from chain.compiler import artifact
+from chain.compiler import interface
 from chain.connection import Chain
-from chain.errors import ChainError
+from chain.errors import ChainError, StaleDeployment
 from chain.manifest import Manifest, load_manifest
 
 if TYPE_CHECKING:
@@ -25,17 +25,19 @@ class System:
         """The deployment recorded for this chain; a stale one (no code at an address, e.g.
         after a Hardhat restart, or an ABI that changed since) stops with a clear error."""
         manifest = load_manifest(chain.chain_id)
-        for name, deployed in manifest.contracts.items():
-            if chain.w3.eth.get_code(chain.w3.to_checksum_address(deployed.address)) in (b"", "0x"):
-                raise ChainError(
+        deployed = manifest.contracts
+        codes = chain.codes([contract.address for contract in deployed.values()])
+        for (name, contract), code in zip(deployed.items(), codes, strict=True):
+            if not code:
+                raise StaleDeployment(
                     f"deployment manifest for chain {chain.chain_id} is stale: no code at "
-                    f"{deployed.address} ({name}); was the node restarted? Redeploy with "
-                    "`rcm testnet start` or `rcm deploy`"
+                    f"{contract.address} ({name}); was the node restarted?"
                 )
-            if artifact(name).abi_hash != deployed.abi_hash:
-                raise ChainError(
+        for name, contract in deployed.items():
+            if interface(name).abi_hash != contract.abi_hash:
+                raise StaleDeployment(
                     f"deployment manifest for chain {chain.chain_id} is stale: {name}'s ABI "
-                    "changed since it was deployed; redeploy with `rcm deploy`"
+                    "changed since it was deployed"
                 )
         return cls(chain, manifest)
 
@@ -44,7 +46,7 @@ class System:
         if deployed is None:
             raise ChainError(f"{name} is not part of the deployment on chain {self.chain.chain_id}")
         address = self.chain.w3.to_checksum_address(deployed.address)
-        return self.chain.w3.eth.contract(address=address, abi=artifact(name).abi)
+        return self.chain.w3.eth.contract(address=address, abi=interface(name).abi)
 
     @cached_property
     def cst(self) -> Contract:
@@ -59,7 +61,7 @@ class System:
     def payment_token(self) -> Contract:
         """The ERC-20 payments settle in: TestUSD locally, USDC on a real network."""
         address = self.chain.w3.to_checksum_address(self.manifest.payment_token)
-        return self.chain.w3.eth.contract(address=address, abi=artifact("TestUSD").abi)
+        return self.chain.w3.eth.contract(address=address, abi=interface("TestUSD").abi)
 
     @cached_property
     def reputation(self) -> Contract:

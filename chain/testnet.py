@@ -12,6 +12,11 @@ from pathlib import Path
 from chain.config import PROJECT_ROOT, rcm_home
 from chain.errors import ChainError
 
+
+class TestnetRunning(ChainError):
+    """A testnet started by rcm already runs; stop it before starting another."""
+
+
 STARTUP_SECONDS = 60
 
 
@@ -56,9 +61,9 @@ def start(host: str = "127.0.0.1", port: int = 8545) -> str:
     """Starts `npx hardhat node` detached; returns its URL once it answers JSON-RPC."""
     url = f"http://{host}:{port}"
     if running():
-        raise ChainError(f"a testnet started by rcm already runs at {url}: `rcm testnet stop`")
+        raise TestnetRunning(f"a testnet started by rcm already runs at {url}")
     if _answers(url):
-        raise ChainError(f"--port: something else already answers at {url}")
+        raise ChainError(f"something else already answers at {url}", field="port")
     hardhat = PROJECT_ROOT / "node_modules" / ".bin" / "hardhat"
     if not hardhat.exists():
         raise ChainError("Hardhat is not installed: run `make bootstrap` (npm ci) first")

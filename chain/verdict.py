@@ -37,7 +37,7 @@ from eth_typing import Hash32
 from chain.eip712 import Domain, recover_typed
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
 
 DOMAIN_NAME = "rcm PolicyOracle"
 DOMAIN_VERSION = "1"
@@ -133,7 +133,7 @@ def verdict_digest(domain: Domain, verdict: Verdict) -> bytes:
     return keccak(b"\x19\x01" + _domain_separator(domain) + struct_hash(verdict))
 
 
-def sign_verdict(account: LocalAccount, domain: Domain, verdict: Verdict) -> bytes:
+def sign_verdict(account: BaseAccount, domain: Domain, verdict: Verdict) -> bytes:
     """65 bytes r ‖ s ‖ v; RFC 6979 nonces make it deterministic for a given key and verdict."""
     return bytes(account.unsafe_sign_hash(Hash32(verdict_digest(domain, verdict))).signature)
 

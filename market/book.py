@@ -74,16 +74,16 @@ class RoundMarket:
         return self.bundles[bid_id].index(chain_bundle)
 
 
-def require_round(system: System, round_id: int, field: str = "round") -> None:
+def require_round(system: System, round_id: int, field: str = "round_id") -> None:
     if not 1 <= round_id <= round_count(system.clearing_house):
-        raise MarketError(f"{field}: no round {round_id} on this deployment")
+        raise MarketError(f"no round {round_id} on this deployment", field=field)
 
 
 def require_phase(round_id: int, actual: Phase, expected: Phase, action: str,
-                  field: str = "round") -> None:
+                  field: str = "round_id") -> None:
     if actual is not expected:
-        raise MarketError(f"{field}: round {round_id} is in its {actual.name.lower()} phase; "
-                          f"{action} needs the {expected.name.lower()} phase")
+        raise MarketError(f"round {round_id} is in its {actual.name.lower()} phase; "
+                          f"{action} needs the {expected.name.lower()} phase", field=field)
 
 
 def parse_digest(text: str, field: str = "digest") -> bytes:
@@ -93,7 +93,7 @@ def parse_digest(text: str, field: str = "digest") -> bytes:
     except ValueError:
         digest = b""
     if len(digest) != 32:
-        raise MarketError(f"{field}: expected 32 bytes in hex, got {text!r}")
+        raise MarketError(f"expected 32 bytes in hex, got {text!r}", field=field)
     return digest
 
 
@@ -101,7 +101,7 @@ def read_policy(system: System, policy_id: int) -> ChainPolicy:
     """A registered policy, from its `PolicySet` event."""
     found = events(system, system.policies, "PolicySet", policyId=policy_id)
     if not found:
-        raise MarketError(f"policy: no policy {policy_id} is registered")
+        raise MarketError(f"no policy {policy_id} is registered", field="policy_id")
     return ChainPolicy.from_event(found[0]["args"]["policy"])
 
 

@@ -71,7 +71,7 @@ class AskEntry(_Strict):
     enclave_measurement: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{64}$",
         description="The enclave this item's jobs run in: keccak256 of its SHA-384 launch "
-                    "digest (hex, 32 bytes), as `rcm enclave init` prints it; the oracle holds "
+                    "digest (hex, 32 bytes), as the attester prints it at init; the oracle holds "
                     "the futures' evidence to it. None: any enclave the oracle's operator "
                     "policy allows.")
 
@@ -326,5 +326,6 @@ def _by_code(codes: dict[K, int]) -> list[K]:
 
 def _fits(value: int, limit: int, field: str) -> int:
     if value > limit:
-        raise MarketError(f"policy.{field}: {value} does not fit on chain (at most {limit})")
+        raise MarketError(f"{value} does not fit on chain (at most {limit})",
+                          field=f"policy.{field}")
     return value

@@ -25,6 +25,7 @@ from chain.clearing_house import (
 )
 from chain.config import rcm_home
 from chain.erc20 import allowance, balance_of
+from chain.errors import InsufficientBond, InsufficientStake
 from chain.ledger import Dataset, held_micro_epsilon, is_consented, reserved_delta_atto
 from chain.policy import Rules, epsilon_limit_micros
 from chain.settlement import MAX_STAKE_WEI, Phase, Status
@@ -36,7 +37,7 @@ from market.onchain import AskFile, BidEntry, BidFile
 from market.readers import read_json_file
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.types import TxReceipt
 
     from chain.system import System
@@ -50,7 +51,7 @@ def read_bids(path: Path) -> list[BidEntry]:
     return read_json_file(path, BidFile).bids
 
 
-def post_asks(system: System, provider: LocalAccount, round_id: int, asks: list[ChainAsk]
+def post_asks(system: System, provider: BaseAccount, round_id: int, asks: list[ChainAsk]
               ) -> TxReceipt:
     """Posts the provider's asks, once its free bond covers what the round's policy locks per
     unit offered and its item slots are within the policy's cap."""
@@ -60,9 +61,9 @@ def post_asks(system: System, provider: LocalAccount, round_id: int, asks: list[
     needed = sum(ask.capacity for ask in asks) * rates.provider_bond_per_unit_wei
     bonded = VaultBalance.read(system.vault, provider.address).bonded_wei
     if bonded < needed:
-        raise MarketError(f"bond: these asks lock {needed / 1e18:g} CST of bond for the round "
-                          f"({rates.provider_bond_per_unit_wei / 1e18:g} per unit offered); "
-                          f"{provider.address} has {bonded / 1e18:g} free (rcm wallet bond)")
+        raise InsufficientBond(f"these asks lock {needed / 1e18:g} CST of bond for the round "
+                               f"({rates.provider_bond_per_unit_wei / 1e18:g} per unit offered); "
+                               f"{provider.address} has {bonded / 1e18:g} free")
     call = house.functions.postAsks(round_id, [ask.as_args() for ask in asks])
     return system.chain.send(call, provider)
 
@@ -75,7 +76,7 @@ class Placed:
     receipt: TxReceipt
 
 
-def place_bid(system: System, bidder: LocalAccount, round_id: int, entry: BidEntry,
+def place_bid(system: System, bidder: BaseAccount, round_id: int, entry: BidEntry,
               index: int = 0) -> Placed:
     """Signs the bid, saves it, and commits to it: the deposit, stake and ε in one call."""
     house = system.clearing_house
@@ -99,19 +100,19 @@ def place_bid(system: System, bidder: LocalAccount, round_id: int, entry: BidEnt
     return Placed(digest, bid.max_value_micro_usd, stake, receipt)
 
 
-def reveal(system: System, sender: LocalAccount, round_id: int) -> list[tuple[bytes, TxReceipt]]:
+def reveal(system: System, sender: BaseAccount, round_id: int) -> list[tuple[bytes, TxReceipt]]:
     """Reveals the sender's saved bids of the round that are still only committed."""
     _require_phase(system, round_id, Phase.REVEAL, "reveal")
     pending = _committed(system, sender, round_id)
     if not pending:
-        raise MarketError(f"round: no committed bid of {sender.address} in round {round_id} "
-                          "is waiting to be revealed")
+        raise MarketError(f"no committed bid of {sender.address} in round {round_id} "
+                          "is waiting to be revealed", field="round_id")
     house = system.clearing_house
     return [(digest, system.chain.send(house.functions.reveal(bid_args(bid), signature), sender))
             for digest, bid, signature in pending]
 
 
-def cancel(system: System, sender: LocalAccount, round_id: int, digest: str | None
+def cancel(system: System, sender: BaseAccount, round_id: int, digest: str | None
            ) -> list[tuple[bytes, TxReceipt]]:
     """Cancels the sender's committed bids of the round (or the one `digest` names)."""
     _require_phase(system, round_id, Phase.COMMIT, "cancel")
@@ -119,7 +120,7 @@ def cancel(system: System, sender: LocalAccount, round_id: int, digest: str | No
     mine = [(d, bid) for d, bid, _ in _committed(system, sender, round_id) if wanted in (None, d)]
     if not mine:
         what = f"bid {digest}" if digest else f"bid of {sender.address} in round {round_id}"
-        raise MarketError(f"digest: no committed {what} saved on this machine")
+        raise MarketError(f"no committed {what} saved on this machine", field="digest")
     house = system.clearing_house
     return [(d, system.chain.send(house.functions.cancel(terms_args(bid), envelope_hash(bid)),
                                   sender)) for d, bid in mine]
@@ -137,14 +138,14 @@ def owed(system: System, address: str) -> tuple[int, list[bytes]]:
     return credit_micro_usd(house, address) + sum(refunds.values()), bids
 
 
-def withdraw_owed(system: System, account: LocalAccount, bids: list[bytes]) -> TxReceipt:
+def withdraw_owed(system: System, account: BaseAccount, bids: list[bytes]) -> TxReceipt:
     return system.chain.send(system.clearing_house.functions.withdraw(bids), account)
 
 
 # ---- the saved bids ----
 
 
-def _committed(system: System, sender: LocalAccount, round_id: int
+def _committed(system: System, sender: BaseAccount, round_id: int
                ) -> list[tuple[bytes, ChainBid, bytes]]:
     """The sender's saved bids of the round whose records are still only committed."""
     return [(digest, bid, signature) for digest, bid, signature in saved_bids(system)
@@ -185,9 +186,9 @@ def saved_bids(system: System) -> list[tuple[bytes, ChainBid, bytes]]:
 def _require_phase(system: System, round_id: int, phase: Phase, action: str) -> Round:
     """The round, once it is in `phase`."""
     house = system.clearing_house
-    require_round(system, round_id, "--round")
+    require_round(system, round_id, "round_id")
     actual = phase_of(house, round_id)
-    require_phase(round_id, actual, phase, action, "--round")
+    require_phase(round_id, actual, phase, action, "round_id")
     return Round.read(house, round_id)
 
 
@@ -201,12 +202,14 @@ def _check_terms(system: System, state: Round, bid: ChainBid, entry: BidEntry, f
     """What the chain would refuse at reveal and forfeit the bid for: checked before the bid
     commits."""
     if bid.expiry_timestamp < state.deadlines.reveal_timestamp:
-        raise MarketError(f"{field}.expiry: {bid.expiry_timestamp} is before the round clears "
-                          f"({state.deadlines.reveal_timestamp}, its reveal deadline)")
+        raise MarketError(f"{bid.expiry_timestamp} is before the round clears "
+                          f"({state.deadlines.reveal_timestamp}, its reveal deadline)",
+                          field=f"{field}.expiry")
     limit = epsilon_limit_micros(system.policies, state.policy_id, bid.purpose)
     if bid.epsilon_micros > limit:
-        raise MarketError(f"{field}.epsilon_micros: {bid.epsilon_micros} exceeds the round "
-                          f"policy's {limit} for purpose {entry.purpose!r}")
+        raise MarketError(f"{bid.epsilon_micros} exceeds the round "
+                          f"policy's {limit} for purpose {entry.purpose!r}",
+                          field=f"{field}.epsilon_micros")
 
 
 def _check_items(system: System, round_id: int, bid: ChainBid, item_count: int, field: str
@@ -219,16 +222,19 @@ def _check_items(system: System, round_id: int, bid: ChainBid, item_count: int, 
         providers = set()
         for item, quantity in zip(bundle.items, bundle.quantities, strict=True):
             if item >= item_count:
-                raise MarketError(f"{field}.bundles[{number}].items: round {round_id} has no "
-                                  f"item {item} (it has {item_count})")
+                raise MarketError(f"round {round_id} has no "
+                                  f"item {item} (it has {item_count})",
+                                  field=f"{field}.bundles[{number}].items")
             ask = AskState.read(house, round_id, item)
             if quantity > ask.capacity:
-                raise MarketError(f"{field}.bundles[{number}].items.{item}: {quantity} units, "
-                                  f"the item offers {ask.capacity}")
+                raise MarketError(f"{quantity} units, "
+                                  f"the item offers {ask.capacity}",
+                                  field=f"{field}.bundles[{number}].items.{item}")
             providers.add(ask.provider)
         if len(providers) > 1:
-            raise MarketError(f"{field}.bundles[{number}].items: items of {len(providers)} "
-                              "providers; a bundle must be one provider's")
+            raise MarketError(f"items of {len(providers)} "
+                              "providers; a bundle must be one provider's",
+                              field=f"{field}.bundles[{number}].items")
 
 
 def _check_funds(system: System, bid: ChainBid, field: str) -> int:
@@ -238,17 +244,18 @@ def _check_funds(system: System, bid: ChainBid, field: str) -> int:
     usd = (balance_of(system.payment_token, bidder)
            + credit_micro_usd(system.clearing_house, bidder))
     if usd < deposit:
-        raise MarketError(f"{field}.bundles: the deposit (the largest bundle value, "
+        raise MarketError(f"the deposit (the largest bundle value, "
                           f"{deposit / 1e6:,.2f} USD) exceeds the {usd / 1e6:,.2f} USD of the "
-                          "wallet and its credit")
+                          "wallet and its credit", field=f"{field}.bundles")
     stake = stake_to_lock_wei(system.vault, bidder, bid.risk_bps, deposit)
     if stake > MAX_STAKE_WEI:
-        raise MarketError(f"{field}.bundles: the bid's stake, {stake / 1e18:,.4f} CST, is above "
-                          f"the {MAX_STAKE_WEI / 1e18:,.0f} CST one record can hold")
+        raise MarketError(f"the bid's stake, {stake / 1e18:,.4f} CST, is above "
+                          f"the {MAX_STAKE_WEI / 1e18:,.0f} CST one record can hold",
+                          field=f"{field}.bundles")
     free = VaultBalance.read(system.vault, bidder).free_wei
     if stake > free:
-        raise MarketError(f"{field}.risk_rating: the bid needs {stake / 1e18:,.4f} CST of free "
-                          f"stake, {bidder} has {free / 1e18:,.4f} (rcm wallet stake)")
+        raise InsufficientStake(f"the bid needs {stake / 1e18:,.4f} CST of free stake, {bidder} "
+                                f"has {free / 1e18:,.4f}", field=f"{field}.risk_rating")
     if bid.dataset_id or bid.epsilon_micros:
         _check_budget(system, bid, field)
     return stake
@@ -258,22 +265,25 @@ def _check_budget(system: System, bid: ChainBid, field: str) -> None:
     ledger = system.ledger
     dataset = Dataset.read(ledger, bid.dataset_id)
     if not dataset.registered:
-        raise MarketError(f"{field}.dataset: no dataset {bid.dataset_id:#x} is registered")
+        raise MarketError(f"no dataset {bid.dataset_id:#x} is registered", field=f"{field}.dataset")
     if not is_consented(ledger, bid.dataset_id, bid.purpose):
-        raise MarketError(f"{field}.purpose: dataset {bid.dataset_id:#x} does not consent to it")
+        raise MarketError(f"dataset {bid.dataset_id:#x} does not consent to it",
+        field=f"{field}.purpose")
     cap = dataset.max_delta_atto
     if bid.delta_atto > cap:
-        raise MarketError(f"{field}.delta: {bid.delta_atto / 1e18:g} is above the dataset's cap "
-                          f"{cap / 1e18:g}")
+        raise MarketError(f"{bid.delta_atto / 1e18:g} is above the dataset's cap "
+                          f"{cap / 1e18:g}", field=f"{field}.delta")
     left = (dataset.total_delta_atto - dataset.consumed_delta_atto
             - reserved_delta_atto(ledger, bid.dataset_id))
     if cap > left:
-        raise MarketError(f"{field}.dataset: {bid.dataset_id:#x} has {left / 1e18:g} of its δ "
-                          f"budget left; every job is charged its cap {cap / 1e18:g}")
+        raise MarketError(f"{bid.dataset_id:#x} has {left / 1e18:g} of its δ "
+                          f"budget left; every job is charged its cap {cap / 1e18:g}",
+                          field=f"{field}.dataset")
     held = held_micro_epsilon(ledger, bid.bidder, bid.dataset_id)
     if held < bid.epsilon_micros:
-        raise MarketError(f"{field}.epsilon_micros: {bid.epsilon_micros} exceeds the "
-                          f"{held} micro-ε of the dataset's budget {bid.bidder} holds")
+        raise MarketError(f"{bid.epsilon_micros} exceeds the "
+                          f"{held} micro-ε of the dataset's budget {bid.bidder} holds",
+                          field=f"{field}.epsilon_micros")
 
 
 def _hex(value: object) -> str:

@@ -40,7 +40,7 @@ from market.result import Status as SolveStatus
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.contract.contract import ContractFunction
     from web3.types import TxReceipt
 
@@ -118,7 +118,7 @@ def solver_claim(result: Clearing) -> tuple[int, int]:
     return (SolverStatus.FEASIBLE, max(result.bound, result.welfare))
 
 
-def post(system: System, sender: LocalAccount, book: Book, result: Clearing,
+def post(system: System, sender: BaseAccount, book: Book, result: Clearing,
          max_gas: int | None = None) -> list[TxReceipt]:
     """Posts the fills not on chain yet, in as few transactions as fit `max_gas` each (half
     the block gas limit by default), with the solver's claim. An empty allocation is not
@@ -137,7 +137,7 @@ def post(system: System, sender: LocalAccount, book: Book, result: Clearing,
             for batch in _batches(system, sender, pending, max_gas, call)]
 
 
-def challenge(system: System, sender: LocalAccount, book: Book, result: Clearing,
+def challenge(system: System, sender: BaseAccount, book: Book, result: Clearing,
               max_gas: int | None = None) -> list[TxReceipt]:
     """Replaces the standing result with `result`, posted as a new challenge in batches and
     sealed with the last; refused here if it would not beat the standing result by the
@@ -209,7 +209,7 @@ def price_report(system: System, book: Book, config_digest: bytes) -> PriceRepor
         tuple(paid["0x" + award.bid_digest.hex()] for award in awards), config_digest)
 
 
-def submit_prices(system: System, sender: LocalAccount, report: PriceReport,
+def submit_prices(system: System, sender: BaseAccount, report: PriceReport,
                   signatures: list[tuple[str, bytes]]) -> TxReceipt:
     """Prices the round with the quorum's signatures on `report`."""
     call = system.clearing_house.functions.price(
@@ -221,7 +221,7 @@ def submit_prices(system: System, sender: LocalAccount, report: PriceReport,
 # ---- settling ----
 
 
-def settle(system: System, sender: LocalAccount, book: Book, max_gas: int | None = None
+def settle(system: System, sender: BaseAccount, book: Book, max_gas: int | None = None
            ) -> list[TxReceipt]:
     """Issues every batch of the final allocation not issued yet (at the quorum's prices, or at
     reserve cost when the round went unpriced), releases the losers, and closes the round."""
@@ -240,7 +240,7 @@ def settle(system: System, sender: LocalAccount, book: Book, max_gas: int | None
     return receipts
 
 
-def _issue(system: System, sender: LocalAccount, book: Book) -> list[TxReceipt]:
+def _issue(system: System, sender: BaseAccount, book: Book) -> list[TxReceipt]:
     house = system.clearing_house
     version = book.state.standing_version
     if version == 0:
@@ -261,7 +261,7 @@ def _issue(system: System, sender: LocalAccount, book: Book) -> list[TxReceipt]:
     return receipts
 
 
-def forfeit_unrevealed(system: System, sender: LocalAccount, book: Book) -> list[TxReceipt]:
+def forfeit_unrevealed(system: System, sender: BaseAccount, book: Book) -> list[TxReceipt]:
     """Releases every commitment left unrevealed, less what the policy makes it forfeit. Its
     terms and envelope hash are in its `Committed` event, whoever sent it (a contract wallet's
     commitment is forfeited like any other)."""
@@ -275,7 +275,7 @@ def forfeit_unrevealed(system: System, sender: LocalAccount, book: Book) -> list
             if bytes(e["args"]["digest"]) in sealed]
 
 
-def _batches(system: System, sender: LocalAccount, pending: list[T], max_gas: int | None,
+def _batches(system: System, sender: BaseAccount, pending: list[T], max_gas: int | None,
              call: Callable[[list[T]], ContractFunction]) -> Iterator[list[T]]:
     """Splits `pending` into runs whose transaction needs at most `max_gas`, halving a run
     until it fits (a run that reverts is sent as it is: the send reports why)."""
@@ -288,7 +288,7 @@ def _batches(system: System, sender: LocalAccount, pending: list[T], max_gas: in
         pending = pending[size:]
 
 
-def _gas(call: ContractFunction, sender: LocalAccount) -> int:
+def _gas(call: ContractFunction, sender: BaseAccount) -> int:
     try:
         return int(call.estimate_gas({"from": sender.address}))
     except Exception:  # a revert: chain.send decodes and reports it

@@ -19,7 +19,7 @@ from oracle.errors import OracleError
 from oracle.node.models import FAULT_NAMES, PricePublic, ReplayPublic, VerdictPublic
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
 
     from chain.system import System
 
@@ -101,7 +101,7 @@ def choose(answers: list[NodeAnswer], signers: OracleSet) -> Quorum:
     return Quorum(verdict, public, signatures)
 
 
-def settle(system: System, sender: LocalAccount, attestation: bytes, urls: list[str]
+def settle(system: System, sender: BaseAccount, attestation: bytes, urls: list[str]
            ) -> tuple[Quorum, Any]:
     """The attestation (its JSON) posted to every node, k matching verdicts chosen under the
     chain's oracle set and submitted to PolicyOracle from `sender`: the quorum and the

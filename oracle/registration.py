@@ -12,7 +12,7 @@ from oracle.config import NodeConfig, read_toml, write_toml
 from oracle.errors import ConfigError
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,11 @@ class RegisteredSet:
 def node_config_paths(directory: Path) -> list[Path]:
     paths = sorted(directory.glob("node-*.toml"))
     if not paths:
-        raise ConfigError(f"{directory}: no node-*.toml (run `rcm oracle init` first)")
+        raise ConfigError(f"{directory}: no node-*.toml")
     return paths
 
 
-def register_oracle_set(system: System, governance: LocalAccount, directory: Path) -> RegisteredSet:
+def register_oracle_set(system: System, governance: BaseAccount, directory: Path) -> RegisteredSet:
     """Sets the nodes of `directory` and their threshold on PolicyOracle, then writes the
     chain id, the contract and the new configuration digest into every node's TOML."""
     paths = node_config_paths(directory)

@@ -65,5 +65,7 @@ def main() -> None:
     try:
         cli.main(prog_name="rcm")
     except RcmError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from rcm.errors import render
+
+        typer.echo(f"error: {render(exc, cli, sys.argv[1:])}", err=True)
         sys.exit(2)

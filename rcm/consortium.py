@@ -36,7 +36,7 @@ from oracle.policy import DatasetTerms, Policies
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.contract.contract import ContractFunction
 
     from chain.system import System
@@ -66,17 +66,17 @@ def weekly_slots(now: float) -> dict[str, datetime]:
 @dataclass
 class Consortium:
     system: System
-    governance: LocalAccount
-    new_account: Callable[[str], LocalAccount]
+    governance: BaseAccount
+    new_account: Callable[[str], BaseAccount]
     market: Market = field(default_factory=consortium_instance)
-    accounts: dict[str, LocalAccount] = field(default_factory=dict)
+    accounts: dict[str, BaseAccount] = field(default_factory=dict)
     datasets: dict[str, int] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)  # market item id → round item index
     digests: dict[str, bytes] = field(default_factory=dict)  # market bid id → bid digest
     round_id: int = 0
     slots: dict[str, datetime] = field(default_factory=lambda: weekly_slots(time.time()))
 
-    def account(self, label: str) -> LocalAccount:
+    def account(self, label: str) -> BaseAccount:
         if label not in self.accounts:
             self.accounts[label] = self.new_account(label)
         return self.accounts[label]
@@ -267,5 +267,5 @@ class Consortium:
     def enter(self, phase: Phase) -> None:
         advance_into(self.system.chain, self.system.clearing_house, self.round_id, phase)
 
-    def send(self, call: ContractFunction, sender: LocalAccount) -> None:
+    def send(self, call: ContractFunction, sender: BaseAccount) -> None:
         self.system.chain.send(call, sender)

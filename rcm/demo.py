@@ -27,7 +27,7 @@ from rcm.pricer import ChainReads
 from tokens.amounts import from_units
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.contract import Contract
 
     from market.result import PricedClearing
@@ -67,7 +67,7 @@ UNDERSTATED = DpRun(noise_multiplier=2.5, sampling_rate=0.01, steps=1_000, claim
 @dataclass
 class Demo:
     system: System
-    governance: LocalAccount
+    governance: BaseAccount
     console: Console
     summary: dict[str, Any] = field(default_factory=dict)
     reads: ChainReads = field(init=False)
@@ -92,7 +92,7 @@ class Demo:
     def cst(self, units: int) -> str:
         return f"{from_units(units, 'cst')} CST"
 
-    def new_account(self, label: str, cst: int = 0, usd: int = 0) -> LocalAccount:
+    def new_account(self, label: str, cst: int = 0, usd: int = 0) -> BaseAccount:
         """A fresh demo key, funded from governance (the demo's keys live only in memory)."""
         from eth_account import Account
 
@@ -439,7 +439,7 @@ def _rows(table: Table, rows: list[tuple[str, ...]]) -> Table:
     return table
 
 
-def open_system(rpc: str | None) -> tuple[System, LocalAccount]:
+def open_system(rpc: str | None) -> tuple[System, BaseAccount]:
     """The embedded chain with a fresh deployment, or the deployment already on `rpc`
     (deploying one if there is none)."""
     from chain.connection import connect

@@ -15,12 +15,12 @@ def to_units(text: str, token: str, field: str = "amount") -> int:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise TokensError(f"{field}: {text!r} is not a number") from None
+        raise TokensError(f"{text!r} is not a number", field=field) from None
     if not value.is_finite() or value <= 0:
-        raise TokensError(f"{field}: must be greater than 0, got {text}")
+        raise TokensError(f"must be greater than 0, got {text}", field=field)
     units = value.scaleb(DECIMALS[token])
     if units != units.to_integral_value():
-        raise TokensError(f"{field}: {token.upper()} has only {DECIMALS[token]} decimal places")
+        raise TokensError(f"{token.upper()} has only {DECIMALS[token]} decimal places", field=field)
     return int(units)
 
 

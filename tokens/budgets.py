@@ -33,7 +33,7 @@ from tokens.amounts import from_units
 from tokens.errors import TokensError
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.types import TxReceipt
 
 MICROS_PER_EPSILON = 10**6
@@ -43,7 +43,8 @@ UINT64 = 2**64
 DEFAULT_JOBS_PER_DELTA_BUDGET = 100
 # Purpose ids are keccak256 of a name, so names are shown only for purposes this list knows;
 # any other is shown as its id.
-KNOWN_PURPOSES = ("research", "commercial", "clinical", "training", "inference", "marketing")
+KNOWN_PURPOSES = ("research", "commercial", "clinical", "diagnostics", "epidemiology", "training",
+                  "inference", "marketing", "general")
 
 
 # ---- what users type ----
@@ -53,43 +54,43 @@ def _decimal(text: str, field: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise TokensError(f"{field}: {text!r} is not a number") from None
+        raise TokensError(f"{text!r} is not a number", field=field) from None
     if not value.is_finite():
-        raise TokensError(f"{field}: {text!r} is not a number")
+        raise TokensError(f"{text!r} is not a number", field=field)
     return value
 
 
-def epsilon_micros(text: str, field: str = "EPSILON", allow_zero: bool = False) -> int:
+def epsilon_micros(text: str, field: str = "epsilon", allow_zero: bool = False) -> int:
     """'2.5' ε -> 2500000 micro-ε."""
     value = _decimal(text, field)
     if value < 0 or (value == 0 and not allow_zero):
-        raise TokensError(f"{field}: must be greater than 0, got {text}")
+        raise TokensError(f"must be greater than 0, got {text}", field=field)
     micros = value.scaleb(6)
     if micros != micros.to_integral_value():
-        raise TokensError(f"{field}: ε is counted in micro-ε, at most 6 decimal places")
+        raise TokensError("ε is counted in micro-ε, at most 6 decimal places", field=field)
     if micros >= UINT64:
-        raise TokensError(f"{field}: {text} ε is more than the ledger can count")
+        raise TokensError(f"{text} ε is more than the ledger can count", field=field)
     return int(micros)
 
 
-def delta_atto(text: str, field: str = "--delta") -> int:
+def delta_atto(text: str, field: str = "delta") -> int:
     """'1e-5' -> 10**13: δ is a probability, stored as δ × 10¹⁸."""
     value = _decimal(text, field)
     if not 0 <= value < 1:
-        raise TokensError(f"{field}: δ must be at least 0 and below 1, got {text}")
+        raise TokensError(f"δ must be at least 0 and below 1, got {text}", field=field)
     atto = value.scaleb(18)
     if atto != atto.to_integral_value():
-        raise TokensError(f"{field}: δ is counted in units of 1e-18")
+        raise TokensError("δ is counted in units of 1e-18", field=field)
     return int(atto)
 
 
-def price_micro_usd(text: str, field: str = "--price") -> int:
+def price_micro_usd(text: str, field: str = "price_usd") -> int:
     """'12.5' USD per ε -> 12500000 micro-USD per ε."""
     from tokens.amounts import to_units
 
     units = to_units(text, "usd", field)
     if units >= UINT64:
-        raise TokensError(f"{field}: {text} USD per ε is more than the ledger can count")
+        raise TokensError(f"{text} USD per ε is more than the ledger can count", field=field)
     return units
 
 
@@ -101,7 +102,7 @@ def file_content_hash(path: Path) -> bytes:
             for chunk in iter(lambda: data.read(1 << 20), b""):
                 digest.update(chunk)
     except OSError as exc:
-        raise TokensError(f"--file: cannot read {path}: {exc.strerror}") from None
+        raise TokensError(f"cannot read {path}: {exc.strerror}", field="file") from None
     return digest.digest()
 
 
@@ -112,7 +113,7 @@ def parse_content_hash(text: str) -> bytes:
     except ValueError:
         value = b""
     if not text.startswith("0x") or len(value) != 32:
-        raise TokensError(f"--content-hash: expected 0x and 64 hex digits, got {text!r}")
+        raise TokensError(f"expected 0x and 64 hex digits, got {text!r}", field="content_hash")
     return value
 
 
@@ -121,9 +122,9 @@ def parse_dataset_id(text: str) -> int:
     try:
         value = int(text, 16) if text.lower().startswith("0x") else int(text)
     except ValueError:
-        raise TokensError(f"DATASET: {text!r} is not a dataset id") from None
+        raise TokensError(f"{text!r} is not a dataset id", field="dataset") from None
     if not 0 < value < 2**96:
-        raise TokensError(f"DATASET: {text!r} is not a dataset id (ids have 96 bits)")
+        raise TokensError(f"{text!r} is not a dataset id (ids have 96 bits)", field="dataset")
     return value
 
 
@@ -154,7 +155,7 @@ MAX_MICRO_EPSILON = 2**40 - 1
 
 def register(
     system: System,
-    owner: LocalAccount,
+    owner: BaseAccount,
     content_hash: bytes,
     total_micro_epsilon: int,
     max_delta_atto: int,
@@ -163,32 +164,35 @@ def register(
 ) -> tuple[int, TxReceipt]:
     """Registers a dataset and mints its whole ε budget to the owner; returns its id."""
     if max_delta_atto == 0:
-        raise TokensError("--delta: the per-job δ cap must be greater than 0")
+        raise TokensError("the per-job δ cap must be greater than 0", field="delta")
     if total_delta_atto < max_delta_atto:
         raise TokensError(
-            f"--total-delta: {delta_text(total_delta_atto)} is below the per-job cap "
-            f"{delta_text(max_delta_atto)}"
+            f"{delta_text(total_delta_atto)} is below the per-job cap "
+            f"{delta_text(max_delta_atto)}",
+            field="total_delta",
         )
     if total_delta_atto >= ATTO_PER_DELTA:
         raise TokensError(
-            f"--total-delta: δ must be below 1, got {delta_text(total_delta_atto)} (without "
-            f"--total-delta: {DEFAULT_JOBS_PER_DELTA_BUDGET} × --delta)"
+            f"δ must be below 1, got {delta_text(total_delta_atto)} (by default "
+            f"{DEFAULT_JOBS_PER_DELTA_BUDGET} × the per-job cap)",
+            field="total_delta",
         )
     if total_delta_atto // max_delta_atto > MAX_JOBS:
         raise TokensError(
-            f"--total-delta: the ledger counts at most {MAX_JOBS:,} jobs of the per-job cap; "
-            "lower --total-delta or raise --delta")
+            f"the ledger counts at most {MAX_JOBS:,} jobs of the per-job cap; "
+            "lower the total or raise the per-job cap", field="total_delta")
     if total_micro_epsilon > MAX_MICRO_EPSILON:
-        raise TokensError(f"--epsilon: a dataset's budget is at most "
-                          f"{MAX_MICRO_EPSILON / 1e6:,.6f} ε")
+        raise TokensError(f"a dataset's budget is at most "
+                          f"{MAX_MICRO_EPSILON / 1e6:,.6f} ε", field="epsilon")
     if not purposes:
-        raise TokensError("--purpose: name at least one purpose the dataset consents to")
+        raise TokensError("name at least one purpose the dataset consents to", field="purposes")
     if any(not p.strip() for p in purposes):
-        raise TokensError("--purpose: a purpose name must not be empty")
+        raise TokensError("a purpose name must not be empty", field="purposes")
     dataset = dataset_id(owner.address, content_hash)
     if Dataset.read(system.ledger, dataset).registered:
         raise TokensError(
-            f"--content-hash: this wallet already registered that content as dataset {hex(dataset)}"
+            f"this wallet already registered that content as dataset {hex(dataset)}",
+            field="content_hash",
         )
     call = system.ledger.functions.register(
         content_hash,
@@ -200,25 +204,26 @@ def register(
     return dataset, system.chain.send(call, owner)
 
 
-def grant(system: System, sender: LocalAccount, dataset: int, to: str, amount: int) -> TxReceipt:
+def grant(system: System, sender: BaseAccount, dataset: int, to: str, amount: int) -> TxReceipt:
     """Gives `amount` micro-ε of the sender's budget to `to` (an ERC-1155 transfer)."""
     _require_dataset(system, dataset)
     if to == ADDRESS_ZERO:
-        raise TokensError("TO: the zero address cannot hold budget")
+        raise TokensError("the zero address cannot hold budget", field="to")
     if to == sender.address:
-        raise TokensError("TO: is this wallet itself")
+        raise TokensError("is this wallet itself", field="to")
     _require_held(system, sender.address, dataset, amount)
     call = system.ledger.functions.safeTransferFrom(sender.address, to, dataset, amount, b"")
     return system.chain.send(call, sender)
 
 
-def offer(system: System, seller: LocalAccount, dataset: int, amount: int, price: int) -> TxReceipt:
+def offer(system: System, seller: BaseAccount, dataset: int, amount: int, price: int) -> TxReceipt:
     """Offers up to `amount` micro-ε at `price` micro-USD per ε; amount 0 withdraws the offer."""
     _require_dataset(system, dataset)
     if amount:
         _require_held(system, seller.address, dataset, amount)
     elif Offer.read(system.ledger, dataset, seller.address).amount_micro_epsilon == 0:
-        raise TokensError(f"EPSILON: 0 withdraws an offer, and there is none on {hex(dataset)}")
+        raise TokensError(f"0 withdraws an offer, and there is none on {hex(dataset)}",
+                          field="epsilon")
     return system.chain.send(system.ledger.functions.offer(dataset, amount, price), seller)
 
 
@@ -228,38 +233,42 @@ def cost_micro_usd(amount: int, price: int) -> int:
 
 
 def buy(
-    system: System, buyer: LocalAccount, dataset: int, seller: str, amount: int, price: int
+    system: System, buyer: BaseAccount, dataset: int, seller: str, amount: int, price: int
 ) -> TxReceipt:
     """Buys `amount` micro-ε from `seller`'s offer at the price the buyer expects, approving the
     payment token first if needed."""
     _require_dataset(system, dataset)
     if seller == buyer.address:
-        raise TokensError("SELLER: is this wallet itself")
+        raise TokensError("is this wallet itself", field="seller")
     offered = Offer.read(system.ledger, dataset, seller)
     if offered.amount_micro_epsilon == 0:
-        raise TokensError(f"SELLER: {seller} offers no budget of dataset {hex(dataset)}")
+        raise TokensError(f"{seller} offers no budget of dataset {hex(dataset)}", field="seller")
     if price != offered.price_micro_usd_per_epsilon:
         raise TokensError(
-            f"--price: the seller asks {from_units(offered.price_micro_usd_per_epsilon, 'usd')} "
-            f"USD per ε, not {from_units(price, 'usd')}"
+            f"the seller asks {from_units(offered.price_micro_usd_per_epsilon, 'usd')} "
+            f"USD per ε, not {from_units(price, 'usd')}",
+            field="price_usd",
         )
     if amount > offered.amount_micro_epsilon:
         raise TokensError(
-            f"EPSILON: {epsilon_text(amount)} ε exceeds the offer of "
-            f"{epsilon_text(offered.amount_micro_epsilon)}"
+            f"{epsilon_text(amount)} ε exceeds the offer of "
+            f"{epsilon_text(offered.amount_micro_epsilon)}",
+            field="epsilon",
         )
     held = held_micro_epsilon(system.ledger, seller, dataset)
     if amount > held:
         raise TokensError(
-            f"EPSILON: {epsilon_text(amount)} ε exceeds the seller's budget of {epsilon_text(held)}"
+            f"{epsilon_text(amount)} ε exceeds the seller's budget of {epsilon_text(held)}",
+            field="epsilon",
         )
     cost = cost_micro_usd(amount, price)
     token = system.payment_token
     usd = balance_of(token, buyer.address)
     if cost > usd:
         raise TokensError(
-            f"EPSILON: {epsilon_text(amount)} ε costs {from_units(cost, 'usd')} USD, the wallet "
-            f"holds {from_units(usd, 'usd')}"
+            f"{epsilon_text(amount)} ε costs {from_units(cost, 'usd')} USD, the wallet "
+            f"holds {from_units(usd, 'usd')}",
+            field="epsilon",
         )
     if allowance(token, buyer.address, system.ledger.address) < cost:
         system.chain.send(token.functions.approve(system.ledger.address, cost), buyer)
@@ -346,13 +355,14 @@ def _content_hash(system: System, dataset: int) -> bytes:
 
 def _require_dataset(system: System, dataset: int) -> None:
     if not Dataset.read(system.ledger, dataset).registered:
-        raise TokensError(f"DATASET: unknown dataset {hex(dataset)}")
+        raise TokensError(f"unknown dataset {hex(dataset)}", field="dataset")
 
 
 def _require_held(system: System, address: str, dataset: int, amount: int) -> None:
     held = held_micro_epsilon(system.ledger, address, dataset)
     if amount > held:
         raise TokensError(
-            f"EPSILON: {epsilon_text(amount)} ε exceeds the wallet's budget of "
-            f"{epsilon_text(held)} in dataset {hex(dataset)}"
+            f"{epsilon_text(amount)} ε exceeds the wallet's budget of "
+            f"{epsilon_text(held)} in dataset {hex(dataset)}",
+            field="epsilon",
         )

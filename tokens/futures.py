@@ -17,17 +17,18 @@ from web3.constants import ADDRESS_ZERO
 
 from chain.clearing_house import AskState, BidRecord, Round
 from chain.compute_futures import future_balance
+from chain.errors import InsufficientStake
 from chain.events import events
 from chain.policy import Rules
 from chain.settlement import Ask, Status, ask_from_event, bid_from_event
 from chain.system import System
 from chain.vault import stake_to_lock_wei
 from tokens.amounts import from_units
-from tokens.errors import TokensError
+from tokens.errors import RoundNotClosed, TokensError
 from tokens.operations import balances
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.types import TxReceipt
 
 # How a future's record status reads to its holder once it has left the Future status.
@@ -36,13 +37,14 @@ SPENT = {Status.REDEEMED: "redeemed", Status.SETTLED: "settled", Status.VOIDED: 
 
 
 def parse_future_id(text: str) -> bytes:
-    """A future id as `rcm wallet futures` prints it (0x-hex), or in decimal."""
+    """A future id in 0x-hex (as the futures listing shows it) or in decimal."""
     try:
         value = int(text, 16) if text.lower().startswith("0x") else int(text)
     except ValueError:
-        raise TokensError(f"ID: {text!r} is not a future id (0x and 64 hex digits)") from None
+        raise TokensError(f"{text!r} is not a future id (0x and 64 hex digits)",
+                          field="future_id") from None
     if not 0 < value < 2**256:
-        raise TokensError(f"ID: {text!r} is not a future id (0x and 64 hex digits)")
+        raise TokensError(f"{text!r} is not a future id (0x and 64 hex digits)", field="future_id")
     return value.to_bytes(32, "big")
 
 
@@ -57,24 +59,24 @@ def record_of(system: System, future_id: bytes) -> BidRecord:
 # ---- actions ----
 
 
-def claim(system: System, winner: LocalAccount, future_ids: list[bytes]) -> TxReceipt:
+def claim(system: System, winner: BaseAccount, future_ids: list[bytes]) -> TxReceipt:
     """Mints the winner's unclaimed futures as ERC-1155 tokens, in one transaction."""
     if len(set(future_ids)) != len(future_ids):
-        raise TokensError("ID: a future is listed twice")
+        raise TokensError("a future is listed twice", field="future_id")
     for future_id in future_ids:
         record = _require_future(system, future_id)
         _require_winner(record, future_id, winner.address)
         if record.claimed:
-            raise TokensError(f"ID: future {hex_id(future_id)} is already claimed")
+            raise TokensError(f"future {hex_id(future_id)} is already claimed", field="future_id")
     return system.chain.send(system.clearing_house.functions.claim(future_ids), winner)
 
 
-def transfer(system: System, holder: LocalAccount, to: str, future_id: bytes) -> TxReceipt:
+def transfer(system: System, holder: BaseAccount, to: str, future_id: bytes) -> TxReceipt:
     """Sends a future to `to`, claiming it first when its winner has not yet."""
     if to == ADDRESS_ZERO:
-        raise TokensError("TO: the zero address cannot hold a future")
+        raise TokensError("the zero address cannot hold a future", field="to")
     if to == holder.address:
-        raise TokensError("TO: is this wallet itself")
+        raise TokensError("is this wallet itself", field="to")
     record = _require_future(system, future_id)
     _require_holder(system, record, future_id, holder.address)
     if not record.claimed:
@@ -85,7 +87,7 @@ def transfer(system: System, holder: LocalAccount, to: str, future_id: bytes) ->
     return system.chain.send(call, holder)
 
 
-def redeem(system: System, holder: LocalAccount, future_id: bytes) -> TxReceipt:
+def redeem(system: System, holder: BaseAccount, future_id: bytes) -> TxReceipt:
     """Redeems a future into a policy-oracle job. A holder who is not the bidder backs the job
     with its own free stake, so it must have `requiredStake` of it."""
     record = _require_future(system, future_id)
@@ -96,10 +98,10 @@ def redeem(system: System, holder: LocalAccount, future_id: bytes) -> TxReceipt:
             system.vault, holder.address, record.risk_bps, record.deposit_micro_usd)
         free = balances(system, holder.address).staked
         if needed > free:
-            raise TokensError(
-                f"stake: redeeming in the bidder's place needs {from_units(needed, 'cst')} CST "
+            raise InsufficientStake(
+                f"redeeming in the bidder's place needs {from_units(needed, 'cst')} CST "
                 f"of free stake, the wallet has {from_units(free, 'cst')}: stake "
-                f"{from_units(needed - free, 'cst')} more (`rcm wallet stake`)"
+                f"{from_units(needed - free, 'cst')} more"
             )
     call = system.clearing_house.functions.redeem(int.from_bytes(future_id, "big"))
     return system.chain.send(call, holder)
@@ -215,33 +217,37 @@ def _require_future(system: System, future_id: bytes) -> BidRecord:
         return record
     shown = hex_id(future_id)
     if record.status is Status.NONE:
-        raise TokensError(f"ID: no future {shown} on this deployment")
+        raise TokensError(f"no future {shown} on this deployment", field="future_id")
     if record.status is Status.VOIDED:
-        raise TokensError(f"ID: future {shown} was voided")
+        raise TokensError(f"future {shown} was voided", field="future_id")
     if record.status is Status.EXPIRED:
-        raise TokensError(f"ID: future {shown} expired unredeemed: its delivery is over")
+        raise TokensError(f"future {shown} expired unredeemed: its delivery is over",
+                          field="future_id")
     if record.status in SPENT:
-        raise TokensError(f"ID: future {shown} was already redeemed")
-    raise TokensError(f"ID: {shown} is not a won future (its bid is {record.status.name.lower()})")
+        raise TokensError(f"future {shown} was already redeemed", field="future_id")
+    raise TokensError(f"{shown} is not a won future (its bid is {record.status.name.lower()})",
+                      field="future_id")
 
 
 def _require_deliverable(system: System, record: BidRecord, future_id: bytes) -> None:
     """Redeemable once its round has closed, until its delivery ends."""
     house = system.clearing_house
     if not Round.read(house, record.round_id).closed:
-        raise TokensError(f"ID: future {hex_id(future_id)}'s round {record.round_id} is not "
-                          f"closed yet (`rcm round finalise {record.round_id}` closes it)")
+        raise RoundNotClosed(f"future {hex_id(future_id)}'s round {record.round_id} is not "
+                             "closed yet: finalising the round closes it", field="future_id")
     end = AskState.read(house, record.round_id, record.provider_item).delivery_end_timestamp
     now = system.chain.pending_timestamp()
     if now > end:
-        raise TokensError(f"ID: future {hex_id(future_id)}'s delivery ended at "
-                          f"{datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M} UTC")
+        raise TokensError(f"future {hex_id(future_id)}'s delivery ended at "
+                          f"{datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M} UTC",
+                          field="future_id")
 
 
 def _require_winner(record: BidRecord, future_id: bytes, address: str) -> None:
     if record.bidder != address:
         raise TokensError(
-            f"ID: future {hex_id(future_id)} was won by {record.bidder}, not this wallet"
+            f"future {hex_id(future_id)} was won by {record.bidder}, not this wallet",
+            field="future_id",
         )
 
 
@@ -251,7 +257,8 @@ def _require_holder(system: System, record: BidRecord, future_id: bytes, address
         _require_winner(record, future_id, address)
         return
     if not future_balance(system.futures, address, future_id):
-        raise TokensError(f"ID: this wallet does not hold future {hex_id(future_id)}")
+        raise TokensError(f"this wallet does not hold future {hex_id(future_id)}",
+                          field="future_id")
 
 
 # ---- the end of delivery ----
@@ -266,7 +273,7 @@ class Ended:
     receipts: list[TxReceipt]
 
 
-def end_deliveries(system: System, sender: LocalAccount, round_id: int) -> Ended:
+def end_deliveries(system: System, sender: BaseAccount, round_id: int) -> Ended:
     """Expires the round's futures left unredeemed past the end of their delivery, and times
     out its jobs left without a verdict past their deadline (the end of delivery plus the
     round policy's verdict window). What is not due yet is left, and nothing expires before

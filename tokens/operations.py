@@ -14,7 +14,7 @@ from tokens.amounts import from_units
 from tokens.errors import TokensError
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.types import TxReceipt
 
 
@@ -52,12 +52,13 @@ def balances(system: System, address: str) -> Balances:
 def _require_at_most(amount: int, available: int, token: str, what: str) -> None:
     if amount > available:
         raise TokensError(
-            f"amount: {from_units(amount, token)} {token.upper()} exceeds {what} of "
-            f"{from_units(available, token)}"
+            f"{from_units(amount, token)} {token.upper()} exceeds {what} of "
+            f"{from_units(available, token)}",
+            field="amount",
         )
 
 
-def transfer(system: System, sender: LocalAccount, to: str, amount: int, token: str) -> TxReceipt:
+def transfer(system: System, sender: BaseAccount, to: str, amount: int, token: str) -> TxReceipt:
     held = balances(system, sender.address)
     _require_at_most(amount, getattr(held, token), token, "the balance")
     if token == "eth":
@@ -66,7 +67,7 @@ def transfer(system: System, sender: LocalAccount, to: str, amount: int, token: 
     return system.chain.send(contract.functions.transfer(to, amount), sender)
 
 
-def _deposit(system: System, sender: LocalAccount, amount: int, method: str) -> TxReceipt:
+def _deposit(system: System, sender: BaseAccount, amount: int, method: str) -> TxReceipt:
     """Moves CST from the wallet into the vault (`stake` or `bond`), approving it first."""
     _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
     if allowance(system.cst, sender.address, system.vault.address) < amount:
@@ -74,20 +75,20 @@ def _deposit(system: System, sender: LocalAccount, amount: int, method: str) -> 
     return system.chain.send(getattr(system.vault.functions, method)(amount), sender)
 
 
-def stake(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
+def stake(system: System, sender: BaseAccount, amount: int) -> TxReceipt:
     return _deposit(system, sender, amount, "stake")
 
 
-def unstake(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
+def unstake(system: System, sender: BaseAccount, amount: int) -> TxReceipt:
     _require_at_most(amount, balances(system, sender.address).staked, "cst", "the free stake")
     return system.chain.send(system.vault.functions.unstake(amount), sender)
 
 
-def bond(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
+def bond(system: System, sender: BaseAccount, amount: int) -> TxReceipt:
     return _deposit(system, sender, amount, "bond")
 
 
-def unbond(system: System, sender: LocalAccount, amount: int) -> TxReceipt:
+def unbond(system: System, sender: BaseAccount, amount: int) -> TxReceipt:
     _require_at_most(amount, balances(system, sender.address).bonded, "cst", "the bond")
     return system.chain.send(system.vault.functions.unbond(amount), sender)
 
@@ -98,11 +99,11 @@ def unbonded_ready(system: System, address: str) -> bool:
     return held.unbonding > 0 and now >= held.unbonding_ready_at
 
 
-def withdraw(system: System, sender: LocalAccount) -> TxReceipt:
+def withdraw(system: System, sender: BaseAccount) -> TxReceipt:
     held = balances(system, sender.address)
     if held.unbonding == 0:
         raise TokensError("nothing to withdraw: no refunds or proceeds from rounds, and no CST "
-                          "is unbonding (see `rcm wallet unbond`)")
+                          "is unbonding")
     now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
     if now < held.unbonding_ready_at:
         raise TokensError(
@@ -112,7 +113,7 @@ def withdraw(system: System, sender: LocalAccount) -> TxReceipt:
     return system.chain.send(system.vault.functions.withdraw(), sender)
 
 
-def fund(system: System, governance: LocalAccount, to: str, cst: int, usd: int, eth: int) -> None:
+def fund(system: System, governance: BaseAccount, to: str, cst: int, usd: int, eth: int) -> None:
     """Mints demo tokens and sends ETH from the governance account (local chains only)."""
     if cst:
         system.chain.send(system.cst.functions.mint(to, cst), governance)

@@ -8,26 +8,27 @@ from typing import TYPE_CHECKING
 
 from chain.config import rcm_home
 from chain.keystore import NAME_PATTERN, keystore_address, read_keystore, write_keystore
-from tokens.errors import TokensError
+from tokens.errors import TokensError, UnknownWallet
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
 
 
 def keystore_dir() -> Path:
     return rcm_home() / "keystores"
 
 
-def _path(name: str) -> Path:
+def _path(name: str, field: str = "name") -> Path:
     if not NAME_PATTERN.match(name):
-        raise TokensError(f"NAME: {name!r} is not a valid wallet name (letters, digits, _ . -)")
+        raise TokensError(f"{name!r} is not a valid wallet name (letters, digits, _ . -)",
+                          field=field)
     return keystore_dir() / f"{name}.json"
 
 
 def create(name: str, password: str, private_key: bytes | None = None) -> str:
     path = _path(name)
     if path.exists():
-        raise TokensError(f"NAME: a wallet named {name!r} already exists")
+        raise TokensError(f"a wallet named {name!r} already exists", field="name")
     return write_keystore(path, private_key or secrets.token_bytes(32), password)
 
 
@@ -36,9 +37,9 @@ def parse_private_key(text: str) -> bytes:
     try:
         key = bytes.fromhex(raw)
     except ValueError:
-        raise TokensError("private key: not hexadecimal") from None
+        raise TokensError("not hexadecimal", field="private_key") from None
     if len(key) != 32 or not 0 < int.from_bytes(key, "big") < 2**256 - 2**32 - 977:
-        raise TokensError("private key: must be 32 bytes of a valid secp256k1 key")
+        raise TokensError("must be 32 bytes of a valid secp256k1 key", field="private_key")
     return key
 
 
@@ -47,24 +48,24 @@ def names() -> list[tuple[str, str]]:
     return [(p.stem, keystore_address(p)) for p in sorted(keystore_dir().glob("*.json"))]
 
 
-def address_of(name: str) -> str:
-    path = _path(name)
+def address_of(name: str, field: str = "name") -> str:
+    path = _path(name, field)
     if not path.exists():
-        raise TokensError(f"NAME: unknown wallet {name!r} (see `rcm wallet list`)")
+        raise UnknownWallet(f"unknown wallet {name!r}", field=field)
     return keystore_address(path)
 
 
-def unlock(name: str, password: str) -> LocalAccount:
+def unlock(name: str, password: str) -> BaseAccount:
     address_of(name)
     return read_keystore(_path(name), password)
 
 
-def resolve_recipient(text: str) -> str:
+def resolve_recipient(text: str, field: str = "to") -> str:
     """A wallet name or a checksummed-or-lowercase 0x address."""
     from eth_utils import is_address, to_checksum_address
 
     if text.startswith("0x"):
         if not is_address(text):
-            raise TokensError(f"TO: {text!r} is not a valid address")
+            raise TokensError(f"{text!r} is not a valid address", field=field)
         return str(to_checksum_address(text))
-    return address_of(text)
+    return address_of(text, field)

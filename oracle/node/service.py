@@ -44,7 +44,7 @@ from oracle.policy import Evaluation, Policies, evaluate
 from oracle.store import StoredVerdict, VerdictStore
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
 
 
 Pricer = Callable[[int, bytes], PriceReport]
@@ -61,7 +61,7 @@ FutureUnreadable when it cannot read them or the job is no redeemed future. A no
 @dataclass
 class OracleNode:
     config: NodeConfig
-    account: LocalAccount
+    account: BaseAccount
     policies: Policies
     trust: TrustPolicy
     store: VerdictStore
@@ -87,7 +87,7 @@ class OracleNode:
     def price(self, round_id: int) -> PricePublic:
         """The node's signature on the round's price report, recomputed now from the chain."""
         if self.pricer is None:
-            raise PricingRefused("this node reads no chain: start it with --rpc to price rounds")
+            raise PricingRefused("this node reads no chain, so it cannot price rounds")
         report = self.pricer(round_id, bytes.fromhex(self.config.config_digest.removeprefix("0x")))
         return PricePublic(
             clearing_house=report.clearing_house,

@@ -13,10 +13,9 @@ from rcm.commands.common import (
     RpcOption,
     act,
     load_system,
-    open_wallet,
     print_json,
     report,
-    tx_summary,
+    wallet_on,
 )
 
 app = typer.Typer(
@@ -26,7 +25,7 @@ app = typer.Typer(
 Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
 Dataset = Annotated[str, typer.Argument(help="Dataset id, decimal or 0x-hex.")]
 Epsilon = Annotated[str, typer.Argument(help="ε, decimals allowed (micro-ε precision).")]
-Price = Annotated[str, typer.Option("--price", help="USD per whole ε.")]
+PriceUsd = Annotated[str, typer.Option("--price", help="USD per whole ε.")]
 
 
 @app.command()
@@ -34,7 +33,7 @@ def register(
     name: Name,
     epsilon: Annotated[str, typer.Option("--epsilon", help="Total ε budget.")],
     delta: Annotated[str, typer.Option("--delta", help="Per-job δ cap, e.g. 1e-5.")],
-    purpose: Annotated[
+    purposes: Annotated[
         list[str], typer.Option("--purpose", help="A purpose the data owner consents to; repeat.")
     ],
     file: Annotated[
@@ -59,40 +58,21 @@ def register(
     The whole ε budget is minted to this wallet. Every job on the dataset is charged the per-job
     δ cap of the total δ, so the default total lets 100 jobs run. Prints the dataset id (decimal
     and hex)."""
-    from tokens import budgets
+    from dataclasses import asdict
+
+    from tokens.budgets import delta_text
     from tokens.errors import TokensError
 
     if (file is None) == (content_hash is None):
-        raise TokensError("--file / --content-hash: give exactly one")
-    content = (
-        budgets.file_content_hash(file) if file else budgets.parse_content_hash(str(content_hash))
-    )
-    total = budgets.epsilon_micros(epsilon, "--epsilon")
-    max_delta_atto = budgets.delta_atto(delta)
-    total_delta_atto = (
-        budgets.delta_atto(total_delta, "--total-delta")
-        if total_delta is not None
-        else budgets.DEFAULT_JOBS_PER_DELTA_BUDGET * max_delta_atto
-    )
-    system, account = open_wallet(name, rpc)
-    dataset, receipt = budgets.register(
-        system, account, content, total, max_delta_atto, total_delta_atto, purpose
-    )
-    data = {
-        "name": name,
-        "dataset": dataset,
-        "dataset_hex": hex(dataset),
-        "content_hash": "0x" + content.hex(),
-        "max_delta_atto": max_delta_atto,
-        "total_delta_atto": total_delta_atto,
-        **tx_summary(receipt),
-    }
-    report(
-        json_out,
-        data,
-        f"registered dataset {dataset} ({hex(dataset)}) with {epsilon} ε and δ "
-        f"{budgets.delta_text(total_delta_atto)}, at most {delta} per job (tx {data['tx']})",
-    )
+        raise TokensError("give exactly one", field="--file / --content-hash")
+    done = wallet_on(name, rpc).register_dataset(
+        epsilon=epsilon, delta=delta, purposes=purposes, content_hash=content_hash, file=file,
+        total_delta=total_delta)
+    data = {"name": name, **asdict(done), "dataset": done.dataset_id,
+            "dataset_hex": hex(done.dataset_id), "tx": done.sent.tx, "gas": done.sent.gas}
+    report(json_out, data,
+           f"registered dataset {done.dataset_id} ({hex(done.dataset_id)}) with {epsilon} ε and "
+           f"δ {delta_text(done.total_delta_atto)}, at most {delta} per job (tx {done.sent.tx})")
 
 
 @app.command()
@@ -108,15 +88,9 @@ def grant(
     from tokens import budgets, wallets
 
     dataset_id = budgets.parse_dataset_id(dataset)
-    amount = budgets.epsilon_micros(epsilon)
     recipient = wallets.resolve_recipient(to)
-    act(
-        name,
-        rpc,
-        json_out,
-        lambda s, a: budgets.grant(s, a, dataset_id, recipient, amount),
-        f"granted {epsilon} ε of {hex(dataset_id)} to {recipient}",
-    )
+    act(name, rpc, json_out, lambda w: w.grant(dataset_id, recipient, epsilon),
+        f"granted {epsilon} ε of {hex(dataset_id)} to {recipient}")
 
 
 @app.command()
@@ -124,7 +98,7 @@ def sell(
     name: Name,
     dataset: Dataset,
     epsilon: Annotated[str, typer.Argument(help="ε offered; 0 withdraws the offer.")],
-    price: Annotated[str | None, typer.Option("--price", help="USD per whole ε.")] = None,
+    price_usd: Annotated[str | None, typer.Option("--price", help="USD per whole ε.")] = None,
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
@@ -132,25 +106,15 @@ def sell(
 
     A new offer replaces the last. The budget stays in the wallet until someone buys."""
     from tokens import budgets
-    from tokens.errors import TokensError
 
     dataset_id = budgets.parse_dataset_id(dataset)
     amount = budgets.epsilon_micros(epsilon, allow_zero=True)
-    if amount and price is None:
-        raise TokensError("--price: required when offering ε (USD per whole ε)")
-    unit_price = budgets.price_micro_usd(price) if amount and price else 0
     message = (
-        f"offered {epsilon} ε of {hex(dataset_id)} at {price} USD per ε"
+        f"offered {epsilon} ε of {hex(dataset_id)} at {price_usd} USD per ε"
         if amount
         else f"withdrew the offer on {hex(dataset_id)}"
     )
-    act(
-        name,
-        rpc,
-        json_out,
-        lambda s, a: budgets.offer(s, a, dataset_id, amount, unit_price),
-        message,
-    )
+    act(name, rpc, json_out, lambda w: w.offer(dataset_id, epsilon, price_usd or 0), message)
 
 
 @app.command()
@@ -159,7 +123,7 @@ def buy(
     dataset: Dataset,
     seller: Annotated[str, typer.Argument(help="The seller: a wallet name or a 0x address.")],
     epsilon: Epsilon,
-    price: Price,
+    price_usd: PriceUsd,
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
@@ -169,16 +133,9 @@ def buy(
     from tokens import budgets, wallets
 
     dataset_id = budgets.parse_dataset_id(dataset)
-    amount = budgets.epsilon_micros(epsilon)
-    unit_price = budgets.price_micro_usd(price)
-    address = wallets.resolve_recipient(seller)
-    act(
-        name,
-        rpc,
-        json_out,
-        lambda s, a: budgets.buy(s, a, dataset_id, address, amount, unit_price),
-        f"bought {epsilon} ε of {hex(dataset_id)} from {address}",
-    )
+    address = wallets.resolve_recipient(seller, "seller")
+    act(name, rpc, json_out, lambda w: w.buy(dataset_id, address, epsilon, price_usd),
+        f"bought {epsilon} ε of {hex(dataset_id)} from {address}")
 
 
 @app.command("list")

@@ -11,10 +11,11 @@ import typer
 from chain.config import DEFAULT_RPC
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
     from web3.types import TxReceipt
 
     from chain.system import System
+    from rcm.sdk import Sent, Wallet
 
 RpcOption = Annotated[
     str, typer.Option("--rpc", help="JSON-RPC URL of the chain, or 'embedded'.", envvar="RCM_RPC")
@@ -38,22 +39,24 @@ def tx_summary(receipt: TxReceipt) -> dict[str, Any]:
     return {"tx": "0x" + bytes(receipt["transactionHash"]).hex(), "gas": int(receipt["gasUsed"])}
 
 
-def open_wallet(name: str, rpc: str) -> tuple[System, LocalAccount]:
-    """Unlocks the wallet (RCM_PASSWORD or a prompt) and connects to the chain."""
-    from chain.keystore import read_password
-    from tokens import wallets
+def wallet_on(name: str, rpc: str) -> Wallet:
+    """The named wallet on the chain at `rpc`; its key is fetched when it first signs (from the
+    agent `rcm wallet unlock` started, else the keystore with RCM_PASSWORD or a prompt)."""
+    from rcm.sdk import Market
 
-    wallets.address_of(name)
-    account = wallets.unlock(name, read_password())
-    return load_system(rpc), account
+    return Market(load_system(rpc)).wallet(name)
 
 
-def act(name: str, rpc: str, json_out: bool,
-        operation: Callable[[System, LocalAccount], TxReceipt], message: str) -> None:
-    """Unlock the wallet, connect, run one checked operation, report the transaction."""
-    system, account = open_wallet(name, rpc)
-    summary = tx_summary(operation(system, account))
-    report(json_out, {"name": name, **summary}, f"{message} (tx {summary['tx']})")
+def open_wallet(name: str, rpc: str) -> tuple[System, BaseAccount]:
+    wallet = wallet_on(name, rpc)
+    return wallet.market.system, wallet.account
+
+
+def act(name: str, rpc: str, json_out: bool, operation: Callable[[Wallet], Sent],
+        message: str) -> None:
+    """Open the wallet, run one checked operation, report the transaction."""
+    sent = operation(wallet_on(name, rpc))
+    report(json_out, {"name": name, "tx": sent.tx, "gas": sent.gas}, f"{message} (tx {sent.tx})")
 
 
 def report(json_out: bool, data: dict[str, Any], message: str) -> None:

@@ -53,21 +53,13 @@ def futures(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
 def claim(
     name: Name,
-    ids: Annotated[list[str], typer.Argument(help="Future ids won by this wallet.")],
+    future_ids: Annotated[list[str], typer.Argument(help="Future ids won by this wallet.")],
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
     """Mint won futures as ERC-1155 tokens to this wallet, so they can move before delivery."""
-    from tokens import futures as tokens_futures
-
-    future_ids = [tokens_futures.parse_future_id(i) for i in ids]
-    act(
-        name,
-        rpc,
-        json_out,
-        lambda s, a: tokens_futures.claim(s, a, future_ids),
-        f"claimed {len(future_ids)} future{'s' if len(future_ids) > 1 else ''}",
-    )
+    act(name, rpc, json_out, lambda w: w.claim(future_ids),
+        f"claimed {len(future_ids)} future{'s' if len(future_ids) > 1 else ''}")
 
 
 def transfer_future(
@@ -78,18 +70,13 @@ def transfer_future(
     json_out: JsonOption = False,
 ) -> None:
     """Send a future to another account (claims it first if still unclaimed)."""
-    from tokens import futures as tokens_futures
     from tokens import wallets
+    from tokens.futures import hex_id, parse_future_id
 
-    parsed = tokens_futures.parse_future_id(future_id)
+    shown = hex_id(parse_future_id(future_id))
     recipient = wallets.resolve_recipient(to)
-    act(
-        name,
-        rpc,
-        json_out,
-        lambda s, a: tokens_futures.transfer(s, a, recipient, parsed),
-        f"sent future {tokens_futures.hex_id(parsed)} to {recipient}",
-    )
+    act(name, rpc, json_out, lambda w: w.transfer_future(recipient, future_id),
+        f"sent future {shown} to {recipient}")
 
 
 def redeem(
@@ -102,16 +89,11 @@ def redeem(
 
     A holder who is not the bidder backs the job with its own free stake, as much as the
     vault's `requiredStake` for the job's risk (see `rcm wallet stake`)."""
-    from tokens import futures as tokens_futures
+    from tokens.futures import hex_id, parse_future_id
 
-    parsed = tokens_futures.parse_future_id(future_id)
-    act(
-        name,
-        rpc,
-        json_out,
-        lambda s, a: tokens_futures.redeem(s, a, parsed),
-        f"redeemed future {tokens_futures.hex_id(parsed)}: its job is open with the oracle",
-    )
+    shown = hex_id(parse_future_id(future_id))
+    act(name, rpc, json_out, lambda w: w.redeem(future_id),
+        f"redeemed future {shown}: its job is open with the oracle")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,12 +10,12 @@ import typer
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, load_system, print_json
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
+    from eth_account.signers.base import BaseAccount
 
 From = Annotated[str, typer.Option("--from", help="Wallet that signs the transaction.")]
 
 
-def _unlock(name: str) -> LocalAccount:
+def _unlock(name: str) -> BaseAccount:
     from chain.keystore import read_password
     from tokens import wallets
 

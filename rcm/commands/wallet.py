@@ -12,10 +12,9 @@ from rcm.commands.common import (
     RpcOption,
     act,
     load_system,
-    open_wallet,
     print_json,
     report,
-    tx_summary,
+    wallet_on,
 )
 
 app = typer.Typer(no_args_is_help=True, help="Keystores, balances, transfers, stake and bonds.")
@@ -110,21 +109,11 @@ def transfer(
     json_out: JsonOption = False,
 ) -> None:
     """Send CST (default), USD or ETH."""
-    from tokens import operations, wallets
-    from tokens.amounts import DECIMALS, to_units
-    from tokens.errors import TokensError
+    from tokens import wallets
 
-    if token not in DECIMALS:
-        raise TokensError(f"--token: expected one of cst, usd, eth, got {token!r}")
-    units = to_units(amount, token)
     recipient = wallets.resolve_recipient(to)
-    act(
-        name,
-        rpc,
-        json_out,
-        lambda s, a: operations.transfer(s, a, recipient, units, token),
-        f"sent {amount} {token.upper()} to {recipient}",
-    )
+    act(name, rpc, json_out, lambda w: w.transfer(recipient, amount, token),
+        f"sent {amount} {token.upper()} to {recipient}")
 
 
 def _add_amount_command(verb: str, past: str, doc: str) -> None:
@@ -133,12 +122,7 @@ def _add_amount_command(verb: str, past: str, doc: str) -> None:
     def command(
         name: Name, amount: Amount, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False
     ) -> None:
-        from tokens import operations
-        from tokens.amounts import to_units
-
-        units = to_units(amount, "cst")
-        operation = getattr(operations, verb)
-        act(name, rpc, json_out, lambda s, a: operation(s, a, units), f"{past} {amount} CST")
+        act(name, rpc, json_out, lambda w: getattr(w, verb)(amount), f"{past} {amount} CST")
 
     command.__doc__ = doc
     app.command(verb)(command)
@@ -157,26 +141,25 @@ for _verb, _past, _doc in (
 def withdraw(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
     """Withdraw USD the rounds owe you (refunds, change, proceeds) and CST whose unbonding
     delay has passed."""
-    from market.orders import owed, withdraw_owed
-    from tokens import operations
+    from dataclasses import asdict
 
-    system, account = open_wallet(name, rpc)
-    amount, bids = owed(system, account.address)
-    done: dict[str, object] = {"name": name}
-    if amount:
-        done["usd"] = tx_summary(withdraw_owed(system, account, bids)) | {"micro_usd": amount}
-    if not amount or operations.unbonded_ready(system, account.address):
-        done["cst"] = tx_summary(operations.withdraw(system, account))
-    report(json_out, done, f"withdrew {amount / 1e6:,.2f} USD"
-           + (" and unbonded CST" if "cst" in done else ""))
+    done = wallet_on(name, rpc).withdraw()
+    data: dict[str, object] = {"name": name}
+    if done.usd_sent:
+        data["usd"] = asdict(done.usd_sent) | {"micro_usd": done.usd_micro_usd}
+    if done.cst_sent:
+        data["cst"] = asdict(done.cst_sent)
+    report(json_out, data, f"withdrew {done.usd_micro_usd / 1e6:,.2f} USD"
+           + (" and unbonded CST" if done.cst_sent else ""))
 
 
 def _register_market_commands() -> None:
-    """Asks and bids, budgets and futures: each family in its own module."""
-    from rcm.commands import budget, futures, orders
+    """Asks and bids, futures, the agent and budgets: each family in its own module."""
+    from rcm.commands import agent, budget, futures, orders
 
     orders.register(app)
     futures.register(app)
+    agent.register(app)
     app.add_typer(budget.app, name="budget")
 
 

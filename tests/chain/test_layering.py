@@ -17,3 +17,30 @@ def test_no_package_above_chain_calls_a_contract_view() -> None:
              if ".call(" in line]
     listed = "\n".join(calls)
     assert not calls, f"read contracts through a reader in chain/, not `.call(`:\n{listed}"
+
+
+def _raised_text(path: Path) -> list[tuple[int, str]]:
+    """The string parts of every `raise ...(...)` in a module, with their line numbers."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            for part in ast.walk(node.exc):
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    found.append((node.lineno, part.value))
+    return found
+
+
+def test_no_error_below_the_cli_names_a_command_or_a_flag() -> None:
+    """The library's errors name fields as the API spells them; the CLI spells them as its
+    options and adds the command that fixes an error (rcm/errors.py)."""
+    import re
+
+    command = re.compile(r"`rcm |--[a-z]")
+    found = [f"{path.relative_to(ROOT)}:{number}: {text!r}"
+             for package in ("chain", "tokens", "market", "oracle")
+             for path in sorted((ROOT / package).rglob("*.py"))
+             for number, text in _raised_text(path) if command.search(text)]
+    listed = "\n".join(found)
+    assert not found, f"errors below the CLI name a command or a flag:\n{listed}"

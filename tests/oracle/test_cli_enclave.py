@@ -144,7 +144,7 @@ def test_a_future_id_that_is_not_bytes32_exits_2_before_reading_the_chain(
 ) -> None:
     run = rcm("enclave", "attest", "--enclave", str(enclave_dir), "--future", "42",
               "--rpc", "http://127.0.0.1:1", *MECHANISM_FLAGS)
-    assert (run.code, run.err) == (2, "error: future: expected 32 bytes in hex, got '42'\n")
+    assert (run.code, run.err) == (2, "error: --future: expected 32 bytes in hex, got '42'\n")
 
 
 def test_a_negative_resource_exits_2_naming_the_field(

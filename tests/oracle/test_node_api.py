@@ -322,7 +322,7 @@ def test_a_node_that_reads_no_chain_refuses_to_price_naming_the_check(
     response = client.post("/rounds/1/prices")
     assert response.status_code == 422
     assert response.json() == {
-        "detail": "pricing: this node reads no chain: start it with --rpc to price rounds",
+        "detail": "pricing: this node reads no chain, so it cannot price rounds",
         "check": "pricing"}
 
 

@@ -73,7 +73,7 @@ def urls(market: Market, tmp_path_factory: pytest.TempPathFactory) -> Iterator[l
 def test_a_node_asked_before_the_window_closes_refuses(market: Market, urls: list[str]) -> None:
     answers = collect_prices(1, urls)
     assert {answer.error for answer in answers} == {
-        "422: pricing: round: round 1 is in its challenge phase; pricing needs the price phase"}
+        "422: pricing: round_id: round 1 is in its challenge phase; pricing needs the price phase"}
 
 
 def test_the_quorum_prices_the_round_and_a_stranger_does_not_count(

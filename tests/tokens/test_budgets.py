@@ -65,8 +65,9 @@ def test_epsilon_is_counted_in_micro_epsilon(text: str, micros: int) -> None:
     [("0", "greater than 0"), ("-1", "greater than 0"), ("0.0000001", "6 decimal"), ("x", "not a")],
 )
 def test_epsilon_rejects_zero_negative_and_sub_micro_amounts(text: str, match: str) -> None:
-    with pytest.raises(TokensError, match=f"EPSILON: .*{match}"):
+    with pytest.raises(TokensError, match=match) as raised:
         budgets.epsilon_micros(text)
+    assert raised.value.field == "epsilon"
 
 
 def test_zero_epsilon_is_allowed_only_where_it_withdraws() -> None:
@@ -80,9 +81,9 @@ def test_delta_price_and_ids_parse_to_the_ledgers_units() -> None:
     assert budgets.parse_dataset_id("0x10") == budgets.parse_dataset_id("16") == 16
     assert budgets.parse_content_hash("0x" + "ab" * 32) == b"\xab" * 32
     for call, match in (
-        (lambda: budgets.delta_atto("1"), "--delta: δ must be at least 0 and below 1"),
-        (lambda: budgets.parse_dataset_id(str(2**96)), "DATASET: .* 96 bits"),
-        (lambda: budgets.parse_content_hash("ab" * 32), "--content-hash: expected 0x"),
+        (lambda: budgets.delta_atto("1"), "delta: δ must be at least 0 and below 1"),
+        (lambda: budgets.parse_dataset_id(str(2**96)), "dataset: .* 96 bits"),
+        (lambda: budgets.parse_content_hash("ab" * 32), "content_hash: expected 0x"),
     ):
         with pytest.raises(TokensError, match=match):
             call()
@@ -131,18 +132,18 @@ def test_unknown_purposes_are_listed_by_id(system: System, outsider: LocalAccoun
 @pytest.mark.parametrize(
     "content, max_delta, total_delta, purposes, match",
     [
-        (CONTENT, MAX_DELTA, TOTAL_DELTA, ["research"], "--content-hash: .*already registered"),
-        (b"\x33" * 32, MAX_DELTA, TOTAL_DELTA, [], "--purpose: name at least one"),
-        (b"\x33" * 32, 0, TOTAL_DELTA, ["research"], "--delta: the per-job δ cap must be"),
+        (CONTENT, MAX_DELTA, TOTAL_DELTA, ["research"], "content_hash: .*already registered"),
+        (b"\x33" * 32, MAX_DELTA, TOTAL_DELTA, [], "purposes: name at least one"),
+        (b"\x33" * 32, 0, TOTAL_DELTA, ["research"], "delta: the per-job δ cap must be"),
         (
             b"\x33" * 32,
             MAX_DELTA,
             MAX_DELTA - 1,
             ["research"],
-            "--total-delta: 0.000009999999999999 is below the per-job cap 0.00001",
+            "total_delta: 0.000009999999999999 is below the per-job cap 0.00001",
         ),
-        (b"\x33" * 32, MAX_DELTA, 10**18, ["research"], "--total-delta: δ must be below 1"),
-        (b"\x33" * 32, 1, 2**24, ["research"], "--total-delta: the ledger counts at most "
+        (b"\x33" * 32, MAX_DELTA, 10**18, ["research"], "total_delta: δ must be below 1"),
+        (b"\x33" * 32, 1, 2**24, ["research"], "total_delta: the ledger counts at most "
                                                "16,777,215 jobs"),
     ],
 )
@@ -170,7 +171,7 @@ def test_register_refuses_a_budget_above_what_the_ledger_counts(
         return budgets.register(system, data_owner, b"\x34" * 32, 2**40, MAX_DELTA, TOTAL_DELTA,
                                 ["research"])
 
-    _refused(chain, data_owner, "--epsilon: a dataset's budget is at most 1,099,511.627775 ε",
+    _refused(chain, data_owner, "epsilon: a dataset's budget is at most 1,099,511.627775 ε",
              register)
 
 
@@ -194,10 +195,10 @@ def test_grant_moves_budget_and_the_recipient_lists_the_dataset(
 @pytest.mark.parametrize(
     "case, match",
     [
-        ("unknown dataset", "DATASET: unknown dataset"),
-        ("above the balance", "EPSILON: 51 ε exceeds the wallet's budget of 50"),
-        ("to itself", "TO: is this wallet itself"),
-        ("to the zero address", "TO: the zero address cannot hold budget"),
+        ("unknown dataset", "dataset: unknown dataset"),
+        ("above the balance", "epsilon: 51 ε exceeds the wallet's budget of 50"),
+        ("to itself", "to: is this wallet itself"),
+        ("to the zero address", "to: the zero address cannot hold budget"),
     ],
 )
 def test_grant_refuses_before_sending(
@@ -248,12 +249,12 @@ def test_a_buy_rounds_the_cost_up_to_the_micro_usd() -> None:
 @pytest.mark.parametrize(
     "case, match",
     [
-        ("unknown dataset", "DATASET: unknown dataset"),
-        ("no offer", "SELLER: .* offers no budget"),
-        ("price changed", "--price: the seller asks 3 USD per ε, not 2"),
-        ("above the offer", "EPSILON: 6 ε exceeds the offer of 5"),
-        ("above the seller's budget", "EPSILON: 5 ε exceeds the seller's budget of 1"),
-        ("too little USD", "EPSILON: 5 ε costs 150 USD, the wallet holds 100"),
+        ("unknown dataset", "dataset: unknown dataset"),
+        ("no offer", "seller: .* offers no budget"),
+        ("price changed", "price_usd: the seller asks 3 USD per ε, not 2"),
+        ("above the offer", "epsilon: 6 ε exceeds the offer of 5"),
+        ("above the seller's budget", "epsilon: 5 ε exceeds the seller's budget of 1"),
+        ("too little USD", "epsilon: 5 ε costs 150 USD, the wallet holds 100"),
     ],
 )
 def test_buy_refuses_before_sending(
@@ -289,7 +290,7 @@ def test_buy_refuses_before_sending(
 
 @pytest.mark.parametrize(
     "amount, match",
-    [(TOTAL + 1, "EPSILON: .* exceeds the wallet's budget"), (0, "EPSILON: 0 withdraws an offer")],
+    [(TOTAL + 1, "epsilon: .* exceeds the wallet's budget"), (0, "epsilon: 0 withdraws an offer")],
 )
 def test_offer_refuses_more_than_held_and_withdrawing_no_offer(
     chain: Chain, system: System, data_owner: LocalAccount, dataset: int, amount: int, match: str

@@ -14,6 +14,7 @@ from web3.constants import ADDRESS_ZERO
 
 from chain.bid import Bundle
 from chain.connection import Chain
+from chain.errors import RcmError
 from chain.policy_oracle import register, submit
 from chain.settlement import Phase
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
@@ -73,9 +74,9 @@ def _statuses(market: Market, account: LocalAccount) -> dict[bytes, str]:
 
 
 def _refused(chain: Chain, sender: LocalAccount, match: str, action: Callable[[], Any]) -> None:
-    """`action` raises TokensError matching `match`, and the sender sent nothing."""
+    """`action` raises an RcmError matching `match`, and the sender sent nothing."""
     nonce = chain.w3.eth.get_transaction_count(sender.address)
-    with pytest.raises(TokensError, match=match):
+    with pytest.raises(RcmError, match=match):
         action()
     assert chain.w3.eth.get_transaction_count(sender.address) == nonce
 
@@ -88,7 +89,7 @@ def _holds(market: Market, account: LocalAccount, future_id: bytes) -> int:
 def test_ids_parse_from_hex_or_decimal() -> None:
     assert futures.parse_future_id("0x01") == futures.parse_future_id("1") == b"\0" * 31 + b"\1"
     for text in ("0xzz", "0", hex(2**256)):
-        with pytest.raises(TokensError, match=r"ID: .* is not a future id"):
+        with pytest.raises(TokensError, match=r"future_id: .* is not a future id"):
             futures.parse_future_id(text)
 
 
@@ -128,11 +129,11 @@ def test_claim_mints_the_token_and_the_future_is_held(
 @pytest.mark.parametrize(
     "case, match",
     [
-        ("won by another", "ID: future 0x.* was won by 0x.*, not this wallet"),
-        ("already claimed", "ID: future 0x.* is already claimed"),
-        ("unknown", "ID: no future 0x.* on this deployment"),
-        ("lost", r"ID: 0x.* is not a won future \(its bid is released\)"),
-        ("listed twice", "ID: a future is listed twice"),
+        ("won by another", "future_id: future 0x.* was won by 0x.*, not this wallet"),
+        ("already claimed", "future_id: future 0x.* is already claimed"),
+        ("unknown", "future_id: no future 0x.* on this deployment"),
+        ("lost", r"future_id: 0x.* is not a won future \(its bid is released\)"),
+        ("listed twice", "future_id: a future is listed twice"),
     ],
 )
 def test_claim_refuses_before_sending(
@@ -164,11 +165,11 @@ def test_transfer_claims_an_unclaimed_future_first_then_moves_it(
 @pytest.mark.parametrize(
     "case, match",
     [
-        ("to the zero address", "TO: the zero address cannot hold a future"),
-        ("to itself", "TO: is this wallet itself"),
-        ("not won", "ID: future 0x.* was won by 0x.*, not this wallet"),
-        ("not held", "ID: this wallet does not hold future 0x"),
-        ("redeemed", "ID: future 0x.* was already redeemed"),
+        ("to the zero address", "to: the zero address cannot hold a future"),
+        ("to itself", "to: is this wallet itself"),
+        ("not won", "future_id: future 0x.* was won by 0x.*, not this wallet"),
+        ("not held", "future_id: this wallet does not hold future 0x"),
+        ("redeemed", "future_id: future 0x.* was already redeemed"),
     ],
 )
 def test_transfer_refuses_before_sending(
@@ -215,7 +216,7 @@ def test_a_holder_who_is_not_the_bidder_redeems_only_with_enough_free_stake(
     _refused(
         chain,
         outsider,
-        r"stake: redeeming in the bidder's place needs 2 CST of free stake, the wallet has 0: "
+        r"redeeming in the bidder's place needs 2 CST of free stake, the wallet has 0: "
         r"stake 2 more",
         lambda: futures.redeem(system, outsider, won.a),
     )
@@ -228,7 +229,7 @@ def test_a_holder_who_is_not_the_bidder_redeems_only_with_enough_free_stake(
     _refused(
         chain,
         outsider,
-        "ID: future 0x.* was already redeemed",
+        "future_id: future 0x.* was already redeemed",
         lambda: futures.redeem(system, outsider, won.a),
     )
 
@@ -249,6 +250,5 @@ def test_a_winner_redeems_unclaimed_and_a_voided_future_lists_voided_and_is_refu
     signatures = [(n.address, sign_verdict(n, domain, verdict)) for n in oracle_nodes[:3]]
     submit(system, market.governance, verdict, signatures)
     assert _statuses(market, rival) == {won.b: "voided"}
-    _refused(
-        chain, rival, "ID: future 0x.* was voided", lambda: futures.redeem(system, rival, won.b)
-    )
+    _refused(chain, rival, "future_id: future 0x.* was voided",
+             lambda: futures.redeem(system, rival, won.b))

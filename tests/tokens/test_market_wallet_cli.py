@@ -141,7 +141,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     )  # fmt: skip
     node.rejects(
         "owner", *register, "--delta", "0.01",
-        match="--total-delta: δ must be below 1, got 1 (without --total-delta: 100 × --delta)",
+        match="--total-delta: δ must be below 1, got 1 (by default 100 × the per-job cap)",
     )  # fmt: skip
 
     node.rejects(

@@ -45,7 +45,8 @@ def test_import_a_key_file_and_refuse_a_bad_key(cli: Cli, tmp_path: Path) -> Non
 
     assert imported["address"] == Account.from_key(b"\x42" * 32).address
     key.write_text("0x1234")
-    cli.rejects("wallet", "import", "erin", "--key-file", str(key), match="private key", rpc=False)
+    cli.rejects("wallet", "import", "erin", "--key-file", str(key),
+                match="private_key: must be 32 bytes", rpc=False)
     (cli.home / "keystores" / "dave.json").unlink()  # keep `list` below as it was
 
 
@@ -83,7 +84,7 @@ def test_unbond_then_withdraw_only_after_the_delay(cli: Cli) -> None:
         (("wallet", "stake", "alice", "1"), {"password": "wrong"}, "wrong password"),
         (("wallet", "stake", "carol", "1"), {}, "unknown wallet 'carol'"),
         (("wallet", "transfer", "alice", "0x1234", "1"), {}, "TO: '0x1234' is not a valid address"),
-        (("wallet", "stake", "alice", "0"), {}, "amount: must be greater than 0"),
+        (("wallet", "stake", "alice", "0"), {}, "AMOUNT: must be greater than 0"),
         (("wallet", "stake", "alice", "1e30"), {}, "exceeds the CST balance"),
         (("wallet", "unstake", "alice", "100000"), {}, "exceeds the free stake"),
         (("wallet", "unbond", "alice", "100000"), {}, "exceeds the bond"),

@@ -1,0 +1,384 @@
+"""rcm as a library: a deployment (`Market`) and the wallets that act on it (`Wallet`).
+
+    import rcm
+
+    market = rcm.Market.connect("http://127.0.0.1:8545")
+    alice = market.wallet("alice")          # unlocked by `rcm wallet unlock`, or RCM_PASSWORD
+    alice.stake("10")
+    placed = alice.bid(round_id=1, bid={"bundles": [{"items": {"0": 8}, "value": 900_000_000}]})
+
+Every operation checks what the chain would refuse before it signs, and raises `rcm.RcmError`
+(its `field` names the argument at fault) with nothing sent. Amounts are whole tokens as
+strings or numbers ("12.5", 10, Decimal("0.1")); what comes back is in the smallest units the
+contracts count (wei of CST, micro-USD, micro-ε), with the unit in each name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eth_account.signers.base import BaseAccount
+    from web3.types import TxReceipt
+
+    from chain.clearing_house import Round
+    from chain.settlement import Phase
+    from chain.system import System
+    from market.book import Book
+    from market.onchain import AskEntry, BidEntry
+    from tokens.budgets import DatasetView
+    from tokens.futures import FutureView
+    from tokens.operations import Balances
+
+Amount = str | int | Decimal
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A mined transaction."""
+
+    tx: str
+    gas: int
+
+    @classmethod
+    def of(cls, receipt: TxReceipt) -> Sent:
+        return cls("0x" + bytes(receipt["transactionHash"]).hex(), int(receipt["gasUsed"]))
+
+
+@dataclass(frozen=True)
+class RoundView:
+    round_id: int
+    phase: Phase
+    state: Round
+
+
+@dataclass(frozen=True)
+class PostedAsks:
+    round_id: int
+    items: list[int]
+    sent: Sent
+
+
+@dataclass(frozen=True)
+class PlacedBid:
+    digest: str
+    deposit_micro_usd: int
+    stake_wei: int
+    sent: Sent
+
+
+@dataclass(frozen=True)
+class BidAction:
+    """A reveal or a cancellation of one bid."""
+
+    digest: str
+    sent: Sent
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    usd_micro_usd: int
+    usd_sent: Sent | None
+    cst_sent: Sent | None
+
+
+@dataclass(frozen=True)
+class RegisteredDataset:
+    dataset_id: int
+    content_hash: str
+    max_delta_atto: int
+    total_delta_atto: int
+    sent: Sent
+
+
+class Market:
+    """One deployment of rcm, read through a chain connection."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+
+    @classmethod
+    def connect(cls, rpc: str | None = None) -> Market:
+        """The deployment on the chain at `rpc` (default: $RCM_RPC, else the local testnet's
+        http://127.0.0.1:8545), as `rcm deploy` or `rcm testnet start` recorded it."""
+        import os
+
+        from chain.config import DEFAULT_RPC
+        from chain.connection import connect
+        from chain.system import System
+
+        return cls(System.load(connect(rpc or os.environ.get("RCM_RPC", DEFAULT_RPC))))
+
+    def wallet(self, name: str, password: str | None = None) -> Wallet:
+        """The named wallet under $RCM_HOME/keystores. Its key is fetched when it first signs:
+        from the agent when `rcm wallet unlock` holds it, else from the keystore with
+        `password`, else RCM_PASSWORD, else a prompt on the terminal."""
+        from tokens.keyring import WalletAccount
+
+        return Wallet(self, WalletAccount(name, password))
+
+    def wallet_of(self, account: BaseAccount) -> Wallet:
+        """A wallet over a key the script holds itself (any eth-account `BaseAccount`)."""
+        return Wallet(self, account)
+
+    def now(self) -> int:
+        """Chain time: the timestamp the next transaction runs at."""
+        return self.system.chain.pending_timestamp()
+
+    def rounds(self) -> list[RoundView]:
+        """Every round of the deployment, oldest first, with its phase."""
+        from chain.clearing_house import round_count
+
+        return [self.round(r) for r in range(1, round_count(self.system.clearing_house) + 1)]
+
+    def round(self, round_id: int) -> RoundView:
+        from chain.clearing_house import Round, phase_of
+        from market.book import require_round
+
+        house = self.system.clearing_house
+        require_round(self.system, round_id, "round_id")
+        return RoundView(round_id, phase_of(house, round_id), Round.read(house, round_id))
+
+    def book(self, round_id: int) -> Book:
+        """The round as the chain records it: policy, asks, commitments and revealed bids."""
+        from market.book import read_book
+
+        return read_book(self.system, round_id)
+
+
+class Wallet:
+    """One account acting on a `Market`: the operations of `rcm wallet`."""
+
+    def __init__(self, market: Market, account: BaseAccount) -> None:
+        self.market = market
+        self.account = account
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    @property
+    def _system(self) -> System:
+        return self.market.system
+
+    # ---- tokens, stake and bond ----
+
+    def balances(self) -> Balances:
+        from tokens.operations import balances
+
+        return balances(self._system, self.address)
+
+    def transfer(self, to: str, amount: Amount, token: str = "cst") -> Sent:
+        """Sends CST, USD or ETH to a 0x address."""
+        from tokens.amounts import DECIMALS, to_units
+        from tokens.errors import TokensError
+        from tokens.operations import transfer
+
+        if token not in DECIMALS:
+            raise TokensError(f"expected one of cst, usd, eth, got {token!r}", field="token")
+        units = to_units(str(amount), token)
+        return Sent.of(transfer(self._system, self.account, _address(to), units, token))
+
+    def stake(self, amount: Amount) -> Sent:
+        """Moves CST into the vault as free stake that jobs lock."""
+        return self._cst("stake", amount)
+
+    def unstake(self, amount: Amount) -> Sent:
+        return self._cst("unstake", amount)
+
+    def bond(self, amount: Amount) -> Sent:
+        """Posts a reputation bond: what a provider's asks and a result poster hold."""
+        return self._cst("bond", amount)
+
+    def unbond(self, amount: Amount) -> Sent:
+        """Starts unbonding; `withdraw` takes the CST back after the vault's delay."""
+        return self._cst("unbond", amount)
+
+    def owed(self) -> int:
+        """Micro-USD the rounds owe this wallet: losers' deposits, winners' change, proceeds
+        and refunds, all of it taken by one `withdraw`."""
+        from market.orders import owed
+
+        return owed(self._system, self.address)[0]
+
+    def withdraw(self) -> Withdrawal:
+        """Takes back what the rounds owe this wallet (refunds, change, proceeds) in USD, and
+        CST whose unbonding delay has passed."""
+        from market.orders import owed, withdraw_owed
+        from tokens.operations import unbonded_ready, withdraw
+
+        amount, bids = owed(self._system, self.address)
+        usd = Sent.of(withdraw_owed(self._system, self.account, bids)) if amount else None
+        cst = None
+        if not amount or unbonded_ready(self._system, self.address):
+            cst = Sent.of(withdraw(self._system, self.account))
+        return Withdrawal(amount, usd, cst)
+
+    # ---- asks and bids ----
+
+    def post_asks(self, round_id: int, asks: list[AskEntry] | list[dict[str, Any]]
+                  ) -> PostedAsks:
+        """Offers capacity in a round in its commit phase (each entry as in an ask file); the
+        round's policy holds a bond per unit offered until the round closes."""
+        from web3.logs import DISCARD
+
+        from market.onchain import AskEntry
+        from market.orders import post_asks
+
+        chain_asks = [_model(AskEntry, ask, f"asks[{i}]").to_chain() for i, ask in enumerate(asks)]
+        receipt = post_asks(self._system, self.account, round_id, chain_asks)
+        posted = self._system.clearing_house.events.AskPosted().process_receipt(
+            receipt, errors=DISCARD)
+        return PostedAsks(round_id, [int(e["args"]["item"]) for e in posted], Sent.of(receipt))
+
+    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0) -> PlacedBid:
+        """Signs a sealed bid (as in a bid file), keeps it under $RCM_HOME for the reveal, and
+        commits to it: its deposit, stake and ε are locked until the round settles it."""
+        from market.onchain import BidEntry
+        from market.orders import place_bid
+
+        entry = _model(BidEntry, bid, f"bids[{index}]")
+        placed = place_bid(self._system, self.account, round_id, entry, index)
+        return PlacedBid("0x" + placed.digest.hex(), placed.deposit_micro_usd, placed.stake_wei,
+                         Sent.of(placed.receipt))
+
+    def reveal(self, round_id: int) -> list[BidAction]:
+        """Reveals this wallet's committed bids of the round, in its reveal phase."""
+        from market.orders import reveal
+
+        return [BidAction("0x" + d.hex(), Sent.of(r))
+                for d, r in reveal(self._system, self.account, round_id)]
+
+    def cancel(self, round_id: int, digest: str | None = None) -> list[BidAction]:
+        """Cancels committed bids (all of the round's, or one) before bidding closes."""
+        from market.orders import cancel
+
+        return [BidAction("0x" + d.hex(), Sent.of(r))
+                for d, r in cancel(self._system, self.account, round_id, digest)]
+
+    def committed(self, round_id: int) -> list[str]:
+        """Digests of this wallet's bids in the round, as kept on this machine."""
+        from market.orders import saved_bids
+
+        return ["0x" + digest.hex() for digest, bid, _ in saved_bids(self._system)
+                if bid.round_id == round_id and bid.bidder == self.address]
+
+    # ---- futures ----
+
+    def futures(self) -> list[FutureView]:
+        """Futures this wallet won, holds or redeemed."""
+        from tokens.futures import futures
+
+        return futures(self._system, self.address)
+
+    def claim(self, future_ids: list[str]) -> Sent:
+        """Mints won futures as ERC-1155 tokens to this wallet."""
+        from tokens.futures import claim, parse_future_id
+
+        return Sent.of(claim(self._system, self.account, [parse_future_id(i) for i in future_ids]))
+
+    def transfer_future(self, to: str, future_id: str) -> Sent:
+        from tokens.futures import parse_future_id, transfer
+
+        return Sent.of(transfer(self._system, self.account, _address(to),
+                                parse_future_id(future_id)))
+
+    def redeem(self, future_id: str) -> Sent:
+        """Turns a future into a policy-oracle job; a holder other than the bidder backs it
+        with its own free stake."""
+        from tokens.futures import parse_future_id, redeem
+
+        return Sent.of(redeem(self._system, self.account, parse_future_id(future_id)))
+
+    # ---- privacy budgets ----
+
+    def register_dataset(self, *, epsilon: Amount, delta: Amount, purposes: list[str],
+                         content_hash: str | None = None, file: Path | None = None,
+                         total_delta: Amount | None = None) -> RegisteredDataset:
+        """Registers a dataset (by its content hash, or the SHA-256 of `file`) with a total ε,
+        a per-job δ cap and a total δ (default 100 jobs at the cap); its whole ε budget is
+        minted to this wallet."""
+        from tokens import budgets
+        from tokens.errors import TokensError
+
+        if (file is None) == (content_hash is None):
+            raise TokensError("give exactly one of content_hash and file", field="content_hash")
+        content = (budgets.file_content_hash(Path(file)) if file is not None
+                   else budgets.parse_content_hash(str(content_hash)))
+        per_job = budgets.delta_atto(str(delta))
+        total = (budgets.delta_atto(str(total_delta), "total_delta") if total_delta is not None
+                 else budgets.DEFAULT_JOBS_PER_DELTA_BUDGET * per_job)
+        dataset, receipt = budgets.register(
+            self._system, self.account, content, budgets.epsilon_micros(str(epsilon)), per_job,
+            total, purposes)
+        return RegisteredDataset(dataset, "0x" + content.hex(), per_job, total, Sent.of(receipt))
+
+    def datasets(self) -> list[DatasetView]:
+        """Datasets this wallet registered or holds ε of, with its offer on each."""
+        from tokens.budgets import datasets
+
+        return datasets(self._system, self.address)
+
+    def grant(self, dataset: int | str, to: str, epsilon: Amount) -> Sent:
+        from tokens import budgets
+
+        return Sent.of(budgets.grant(self._system, self.account, _dataset(dataset), _address(to),
+                                     budgets.epsilon_micros(str(epsilon))))
+
+    def offer(self, dataset: int | str, epsilon: Amount, price_usd: Amount = 0) -> Sent:
+        """Offers ε of a dataset at a fixed USD price per ε; epsilon 0 withdraws the offer."""
+        from tokens import budgets
+        from tokens.errors import TokensError
+
+        amount = budgets.epsilon_micros(str(epsilon), allow_zero=True)
+        if amount and not Decimal(str(price_usd)):
+            raise TokensError("required when offering ε (USD per whole ε)", field="price_usd")
+        price = budgets.price_micro_usd(str(price_usd), "price_usd") if amount else 0
+        return Sent.of(budgets.offer(self._system, self.account, _dataset(dataset), amount, price))
+
+    def buy(self, dataset: int | str, seller: str, epsilon: Amount, price_usd: Amount) -> Sent:
+        """Buys ε from a seller's offer at the price the script saw; a changed price is
+        refused."""
+        from tokens import budgets
+
+        return Sent.of(budgets.buy(
+            self._system, self.account, _dataset(dataset), _address(seller, "seller"),
+            budgets.epsilon_micros(str(epsilon)),
+            budgets.price_micro_usd(str(price_usd), "price_usd")))
+
+    def _cst(self, method: str, amount: Amount) -> Sent:
+        from tokens import operations
+        from tokens.amounts import to_units
+
+        operation = getattr(operations, method)
+        return Sent.of(operation(self._system, self.account, to_units(str(amount), "cst")))
+
+
+def _address(text: str, field: str = "to") -> str:
+    from tokens.wallets import resolve_recipient
+
+    return resolve_recipient(text, field)
+
+
+def _dataset(dataset: int | str) -> int:
+    from tokens.budgets import parse_dataset_id
+
+    return parse_dataset_id(str(dataset))
+
+
+def _model(model: Any, value: Any, field: str) -> Any:
+    """A pydantic model from a dict (or the model itself); a bad value names its path."""
+    from pydantic import ValidationError
+
+    from market.errors import MarketError
+    from market.readers import describe_validation_error
+
+    if isinstance(value, model):
+        return value
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise MarketError(describe_validation_error(exc), field=field) from None

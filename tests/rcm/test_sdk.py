@@ -1,0 +1,130 @@
+"""The library surface: `rcm.Market` and `rcm.Wallet` on the embedded chain. Every refusal
+names its field as the API spells it and sends nothing; a named wallet asks for its key only
+when it signs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+import rcm
+from chain.keystore import KeystoreError
+from chain.system import System
+from rcm.cli import cli
+from rcm.errors import render
+from rcm.sdk import Market, Sent
+from tests.contracts.conftest import (
+    buyer,
+    chain,
+    clearing,
+    governance,
+    oracle,
+    provider,
+    regulator,
+    system,
+)
+from tokens import wallets
+from tokens.errors import TokensError, UnknownWallet
+
+# The deployment's fixtures, shared by name.
+__all__ = ["buyer", "chain", "clearing", "governance", "oracle", "provider", "regulator", "system"]
+
+CST = 10**18
+
+
+@pytest.fixture
+def market(system: System) -> Market:
+    return Market(system)
+
+
+def _refused(market: Market, account: LocalAccount, field: str, action: Callable[[], Any]
+             ) -> rcm.RcmError:
+    """`action` raises an RcmError naming `field`, and the account sent nothing."""
+    eth = market.system.chain.w3.eth
+    nonce = eth.get_transaction_count(account.address)
+    with pytest.raises(rcm.RcmError) as raised:
+        action()
+    assert raised.value.field == field, raised.value
+    assert eth.get_transaction_count(account.address) == nonce
+    return raised.value
+
+
+def test_the_package_exports_the_library() -> None:
+    from chain.errors import RcmError
+    from chain.settlement import Phase
+    from rcm import sdk
+
+    assert (rcm.Market, rcm.Wallet, rcm.RcmError, rcm.Phase) == (
+        sdk.Market, sdk.Wallet, RcmError, Phase)
+
+
+def test_a_wallet_stakes_bonds_and_reads_its_balances(market: Market, buyer: LocalAccount
+                                                      ) -> None:
+    wallet = market.wallet_of(buyer)
+    before = wallet.balances()
+    sent = wallet.stake("12.5")
+    assert isinstance(sent, Sent) and sent.tx.startswith("0x") and sent.gas > 0
+    wallet.bond(3)
+    wallet.unstake("2.5")
+    after = wallet.balances()
+    assert after.staked - before.staked == 10 * CST
+    assert after.bonded - before.bonded == 3 * CST
+    assert before.cst - after.cst == 13 * CST
+
+
+def test_refusals_name_the_field_and_send_nothing(market: Market, buyer: LocalAccount) -> None:
+    wallet = market.wallet_of(buyer)
+    held = wallet.balances().cst
+    error = _refused(market, buyer, "amount", lambda: wallet.transfer(buyer.address, held + 1))
+    assert "exceeds the balance" in error.reason
+    _refused(market, buyer, "amount", lambda: wallet.stake("0"))
+    _refused(market, buyer, "token", lambda: wallet.transfer(buyer.address, 1, token="btc"))
+    _refused(market, buyer, "to", lambda: wallet.transfer("0x1234", 1))
+    _refused(market, buyer, "to", lambda: wallet.grant(1, "nobody", 1))
+    _refused(market, buyer, "price_usd", lambda: wallet.offer(1, "1"))
+    _refused(market, buyer, "content_hash", lambda: wallet.register_dataset(
+        epsilon=1, delta="1e-5", purposes=["research"]))
+    _refused(market, buyer, "round_id", lambda: wallet.post_asks(99, []))
+    _refused(market, buyer, "bids[0]", lambda: wallet.bid(1, {"bundles": "none"}))
+    _refused(market, buyer, "future_id", lambda: wallet.redeem("0x12"))
+    _refused(market, buyer, "round_id", lambda: market.round(99))
+
+
+def test_a_named_wallet_is_unlocked_only_when_it_signs(
+        market: Market, governance: LocalAccount) -> None:
+    address = wallets.create("sdk-carol", "right")
+    market.system.chain.send(market.system.cst.functions.mint(address, 5 * CST), governance)
+    carol = market.wallet("sdk-carol", password="wrong")
+    assert carol.address == address
+    # Checks need only the address: refused for the amount, never for the password.
+    with pytest.raises(TokensError) as raised:
+        carol.transfer(address, 6)
+    assert raised.value.field == "amount"
+    market.system.chain.transfer_eth(governance, address, 10**17)
+    with pytest.raises(KeystoreError, match="wrong password"):
+        carol.transfer(governance.address, 1)
+    market.wallet("sdk-carol", password="right").transfer(governance.address, 1)
+    assert market.wallet_of(governance).balances().address == governance.address
+    with pytest.raises(UnknownWallet):
+        market.wallet("sdk-nobody")
+
+
+@pytest.mark.parametrize("field, argv, shown", [
+    ("content_hash", ["wallet", "budget", "register"], "--content-hash: bad"),
+    ("dataset", ["wallet", "budget", "grant", "alice"], "DATASET: bad"),
+    ("price_usd", ["wallet", "budget", "buy"], "--price: bad"),
+    ("future_id", ["wallet", "claim"], "FUTURE_IDS: bad"),
+    ("bids[0].bundles", ["wallet", "bid"], "bids[0].bundles: bad"),
+    (None, ["wallet", "stake"], "bad"),
+])
+def test_the_cli_spells_a_field_as_the_commands_own_option(
+        field: str | None, argv: list[str], shown: str) -> None:
+    assert render(TokensError("bad", field=field), cli, argv) == shown
+
+
+def test_the_cli_adds_the_command_that_fixes_an_error() -> None:
+    shown = render(UnknownWallet("unknown wallet 'x'", field="name"), cli, ["wallet", "balance"])
+    assert shown == "NAME: unknown wallet 'x' (see `rcm wallet list`)"

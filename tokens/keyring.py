@@ -1,0 +1,44 @@
+"""A named wallet's account whose key is fetched only when it first signs: from the agent that
+`rcm wallet unlock` started, else from the keystore with a password. Every check before a
+transaction needs only the address, so bad input is refused before any password is asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account.datastructures import SignedMessage, SignedTransaction
+from eth_account.messages import SignableMessage
+from eth_account.signers.base import BaseAccount
+from eth_typing import Hash32
+
+from tokens import wallets
+
+
+class WalletAccount(BaseAccount):
+    def __init__(self, name: str, password: str | None = None) -> None:
+        self.name = name
+        self._address = wallets.address_of(name)
+        self._password = password
+        self._signer: BaseAccount | None = None
+
+    @property
+    def address(self) -> Any:
+        return self._address
+
+    def sign_message(self, signable_message: SignableMessage) -> SignedMessage:
+        return self._key().sign_message(signable_message)
+
+    def unsafe_sign_hash(self, message_hash: Hash32) -> SignedMessage:
+        return self._key().unsafe_sign_hash(message_hash)
+
+    def sign_transaction(self, transaction_dict: Any) -> SignedTransaction:
+        return self._key().sign_transaction(transaction_dict)
+
+    def _key(self) -> BaseAccount:
+        if self._signer is None:
+            from chain.keystore import read_password
+            from tokens import agent
+
+            self._signer = agent.account_for(self.name) or wallets.unlock(
+                self.name, read_password() if self._password is None else self._password)
+        return self._signer
