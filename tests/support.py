@@ -43,6 +43,69 @@ def event_args(contract: Any, receipt: Any, event: str) -> list[dict[str, Any]]:
 RCM = str(Path(sys.executable).with_name("rcm"))
 
 
+def run_in_process(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`rcm.cli.main` with `argv` and `env` in a fork of this process: a new interpreter would
+    spend two seconds importing web3 per command, a fork starts with it imported. Its exit
+    code and output are the command's own: 0, 2 for what it refuses, 1 and the traceback for a
+    bug."""
+    import tempfile
+
+    _warm_imports()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            code = 1
+            try:
+                code = _child(argv, env, out.fileno(), err.fileno())
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, os.waitstatus_to_exitcode(status),
+                                           out.read().decode(), err.read().decode())
+
+
+def _child(argv: list[str], env: dict[str, str], out: int, err: int) -> int:
+    import traceback
+
+    from rcm.cli import main
+
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - flushed below, fd kept
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = argv
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code
+
+
+def _warm_imports() -> None:
+    """What every chain command imports, once per test process, so each fork starts warm."""
+    import importlib
+
+    from rcm.cli import SUBCOMMANDS
+
+    for module, _ in SUBCOMMANDS.values():
+        importlib.import_module(f"rcm.commands.{module}")
+    for module in ("web3", "eth_account", "rcm.sdk", "chain.system", "market.orders",
+                   "tokens.operations", "tokens.budgets", "tokens.futures", "rich.table"):
+        importlib.import_module(module)
+
+
 class Cli:
     """The installed `rcm` command with its own RCM_HOME and password, against one chain."""
 
@@ -53,9 +116,12 @@ class Cli:
     def __call__(
         self, *args: str, rpc: bool = True, password: str | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """Runs the command in this process, through `rcm.cli.main` as the installed script
+        does, with its own environment, argv and output: a new process would spend two seconds
+        importing web3 per command. (tests/rcm/test_cli.py runs the installed script.)"""
         env = self.env if password is None else {**self.env, "RCM_PASSWORD": password}
-        command = [RCM, *args, *(["--rpc", self.rpc] if rpc else [])]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+        argv = [RCM, *args, *(["--rpc", self.rpc] if rpc else [])]
+        return run_in_process(argv, env)
 
     def nonce(self, name: str) -> int:
         """The transaction count of wallet `name`: unchanged when nothing was sent."""
