@@ -723,7 +723,9 @@ def test_what_the_chain_accepts_the_auctioneer_reads_and_the_rules_and_pricing_a
     tally: Counter[str] = Counter()
 
     # No shrinking: a round is seconds of chain work; a failure prints its draws as they were.
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+    # Derandomized: the tally's checks below must not depend on luck (a random run of 15 once
+    # drew no refused reveal).
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
               phases=(Stage.explicit, Stage.generate),
               suppress_health_check=list(HealthCheck))
     @given(st.data())
