@@ -328,13 +328,13 @@ class Wallet:
         return Sent.of(budgets.grant(self._system, self.account, _dataset(dataset), _address(to),
                                      budgets.epsilon_micros(str(epsilon))))
 
-    def offer(self, dataset: int | str, epsilon: Amount, price_usd: Amount = 0) -> Sent:
+    def offer(self, dataset: int | str, epsilon: Amount, price_usd: Amount | None = None) -> Sent:
         """Offers ε of a dataset at a fixed USD price per ε; epsilon 0 withdraws the offer."""
         from tokens import budgets
         from tokens.errors import TokensError
 
         amount = budgets.epsilon_micros(str(epsilon), allow_zero=True)
-        if amount and not Decimal(str(price_usd)):
+        if amount and price_usd is None:
             raise TokensError("required when offering ε (USD per whole ε)", field="price_usd")
         price = budgets.price_micro_usd(str(price_usd), "price_usd") if amount else 0
         return Sent.of(budgets.offer(self._system, self.account, _dataset(dataset), amount, price))

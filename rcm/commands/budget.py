@@ -114,7 +114,7 @@ def sell(
         if amount
         else f"withdrew the offer on {hex(dataset_id)}"
     )
-    act(name, rpc, json_out, lambda w: w.offer(dataset_id, epsilon, price_usd or 0), message)
+    act(name, rpc, json_out, lambda w: w.offer(dataset_id, epsilon, price_usd), message)
 
 
 @app.command()

@@ -36,7 +36,11 @@ def print_json(data: Any) -> None:
 
 
 def tx_summary(receipt: TxReceipt) -> dict[str, Any]:
-    return {"tx": "0x" + bytes(receipt["transactionHash"]).hex(), "gas": int(receipt["gasUsed"])}
+    from dataclasses import asdict
+
+    from rcm.sdk import Sent
+
+    return asdict(Sent.of(receipt))
 
 
 def wallet_on(name: str, rpc: str) -> Wallet:

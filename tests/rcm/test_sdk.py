@@ -85,6 +85,7 @@ def test_refusals_name_the_field_and_send_nothing(market: Market, buyer: LocalAc
     _refused(market, buyer, "to", lambda: wallet.transfer("0x1234", 1))
     _refused(market, buyer, "to", lambda: wallet.grant(1, "nobody", 1))
     _refused(market, buyer, "price_usd", lambda: wallet.offer(1, "1"))
+    _refused(market, buyer, "price_usd", lambda: wallet.offer(1, "1", "three"))
     _refused(market, buyer, "content_hash", lambda: wallet.register_dataset(
         epsilon=1, delta="1e-5", purposes=["research"]))
     _refused(market, buyer, "round_id", lambda: wallet.post_asks(99, []))
