@@ -32,7 +32,7 @@ def measure() -> list[dict[str, object]]:
         chain.send(cst.approve(system.vault.address, 2**256 - 1), account)
 
     def gas(call: object, sender: object = holder) -> int:
-        return int(chain.send(call, sender)["gasUsed"])  # type: ignore[arg-type]
+        return int(chain.send(call, sender).gas_used)  # type: ignore[arg-type]
 
     rows: list[dict[str, object]] = [
         {"op": "transfer", "gas": gas(cst.transfer(other.address, CST))},

@@ -236,11 +236,11 @@ def _fund_bidders(
 
 
 def _now(chain: Chain) -> int:
-    return int(chain.w3.eth.get_block("latest")["timestamp"])
+    return int(chain.latest_timestamp())
 
 
 def _gas(receipt: Any) -> int:
-    return int(receipt["gasUsed"])
+    return int(receipt.gas_used)
 
 
 def _bid(
@@ -370,7 +370,7 @@ def measure(winners: int, batch_size: int = BATCH) -> dict[str, int]:
         receipt = chain.send(house.functions.post(round_id, chunk, claim), auctioneer)
         posts.append(_gas(receipt))
         (event,) = house.events.BatchPosted().process_receipt(receipt, errors=DISCARD)
-        batches.append([Award.from_event(raw) for raw in event["args"]["awards"]])
+        batches.append([Award.from_event(raw) for raw in event.args["awards"]])
 
     # The caps were checked against real loads on every tier, not waved through.
     posted = Result.read(house, round_id, POSTED_VERSION)

@@ -37,7 +37,7 @@ def measure() -> list[dict[str, int]]:
     def verdict_gas(k: int, job: bytes, digest: bytes) -> int:
         verdict = Verdict(job, True, Fault.NONE, bytes(32), digest)
         signatures = [(n.address, sign_verdict(n, domain, verdict)) for n in nodes[:k]]
-        return int(submit(system, governance, verdict, signatures)["gasUsed"])
+        return int(submit(system, governance, verdict, signatures).gas_used)
 
     rows = []
     for k in range(4, N + 1):

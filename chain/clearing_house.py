@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 from chain.settlement import STAKE_UNIT_WEI, Deadlines, Phase, Status
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
-
     from chain.connection import Chain
+    from chain.contract import Contract
 
 REFUNDED, CLAIMED = 2, 4
 """`BidState.flags`, as `ClearingHouseBase` numbers them: the record's refund was withdrawn;
@@ -65,7 +64,7 @@ def advance_into(chain: Chain, clearing_house: Contract, round_id: int, phase: P
         Phase.CHALLENGE: state.deadlines.post_timestamp,
         Phase.PRICE: state.challenge_end_timestamp,
     }[phase]
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    now = chain.latest_timestamp()
     chain.advance_time(opening + 2 - now)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
+    from chain.contract import Contract
 
 
 def future_balance(futures: Contract, account: str, future_id: bytes) -> int:

@@ -1,53 +1,60 @@
-"""A connection to an EVM chain: the embedded eth-tester (py-evm) chain or any JSON-RPC URL."""
+"""A connection to an EVM chain: the embedded eth-tester (py-evm) chain or any JSON-RPC URL.
+
+Transactions are built, signed and sent here without web3 (a second to import): JSON-RPC through
+`chain.rpc`, call data through `chain.abi_codec`. web3 itself is there for tests and tools that
+want it (`Chain.w3`), and runs the embedded chain."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chain.config import EMBEDDED
-from chain.errors import ChainError
+from chain.contract import Contract, ContractCall, Receipt
+from chain.errors import ChainError, InsufficientGas
+from chain.rpc import RpcClient, RpcError, quantity
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
     from eth_account.signers.local import LocalAccount
     from web3 import Web3
-    from web3.contract import Contract
-    from web3.contract.contract import ContractFunction
-    from web3.types import TxReceipt
 
 # Public, well-known development keys. TEST-ONLY: anyone can spend from them.
 HARDHAT_TEST_MNEMONIC = "test test test test test test test test test test test junk"
 GAS_MARGIN = 1.25
+PRIORITY_FEE_WEI = 10**9
 
 
 @dataclass
 class Chain:
-    w3: Web3
+    client: RpcClient
     rpc: str
-    _chain_id: int | None = field(default=None, repr=False)
-
-    @property
-    def chain_id(self) -> int:
-        if self._chain_id is None:
-            self._chain_id = int(self.w3.eth.chain_id)
-        return self._chain_id
+    chain_id: int
+    _w3: Web3 | None = None
 
     @property
     def embedded(self) -> bool:
         return self.rpc == EMBEDDED
 
+    @property
+    def w3(self) -> Web3:
+        """web3 on the same chain, imported on first use."""
+        if self._w3 is None:
+            from web3 import HTTPProvider, Web3
+
+            self._w3 = Web3(HTTPProvider(self.rpc, request_kwargs={"timeout": 10}))
+        return self._w3
+
+    def contract(self, address: str, abi: list[dict[str, Any]]) -> Contract:
+        return Contract(self.client, address, abi)
+
     def codes(self, addresses: list[str]) -> list[bytes]:
         """The code deployed at each address: one JSON-RPC batch, not a round trip each."""
-        eth = self.w3.eth
-        checksummed = [self.w3.to_checksum_address(address) for address in addresses]
-        if self.embedded:  # eth-tester takes no batches, and has no round trips to save
-            return [bytes(eth.get_code(address)) for address in checksummed]
-        with self.w3.batch_requests() as batch:
-            for address in checksummed:
-                batch.add(eth.get_code(address))
-            codes: list[Any] = batch.execute()  # typed as raw responses; they are formatted
-        return [bytes(code) for code in codes]
+        return self.client.codes(addresses)
+
+    def balance(self, address: str) -> int:
+        """The account's ether, in wei."""
+        return self.client.balance(address)
 
     def dev_account(self, index: int = 0) -> LocalAccount:
         """A pre-funded development account of this chain. TEST-ONLY: its key is public."""
@@ -58,143 +65,123 @@ class Chain:
         Account.enable_unaudited_hdwallet_features()
         return Account.from_mnemonic(HARDHAT_TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
-    def send(self, call: ContractFunction, sender: BaseAccount, value: int = 0) -> TxReceipt:
+    def send(self, call: ContractCall, sender: BaseAccount, value: int = 0) -> Receipt:
         """Sign `call` locally and send it. A call that would revert raises `Reverted` with
         the decoded custom error, and nothing is sent."""
+        return self._transact(sender, call.address, call.data, value)
+
+    def estimate_gas(self, call: ContractCall, sender: str) -> int:
+        """The gas `call` sent by `sender` would use; a revert raises `Reverted`."""
         from chain.reverts import decode_revert
 
-        params: Any = {"from": sender.address, "value": value}
+        transaction = {"from": sender, "to": call.address, "data": "0x" + call.data.hex()}
         try:
-            if self.embedded:
-                # eth-tester estimates gas by a binary search, a dozen executions; one call
-                # finds a revert as well, and the block's limit pays for whatever it runs.
-                call.call(params, block_identifier="pending")
-                gas = int(self.w3.eth.get_block("latest")["gasLimit"])
-            else:
-                gas = int(call.estimate_gas(params) * GAS_MARGIN)
-        except Exception as exc:
-            raise decode_revert(exc) from exc
-        tx = call.build_transaction(
-            {
-                **params,
-                "gas": gas,
-                "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
-                "chainId": self.chain_id,
-            }
-        )
-        return self._send_signed(tx, sender)
-
-    def call(self, call: ContractFunction) -> Any:
-        """A view call; a revert raises `Reverted` with the decoded custom error."""
-        from chain.reverts import decode_revert
-
-        try:
-            return call.call()
-        except Exception as exc:
+            return quantity(self.client.request("eth_estimateGas", [transaction]))
+        except RpcError as exc:
             raise decode_revert(exc) from exc
 
     def deploy(self, name: str, sender: BaseAccount, *args: Any) -> Contract:
+        from chain.abi_codec import encode, type_string
         from chain.compiler import artifact
-        from chain.reverts import decode_revert
 
         compiled = artifact(name)
-        factory = self.w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
-        constructor = factory.constructor(*args)
-        try:
-            gas = constructor.estimate_gas({"from": sender.address})
-        except Exception as exc:
-            raise decode_revert(exc) from exc
-        tx = constructor.build_transaction(
-            {
-                "from": sender.address,
-                "gas": int(gas * GAS_MARGIN),
-                "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
-                "chainId": self.chain_id,
-            }
-        )
-        receipt = self._send_signed(tx, sender)
-        address = receipt["contractAddress"]
-        return self.w3.eth.contract(address=address, abi=compiled.abi)  # type: ignore[return-value]
+        constructor = next((e for e in compiled.abi if e["type"] == "constructor"), None)
+        inputs = [type_string(p) for p in constructor["inputs"]] if constructor else []
+        code = bytes.fromhex(compiled.bytecode.removeprefix("0x")) + encode(inputs, args)
+        receipt = self._transact(sender, None, code, 0)
+        assert receipt.contract_address is not None  # a mined creation has its address
+        return self.contract(receipt.contract_address, compiled.abi)
 
-    def transfer_eth(self, sender: BaseAccount, to: str, amount_wei: int) -> TxReceipt:
-        tx = {
-            "from": sender.address,
-            "to": to,
-            "value": amount_wei,
-            "gas": 21_000,
-            "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
-            "chainId": self.chain_id,
-            **self._fees(),
-        }
-        return self._send_signed(tx, sender)
+    def transfer_eth(self, sender: BaseAccount, to: str, amount_wei: int) -> Receipt:
+        return self._transact(sender, to, b"", amount_wei)
+
+    def block_number(self) -> int:
+        return quantity(self.client.request("eth_blockNumber", []))
+
+    def latest_timestamp(self) -> int:
+        return quantity(self.client.block("latest")["timestamp"])
 
     def pending_timestamp(self) -> int:
         """When the next transaction runs: the pending block's timestamp (the embedded chain's
         time travel moves it without mining a block)."""
-        return int(self.w3.eth.get_block("pending")["timestamp"])
+        return quantity(self.client.block("pending")["timestamp"])
+
+    def gas_limit(self) -> int:
+        """The latest block's gas limit."""
+        return quantity(self.client.block("latest")["gasLimit"])
 
     def advance_time(self, seconds: int) -> int:
         """Moves chain time forward and mines a block; returns the new block timestamp."""
         if self.embedded:
-            tester = self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
-            now = int(self.w3.eth.get_block("latest")["timestamp"])
-            tester.time_travel(now + seconds)
+            self._tester().time_travel(self.latest_timestamp() + seconds)
         else:
-            self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-            self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+            self.client.request("evm_increaseTime", [seconds])
+            self.client.request("evm_mine", [])
+        return self.latest_timestamp()
 
     def snapshot(self) -> Any:
         if self.embedded:
-            return self.w3.provider.ethereum_tester.take_snapshot()  # type: ignore[attr-defined]
-        return self.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+            return self._tester().take_snapshot()
+        return self.client.request("evm_snapshot", [])
 
     def revert_to(self, snapshot_id: Any) -> None:
         if self.embedded:
-            self.w3.provider.ethereum_tester.revert_to_snapshot(snapshot_id)  # type: ignore[attr-defined]
+            self._tester().revert_to_snapshot(snapshot_id)
         else:
-            self.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
+            self.client.request("evm_revert", [snapshot_id])
 
-    def _fees(self) -> dict[str, int]:
-        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
-        tip = 10**9
-        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+    def _tester(self) -> Any:
+        return self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
 
-    def _send_signed(self, tx: Any, sender: BaseAccount) -> TxReceipt:
-        signed = sender.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
-        if receipt["status"] != 1:
-            raise ChainError(f"transaction {tx_hash.hex()} reverted")
+    def _transact(self, sender: BaseAccount, to: str | None, data: bytes, value: int) -> Receipt:
+        from chain.reverts import decode_revert
+
+        transaction: dict[str, Any] = {"from": sender.address, "data": "0x" + data.hex(),
+                                       "value": hex(value)}
+        if to is not None:
+            transaction["to"] = to
+        try:
+            if self.embedded:
+                # eth-tester estimates gas by a binary search, a dozen executions; one call
+                # finds a revert as well, and the block's limit pays for whatever it runs.
+                self.client.call(transaction, "pending")
+            # The gas, the nonce, the fees and the funds to pay them: one round trip.
+            estimate, nonce, block, balance = self.client.batch([
+                ("eth_estimateGas", [transaction]) if not self.embedded
+                else ("eth_blockNumber", []),
+                ("eth_getTransactionCount", [sender.address, "pending"]),
+                ("eth_getBlockByNumber", ["latest", False]),
+                ("eth_getBalance", [sender.address, "pending"]),
+            ])
+        except RpcError as exc:
+            raise decode_revert(exc) from exc
+        gas = (quantity(block["gasLimit"]) if self.embedded
+               else int(quantity(estimate) * GAS_MARGIN))
+        max_fee = 2 * quantity(block.get("baseFeePerGas") or 0) + PRIORITY_FEE_WEI
+        if quantity(balance) < gas * max_fee + value:
+            raise InsufficientGas(sender.address, gas * max_fee + value, quantity(balance))
+        unsigned: Any = {"data": transaction["data"], "value": value, "gas": gas,
+                         "nonce": quantity(nonce), "chainId": self.chain_id,
+                         "maxFeePerGas": max_fee, "maxPriorityFeePerGas": PRIORITY_FEE_WEI}
+        if to is not None:
+            unsigned["to"] = to
+        signed = sender.sign_transaction(unsigned)
+        receipt = Receipt.of(self.client.send_raw(bytes(signed.raw_transaction)))
+        if receipt.status != 1:
+            raise ChainError(f"transaction {receipt.tx} reverted")
         return receipt
 
 
 def connect(rpc: str | None = None) -> Chain:
     """The embedded chain for None or 'embedded'; otherwise the JSON-RPC endpoint at `rpc`."""
-    from web3 import HTTPProvider, Web3
-    from web3.types import RPCEndpoint
-
     if rpc in (None, EMBEDDED):
         from eth_tester import EthereumTester, PyEVMBackend
-        from web3 import EthereumTesterProvider
+        from web3 import EthereumTesterProvider, Web3
 
-        tester = EthereumTester(PyEVMBackend())
-        w3 = Web3(EthereumTesterProvider(tester))
-        # The sender of view calls, named as web3 would guess it: left to guess, web3 asks the
-        # chain for its accounts on every call, 40 % of a view call's time here.
-        w3.eth.default_account = w3.eth.accounts[0]
-        return Chain(w3, EMBEDDED)
+        w3 = Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend())))
+        client = RpcClient.embedded(w3)
+        return Chain(client, EMBEDDED, client.chain_id(), w3)
     if not rpc.startswith(("http://", "https://")):
         raise ChainError(f"expected an http(s) URL or 'embedded', got {rpc!r}", field="rpc")
-    # web3 checks every eth_call and gas estimate against the chain id, asking the node for
-    # it each time unless the answer is cached: the one request it is safe to cache.
-    provider = HTTPProvider(rpc, request_kwargs={"timeout": 10}, cache_allowed_requests=True,
-                            cacheable_requests={RPCEndpoint("eth_chainId")},
-                            request_cache_validation_threshold=None)
-    w3 = Web3(provider)
-    try:
-        chain_id = int(w3.eth.chain_id)  # one round trip proves the endpoint answers
-    except Exception as exc:
-        raise ChainError(f"cannot reach the chain at {rpc}: {type(exc).__name__}",
-                         field="rpc") from exc
-    return Chain(w3, rpc, chain_id)
+    client = RpcClient.http(rpc)
+    return Chain(client, rpc, client.chain_id())  # one round trip proves the endpoint answers

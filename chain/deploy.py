@@ -13,7 +13,8 @@ from chain.system import System
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.contract import Contract
+
+    from chain.contract import Contract
 
 LOCAL_CHAIN_IDS = {31337, 1337, 131277322940537}
 
@@ -55,7 +56,7 @@ def deploy_system(
         raise ChainError(
             f"chain {chain.chain_id} is not a local chain: pass the payment token's address"
         )
-    start_block = int(chain.w3.eth.block_number) + 1
+    start_block = chain.block_number() + 1
     deployed: dict[str, Contract] = {}
     if payment_token is None:
         deployed["TestUSD"] = chain.deploy("TestUSD", governance, governance.address)

@@ -10,48 +10,42 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hexbytes import HexBytes
+from chain.contract import Contract, Event, Log
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
-    from web3.types import EventData, LogReceipt
-
     from chain.system import System
 
 
-def events(system: System, contract: Contract, name: str, **filters: Any) -> list[EventData]:
-    """Every `name` event `contract` emitted since the deployment, oldest first, whose indexed
+def events(system: System, contract: Contract, name: str, **filters: Any) -> list[Event]:
+    """Every `name` event `contract` emitted since the deployment, oldest first, whose
     arguments equal `filters`."""
-    event = getattr(contract.events, name)()
+    topic = contract.topic(name)
     start = system.manifest.deploy_block
-    if not system.chain.embedded:
-        return list(event.get_logs(from_block=start, to_block="latest",
-                                   argument_filters=filters or None))
-    topic = HexBytes(event.topic)
-    decoded = (event.process_log(log) for log in _embedded_logs(system, contract.address, start)
-               if log["topics"] and log["topics"][0] == topic)
-    return [e for e in decoded if all(e["args"][k] == v for k, v in filters.items())]
+    if system.chain.embedded:
+        logs = _embedded_logs(system, contract.address, start)
+    else:
+        found = system.chain.client.request("eth_getLogs", [{
+            "address": contract.address, "fromBlock": hex(start), "toBlock": "latest",
+            "topics": ["0x" + topic.hex()]}])
+        logs = [Log.of(log) for log in found]
+    decoded = (contract.event_of(log) for log in logs if log.topics and log.topics[0] == topic)
+    return [e for e in decoded if e is not None
+            and all(e.args[key] == value for key, value in filters.items())]
 
 
-def _embedded_logs(system: System, address: str, start: int) -> list[LogReceipt]:
+def _embedded_logs(system: System, address: str, start: int) -> list[Log]:
     chain = system.chain.w3.provider.ethereum_tester.backend.chain  # type: ignore[attr-defined]
-    wanted = HexBytes(address)
-    found: list[LogReceipt] = []
-    head = int(system.chain.w3.eth.block_number)
+    wanted = bytes.fromhex(address[2:])
+    found: list[Log] = []
+    head = chain.get_canonical_head().block_number
     for number in range(start, head + 1):
         block = chain.get_canonical_block_by_number(number)
         index = 0
-        for position, (transaction, receipt) in enumerate(
-                zip(block.transactions, block.get_receipts(chain.chaindb), strict=True)):
+        for transaction, receipt in zip(block.transactions, block.get_receipts(chain.chaindb),
+                                        strict=True):
             for log in receipt.logs:
-                if HexBytes(log.address) == wanted:
-                    entry: Any = {
-                        "address": system.chain.w3.to_checksum_address(log.address),
-                        "topics": [HexBytes(t.to_bytes(32, "big")) for t in log.topics],
-                        "data": HexBytes(log.data), "logIndex": index,
-                        "transactionIndex": position, "transactionHash": HexBytes(transaction.hash),
-                        "blockHash": HexBytes(block.hash), "blockNumber": number,
-                        "removed": False}
-                    found.append(entry)
+                if bytes(log.address) == wanted:
+                    found.append(Log(address, tuple(t.to_bytes(32, "big") for t in log.topics),
+                                     bytes(log.data), number, index, bytes(transaction.hash)))
                 index += 1
     return found

@@ -45,8 +45,8 @@ def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | N
     if record.status not in REDEEMED:
         return None
     (revealed,) = events(system, house, "Revealed", digest=future_id)
-    bid = bid_from_event(revealed["args"]["bid"])
-    asks = {int(e["args"]["item"]): ask_from_event(e["args"]["ask"])
+    bid = bid_from_event(revealed.args["bid"])
+    asks = {int(e.args["item"]): ask_from_event(e.args["ask"])
             for e in events(system, house, "AskPosted", roundId=record.round_id)}
     bundle = bid.bundles[record.bundle_index]
     return RedeemedFuture(
@@ -54,6 +54,6 @@ def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | N
         bid=bid,
         items=tuple(BoughtItem(asks[item], quantity)
                     for item, quantity in zip(bundle.items, bundle.quantities, strict=True)),
-        datasets={int(e["args"]["id"]): bytes(e["args"]["contentHash"])
+        datasets={int(e.args["id"]): bytes(e.args["contentHash"])
                   for e in events(system, system.ledger, "DatasetRegistered")},
     )

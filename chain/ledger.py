@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from web3.constants import ADDRESS_ZERO
+from chain.contract import ZERO_ADDRESS
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
+    from chain.contract import Contract
 
 
 def dataset_id(owner: str, content_hash: bytes) -> int:
@@ -40,7 +40,7 @@ class Dataset:
 
     @property
     def registered(self) -> bool:
-        return self.owner != ADDRESS_ZERO
+        return self.owner != ZERO_ADDRESS
 
 
 @dataclass(frozen=True)

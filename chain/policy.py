@@ -14,7 +14,7 @@ from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
+    from chain.contract import Contract
 
 NO_CAP = 2**64 - 1
 BANDS = 3

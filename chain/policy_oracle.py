@@ -12,7 +12,8 @@ from chain.verdict import Verdict, verdict_domain, verdict_message
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.types import TxReceipt
+
+    from chain.contract import Receipt
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,6 @@ def register(system: System, governance: BaseAccount, signers: list[str], thresh
 
 def submit(
     system: System, sender: BaseAccount, verdict: Verdict, signatures: list[tuple[str, bytes]]
-) -> TxReceipt:
+) -> Receipt:
     call = system.oracle.functions.submitVerdict(verdict_args(verdict), signature_args(signatures))
     return system.chain.send(call, sender)

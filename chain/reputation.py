@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
+    from chain.contract import Contract
 
 
 def score_micro_usd(reputation: Contract, account: str) -> int:

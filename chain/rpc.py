@@ -1,18 +1,16 @@
-"""Reading the chain without web3, which takes a read-only command over a second to import:
-JSON-RPC over one kept-alive HTTP connection, or into the embedded chain's web3 provider, and
-contracts whose view functions are called as web3's are."""
+"""Talking to the chain without web3, which takes a command over a second to import: JSON-RPC
+over one kept-alive HTTP connection, or into the embedded chain's web3 request manager."""
 
 from __future__ import annotations
 
 import http.client
 import itertools
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from chain.abi_codec import AbiError, decode, encode, selector, to_checksum_address, type_string
 from chain.errors import ChainError
 
 TIMEOUT_SECONDS = 10.0
@@ -88,25 +86,25 @@ class HttpTransport:
 
 
 class EmbeddedTransport:
-    """Requests answered in-process by the embedded chain's web3 provider (`make_request`),
-    one by one: it takes no batches."""
+    """Requests answered in process by the embedded chain through web3's request manager, whose
+    middleware turns JSON-RPC into eth-tester's calls; one by one, as it takes no batches."""
 
-    def __init__(self, provider: Any) -> None:
-        self.provider = provider
+    def __init__(self, w3: Any) -> None:
+        self.w3 = w3
 
     def send(self, payload: Any) -> Any:
         if isinstance(payload, list):
             return [self.send(request) for request in payload]
         try:
-            answer = self.provider.make_request(payload["method"], payload["params"])
+            result = self.w3.manager.request_blocking(payload["method"], payload["params"])
         except Exception as exc:
             # eth-tester raises what a node answers with an error, a revert with its data.
-            raise RpcError(str(exc)) from exc
-        return {**answer, "id": payload["id"]}
+            return {"id": payload["id"], "error": {"message": str(exc), "exception": exc}}
+        return {"id": payload["id"], "result": result}
 
 
 class RpcClient:
-    """The JSON-RPC requests a reader makes, at the latest block."""
+    """The JSON-RPC requests rcm makes."""
 
     def __init__(self, transport: Transport, sender: str | None = None) -> None:
         self.transport = transport
@@ -118,10 +116,9 @@ class RpcClient:
         return cls(HttpTransport(url, timeout))
 
     @classmethod
-    def embedded(cls, provider: Any) -> RpcClient:
-        # eth-tester runs a call as a transaction whose sender must afford its gas: the first
-        # account, which `connect` makes web3's default sender too.
-        return cls(EmbeddedTransport(provider), provider.ethereum_tester.get_accounts()[0])
+    def embedded(cls, w3: Any) -> RpcClient:
+        # eth-tester runs a call as a transaction whose sender must afford its gas.
+        return cls(EmbeddedTransport(w3), w3.eth.accounts[0])
 
     def request(self, method: str, params: list[Any]) -> Any:
         return _result(self.transport.send(self._request(method, params)))
@@ -138,32 +135,49 @@ class RpcClient:
         return [_result(by_id.get(request["id"])) for request in payload]
 
     def chain_id(self) -> int:
-        return _quantity(self.request("eth_chainId", []))
+        return quantity(self.request("eth_chainId", []))
 
     def balance(self, address: str) -> int:
         """The account's ether, in wei."""
-        return _quantity(self.request("eth_getBalance", [address, "latest"]))
+        return quantity(self.request("eth_getBalance", [address, "latest"]))
 
     def code(self, address: str) -> bytes:
-        return _data(self.request("eth_getCode", [address, "latest"]))
+        return data_of(self.request("eth_getCode", [address, "latest"]))
 
     def codes(self, addresses: Sequence[str]) -> list[bytes]:
         """The code at each address, in one batch."""
-        return [_data(code) for code in
+        return [data_of(code) for code in
                 self.batch([("eth_getCode", [address, "latest"]) for address in addresses])]
 
-    def call(self, to: str, data: bytes) -> bytes:
-        """What the contract at `to` returns for call data `data`; a revert raises what
-        `chain.reverts.decode_revert` makes of it (`Reverted`, with the custom error)."""
-        transaction = {"to": to, "data": "0x" + data.hex()}
-        if self.sender is not None:
-            transaction["from"] = self.sender
+    def block(self, tag: str | int = "latest") -> dict[str, Any]:
+        """A block's header fields (camelCase, as JSON-RPC names them)."""
+        number = hex(tag) if isinstance(tag, int) else tag
+        return dict(self.request("eth_getBlockByNumber", [number, False]))
+
+    def call(self, transaction: dict[str, Any], block: str = "latest") -> bytes:
+        """What running `transaction` ({to, data, from?, value?}) at `block` returns; a revert
+        raises what `chain.reverts.decode_revert` makes of it (`Reverted`, the custom error)."""
+        if self.sender is not None and "from" not in transaction:
+            transaction = {"from": self.sender, **transaction}
         try:
-            return _data(self.request("eth_call", [transaction, "latest"]))
+            return data_of(self.request("eth_call", [transaction, block]))
         except RpcError as exc:
             from chain.reverts import decode_revert  # imports eth-abi: on a revert only
 
             raise decode_revert(exc) from exc
+
+    def send_raw(self, raw: bytes, timeout: float = 60.0) -> dict[str, Any]:
+        """Sends a signed transaction and returns its receipt once it is mined."""
+        tx_hash = self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+        deadline = time.monotonic() + timeout
+        pause = 0.0
+        while (receipt := self.request("eth_getTransactionReceipt", [tx_hash])) is None:
+            if time.monotonic() > deadline:
+                raise ChainError(f"transaction {tx_hash} was not mined within {timeout:g} s",
+                                 field="rpc")
+            time.sleep(pause)
+            pause = min(0.5, pause + 0.02)
+        return dict(receipt)
 
     def _request(self, method: str, params: list[Any]) -> dict[str, Any]:
         return {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
@@ -174,91 +188,16 @@ def _result(answer: Any) -> Any:
         raise ChainError(f"expected a JSON-RPC answer, got {str(answer)[:200]}", field="rpc")
     if "error" in answer:
         error = answer["error"] if isinstance(answer["error"], dict) else {}
-        raise RpcError(str(error.get("message", answer["error"])), error.get("data"))
+        failure = RpcError(str(error.get("message", answer["error"])), error.get("data"))
+        raise failure from error.get("exception")  # the embedded chain's, with a revert's data
     return answer["result"]
 
 
-def _quantity(value: Any) -> int:
-    """Hex over the wire; an int from the embedded chain's provider."""
+def quantity(value: Any) -> int:
+    """Hex over the wire; an int from the embedded chain."""
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-def _data(value: Any) -> bytes:
+def data_of(value: Any) -> bytes:
+    """Hex over the wire; hex or bytes from the embedded chain."""
     return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
-
-
-# ---- contracts ----
-
-
-@dataclass(frozen=True)
-class Function:
-    """A function of a contract's ABI, its inputs and outputs as canonical type strings."""
-
-    name: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> Function:
-        return cls(entry["name"], tuple(type_string(p) for p in entry["inputs"]),
-                   tuple(type_string(p) for p in entry["outputs"]))
-
-    @property
-    def selector(self) -> bytes:
-        return selector(f"{self.name}({','.join(self.inputs)})")
-
-
-class ReadContract:
-    """A deployed contract's view functions, called as web3's are:
-    `contract.functions.balanceOf(account).call()` returns what web3 returns (a single output
-    as itself, several in a list), and a revert raises `chain.reverts.Reverted`."""
-
-    def __init__(self, client: RpcClient, address: str, abi: list[dict[str, Any]]) -> None:
-        self.client = client
-        self.address = to_checksum_address(address)
-        self.functions = Functions(self, abi)
-
-
-class Functions:
-    """`contract.functions.NAME(*args)`: the call of function NAME with `args`, to be made."""
-
-    def __init__(self, contract: ReadContract, abi: list[dict[str, Any]]) -> None:
-        self._contract = contract
-        self._overloads: dict[str, list[Function]] = {}
-        for entry in abi:
-            if entry["type"] == "function":
-                self._overloads.setdefault(entry["name"], []).append(Function.of(entry))
-
-    def __getattr__(self, name: str) -> Callable[..., ViewCall]:
-        # Through __dict__: copy and pickle look attributes up before __init__ has run.
-        overloads = self.__dict__.get("_overloads", {}).get(name)
-        if overloads is None:
-            raise AttributeError(f"the contract has no function {name}")
-        return lambda *args: ViewCall(self._contract, _overload(overloads, args), args)
-
-
-def _overload(overloads: list[Function], args: tuple[Any, ...]) -> Function:
-    """The one of a name's functions taking this many arguments."""
-    taking = [f for f in overloads if len(f.inputs) == len(args)]
-    if len(taking) != 1:
-        raise TypeError(f"{len(taking)} functions {overloads[0].name} take {len(args)} arguments")
-    return taking[0]
-
-
-class ViewCall:
-    """A function with its arguments encoded; `call()` makes the call at the latest block."""
-
-    def __init__(self, contract: ReadContract, function: Function, args: tuple[Any, ...]) -> None:
-        self.contract, self.function = contract, function
-        self.data = function.selector + encode(function.inputs, args)
-
-    def call(self) -> Any:
-        returned = self.contract.client.call(self.contract.address, self.data)
-        try:
-            values = decode(self.function.outputs, returned)
-        except AbiError as exc:
-            raise ChainError(
-                f"{self.function.name} of {self.contract.address} returned no "
-                f"{', '.join(self.function.outputs)} ({exc}): is the contract deployed there?",
-                field="rpc") from exc
-        return values[0] if len(values) == 1 else values

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from chain.compiler import interface
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.errors import ChainError, StaleDeployment
 from chain.manifest import Manifest, load_manifest
-
-if TYPE_CHECKING:
-    from web3.contract import Contract
 
 
 @dataclass
@@ -45,8 +42,7 @@ class System:
         deployed = self.manifest.contracts.get(name)
         if deployed is None:
             raise ChainError(f"{name} is not part of the deployment on chain {self.chain.chain_id}")
-        address = self.chain.w3.to_checksum_address(deployed.address)
-        return self.chain.w3.eth.contract(address=address, abi=interface(name).abi)
+        return self.chain.contract(deployed.address, interface(name).abi)
 
     @cached_property
     def cst(self) -> Contract:
@@ -60,8 +56,7 @@ class System:
     @cached_property
     def payment_token(self) -> Contract:
         """The ERC-20 payments settle in: TestUSD locally, USDC on a real network."""
-        address = self.chain.w3.to_checksum_address(self.manifest.payment_token)
-        return self.chain.w3.eth.contract(address=address, abi=interface("TestUSD").abi)
+        return self.chain.contract(self.manifest.payment_token, interface("TestUSD").abi)
 
     @cached_property
     def reputation(self) -> Contract:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from chain.settlement import STAKE_UNIT_WEI
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
+    from chain.contract import Contract
 
 
 @dataclass(frozen=True)

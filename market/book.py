@@ -102,18 +102,18 @@ def read_policy(system: System, policy_id: int) -> ChainPolicy:
     found = events(system, system.policies, "PolicySet", policyId=policy_id)
     if not found:
         raise MarketError(f"no policy {policy_id} is registered", field="policy_id")
-    return ChainPolicy.from_event(found[0]["args"]["policy"])
+    return ChainPolicy.from_event(found[0].args["policy"])
 
 
 def read_book(system: System, round_id: int) -> Book:
     house = system.clearing_house
     require_round(system, round_id)
     state = Round.read(house, round_id)
-    asks = [PostedAsk(e["args"]["item"], e["args"]["provider"], ask_from_event(e["args"]["ask"]))
+    asks = [PostedAsk(e.args["item"], e.args["provider"], ask_from_event(e.args["ask"]))
             for e in events(system, house, "AskPosted", roundId=round_id)]
-    committed = {bytes(e["args"]["digest"]): int(e["args"]["datasetRemainingMicros"])
+    committed = {bytes(e.args["digest"]): int(e.args["datasetRemainingMicros"])
                  for e in events(system, house, "Committed", roundId=round_id)}
-    revealed = {bytes(e["args"]["digest"]): bid_from_event(e["args"]["bid"])
+    revealed = {bytes(e.args["digest"]): bid_from_event(e.args["bid"])
                 for e in events(system, house, "Revealed", roundId=round_id)}
     records = {d: BidRecord.read(house, d) for d in committed}
     return Book(round_id, state, phase_of(house, round_id),
@@ -124,8 +124,8 @@ def read_batches(system: System, round_id: int, version: int) -> list[list[Award
     """The awards of each batch of a result, in batch order."""
     posted = events(system, system.clearing_house, "BatchPosted", roundId=round_id,
                     version=version)
-    ordered = sorted(posted, key=lambda e: int(e["args"]["batch"]))
-    return [[Award.from_event(a) for a in e["args"]["awards"]] for e in ordered]
+    ordered = sorted(posted, key=lambda e: int(e.args["batch"]))
+    return [[Award.from_event(a) for a in e.args["awards"]] for e in ordered]
 
 
 def round_market(book: Book) -> RoundMarket:

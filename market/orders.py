@@ -38,8 +38,8 @@ from market.readers import read_json_file
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.types import TxReceipt
 
+    from chain.contract import Receipt
     from chain.system import System
 
 
@@ -52,7 +52,7 @@ def read_bids(path: Path) -> list[BidEntry]:
 
 
 def post_asks(system: System, provider: BaseAccount, round_id: int, asks: list[ChainAsk]
-              ) -> TxReceipt:
+              ) -> Receipt:
     """Posts the provider's asks, once its free bond covers what the round's policy locks per
     unit offered and its item slots are within the policy's cap."""
     house = system.clearing_house
@@ -73,7 +73,7 @@ class Placed:
     digest: bytes
     deposit_micro_usd: int
     stake_wei: int
-    receipt: TxReceipt
+    receipt: Receipt
 
 
 def place_bid(system: System, bidder: BaseAccount, round_id: int, entry: BidEntry,
@@ -100,7 +100,7 @@ def place_bid(system: System, bidder: BaseAccount, round_id: int, entry: BidEntr
     return Placed(digest, bid.max_value_micro_usd, stake, receipt)
 
 
-def reveal(system: System, sender: BaseAccount, round_id: int) -> list[tuple[bytes, TxReceipt]]:
+def reveal(system: System, sender: BaseAccount, round_id: int) -> list[tuple[bytes, Receipt]]:
     """Reveals the sender's saved bids of the round that are still only committed."""
     _require_phase(system, round_id, Phase.REVEAL, "reveal")
     pending = _committed(system, sender, round_id)
@@ -113,7 +113,7 @@ def reveal(system: System, sender: BaseAccount, round_id: int) -> list[tuple[byt
 
 
 def cancel(system: System, sender: BaseAccount, round_id: int, digest: str | None
-           ) -> list[tuple[bytes, TxReceipt]]:
+           ) -> list[tuple[bytes, Receipt]]:
     """Cancels the sender's committed bids of the round (or the one `digest` names)."""
     _require_phase(system, round_id, Phase.COMMIT, "cancel")
     wanted = parse_digest(digest) if digest else None
@@ -132,13 +132,13 @@ def owed(system: System, address: str) -> tuple[int, list[bytes]]:
     from chain.events import events
 
     house = system.clearing_house
-    refunds = {bytes(e["args"]["digest"]): refund_micro_usd(house, e["args"]["digest"])
+    refunds = {bytes(e.args["digest"]): refund_micro_usd(house, e.args["digest"])
                for e in events(system, house, "Committed", bidder=address)}
     bids = [digest for digest, amount in refunds.items() if amount]
     return credit_micro_usd(house, address) + sum(refunds.values()), bids
 
 
-def withdraw_owed(system: System, account: BaseAccount, bids: list[bytes]) -> TxReceipt:
+def withdraw_owed(system: System, account: BaseAccount, bids: list[bytes]) -> Receipt:
     return system.chain.send(system.clearing_house.functions.withdraw(bids), account)
 
 

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from web3.logs import DISCARD
-
 from chain.bid import fill_args
 from chain.clearing_house import Batch, BidRecord, Result, Round
 from chain.config import rcm_home
+from chain.errors import ChainError
 from chain.events import events
 from chain.policy_oracle import signature_args
 from chain.prices import PriceReport
@@ -41,9 +40,8 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.contract.contract import ContractFunction
-    from web3.types import TxReceipt
 
+    from chain.contract import ContractCall, Receipt
     from chain.system import System
     from market.wdp import SolveParams
 
@@ -119,7 +117,7 @@ def solver_claim(result: Clearing) -> tuple[int, int]:
 
 
 def post(system: System, sender: BaseAccount, book: Book, result: Clearing,
-         max_gas: int | None = None) -> list[TxReceipt]:
+         max_gas: int | None = None) -> list[Receipt]:
     """Posts the fills not on chain yet, in as few transactions as fit `max_gas` each (half
     the block gas limit by default), with the solver's claim. An empty allocation is not
     posted: there is nothing for a challenger to improve on but nothing."""
@@ -130,7 +128,7 @@ def post(system: System, sender: BaseAccount, book: Book, result: Clearing,
     pending = [call for digest, call in fills(book, result) if digest not in posted]
     claim = solver_claim(result)
 
-    def call(batch: list[tuple[Any, ...]]) -> ContractFunction:
+    def call(batch: list[tuple[Any, ...]]) -> ContractCall:
         return house.functions.post(book.round_id, batch, claim)
 
     return [system.chain.send(call(batch), sender)
@@ -138,7 +136,7 @@ def post(system: System, sender: BaseAccount, book: Book, result: Clearing,
 
 
 def challenge(system: System, sender: BaseAccount, book: Book, result: Clearing,
-              max_gas: int | None = None) -> list[TxReceipt]:
+              max_gas: int | None = None) -> list[Receipt]:
     """Replaces the standing result with `result`, posted as a new challenge in batches and
     sealed with the last; refused here if it would not beat the standing result by the
     policy's step."""
@@ -150,7 +148,7 @@ def challenge(system: System, sender: BaseAccount, book: Book, result: Clearing,
                           f"standing result by the policy's step: at least {needed} is needed")
     pending = [call for _, call in fills(book, result)]
 
-    def draft(batch: list[tuple[Any, ...]]) -> ContractFunction:
+    def draft(batch: list[tuple[Any, ...]]) -> ContractCall:
         return house.functions.challenge(book.round_id, 0, batch, False)
 
     batches = list(_batches(system, sender, pending, max_gas, draft))
@@ -160,8 +158,8 @@ def challenge(system: System, sender: BaseAccount, book: Book, result: Clearing,
         call = house.functions.challenge(book.round_id, version, batch, sealing)
         receipts.append(system.chain.send(call, sender))
         if version == 0:
-            posted = house.events.BatchPosted().process_receipt(receipts[-1], errors=DISCARD)
-            version = int(posted[0]["args"]["version"])
+            posted = house.events_in(receipts[-1], "BatchPosted")
+            version = int(posted[0].args["version"])
     return receipts
 
 
@@ -210,7 +208,7 @@ def price_report(system: System, book: Book, config_digest: bytes) -> PriceRepor
 
 
 def submit_prices(system: System, sender: BaseAccount, report: PriceReport,
-                  signatures: list[tuple[str, bytes]]) -> TxReceipt:
+                  signatures: list[tuple[str, bytes]]) -> Receipt:
     """Prices the round with the quorum's signatures on `report`."""
     call = system.clearing_house.functions.price(
         report.round_id, list(report.item_prices_micro_usd), list(report.payments_micro_usd),
@@ -222,7 +220,7 @@ def submit_prices(system: System, sender: BaseAccount, report: PriceReport,
 
 
 def settle(system: System, sender: BaseAccount, book: Book, max_gas: int | None = None
-           ) -> list[TxReceipt]:
+           ) -> list[Receipt]:
     """Issues every batch of the final allocation not issued yet (at the quorum's prices, or at
     reserve cost when the round went unpriced), releases the losers, and closes the round."""
     require_phase(book.round_id, book.phase, Phase.FINAL, "settling")
@@ -230,7 +228,7 @@ def settle(system: System, sender: BaseAccount, book: Book, max_gas: int | None 
     receipts = _issue(system, sender, book)
     losers = [d for d in book.records if BidRecord.read(house, d).status is Status.REVEALED]
 
-    def release(batch: list[bytes]) -> ContractFunction:
+    def release(batch: list[bytes]) -> ContractCall:
         return house.functions.release(book.round_id, batch)
 
     receipts += [system.chain.send(release(batch), sender)
@@ -240,7 +238,7 @@ def settle(system: System, sender: BaseAccount, book: Book, max_gas: int | None 
     return receipts
 
 
-def _issue(system: System, sender: BaseAccount, book: Book) -> list[TxReceipt]:
+def _issue(system: System, sender: BaseAccount, book: Book) -> list[Receipt]:
     house = system.clearing_house
     version = book.state.standing_version
     if version == 0:
@@ -248,7 +246,7 @@ def _issue(system: System, sender: BaseAccount, book: Book) -> list[TxReceipt]:
     payments: list[int] = []
     if book.state.priced:
         priced = events(system, house, "Priced", roundId=book.round_id)
-        payments = list(priced[-1]["args"]["paymentsMicroUsd"])
+        payments = list(priced[-1].args["paymentsMicroUsd"])
     receipts, start = [], 0
     for number, awards in enumerate(read_batches(system, book.round_id, version)):
         end = start + len(awards)
@@ -261,7 +259,7 @@ def _issue(system: System, sender: BaseAccount, book: Book) -> list[TxReceipt]:
     return receipts
 
 
-def forfeit_unrevealed(system: System, sender: BaseAccount, book: Book) -> list[TxReceipt]:
+def forfeit_unrevealed(system: System, sender: BaseAccount, book: Book) -> list[Receipt]:
     """Releases every commitment left unrevealed, less what the policy makes it forfeit. Its
     terms and envelope hash are in its `Committed` event, whoever sent it (a contract wallet's
     commitment is forfeited like any other)."""
@@ -269,29 +267,30 @@ def forfeit_unrevealed(system: System, sender: BaseAccount, book: Book) -> list[
         raise MarketError(f"round {book.round_id}: the reveal phase has not ended")
     house = system.clearing_house
     sealed = set(book.unrevealed())
-    return [system.chain.send(house.functions.forfeit(e["args"]["terms"],
-                                                      e["args"]["envelopeHash"]), sender)
+    # The event's struct, its fields by name in the ABI's order, goes back in as a tuple.
+    return [system.chain.send(house.functions.forfeit(tuple(e.args["terms"].values()),
+                                                      e.args["envelopeHash"]), sender)
             for e in events(system, house, "Committed", roundId=book.round_id)
-            if bytes(e["args"]["digest"]) in sealed]
+            if bytes(e.args["digest"]) in sealed]
 
 
 def _batches(system: System, sender: BaseAccount, pending: list[T], max_gas: int | None,
-             call: Callable[[list[T]], ContractFunction]) -> Iterator[list[T]]:
+             call: Callable[[list[T]], ContractCall]) -> Iterator[list[T]]:
     """Splits `pending` into runs whose transaction needs at most `max_gas`, halving a run
     until it fits (a run that reverts is sent as it is: the send reports why)."""
-    limit = max_gas or int(system.chain.w3.eth.get_block("latest")["gasLimit"]) // 2
+    limit = max_gas or system.chain.gas_limit() // 2
     while pending:
         size = len(pending)
-        while size > 1 and _gas(call(pending[:size]), sender) > limit:
+        while size > 1 and _gas(system, call(pending[:size]), sender) > limit:
             size //= 2
         yield pending[:size]
         pending = pending[size:]
 
 
-def _gas(call: ContractFunction, sender: BaseAccount) -> int:
+def _gas(system: System, call: ContractCall, sender: BaseAccount) -> int:
     try:
-        return int(call.estimate_gas({"from": sender.address}))
-    except Exception:  # a revert: chain.send decodes and reports it
+        return system.chain.estimate_gas(call, sender.address)
+    except ChainError:  # a revert: chain.send decodes and reports it
         return 0
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from web3.logs import DISCARD
-
+from chain.abi_codec import keccak
 from chain.bid import purpose_id
 from chain.clearing_house import Round, advance_into
 from chain.ledger import dataset_id
@@ -37,8 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from eth_account.signers.base import BaseAccount
-    from web3.contract.contract import ContractFunction
 
+    from chain.contract import ContractCall
     from chain.system import System
     from market.result import PricedClearing
     from oracle.quorum import PriceQuorum
@@ -95,7 +94,7 @@ class Consortium:
                 continue
             owner = self.account(f"owner:{bid.dataset}")
             if bid.dataset not in self.datasets:
-                content = bytes(self.system.chain.w3.keccak(text=bid.dataset))
+                content = keccak(bid.dataset.encode())
                 purposes = sorted({purpose_id(b.purpose) for b in self.market.bids
                                    if b.dataset == bid.dataset})
                 self.send(ledger.register(content, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO,
@@ -174,8 +173,8 @@ class Consortium:
         deadlines = Deadlines.after(now, *(PHASE_SECONDS,) * 4)
         receipt = self.system.chain.send(house.functions.openRound(deadlines.as_args()),
                                          self.governance)
-        opened = house.events.RoundOpened().process_receipt(receipt, errors=DISCARD)
-        self.round_id = int(opened[0]["args"]["roundId"])
+        opened = house.events_in(receipt, "RoundOpened")
+        self.round_id = int(opened[0].args["roundId"])
         return deadlines
 
     def ask_entry(self, ask: Ask) -> AskEntry:
@@ -248,7 +247,7 @@ class Consortium:
     def finalise(self) -> int:
         """`rcm round finalise`, then every buyer's withdrawal; returns the settling gas."""
         book = read_book(self.system, self.round_id)
-        gas = sum(int(r["gasUsed"]) for r in settlement.settle(self.system, self.governance, book))
+        gas = sum(int(r.gas_used) for r in settlement.settle(self.system, self.governance, book))
         for label in sorted({bid.buyer for bid in self.market.bids}):
             account = self.account(label)
             amount, bids = orders.owed(self.system, account.address)
@@ -262,10 +261,10 @@ class Consortium:
     # ---- chain plumbing ----
 
     def now(self) -> int:
-        return int(self.system.chain.w3.eth.get_block("latest")["timestamp"])
+        return self.system.chain.latest_timestamp()
 
     def enter(self, phase: Phase) -> None:
         advance_into(self.system.chain, self.system.clearing_house, self.round_id, phase)
 
-    def send(self, call: ContractFunction, sender: BaseAccount) -> None:
+    def send(self, call: ContractCall, sender: BaseAccount) -> None:
         self.system.chain.send(call, sender)

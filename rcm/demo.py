@@ -28,8 +28,8 @@ from tokens.amounts import from_units
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.contract import Contract
 
+    from chain.contract import Contract
     from market.result import PricedClearing
     from oracle.attestation import Evidence, ResourceUse
     from oracle.attester import Enclave
@@ -183,7 +183,7 @@ class Demo:
                 ("failed clauses", ", ".join(c.id for c in public.clauses) or "none"),
                 ("fault", public.fault),
                 ("signers", ", ".join(s for s, _ in quorum.signatures)),
-                ("gas", str(receipt["gasUsed"])),
+                ("gas", str(receipt.gas_used)),
             ],
         )
         return quorum
@@ -236,7 +236,7 @@ class Demo:
             table.add_row(bid.id, "0x" + entry.digest.hex()[:10] + "…",
                           f"{entry.deposit_micro_usd / 1e6:,.0f}",
                           from_units(entry.stake_wei, "cst"),
-                          f"{bid.epsilon_micros / 1e6:g}", str(entry.receipt["gasUsed"]))
+                          f"{bid.epsilon_micros / 1e6:g}", str(entry.receipt.gas_used))
         self.console.print(table)
         self.console.print(_rows(Table("bid", "why", title="refused before committing: the "
                                                             "chain would refuse them"),

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.types import TxReceipt
 
     from chain.clearing_house import Round
+    from chain.contract import Receipt
     from chain.settlement import Phase
     from chain.system import System
     from market.book import Book
@@ -44,8 +44,8 @@ class Sent:
     gas: int
 
     @classmethod
-    def of(cls, receipt: TxReceipt) -> Sent:
-        return cls("0x" + bytes(receipt["transactionHash"]).hex(), int(receipt["gasUsed"]))
+    def of(cls, receipt: Receipt) -> Sent:
+        return cls(receipt.tx, receipt.gas_used)
 
 
 @dataclass(frozen=True)
@@ -223,16 +223,13 @@ class Wallet:
                   ) -> PostedAsks:
         """Offers capacity in a round in its commit phase (each entry as in an ask file); the
         round's policy holds a bond per unit offered until the round closes."""
-        from web3.logs import DISCARD
-
         from market.onchain import AskEntry
         from market.orders import post_asks
 
         chain_asks = [_model(AskEntry, ask, f"asks[{i}]").to_chain() for i, ask in enumerate(asks)]
         receipt = post_asks(self._system, self.account, round_id, chain_asks)
-        posted = self._system.clearing_house.events.AskPosted().process_receipt(
-            receipt, errors=DISCARD)
-        return PostedAsks(round_id, [int(e["args"]["item"]) for e in posted], Sent.of(receipt))
+        posted = self._system.clearing_house.events_in(receipt, "AskPosted")
+        return PostedAsks(round_id, [int(e.args["item"]) for e in posted], Sent.of(receipt))
 
     def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0) -> PlacedBid:
         """Signs a sealed bid (as in a bid file), keeps it under $RCM_HOME for the reveal, and

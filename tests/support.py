@@ -13,31 +13,30 @@ from typing import Any
 
 import pytest
 
+from chain.contract import Contract, Receipt
 from chain.reverts import Reverted
 from oracle.node.spawn import free_port
 
 
 @contextmanager
 def reverts(name: str, *args: Any) -> Iterator[None]:
-    """The block must revert with custom error `name`; with `args`, exactly those arguments."""
+    """The block must revert with custom error `name`; with `args`, exactly those arguments
+    (bytes among them as the 0x-hex a revert's arguments read as)."""
     with pytest.raises(Reverted) as caught:
         yield
     assert caught.value.name == name, str(caught.value)
     if args:
-        assert caught.value.args_ == args, str(caught.value)
+        expected = tuple("0x" + a.hex() if isinstance(a, bytes) else a for a in args)
+        assert caught.value.args_ == expected, str(caught.value)
 
 
-def role(contract: Any, name: str) -> str:
-    return "0x" + bytes(getattr(contract.functions, name)().call()).hex()
+def role(contract: Any, name: str) -> bytes:
+    return bytes(getattr(contract.functions, name)().call())
 
 
-def event_args(contract: Any, receipt: Any, event: str) -> list[dict[str, Any]]:
+def event_args(contract: Contract, receipt: Receipt, event: str) -> list[dict[str, Any]]:
     """The decoded arguments of every `event` the receipt holds from `contract`."""
-    from web3.logs import DISCARD
-
-    # Logs of other contracts in the same receipt (token transfers) are not this event.
-    found = getattr(contract.events, event)().process_receipt(receipt, errors=DISCARD)
-    return [dict(e["args"]) for e in found]
+    return [e.args for e in contract.events_in(receipt, event)]
 
 
 RCM = str(Path(sys.executable).with_name("rcm"))

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
-from web3.constants import ADDRESS_ZERO
 
 from chain.bid import purpose_id
+from chain.contract import ZERO_ADDRESS
 from chain.erc20 import allowance, balance_of
 from chain.events import events
 from chain.ledger import (
@@ -34,7 +34,8 @@ from tokens.errors import TokensError
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.types import TxReceipt
+
+    from chain.contract import Receipt
 
 MICROS_PER_EPSILON = 10**6
 ATTO_PER_DELTA = 10**18
@@ -161,7 +162,7 @@ def register(
     max_delta_atto: int,
     total_delta_atto: int,
     purposes: list[str],
-) -> tuple[int, TxReceipt]:
+) -> tuple[int, Receipt]:
     """Registers a dataset and mints its whole ε budget to the owner; returns its id."""
     if max_delta_atto == 0:
         raise TokensError("the per-job δ cap must be greater than 0", field="delta")
@@ -204,10 +205,10 @@ def register(
     return dataset, system.chain.send(call, owner)
 
 
-def grant(system: System, sender: BaseAccount, dataset: int, to: str, amount: int) -> TxReceipt:
+def grant(system: System, sender: BaseAccount, dataset: int, to: str, amount: int) -> Receipt:
     """Gives `amount` micro-ε of the sender's budget to `to` (an ERC-1155 transfer)."""
     _require_dataset(system, dataset)
-    if to == ADDRESS_ZERO:
+    if to == ZERO_ADDRESS:
         raise TokensError("the zero address cannot hold budget", field="to")
     if to == sender.address:
         raise TokensError("is this wallet itself", field="to")
@@ -216,7 +217,7 @@ def grant(system: System, sender: BaseAccount, dataset: int, to: str, amount: in
     return system.chain.send(call, sender)
 
 
-def offer(system: System, seller: BaseAccount, dataset: int, amount: int, price: int) -> TxReceipt:
+def offer(system: System, seller: BaseAccount, dataset: int, amount: int, price: int) -> Receipt:
     """Offers up to `amount` micro-ε at `price` micro-USD per ε; amount 0 withdraws the offer."""
     _require_dataset(system, dataset)
     if amount:
@@ -234,7 +235,7 @@ def cost_micro_usd(amount: int, price: int) -> int:
 
 def buy(
     system: System, buyer: BaseAccount, dataset: int, seller: str, amount: int, price: int
-) -> TxReceipt:
+) -> Receipt:
     """Buys `amount` micro-ε from `seller`'s offer at the price the buyer expects, approving the
     payment token first if needed."""
     _require_dataset(system, dataset)
@@ -305,12 +306,12 @@ def datasets(system: System, address: str) -> list[DatasetView]:
     registration and ERC-1155 transfer events, with their current state."""
     ledger = system.ledger
     registered = {
-        int(e["args"]["id"]): bytes(e["args"]["contentHash"])
+        int(e.args["id"]): bytes(e.args["contentHash"])
         for e in events(system, ledger, "DatasetRegistered", owner=address)
     }
-    received = {int(e["args"]["id"]) for e in events(system, ledger, "TransferSingle", to=address)}
+    received = {int(e.args["id"]) for e in events(system, ledger, "TransferSingle", to=address)}
     for batch in events(system, ledger, "TransferBatch", to=address):
-        received.update(int(i) for i in batch["args"]["ids"])
+        received.update(int(i) for i in batch.args["ids"])
     views = []
     for dataset in sorted(registered.keys() | received):
         state = Dataset.read(ledger, dataset)
@@ -341,13 +342,13 @@ def datasets(system: System, address: str) -> list[DatasetView]:
 def _purposes(system: System, dataset: int) -> list[str]:
     consents: dict[bytes, bool] = {}
     for e in events(system, system.ledger, "ConsentSet", id=dataset):
-        consents[bytes(e["args"]["purpose"])] = bool(e["args"]["consented"])
+        consents[bytes(e.args["purpose"])] = bool(e.args["consented"])
     return [purpose_name(p) for p, consented in consents.items() if consented]
 
 
 def _content_hash(system: System, dataset: int) -> bytes:
     (registered,) = events(system, system.ledger, "DatasetRegistered", id=dataset)
-    return bytes(registered["args"]["contentHash"])
+    return bytes(registered.args["contentHash"])
 
 
 # ---- checks ----

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
-from web3.constants import ADDRESS_ZERO
 
 from chain.clearing_house import AskState, BidRecord, Round
 from chain.compute_futures import future_balance
+from chain.contract import ZERO_ADDRESS
 from chain.errors import InsufficientStake
 from chain.events import events
 from chain.policy import Rules
@@ -29,7 +29,8 @@ from tokens.operations import balances
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.types import TxReceipt
+
+    from chain.contract import Receipt
 
 # How a future's record status reads to its holder once it has left the Future status.
 SPENT = {Status.REDEEMED: "redeemed", Status.SETTLED: "settled", Status.VOIDED: "voided",
@@ -59,7 +60,7 @@ def record_of(system: System, future_id: bytes) -> BidRecord:
 # ---- actions ----
 
 
-def claim(system: System, winner: BaseAccount, future_ids: list[bytes]) -> TxReceipt:
+def claim(system: System, winner: BaseAccount, future_ids: list[bytes]) -> Receipt:
     """Mints the winner's unclaimed futures as ERC-1155 tokens, in one transaction."""
     if len(set(future_ids)) != len(future_ids):
         raise TokensError("a future is listed twice", field="future_id")
@@ -71,9 +72,9 @@ def claim(system: System, winner: BaseAccount, future_ids: list[bytes]) -> TxRec
     return system.chain.send(system.clearing_house.functions.claim(future_ids), winner)
 
 
-def transfer(system: System, holder: BaseAccount, to: str, future_id: bytes) -> TxReceipt:
+def transfer(system: System, holder: BaseAccount, to: str, future_id: bytes) -> Receipt:
     """Sends a future to `to`, claiming it first when its winner has not yet."""
-    if to == ADDRESS_ZERO:
+    if to == ZERO_ADDRESS:
         raise TokensError("the zero address cannot hold a future", field="to")
     if to == holder.address:
         raise TokensError("is this wallet itself", field="to")
@@ -87,7 +88,7 @@ def transfer(system: System, holder: BaseAccount, to: str, future_id: bytes) -> 
     return system.chain.send(call, holder)
 
 
-def redeem(system: System, holder: BaseAccount, future_id: bytes) -> TxReceipt:
+def redeem(system: System, holder: BaseAccount, future_id: bytes) -> Receipt:
     """Redeems a future into a policy-oracle job. A holder who is not the bidder backs the job
     with its own free stake, so it must have `requiredStake` of it."""
     record = _require_future(system, future_id)
@@ -143,19 +144,19 @@ def futures(system: System, address: str) -> list[FutureView]:
     house, tokens = system.clearing_house, system.futures
     found: dict[bytes, tuple[BidRecord, str]] = {}
     for e in events(system, house, "Committed", bidder=address):
-        digest = bytes(e["args"]["digest"])
+        digest = bytes(e.args["digest"])
         record = record_of(system, digest)
         if record.status is Status.FUTURE and not record.claimed:
             found[digest] = (record, "unclaimed")
-    received = {int(e["args"]["id"]) for e in events(system, tokens, "TransferSingle", to=address)}
+    received = {int(e.args["id"]) for e in events(system, tokens, "TransferSingle", to=address)}
     for batch in events(system, tokens, "TransferBatch", to=address):
-        received.update(int(i) for i in batch["args"]["ids"])
+        received.update(int(i) for i in batch.args["ids"])
     for token_id in received:
         digest = token_id.to_bytes(32, "big")
         if future_balance(tokens, address, digest):
             found[digest] = (record_of(system, digest), "held")
     for e in events(system, house, "Redeemed", redeemer=address):
-        digest = bytes(e["args"]["futureId"])
+        digest = bytes(e.args["futureId"])
         record = record_of(system, digest)
         found[digest] = (record, SPENT.get(record.status, record.status.name.lower()))
     asks: dict[int, dict[int, Ask]] = {}
@@ -174,11 +175,11 @@ def _view(
 ) -> FutureView:
     if record.round_id not in asks:
         asks[record.round_id] = {
-            int(e["args"]["item"]): ask_from_event(e["args"]["ask"])
+            int(e.args["item"]): ask_from_event(e.args["ask"])
             for e in events(system, system.clearing_house, "AskPosted", roundId=record.round_id)
         }
     (revealed,) = events(system, system.clearing_house, "Revealed", digest=digest)
-    bundle = bid_from_event(revealed["args"]["bid"]).bundles[record.bundle_index]
+    bundle = bid_from_event(revealed.args["bid"]).bundles[record.bundle_index]
     items = []
     for index, quantity in zip(bundle.items, bundle.quantities, strict=True):
         ask = asks[record.round_id][index]
@@ -270,7 +271,7 @@ class Ended:
 
     expired: list[bytes]
     timed_out: list[bytes]
-    receipts: list[TxReceipt]
+    receipts: list[Receipt]
 
 
 def end_deliveries(system: System, sender: BaseAccount, round_id: int) -> Ended:
@@ -287,7 +288,7 @@ def end_deliveries(system: System, sender: BaseAccount, round_id: int) -> Ended:
     expiring: list[tuple[bytes, BidRecord]] = []
     timing_out: list[bytes] = []
     for e in events(system, house, "Issued", roundId=round_id):
-        digest = bytes(e["args"]["futureId"])
+        digest = bytes(e.args["futureId"])
         record = record_of(system, digest)
         if record.provider_item not in ends:
             ends[record.provider_item] = AskState.read(
@@ -311,9 +312,9 @@ def end_deliveries(system: System, sender: BaseAccount, round_id: int) -> Ended:
 def _holders(system: System) -> dict[int, str]:
     """Each future token's holder, from its transfers in order (a token is one of a kind)."""
     tokens = system.futures
-    moves = [(e["blockNumber"], e["logIndex"], [int(e["args"]["id"])], e["args"]["to"])
+    moves = [(e.block_number, e.log_index, [int(e.args["id"])], e.args["to"])
              for e in events(system, tokens, "TransferSingle")]
-    moves += [(e["blockNumber"], e["logIndex"], [int(i) for i in e["args"]["ids"]], e["args"]["to"])
+    moves += [(e.block_number, e.log_index, [int(i) for i in e.args["ids"]], e.args["to"])
               for e in events(system, tokens, "TransferBatch")]
     holders: dict[int, str] = {}
     for _, _, ids, to in sorted(moves):

@@ -15,7 +15,8 @@ from tokens.errors import TokensError
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.types import TxReceipt
+
+    from chain.contract import Receipt
 
 
 class Balances(BaseModel):
@@ -37,7 +38,7 @@ def balances(system: System, address: str) -> Balances:
     vault = VaultBalance.read(system.vault, address)
     return Balances(
         address=address,
-        eth=system.chain.w3.eth.get_balance(address),  # type: ignore[arg-type]
+        eth=system.chain.balance(address),
         cst=balance_of(system.cst, address),
         usd=balance_of(system.payment_token, address),
         staked=vault.free_wei,
@@ -58,7 +59,7 @@ def _require_at_most(amount: int, available: int, token: str, what: str) -> None
         )
 
 
-def transfer(system: System, sender: BaseAccount, to: str, amount: int, token: str) -> TxReceipt:
+def transfer(system: System, sender: BaseAccount, to: str, amount: int, token: str) -> Receipt:
     held = balances(system, sender.address)
     _require_at_most(amount, getattr(held, token), token, "the balance")
     if token == "eth":
@@ -67,7 +68,7 @@ def transfer(system: System, sender: BaseAccount, to: str, amount: int, token: s
     return system.chain.send(contract.functions.transfer(to, amount), sender)
 
 
-def _deposit(system: System, sender: BaseAccount, amount: int, method: str) -> TxReceipt:
+def _deposit(system: System, sender: BaseAccount, amount: int, method: str) -> Receipt:
     """Moves CST from the wallet into the vault (`stake` or `bond`), approving it first."""
     _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
     if allowance(system.cst, sender.address, system.vault.address) < amount:
@@ -75,36 +76,36 @@ def _deposit(system: System, sender: BaseAccount, amount: int, method: str) -> T
     return system.chain.send(getattr(system.vault.functions, method)(amount), sender)
 
 
-def stake(system: System, sender: BaseAccount, amount: int) -> TxReceipt:
+def stake(system: System, sender: BaseAccount, amount: int) -> Receipt:
     return _deposit(system, sender, amount, "stake")
 
 
-def unstake(system: System, sender: BaseAccount, amount: int) -> TxReceipt:
+def unstake(system: System, sender: BaseAccount, amount: int) -> Receipt:
     _require_at_most(amount, balances(system, sender.address).staked, "cst", "the free stake")
     return system.chain.send(system.vault.functions.unstake(amount), sender)
 
 
-def bond(system: System, sender: BaseAccount, amount: int) -> TxReceipt:
+def bond(system: System, sender: BaseAccount, amount: int) -> Receipt:
     return _deposit(system, sender, amount, "bond")
 
 
-def unbond(system: System, sender: BaseAccount, amount: int) -> TxReceipt:
+def unbond(system: System, sender: BaseAccount, amount: int) -> Receipt:
     _require_at_most(amount, balances(system, sender.address).bonded, "cst", "the bond")
     return system.chain.send(system.vault.functions.unbond(amount), sender)
 
 
 def unbonded_ready(system: System, address: str) -> bool:
     held = balances(system, address)
-    now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
+    now = system.chain.latest_timestamp()
     return held.unbonding > 0 and now >= held.unbonding_ready_at
 
 
-def withdraw(system: System, sender: BaseAccount) -> TxReceipt:
+def withdraw(system: System, sender: BaseAccount) -> Receipt:
     held = balances(system, sender.address)
     if held.unbonding == 0:
         raise TokensError("nothing to withdraw: no refunds or proceeds from rounds, and no CST "
                           "is unbonding")
-    now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
+    now = system.chain.latest_timestamp()
     if now < held.unbonding_ready_at:
         raise TokensError(
             f"nothing to withdraw yet: {from_units(held.unbonding, 'cst')} CST unbonds in "

@@ -12,8 +12,8 @@ from chain.config import DEFAULT_RPC
 
 if TYPE_CHECKING:
     from eth_account.signers.base import BaseAccount
-    from web3.types import TxReceipt
 
+    from chain.contract import Receipt
     from chain.system import System
     from rcm.sdk import Sent, Wallet
 
@@ -35,7 +35,7 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def tx_summary(receipt: TxReceipt) -> dict[str, Any]:
+def tx_summary(receipt: Receipt) -> dict[str, Any]:
     from dataclasses import asdict
 
     from rcm.sdk import Sent

@@ -70,8 +70,7 @@ def submit(
 ) -> None:
     """Post the attestation to every node (a 409 still yields that node's stored verdict),
     collect k matching signatures and submit the verdict to PolicyOracle."""
-    from web3.constants import ADDRESS_ZERO
-
+    from chain.contract import ZERO_ADDRESS
     from chain.policy_oracle import consumer_of, is_decided
     from oracle.attestation import Attestation
     from oracle.errors import MalformedEvidence, OracleError
@@ -91,7 +90,7 @@ def submit(
     sender = _unlock(from_)
     system = load_system(rpc)
     job_id = _job_id(attestation.evidence.job)
-    if consumer_of(system, job_id) == ADDRESS_ZERO:
+    if consumer_of(system, job_id) == ZERO_ADDRESS:
         raise OracleError(f"job: {attestation.evidence.job} is not open on-chain")
     if is_decided(system, job_id):
         raise OracleError(f"job: {attestation.evidence.job} already has a verdict on-chain")
@@ -102,7 +101,7 @@ def submit(
         "fault": quorum.public.fault,
         "clauses": [clause.id for clause in quorum.public.clauses],
         "signers": [signer for signer, _ in quorum.signatures],
-        "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
+        "tx": receipt.tx,
     }
     if json_out:
         print_json(data)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from web3.logs import DISCARD
 
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
@@ -23,8 +22,7 @@ from rcm.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from web3.types import TxReceipt
-
+    from chain.contract import Receipt
     from chain.system import System
     from market.book import Book
 
@@ -52,11 +50,11 @@ def open_(
     from chain.settlement import Deadlines
 
     system, account = open_wallet(wallet, rpc)
-    now = int(system.chain.w3.eth.get_block("latest")["timestamp"])
+    now = system.chain.latest_timestamp()
     deadlines = Deadlines.after(now, commit, reveal, post, challenge)
     house = system.clearing_house
     receipt = system.chain.send(house.functions.openRound(deadlines.as_args()), account)
-    opened = house.events.RoundOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]
+    opened = house.events_in(receipt, "RoundOpened")[0].args
     round_id = int(opened["roundId"])
     data = {"round": round_id, "policy": int(opened["policyId"]),
             "deadlines": _times(deadlines.as_args()), **tx_summary(receipt)}
@@ -98,8 +96,8 @@ def policy(
     system, account = open_wallet(wallet, rpc)
     receipt = system.chain.send(system.policies.functions.setPolicy(chain_policy.as_args()),
                                 account)
-    registered = system.policies.events.PolicySet().process_receipt(receipt, errors=DISCARD)
-    policy_id = int(registered[0]["args"]["policyId"])
+    registered = system.policies.events_in(receipt, "PolicySet")
+    policy_id = int(registered[0].args["policyId"])
     report(json_out, {"policy_id": policy_id, **tx_summary(receipt)},
            f"registered policy {policy_id}; rounds opened from now on pin it")
 
@@ -316,5 +314,5 @@ def _times(deadlines: tuple[int, ...]) -> dict[str, str]:
                     strict=True))
 
 
-def _txs(receipts: list[TxReceipt]) -> list[str]:
+def _txs(receipts: list[Receipt]) -> list[str]:
     return [str(tx_summary(receipt)["tx"]) for receipt in receipts]

@@ -1,4 +1,4 @@
-"""chain.rpc's ReadContract against web3's contracts on the embedded chain, with the system
+"""chain.contract's Contract against web3's contracts on the embedded chain, with the system
 deployed and a round in its challenge phase: every view the readers call gives exactly what web3
 gives, the readers work on it unchanged, and a revert raises what `decode_revert` makes of it;
 in process and over HTTP, from a node that answers as Hardhat does."""
@@ -10,7 +10,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,15 +19,15 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from chain import clearing_house, compute_futures, erc20, ledger, policy, reputation, vault
-from chain.abi_codec import decode_event, event_topic
 from chain.bid import Bundle
 from chain.compiler import interface, load_interfaces
 from chain.config import PROJECT_ROOT
 from chain.connection import Chain
+from chain.contract import Contract, Log
 from chain.errors import ChainError
 from chain.events import _embedded_logs
-from chain.reverts import Reverted, _revert_data
-from chain.rpc import HttpTransport, ReadContract, RpcClient, RpcError
+from chain.reverts import Reverted, _revert_data, decode_revert
+from chain.rpc import HttpTransport, RpcClient, RpcError
 from chain.system import System
 from tests.contracts import conftest as contracts
 from tests.contracts.settlement_fixtures import RESEARCH, USD, Market
@@ -111,7 +111,7 @@ class _Node(ThreadingHTTPServer):
 
     def __init__(self, chain: Chain) -> None:
         super().__init__(("127.0.0.1", 0), _NodeHandler)
-        self.provider = chain.w3.provider
+        self.manager = chain.w3.manager
         self.sender = chain.w3.eth.accounts[0]
         self.connections: set[tuple[str, int]] = set()
         self.drops_connections = False
@@ -130,7 +130,7 @@ class _Node(ThreadingHTTPServer):
         if method == "eth_call":
             params = [{"from": self.sender, **params[0]}, *params[1:]]
         try:
-            result = self.provider.make_request(method, params)["result"]
+            result = self.manager.request_blocking(method, params)
         except Exception as exc:
             error = {"message": str(exc), "data": _revert_data(exc)}
             return {"jsonrpc": "2.0", "id": request["id"],
@@ -152,18 +152,18 @@ def node(chain: Chain) -> Iterator[_Node]:
 @pytest.fixture(scope="module", params=["embedded", "http"])
 def client(request: pytest.FixtureRequest, chain: Chain, node: _Node) -> Iterator[RpcClient]:
     if request.param == "embedded":
-        yield RpcClient.embedded(chain.w3.provider)
+        yield chain.client
         return
     transport = HttpTransport(node.url)
     yield RpcClient(transport)
     transport.close()
 
 
-def reading(client: RpcClient, system: System, attr: str) -> tuple[Any, ReadContract]:
-    """The system's contract `attr` as web3's and as a ReadContract."""
-    web3_contract = getattr(system, attr)
+def reading(client: RpcClient, system: System, attr: str) -> tuple[Any, Contract]:
+    """The system's contract `attr` as web3's and as a Contract."""
+    address = getattr(system, attr).address
     abi = interface(ABI_NAMES[attr]).abi
-    return web3_contract, ReadContract(client, web3_contract.address, abi)
+    return system.chain.w3.eth.contract(address=address, abi=abi), Contract(client, address, abi)
 
 
 Args = Callable[[Scene], tuple[Any, ...]]
@@ -258,18 +258,19 @@ def test_the_readers_read_through_it_unchanged(client: RpcClient, system: System
 def test_a_revert_raises_the_custom_error_decode_revert_gives(
         client: RpcClient, chain: Chain, system: System, scene: Scene) -> None:
     web3_contract, contract = reading(client, system, "clearing_house")
-    with pytest.raises(Reverted) as through_web3:
-        chain.call(web3_contract.functions.close(scene.round_id))
+    with pytest.raises(Exception) as through_web3:
+        web3_contract.functions.close(scene.round_id).call()
+    expected = decode_revert(through_web3.value)
     with pytest.raises(Reverted) as read:
         contract.functions.close(scene.round_id).call()
-    assert (read.value.name, read.value.args_) == (through_web3.value.name,
-                                                   through_web3.value.args_)
+    assert isinstance(expected, Reverted)
+    assert (read.value.name, read.value.args_) == (expected.name, expected.args_)
     assert read.value.name == "WrongPhase"
 
 
 def test_a_call_where_no_contract_is_fails_clearly(client: RpcClient, system: System,
                                                    scene: Scene) -> None:
-    contract = ReadContract(client, scene.buyer, interface("SafetyVault").abi)
+    contract = Contract(client, scene.buyer, interface("SafetyVault").abi)
     with pytest.raises(ChainError, match="is the contract deployed there") as caught:
         contract.functions.balanceOf(scene.buyer).call()
     assert caught.value.field == "rpc"
@@ -285,17 +286,32 @@ def test_the_client_reads_chain_id_balances_and_code(client: RpcClient, chain: C
     assert client.batch([]) == []
 
 
+def _plain(value: Any) -> Any:
+    """web3's nested AttributeDicts as dicts."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in dict(value).items()}
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
 def test_event_logs_decode_as_web3_decodes_them(system: System, scene: Scene) -> None:
     seen = set()
     for attr, name in ABI_NAMES.items():
-        web3_contract = getattr(system, attr)
-        abi = {event_topic(e): e for e in interface(name).abi if e["type"] == "event"}
-        for log in _embedded_logs(system, web3_contract.address, system.manifest.deploy_block):
-            event = abi[bytes(log["topics"][0])]
-            expected = getattr(web3_contract.events, event["name"])().process_log(log)["args"]
-            topics = [bytes(topic) for topic in log["topics"]]
-            assert repr(decode_event(event, topics, bytes(log["data"]))) == repr(expected)
-            seen.add(event["name"])
+        contract = getattr(system, attr)
+        web3_contract = system.chain.w3.eth.contract(address=contract.address,
+                                                     abi=interface(name).abi)
+        web3_logs = system.chain.w3.eth.get_logs({"address": contract.address,
+                                                  "fromBlock": system.manifest.deploy_block})
+        walked = _embedded_logs(system, contract.address, system.manifest.deploy_block)
+        assert walked == [Log.of(dict(log)) for log in web3_logs]
+        for log, web3_log in zip(walked, web3_logs, strict=True):
+            event = contract.event_of(log)
+            expected = getattr(web3_contract.events, event.name)().process_log(web3_log).args
+            assert repr(event.args) == repr(_plain(expected))
+            seen.add(event.name)
     # Structs nested in structs, and arrays of structs, among them.
     assert {"PolicySet", "Revealed", "BatchPosted", "AskPosted", "Transfer"} <= seen
 

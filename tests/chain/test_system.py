@@ -73,7 +73,7 @@ def test_no_manifest_is_no_deployment() -> None:
 def test_a_real_network_needs_a_payment_token(
     deployed: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(type(deployed.chain), "chain_id", property(lambda self: 1))
+    monkeypatch.setattr(deployed.chain, "chain_id", 1)
     with pytest.raises(ChainError, match="payment token"):
         deploy_system(deployed.chain, deployed.chain.dev_account(0))
 
@@ -97,6 +97,6 @@ def test_the_clearing_house_is_the_one_holder_of_every_role_that_moves_value_for
                            (deployed.ledger, "CLEARING_ROLE"),
                            (deployed.futures, "CLEARING_ROLE")):
         role = bytes(getattr(contract.functions, name)().call())
-        holders = {e["args"]["account"] for e in events(deployed, contract, "RoleGranted")
-                   if bytes(e["args"]["role"]) == role}
+        holders = {e.args["account"] for e in events(deployed, contract, "RoleGranted")
+                   if bytes(e.args["role"]) == role}
         assert holders == {house}, (contract.address, name)

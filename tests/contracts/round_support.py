@@ -164,7 +164,7 @@ def next_block_at(market: Market, timestamp: int) -> None:
 
 
 def block_timestamp(market: Market, receipt: Any) -> int:
-    return int(market.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+    return int(market.chain.w3.eth.get_block(receipt.block_number)["timestamp"])
 
 
 def posted_version(market: Market, receipt: Any) -> int:

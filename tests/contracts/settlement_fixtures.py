@@ -10,7 +10,6 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
-from web3.contract import Contract
 
 from chain.bid import (
     Bid,
@@ -26,6 +25,7 @@ from chain.bid import (
 )
 from chain.clearing_house import AskState, BidRecord, Result, Round, advance_into
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.eip712 import Domain
 from chain.events import events
 from chain.ledger import dataset_id
@@ -134,7 +134,7 @@ class Market:
         return bid_domain(self.chain.chain_id, self.house.address)
 
     def now(self) -> int:
-        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return int(self.chain.latest_timestamp())
 
     # ---- rounds ----
 
@@ -232,8 +232,8 @@ class Market:
         """The awards of each batch of a result, from its `BatchPosted` events."""
         posted = events(self.system, self.house, "BatchPosted", roundId=round_id,
                         version=version)
-        ordered = sorted(posted, key=lambda e: e["args"]["batch"])
-        return [[Award.from_event(a) for a in e["args"]["awards"]] for e in ordered]
+        ordered = sorted(posted, key=lambda e: e.args["batch"])
+        return [[Award.from_event(a) for a in e.args["awards"]] for e in ordered]
 
     def report(self, round_id: int, payments: list[int] | None = None,
                item_prices: list[int] | None = None) -> PriceReport:
@@ -268,7 +268,7 @@ class Market:
         payments: list[int] = []
         if state.priced:
             priced = events(self.system, self.house, "Priced", roundId=round_id)
-            payments = list(priced[-1]["args"]["paymentsMicroUsd"])
+            payments = list(priced[-1].args["paymentsMicroUsd"])
         receipts, start = [], 0
         for number, awards in enumerate(self.batches(round_id, version)):
             paid = payments[start:start + len(awards)] if state.priced else []
@@ -358,7 +358,7 @@ def through(chain: Chain, wallet: Contract, owner: LocalAccount) -> Callable[[An
 
     def act(call: Any) -> Any:
         return chain.send(
-            wallet.functions.execute(call.address, call._encode_transaction_data()), owner
+            wallet.functions.execute(call.address, call.data), owner
         )
 
     return act

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3.contract import Contract
 
 from chain.bid import (
     Bid,
@@ -26,6 +25,7 @@ from chain.bid import (
 )
 from chain.clearing_house import AskState, Round
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.ledger import Dataset, dataset_id
 from chain.policy import ChainPolicy
 from chain.settlement import (
@@ -176,7 +176,7 @@ def _next_block_at(market: Market, timestamp: int) -> None:
 
 
 def _mined_at(market: Market, receipt: Any) -> int:
-    return int(market.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+    return int(market.chain.w3.eth.get_block(receipt.block_number)["timestamp"])
 
 
 def _forfeit_fee(deposit: int) -> int:
@@ -351,9 +351,9 @@ def test_post_asks_numbers_items_in_order_and_locks_the_providers_bond_per_unit(
     round_id = market.open_round(asks=())
     before = market.vault_balance(provider.address)
     post = market.house.functions.postAsks
-    assert post(round_id, [a.as_args() for a in ASKS[:3]]).call({"from": provider.address}) == 0
+    assert post(round_id, [a.as_args() for a in ASKS[:3]]).call(provider.address) == 0
     chain.send(post(round_id, [a.as_args() for a in ASKS[:3]]), provider)
-    assert post(round_id, [ASKS[3].as_args()]).call({"from": provider.address}) == 3
+    assert post(round_id, [ASKS[3].as_args()]).call(provider.address) == 3
     receipt = chain.send(post(round_id, [ASKS[3].as_args()]), provider)
     (posted,) = event_args(market.house, receipt, "AskPosted")
     assert (posted["roundId"], posted["item"], posted["provider"]) == (
@@ -1065,7 +1065,7 @@ def test_epsilon_returned_on_cancel_runs_no_receiver_hook_to_reenter(
     act(_commit_call(market, bid))
     cancel = market.house.functions.cancel(terms_args(bid), envelope_hash(bid))
     chain.send(
-        wallet.functions.arm(REENTER, market.house.address, cancel._encode_transaction_data()),
+        wallet.functions.arm(REENTER, market.house.address, cancel.data),
         outsider,
     )
     act(cancel)

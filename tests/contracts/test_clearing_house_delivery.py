@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3.contract import Contract
 
 from chain.bid import Bid, Bundle, envelope_hash, terms_args
 from chain.clearing_house import CLAIMED, REFUNDED, ProviderBond
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.ledger import Dataset, reserved_delta_atto, reserved_micro_epsilon
 from chain.policy import ChainPolicy
 from chain.policy_oracle import submit
@@ -382,7 +382,7 @@ def test_a_receiver_reentering_while_its_future_is_minted_gets_one(
     claim = market.house.functions.claim([digest])
     chain.send(
         issued.wallet.functions.arm(
-            REENTER, market.house.address, claim._encode_transaction_data()
+            REENTER, market.house.address, claim.data
         ),
         outsider,
     )
@@ -404,7 +404,7 @@ def test_a_receiver_redeeming_inside_its_transfer_hook_redeems_once(
     redeem = market.house.functions.redeem(_id(market, issued.a))
     chain.send(
         issued.wallet.functions.arm(
-            REENTER, market.house.address, redeem._encode_transaction_data()
+            REENTER, market.house.address, redeem.data
         ),
         outsider,
     )
@@ -437,7 +437,7 @@ def test_redeem_runs_no_receiver_hook_and_redeems_once(
     redeem = market.house.functions.redeem(_id(market, issued.h))
     chain.send(
         issued.wallet.functions.arm(
-            REENTER, market.house.address, redeem._encode_transaction_data()
+            REENTER, market.house.address, redeem.data
         ),
         outsider,
     )

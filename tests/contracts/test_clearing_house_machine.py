@@ -65,11 +65,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from web3.contract import Contract
 
 from chain.bid import Bid, Bundle, envelope_hash, terms_args
 from chain.clearing_house import AskState, BidRecord, ProviderBond
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.ledger import Dataset
 from chain.policy_oracle import signature_args, verdict_args
 from chain.prices import PriceReport
@@ -627,7 +627,7 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         return receipt
 
     def _timestamp(self, receipt: Any) -> int:
-        return int(self.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+        return int(self.chain.w3.eth.get_block(receipt.block_number)["timestamp"])
 
     def _required_stake(self, account: LocalAccount, bid: Bid) -> int:
         """What the vault locks for `account` backing `bid`, rounded up to the record's unit."""

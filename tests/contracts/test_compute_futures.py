@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3.contract import Contract
 
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.system import System
 from tests.contracts.settlement_fixtures import REJECT
 from tests.support import event_args, reverts, role
 
 FUTURE = int.from_bytes(b"\xf0" * 32, "big")
-ERC1155_INTERFACE, ERC1155_METADATA_INTERFACE = "0xd9b67a26", "0x0e89341c"
+ERC1155_INTERFACE, ERC1155_METADATA_INTERFACE = bytes.fromhex("d9b67a26"), bytes.fromhex("0e89341c")
 
 
 @pytest.fixture(scope="module")

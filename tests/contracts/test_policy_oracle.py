@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from eth_abi import encode
 from eth_account.signers.local import LocalAccount
-from web3.contract import Contract
 
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.eip712 import DOMAIN_TYPE, Domain
 from chain.policy_oracle import register, signature_args, submit, verdict_args
 from chain.prices import PRICE_TYPES, PriceReport, recover_report_signer, sign_report
@@ -380,7 +380,7 @@ def _report_signatures(
 
 
 def _verify(chain: Chain, system: System, report: PriceReport, signatures: list[Any]) -> int:
-    return int(chain.call(system.oracle.functions.verifyQuorum(_struct_hash(report), signatures)))
+    return int(system.oracle.functions.verifyQuorum(_struct_hash(report), signatures).call())
 
 
 def test_verify_quorum_returns_the_signer_bitmap_of_a_k_of_n_report(

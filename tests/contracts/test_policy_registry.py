@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3.contract import Contract
 
 from chain.bid import purpose_id
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.policy import ChainPolicy, PricingWeights, Rates, Rules
 from chain.system import System
 from tests.contracts.settlement_fixtures import POLICY, RESEARCH, RESEARCH_MAX_EPSILON
@@ -46,7 +46,7 @@ def _with_pricing(**fields: Any) -> ChainPolicy:
 
 def _assert_none_registered(chain: Chain, registry: Contract) -> None:
     with reverts("NoPolicy"):
-        chain.call(registry.functions.currentPolicyId())
+        registry.functions.currentPolicyId().call()
     # Id 0 is never assigned: the first id reads as empty as it does.
     assert registry.functions.rulesOf(1).call() == registry.functions.rulesOf(0).call()
 
@@ -79,9 +79,9 @@ def test_set_policy_returns_the_new_id(
     chain: Chain, registry: Contract, governance: LocalAccount
 ) -> None:
     set_policy = registry.functions.setPolicy(POLICY.as_args())
-    assert set_policy.call({"from": governance.address}) == 1
+    assert set_policy.call(governance.address) == 1
     chain.send(set_policy, governance)
-    assert set_policy.call({"from": governance.address}) == 2
+    assert set_policy.call(governance.address) == 2
 
 
 def test_only_the_regulator_sets_policies(

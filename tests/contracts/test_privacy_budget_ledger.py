@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3.contract import Contract
-from web3.types import TxReceipt
 
 from chain.connection import Chain
+from chain.contract import Contract, Receipt
 from chain.ledger import (
     Dataset,
     Offer,
@@ -67,7 +66,7 @@ def dataset(data_owner: LocalAccount) -> int:
 
 def _grant(
     chain: Chain, ledger: Contract, owner: LocalAccount, to: str, dataset: int, amount: int
-) -> TxReceipt:
+) -> Receipt:
     call = ledger.functions.safeTransferFrom(owner.address, to, dataset, amount, b"")
     return chain.send(call, owner)
 
@@ -238,18 +237,18 @@ def test_reserve_returns_what_of_the_datasets_budget_is_not_yet_consumed(
 ) -> None:
     _grant(chain, ledger, data_owner, buyer.address, dataset, 3_000_000)
     reserve = ledger.functions.reserve(dataset, buyer.address, 1_000_000, RESEARCH, 0)
-    assert reserve.call({"from": clearing.address}) == BUDGET_MICRO_EPSILON
+    assert reserve.call(clearing.address) == BUDGET_MICRO_EPSILON
     chain.send(reserve, clearing)
     # Reserved ε is not consumed: the next reservation still sees the whole budget.
-    assert reserve.call({"from": clearing.address}) == BUDGET_MICRO_EPSILON
+    assert reserve.call(clearing.address) == BUDGET_MICRO_EPSILON
     chain.send(ledger.functions.consume(dataset, 400_000), clearing)
-    assert reserve.call({"from": clearing.address}) == BUDGET_MICRO_EPSILON - 400_000
+    assert reserve.call(clearing.address) == BUDGET_MICRO_EPSILON - 400_000
     state = Dataset.read(ledger, dataset)
-    assert reserve.call({"from": clearing.address}) == (
+    assert reserve.call(clearing.address) == (
         state.total_micro_epsilon - state.consumed_micro_epsilon)
     # A bid on no private data reserves nothing from no dataset.
     assert (
-        ledger.functions.reserve(0, buyer.address, 0, RESEARCH, 0).call({"from": clearing.address})
+        ledger.functions.reserve(0, buyer.address, 0, RESEARCH, 0).call(clearing.address)
         == 0
     )
 
@@ -276,7 +275,7 @@ def test_reserve_needs_consent_a_delta_within_the_cap_and_the_whole_amount(
     with reverts("UnknownDataset", 0):  # no dataset: no ε to reserve either
         chain.send(reserve(0, buyer.address, 1, RESEARCH, 0), clearing)
     receipt = chain.send(reserve(0, buyer.address, 0, RESEARCH, 0), clearing)
-    assert receipt["logs"] == []  # a bid on no private data reserves nothing
+    assert receipt.logs == ()  # a bid on no private data reserves nothing
     with reverts(
         "AccessControlUnauthorizedAccount", outsider.address, role(ledger, "CLEARING_ROLE")
     ):
@@ -349,7 +348,7 @@ def test_every_reservation_on_a_dataset_is_charged_its_delta_cap_even_with_no_ep
         ledger.functions.release(0, buyer.address, 0),
         ledger.functions.consume(0, 0),
     ):
-        assert chain.send(call, clearing)["logs"] == []
+        assert chain.send(call, clearing).logs == ()
     assert _delta(ledger, 0) == (0, 0)
 
 
@@ -440,10 +439,10 @@ def test_a_buyer_reentering_through_its_receiver_hook_buys_once(
 ) -> None:
     hostile = chain.deploy("HostileReceiver", outsider, outsider.address)
     chain.send(system.usd.functions.mint(hostile.address, 10 * USD), governance)
-    approve = system.usd.encode_abi("approve", [ledger.address, 2**256 - 1])
+    approve = system.usd.functions.approve(ledger.address, 2**256 - 1).data
     chain.send(hostile.functions.execute(system.usd.address, approve), outsider)
     chain.send(ledger.functions.offer(dataset, 2_000_000, PRICE), data_owner)
-    buy = ledger.encode_abi("buy", [dataset, data_owner.address, 1_000_000, PRICE])
+    buy = ledger.functions.buy(dataset, data_owner.address, 1_000_000, PRICE).data
     chain.send(hostile.functions.arm(REENTER, ledger.address, buy), outsider)
     chain.send(hostile.functions.execute(ledger.address, buy), outsider)
     assert hostile.functions.reentered().call() is True

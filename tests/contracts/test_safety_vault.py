@@ -78,7 +78,7 @@ def test_lock_stake_locks_the_required_stake_rounded_up_with_no_record_of_its_ow
         20_000_001 * 10**12
     )
     call = lock_stake(buyer.address, 5_000, 40_000_003, MILLI_CST)
-    assert call.call({"from": clearing.address}) == 20_001 * MILLI_CST
+    assert call.call(clearing.address) == 20_001 * MILLI_CST
     receipt = chain.send(call, clearing)
     assert event_args(system.vault, receipt, "StakeLocked") == [
         {"account": buyer.address, "amount": 20_001 * MILLI_CST}
@@ -261,16 +261,16 @@ def test_release_and_seize_take_at_most_what_is_locked(
     chain.send(vault.lockBond(provider.address, 4 * CST), clearing)
     held = system.cst.functions.balanceOf(buyer.address).call()
     seize = vault.seizeLockedBond(provider.address, 3 * CST, buyer.address)
-    assert seize.call({"from": clearing.address}) == 3 * CST
+    assert seize.call(clearing.address) == 3 * CST
     receipt = chain.send(seize, clearing)
     assert event_args(system.vault, receipt, "LockedBondSeized")[0]["amount"] == 3 * CST
     release = vault.releaseBond(provider.address, 2 * CST)
-    assert release.call({"from": clearing.address}) == CST
+    assert release.call(clearing.address) == CST
     receipt = chain.send(release, clearing)
     assert event_args(system.vault, receipt, "BondReleased")[0]["amount"] == CST
     assert _balance(system, provider)[2::3] == (7 * CST, 0)
     assert system.cst.functions.balanceOf(buyer.address).call() == held + 3 * CST
-    assert vault.releaseBond(buyer.address, 1).call({"from": clearing.address}) == 0
+    assert vault.releaseBond(buyer.address, 1).call(clearing.address) == 0
     before = _balance(system, provider), system.cst.functions.balanceOf(buyer.address).call()
     for call in (
         vault.releaseBond(provider.address, 0),
@@ -302,7 +302,7 @@ def test_a_seizure_reaches_only_locked_bond_not_free_bond_unbonding_or_stake(
     assert before[:4] + before[5:] == (5 * CST, 0, 5 * CST, 2 * CST, 3 * CST)
     held = system.cst.functions.balanceOf(buyer.address).call()
     seize = vault.seizeLockedBond(provider.address, 10 * CST, buyer.address)
-    assert seize.call({"from": clearing.address}) == 3 * CST
+    assert seize.call(clearing.address) == 3 * CST
     receipt = chain.send(seize, clearing)
     assert event_args(system.vault, receipt, "LockedBondSeized") == [
         {"account": provider.address, "amount": 3 * CST, "recipient": buyer.address}
@@ -389,7 +389,7 @@ def test_required_stake_scales_with_risk_and_falls_with_reputation(
         chain.send(audit, oracle)
     assert required(buyer.address, 5_000, 40_000_000).call() == 15_000_000 * rate
     with reverts("InvalidRiskBps", 10_001):
-        chain.call(required(buyer.address, 10_001, 1))
+        required(buyer.address, 10_001, 1).call()
 
 
 def test_regulator_sets_rate_and_delay(

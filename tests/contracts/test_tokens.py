@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3.contract import Contract
 
 from chain.connection import Chain
+from chain.contract import Contract
 from chain.eip712 import Domain, sign_typed
 from chain.system import System
 from tests.support import event_args, reverts, role
@@ -93,7 +93,7 @@ def test_permit_signed_with_the_eip712_helper_sets_an_allowance_once(
     chain: Chain, system: System, buyer: LocalAccount, outsider: LocalAccount, token: str
 ) -> None:
     contract = getattr(system, token)
-    deadline = chain.w3.eth.get_block("latest")["timestamp"] + 3600
+    deadline = chain.latest_timestamp() + 3600
     v, r, s = _permit(chain, contract, buyer, outsider.address, 77, deadline)
     call = contract.functions.permit(buyer.address, outsider.address, 77, deadline, v, r, s)
     chain.send(call, outsider)
@@ -106,7 +106,7 @@ def test_permit_signed_with_the_eip712_helper_sets_an_allowance_once(
 def test_permit_replayed_from_another_chain_is_rejected(
     chain: Chain, system: System, buyer: LocalAccount, outsider: LocalAccount
 ) -> None:
-    deadline = chain.w3.eth.get_block("latest")["timestamp"] + 3600
+    deadline = chain.latest_timestamp() + 3600
     v, r, s = _permit(chain, system.cst, buyer, outsider.address, 5, deadline, chain_id=1)
     with reverts("ERC2612InvalidSigner"):
         chain.send(
@@ -119,7 +119,7 @@ def test_permit_replayed_from_another_chain_is_rejected(
 def test_expired_permit_is_rejected(
     chain: Chain, system: System, buyer: LocalAccount, outsider: LocalAccount
 ) -> None:
-    deadline = chain.w3.eth.get_block("latest")["timestamp"] - 1
+    deadline = chain.latest_timestamp() - 1
     v, r, s = _permit(chain, system.cst, buyer, outsider.address, 5, deadline)
     with reverts("ERC2612ExpiredSignature", deadline):
         chain.send(

@@ -19,9 +19,6 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3.contract import Contract
-from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
 
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
@@ -37,6 +34,7 @@ from chain.bid import (
 )
 from chain.clearing_house import Round, advance_into
 from chain.connection import Chain, connect
+from chain.contract import Contract, ContractCall, Receipt
 from chain.deploy import deploy_system
 from chain.events import events
 from chain.ledger import dataset_id
@@ -203,7 +201,7 @@ def _isolated(market: Market) -> Iterator[None]:
 
 
 def open_round(market: Market) -> int:
-    now = int(market.chain.w3.eth.get_block("latest")["timestamp"])
+    now = int(market.chain.latest_timestamp())
     deadlines = Deadlines.after(now, *(PHASE_SECONDS,) * 4)
     opened = market.chain.send(market.house.functions.openRound(deadlines.as_args()),
                                market.auctioneer)
@@ -297,7 +295,7 @@ def outcome(market: Market, round_id: int) -> Outcome:
     (priced,) = events(market.system, market.house, "Priced", roundId=round_id)
     return Outcome(round_id, {d: r.bundle_index for d, r in futures.items()},
                    {d: r.payment_micro_usd for d, r in futures.items()},
-                   tuple(priced["args"]["itemPricesMicroUsd"][:HONEST_ITEMS]),
+                   tuple(priced.args["itemPricesMicroUsd"][:HONEST_ITEMS]),
                    {b.address: market.usd(b.address) for b in market.bidders})
 
 
@@ -352,22 +350,22 @@ class Attacker:
 
     def __init__(self, market: Market) -> None:
         self.market, self.account, self.wallet = market, market.attacker, market.wallet
-        self.receipts: list[TxReceipt] = []
+        self.receipts: list[Receipt] = []
 
-    def send(self, call: ContractFunction) -> TxReceipt:
+    def send(self, call: ContractCall) -> Receipt:
         receipt = self.market.chain.send(call, self.account)
         self.receipts.append(receipt)
         return receipt
 
-    def send_as_wallet(self, call: ContractFunction) -> TxReceipt:
+    def send_as_wallet(self, call: ContractCall) -> Receipt:
         """`call` from the wallet: its owner sends `execute`, and pays the gas."""
         return self.send(self.wallet.functions.execute(call.address,
-                                                       call._encode_transaction_data()))
+                                                       call.data))
 
     def gas_paid_wei(self) -> int:
-        return sum(int(r["gasUsed"]) * int(r["effectiveGasPrice"]) for r in self.receipts)
+        return sum(int(r.gas_used) * int(r.effective_gas_price_wei) for r in self.receipts)
 
-    def refused(self, call: ContractFunction, name: str, *args: Any, round_id: int) -> None:
+    def refused(self, call: ContractCall, name: str, *args: Any, round_id: int) -> None:
         """`call` refused with exactly this error, and nothing it could touch changed."""
         before = watched(self.market, round_id)
         with reverts(name, *args):
@@ -425,15 +423,15 @@ def forfeit_micro_usd(deposit_micro_usd: int) -> int:
 
 def next_block_at(market: Market, timestamp: int) -> None:
     """Sets the clock so that the next transaction is mined in a block stamped `timestamp`."""
-    now = int(market.chain.w3.eth.get_block("latest")["timestamp"])
+    now = int(market.chain.latest_timestamp())
     market.chain.advance_time(timestamp - now)
 
 
-def timestamp_of(market: Market, receipt: TxReceipt) -> int:
-    return int(market.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+def timestamp_of(market: Market, receipt: Receipt) -> int:
+    return int(market.chain.w3.eth.get_block(receipt.block_number)["timestamp"])
 
 
-def awarded(house: Contract, receipt: TxReceipt) -> list[tuple[bytes, int]]:
+def awarded(house: Contract, receipt: Receipt) -> list[tuple[bytes, int]]:
     return [(bytes(a["bidDigest"]), int(a["bundleIndex"]))
             for batch in event_args(house, receipt, "BatchPosted") for a in batch["awards"]]
 

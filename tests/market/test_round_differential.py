@@ -20,9 +20,6 @@ from eth_account.signers.local import LocalAccount
 from hypothesis import HealthCheck, given, settings
 from hypothesis import Phase as Stage
 from hypothesis import strategies as st
-from web3.contract import Contract
-from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
 
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
@@ -38,6 +35,7 @@ from chain.bid import (
 )
 from chain.clearing_house import BidRecord, advance_into
 from chain.connection import Chain, connect
+from chain.contract import Contract, ContractCall, Receipt
 from chain.deploy import Parameters, deploy_system
 from chain.ledger import dataset_id
 from chain.policy import LAUNCH_RATES
@@ -451,7 +449,7 @@ def pricing_rule(book: Book, choice: Choice) -> dict[str, int]:
 # ---- talking to the chain ----
 
 
-def outcome(chain: Chain, call: ContractFunction, sender: LocalAccount) -> TxReceipt | Reverted:
+def outcome(chain: Chain, call: ContractCall, sender: LocalAccount) -> Receipt | Reverted:
     """Sends `call`: its receipt, or the chain's refusal (then nothing was sent)."""
     try:
         return chain.send(call, sender)
@@ -459,8 +457,8 @@ def outcome(chain: Chain, call: ContractFunction, sender: LocalAccount) -> TxRec
         return refused
 
 
-def dry_run(chain: Chain, call: ContractFunction, sender: LocalAccount
-            ) -> TxReceipt | Reverted:
+def dry_run(chain: Chain, call: ContractCall, sender: LocalAccount
+            ) -> Receipt | Reverted:
     """The chain's verdict on `call` without its effects: sent, then undone."""
     snapshot = chain.snapshot()
     try:
@@ -469,7 +467,7 @@ def dry_run(chain: Chain, call: ContractFunction, sender: LocalAccount
         chain.revert_to(snapshot)
 
 
-def expect(verdict: TxReceipt | Reverted, refusals: set[str], step: str,
+def expect(verdict: Receipt | Reverted, refusals: set[str], step: str,
            tally: Counter[str]) -> bool:
     """The chain refused with one of `refusals`, or accepted when there are none; whether it
     accepted."""
@@ -490,7 +488,7 @@ def fills(book: Book, choice: Choice) -> list[tuple[Any, ...]]:
     return [fill_args(book.revealed[digest], k) for digest, k in ordered]
 
 
-def awarded(house: Contract, receipts: list[TxReceipt]) -> Choice:
+def awarded(house: Contract, receipts: list[Receipt]) -> Choice:
     """The fills a result's batches hold, from the `BatchPosted` events of its receipts."""
     return [("0x" + a.bid_digest.hex(), a.bundle_index)
             for receipt in receipts for batch in event_args(house, receipt, "BatchPosted")
@@ -530,7 +528,7 @@ def without_one(result: PricedClearing, data: st.DataObject) -> PricedClearing:
 def open_round(d: Deployment) -> tuple[int, int]:
     """A new round's id (from its `RoundOpened` event) and clearing time."""
     house = d.system.clearing_house
-    now = int(d.chain.w3.eth.get_block("latest")["timestamp"])
+    now = int(d.chain.latest_timestamp())
     deadlines = Deadlines.after(now, *(PHASE_SECONDS,) * 4)
     opened = d.chain.send(house.functions.openRound(deadlines.as_args()), d.auctioneer)
     return event_args(house, opened, "RoundOpened")[0]["roundId"], deadlines.reveal_timestamp

@@ -123,7 +123,7 @@ def market() -> Market:
         chain.send(system.vault.functions.bond(100 * CST), buyer)
         chain.send(ledger.functions.safeTransferFrom(owner.address, buyer.address, dataset,
                                                      2_000_000, b""), owner)
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    now = int(chain.latest_timestamp())
     chain.send(house.functions.openRound(Deadlines.after(now, *(PHASE,) * 4).as_args()),
                governance)
     orders.post_asks(system, provider, 1, [ask.to_chain() for ask in ASKS])
@@ -223,7 +223,7 @@ def test_posting_splits_into_batches_under_a_gas_cap_and_gives_the_same_result(
     result = settlement.clear_round(book, PARAMS)
     whole = market.system.clearing_house.functions.post(
         1, [call for _, call in settlement.fills(book, result)], settlement.solver_claim(result))
-    cap = whole.estimate_gas({"from": market.governance.address}) - 1
+    cap = market.chain.estimate_gas(whole, market.governance.address) - 1
     receipts = settlement.post(market.system, market.governance, book, result, max_gas=cap)
     assert len(receipts) == 2
     posted = Result.read(market.system.clearing_house, 1, 1)
@@ -245,7 +245,7 @@ def test_a_better_result_replaces_a_worse_one_in_batches_and_a_worse_one_is_refu
         settlement.challenge(market.system, challenger, market.book(), worse)
     whole = market.system.clearing_house.functions.challenge(
         1, 0, [call for _, call in settlement.fills(market.book(), best)], False)
-    cap = whole.estimate_gas({"from": challenger.address}) - 1
+    cap = market.chain.estimate_gas(whole, challenger.address) - 1
     receipts = settlement.challenge(market.system, challenger, market.book(), best,
                                     max_gas=cap)
     assert len(receipts) == 2  # one fill a batch; the second seals the challenge

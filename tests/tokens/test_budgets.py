@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3.constants import ADDRESS_ZERO
 
 from chain.bid import purpose_id
 from chain.connection import Chain
+from chain.contract import ZERO_ADDRESS
 from chain.ledger import dataset_id
 from chain.system import System
 from tokens import budgets
@@ -218,7 +218,7 @@ def test_grant_refuses_before_sending(
     elif case == "to itself":
         to = data_owner.address
     else:
-        to = ADDRESS_ZERO
+        to = ZERO_ADDRESS
     _refused(
         chain, data_owner, match, lambda: budgets.grant(system, data_owner, target, to, amount)
     )

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3.constants import ADDRESS_ZERO
 
 from chain.bid import Bundle
 from chain.connection import Chain
+from chain.contract import ZERO_ADDRESS
 from chain.errors import RcmError
 from chain.policy_oracle import register, submit
 from chain.settlement import Phase
@@ -183,7 +183,7 @@ def test_transfer_refuses_before_sending(
 ) -> None:
     sender, to, future_id = buyer, rival.address, won.a
     if case == "to the zero address":
-        to = ADDRESS_ZERO
+        to = ZERO_ADDRESS
     elif case == "to itself":
         to = buyer.address
     elif case == "not won":
