@@ -75,6 +75,13 @@ def to_checksum_address(address: str | bytes) -> str:
                           for c, h in zip(hex_digits, digest, strict=False))
 
 
+def checksum_fits(address: str) -> bool:
+    """Whether a well-formed address's case agrees with EIP-55: mixed case claims a checksum,
+    which must then be right; all-lower and all-upper hex claim none."""
+    digits = address[2:]
+    return digits in (digits.lower(), digits.upper()) or to_checksum_address(address) == address
+
+
 # ---- types ----
 
 
@@ -130,10 +137,7 @@ class Address(AbiType):
         return "address"
 
     def encode(self, value: Any) -> bytes:
-        valid = isinstance(value, str) and _ADDRESS.fullmatch(value) and (
-            # Mixed case claims a checksum, which must then be right.
-            value[2:].islower() or value[2:].isupper() or value[2:].isdigit()
-            or to_checksum_address(value) == value)
+        valid = isinstance(value, str) and _ADDRESS.fullmatch(value) and checksum_fits(value)
         if not valid:
             raise AbiError(f"{value!r} is not an address")
         return bytes(12) + bytes.fromhex(value[2:])

@@ -32,10 +32,11 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chain.abi_codec import encode, keccak
 from chain.eip712 import Domain, recover_typed, sign_typed, type_hash, typed_digest
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
+    from chain.signer import Signer
 
 DOMAIN_NAME = "rcm ClearingHouse"
 DOMAIN_VERSION = "1"
@@ -110,8 +111,6 @@ def bid_domain(chain_id: int, clearing_house: str) -> Domain:
 
 def purpose_id(name: str) -> bytes:
     """A purpose as bids and dataset consents carry it: keccak256 of its name."""
-    from eth_hash.auto import keccak
-
     return bytes(keccak(name.encode()))
 
 
@@ -149,7 +148,7 @@ def bid_digest(domain: Domain, bid: Bid) -> bytes:
     return typed_digest(domain, BID_TYPES, "Bid", bid_message(bid))
 
 
-def sign_bid(account: BaseAccount, domain: Domain, bid: Bid) -> bytes:
+def sign_bid(account: Signer, domain: Domain, bid: Bid) -> bytes:
     return sign_typed(account, domain, BID_TYPES, "Bid", bid_message(bid))
 
 
@@ -165,9 +164,6 @@ def _type_hash(primary: str) -> bytes:
 
 
 def bundle_hash(bundle: Bundle) -> bytes:
-    from eth_abi import encode
-    from eth_hash.auto import keccak
-
     items = keccak(encode(["uint256"] * len(bundle.items), bundle.items))
     quantities = keccak(encode(["uint256"] * len(bundle.quantities), bundle.quantities))
     return bytes(
@@ -182,9 +178,6 @@ def bundle_hash(bundle: Bundle) -> bytes:
 
 def envelope_hash(bid: Bid) -> bytes:
     """What a commitment discloses of the sealed part: its struct hash, salted."""
-    from eth_abi import encode
-    from eth_hash.auto import keccak
-
     bundles = keccak(b"".join(bundle_hash(b) for b in bid.bundles))
     return bytes(
         keccak(

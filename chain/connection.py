@@ -15,9 +15,10 @@ from chain.errors import ChainError, InsufficientGas
 from chain.rpc import RpcClient, RpcError, quantity
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
     from eth_account.signers.local import LocalAccount
     from web3 import Web3
+
+    from chain.signer import Signer
 
 # Public, well-known development keys. TEST-ONLY: anyone can spend from them.
 HARDHAT_TEST_MNEMONIC = "test test test test test test test test test test test junk"
@@ -56,6 +57,10 @@ class Chain:
         """The account's ether, in wei."""
         return self.client.balance(address)
 
+    def pending_nonce(self, address: str) -> int:
+        """The nonce of the account's next transaction, counting those not yet mined."""
+        return quantity(self.client.request("eth_getTransactionCount", [address, "pending"]))
+
     def dev_account(self, index: int = 0) -> LocalAccount:
         """A pre-funded development account of this chain. TEST-ONLY: its key is public."""
         from eth_account import Account
@@ -65,7 +70,7 @@ class Chain:
         Account.enable_unaudited_hdwallet_features()
         return Account.from_mnemonic(HARDHAT_TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
-    def send(self, call: ContractCall, sender: BaseAccount, value: int = 0) -> Receipt:
+    def send(self, call: ContractCall, sender: Signer, value: int = 0) -> Receipt:
         """Sign `call` locally and send it. A call that would revert raises `Reverted` with
         the decoded custom error, and nothing is sent."""
         return self._transact(sender, call.address, call.data, value)
@@ -80,7 +85,7 @@ class Chain:
         except RpcError as exc:
             raise decode_revert(exc) from exc
 
-    def deploy(self, name: str, sender: BaseAccount, *args: Any) -> Contract:
+    def deploy(self, name: str, sender: Signer, *args: Any) -> Contract:
         from chain.abi_codec import encode, type_string
         from chain.compiler import artifact
 
@@ -92,7 +97,7 @@ class Chain:
         assert receipt.contract_address is not None  # a mined creation has its address
         return self.contract(receipt.contract_address, compiled.abi)
 
-    def transfer_eth(self, sender: BaseAccount, to: str, amount_wei: int) -> Receipt:
+    def transfer_eth(self, sender: Signer, to: str, amount_wei: int) -> Receipt:
         return self._transact(sender, to, b"", amount_wei)
 
     def block_number(self) -> int:
@@ -133,7 +138,7 @@ class Chain:
     def _tester(self) -> Any:
         return self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
 
-    def _transact(self, sender: BaseAccount, to: str | None, data: bytes, value: int) -> Receipt:
+    def _transact(self, sender: Signer, to: str | None, data: bytes, value: int) -> Receipt:
         from chain.reverts import decode_revert
 
         transaction: dict[str, Any] = {"from": sender.address, "data": "0x" + data.hex(),

@@ -12,9 +12,8 @@ from chain.policy import ChainPolicy
 from chain.system import System
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import Contract
+    from chain.signer import Signer
 
 LOCAL_CHAIN_IDS = {31337, 1337, 131277322940537}
 
@@ -41,7 +40,7 @@ def _role(contract: Contract, name: str) -> bytes:
 
 def deploy_system(
     chain: Chain,
-    governance: BaseAccount,
+    governance: Signer,
     payment_token: str | None = None,
     parameters: Parameters = Parameters(),
     policy: ChainPolicy | None = None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chain.abi_codec import encode, keccak
+
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
+    from chain.signer import Signer
 
 Types = dict[str, list[dict[str, str]]]
 
@@ -34,28 +36,35 @@ class Domain:
         }
 
 
-def _full_message(domain: Domain, types: Types, primary_type: str, message: dict[str, Any]) -> Any:
-    return {
-        "types": {"EIP712Domain": DOMAIN_TYPE, **types},
-        "primaryType": primary_type,
-        "domain": domain.as_dict(),
-        "message": message,
-    }
-
-
 def typed_digest(domain: Domain, types: Types, primary_type: str, message: dict[str, Any]) -> bytes:
     """keccak256("\\x19\\x01" ‖ domainSeparator ‖ hashStruct(message)) — what contracts recover."""
-    from eth_account.messages import encode_typed_data
-    from eth_hash.auto import keccak
+    separator = hash_struct("EIP712Domain", {"EIP712Domain": DOMAIN_TYPE}, domain.as_dict())
+    return keccak(b"\x19\x01" + separator + hash_struct(primary_type, types, message))
 
-    signable = encode_typed_data(full_message=_full_message(domain, types, primary_type, message))
-    return bytes(keccak(b"\x19" + signable.version + signable.header + signable.body))
+
+def hash_struct(primary_type: str, types: Types, value: dict[str, Any]) -> bytes:
+    """EIP-712's hashStruct: the type's hash, then each field encoded as one word."""
+    words = [_encode_field(field["type"], types, value[field["name"]])
+             for field in types[primary_type]]
+    return keccak(type_hash(primary_type, types) + b"".join(words))
+
+
+def _encode_field(kind: str, types: Types, value: Any) -> bytes:
+    if kind in types:
+        return hash_struct(kind, types, value)
+    if kind.endswith("]"):
+        item = kind[:kind.rindex("[")]
+        return keccak(b"".join(_encode_field(item, types, v) for v in value))
+    if kind == "string":
+        return keccak(value.encode())
+    if kind == "bytes":
+        return keccak(bytes(value))
+    return encode([kind], [value])
 
 
 def type_hash(primary_type: str, types: Types) -> bytes:
     """keccak256 of EIP-712's encodeType: the primary type's signature, then every struct type
     it references, directly or not, sorted by name."""
-    from eth_hash.auto import keccak
 
     def referenced(name: str, found: set[str]) -> set[str]:
         for field in types[name]:
@@ -70,24 +79,26 @@ def type_hash(primary_type: str, types: Types) -> bytes:
         return f"{name}({fields})"
 
     others = sorted(referenced(primary_type, set()) - {primary_type})
-    return bytes(keccak("".join(signature(n) for n in [primary_type, *others]).encode()))
+    return keccak("".join(signature(n) for n in [primary_type, *others]).encode())
 
 
 def sign_typed(
-    account: BaseAccount, domain: Domain, types: Types, primary_type: str, message: dict[str, Any]
+    account: Signer, domain: Domain, types: Types, primary_type: str, message: dict[str, Any]
 ) -> bytes:
     """A 65-byte r ‖ s ‖ v signature (low-s, as eth-account always produces)."""
-    from eth_account.messages import encode_typed_data
-
-    signable = encode_typed_data(full_message=_full_message(domain, types, primary_type, message))
-    return bytes(account.sign_message(signable).signature)
+    return bytes(account.unsafe_sign_hash(typed_digest(domain, types, primary_type,
+                                                       message)).signature)
 
 
 def recover_typed(
     signature: bytes, domain: Domain, types: Types, primary_type: str, message: dict[str, Any]
 ) -> str:
+    """The signer, recovered through eth-account's own typed-data encoding: a second
+    implementation beside `typed_digest`, which signing uses."""
     from eth_account import Account
     from eth_account.messages import encode_typed_data
 
-    signable = encode_typed_data(full_message=_full_message(domain, types, primary_type, message))
+    full_message = {"types": {"EIP712Domain": DOMAIN_TYPE, **types}, "primaryType": primary_type,
+                    "domain": domain.as_dict(), "message": message}
+    signable = encode_typed_data(full_message=full_message)
     return str(Account.recover_message(signable, signature=signature))

@@ -58,9 +58,9 @@ def write_keystore(path: Path, private_key: bytes, password: str) -> str:
 
 def keystore_address(path: Path) -> str:
     """The address a keystore holds, read without the password."""
-    from eth_utils import to_checksum_address
+    from chain.addresses import parse_address
 
-    return str(to_checksum_address("0x" + json.loads(path.read_text())["address"]))
+    return parse_address("0x" + json.loads(path.read_text())["address"], str(path))
 
 
 def read_keystore(path: Path, password: str) -> LocalAccount:

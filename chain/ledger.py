@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chain.abi_codec import encode, keccak
 from chain.contract import ZERO_ADDRESS
 
 if TYPE_CHECKING:
@@ -15,9 +16,6 @@ if TYPE_CHECKING:
 
 def dataset_id(owner: str, content_hash: bytes) -> int:
     """`PrivacyBudgetLedger.datasetIdOf`: the low 96 bits of keccak256(owner, contentHash)."""
-    from eth_abi import encode
-    from eth_hash.auto import keccak
-
     digest = keccak(encode(["address", "bytes32"], [owner, content_hash]))
     return int.from_bytes(digest, "big") % 2**96
 

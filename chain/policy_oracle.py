@@ -11,9 +11,8 @@ from chain.system import System
 from chain.verdict import Verdict, verdict_domain, verdict_message
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import Receipt
+    from chain.signer import Signer
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def by_address(addresses: list[str]) -> list[str]:
     return sorted(addresses, key=lambda address: int(address, 16))
 
 
-def register(system: System, governance: BaseAccount, signers: list[str], threshold: int) -> bytes:
+def register(system: System, governance: Signer, signers: list[str], threshold: int) -> bytes:
     """Sets the oracle set and k; returns the new configuration digest."""
     call = system.oracle.functions.setConfig(by_address(signers), threshold)
     system.chain.send(call, governance)
@@ -76,7 +75,7 @@ def register(system: System, governance: BaseAccount, signers: list[str], thresh
 
 
 def submit(
-    system: System, sender: BaseAccount, verdict: Verdict, signatures: list[tuple[str, bytes]]
+    system: System, sender: Signer, verdict: Verdict, signatures: list[tuple[str, bytes]]
 ) -> Receipt:
     call = system.oracle.functions.submitVerdict(verdict_args(verdict), signature_args(signatures))
     return system.chain.send(call, sender)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from chain.eip712 import Domain, recover_typed, sign_typed
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
+    from chain.signer import Signer
 
 PRICE_TYPES = {
     "PriceReport": [
@@ -59,7 +59,7 @@ class PriceReport:
         }
 
 
-def sign_report(account: BaseAccount, domain: Domain, report: PriceReport) -> bytes:
+def sign_report(account: Signer, domain: Domain, report: PriceReport) -> bytes:
     return sign_typed(account, domain, PRICE_TYPES, "PriceReport", report.message())
 
 

@@ -12,6 +12,7 @@ from dataclasses import astuple, dataclass
 from enum import IntEnum
 from typing import Any
 
+from chain.abi_codec import encode, keccak
 from chain.bid import Bid, Bundle
 
 
@@ -83,8 +84,6 @@ def text_of(raw: bytes) -> str:
 def enclave_digest(launch_digest: str) -> bytes:
     """What an ask commits to for an enclave: keccak256 of its SHA-384 launch digest (hex, as
     `Measurements.launch_digest` gives it), which does not fit a bytes32 itself."""
-    from eth_hash.auto import keccak
-
     return keccak(bytes.fromhex(launch_digest.removeprefix("0x")))
 
 
@@ -167,16 +166,11 @@ AWARD_ABI = "(bytes32,uint8,uint16,uint64,uint64)[]"
 
 def awards_hash(awards: list[Award]) -> bytes:
     """`keccak256(abi.encode(awards))`, a batch's hash before the round is priced."""
-    from eth_abi import encode
-    from eth_hash.auto import keccak
-
     return bytes(keccak(encode([AWARD_ABI], [[a.as_args() for a in awards]])))
 
 
 def priced_batch_hash(awards: list[Award], payments: list[int]) -> bytes:
     """A batch's hash once priced: its awards' hash with the hash of its payments."""
-    from eth_hash.auto import keccak
-
     packed = b"".join(payment.to_bytes(32, "big") for payment in payments)
     return bytes(keccak(awards_hash(awards) + keccak(packed)))
 

@@ -31,13 +31,11 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from eth_hash.auto import keccak
-from eth_typing import Hash32
-
+from chain.abi_codec import keccak
 from chain.eip712 import Domain, recover_typed
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
+    from chain.signer import Signer
 
 DOMAIN_NAME = "rcm PolicyOracle"
 DOMAIN_VERSION = "1"
@@ -133,9 +131,9 @@ def verdict_digest(domain: Domain, verdict: Verdict) -> bytes:
     return keccak(b"\x19\x01" + _domain_separator(domain) + struct_hash(verdict))
 
 
-def sign_verdict(account: BaseAccount, domain: Domain, verdict: Verdict) -> bytes:
+def sign_verdict(account: Signer, domain: Domain, verdict: Verdict) -> bytes:
     """65 bytes r ‖ s ‖ v; RFC 6979 nonces make it deterministic for a given key and verdict."""
-    return bytes(account.unsafe_sign_hash(Hash32(verdict_digest(domain, verdict))).signature)
+    return bytes(account.unsafe_sign_hash(verdict_digest(domain, verdict)).signature)
 
 
 def recover_verdict_signer(signature: bytes, domain: Domain, verdict: Verdict) -> str:

@@ -54,7 +54,8 @@ K = TypeVar("K")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: a command imports many models and validates with few of them.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class AskEntry(_Strict):

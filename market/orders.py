@@ -1,13 +1,18 @@
 """What providers and buyers send to a round: asks, sealed bids, reveals, cancellations and
 withdrawals. Each is checked against the chain before anything is sent; a failing check
 raises MarketError naming the field. A signed bid is kept under $RCM_HOME until it is
-revealed: without it (its bundles and salt) the commitment cannot be opened.
+revealed: without it (its bundles and salt) the commitment cannot be opened. It is saved before
+its commit is sent and removed again if the commit never left the wallet (Ctrl-C included), so
+the store holds the bids that were sent, and perhaps one whose commit was cut off in flight:
+`reveal` and `cancel` act only on saved bids the chain shows committed.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,13 +38,14 @@ from chain.settlement import Ask as ChainAsk
 from chain.vault import VaultBalance, stake_to_lock_wei
 from market.book import parse_digest, require_phase, require_round
 from market.errors import MarketError
+from market.interrupt import deferred
 from market.onchain import AskFile, BidEntry, BidFile
 from market.readers import read_json_file
+from tokens.amounts import from_units, grouped
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import Receipt
+    from chain.signer import Signer
     from chain.system import System
 
 
@@ -51,7 +57,7 @@ def read_bids(path: Path) -> list[BidEntry]:
     return read_json_file(path, BidFile).bids
 
 
-def post_asks(system: System, provider: BaseAccount, round_id: int, asks: list[ChainAsk]
+def post_asks(system: System, provider: Signer, round_id: int, asks: list[ChainAsk]
               ) -> Receipt:
     """Posts the provider's asks, once its free bond covers what the round's policy locks per
     unit offered and its item slots are within the policy's cap."""
@@ -61,9 +67,10 @@ def post_asks(system: System, provider: BaseAccount, round_id: int, asks: list[C
     needed = sum(ask.capacity for ask in asks) * rates.provider_bond_per_unit_wei
     bonded = VaultBalance.read(system.vault, provider.address).bonded_wei
     if bonded < needed:
-        raise InsufficientBond(f"these asks lock {needed / 1e18:g} CST of bond for the round "
-                               f"({rates.provider_bond_per_unit_wei / 1e18:g} per unit offered); "
-                               f"{provider.address} has {bonded / 1e18:g} free")
+        per_unit = from_units(rates.provider_bond_per_unit_wei, "cst")
+        raise InsufficientBond(f"these asks lock {from_units(needed, 'cst')} CST of bond for the "
+                               f"round ({per_unit} per unit offered); "
+                               f"{provider.address} has {from_units(bonded, 'cst')} free")
     call = house.functions.postAsks(round_id, [ask.as_args() for ask in asks])
     return system.chain.send(call, provider)
 
@@ -76,7 +83,7 @@ class Placed:
     receipt: Receipt
 
 
-def place_bid(system: System, bidder: BaseAccount, round_id: int, entry: BidEntry,
+def place_bid(system: System, bidder: Signer, round_id: int, entry: BidEntry,
               index: int = 0) -> Placed:
     """Signs the bid, saves it, and commits to it: the deposit, stake and ε in one call."""
     house = system.clearing_house
@@ -88,19 +95,19 @@ def place_bid(system: System, bidder: BaseAccount, round_id: int, entry: BidEntr
     stake = _check_funds(system, bid, field)
     domain = bid_domain(system.chain.chain_id, house.address)
     digest = bid_digest(domain, bid)
-    save_bid(system, bid, sign_bid(bidder, domain, bid))
     # The deposit comes from the bidder's credit first (refunds left in the clearing house,
     # or `deposit`), the rest from its wallet.
     shortfall = max(bid.max_value_micro_usd - credit_micro_usd(house, bidder.address), 0)
     token = system.payment_token
     if shortfall and allowance(token, bidder.address, house.address) < shortfall:
         system.chain.send(token.functions.approve(house.address, shortfall), bidder)
-    receipt = system.chain.send(house.functions.commit(terms_args(bid), envelope_hash(bid)),
-                                bidder)
+    with _saved_unless_unsent(system, bidder, bid, sign_bid(bidder, domain, bid)):
+        receipt = system.chain.send(house.functions.commit(terms_args(bid), envelope_hash(bid)),
+                                    bidder)
     return Placed(digest, bid.max_value_micro_usd, stake, receipt)
 
 
-def reveal(system: System, sender: BaseAccount, round_id: int) -> list[tuple[bytes, Receipt]]:
+def reveal(system: System, sender: Signer, round_id: int) -> list[tuple[bytes, Receipt]]:
     """Reveals the sender's saved bids of the round that are still only committed."""
     _require_phase(system, round_id, Phase.REVEAL, "reveal")
     pending = _committed(system, sender, round_id)
@@ -112,7 +119,7 @@ def reveal(system: System, sender: BaseAccount, round_id: int) -> list[tuple[byt
             for digest, bid, signature in pending]
 
 
-def cancel(system: System, sender: BaseAccount, round_id: int, digest: str | None
+def cancel(system: System, sender: Signer, round_id: int, digest: str | None
            ) -> list[tuple[bytes, Receipt]]:
     """Cancels the sender's committed bids of the round (or the one `digest` names)."""
     _require_phase(system, round_id, Phase.COMMIT, "cancel")
@@ -138,14 +145,14 @@ def owed(system: System, address: str) -> tuple[int, list[bytes]]:
     return credit_micro_usd(house, address) + sum(refunds.values()), bids
 
 
-def withdraw_owed(system: System, account: BaseAccount, bids: list[bytes]) -> Receipt:
+def withdraw_owed(system: System, account: Signer, bids: list[bytes]) -> Receipt:
     return system.chain.send(system.clearing_house.functions.withdraw(bids), account)
 
 
 # ---- the saved bids ----
 
 
-def _committed(system: System, sender: BaseAccount, round_id: int
+def _committed(system: System, sender: Signer, round_id: int
                ) -> list[tuple[bytes, ChainBid, bytes]]:
     """The sender's saved bids of the round whose records are still only committed."""
     return [(digest, bid, signature) for digest, bid, signature in saved_bids(system)
@@ -158,12 +165,32 @@ def _store(system: System) -> Path:
     return rcm_home() / "bids" / f"{system.chain.chain_id}-{house}"
 
 
-def save_bid(system: System, bid: ChainBid, signature: bytes) -> None:
+@contextmanager
+def _saved_unless_unsent(system: System, bidder: Signer, bid: ChainBid, signature: bytes
+                         ) -> Iterator[None]:
+    """The bid saved before the block sends its commit (a commitment nobody can open forfeits
+    its deposit), and removed if the block fails before the commit left the wallet: its
+    pending nonce has not moved."""
+    nonce = system.chain.pending_nonce(bidder.address)
+    path = save_bid(system, bid, signature)
+    try:
+        yield
+    except BaseException:
+        if system.chain.pending_nonce(bidder.address) == nonce:
+            path.unlink()
+        raise
+
+
+def save_bid(system: System, bid: ChainBid, signature: bytes) -> Path:
     domain = bid_domain(system.chain.chain_id, system.clearing_house.address)
     path = _store(system) / f"{bid_digest(domain, bid).hex()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"bid": asdict(bid), "signature": signature}
-    path.write_text(json.dumps(document, default=_hex, indent=1))
+    temporary = path.with_suffix(".tmp")
+    with deferred():  # a Ctrl-C leaves the bid saved whole or not at all
+        temporary.write_text(json.dumps(document, default=_hex, indent=1))
+        temporary.replace(path)
+    return path
 
 
 def saved_bids(system: System) -> list[tuple[bytes, ChainBid, bytes]]:
@@ -244,18 +271,19 @@ def _check_funds(system: System, bid: ChainBid, field: str) -> int:
     usd = (balance_of(system.payment_token, bidder)
            + credit_micro_usd(system.clearing_house, bidder))
     if usd < deposit:
-        raise MarketError(f"the deposit (the largest bundle value, "
-                          f"{deposit / 1e6:,.2f} USD) exceeds the {usd / 1e6:,.2f} USD of the "
-                          "wallet and its credit", field=f"{field}.bundles")
+        raise MarketError(f"the deposit (the largest bundle value, {grouped(deposit, 'usd')} "
+                          f"USD) exceeds the {grouped(usd, 'usd')} USD of the wallet and its "
+                          "credit", field=f"{field}.bundles")
     stake = stake_to_lock_wei(system.vault, bidder, bid.risk_bps, deposit)
     if stake > MAX_STAKE_WEI:
-        raise MarketError(f"the bid's stake, {stake / 1e18:,.4f} CST, is above "
-                          f"the {MAX_STAKE_WEI / 1e18:,.0f} CST one record can hold",
+        raise MarketError(f"the bid's stake, {grouped(stake, 'cst', 4)} CST, is above "
+                          f"the {grouped(MAX_STAKE_WEI, 'cst', 0)} CST one record can hold",
                           field=f"{field}.bundles")
     free = VaultBalance.read(system.vault, bidder).free_wei
     if stake > free:
-        raise InsufficientStake(f"the bid needs {stake / 1e18:,.4f} CST of free stake, {bidder} "
-                                f"has {free / 1e18:,.4f}", field=f"{field}.risk_rating")
+        raise InsufficientStake(f"the bid needs {grouped(stake, 'cst', 4)} CST of free stake, "
+                                f"{bidder} has {grouped(free, 'cst', 4)}",
+                                field=f"{field}.risk_rating")
     if bid.dataset_id or bid.epsilon_micros:
         _check_budget(system, bid, field)
     return stake

@@ -37,34 +37,47 @@ class CatsAuction:
             "objective": float(Decimal(clearing.welfare) / MICROS)})
 
 
+CATS_OPENINGS = ("goods", "bids", "dummy")  # a CATS file's header lines, after `%` comments
+
+
 def read_instance(path: Path) -> Market | CatsAuction:
-    """A JSON market if the file starts with '{', a CATS file otherwise."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MarketError(f"{path}: cannot read: {exc}") from exc
-    if text.lstrip().startswith("{"):
-        return read_market_json(text)
-    return read_cats(text)
+    """A JSON market if the file begins with '{', a CATS file if it begins with a CATS header
+    or comment; anything else, an empty file included, is refused naming the file."""
+    text = _read_text(path)
+    first = next(iter(text.split(maxsplit=1)), "")
+    if first.startswith("{"):
+        return read_market_json(text, path)
+    if first.startswith("%") or first in CATS_OPENINGS:
+        return read_cats(text)
+    found = f"it begins {first[:20]!r}" if first else "it is empty"
+    raise MarketError(f"{path}: neither a JSON market nor a CATS file ({found})")
 
 
 def read_json_file(path: Path, model: type[M]) -> M:
     """A JSON file as `model`; an error names the file and the first bad field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MarketError(f"{path}: cannot read: {exc}") from exc
+    text = _read_text(path)
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
         raise MarketError(f"{path}: {describe_validation_error(exc)}") from exc
 
 
-def read_market_json(text: str) -> Market:
+def read_market_json(text: str, path: Path | None = None) -> Market:
+    """An error names its field, or if the text is not JSON at all, `path`, the file it came
+    from."""
     try:
         return Market.model_validate_json(text)
     except ValidationError as exc:
-        raise MarketError(describe_validation_error(exc)) from exc
+        described = describe_validation_error(exc)
+        unparsed = path is not None and exc.errors()[0]["type"] == "json_invalid"
+        raise MarketError(f"{path}: {described}" if unparsed else described) from exc
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MarketError(f"{path}: cannot read: {exc}") from exc
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from market.interrupt import stoppable
 from market.presolve import Problem, incidence
 
 _SUPPORT = 1e-2  # columns below this LP value rarely make a clique violated; skip them
@@ -105,7 +106,8 @@ class _LinearProgram:
     def solve(self, seconds: float) -> tuple[np.ndarray, float]:
         """LP values of the columns, and the best bound proven by this or an earlier round."""
         self.solver.SetTimeLimit(max(int(seconds * 1000), 50))
-        status = self.solver.Solve()
+        with stoppable(self.solver.InterruptSolve):
+            status = self.solver.Solve()
         if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             return np.zeros(len(self.net)), self.bound
         duals = np.maximum([c.dual_value() for c in self.constraints], 0.0)

@@ -39,7 +39,7 @@ class LossReason(StrEnum):
 class Fill(BaseModel):
     """A winning bid and the bundle of it that is filled."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     bid: str
     bundle: int = Field(description="Index into the bid's `bundles`.")
@@ -50,7 +50,7 @@ class Loss(BaseModel):
     """A losing bid, the reason, and the bundle and item the reason is about where there is one
     (for `outbid`, the item whose capacity ran out)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     bid: str
     reason: LossReason
@@ -62,7 +62,7 @@ class Loss(BaseModel):
 class Clearing(BaseModel):
     """The allocation and its quality; `winners` and `objective` only for CATS input."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     allocation: list[Fill]
     losing: list[Loss]
@@ -92,7 +92,7 @@ class Component(StrEnum):
 class Payment(BaseModel):
     """What one winner pays, in micro-USD; the components sum to `total` exactly."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     winner: str = Field(description="The winning bid's id.")
     total: int

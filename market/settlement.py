@@ -39,9 +39,8 @@ from market.result import Status as SolveStatus
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import ContractCall, Receipt
+    from chain.signer import Signer
     from chain.system import System
     from market.wdp import SolveParams
 
@@ -116,7 +115,7 @@ def solver_claim(result: Clearing) -> tuple[int, int]:
     return (SolverStatus.FEASIBLE, max(result.bound, result.welfare))
 
 
-def post(system: System, sender: BaseAccount, book: Book, result: Clearing,
+def post(system: System, sender: Signer, book: Book, result: Clearing,
          max_gas: int | None = None) -> list[Receipt]:
     """Posts the fills not on chain yet, in as few transactions as fit `max_gas` each (half
     the block gas limit by default), with the solver's claim. An empty allocation is not
@@ -135,7 +134,7 @@ def post(system: System, sender: BaseAccount, book: Book, result: Clearing,
             for batch in _batches(system, sender, pending, max_gas, call)]
 
 
-def challenge(system: System, sender: BaseAccount, book: Book, result: Clearing,
+def challenge(system: System, sender: Signer, book: Book, result: Clearing,
               max_gas: int | None = None) -> list[Receipt]:
     """Replaces the standing result with `result`, posted as a new challenge in batches and
     sealed with the last; refused here if it would not beat the standing result by the
@@ -207,7 +206,7 @@ def price_report(system: System, book: Book, config_digest: bytes) -> PriceRepor
         tuple(paid["0x" + award.bid_digest.hex()] for award in awards), config_digest)
 
 
-def submit_prices(system: System, sender: BaseAccount, report: PriceReport,
+def submit_prices(system: System, sender: Signer, report: PriceReport,
                   signatures: list[tuple[str, bytes]]) -> Receipt:
     """Prices the round with the quorum's signatures on `report`."""
     call = system.clearing_house.functions.price(
@@ -219,7 +218,7 @@ def submit_prices(system: System, sender: BaseAccount, report: PriceReport,
 # ---- settling ----
 
 
-def settle(system: System, sender: BaseAccount, book: Book, max_gas: int | None = None
+def settle(system: System, sender: Signer, book: Book, max_gas: int | None = None
            ) -> list[Receipt]:
     """Issues every batch of the final allocation not issued yet (at the quorum's prices, or at
     reserve cost when the round went unpriced), releases the losers, and closes the round."""
@@ -238,7 +237,7 @@ def settle(system: System, sender: BaseAccount, book: Book, max_gas: int | None 
     return receipts
 
 
-def _issue(system: System, sender: BaseAccount, book: Book) -> list[Receipt]:
+def _issue(system: System, sender: Signer, book: Book) -> list[Receipt]:
     house = system.clearing_house
     version = book.state.standing_version
     if version == 0:
@@ -259,7 +258,7 @@ def _issue(system: System, sender: BaseAccount, book: Book) -> list[Receipt]:
     return receipts
 
 
-def forfeit_unrevealed(system: System, sender: BaseAccount, book: Book) -> list[Receipt]:
+def forfeit_unrevealed(system: System, sender: Signer, book: Book) -> list[Receipt]:
     """Releases every commitment left unrevealed, less what the policy makes it forfeit. Its
     terms and envelope hash are in its `Committed` event, whoever sent it (a contract wallet's
     commitment is forfeited like any other)."""
@@ -274,7 +273,7 @@ def forfeit_unrevealed(system: System, sender: BaseAccount, book: Book) -> list[
             if bytes(e.args["digest"]) in sealed]
 
 
-def _batches(system: System, sender: BaseAccount, pending: list[T], max_gas: int | None,
+def _batches(system: System, sender: Signer, pending: list[T], max_gas: int | None,
              call: Callable[[list[T]], ContractCall]) -> Iterator[list[T]]:
     """Splits `pending` into runs whose transaction needs at most `max_gas`, halving a run
     until it fits (a run that reverts is sent as it is: the send reports why)."""
@@ -287,7 +286,7 @@ def _batches(system: System, sender: BaseAccount, pending: list[T], max_gas: int
         pending = pending[size:]
 
 
-def _gas(system: System, call: ContractCall, sender: BaseAccount) -> int:
+def _gas(system: System, call: ContractCall, sender: Signer) -> int:
     try:
         return system.chain.estimate_gas(call, sender.address)
     except ChainError:  # a revert: chain.send decodes and reports it

@@ -16,14 +16,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-from ortools.sat.python import cp_model
+from market.interrupt import deferred, stoppable
 
-from market.eligibility import Screening, Usage, explain_losses, screen
-from market.model import Market
-from market.presolve import Column, Problem, dominance, packing_problem, presolve
-from market.relaxation import Relaxation, relax
-from market.result import Clearing, Fill, Status
+# Ctrl-C while the solver stack's native modules initialise would fail their import for good
+# (pybind11's "ImportError: initialization failed"): it waits until they are loaded.
+with deferred():
+    import numpy as np
+    from ortools.sat.python import cp_model
+
+    from market.eligibility import Screening, Usage, explain_losses, screen
+    from market.model import Market
+    from market.presolve import Column, Problem, dominance, packing_problem, presolve
+    from market.relaxation import Relaxation, relax
+    from market.result import Clearing, Fill, Status
 
 Progress = Callable[[str], None]
 
@@ -129,9 +134,7 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     model, x, y = build(problem, relaxation, pairs, fixed)
     _add_hint(model, problem, x, y, hint)
 
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(deadline - time.monotonic(), 0.01)
-    solver.parameters.random_seed = params.seed
+    solver = _cp_solver(params, deadline - time.monotonic())
     subsolvers = _subsolvers(problem, relaxation, incumbent)
     if params.workers == 1:
         solver.parameters.num_workers = 1
@@ -144,7 +147,8 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     say(f"CP-SAT, {workers} worker{'s' if workers > 1 else ''}: "
         f"{', '.join(solver.parameters.subsolvers) or 'its own search'} for "
         f"{solver.parameters.max_time_in_seconds:.1f}s")
-    status = solver.solve(model, _Reporter(say))
+    with stoppable(solver.stop_search):
+        status = solver.solve(model, _Reporter(say))
 
     match status:
         case cp_model.OPTIMAL | cp_model.FEASIBLE:
@@ -187,13 +191,24 @@ def lp_support_packing(problem: Problem, relaxation: Relaxation, pairs: list[tup
     model, x, y = build(problem, relaxation, pairs, unused)
     outside = set(unused)
     _add_hint(model, problem, x, y, [j for j in start if j not in outside])
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+    solver = _cp_solver(params, seconds)
     solver.parameters.num_workers = params.workers
-    solver.parameters.random_seed = params.seed
-    if solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    with stoppable(solver.stop_search):
+        status = solver.solve(model)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return [j for j in range(len(x)) if solver.boolean_value(x[j])]
     return []
+
+
+def _cp_solver(params: SolveParams, seconds: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+    solver.parameters.random_seed = params.seed
+    # CP-SAT's own SIGINT handler ends the search as if out of time, so the clear would go on
+    # with a half-searched allocation; and on the way out it resets SIGINT to the default,
+    # which kills the process without a word. Ctrl-C is ours (market/interrupt.py).
+    solver.parameters.catch_sigint_signal = False
+    return solver
 
 
 def _subsolvers(problem: Problem, relaxation: Relaxation | None, incumbent: int

@@ -35,6 +35,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from chain.addresses import Address
 from chain.keystore import write_keystore
 from oracle.attestation import Bytes32Hex, certificate_fingerprint
 from oracle.errors import ConfigError
@@ -52,7 +53,6 @@ DEFAULT_CHAIN_ID = 31337
 DEFAULT_BASE_PORT = 8700
 STAKEHOLDERS = ("regulator", "data_owner", "operator", "buyer")
 
-Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Model = TypeVar("Model", bound=BaseModel)
 
 

@@ -19,8 +19,7 @@ from oracle.errors import OracleError
 from oracle.node.models import FAULT_NAMES, PricePublic, ReplayPublic, VerdictPublic
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
+    from chain.signer import Signer
     from chain.system import System
 
 FAULTS = {name: fault for fault, name in FAULT_NAMES.items()}
@@ -101,7 +100,7 @@ def choose(answers: list[NodeAnswer], signers: OracleSet) -> Quorum:
     return Quorum(verdict, public, signatures)
 
 
-def settle(system: System, sender: BaseAccount, attestation: bytes, urls: list[str]
+def settle(system: System, sender: Signer, attestation: bytes, urls: list[str]
            ) -> tuple[Quorum, Any]:
     """The attestation (its JSON) posted to every node, k matching verdicts chosen under the
     chain's oracle set and submitted to PolicyOracle from `sender`: the quorum and the

@@ -12,7 +12,7 @@ from oracle.config import NodeConfig, read_toml, write_toml
 from oracle.errors import ConfigError
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
+    from chain.signer import Signer
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def node_config_paths(directory: Path) -> list[Path]:
     return paths
 
 
-def register_oracle_set(system: System, governance: BaseAccount, directory: Path) -> RegisteredSet:
+def register_oracle_set(system: System, governance: Signer, directory: Path) -> RegisteredSet:
     """Sets the nodes of `directory` and their threshold on PolicyOracle, then writes the
     chain id, the contract and the new configuration digest into every node's TOML."""
     paths = node_config_paths(directory)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -21,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "oracle": ("oracle", "Policy oracle nodes: init, serve, register, submit verdicts."),
 }
 
+INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 COMPLETION_OPTIONS = {"install_completion", "show_completion"}
 
 DESCRIPTION = """rcm — Responsible Compute Markets.
@@ -45,27 +49,81 @@ class LazyGroup(typer.core.TyperGroup):
         command.params = [p for p in command.params if p.name not in COMPLETION_OPTIONS]
         return command
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _one_line_on_interrupt():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _one_line_on_interrupt():
+            return super().invoke(ctx)
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
         formatter.write(f"Usage: rcm [OPTIONS] COMMAND [ARGS]...\n\n{DESCRIPTION}\nCommands:\n")
         width = max(map(len, SUBCOMMANDS))
         for name in self.list_commands(ctx):
             formatter.write(f"  {name:<{width}}  {SUBCOMMANDS[name][1]}\n")
-        formatter.write("\nRun `rcm COMMAND --help` for a command's options.\n")
+        formatter.write("\nOptions:\n  --version   Print rcm's version.\n"
+                        "  -h, --help  Show this message.\n"
+                        "\nRun `rcm COMMAND --help` for a command's options.\n")
 
 
-cli = LazyGroup(
-    name="rcm", help=DESCRIPTION, context_settings={"help_option_names": ["-h", "--help"]}
-)
+@contextmanager
+def _one_line_on_interrupt() -> Iterator[None]:
+    """Ctrl-C ends the command with one line and exit 130: Typer's own exit says nothing."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(INTERRUPTED)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"rcm {version('rcm')}")
+        raise typer.Exit()
+
+
+app = typer.Typer(cls=LazyGroup, name="rcm", help=DESCRIPTION, add_completion=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="Print rcm's version.")] = False,
+) -> None:
+    """The options of `rcm` itself; every action is a subcommand."""
+
+
+cli = typer.main.get_command(app)
 
 
 def main() -> None:
-    """Entry point: bad input and rejected actions exit 2 with one line; bugs exit 1."""
+    """Entry point: bad input, usage errors and rejected actions exit 2 with one line (a JSON
+    document with --json); bugs exit 1 with the traceback. Click's own error handling is off
+    (standalone_mode=False) because it prints multi-line usage boxes."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError  # not re-exported
+
     from chain.errors import RcmError
 
+    # rcm uses no pydantic plugins; looking for them reads every installed package's metadata,
+    # a sixtieth of a second of every command.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    argv = sys.argv[1:]
     try:
-        cli.main(prog_name="rcm")
-    except RcmError as exc:
-        from rcm.errors import render
+        with _one_line_on_interrupt():
+            code = cli.main(argv, prog_name="rcm", standalone_mode=False)
+    except NoArgsIsHelpError:
+        sys.exit(2)  # the help is already shown
+    except (RcmError, ClickException) as exc:
+        from rcm.errors import refusal_line
 
-        typer.echo(f"error: {render(exc, cli, sys.argv[1:])}", err=True)
+        typer.echo(refusal_line(exc, cli, argv), err=True)
         sys.exit(2)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    if isinstance(code, int):
+        sys.exit(code)

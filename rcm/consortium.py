@@ -35,9 +35,8 @@ from oracle.policy import DatasetTerms, Policies
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import ContractCall
+    from chain.signer import Signer
     from chain.system import System
     from market.result import PricedClearing
     from oracle.quorum import PriceQuorum
@@ -65,17 +64,17 @@ def weekly_slots(now: float) -> dict[str, datetime]:
 @dataclass
 class Consortium:
     system: System
-    governance: BaseAccount
-    new_account: Callable[[str], BaseAccount]
+    governance: Signer
+    new_account: Callable[[str], Signer]
     market: Market = field(default_factory=consortium_instance)
-    accounts: dict[str, BaseAccount] = field(default_factory=dict)
+    accounts: dict[str, Signer] = field(default_factory=dict)
     datasets: dict[str, int] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)  # market item id → round item index
     digests: dict[str, bytes] = field(default_factory=dict)  # market bid id → bid digest
     round_id: int = 0
     slots: dict[str, datetime] = field(default_factory=lambda: weekly_slots(time.time()))
 
-    def account(self, label: str) -> BaseAccount:
+    def account(self, label: str) -> Signer:
         if label not in self.accounts:
             self.accounts[label] = self.new_account(label)
         return self.accounts[label]
@@ -266,5 +265,5 @@ class Consortium:
     def enter(self, phase: Phase) -> None:
         advance_into(self.system.chain, self.system.clearing_house, self.round_id, phase)
 
-    def send(self, call: ContractCall, sender: BaseAccount) -> None:
+    def send(self, call: ContractCall, sender: Signer) -> None:
         self.system.chain.send(call, sender)

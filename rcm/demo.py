@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,12 +26,11 @@ from chain.reputation import discount_bps, score_micro_usd
 from chain.system import System
 from chain.vault import required_stake_wei
 from rcm.pricer import ChainReads
-from tokens.amounts import from_units
+from tokens.amounts import from_units, grouped
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import Contract
+    from chain.signer import Signer
     from market.result import PricedClearing
     from oracle.attestation import Evidence, ResourceUse
     from oracle.attester import Enclave
@@ -67,7 +68,7 @@ UNDERSTATED = DpRun(noise_multiplier=2.5, sampling_rate=0.01, steps=1_000, claim
 @dataclass
 class Demo:
     system: System
-    governance: BaseAccount
+    governance: Signer
     console: Console
     summary: dict[str, Any] = field(default_factory=dict)
     reads: ChainReads = field(init=False)
@@ -92,7 +93,7 @@ class Demo:
     def cst(self, units: int) -> str:
         return f"{from_units(units, 'cst')} CST"
 
-    def new_account(self, label: str, cst: int = 0, usd: int = 0) -> BaseAccount:
+    def new_account(self, label: str, cst: int = 0, usd: int = 0) -> Signer:
         """A fresh demo key, funded from governance (the demo's keys live only in memory)."""
         from eth_account import Account
 
@@ -220,7 +221,7 @@ class Demo:
         table = Table("bid", "buyer", "risk", "max value USD", "stake CST", title="stakes")
         for bid in market.market.bids:
             table.add_row(bid.id, bid.buyer, bid.risk_rating,
-                          f"{max(b.value for b in bid.bundles) / 1e6:,.0f}",
+                          f"{grouped(max(b.value for b in bid.bundles), 'usd', 0)}",
                           from_units(market.required_stake(bid), "cst"))
         self.console.print(table)
 
@@ -234,7 +235,7 @@ class Demo:
         for bid_id, entry in zip(market.digests, placed, strict=True):
             bid = market.bid(bid_id)
             table.add_row(bid.id, "0x" + entry.digest.hex()[:10] + "…",
-                          f"{entry.deposit_micro_usd / 1e6:,.0f}",
+                          f"{grouped(entry.deposit_micro_usd, 'usd', 0)}",
                           from_units(entry.stake_wei, "cst"),
                           f"{bid.epsilon_micros / 1e6:g}", str(entry.receipt.gas_used))
         self.console.print(table)
@@ -251,16 +252,16 @@ class Demo:
         paid = {p.winner: p.total for p in result.payments}
         for fill in result.allocation:
             bid = market.bid(market.bid_id_of(fill.bid))
-            won.add_row(bid.id, bid.buyer, str(fill.bundle), f"{paid[fill.bid] / 1e6:,.2f}",
-                        f"{bid.bundles[fill.bundle].value / 1e6:,.0f}")
+            won.add_row(bid.id, bid.buyer, str(fill.bundle), f"{grouped(paid[fill.bid], 'usd')}",
+                        f"{grouped(bid.bundles[fill.bundle].value, 'usd', 0)}")
         self.console.print(won)
         lost = Table("bid", "reason", "detail", title="not filled, and why")
         for loss in result.losing:
             lost.add_row(market.bid_id_of(loss.bid), loss.reason, loss.detail)
         self.console.print(lost)
         self.table("quality", [("status", result.status),
-                               ("welfare", f"{result.welfare / 1e6:,.2f} USD"),
-                               ("bound", f"{result.bound / 1e6:,.2f} USD"),
+                               ("welfare", f"{grouped(result.welfare, 'usd')} USD"),
+                               ("bound", f"{grouped(result.bound, 'usd')} USD"),
                                ("seconds", f"{result.seconds:.3f}")])
         self.summary["clearing"] = {
             "status": str(result.status), "welfare": result.welfare,
@@ -273,7 +274,7 @@ class Demo:
         quorum = market.price(urls)
         self.table("price report", [
             ("signers", ", ".join(signer for signer, _ in quorum.signatures)),
-            ("payments", f"{sum(quorum.report.payments_micro_usd) / 1e6:,.2f} USD over "
+            ("payments", f"{grouped(sum(quorum.report.payments_micro_usd), 'usd')} USD over "
                          f"{len(quorum.report.payments_micro_usd)} futures"),
             ("as the auctioneer priced it", str(sorted(quorum.report.payments_micro_usd)
                                                 == sorted(p.total for p in result.payments)))])
@@ -287,9 +288,9 @@ class Demo:
             record = self._record(bytes.fromhex(fill.bid[2:]))
             bid_id = market.bid_id_of(fill.bid)
             payments[bid_id] = record.payment_micro_usd
-            table.add_row(bid_id, f"{record.deposit_micro_usd / 1e6:,.2f}",
-                          f"{record.payment_micro_usd / 1e6:,.2f}",
-                          f"{(record.deposit_micro_usd - record.payment_micro_usd) / 1e6:,.2f}")
+            table.add_row(bid_id, grouped(record.deposit_micro_usd, 'usd'),
+                          grouped(record.payment_micro_usd, 'usd'),
+                          grouped(record.deposit_micro_usd - record.payment_micro_usd, 'usd'))
         self.console.print(table)
         house = self.system.clearing_house
         held = {label: ProviderBond.read(house, market.round_id, market.accounts[label].address)
@@ -338,7 +339,7 @@ class Demo:
         fund(self.system, self.governance, buyer.address, restake + CST, 0, 0)
         stake(self.system, buyer, restake + CST)
         held = future_balance(self.system.futures, buyer.address, future)
-        self.table("resale", [("price", f"{price / 1e6:,.2f} USD"),
+        self.table("resale", [("price", f"{grouped(price, 'usd')} USD"),
                               (f"{RESALE_BUYER} holds", str(held)),
                               ("its stake for the job", self.cst(restake))])
         self.summary["resale"] = {"price": price, "restake": restake}
@@ -371,7 +372,7 @@ class Demo:
             self.heading("slash", "the job understated ε: stake burned, future voided")
         self.table("enforced", [
             ("future", after.status.name.lower()),
-            ("provider paid", f"{record.payment_micro_usd / 1e6:,.2f} USD"),
+            ("provider paid", f"{grouped(record.payment_micro_usd, 'usd')} USD"),
             ("stake burned", self.cst(burned)),
             ("ε consumed", f"{record.epsilon_micros / 1e6:g}"),
         ])
@@ -389,7 +390,7 @@ class Demo:
         people = [label for label in market.accounts if not label.startswith("owner:")]
         self.console.print(_rows(
             Table("account", "score (USD at risk)", "stake discount bps", title="reputation"),
-            [(label, f"{score_micro_usd(reputation, a.address) / 1e6:,.2f}",
+            [(label, f"{grouped(score_micro_usd(reputation, a.address), 'usd')}",
               str(discount_bps(reputation, a.address)))
              for label, a in ((p, market.accounts[p]) for p in people)]))
         self.heading("budget", "what is left of each dataset's ε")
@@ -406,7 +407,7 @@ class Demo:
         self.console.print(_rows(
             Table("account", "USD", "credit USD", "CST", "staked", "locked", "bonded",
                   "bond committed", title="balances"),
-            [(label, f"{h['usd'] / 1e6:,.2f}", f"{h['credit'] / 1e6:,.2f}",
+            [(label, f"{grouped(h['usd'], 'usd')}", f"{grouped(h['credit'], 'usd')}",
               from_units(h["cst"], "cst"), from_units(h["staked"], "cst"),
               from_units(h["locked"], "cst"), from_units(h["bonded"], "cst"),
               from_units(h["bond_locked"], "cst"))
@@ -439,15 +440,13 @@ def _rows(table: Table, rows: list[tuple[str, ...]]) -> Table:
     return table
 
 
-def open_system(rpc: str | None) -> tuple[System, BaseAccount]:
-    """The embedded chain with a fresh deployment, or the deployment already on `rpc`
+def open_system(chain: Chain) -> tuple[System, Signer]:
+    """A fresh deployment on the embedded chain, or the deployment already on an RPC chain
     (deploying one if there is none)."""
-    from chain.connection import connect
     from chain.deploy import deploy_system
     from chain.errors import ChainError
     from market.onchain import launch_policy
 
-    chain = connect(rpc)
     governance = chain.dev_account(0)
     if not chain.embedded:
         try:
@@ -457,19 +456,44 @@ def open_system(rpc: str | None) -> tuple[System, BaseAccount]:
     return deploy_system(chain, governance, policy=launch_policy()), governance
 
 
+@contextmanager
+def own_home(home: Path, chain_id: int) -> Iterator[None]:
+    """$RCM_HOME set to `home` for the block: the demo's manifests, bids and rounds belong to
+    its own chain, not to the user's. The user's manifest for the chain, if any, is copied in,
+    so a deployment already on an RPC chain is used, and the user's home is only read."""
+    from chain.manifest import manifest_path
+
+    theirs = manifest_path(chain_id)
+    previous = os.environ.get("RCM_HOME")
+    os.environ["RCM_HOME"] = str(home)
+    try:
+        if theirs.exists():
+            manifest_path(chain_id).parent.mkdir(parents=True)
+            shutil.copyfile(theirs, manifest_path(chain_id))
+        yield
+    finally:
+        if previous is None:
+            del os.environ["RCM_HOME"]
+        else:
+            os.environ["RCM_HOME"] = previous
+
+
 def run(rpc: str | None, console: Console) -> dict[str, Any]:
+    from chain.connection import connect
     from oracle.attester import new_enclave
     from rcm.consortium import Consortium
 
-    system, governance = open_system(rpc)
-    demo = Demo(system, governance, console)
-    demo.heading("deploy", f"the system on chain {system.chain.chain_id} ({system.chain.rpc})")
-    demo.table("contracts", [(n, c.address) for n, c in system.manifest.contracts.items()])
-    enclave = new_enclave()
-    market = Consortium(system, governance, demo.new_account)
+    chain = connect(rpc)
     with (
         tempfile.TemporaryDirectory(prefix="rcm-demo-") as workdir,
-        demo.oracle_nodes(Path(workdir), enclave, market) as urls,
+        own_home(Path(workdir) / "home", chain.chain_id),
     ):
-        demo.run_market(market, urls, enclave)
-    return demo.summary
+        system, governance = open_system(chain)
+        demo = Demo(system, governance, console)
+        demo.heading("deploy", f"the system on chain {chain.chain_id} ({chain.rpc})")
+        demo.table("contracts", [(n, c.address) for n, c in system.manifest.contracts.items()])
+        enclave = new_enclave()
+        market = Consortium(system, governance, demo.new_account)
+        with demo.oracle_nodes(Path(workdir), enclave, market) as urls:
+            demo.run_market(market, urls, enclave)
+        return demo.summary

@@ -1,11 +1,23 @@
-"""How the `rcm` command shows an RcmError: the field spelled as the invoked command's own
-option or argument (`content_hash` → `--content-hash`, `dataset` → `DATASET`), and, for errors a
-command fixes, that command."""
+"""How the `rcm` command shows what it refuses — an RcmError or a usage error — in one line: the
+field spelled as the invoked command's own option or argument (`content_hash` →
+`--content-hash`, `dataset` → `DATASET`) and, where one command fixes the error, that command.
+Under --json the same line is the message of `{"error": {"field", "message"}}`, whose field is
+named as the SDK names it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
+
+# typer vendors click and re-exports none of its exceptions.
+from typer._click.exceptions import (
+    BadParameter,
+    ClickException,
+    MissingParameter,
+    NoSuchOption,
+    UsageError,
+)
 
 from chain.errors import (
     InsufficientBond,
@@ -27,20 +39,69 @@ HINTS: dict[type[RcmError], str] = {
     TestnetRunning: "stop it with `rcm testnet stop`",
 }
 
+# typer validates numbers with pydantic, whose messages all begin so.
+_PYDANTIC_LEAD = "Input should be "
+
+
+def refusal_line(exc: RcmError | ClickException, root: Any, argv: Sequence[str]) -> str:
+    """What `rcm` prints on stderr before exiting 2: `error: ...`, or with --json the error
+    document on one line, so that stdout only ever holds a command's result."""
+    command, path = _invoked(root, argv)
+    if isinstance(exc, RcmError):
+        field, message = exc.field, render(exc, root, argv)
+    else:
+        field, message = _usage(exc, command, path)
+    if "--json" in argv and any("--json" in getattr(p, "opts", ()) for p in command.params):
+        return json.dumps({"error": {"field": field, "message": message}})
+    return f"error: {message}"
+
 
 def render(exc: RcmError, root: Any, argv: Sequence[str]) -> str:
     """One line: the error as the user typed the command."""
     text = str(exc)
     if exc.field is not None:
-        text = f"{_spelled(exc.field, _invoked(root, argv))}: {exc.reason}"
+        text = f"{_spelled(exc.field, _invoked(root, argv)[0])}: {exc.reason}"
     hint = next((HINTS[c] for c in type(exc).__mro__ if c in HINTS), None)
     return f"{text} ({hint})" if hint else text
 
 
-def _invoked(root: Any, argv: Sequence[str]) -> Any:
-    """The (sub)command `argv` names: `wallet budget register ...` → `register`. (Typer's
-    vendored click classes, so groups are told by what they do.)"""
-    command = root
+def _usage(exc: ClickException, command: Any, path: str) -> tuple[str | None, str]:
+    """The field (the parameter's name, as the SDK names it) and the line for a usage error,
+    which says where to read the command's usage instead of printing it."""
+    field = None
+    if isinstance(exc, BadParameter) and exc.param is not None:
+        field = exc.param.name
+        reason = "missing" if isinstance(exc, MissingParameter) else _reason(exc.message)
+        text = f"{_spelled(field, command)}: {reason}"
+    elif isinstance(exc, NoSuchOption):
+        text = f"{exc.option_name}: {_no_such_option(exc)}"
+    else:
+        text = _reason(exc.format_message())
+    return field, f"{text} (see `{path} --help`)" if isinstance(exc, UsageError) else text
+
+
+def _no_such_option(exc: NoSuchOption) -> str:
+    if exc.option_name.lstrip("-").replace(".", "", 1).isdigit():
+        return "not an option, and no number rcm takes is negative"
+    meant = sorted(set(exc.possibilities or ()) - {"--help"})
+    if meant:
+        return f"no such option (did you mean {' or '.join(meant)}?)"
+    return "no such option"
+
+
+def _reason(message: str) -> str:
+    """Click's and typer's (pydantic's) messages as rcm's reasons read: `must be ...`, lower
+    case, no full stop."""
+    if message.startswith(_PYDANTIC_LEAD):
+        message = "must be " + message.removeprefix(_PYDANTIC_LEAD)
+    return (message[:1].lower() + message[1:]).rstrip(".")
+
+
+def _invoked(root: Any, argv: Sequence[str]) -> tuple[Any, str]:
+    """The (sub)command `argv` names and its path: `wallet budget register ...` → `register`,
+    `rcm wallet budget register`. (Typer's vendored click classes, so groups are told by what
+    they do.)"""
+    command, path = root, [root.name]
     for token in argv:
         if not hasattr(command, "get_command"):
             break
@@ -48,7 +109,8 @@ def _invoked(root: Any, argv: Sequence[str]) -> Any:
         if sub is None:
             break
         command = sub
-    return command
+        path.append(token)
+    return command, " ".join(path)
 
 
 def _spelled(field: str, command: Any) -> str:

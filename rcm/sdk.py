@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.clearing_house import Round
     from chain.contract import Receipt
     from chain.settlement import Phase
+    from chain.signer import Signer
     from chain.system import System
     from market.book import Book
     from market.onchain import AskEntry, BidEntry
@@ -120,8 +119,8 @@ class Market:
 
         return Wallet(self, WalletAccount(name, password))
 
-    def wallet_of(self, account: BaseAccount) -> Wallet:
-        """A wallet over a key the script holds itself (any eth-account `BaseAccount`)."""
+    def wallet_of(self, account: Signer) -> Wallet:
+        """A wallet over a key the script holds itself (any eth-account `Signer`)."""
         return Wallet(self, account)
 
     def now(self) -> int:
@@ -152,7 +151,7 @@ class Market:
 class Wallet:
     """One account acting on a `Market`: the operations of `rcm wallet`."""
 
-    def __init__(self, market: Market, account: BaseAccount) -> None:
+    def __init__(self, market: Market, account: Signer) -> None:
         self.market = market
         self.account = account
 

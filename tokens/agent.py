@@ -11,17 +11,16 @@ its time is up, on a `lock` request, on SIGTERM, SIGINT or SIGHUP, or when its s
 or replaced (then no one could reach it); it removes its socket on the way out.
 
 The protocol is one JSON request a connection, answered by one JSON document, `{"ok": ...}` or
-`{"error": "..."}`; ops are `status`, `sign_transaction`, `sign_message`, `unsafe_sign_hash` and
-`lock`. Bytes travel as 0x-hex, integers as JSON integers.
+`{"error": "..."}`; ops are `status`, `sign_transaction`, `unsafe_sign_hash` and `lock`. Bytes
+travel as 0x-hex, integers as JSON integers.
 
-`account_for(name)` is the client: an eth-account `BaseAccount` whose signing methods ask the
-agent, and whose results equal those of the `LocalAccount` of the same key. This module imports
-only the standard library: eth-account (a second to import) is loaded when a live agent is found.
+`account_for(name)` is the client: an `AgentAccount` (a `chain.signer.Signer`) whose signing
+methods ask the agent, and whose results equal those of the `LocalAccount` of the same key. The
+client imports only the standard library: eth-account (a second to import) is the agent's.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -37,13 +36,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chain.config import rcm_home
 from chain.keystore import NAME_PATTERN
+from chain.signer import SignedHash, SignedTransaction
 from tokens.errors import TokensError
 
 if TYPE_CHECKING:
     import subprocess
 
-    from eth_account.signers.base import BaseAccount
     from eth_account.signers.local import LocalAccount
+
+    from chain.signer import Signer
 
 MAX_SECONDS = 24 * 3600
 KEY_BYTES = 32
@@ -104,7 +105,7 @@ class Started(NamedTuple):
     process: subprocess.Popen[bytes]
 
 
-def start(name: str, account: BaseAccount, seconds: int) -> Started:
+def start(name: str, account: Signer, seconds: int) -> Started:
     """Hands `account`'s key to a new detached agent for `seconds`; returns once it listens.
 
     An agent already holding the wallet is stopped first: the new unlock replaces it, its
@@ -112,6 +113,7 @@ def start(name: str, account: BaseAccount, seconds: int) -> Started:
     import subprocess
 
     from eth_account.signers.local import LocalAccount
+
 
     if not isinstance(account, LocalAccount):
         raise TokensError("only an account read from a keystore can be handed to an agent")
@@ -219,7 +221,6 @@ def serve(
 
 
 def _answer(account: LocalAccount, info: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
-    from eth_account.messages import SignableMessage
     from eth_typing import Hash32
     from hexbytes import HexBytes
 
@@ -232,9 +233,6 @@ def _answer(account: LocalAccount, info: dict[str, Any], request: dict[str, Any]
             return {"ok": {"raw_transaction": _hex(signed.raw_transaction),
                            "hash": _hex(signed.hash), "r": signed.r, "s": signed.s,
                            "v": signed.v}}
-        if op == "sign_message":
-            parts = (HexBytes(request[part]) for part in ("version", "header", "body"))
-            return {"ok": _message(account.sign_message(SignableMessage(*parts)))}
         if op == "unsafe_sign_hash":
             digest = bytes(HexBytes(request["hash"]))
             if len(digest) != 32:
@@ -346,7 +344,7 @@ def status(name: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def account_for(name: str) -> BaseAccount | None:
+def account_for(name: str) -> AgentAccount | None:
     """An account that signs through the live agent holding wallet `name`; None without one."""
     from tokens import wallets
 
@@ -358,8 +356,7 @@ def account_for(name: str) -> BaseAccount | None:
             return None  # the keystore was replaced since the unlock: the agent's key is not it
     except TokensError:
         return None
-    account: BaseAccount = _account_class()(name, found["address"])
-    return account
+    return AgentAccount(name, found["address"])
 
 
 def lock(name: str) -> bool:
@@ -379,67 +376,40 @@ def lock(name: str) -> bool:
     return True
 
 
-def __getattr__(attribute: str) -> Any:
-    """`AgentAccount`, the client account class, is built on first use (it needs eth-account)."""
-    if attribute == "AgentAccount":
-        return _account_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
+class AgentAccount:
+    """Signs through the agent holding a wallet; results equal the LocalAccount's."""
+
+    def __init__(self, name: str, address: str) -> None:
+        self.name = name
+        self.address = address
+
+    def __repr__(self) -> str:
+        return f"AgentAccount({self.name!r}, {self.address})"
+
+    def sign_transaction(self, transaction_dict: Mapping[str, Any]) -> SignedTransaction:
+        data = self._ask("sign_transaction", transaction=_jsonable(transaction_dict))
+        return SignedTransaction(_bytes(data["raw_transaction"]), _bytes(data["hash"]),
+                                 int(data["r"]), int(data["s"]), int(data["v"]))
+
+    def unsafe_sign_hash(self, message_hash: bytes) -> SignedHash:
+        data = self._ask("unsafe_sign_hash", hash=_hex(bytes(message_hash)))
+        return SignedHash(_bytes(data["message_hash"]), int(data["r"]), int(data["s"]),
+                          int(data["v"]), _bytes(data["signature"]))
+
+    def _ask(self, op: str, **arguments: Any) -> Any:
+        try:
+            return _request(socket_path(self.name), {"op": op, **arguments})
+        except AgentError as exc:
+            raise AgentError(f"the agent of {self.name}: {exc}") from None
+        except (OSError, ValueError) as exc:
+            raise AgentError(
+                f"the agent of {self.name} stopped answering ({type(exc).__name__}); "
+                "unlock the wallet again"
+            ) from None
 
 
-@functools.cache
-def _account_class() -> Any:
-    from eth_account.datastructures import SignedMessage, SignedTransaction
-    from eth_account.messages import SignableMessage
-    from eth_account.signers.base import BaseAccount
-    from eth_account.types import TransactionDictType
-    from eth_typing import ChecksumAddress, Hash32
-    from eth_utils import to_checksum_address
-    from hexbytes import HexBytes
-
-    def signed_message(data: dict[str, Any]) -> SignedMessage:
-        return SignedMessage(HexBytes(data["message_hash"]), int(data["r"]), int(data["s"]),
-                             int(data["v"]), HexBytes(data["signature"]))
-
-    class AgentAccount(BaseAccount):
-        """Signs through the agent holding a wallet; results equal the LocalAccount's."""
-
-        def __init__(self, name: str, address: str) -> None:
-            self.name = name
-            self._address = to_checksum_address(address)
-
-        def __repr__(self) -> str:
-            return f"AgentAccount({self.name!r}, {self._address})"
-
-        @property
-        def address(self) -> ChecksumAddress:
-            return self._address
-
-        def sign_transaction(self, transaction_dict: TransactionDictType) -> SignedTransaction:
-            data = self._ask("sign_transaction", transaction=_jsonable(transaction_dict))
-            return SignedTransaction(HexBytes(data["raw_transaction"]), HexBytes(data["hash"]),
-                                     int(data["r"]), int(data["s"]), int(data["v"]))
-
-        def sign_message(self, signable_message: SignableMessage) -> SignedMessage:
-            version, header, body = (_hex(bytes(part)) for part in signable_message)
-            return signed_message(
-                self._ask("sign_message", version=version, header=header, body=body)
-            )
-
-        def unsafe_sign_hash(self, message_hash: Hash32) -> SignedMessage:
-            return signed_message(self._ask("unsafe_sign_hash", hash=_hex(bytes(message_hash))))
-
-        def _ask(self, op: str, **arguments: Any) -> Any:
-            try:
-                return _request(socket_path(self.name), {"op": op, **arguments})
-            except AgentError as exc:
-                raise AgentError(f"the agent of {self.name}: {exc}") from None
-            except (OSError, ValueError) as exc:
-                raise AgentError(
-                    f"the agent of {self.name} stopped answering ({type(exc).__name__}); "
-                    "unlock the wallet again"
-                ) from None
-
-    return AgentAccount
+def _bytes(text: str) -> bytes:
+    return bytes.fromhex(text.removeprefix("0x"))
 
 
 def _request(path: Path, request: dict[str, Any]) -> Any:

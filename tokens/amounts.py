@@ -26,5 +26,17 @@ def to_units(text: str, token: str, field: str = "amount") -> int:
 
 def from_units(units: int, token: str) -> str:
     """1500000000000000000 CST -> '1.5'."""
-    text = format(Decimal(units).scaleb(-DECIMALS[token]), "f")
+    text = format(_whole(units, token), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def grouped(units: int, token: str, places: int = 2) -> str:
+    """Exact whole tokens with thousands separators and `places` decimals (half to even):
+    10**30 micro-USD -> '1,000,000,000,000,000,000,000,000.00', where a float prints
+    999,999,999,999,999,983,222,784.00."""
+    return format(_whole(units, token), f",.{places}f")
+
+
+def _whole(units: int, token: str) -> Decimal:
+    # From text: Decimal arithmetic (scaleb, division) rounds to 28 digits.
+    return Decimal(f"{units}e-{DECIMALS[token]}")

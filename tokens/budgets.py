@@ -33,9 +33,8 @@ from tokens.amounts import from_units
 from tokens.errors import TokensError
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import Receipt
+    from chain.signer import Signer
 
 MICROS_PER_EPSILON = 10**6
 ATTO_PER_DELTA = 10**18
@@ -156,7 +155,7 @@ MAX_MICRO_EPSILON = 2**40 - 1
 
 def register(
     system: System,
-    owner: BaseAccount,
+    owner: Signer,
     content_hash: bytes,
     total_micro_epsilon: int,
     max_delta_atto: int,
@@ -205,7 +204,7 @@ def register(
     return dataset, system.chain.send(call, owner)
 
 
-def grant(system: System, sender: BaseAccount, dataset: int, to: str, amount: int) -> Receipt:
+def grant(system: System, sender: Signer, dataset: int, to: str, amount: int) -> Receipt:
     """Gives `amount` micro-ε of the sender's budget to `to` (an ERC-1155 transfer)."""
     _require_dataset(system, dataset)
     if to == ZERO_ADDRESS:
@@ -217,7 +216,7 @@ def grant(system: System, sender: BaseAccount, dataset: int, to: str, amount: in
     return system.chain.send(call, sender)
 
 
-def offer(system: System, seller: BaseAccount, dataset: int, amount: int, price: int) -> Receipt:
+def offer(system: System, seller: Signer, dataset: int, amount: int, price: int) -> Receipt:
     """Offers up to `amount` micro-ε at `price` micro-USD per ε; amount 0 withdraws the offer."""
     _require_dataset(system, dataset)
     if amount:
@@ -234,7 +233,7 @@ def cost_micro_usd(amount: int, price: int) -> int:
 
 
 def buy(
-    system: System, buyer: BaseAccount, dataset: int, seller: str, amount: int, price: int
+    system: System, buyer: Signer, dataset: int, seller: str, amount: int, price: int
 ) -> Receipt:
     """Buys `amount` micro-ε from `seller`'s offer at the price the buyer expects, approving the
     payment token first if needed."""

@@ -28,9 +28,8 @@ from tokens.errors import RoundNotClosed, TokensError
 from tokens.operations import balances
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import Receipt
+    from chain.signer import Signer
 
 # How a future's record status reads to its holder once it has left the Future status.
 SPENT = {Status.REDEEMED: "redeemed", Status.SETTLED: "settled", Status.VOIDED: "voided",
@@ -60,7 +59,7 @@ def record_of(system: System, future_id: bytes) -> BidRecord:
 # ---- actions ----
 
 
-def claim(system: System, winner: BaseAccount, future_ids: list[bytes]) -> Receipt:
+def claim(system: System, winner: Signer, future_ids: list[bytes]) -> Receipt:
     """Mints the winner's unclaimed futures as ERC-1155 tokens, in one transaction."""
     if len(set(future_ids)) != len(future_ids):
         raise TokensError("a future is listed twice", field="future_id")
@@ -72,7 +71,7 @@ def claim(system: System, winner: BaseAccount, future_ids: list[bytes]) -> Recei
     return system.chain.send(system.clearing_house.functions.claim(future_ids), winner)
 
 
-def transfer(system: System, holder: BaseAccount, to: str, future_id: bytes) -> Receipt:
+def transfer(system: System, holder: Signer, to: str, future_id: bytes) -> Receipt:
     """Sends a future to `to`, claiming it first when its winner has not yet."""
     if to == ZERO_ADDRESS:
         raise TokensError("the zero address cannot hold a future", field="to")
@@ -88,7 +87,7 @@ def transfer(system: System, holder: BaseAccount, to: str, future_id: bytes) -> 
     return system.chain.send(call, holder)
 
 
-def redeem(system: System, holder: BaseAccount, future_id: bytes) -> Receipt:
+def redeem(system: System, holder: Signer, future_id: bytes) -> Receipt:
     """Redeems a future into a policy-oracle job. A holder who is not the bidder backs the job
     with its own free stake, so it must have `requiredStake` of it."""
     record = _require_future(system, future_id)
@@ -274,7 +273,7 @@ class Ended:
     receipts: list[Receipt]
 
 
-def end_deliveries(system: System, sender: BaseAccount, round_id: int) -> Ended:
+def end_deliveries(system: System, sender: Signer, round_id: int) -> Ended:
     """Expires the round's futures left unredeemed past the end of their delivery, and times
     out its jobs left without a verdict past their deadline (the end of delivery plus the
     round policy's verdict window). What is not due yet is left, and nothing expires before

@@ -6,35 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_account.datastructures import SignedMessage, SignedTransaction
-from eth_account.messages import SignableMessage
-from eth_account.signers.base import BaseAccount
-from eth_typing import Hash32
-
+from chain.signer import SignedHashLike, SignedTransactionLike, Signer
 from tokens import wallets
 
 
-class WalletAccount(BaseAccount):
+class WalletAccount:
+    """A `chain.signer.Signer` for the wallet `name`."""
+
     def __init__(self, name: str, password: str | None = None) -> None:
         self.name = name
-        self._address = wallets.address_of(name)
+        self.address = wallets.address_of(name)
         self._password = password
-        self._signer: BaseAccount | None = None
+        self._signer: Signer | None = None
 
-    @property
-    def address(self) -> Any:
-        return self._address
-
-    def sign_message(self, signable_message: SignableMessage) -> SignedMessage:
-        return self._key().sign_message(signable_message)
-
-    def unsafe_sign_hash(self, message_hash: Hash32) -> SignedMessage:
+    def unsafe_sign_hash(self, message_hash: Any) -> SignedHashLike:
         return self._key().unsafe_sign_hash(message_hash)
 
-    def sign_transaction(self, transaction_dict: Any) -> SignedTransaction:
+    def sign_transaction(self, transaction_dict: Any) -> SignedTransactionLike:
         return self._key().sign_transaction(transaction_dict)
 
-    def _key(self) -> BaseAccount:
+    def _key(self) -> Signer:
         if self._signer is None:
             from chain.keystore import read_password
             from tokens import agent

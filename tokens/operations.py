@@ -14,9 +14,8 @@ from tokens.amounts import from_units
 from tokens.errors import TokensError
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import Receipt
+    from chain.signer import Signer
 
 
 class Balances(BaseModel):
@@ -59,7 +58,7 @@ def _require_at_most(amount: int, available: int, token: str, what: str) -> None
         )
 
 
-def transfer(system: System, sender: BaseAccount, to: str, amount: int, token: str) -> Receipt:
+def transfer(system: System, sender: Signer, to: str, amount: int, token: str) -> Receipt:
     held = balances(system, sender.address)
     _require_at_most(amount, getattr(held, token), token, "the balance")
     if token == "eth":
@@ -68,7 +67,7 @@ def transfer(system: System, sender: BaseAccount, to: str, amount: int, token: s
     return system.chain.send(contract.functions.transfer(to, amount), sender)
 
 
-def _deposit(system: System, sender: BaseAccount, amount: int, method: str) -> Receipt:
+def _deposit(system: System, sender: Signer, amount: int, method: str) -> Receipt:
     """Moves CST from the wallet into the vault (`stake` or `bond`), approving it first."""
     _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
     if allowance(system.cst, sender.address, system.vault.address) < amount:
@@ -76,20 +75,20 @@ def _deposit(system: System, sender: BaseAccount, amount: int, method: str) -> R
     return system.chain.send(getattr(system.vault.functions, method)(amount), sender)
 
 
-def stake(system: System, sender: BaseAccount, amount: int) -> Receipt:
+def stake(system: System, sender: Signer, amount: int) -> Receipt:
     return _deposit(system, sender, amount, "stake")
 
 
-def unstake(system: System, sender: BaseAccount, amount: int) -> Receipt:
+def unstake(system: System, sender: Signer, amount: int) -> Receipt:
     _require_at_most(amount, balances(system, sender.address).staked, "cst", "the free stake")
     return system.chain.send(system.vault.functions.unstake(amount), sender)
 
 
-def bond(system: System, sender: BaseAccount, amount: int) -> Receipt:
+def bond(system: System, sender: Signer, amount: int) -> Receipt:
     return _deposit(system, sender, amount, "bond")
 
 
-def unbond(system: System, sender: BaseAccount, amount: int) -> Receipt:
+def unbond(system: System, sender: Signer, amount: int) -> Receipt:
     _require_at_most(amount, balances(system, sender.address).bonded, "cst", "the bond")
     return system.chain.send(system.vault.functions.unbond(amount), sender)
 
@@ -100,7 +99,7 @@ def unbonded_ready(system: System, address: str) -> bool:
     return held.unbonding > 0 and now >= held.unbonding_ready_at
 
 
-def withdraw(system: System, sender: BaseAccount) -> Receipt:
+def withdraw(system: System, sender: Signer) -> Receipt:
     held = balances(system, sender.address)
     if held.unbonding == 0:
         raise TokensError("nothing to withdraw: no refunds or proceeds from rounds, and no CST "
@@ -114,7 +113,7 @@ def withdraw(system: System, sender: BaseAccount) -> Receipt:
     return system.chain.send(system.vault.functions.withdraw(), sender)
 
 
-def fund(system: System, governance: BaseAccount, to: str, cst: int, usd: int, eth: int) -> None:
+def fund(system: System, governance: Signer, to: str, cst: int, usd: int, eth: int) -> None:
     """Mints demo tokens and sends ETH from the governance account (local chains only)."""
     if cst:
         system.chain.send(system.cst.functions.mint(to, cst), governance)

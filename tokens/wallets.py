@@ -11,7 +11,7 @@ from chain.keystore import NAME_PATTERN, keystore_address, read_keystore, write_
 from tokens.errors import TokensError, UnknownWallet
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
+    from chain.signer import Signer
 
 
 def keystore_dir() -> Path:
@@ -55,17 +55,15 @@ def address_of(name: str, field: str = "name") -> str:
     return keystore_address(path)
 
 
-def unlock(name: str, password: str) -> BaseAccount:
+def unlock(name: str, password: str) -> Signer:
     address_of(name)
     return read_keystore(_path(name), password)
 
 
 def resolve_recipient(text: str, field: str = "to") -> str:
-    """A wallet name or a checksummed-or-lowercase 0x address."""
-    from eth_utils import is_address, to_checksum_address
+    """The address of a wallet name or of a 0x address (EIP-55 checked), checksummed."""
+    from chain.addresses import parse_address
 
     if text.startswith("0x"):
-        if not is_address(text):
-            raise TokensError(f"{text!r} is not a valid address", field=field)
-        return str(to_checksum_address(text))
+        return parse_address(text, field)
     return address_of(text, field)

@@ -44,7 +44,7 @@ from oracle.policy import Evaluation, Policies, evaluate
 from oracle.store import StoredVerdict, VerdictStore
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
+    from chain.signer import Signer
 
 
 Pricer = Callable[[int, bytes], PriceReport]
@@ -61,7 +61,7 @@ FutureUnreadable when it cannot read them or the job is no redeemed future. A no
 @dataclass
 class OracleNode:
     config: NodeConfig
-    account: BaseAccount
+    account: Signer
     policies: Policies
     trust: TrustPolicy
     store: VerdictStore

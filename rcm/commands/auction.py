@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption
+from tokens.amounts import grouped
 
 if TYPE_CHECKING:
     from market.model import Market
@@ -215,12 +216,6 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
     console.print(table)
 
 
-def _usd(micros: int) -> str:
-    """Exact: micro-USD as USD with all six decimals."""
-    whole, fraction = divmod(abs(micros), 1_000_000)
-    return f"{'-' if micros < 0 else ''}{whole:,}.{fraction:06d}"
-
-
 def _clearing_time(now: int | None) -> int:
     return int(time.time()) if now is None else now
 
@@ -234,3 +229,8 @@ def _progress_on_stderr() -> Callable[[str], None]:
             print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     return say
+
+
+def _usd(micros: int) -> str:
+    """Micro-USD as USD with all six decimals, exactly."""
+    return grouped(micros, "usd", 6)

@@ -11,9 +11,8 @@ import typer
 from chain.config import DEFAULT_RPC
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
-
     from chain.contract import Receipt
+    from chain.signer import Signer
     from chain.system import System
     from rcm.sdk import Sent, Wallet
 
@@ -51,7 +50,7 @@ def wallet_on(name: str, rpc: str) -> Wallet:
     return Market(load_system(rpc)).wallet(name)
 
 
-def open_wallet(name: str, rpc: str) -> tuple[System, BaseAccount]:
+def open_wallet(name: str, rpc: str) -> tuple[System, Signer]:
     wallet = wallet_on(name, rpc)
     return wallet.market.system, wallet.account
 

@@ -22,6 +22,7 @@ def deploy(
 ) -> None:
     """Deploy every contract from the governance wallet and write the manifest
     $RCM_HOME/deployments/<chain-id>.json."""
+    from chain.addresses import parse_address
     from chain.connection import connect
     from chain.deploy import deploy_system
     from chain.keystore import read_password
@@ -29,7 +30,7 @@ def deploy(
     from market.onchain import launch_policy
     from tokens import wallets
 
-    token = wallets.resolve_recipient(payment_token) if payment_token else None
+    token = parse_address(payment_token, "payment_token") if payment_token else None
     wallets.address_of(from_)
     governance = wallets.unlock(from_, read_password())
     chain = connect(rpc)

@@ -55,7 +55,7 @@ def attest(
     enclave: Annotated[Path, typer.Option(help="Directory written by `rcm enclave init`.")],
     noise_multiplier: Annotated[float, typer.Option(help="DP-SGD noise multiplier σ.")],
     sampling_rate: Annotated[float, typer.Option(help="Poisson sampling rate q.")],
-    steps: Annotated[int, typer.Option(help="Training steps T.")],
+    steps: Annotated[int, typer.Option(min=1, help="Training steps T.")],
     job: Annotated[
         str | None, typer.Option(help="Job id: 0x-prefixed 32-byte hex (or give --future).")
     ] = None,

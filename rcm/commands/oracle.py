@@ -22,13 +22,15 @@ def init(
     trust_root: Annotated[
         list[Path], typer.Option(help="Provider root certificate (PEM) to trust; repeatable.")
     ],
-    nodes: Annotated[int, typer.Option(help="Number of nodes n.")] = 3,
-    threshold: Annotated[int, typer.Option(help="Signatures k a verdict needs on-chain.")] = 2,
+    nodes: Annotated[int, typer.Option(min=1, help="Number of nodes n.")] = 3,
+    threshold: Annotated[
+        int, typer.Option(min=1, help="Signatures k a verdict needs on-chain.")
+    ] = 2,
     base_port: Annotated[
-        int, typer.Option(help="Node i listens on BASE_PORT + i.")
+        int, typer.Option(min=1, max=65535, help="Node i listens on BASE_PORT + i.")
     ] = DEFAULT_BASE_PORT,
     chain_id: Annotated[
-        int, typer.Option(help="Chain id of the verdicts' EIP-712 domain.")
+        int, typer.Option(min=1, help="Chain id of the verdicts' EIP-712 domain.")
     ] = DEFAULT_CHAIN_ID,
 ) -> None:
     """Create n node keys (encrypted with RCM_PASSWORD or a prompted password), example
@@ -53,7 +55,9 @@ def init(
 def serve(
     config: Annotated[Path, typer.Option(help="A node-<i>.toml written by `rcm oracle init`.")],
     host: Annotated[str | None, typer.Option(help="Default: the config's host.")] = None,
-    port: Annotated[int | None, typer.Option(help="Default: the config's port.")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Default: the config's port.")
+    ] = None,
     rpc: Annotated[str | None, typer.Option(
         "--rpc", envvar="RCM_RPC",
         help="JSON-RPC URL of the chain the node reads: it judges a job that redeemed a future "

@@ -10,12 +10,12 @@ import typer
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, load_system, print_json
 
 if TYPE_CHECKING:
-    from eth_account.signers.base import BaseAccount
+    from chain.signer import Signer
 
 From = Annotated[str, typer.Option("--from", help="Wallet that signs the transaction.")]
 
 
-def _unlock(name: str) -> BaseAccount:
+def _unlock(name: str) -> Signer:
     from chain.keystore import read_password
     from tokens import wallets
 

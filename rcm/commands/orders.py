@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, report, wallet_on
+from tokens.amounts import grouped
 
 Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
 RoundId = Annotated[int, typer.Option("--round", min=1, help="The round's id.")]
@@ -39,8 +40,8 @@ def bid(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_
     rows = [{"digest": p.digest, "deposit_micro_usd": p.deposit_micro_usd,
              "stake_wei": p.stake_wei, "tx": p.sent.tx} for p in placed]
     report(json_out, {"round": round_id, "bids": rows}, "\n".join(
-        f"committed {p.digest}: deposit {p.deposit_micro_usd / 1e6:,.2f} USD, stake "
-        f"{p.stake_wei / 1e18:,.4f} CST" for p in placed))
+        f"committed {p.digest}: deposit {grouped(p.deposit_micro_usd, 'usd')} USD, stake "
+        f"{grouped(p.stake_wei, 'cst', 4)} CST" for p in placed))
 
 
 def reveal(name: Name, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,

@@ -20,6 +20,7 @@ from rcm.commands.common import (
     report,
     tx_summary,
 )
+from tokens.amounts import grouped
 
 if TYPE_CHECKING:
     from chain.contract import Receipt
@@ -152,7 +153,7 @@ def challenge_(
     system, account = open_wallet(wallet, rpc)
     receipts = challenge(system, account, read_book(system, round_id), result)
     report(json_out, {"round": round_id, "welfare": result.welfare, "txs": _txs(receipts)},
-           f"round {round_id}: result replaced, welfare {result.welfare / 1e6:,.2f} USD")
+           f"round {round_id}: result replaced, welfare {grouped(result.welfare, 'usd')} USD")
 
 
 @app.command()
@@ -182,7 +183,7 @@ def price(
                       "signers": [signer for signer, _ in quorum.signatures],
                       **tx_summary(receipt)},
            f"round {round_id} priced: {len(quorum.report.payments_micro_usd)} payments, "
-           f"{paid / 1e6:,.2f} USD in all (tx {tx_summary(receipt)['tx']})")
+           f"{grouped(paid, 'usd')} USD in all (tx {tx_summary(receipt)['tx']})")
 
 
 @app.command()
@@ -285,21 +286,21 @@ def _print_status(document: dict[str, Any]) -> None:
     for item in document["items"]:
         items.add_row(str(item["item"]), item["kind"], item["region"], item["slot"][:16],
                       item["tier"], str(item["capacity"]), str(item["allocated"]),
-                      f"{item['reserve_price_micro_usd'] / 1e6:,.2f}",
+                      f"{grouped(item['reserve_price_micro_usd'], 'usd')}",
                       item["provider"][:6] + "…" + item["provider"][-4:])
     console.print(items)
     bids = Table("bid", "bidder", "status", "deposit USD", "pays USD", "outcome", title="bids")
     for bid in document["bids"]:
         bids.add_row(bid["digest"][:18], bid["bidder"] or "(sealed)", bid["status"],
-                     f"{bid['deposit_micro_usd'] / 1e6:,.2f}",
-                     f"{bid['payment_micro_usd'] / 1e6:,.2f}", bid["outcome"] or "")
+                     f"{grouped(bid['deposit_micro_usd'], 'usd')}",
+                     f"{grouped(bid['payment_micro_usd'], 'usd')}", bid["outcome"] or "")
     console.print(bids)
     result = document["result"]
     if result:
-        claim = (f" ({result['claimed']}, bound {result['bound_micro_usd'] / 1e6:,.2f})"
+        claim = (f" ({result['claimed']}, bound {grouped(result['bound_micro_usd'], 'usd')})"
                  if result["claimed"] else " (a challenge)")
         console.print(f"result {result['version']}: {result['fills']} fills, welfare "
-                      f"{result['welfare_micro_usd'] / 1e6:,.2f} USD{claim}, "
+                      f"{grouped(result['welfare_micro_usd'], 'usd')} USD{claim}, "
                       f"by {result['poster']}; "
                       f"{'priced' if result['priced'] else 'not priced'}, "
                       f"{result['issued']} futures issued")

@@ -14,7 +14,7 @@ app = typer.Typer(no_args_is_help=True, help="Run a local Hardhat node with the 
 
 @app.command()
 def start(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8545,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8545,
     json_out: JsonOption = False,
 ) -> None:
     """Start a Hardhat node in the background, deploy the system, write the manifest."""
@@ -70,7 +70,7 @@ def fund(
     cst_units = to_units(cst, "cst", "--cst") if cst else 0
     usd_units = to_units(usd, "usd", "--usd") if usd else 0
     eth_units = to_units(eth, "eth", "--eth")
-    recipient = wallets.resolve_recipient(name)
+    recipient = wallets.resolve_recipient(name, "name")
     system = load_system(rpc)
     operations.fund(system, system.chain.dev_account(0), recipient, cst_units, usd_units, eth_units)
     data = {"address": recipient, "cst": cst_units, "usd": usd_units, "eth": eth_units}

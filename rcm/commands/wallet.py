@@ -16,6 +16,7 @@ from rcm.commands.common import (
     report,
     wallet_on,
 )
+from tokens.amounts import grouped
 
 app = typer.Typer(no_args_is_help=True, help="Keystores, balances, transfers, stake and bonds.")
 
@@ -149,7 +150,7 @@ def withdraw(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption 
         data["usd"] = asdict(done.usd_sent) | {"micro_usd": done.usd_micro_usd}
     if done.cst_sent:
         data["cst"] = asdict(done.cst_sent)
-    report(json_out, data, f"withdrew {done.usd_micro_usd / 1e6:,.2f} USD"
+    report(json_out, data, f"withdrew {grouped(done.usd_micro_usd, 'usd')} USD"
            + (" and unbonded CST" if done.cst_sent else ""))
 
 

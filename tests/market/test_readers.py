@@ -86,3 +86,26 @@ def test_read_instance_reports_an_unreadable_file(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(MarketError, match="cannot read"):
         read_instance(binary)
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("", "it is empty"),
+    (" \n\t\n", "it is empty"),
+    ("[1, 2]", "it begins '[1,'"),
+    ("auction of 3 goods", "it begins 'auction'"),
+])
+def test_read_instance_refuses_what_is_neither_json_nor_cats_naming_the_file(
+        tmp_path: Path, text: str, found: str) -> None:
+    path = tmp_path / "market.json"
+    path.write_text(text)
+    with pytest.raises(MarketError) as caught:
+        read_instance(path)
+    assert str(caught.value) == f"{path}: neither a JSON market nor a CATS file ({found})"
+
+
+def test_read_instance_names_the_file_when_its_json_does_not_parse(tmp_path: Path) -> None:
+    path = tmp_path / "market.json"
+    path.write_text('{"items": ')
+    with pytest.raises(MarketError) as caught:
+        read_instance(path)
+    assert str(caught.value).startswith(f"{path}: Invalid JSON: EOF while parsing")

@@ -443,3 +443,35 @@ def _without(result: PricedClearing, bid: str, welfare: int = 50 * USD - 10 * US
     return result.model_copy(update={
         "allocation": kept, "welfare": welfare, "bound": welfare,
         "payments": [p for p in result.payments if p.winner != bid]})
+
+
+def test_a_bid_cut_off_before_its_commit_left_is_not_kept_and_one_sent_is(
+        market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while `wallet bid` sends: the store keeps a signed bid only if its commit left
+    the wallet, so every kept bid can be revealed and none is a commitment never made."""
+    buyer, chain = market.buyers[0], market.chain
+    send = chain.send
+
+    def cut_off(before_broadcast: bool) -> Any:
+        def sending(call: Any, sender: Any, value: int = 0) -> Any:
+            if call.function.name != "commit":
+                return send(call, sender, value)
+            if before_broadcast:
+                raise KeyboardInterrupt
+            send(call, sender, value)
+            raise KeyboardInterrupt  # waiting for the receipt
+        return sending
+
+    kept = {digest for digest, _, _ in orders.saved_bids(market.system)}
+    monkeypatch.setattr(chain, "send", cut_off(before_broadcast=True))
+    with pytest.raises(KeyboardInterrupt):
+        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 10))
+    assert {digest for digest, _, _ in orders.saved_bids(market.system)} == kept
+    monkeypatch.setattr(chain, "send", cut_off(before_broadcast=False))
+    with pytest.raises(KeyboardInterrupt):
+        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 10))
+    monkeypatch.setattr(chain, "send", send)
+    [sent] = {digest for digest, _, _ in orders.saved_bids(market.system)} - kept
+    assert BidRecord.read(market.system.clearing_house, sent).status is Status.COMMITTED
+    market.enter(Phase.REVEAL)
+    assert [digest for digest, _ in orders.reveal(market.system, buyer, 1)] == [sent]

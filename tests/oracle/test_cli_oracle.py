@@ -59,6 +59,21 @@ def test_serve_with_a_missing_config_exits_2(rcm: Callable[..., Run], tmp_path: 
     assert run.err.startswith("error: config: ")
 
 
+def test_serve_with_a_mistyped_address_in_its_config_exits_2(
+    rcm: Callable[..., Run], oracle_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 18: a node signing for a mistyped PolicyOracle would sign for no contract."""
+    mistyped = "0xB5f6E8eB1A846824b38a3f214F0CF487A9386617"
+    text = (oracle_dir / "node-1.toml").read_text()
+    config = tmp_path / "node-1.toml"
+    config.write_text(text.replace('policy_oracle = "0x' + "0" * 40 + '"',
+                                   f'policy_oracle = "{mistyped}"'))
+    assert config.read_text() != text
+    run = rcm("oracle", "serve", "--config", str(config))
+    assert run.code == 2 and len(run.err.strip().splitlines()) == 1, run.err
+    assert "policy_oracle: " in run.err and f"{mistyped}: bad EIP-55 checksum" in run.err
+
+
 @pytest.fixture(scope="module")
 def nodes(oracle_dir: Path) -> Iterator[list[str]]:
     """The three nodes of `rcm oracle init`, served over loopback HTTP from this process (the

@@ -5,6 +5,7 @@ arithmetic of the story (payments, change, resale, fees, burns, budgets)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,11 +26,22 @@ RESOLD_PROVIDER, VIOLATION_PROVIDER = "helix-enclaves", "commodity-cloud-eu"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
-    """The demo's headings and tables (stderr with --json) and its closing summary."""
-    with running_testnet(tmp_path_factory.mktemp("demo")) as cli:
+    """The demo's headings and tables (stderr with --json) and its closing summary. The demo
+    leaves the user's RCM_HOME as it found it: its manifests, bids and rounds are its own."""
+    home = tmp_path_factory.mktemp("demo")
+    with running_testnet(home) as cli:
+        before = _files(home)
         done = cli("demo", "--json")
+        after = _files(home)
     assert done.returncode == 0, done.stderr
+    assert after == before, "the demo wrote into the user's RCM_HOME"
     return done.stderr, json.loads(done.stdout)
+
+
+def _files(home: Path) -> dict[str, bytes]:
+    """Every file under `home` but the node's own (its log and pid, under testnet/)."""
+    return {str(path.relative_to(home)): path.read_bytes() for path in home.rglob("*")
+            if path.is_file() and path.relative_to(home).parts[0] != "testnet"}
 
 
 def test_every_step_of_a_future_s_life_has_its_heading(run: tuple[str, dict[str, Any]]) -> None:

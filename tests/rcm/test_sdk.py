@@ -94,6 +94,25 @@ def test_refusals_name_the_field_and_send_nothing(market: Market, buyer: LocalAc
     _refused(market, buyer, "round_id", lambda: market.round(99))
 
 
+def test_a_mistyped_address_is_refused_by_every_method_that_pays_one(
+        market: Market, buyer: LocalAccount, provider: LocalAccount) -> None:
+    """Issue 18: mixed case that is not its EIP-55 checksum once received 1 CST."""
+    mistyped = "0xB5f6E8eB1A846824b38a3f214F0CF487A9386617"
+    wallet = market.wallet_of(buyer)
+    before = wallet.balances()
+    error = _refused(market, buyer, "to", lambda: wallet.transfer(mistyped, 1))
+    assert error.reason == (
+        f"{mistyped}: bad EIP-55 checksum (mixed case must match; did you mistype it?)")
+    assert wallet.balances() == before
+    _refused(market, buyer, "to", lambda: wallet.transfer_future(mistyped, "0x" + "00" * 32))
+    _refused(market, buyer, "to", lambda: wallet.grant(1, mistyped, 1))
+    _refused(market, buyer, "seller", lambda: wallet.buy(1, mistyped, 1, 1))
+    unchecked = provider.address.lower()
+    received = market.wallet_of(provider).balances().cst
+    wallet.transfer(unchecked, 1)
+    assert market.wallet_of(provider).balances().cst == received + CST
+
+
 def test_a_named_wallet_is_unlocked_only_when_it_signs(
         market: Market, governance: LocalAccount) -> None:
     address = wallets.create("sdk-carol", "right")

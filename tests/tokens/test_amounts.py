@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tokens.amounts import from_units, to_units
+from tokens.amounts import from_units, grouped, to_units
 from tokens.errors import TokensError
 
 
@@ -34,3 +34,23 @@ def test_whole_tokens_become_smallest_units_and_back(text: str, token: str, unit
 def test_bad_amounts_name_the_field(text: str, message: str) -> None:
     with pytest.raises(TokensError, match=f"amount: .*{message}"):
         to_units(text, "usd")
+
+
+
+MAX_UINT = 2**256 - 1
+
+
+@pytest.mark.parametrize(
+    "units, token, places, text",
+    [
+        (10**30, "usd", 2, "1,000,000,000,000,000,000,000,000.00"),  # a float: …983,222,784.00
+        (10**36 + 5, "usd", 6, "1,000,000,000,000,000,000,000,000,000,000.000005"),
+        (-1_234_567, "usd", 2, "-1.23"),
+        (1_500_000_000_000_000_000, "cst", 4, "1.5000"),
+        # its fraction is not a half, so rounding it is adding a half and truncating
+        (MAX_UINT, "cst", 0, f"{(MAX_UINT + 10**18 // 2) // 10**18:,}"),
+    ],
+)
+def test_amounts_are_shown_exactly_with_thousands_separators(units: int, token: str,
+                                                               places: int, text: str) -> None:
+    assert grouped(units, token, places) == text

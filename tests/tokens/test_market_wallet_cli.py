@@ -26,6 +26,8 @@ pytestmark = pytest.mark.hardhat
 WALLETS = {"owner": 8, "alice": 4, "bob": 9}
 GOVERNANCE, PROVIDER, AUCTIONEER = 0, 5, 7
 ORACLE_NODES = (10, 11, 12)  # sign the round's price report
+# Issue 18: mixed case that is not its EIP-55 checksum.
+MISTYPED = "0xB5f6E8eB1A846824b38a3f214F0CF487A9386617"
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,10 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
         match="--price: the seller asks 3 USD per ε, not 2",
     )  # fmt: skip
     node.rejects(
+        "bob", "wallet", "budget", "buy", "bob", dataset, MISTYPED, "1", "--price", "3",
+        match=f"SELLER: {MISTYPED}: bad EIP-55 checksum",
+    )  # fmt: skip
+    node.rejects(
         "bob", "wallet", "budget", "grant", "bob", dataset, "alice", "5",
         match="EPSILON: 5 ε exceeds the wallet's budget of 4.5",
     )  # fmt: skip
@@ -164,8 +170,8 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None
     cli.ok("wallet", "claim", "alice", future)
     cli.ok("wallet", "transfer-future", "alice", "bob", future)
     node.rejects(
-        "bob", "wallet", "transfer-future", "bob", "0x1234", future,
-        match="TO: '0x1234' is not a valid address",
+        "bob", "wallet", "transfer-future", "bob", MISTYPED, future,
+        match=f"TO: {MISTYPED}: bad EIP-55 checksum",
     )  # fmt: skip
     # 20 USD deposit × 10% risk (the low band's minimum) × 1 CST per USD: bob backs the job
     # with 2 CST of free stake.

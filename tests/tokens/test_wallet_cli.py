@@ -11,6 +11,8 @@ from tests.support import Cli, free_port, running_testnet
 
 pytestmark = pytest.mark.hardhat
 CST = 10**18
+# Issue 18: mixed case that is not its EIP-55 checksum, which once sent 1 CST with exit 0.
+MISTYPED = "0xB5f6E8eB1A846824b38a3f214F0CF487A9386617"
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,11 @@ def test_unbond_then_withdraw_only_after_the_delay(cli: Cli) -> None:
     [
         (("wallet", "stake", "alice", "1"), {"password": "wrong"}, "wrong password"),
         (("wallet", "stake", "carol", "1"), {}, "unknown wallet 'carol'"),
-        (("wallet", "transfer", "alice", "0x1234", "1"), {}, "TO: '0x1234' is not a valid address"),
+        (("wallet", "transfer", "alice", "0x1234", "1"), {},
+         "TO: expected 0x and 40 hex digits, got '0x1234'"),
+        (("testnet", "fund", MISTYPED, "--cst", "1"), {}, f"NAME: {MISTYPED}: bad EIP-55"),
+        (("deploy", "--from", "alice", "--payment-token", MISTYPED), {},
+         f"--payment-token: {MISTYPED}: bad EIP-55"),
         (("wallet", "stake", "alice", "0"), {}, "AMOUNT: must be greater than 0"),
         (("wallet", "stake", "alice", "1e30"), {}, "exceeds the CST balance"),
         (("wallet", "unstake", "alice", "100000"), {}, "exceeds the free stake"),
@@ -98,6 +104,21 @@ def test_bad_input_is_one_line_exit_2_and_sends_nothing(
     nonce = cli.nonce("alice")
     cli.rejects(*args, match=match, **kwargs)
     assert cli.nonce("alice") == nonce
+
+
+def test_a_mistyped_address_is_refused_and_nothing_is_sent(cli: Cli) -> None:
+    before = _balance(cli, "alice")
+    cli.rejects("wallet", "transfer", "alice", MISTYPED, "1",
+                match=f"TO: {MISTYPED}: bad EIP-55 checksum (mixed case must match; "
+                      "did you mistype it?)")
+    assert _balance(cli, "alice") == before
+
+
+def test_an_address_without_a_checksum_is_paid_in_either_case(cli: Cli) -> None:
+    bob = _balance(cli, "bob")
+    for written in (str(bob["address"]).lower(), "0x" + str(bob["address"])[2:].upper()):
+        cli.ok("wallet", "transfer", "alice", written, "1")
+    assert _balance(cli, "bob")["cst"] == bob["cst"] + 2 * CST
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,75 @@
+"""Ctrl-C during `rcm auction clear` of a market big enough to solve for half a minute: at
+every stage (loading the solver stack, presolve, the LP, CP-SAT's search) the command stops
+within two seconds, says so in one line and exits 130; it never finishes the solve, aborts in
+C++ or blames the input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from market.generate import generate_market
+
+SECONDS_TO_STOP = 2.0
+
+
+@pytest.fixture(scope="module")
+def big_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("interrupt") / "market.json"
+    path.write_text(generate_market(6_000, 3, 2, 0).model_dump_json(exclude_none=True))
+    return path
+
+
+def _interrupted(market: Path, after_spawn: float, after_progress: float | None
+                 ) -> tuple[int, list[str], float]:
+    """Sends SIGINT `after_spawn` seconds after starting the clear, or `after_progress` seconds
+    after its first progress line (the solve is under way); its exit code, the stderr lines
+    that are not progress, and the seconds from the signal to the exit."""
+    clear = subprocess.Popen(
+        [sys.executable, "-m", "rcm", "auction", "clear", str(market), "--time-limit", "30"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert clear.stderr is not None
+    lines: list[str] = []
+    progressing = threading.Event()
+
+    def read(stream: list[str]) -> None:
+        for line in clear.stderr:  # type: ignore[union-attr]
+            stream.append(line.rstrip("\n"))
+            if line.startswith("["):
+                progressing.set()
+
+    reader = threading.Thread(target=read, args=(lines,))
+    reader.start()
+    if after_progress is None:
+        time.sleep(after_spawn)
+    else:
+        assert progressing.wait(30), lines
+        time.sleep(after_progress)
+    assert clear.poll() is None, "the clear ended before the signal"
+    signalled = time.monotonic()
+    clear.send_signal(signal.SIGINT)
+    code = clear.wait(30)
+    stopped = time.monotonic() - signalled
+    reader.join()
+    return code, [line for line in lines if not line.startswith("[")], stopped
+
+
+@pytest.mark.parametrize(("after_spawn", "after_progress"), [
+    (1.2, None),  # loading the solver stack or presolving
+    (0.0, 0.0),  # the first component's LP or CP-SAT
+    (0.0, 0.8),
+    (0.0, 2.5),  # CP-SAT searching a later component
+])
+def test_ctrl_c_stops_the_clear_at_once_with_one_line_and_exit_130(
+        big_market: Path, after_spawn: float, after_progress: float | None) -> None:
+    code, said, stopped = _interrupted(big_market, after_spawn, after_progress)
+    assert (code, said) == (130, ["interrupted"])
+    assert stopped < SECONDS_TO_STOP
