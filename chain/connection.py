@@ -164,7 +164,10 @@ class Chain:
                else int(quantity(estimate) * GAS_MARGIN))
         max_fee = 2 * quantity(block.get("baseFeePerGas") or 0) + PRIORITY_FEE_WEI
         if quantity(balance) < gas * max_fee + value:
-            raise InsufficientGas(sender.address, gas * max_fee + value, quantity(balance))
+            # A named wallet says its name: the address alone does not tell a user which to fund.
+            name = getattr(sender, "name", None)
+            raise InsufficientGas(f"{name} ({sender.address})" if name else sender.address,
+                                  gas * max_fee + value, quantity(balance))
         unsigned: Any = {"data": transaction["data"], "value": value, "gas": gas,
                          "nonce": quantity(nonce), "chainId": self.chain_id,
                          "maxFeePerGas": max_fee, "maxPriorityFeePerGas": PRIORITY_FEE_WEI}

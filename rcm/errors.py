@@ -21,6 +21,7 @@ from typer._click.exceptions import (
 
 from chain.errors import (
     InsufficientBond,
+    InsufficientGas,
     InsufficientStake,
     NoDeployment,
     RcmError,
@@ -37,6 +38,7 @@ HINTS: dict[type[RcmError], str] = {
     InsufficientBond: "bond more with `rcm wallet bond`",
     RoundNotClosed: "`rcm round finalise ROUND` closes it",
     TestnetRunning: "stop it with `rcm testnet stop`",
+    InsufficientGas: "send it ETH; on a local chain, `rcm testnet fund NAME`",
 }
 
 # typer validates numbers with pydantic, whose messages all begin so.

@@ -121,6 +121,20 @@ def test_an_address_without_a_checksum_is_paid_in_either_case(cli: Cli) -> None:
     assert _balance(cli, "bob")["cst"] == bob["cst"] + 2 * CST
 
 
+def test_a_wallet_with_no_eth_is_told_it_needs_gas_and_nothing_is_sent(cli: Cli) -> None:
+    cli.ok("wallet", "new", "dry", rpc=False)
+    cli.ok("wallet", "transfer", "alice", "dry", "5")
+    before = _balance(cli, "dry")
+    assert before["eth"] == 0
+    for action in (["wallet", "transfer", "dry", "alice", "1"],
+                   ["wallet", "budget", "register", "dry", "--epsilon", "1", "--delta", "1e-6",
+                    "--purpose", "research", "--content-hash", "0x" + "11" * 32]):
+        cli.rejects(*action, match="dry (0x")
+        cli.rejects(*action, match="ETH to pay for this transaction's gas (send it ETH; on a "
+                                   "local chain, `rcm testnet fund NAME`)")
+    assert _balance(cli, "dry") == before and cli.nonce("dry") == 0
+
+
 @pytest.mark.parametrize(
     "name, match", [("alice", "already exists"), ("../evil", "not a valid wallet name")]
 )
@@ -141,3 +155,4 @@ def test_restarted_node_makes_the_manifest_stale(cli: Cli, monkeypatch: pytest.M
     monkeypatch.setenv("RCM_HOME", str(cli.home))
     testnet.start(port=int(cli.rpc.rsplit(":", 1)[1]))  # a bare node: nothing deployed
     cli.rejects("wallet", "balance", "alice", match="stale: no code at")
+
