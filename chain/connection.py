@@ -106,6 +106,12 @@ class Chain:
     def latest_timestamp(self) -> int:
         return quantity(self.client.block("latest")["timestamp"])
 
+    def block_timestamps(self, numbers: list[int]) -> dict[int, int]:
+        """Each block's timestamp by its number: one JSON-RPC batch."""
+        wanted = sorted(set(numbers))
+        found = self.client.batch([("eth_getBlockByNumber", [hex(n), False]) for n in wanted])
+        return {n: quantity(block["timestamp"]) for n, block in zip(wanted, found, strict=True)}
+
     def pending_timestamp(self) -> int:
         """When the next transaction runs: the pending block's timestamp (the embedded chain's
         time travel moves it without mining a block)."""

@@ -20,22 +20,42 @@ def events(system: System, contract: Contract, name: str, **filters: Any) -> lis
     """Every `name` event `contract` emitted since the deployment, oldest first, whose
     arguments equal `filters`."""
     topic = contract.topic(name)
+    return [event for _, event in _decoded(system, [contract], topic)
+            if all(event.args[key] == value for key, value in filters.items())]
+
+
+def emitted(system: System, contracts: list[Contract]) -> list[tuple[Contract, Event]]:
+    """Every event any of `contracts` emitted since the deployment, with its emitter, oldest
+    first: one query for them all."""
+    return _decoded(system, contracts, None)
+
+
+def _decoded(system: System, contracts: list[Contract], topic: bytes | None
+             ) -> list[tuple[Contract, Event]]:
+    by_address = {contract.address: contract for contract in contracts}
     start = system.manifest.deploy_block
     if system.chain.embedded:
-        logs = _embedded_logs(system, contract.address, start)
+        logs = _embedded_logs(system, set(by_address), start)
     else:
-        found = system.chain.client.request("eth_getLogs", [{
-            "address": contract.address, "fromBlock": hex(start), "toBlock": "latest",
-            "topics": ["0x" + topic.hex()]}])
-        logs = [Log.of(log) for log in found]
-    decoded = (contract.event_of(log) for log in logs if log.topics and log.topics[0] == topic)
-    return [e for e in decoded if e is not None
-            and all(e.args[key] == value for key, value in filters.items())]
+        query: dict[str, Any] = {"address": list(by_address), "fromBlock": hex(start),
+                                 "toBlock": "latest"}
+        if topic is not None:
+            query["topics"] = ["0x" + topic.hex()]
+        logs = [Log.of(log) for log in system.chain.client.request("eth_getLogs", [query])]
+    found = []
+    for log in sorted(logs, key=lambda log: (log.block_number, log.log_index)):
+        if topic is not None and (not log.topics or log.topics[0] != topic):
+            continue
+        contract = by_address.get(log.address)
+        event = contract.event_of(log) if contract is not None else None
+        if contract is not None and event is not None:
+            found.append((contract, event))
+    return found
 
 
-def _embedded_logs(system: System, address: str, start: int) -> list[Log]:
+def _embedded_logs(system: System, addresses: set[str], start: int) -> list[Log]:
     chain = system.chain.w3.provider.ethereum_tester.backend.chain  # type: ignore[attr-defined]
-    wanted = bytes.fromhex(address[2:])
+    wanted = {bytes.fromhex(address[2:]): address for address in addresses}
     found: list[Log] = []
     head = chain.get_canonical_head().block_number
     for number in range(start, head + 1):
@@ -44,7 +64,8 @@ def _embedded_logs(system: System, address: str, start: int) -> list[Log]:
         for transaction, receipt in zip(block.transactions, block.get_receipts(chain.chaindb),
                                         strict=True):
             for log in receipt.logs:
-                if bytes(log.address) == wanted:
+                address = wanted.get(bytes(log.address))
+                if address is not None:
                     found.append(Log(address, tuple(t.to_bytes(32, "big") for t in log.topics),
                                      bytes(log.data), number, index, bytes(transaction.hash)))
                 index += 1

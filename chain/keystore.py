@@ -20,9 +20,17 @@ class KeystoreError(RcmError):
     pass
 
 
-def read_password(confirm: bool = False) -> str:
-    """`RCM_PASSWORD` if set, otherwise a prompt on the terminal."""
-    password = os.environ.get("RCM_PASSWORD")
+def password_variable(name: str) -> str:
+    """The environment variable holding keystore `name`'s own password: `RCM_PASSWORD_` and
+    the name upper-cased, each character other than a letter or digit as `_`."""
+    return "RCM_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def read_password(name: str | None = None, confirm: bool = False) -> str:
+    """The password of keystore `name`: `RCM_PASSWORD_<NAME>` if set, else `RCM_PASSWORD`,
+    else a prompt on the terminal that names the keystore."""
+    variables = ([password_variable(name)] if name else []) + ["RCM_PASSWORD"]
+    password = next((os.environ[v] for v in variables if v in os.environ), None)
     if password is not None:
         return password
     import getpass
@@ -32,11 +40,12 @@ def read_password(confirm: bool = False) -> str:
         # terminal: refuse instead, in one line.
         with open("/dev/tty"):
             pass
-        password = getpass.getpass("password: ")
+        password = getpass.getpass(f"password for {name}: " if name else "password: ")
         if confirm and getpass.getpass("repeat password: ") != password:
             raise KeystoreError("the two entries differ", field="password")
     except (EOFError, OSError):
-        raise KeystoreError("set RCM_PASSWORD or run on a terminal", field="password") from None
+        raise KeystoreError(f"set {' or '.join(variables)}, or run on a terminal",
+                            field="password") from None
     return password
 
 

@@ -80,12 +80,6 @@ def current_policy_id(registry: Contract) -> int:
     return int(registry.functions.currentPolicyId().call())
 
 
-def epsilon_limit_micros(registry: Contract, policy_id: int, purpose: bytes) -> int:
-    """The most ε one bid of the purpose may buy under the policy; 0 for a purpose it does not
-    list."""
-    return int(registry.functions.epsilonLimitOf(policy_id, purpose).call())
-
-
 @dataclass(frozen=True)
 class PricingWeights:
     privacy_bps: int

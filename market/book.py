@@ -19,7 +19,7 @@ from chain.policy import ChainPolicy
 from chain.settlement import Ask as ChainAsk
 from chain.settlement import Award, Phase, Status, ask_from_event, bid_from_event
 from market.errors import MarketError
-from market.model import Market
+from market.model import Bid, Market
 from market.onchain import market_ask, market_bid, market_item, policy_from_chain
 from market.result import Loss, LossReason
 
@@ -105,12 +105,17 @@ def read_policy(system: System, policy_id: int) -> ChainPolicy:
     return ChainPolicy.from_event(found[0].args["policy"])
 
 
+def posted_asks(system: System, round_id: int) -> list[PostedAsk]:
+    """The round's asks, in item order."""
+    return [PostedAsk(e.args["item"], e.args["provider"], ask_from_event(e.args["ask"]))
+            for e in events(system, system.clearing_house, "AskPosted", roundId=round_id)]
+
+
 def read_book(system: System, round_id: int) -> Book:
     house = system.clearing_house
     require_round(system, round_id)
     state = Round.read(house, round_id)
-    asks = [PostedAsk(e.args["item"], e.args["provider"], ask_from_event(e.args["ask"]))
-            for e in events(system, house, "AskPosted", roundId=round_id)]
+    asks = posted_asks(system, round_id)
     committed = {bytes(e.args["digest"]): int(e.args["datasetRemainingMicros"])
                  for e in events(system, house, "Committed", roundId=round_id)}
     revealed = {bytes(e.args["digest"]): bid_from_event(e.args["bid"])
@@ -138,7 +143,7 @@ def round_market(book: Book) -> RoundMarket:
     for digest, bid in book.revealed.items():
         bid_id = "0x" + digest.hex()
         problems = {k: problem for k, bundle in enumerate(bid.bundles)
-                    if (problem := _unusable(bundle.items, bundle.quantities, asks))}
+                    if (problem := unusable(bundle.items, bundle.quantities, asks))}
         usable = [k for k in range(len(bid.bundles)) if k not in problems]
         if not usable:
             first = min(problems)
@@ -150,14 +155,20 @@ def round_market(book: Book) -> RoundMarket:
         if bid.dataset_id:
             dataset = str(bid.dataset_id)
             remaining[dataset] = min(book.budgets[digest], remaining.get(dataset, 2**256))
-    market = Market(
-        items=[market_item(a.item, a.ask) for a in book.asks],
-        asks=[market_ask(a.item, a.provider, a.ask) for a in book.asks],
-        bids=bids, policy=policy_from_chain(book.policy), remaining_budget_micros=remaining)
-    return RoundMarket(market, bundles, malformed)
+    return RoundMarket(auction_market(book.asks, book.policy, bids, remaining), bundles,
+                       malformed)
 
 
-def _unusable(items: tuple[int, ...], quantities: tuple[int, ...],
+def auction_market(asks: list[PostedAsk], policy: ChainPolicy, bids: list[Bid],
+                   remaining_budget_micros: dict[str, int] | None = None) -> Market:
+    """The auctioneer's market of a round's asks and `bids` under its pinned policy."""
+    return Market(items=[market_item(a.item, a.ask) for a in asks],
+                  asks=[market_ask(a.item, a.provider, a.ask) for a in asks],
+                  bids=bids, policy=policy_from_chain(policy),
+                  remaining_budget_micros=remaining_budget_micros or {})
+
+
+def unusable(items: tuple[int, ...], quantities: tuple[int, ...],
               asks: dict[int, PostedAsk]) -> str | None:
     """Why a revealed bundle can never be filled, if it cannot: the chain fills no bundle that
     spans two providers (one provider's enclave runs the job) and no more units than an ask

@@ -88,11 +88,11 @@ def screen(market: Market, now: int) -> Screening:
     eligible: dict[int, list[int]] = {}
     losses: dict[int, Loss] = {}
     for index, bid in enumerate(market.bids):
-        loss = _bid_loss(market, bid, now)
+        loss = bid_loss(market, bid, now)
         if loss is not None:
             losses[index] = loss
             continue
-        bundle_losses = [_tier_loss(market, bid, number) or empty.loss(bid, number)
+        bundle_losses = [bundle_loss(market, bid, number, empty)
                          for number in range(len(bid.bundles))]
         passing = [number for number, lost in enumerate(bundle_losses) if lost is None]
         if passing:
@@ -129,7 +129,8 @@ def explain_losses(market: Market, screening: Screening, filled: dict[int, int])
     return losses
 
 
-def _bid_loss(market: Market, bid: Bid, now: int) -> Loss | None:
+def bid_loss(market: Market, bid: Bid, now: int) -> Loss | None:
+    """Why none of the bid's bundles may be filled at time `now`, whatever they are."""
     if bid.expiry is not None and now > bid.expiry:
         return Loss(bid=bid.id, reason=LossReason.EXPIRED,
                     detail=f"expired at {bid.expiry}, cleared at {now}")
@@ -139,6 +140,11 @@ def _bid_loss(market: Market, bid: Bid, now: int) -> Loss | None:
                     detail=f"ε {bid.epsilon_micros} micro-ε exceeds the policy's {limit} for "
                            f"purpose {bid.purpose!r}")
     return None
+
+
+def bundle_loss(market: Market, bid: Bid, number: int, empty: Usage) -> Loss | None:
+    """Why bundle `number` may not be filled in any allocation: `empty` is the usage of none."""
+    return _tier_loss(market, bid, number) or empty.loss(bid, number)
 
 
 def _tier_loss(market: Market, bid: Bid, number: int) -> Loss | None:

@@ -17,9 +17,36 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Units = Annotated[int, Field(strict=True, gt=0, description="Whole units of the item's unit.")]
-MicroUSD = Annotated[int, Field(strict=True, ge=0, description="Micro-USD (1e-6 USD).")]
-MicroEpsilon = Annotated[int, Field(strict=True, ge=0, description="Micro-ε (1e-6 ε).")]
+from chain.policy import NO_CAP
+from chain.settlement import MAX_DEPOSIT_MICRO_USD
+
+# The bounds of every number a market holds (docs/files.md). Each is what the contract field
+# it travels in holds, so a file that validates fits on chain and whatever the chain accepted
+# reads back as a market.
+MAX_UNITS = 2**32 - 1  # capacities and quantities: uint32
+MAX_MICRO_USD = MAX_DEPOSIT_MICRO_USD  # a bundle's value (a deposit) and a reserve price: uint48
+MAX_MICRO_EPSILON = 2**32 - 1  # a bid's ε and a purpose's limit: uint32
+MAX_BUDGET_MICRO_EPSILON = 2**40 - 1  # a dataset's ε budget: uint40
+MAX_RISK_WEIGHT = 2**16 - 1  # uint16
+MAX_RISK_CAP = NO_CAP - 1  # uint64, whose largest value means "no cap"
+MAX_TIMESTAMP = 2**64 - 1  # uint64
+# CP-SAT refuses a model whose objective could reach 2^62 in magnitude (it adds up coefficient
+# × bound over the terms of each sign). Winner determination's objective (wdp.build) is the
+# filled bundles' values net of their units at each item's cheapest reserve price (at most
+# every bundle's value), less what dearer asks of an item charge above the cheapest for the
+# units taken from them (at most every dearer ask's premium × capacity). The market bounds the
+# sum of the two, which also bounds welfare. A round on chain has one ask per item, so only
+# values count, and each bid's bundles are worth at most 256 deposits: 64 bids of 281 million
+# USD would reach it.
+MAX_WELFARE_MICRO_USD = 2**62 - 1
+
+Units = Annotated[int, Field(strict=True, gt=0, le=MAX_UNITS,
+                             description="Whole units of the item's unit.")]
+MicroUSD = Annotated[int, Field(strict=True, ge=0, le=MAX_MICRO_USD,
+                                description="Micro-USD (1e-6 USD).")]
+MicroEpsilon = Annotated[int, Field(strict=True, ge=0, le=MAX_MICRO_EPSILON,
+                                    description="Micro-ε (1e-6 ε).")]
+Timestamp = Annotated[int, Field(strict=True, ge=0, le=MAX_TIMESTAMP, description="Unix seconds.")]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][\w.:-]*$")]
 BASIS_POINTS = 10_000
 
@@ -97,8 +124,9 @@ class Bid(_Frozen):
     risk_rating: RiskRating = RiskRating.LOW
     purpose: str = "general"
     equity_class: EquityClass = EquityClass.COMMERCIAL
-    expiry: int | None = Field(default=None, strict=True,
-                               description="Unix seconds after which the bid is void; none: never.")
+    expiry: Timestamp | None = Field(default=None,
+                                     description="Unix seconds after which the bid is void; "
+                                                 "none: never.")
 
 
 def _default_allowed_tiers() -> dict[RiskRating, list[Tier]]:
@@ -124,6 +152,7 @@ def _default_safety_bps() -> dict[RiskRating, int]:
 
 
 BasisPoints = Annotated[int, Field(strict=True, ge=0, le=100 * BASIS_POINTS)]
+RiskCap = Annotated[int, Field(strict=True, ge=0, le=MAX_RISK_CAP)]
 
 
 class PricingWeights(_Frozen):
@@ -166,11 +195,12 @@ class Policy(_Frozen):
     allowed_tiers: dict[RiskRating, list[Tier]] = Field(
         default_factory=_default_allowed_tiers,
         description="Tiers each risk rating may use; a rating not listed may use none.")
-    risk_weights: dict[RiskRating, Annotated[int, Field(strict=True, ge=0)]] = Field(
+    risk_weights: dict[RiskRating, Annotated[int, Field(strict=True, ge=0,
+                                                        le=MAX_RISK_WEIGHT)]] = Field(
         default_factory=_default_risk_weights)
-    tier_risk_caps: dict[Tier, Annotated[int, Field(strict=True, ge=0)]] = Field(
+    tier_risk_caps: dict[Tier, RiskCap] = Field(
         default_factory=dict, description="Cap on the risk load placed on each tier.")
-    aggregate_risk_cap: int | None = Field(default=None, strict=True, ge=0)
+    aggregate_risk_cap: RiskCap | None = None
     max_epsilon_micros: dict[str, MicroEpsilon] = Field(
         default_factory=dict,
         description="Largest ε per purpose; a purpose not listed may use no private data.")
@@ -203,7 +233,8 @@ class Market(_Frozen):
     asks: list[Ask]
     bids: list[Bid]
     policy: Policy = Field(default_factory=Policy)
-    remaining_budget_micros: dict[str, MicroEpsilon] = Field(
+    remaining_budget_micros: dict[str, Annotated[int, Field(
+            strict=True, ge=0, le=MAX_BUDGET_MICRO_EPSILON)]] = Field(
         default_factory=dict,
         description="Privacy budget each dataset has left, micro-ε; a dataset not listed has an "
                     "unknown budget and its bids pay the full privacy premium.")
@@ -258,6 +289,13 @@ class Market(_Frozen):
                     if quantity > self.capacity[item_id]:
                         raise ValueError(f"{path}: quantity {quantity} exceeds the item's total "
                                          f"capacity {self.capacity[item_id]}")
+        total = (sum(bundle.value for bid in self.bids for bundle in bid.bundles)
+                 + sum((price - steps[0][0]) * units for steps in self.supply_curve.values()
+                       for price, units in steps[1:]))
+        if total > MAX_WELFARE_MICRO_USD:
+            raise ValueError(f"bids: the bundles' values and the dearer asks' premiums add up "
+                             f"to {total} micro-USD, above the {MAX_WELFARE_MICRO_USD} winner "
+                             "determination can weigh")
         return self
 
 

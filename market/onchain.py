@@ -15,7 +15,7 @@ spanning two providers, more units than the item has, δ of 1 or more) is report
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -38,6 +38,7 @@ from market.model import (
     ResourceKind,
     RiskRating,
     Tier,
+    Timestamp,
     Units,
 )
 from market.model import (
@@ -64,11 +65,11 @@ class AskEntry(_Strict):
     kind: ResourceKind
     region: str = Field(min_length=1, max_length=32)
     slot: datetime = Field(description="Start of the delivery slot (ISO 8601, UTC if no zone).")
-    slot_seconds: int = Field(strict=True, gt=0, lt=2**32)
+    slot_seconds: int = Field(strict=True, gt=0, le=UINT32)
     tier: Tier
     unit: str = Field(min_length=1, max_length=32)
-    capacity: Annotated[int, Field(strict=True, gt=0, lt=2**32)]
-    reserve_price: MicroUSD = Field(lt=2**48)
+    capacity: Units
+    reserve_price: MicroUSD
     enclave_measurement: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{64}$",
         description="The enclave this item's jobs run in: keccak256 of its SHA-384 launch "
@@ -76,11 +77,18 @@ class AskEntry(_Strict):
                     "the futures' evidence to it. None: any enclave the oracle's operator "
                     "policy allows.")
 
+    @field_validator("slot")
+    @classmethod
+    def _in_utc(cls, slot: datetime) -> datetime:
+        slot = slot if slot.tzinfo else slot.replace(tzinfo=UTC)
+        if slot.timestamp() < 0:
+            raise ValueError("before 1970: the chain counts slots in unsigned unix seconds")
+        return slot
+
     def to_chain(self) -> ChainAsk:
-        slot = self.slot if self.slot.tzinfo else self.slot.replace(tzinfo=UTC)
         enclave = bytes.fromhex(self.enclave_measurement or "00" * 32)
         return ChainAsk(KIND_CODES[self.kind.value], self.region, self.unit,
-                        int(slot.timestamp()), self.slot_seconds, TIER_CODES[self.tier],
+                        int(self.slot.timestamp()), self.slot_seconds, TIER_CODES[self.tier],
                         self.capacity, self.reserve_price, enclave)
 
 
@@ -90,14 +98,17 @@ class AskFile(_Strict):
 
 class BundleEntry(_Strict):
     items: dict[str, Units] = Field(min_length=1, description="Round item index → units.")
-    value: MicroUSD
+    # A bundle worth nothing adds no welfare: no allocation needs it, and the chain takes no
+    # deposit of 0.
+    value: MicroUSD = Field(gt=0)
 
     @field_validator("items")
     @classmethod
     def _indices(cls, items: dict[str, int]) -> dict[str, int]:
         for key in items:
-            if not key.isdigit() or int(key) >= 2**16:
-                raise ValueError(f"item {key!r}: expected a round item index (0, 1, ...)")
+            if not key.isdigit() or int(key) > UINT16:
+                raise ValueError(f"item {key!r}: expected a round item index (0, 1, ... "
+                                 f"{UINT16})")
         return items
 
     def to_chain(self) -> ChainBundle:
@@ -116,7 +127,7 @@ class BidEntry(_Strict):
     risk_rating: RiskRating = RiskRating.LOW
     purpose: str = "general"
     equity_class: EquityClass = EquityClass.COMMERCIAL
-    expiry: int = Field(default=2**63 - 1, strict=True, gt=0, lt=2**64)
+    expiry: Timestamp = Field(default=2**63 - 1, gt=0)
 
     @field_validator("dataset", mode="before")
     @classmethod
@@ -196,30 +207,25 @@ class PolicyFile(_Strict):
 
 
 def policy_to_chain(policy: Policy, rates: Rates = LAUNCH_RATES) -> ChainPolicy:
-    """The policy as the PolicyRegistry takes it; a figure the chain cannot hold (a risk weight
-    above 65,535, a cap above 2^64 − 2, ε above 4,294 per purpose) raises MarketError."""
-    weights = tuple(_fits(policy.risk_weights[r], UINT16, f"risk_weights.{r}") for r in RATINGS)
-    caps = {tier: _fits(cap, NO_CAP - 1, f"tier_risk_caps.{tier}")
-            for tier, cap in policy.tier_risk_caps.items()}
+    """The policy as the PolicyRegistry takes it (the model's bounds are the registry's
+    field widths)."""
     total = policy.aggregate_risk_cap
-    limits = tuple((purpose, _fits(limit, UINT32, f"max_epsilon_micros.{purpose}"))
-                   for purpose, limit in sorted(policy.max_epsilon_micros.items()))
     pricing = policy.pricing
     return ChainPolicy(
         Rules(
             band_min_bps=tuple(policy.risk_band_bps[r] for r in RATINGS),
             band_tier_masks=tuple(sum(1 << TIER_CODES[t] for t in policy.allowed_tiers.get(r, []))
                                    for r in RATINGS),
-            band_risk_weights=tuple(weights),
-            tier_risk_caps=tuple(caps.get(tier, NO_CAP) for tier in _by_code(TIER_CODES)),
-            total_risk_cap=NO_CAP if total is None else _fits(total, NO_CAP - 1,
-                                                              "aggregate_risk_cap"),
+            band_risk_weights=tuple(policy.risk_weights[r] for r in RATINGS),
+            tier_risk_caps=tuple(policy.tier_risk_caps.get(tier, NO_CAP)
+                                 for tier in _by_code(TIER_CODES)),
+            total_risk_cap=NO_CAP if total is None else total,
             equity_class_count=len(EQUITY_CODES),
             equity_class_mask=sum(1 << EQUITY_CODES[c] for c in set(policy.equity_classes)),
             equity_reservation_bps=policy.equity_reservation_bps,
             rates=rates,
         ),
-        limits,
+        tuple(sorted(policy.max_epsilon_micros.items())),
         PricingWeights(pricing.privacy_bps, tuple(pricing.safety_bps[r] for r in RATINGS),
                        pricing.equity_discount_bps),
     )
@@ -303,9 +309,6 @@ def tier_name(code: int) -> str:
     return str(_decode(TIER_CODES, code, "tier"))
 
 
-
-
-
 def slot_label(timestamp: int) -> str:
     """A slot start as the model labels it; the raw seconds for one no calendar holds."""
     try:
@@ -323,10 +326,3 @@ def _decode(codes: dict[K, int], code: int, what: str) -> K:
 
 def _by_code(codes: dict[K, int]) -> list[K]:
     return sorted(codes, key=lambda key: codes[key])
-
-
-def _fits(value: int, limit: int, field: str) -> int:
-    if value > limit:
-        raise MarketError(f"{value} does not fit on chain (at most {limit})",
-                          field=f"policy.{field}")
-    return value

@@ -20,27 +20,30 @@ from typing import TYPE_CHECKING
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import bid_args, bid_digest, bid_domain, envelope_hash, sign_bid, terms_args
-from chain.clearing_house import (
-    AskState,
-    BidRecord,
-    Round,
-    credit_micro_usd,
-    phase_of,
-    refund_micro_usd,
-)
+from chain.clearing_house import BidRecord, Round, credit_micro_usd, phase_of, refund_micro_usd
 from chain.config import rcm_home
 from chain.erc20 import allowance, balance_of
 from chain.errors import InsufficientBond, InsufficientStake
 from chain.ledger import Dataset, held_micro_epsilon, is_consented, reserved_delta_atto
-from chain.policy import Rules, epsilon_limit_micros
+from chain.policy import Rules
 from chain.settlement import MAX_STAKE_WEI, Phase, Status
 from chain.settlement import Ask as ChainAsk
 from chain.vault import VaultBalance, stake_to_lock_wei
-from market.book import parse_digest, require_phase, require_round
+from market.book import (
+    auction_market,
+    parse_digest,
+    posted_asks,
+    read_policy,
+    require_phase,
+    require_round,
+    unusable,
+)
+from market.eligibility import Usage, bid_loss, bundle_loss
 from market.errors import MarketError
 from market.interrupt import deferred
-from market.onchain import AskFile, BidEntry, BidFile
+from market.onchain import AskFile, BidEntry, BidFile, market_bid
 from market.readers import read_json_file
+from market.result import Loss, LossReason
 from tokens.amounts import from_units, grouped
 
 if TYPE_CHECKING:
@@ -83,16 +86,38 @@ class Placed:
     receipt: Receipt
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A bid checked and neither signed nor sent: what committing it would lock, and why it
+    would be refused if it would be."""
+
+    deposit_micro_usd: int
+    stake_wei: int
+    refusal: MarketError | InsufficientStake | None
+
+
+def check_bid(system: System, bidder: str, round_id: int, entry: BidEntry, index: int = 0
+              ) -> Verdict:
+    """Every check `place_bid` makes before it signs. A round that takes no bids now raises:
+    there is nothing to lock."""
+    state = _require_phase(system, round_id, Phase.COMMIT, "bid")
+    bid = entry.to_chain(round_id, bidder, 0, _rules(system, state))
+    stake = _stake_wei(system, bid)
+    try:
+        _check(system, state, entry, bid, stake, f"bids[{index}]")
+    except (MarketError, InsufficientStake) as refusal:
+        return Verdict(bid.max_value_micro_usd, stake, refusal)
+    return Verdict(bid.max_value_micro_usd, stake, None)
+
+
 def place_bid(system: System, bidder: Signer, round_id: int, entry: BidEntry,
               index: int = 0) -> Placed:
     """Signs the bid, saves it, and commits to it: the deposit, stake and ε in one call."""
     house = system.clearing_house
     state = _require_phase(system, round_id, Phase.COMMIT, "bid")
     bid = entry.to_chain(round_id, bidder.address, secrets.randbits(64), _rules(system, state))
-    field = f"bids[{index}]"
-    _check_terms(system, state, bid, entry, field)
-    _check_items(system, round_id, bid, state.item_count, field)
-    stake = _check_funds(system, bid, field)
+    stake = _stake_wei(system, bid)
+    _check(system, state, entry, bid, stake, f"bids[{index}]")
     domain = bid_domain(system.chain.chain_id, house.address)
     digest = bid_digest(domain, bid)
     # The deposit comes from the bidder's credit first (refunds left in the clearing house,
@@ -224,49 +249,68 @@ def _rules(system: System, state: Round) -> Rules:
     return Rules.read(system.policies, state.policy_id)
 
 
-def _check_terms(system: System, state: Round, bid: ChainBid, entry: BidEntry, field: str
-                 ) -> None:
-    """What the chain would refuse at reveal and forfeit the bid for: checked before the bid
-    commits."""
-    if bid.expiry_timestamp < state.deadlines.reveal_timestamp:
-        raise MarketError(f"{bid.expiry_timestamp} is before the round clears "
-                          f"({state.deadlines.reveal_timestamp}, its reveal deadline)",
-                          field=f"{field}.expiry")
-    limit = epsilon_limit_micros(system.policies, state.policy_id, bid.purpose)
-    if bid.epsilon_micros > limit:
-        raise MarketError(f"{bid.epsilon_micros} exceeds the round "
-                          f"policy's {limit} for purpose {entry.purpose!r}",
-                          field=f"{field}.epsilon_micros")
+def _stake_wei(system: System, bid: ChainBid) -> int:
+    return stake_to_lock_wei(system.vault, bid.bidder, bid.risk_bps, bid.max_value_micro_usd)
 
 
-def _check_items(system: System, round_id: int, bid: ChainBid, item_count: int, field: str
-                 ) -> None:
-    """Every item posted in the round, within its capacity, and each bundle's items one
-    provider's: one provider's enclave runs the job, so the ClearingHouse fills no bundle that
-    spans two."""
-    house = system.clearing_house
+def _check(system: System, state: Round, entry: BidEntry, bid: ChainBid, stake_wei: int,
+           field: str) -> None:
+    _check_items(bid, state, field)
+    _check_winnable(system, state, entry, bid, field)
+    _check_funds(system, bid, stake_wei, field)
+
+
+def _check_items(bid: ChainBid, state: Round, field: str) -> None:
+    """Every item one the round has: the chain refuses the reveal of any other, and the bid
+    forfeits."""
     for number, bundle in enumerate(bid.bundles):
-        providers = set()
-        for item, quantity in zip(bundle.items, bundle.quantities, strict=True):
-            if item >= item_count:
-                raise MarketError(f"round {round_id} has no "
-                                  f"item {item} (it has {item_count})",
-                                  field=f"{field}.bundles[{number}].items")
-            ask = AskState.read(house, round_id, item)
-            if quantity > ask.capacity:
-                raise MarketError(f"{quantity} units, "
-                                  f"the item offers {ask.capacity}",
-                                  field=f"{field}.bundles[{number}].items.{item}")
-            providers.add(ask.provider)
-        if len(providers) > 1:
-            raise MarketError(f"items of {len(providers)} "
-                              "providers; a bundle must be one provider's",
-                              field=f"{field}.bundles[{number}].items")
+        unknown = [item for item in bundle.items if item >= state.item_count]
+        if unknown:
+            raise MarketError(f"round {bid.round_id} has no item {unknown[0]} (it has "
+                              f"{state.item_count})", field=f"{field}.bundles[{number}].items")
 
 
-def _check_funds(system: System, bid: ChainBid, field: str) -> int:
-    """The deposit, the stake and the ε the commitment will take, each there in full; returns
-    the stake."""
+def _check_winnable(system: System, state: Round, entry: BidEntry, bid: ChainBid, field: str
+                    ) -> None:
+    """The bid as the auctioneer will read it from the round, refused with the first reason
+    the auctioneer gives (market/book.py, market/eligibility.py) that it, or one of its
+    bundles, could not be filled even alone in the round: committed, it would lock its
+    deposit, stake and ε until the round is final for nothing. A bundle that can never be
+    filled is refused even beside one that can: it is a mistake, and may set the deposit."""
+    asks = posted_asks(system, bid.round_id)
+    by_item = {ask.item: ask for ask in asks}
+    for number, bundle in enumerate(bid.bundles):
+        problem = unusable(bundle.items, bundle.quantities, by_item)
+        if problem:
+            raise _cannot_win(LossReason.MALFORMED, problem, f"{field}.bundles[{number}].items")
+    policy = read_policy(system, state.policy_id)
+    # The purpose by the name the buyer gave, which the chain keeps only as a hash.
+    model = market_bid("bid", bid, policy).model_copy(update={"purpose": entry.purpose})
+    market = auction_market(asks, policy, [model])
+    empty = Usage(market)
+    losses = [bid_loss(market, model, state.deadlines.reveal_timestamp),
+              *(bundle_loss(market, model, number, empty) for number in range(len(bid.bundles)))]
+    loss = next((loss for loss in losses if loss is not None), None)
+    if loss is not None:
+        raise _cannot_win(loss.reason, loss.detail, _field_of(loss, field))
+
+
+def _field_of(loss: Loss, field: str) -> str:
+    """The entry field a loss is about: a term of the bid, or a bundle's value or items."""
+    if loss.bundle is None:
+        return f"{field}.{'expiry' if loss.reason is LossReason.EXPIRED else 'epsilon_micros'}"
+    bundle = f"{field}.bundles[{loss.bundle}]"
+    if loss.reason is LossReason.BELOW_RESERVE:
+        return f"{bundle}.value"
+    return f"{bundle}.items" + (f".{loss.item}" if loss.item else "")
+
+
+def _cannot_win(reason: LossReason, detail: str, field: str) -> MarketError:
+    return MarketError(f"can never win ({reason}): {detail}", field=field)
+
+
+def _check_funds(system: System, bid: ChainBid, stake: int, field: str) -> None:
+    """The deposit, the stake and the ε the commitment will take, each there in full."""
     bidder, deposit = bid.bidder, bid.max_value_micro_usd
     usd = (balance_of(system.payment_token, bidder)
            + credit_micro_usd(system.clearing_house, bidder))
@@ -274,7 +318,6 @@ def _check_funds(system: System, bid: ChainBid, field: str) -> int:
         raise MarketError(f"the deposit (the largest bundle value, {grouped(deposit, 'usd')} "
                           f"USD) exceeds the {grouped(usd, 'usd')} USD of the wallet and its "
                           "credit", field=f"{field}.bundles")
-    stake = stake_to_lock_wei(system.vault, bidder, bid.risk_bps, deposit)
     if stake > MAX_STAKE_WEI:
         raise MarketError(f"the bid's stake, {grouped(stake, 'cst', 4)} CST, is above "
                           f"the {grouped(MAX_STAKE_WEI, 'cst', 0)} CST one record can hold",
@@ -286,7 +329,6 @@ def _check_funds(system: System, bid: ChainBid, field: str) -> int:
                                 field=f"{field}.risk_rating")
     if bid.dataset_id or bid.epsilon_micros:
         _check_budget(system, bid, field)
-    return stake
 
 
 def _check_budget(system: System, bid: ChainBid, field: str) -> None:

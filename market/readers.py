@@ -16,10 +16,12 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from market.errors import MarketError
-from market.model import Ask, Bid, Bundle, Item, Market, ResourceKind, Tier
+from market.model import MAX_MICRO_USD, Ask, Bid, Bundle, Item, Market, ResourceKind, Tier
 from market.result import Clearing
 
 MICROS = Decimal(1_000_000)
+MAX_PRICE = Decimal(MAX_MICRO_USD) / MICROS  # a bundle's value, in the file's units
+MAX_GOODS = 2**16  # goods are items, numbered as a round numbers its items (uint16)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -82,14 +84,21 @@ def _read_text(path: Path) -> str:
 
 def describe_validation_error(exc: ValidationError) -> str:
     """The first problem on one line, led by its field path: `bids[3].bundles[0].value: ...`."""
+    path, reason = first_problem(exc)
+    return f"{path}: {reason}" if path else reason
+
+
+def first_problem(exc: ValidationError) -> tuple[str, str]:
+    """The field path of the first problem (`bids[3].bundles[0].value`, empty for the whole
+    document) and what is wrong there, with how many more problems there are."""
     errors = exc.errors(include_url=False)
     first = errors[0]
     cause = first.get("ctx", {}).get("error")
     message = str(cause) if isinstance(cause, ValueError) else first["msg"]
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
-    line = f"{path.lstrip('.')}: {message}" if path else message
     more = len(errors) - 1
-    return f"{line} (and {more} more problem{'s' * (more > 1)})" if more else line
+    return path.lstrip("."), (f"{message} (and {more} more problem{'s' * (more > 1)})" if more
+                              else message)
 
 
 def read_cats(text: str) -> CatsAuction:
@@ -116,7 +125,10 @@ def read_cats(text: str) -> CatsAuction:
 def _header_count(tokens: list[str], number: int) -> int:
     if len(tokens) != 2 or not tokens[1].isdigit():
         raise MarketError(f"line {number}: expected '{tokens[0]} COUNT'")
-    return int(tokens[1])
+    count = int(tokens[1])
+    if tokens[0] == "goods" and count > MAX_GOODS:
+        raise MarketError(f"line {number}: {count} goods, at most {MAX_GOODS}")
+    return count
 
 
 def _bid_line(tokens: list[str], number: int, header: dict[str, int]
@@ -133,6 +145,9 @@ def _bid_line(tokens: list[str], number: int, header: dict[str, int]
         raise MarketError(f"line {number}: bid index {tokens[0]!r} is not a number")
     if not price.is_finite() or price < 0:
         raise MarketError(f"line {number}: price {tokens[1]} is not a non-negative number")
+    if price > MAX_PRICE:
+        raise MarketError(f"line {number}: price {tokens[1]} is above the largest bundle "
+                          f"value, {MAX_PRICE}")
     limit = header["goods"] + header.get("dummy", 0)
     for good in goods:
         if not 0 <= good < limit:
@@ -168,4 +183,8 @@ def _cats_market(num_goods: int, bid_lines: list[tuple[int, Decimal, list[int]]]
                                   value=value))
             lines[bid_id, position] = index
         bids.append(Bid(id=bid_id, buyer=bid_id, bundles=bundles))
-    return CatsAuction(Market(items=items, asks=asks, bids=bids), lines)
+    try:
+        market = Market(items=items, asks=asks, bids=bids)
+    except ValidationError as exc:  # the sum of every price: each is bounded above
+        raise MarketError(describe_validation_error(exc)) from None
+    return CatsAuction(market, lines)

@@ -193,8 +193,10 @@ class Consortium:
 
     def place_bids(self, deadlines: Deadlines) -> tuple[list[orders.Placed], dict[str, str]]:
         """Every bid as `rcm wallet bid` sends it; returns those placed and why the others were
-        refused before they committed. The stale bid expires before the round clears, and the
-        chain would refuse both it and a bid over its purpose's ε limit."""
+        refused before they committed: the chain would refuse the stale bid, which expires
+        before the round clears, and a bid over its purpose's ε limit; three more could never
+        win (a tier their risk may not use, capacity reserved for equity classes, a value below
+        the reserve cost)."""
         from market.errors import MarketError
 
         placed, refused = [], {}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 from rich.console import Console
 from rich.table import Table
 
-from chain.clearing_house import BidRecord, ProviderBond, credit_micro_usd
+from chain.clearing_house import BidRecord, ProviderBond
 from chain.compute_futures import future_balance
 from chain.connection import Chain
 from chain.erc20 import balance_of, total_supply
@@ -240,7 +240,8 @@ class Demo:
                           f"{bid.epsilon_micros / 1e6:g}", str(entry.receipt.gas_used))
         self.console.print(table)
         self.console.print(_rows(Table("bid", "why", title="refused before committing: the "
-                                                            "chain would refuse them"),
+                                                            "chain would refuse them, or they "
+                                                            "could never win"),
                                  list(refused.items())))
         self.summary["refused"] = refused
         market.reveal_bids()
@@ -402,7 +403,6 @@ class Demo:
         self.heading("summary", "closing balances")
         house = self.system.clearing_house
         held = {label: balances(self.system, a.address).model_dump()
-                | {"credit": credit_micro_usd(house, a.address)}
                 for label, a in market.accounts.items()}
         self.console.print(_rows(
             Table("account", "USD", "credit USD", "CST", "staked", "locked", "bonded",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     from chain.clearing_house import Round
@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     from chain.system import System
     from market.book import Book
     from market.onchain import AskEntry, BidEntry
+    from market.orders import Verdict
     from tokens.budgets import DatasetView
     from tokens.futures import FutureView
+    from tokens.history import Entry
     from tokens.operations import Balances
 
 Amount = str | int | Decimal
@@ -52,6 +54,7 @@ class RoundView:
     round_id: int
     phase: Phase
     state: Round
+    bid_count: int  # bids committed to the round, cancelled and forfeited ones included
 
 
 @dataclass(frozen=True)
@@ -101,20 +104,20 @@ class Market:
 
     @classmethod
     def connect(cls, rpc: str | None = None) -> Market:
-        """The deployment on the chain at `rpc` (default: $RCM_RPC, else the local testnet's
-        http://127.0.0.1:8545), as `rcm deploy` or `rcm testnet start` recorded it."""
-        import os
-
-        from chain.config import DEFAULT_RPC
+        """The deployment on the chain at `rpc` (default: $RCM_RPC, else `rpc` in
+        $RCM_HOME/config.toml, else the local testnet's http://127.0.0.1:8545), as `rcm deploy`
+        or `rcm testnet start` recorded it."""
+        from chain.config import default_rpc
         from chain.connection import connect
         from chain.system import System
 
-        return cls(System.load(connect(rpc or os.environ.get("RCM_RPC", DEFAULT_RPC))))
+        return cls(System.load(connect(rpc or default_rpc())))
 
     def wallet(self, name: str, password: str | None = None) -> Wallet:
         """The named wallet under $RCM_HOME/keystores. Its key is fetched when it first signs:
         from the agent when `rcm wallet unlock` holds it, else from the keystore with
-        `password`, else RCM_PASSWORD, else a prompt on the terminal."""
+        `password`, else RCM_PASSWORD_<NAME>, else RCM_PASSWORD, else a prompt on the
+        terminal."""
         from tokens.keyring import WalletAccount
 
         return Wallet(self, WalletAccount(name, password))
@@ -129,17 +132,30 @@ class Market:
 
     def rounds(self) -> list[RoundView]:
         """Every round of the deployment, oldest first, with its phase."""
+        from collections import Counter
+
         from chain.clearing_house import round_count
-
-        return [self.round(r) for r in range(1, round_count(self.system.clearing_house) + 1)]
-
-    def round(self, round_id: int) -> RoundView:
-        from chain.clearing_house import Round, phase_of
-        from market.book import require_round
+        from chain.events import events
 
         house = self.system.clearing_house
+        bids = Counter(int(e.args["roundId"]) for e in events(self.system, house, "Committed"))
+        return [self._round_view(r, bids[r]) for r in range(1, round_count(house) + 1)]
+
+    def round(self, round_id: int) -> RoundView:
+        from chain.events import events
+        from market.book import require_round
+
         require_round(self.system, round_id, "round_id")
-        return RoundView(round_id, phase_of(house, round_id), Round.read(house, round_id))
+        committed = events(self.system, self.system.clearing_house, "Committed",
+                           roundId=round_id)
+        return self._round_view(round_id, len(committed))
+
+    def _round_view(self, round_id: int, bid_count: int) -> RoundView:
+        from chain.clearing_house import Round, phase_of
+
+        house = self.system.clearing_house
+        return RoundView(round_id, phase_of(house, round_id), Round.read(house, round_id),
+                         bid_count)
 
     def book(self, round_id: int) -> Book:
         """The round as the chain records it: policy, asks, commitments and revealed bids."""
@@ -169,6 +185,13 @@ class Wallet:
         from tokens.operations import balances
 
         return balances(self._system, self.address)
+
+    def history(self) -> list[Entry]:
+        """What the chain records of this wallet, oldest first: tokens in and out, stake and
+        bond, bids, futures and ε budgets."""
+        from tokens.history import history
+
+        return history(self._system, self.address)
 
     def transfer(self, to: str, amount: Amount, token: str = "cst") -> Sent:
         """Sends CST, USD or ETH to a 0x address."""
@@ -230,13 +253,29 @@ class Wallet:
         posted = self._system.clearing_house.events_in(receipt, "AskPosted")
         return PostedAsks(round_id, [int(e.args["item"]) for e in posted], Sent.of(receipt))
 
-    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0) -> PlacedBid:
+    @overload
+    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0,
+            dry_run: Literal[False] = False) -> PlacedBid: ...
+
+    @overload
+    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0, *,
+            dry_run: Literal[True]) -> Verdict: ...
+
+    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0,
+            dry_run: bool = False) -> PlacedBid | Verdict:
         """Signs a sealed bid (as in a bid file), keeps it under $RCM_HOME for the reveal, and
-        commits to it: its deposit, stake and ε are locked until the round settles it."""
+        commits to it: its deposit, stake and ε are locked until the round settles it. A bid
+        that cannot win (ε over the policy's limit for its purpose, more units than an item
+        offers, a bundle below its reserve cost, ...) is refused with the reason the auctioneer
+        would give. `dry_run` makes every check, signs and sends nothing, and returns the
+        `market.orders.Verdict`: the deposit and stake the bid would lock, and the error it
+        would be refused with (None: it would commit)."""
         from market.onchain import BidEntry
-        from market.orders import place_bid
+        from market.orders import check_bid, place_bid
 
         entry = _model(BidEntry, bid, f"bids[{index}]")
+        if dry_run:
+            return check_bid(self._system, self.address, round_id, entry, index)
         placed = place_bid(self._system, self.account, round_id, entry, index)
         return PlacedBid("0x" + placed.digest.hex(), placed.deposit_micro_usd, placed.stake_wei,
                          Sent.of(placed.receipt))
@@ -370,11 +409,12 @@ def _model(model: Any, value: Any, field: str) -> Any:
     from pydantic import ValidationError
 
     from market.errors import MarketError
-    from market.readers import describe_validation_error
+    from market.readers import first_problem
 
     if isinstance(value, model):
         return value
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        raise MarketError(describe_validation_error(exc), field=field) from None
+        path, reason = first_problem(exc)
+        raise MarketError(reason, field=f"{field}.{path}" if path else field) from None

@@ -31,5 +31,5 @@ class WalletAccount:
             from tokens import agent
 
             self._signer = agent.account_for(self.name) or wallets.unlock(
-                self.name, read_password() if self._password is None else self._password)
+                self.name, read_password(self.name) if self._password is None else self._password)
         return self._signer

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from chain.clearing_house import credit_micro_usd
 from chain.erc20 import allowance, balance_of
 from chain.system import System
 from chain.vault import VaultBalance
@@ -31,6 +32,7 @@ class Balances(BaseModel):
     bond_locked: int  # part of the bond held: a result poster's, a provider's asks' or futures'
     unbonding: int
     unbonding_ready_at: int
+    credit: int  # USD the clearing house holds for the account: the next bids draw on it first
 
 
 def balances(system: System, address: str) -> Balances:
@@ -46,6 +48,7 @@ def balances(system: System, address: str) -> Balances:
         bond_locked=vault.bond_locked_wei,
         unbonding=vault.unbonding_wei,
         unbonding_ready_at=vault.unbonding_ready_timestamp,
+        credit=credit_micro_usd(system.clearing_house, address),
     )
 
 

@@ -24,7 +24,7 @@ def unlock(name: Name, duration: Duration = "15m", json_out: JsonOption = False)
 
     seconds = agent.parse_duration(duration)
     wallets.address_of(name)
-    started = agent.start(name, wallets.unlock(name, read_password()), seconds)
+    started = agent.start(name, wallets.unlock(name, read_password(name)), seconds)
     until = datetime.fromtimestamp(started.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     report(
         json_out,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chain.config import DEFAULT_RPC
+from chain.config import default_rpc
 
 if TYPE_CHECKING:
     from chain.contract import Receipt
@@ -17,10 +18,14 @@ if TYPE_CHECKING:
     from rcm.sdk import Sent, Wallet
 
 RpcOption = Annotated[
-    str, typer.Option("--rpc", help="JSON-RPC URL of the chain, or 'embedded'.", envvar="RCM_RPC")
+    str, typer.Option("--rpc", envvar="RCM_RPC",
+                      help="JSON-RPC URL of the chain, or 'embedded'; else rpc in "
+                           "$RCM_HOME/config.toml, else http://127.0.0.1:8545.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-DEFAULT_RPC_URL = DEFAULT_RPC
+# Click calls a callable default only when neither the flag nor RCM_RPC gives the option, so
+# the config file is read (and a bad one refused) by commands that need it, when they need it.
+DEFAULT_RPC_URL: Any = default_rpc
 
 
 def load_system(rpc: str) -> System:
@@ -28,6 +33,16 @@ def load_system(rpc: str) -> System:
     from chain.system import System
 
     return System.load(connect(rpc))
+
+
+def utc_text(timestamp: int) -> str:
+    """A unix time as people read it: `2027-06-07 12:00:00 UTC`."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def iso_time(timestamp: int) -> str:
+    """A unix time in ISO 8601, as --json documents carry it next to the seconds."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def print_json(data: Any) -> None:
@@ -44,7 +59,8 @@ def tx_summary(receipt: Receipt) -> dict[str, Any]:
 
 def wallet_on(name: str, rpc: str) -> Wallet:
     """The named wallet on the chain at `rpc`; its key is fetched when it first signs (from the
-    agent `rcm wallet unlock` started, else the keystore with RCM_PASSWORD or a prompt)."""
+    agent `rcm wallet unlock` started, else the keystore with RCM_PASSWORD_<NAME>,
+    RCM_PASSWORD or a prompt)."""
     from rcm.sdk import Market
 
     return Market(load_system(rpc)).wallet(name)

@@ -32,7 +32,7 @@ def deploy(
 
     token = parse_address(payment_token, "payment_token") if payment_token else None
     wallets.address_of(from_)
-    governance = wallets.unlock(from_, read_password())
+    governance = wallets.unlock(from_, read_password(from_))
     chain = connect(rpc)
     system = deploy_system(chain, governance, token, policy=launch_policy())
     data = {

@@ -20,7 +20,7 @@ def _unlock(name: str) -> Signer:
     from tokens import wallets
 
     wallets.address_of(name)
-    return wallets.unlock(name, read_password())
+    return wallets.unlock(name, read_password(name))
 
 
 def register(

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, report, wallet_on
 from tokens.amounts import grouped
 
+if TYPE_CHECKING:
+    from market.onchain import BidEntry
+    from market.orders import Verdict
+    from rcm.sdk import Wallet
+
 Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
 RoundId = Annotated[int, typer.Option("--round", min=1, help="The round's id.")]
 File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON file.")]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="Check every bid and print what it would lock, or why it would be "
+                      "refused (exit 2); sign and send nothing.")]
 
 
 def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
@@ -29,19 +37,44 @@ def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_
            f"{posted.items[0]}..{posted.items[-1]}")
 
 
-def bid(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
-        json_out: JsonOption = False) -> None:
-    """Sign and commit sealed bids from FILE (README: bid files): deposit, stake and ε."""
+def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
+        rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
+    """Sign and commit sealed bids from FILE (README: bid files): deposit, stake and ε. A bid
+    that cannot win is refused with the auctioneer's reason."""
     from market.orders import read_bids
 
     entries = read_bids(file)
     wallet = wallet_on(name, rpc)
+    if dry_run:
+        _dry_run(wallet, round_id, entries, json_out)
+        return
     placed = [wallet.bid(round_id, entry, index) for index, entry in enumerate(entries)]
     rows = [{"digest": p.digest, "deposit_micro_usd": p.deposit_micro_usd,
              "stake_wei": p.stake_wei, "tx": p.sent.tx} for p in placed]
     report(json_out, {"round": round_id, "bids": rows}, "\n".join(
         f"committed {p.digest}: deposit {grouped(p.deposit_micro_usd, 'usd')} USD, stake "
         f"{grouped(p.stake_wei, 'cst', 4)} CST" for p in placed))
+
+
+def _dry_run(wallet: Wallet, round_id: int, entries: list[BidEntry], json_out: bool) -> None:
+    verdicts = [wallet.bid(round_id, entry, index, dry_run=True)
+                for index, entry in enumerate(entries)]
+    rows = [{"bid": index, "commits": v.refusal is None,
+             "field": v.refusal.field if v.refusal else None,
+             "reason": v.refusal.reason if v.refusal else None,
+             "deposit_micro_usd": v.deposit_micro_usd, "stake_wei": v.stake_wei}
+            for index, v in enumerate(verdicts)]
+    report(json_out, {"round": round_id, "dry_run": True, "bids": rows},
+           "\n".join(_verdict_line(index, v) for index, v in enumerate(verdicts)))
+    if any(v.refusal is not None for v in verdicts):
+        raise typer.Exit(2)
+
+
+def _verdict_line(index: int, verdict: Verdict) -> str:
+    outcome = (f"bids[{index}] would commit:" if verdict.refusal is None
+               else f"refused: {verdict.refusal};")  # the refusal's field names the bid
+    return (f"{outcome} deposit {grouped(verdict.deposit_micro_usd, 'usd')} USD, stake "
+            f"{grouped(verdict.stake_wei, 'cst', 4)} CST (dry run: nothing sent)")
 
 
 def reveal(name: Name, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,

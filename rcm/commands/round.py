@@ -4,7 +4,6 @@ finalise it. `rcm auction run` clears and posts."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,11 +13,13 @@ from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
     RpcOption,
+    iso_time,
     load_system,
     open_wallet,
     print_json,
     report,
     tx_summary,
+    utc_text,
 )
 from tokens.amounts import grouped
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from chain.contract import Receipt
     from chain.system import System
     from market.book import Book
+    from rcm.sdk import RoundView
 
 app = typer.Typer(no_args_is_help=True,
                   help="Round policy; open, watch, close, challenge, price and finalise rounds.")
@@ -34,6 +36,31 @@ RoundId = Annotated[int, typer.Argument(min=1, max=2**32 - 1, help="The round's 
 Wallet = Annotated[str, typer.Option("--wallet", help="Wallet that signs (a keystore name).")]
 Seconds = Annotated[int, typer.Option(min=1, help="Length of the phase, seconds.")]
 GOVERNANCE = "governance"
+PHASE_ENDS = ("commit", "reveal", "post", "challenge")
+
+
+@app.command("list")
+def list_(rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
+    """Every round, oldest first: its phase, policy, when bidding and challenges end (with
+    --json every phase's end; challenges extend the last), asks and bids committed."""
+    from rcm.sdk import Market
+
+    rounds = Market(load_system(rpc)).rounds()
+    if json_out:
+        print_json([_listed(view) for view in rounds])
+        return
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("round", "phase", "policy", "bids until", "challenges until", "asks", "bids",
+                  box=box.SIMPLE_HEAD, title="rounds (UTC)")
+    for view in rounds:
+        ends = _phase_ends(view)
+        table.add_row(str(view.round_id), view.phase.name.lower(), str(view.state.policy_id),
+                      utc_text(ends[0])[:16], utc_text(ends[-1])[:16],
+                      str(view.state.item_count), str(view.bid_count))
+    Console().print(table)
 
 
 @app.command("open")
@@ -240,7 +267,7 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
         "phase": book.phase.name.lower(),
         "policy": state.policy_id,
         "deadlines": _times(state.deadlines.as_args()),
-        "challenge_end": _time(state.challenge_end_timestamp),
+        "challenge_end": utc_text(state.challenge_end_timestamp),
         "result": None if standing is None else {
             "version": version, "poster": standing.poster, "fills": standing.fill_count,
             "welfare_micro_usd": standing.welfare_micro_usd,
@@ -264,6 +291,21 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
             "outcome": outcome.get("0x" + digest.hex()),
         } for digest, record in book.records.items()],
     }
+
+
+def _listed(view: RoundView) -> dict[str, Any]:
+    state = view.state
+    return {"round": view.round_id, "phase": view.phase.name.lower(), "policy": state.policy_id,
+            "deadlines": {phase: {"timestamp": end, "time": iso_time(end)}
+                          for phase, end in zip(PHASE_ENDS, _phase_ends(view), strict=True)},
+            "asks": state.item_count, "bids": view.bid_count, "closed": state.closed}
+
+
+def _phase_ends(view: RoundView) -> tuple[int, int, int, int]:
+    """When bidding, revealing, posting and challenging end; challenges extend the last."""
+    deadlines = view.state.deadlines
+    return (deadlines.commit_timestamp, deadlines.reveal_timestamp, deadlines.post_timestamp,
+            view.state.challenge_end_timestamp)
 
 
 def _unless_zero(address: str) -> str | None:
@@ -306,13 +348,8 @@ def _print_status(document: dict[str, Any]) -> None:
                       f"{result['issued']} futures issued")
 
 
-def _time(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _times(deadlines: tuple[int, ...]) -> dict[str, str]:
-    return dict(zip(("commit", "reveal", "post", "challenge"), map(_time, deadlines),
-                    strict=True))
+    return dict(zip(PHASE_ENDS, map(utc_text, deadlines), strict=True))
 
 
 def _txs(receipts: list[Receipt]) -> list[str]:

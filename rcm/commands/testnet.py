@@ -4,6 +4,7 @@ the node's accounts come from Hardhat's public test mnemonic."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -14,7 +15,10 @@ app = typer.Typer(no_args_is_help=True, help="Run a local Hardhat node with the 
 
 @app.command()
 def start(
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8545,
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535,
+        help="Port on 127.0.0.1. Default: the port of $RCM_RPC when it is local, else 8545.",
+    )] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Start a Hardhat node in the background, deploy the system, write the manifest."""
@@ -27,8 +31,8 @@ def start(
     from tokens import wallets
 
     has_governance = "governance" in dict(wallets.names())
-    password = None if has_governance else read_password(confirm=True)
-    url = testnet.start(port=port)
+    password = None if has_governance else read_password("governance", confirm=True)
+    url = testnet.start(port=port or _local_rpc_port())
     try:
         chain = connect(url)
         governance = chain.dev_account(0)
@@ -52,6 +56,17 @@ def start(
         typer.echo(f"manifest {data['manifest']}")
         typer.echo("its accounts come from Hardhat's public test mnemonic: TEST-ONLY keys;")
         typer.echo("account #0 holds the governance roles and is the wallet 'governance'")
+
+
+def _local_rpc_port() -> int:
+    """The port every other command will look for the node on ($RCM_RPC's, else the config
+    file's), when that names this machine."""
+    from chain.config import default_rpc
+
+    url = urlsplit(default_rpc())
+    if url.hostname in ("127.0.0.1", "localhost") and url.port:
+        return url.port
+    return 8545
 
 
 @app.command()

@@ -11,12 +11,14 @@ from rcm.commands.common import (
     JsonOption,
     RpcOption,
     act,
+    iso_time,
     load_system,
     print_json,
     report,
+    utc_text,
     wallet_on,
 )
-from tokens.amounts import grouped
+from tokens.amounts import from_units, grouped
 
 app = typer.Typer(no_args_is_help=True, help="Keystores, balances, transfers, stake and bonds.")
 
@@ -26,11 +28,12 @@ Amount = Annotated[str, typer.Argument(help="Whole tokens; decimals allowed, e.g
 
 @app.command()
 def new(name: Name, json_out: JsonOption = False) -> None:
-    """Create a wallet with a fresh key, encrypted with RCM_PASSWORD or a prompted password."""
+    """Create a wallet with a fresh key, encrypted with RCM_PASSWORD_<NAME>, RCM_PASSWORD or a
+    prompted password."""
     from chain.keystore import read_password
     from tokens import wallets
 
-    address = wallets.create(name, read_password(confirm=True))
+    address = wallets.create(name, read_password(name, confirm=True))
     report(json_out, {"name": name, "address": address}, f"created wallet {name}: {address}")
 
 
@@ -48,7 +51,7 @@ def import_(
 
     text = key_file.read() if key_file else typer.prompt("private key", hide_input=True)
     key = wallets.parse_private_key(text)
-    address = wallets.create(name, read_password(confirm=True), key)
+    address = wallets.create(name, read_password(name, confirm=True), key)
     report(json_out, {"name": name, "address": address}, f"imported wallet {name}: {address}")
 
 
@@ -72,9 +75,9 @@ def list_(json_out: JsonOption = False) -> None:
 
 @app.command()
 def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
-    """ETH, CST, USD, and CST staked, locked and bonded."""
+    """ETH, CST, USD; CST staked, locked and bonded; USD the clearing house holds for you
+    (credit: refunds and proceeds that your next bids draw on first)."""
     from tokens import wallets
-    from tokens.amounts import from_units
     from tokens.operations import balances
 
     address = wallets.address_of(name)
@@ -95,9 +98,55 @@ def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
         ("bonded", "cst"),
         ("bond_locked", "cst"),
         ("unbonding", "cst"),
+        ("credit", "usd"),
     ):
         table.add_row(field, from_units(getattr(held, field), token))
     Console().print(table)
+
+
+@app.command()
+def history(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
+    """What the chain records of the wallet, oldest first: CST and USD in and out, stake and
+    bond, bids, futures and ε budgets, each with its block, time and transaction."""
+    from tokens import wallets
+    from tokens.history import history as read_history
+
+    entries = read_history(load_system(rpc), wallets.address_of(name))
+    if json_out:
+        print_json([entry.model_dump() | {"time": iso_time(entry.timestamp)}
+                    for entry in entries])
+        return
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("block", "time (UTC)", "what", "amount", "with", "tx", box=box.SIMPLE_HEAD,
+                  title=f"{name} {wallets.address_of(name)}")
+    for entry in entries:
+        table.add_row(str(entry.block), utc_text(entry.timestamp)[:16], entry.what,
+                      _amount_text(entry.amount, entry.unit), _short(entry.counterparty),
+                      _short(entry.tx))
+    Console().print(table)
+
+
+def _amount_text(amount: int | None, unit: str | None) -> str:
+    from tokens.budgets import epsilon_text
+    from tokens.history import CST_WEI, MICRO_EPS, MICRO_USD
+
+    if amount is None:
+        return ""
+    if unit == CST_WEI:
+        return f"{from_units(amount, 'cst')} CST"
+    if unit == MICRO_USD:
+        return f"{grouped(amount, 'usd')} USD"
+    if unit == MICRO_EPS:
+        return f"{epsilon_text(amount)} ε"
+    return f"{amount} {'future' if amount == 1 else 'futures'}"  # unit FUTURES
+
+
+def _short(text: str | None) -> str:
+    """0x1234…abcd: enough to tell apart, and to find in full under --json."""
+    return "" if text is None else f"{text[:6]}…{text[-4:]}"
 
 
 @app.command()

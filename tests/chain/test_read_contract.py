@@ -305,7 +305,7 @@ def test_event_logs_decode_as_web3_decodes_them(system: System, scene: Scene) ->
                                                      abi=interface(name).abi)
         web3_logs = system.chain.w3.eth.get_logs({"address": contract.address,
                                                   "fromBlock": system.manifest.deploy_block})
-        walked = _embedded_logs(system, contract.address, system.manifest.deploy_block)
+        walked = _embedded_logs(system, {contract.address}, system.manifest.deploy_block)
         assert walked == [Log.of(dict(log)) for log in web3_logs]
         for log, web3_log in zip(walked, web3_logs, strict=True):
             event = contract.event_of(log)

@@ -101,6 +101,9 @@ def bad_market(tmp_path: Path, change: dict[str, Any]) -> Path:
     ({"bundles": [{"items": {"gpu-euw1-w49-standard": 129}, "value": 1}]},
      "error: bids[0].bundles[0].items.gpu-euw1-w49-standard: quantity 129 exceeds the item's "
      "total capacity 128"),
+    # Issue 18: CP-SAT rejected the model, with a traceback.
+    ({"bundles": [{"items": {"gpu-euw1-w49-standard": 1}, "value": 10**30}]},
+     "error: bids[0].bundles[0].value: Input should be less than or equal to 281474976710655"),
 ])
 def test_clear_rejects_a_bad_market_with_exit_2_and_the_field(
         tmp_path: Path, change: dict[str, Any], message: str) -> None:

@@ -1,12 +1,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from market.errors import MarketError
-from market.model import Market, Policy, RiskRating
+from market.model import (
+    MAX_BUDGET_MICRO_EPSILON,
+    MAX_MICRO_EPSILON,
+    MAX_MICRO_USD,
+    MAX_RISK_CAP,
+    MAX_RISK_WEIGHT,
+    MAX_TIMESTAMP,
+    MAX_UNITS,
+    MAX_WELFARE_MICRO_USD,
+    Market,
+    Policy,
+    RiskRating,
+)
 from market.readers import read_market_json
 
 
@@ -109,3 +122,50 @@ def test_policy_needs_a_risk_weight_for_every_rating() -> None:
 def test_market_round_trips_through_json() -> None:
     market = read_market_json(json.dumps(instance()))
     assert Market.model_validate_json(market.model_dump_json()) == market
+
+
+def _bundle(quantity: int = 4, value: int = 500, **terms: Any) -> dict[str, Any]:
+    return {"bids": [{"id": "b1", "buyer": "lab", **terms, "bundles": [
+        {"items": {"gpu-use1-s1": quantity, "power-use1-s1": 4}, "value": value}]}]}
+
+
+def _ask(capacity: int = 8, reserve_price: int = 10, dearer: int = 30,
+         dearer_capacity: int = 4) -> dict[str, Any]:
+    """The GPU's asks: the cheap one, and the dearer one (its units cost a premium)."""
+    asks = instance()["asks"]
+    return {"asks": [{**asks[0], "capacity": capacity, "reserve_price": reserve_price},
+                     {**asks[1], "capacity": dearer_capacity, "reserve_price": dearer},
+                     asks[2]]}
+
+
+def _policy(**fields: Any) -> dict[str, Any]:
+    return {"policy": fields}
+
+
+# Issue 18: a bundle worth 10^30 reached CP-SAT, which rejected the model with a traceback.
+# Each bound is the largest value accepted; one more is refused naming the field.
+@pytest.mark.parametrize(("field", "bound", "changes"), [
+    ("asks[0].capacity", MAX_UNITS, lambda v: _ask(capacity=v)),
+    ("asks[0].reserve_price", MAX_MICRO_USD, lambda v: _ask(reserve_price=v, dearer=v)),
+    ("bids[0].bundles[0].items.gpu-use1-s1", MAX_UNITS,
+     lambda v: {**_ask(capacity=MAX_UNITS), **_bundle(quantity=v)}),
+    ("bids[0].bundles[0].value", MAX_MICRO_USD, lambda v: _bundle(value=v)),
+    ("bids[0].epsilon_micros", MAX_MICRO_EPSILON, lambda v: _bundle(epsilon_micros=v)),
+    ("bids[0].expiry", MAX_TIMESTAMP, lambda v: _bundle(expiry=v)),
+    ("policy.risk_weights.low", MAX_RISK_WEIGHT,
+     lambda v: _policy(risk_weights={"low": v, "medium": 4, "high": 16})),
+    ("policy.tier_risk_caps.standard", MAX_RISK_CAP,
+     lambda v: _policy(tier_risk_caps={"standard": v})),
+    ("policy.aggregate_risk_cap", MAX_RISK_CAP, lambda v: _policy(aggregate_risk_cap=v)),
+    ("policy.max_epsilon_micros.diagnostics", MAX_MICRO_EPSILON,
+     lambda v: _policy(max_epsilon_micros={"diagnostics": v})),
+    ("remaining_budget_micros.cohort", MAX_BUDGET_MICRO_EPSILON,
+     lambda v: {"remaining_budget_micros": {"cohort": v}}),
+    # Welfare: 2^31 units of the dearer ask at 2^31 - 1 above the cheapest, and the bundle.
+    ("bids", MAX_WELFARE_MICRO_USD - (2**31 - 1) * 2**31,
+     lambda v: {**_ask(dearer=10 + 2**31 - 1, dearer_capacity=2**31), **_bundle(value=v)}),
+])
+def test_every_number_is_bounded_at_the_schema(field: str, bound: int,
+                                               changes: Callable[[int], dict[str, Any]]) -> None:
+    read_market_json(json.dumps(instance(**changes(bound))))
+    assert rejection(instance(**changes(bound + 1))).startswith(f"{field}: ")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from market.errors import MarketError
-from market.model import Market
+from market.model import MAX_MICRO_USD, Market
 from market.readers import CatsAuction, read_cats, read_instance
 from market.result import Clearing, Fill, Status
 
@@ -65,11 +65,19 @@ def test_cats_result_reports_winners_by_file_index_and_objective_in_file_units()
     ("x1 1 0 #\n", "line 1: expected the 'goods' and 'bids' header first"),
     ("goods 2\nbids 1\nx1 1 0 #\n", "line 3: bid index 'x1' is not a number"),
     ("% only a comment\n", "CATS file: no 'goods'/'bids' header"),
+    ("goods 65537\n", "line 1: 65537 goods, at most 65536"),
+    ("goods 1\nbids 1\n0 281474976.7106551 0 #\n",
+     "line 3: price 281474976.7106551 is above the largest bundle value, 281474976.710655"),
 ])
 def test_cats_errors_name_the_line(text: str, message: str) -> None:
     with pytest.raises(MarketError) as caught:
         read_cats(text)
     assert str(caught.value) == message
+
+
+def test_cats_takes_the_most_goods_and_the_largest_price_a_round_holds() -> None:
+    market = read_cats("goods 65536\nbids 1\n0 281474976.710655 65535 #\n").market
+    assert (len(market.items), market.bids[0].bundles[0].value) == (65_536, MAX_MICRO_USD)
 
 
 def test_read_instance_tells_json_from_cats(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+import rcm
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import bid_args, bid_domain, envelope_hash, purpose_id, sign_bid, terms_args
@@ -70,11 +71,18 @@ class Market:
     def chain(self) -> Chain:
         return self.system.chain
 
+    def bid(self, items: dict[str, int], value_usd: int, **terms: Any) -> dict[str, Any]:
+        """A bid as a bid file holds it."""
+        return {"bundles": [{"items": items, "value": value_usd * USD}],
+                "epsilon_micros": 1_000_000, "delta": 1e-6, "dataset": self.dataset,
+                "risk_rating": "medium", "purpose": "diagnostics", "equity_class": "research",
+                **terms}
+
     def entry(self, items: dict[str, int], value_usd: int, **terms: Any) -> BidEntry:
-        return BidEntry.model_validate({
-            "bundles": [{"items": items, "value": value_usd * USD}], "epsilon_micros": 1_000_000,
-            "delta": 1e-6, "dataset": self.dataset, "risk_rating": "medium",
-            "purpose": "diagnostics", "equity_class": "research", **terms})
+        return BidEntry.model_validate(self.bid(items, value_usd, **terms))
+
+    def wallet(self, account: LocalAccount) -> rcm.Wallet:
+        return rcm.Market(self.system).wallet_of(account)
 
     def enter(self, phase: Phase) -> None:
         advance_into(self.chain, self.system.clearing_house, self.round_id, phase)
@@ -271,17 +279,8 @@ def test_closing_the_book_forfeits_unrevealed_commitments(market: Market) -> Non
 
 
 @pytest.mark.parametrize(("terms", "message"), [
-    ({"bundles": [{"items": {"7": 1}, "value": 10}]}, r"bids\[0\].bundles\[0\].items: round 1 "
-                                                       "has no item 7"),
-    ({"bundles": [{"items": {"0": 9}, "value": 10}]}, r"items\.0: 9 units, the item offers 8"),
-    ({"expiry": 1}, r"bids\[0\].expiry: 1 is before the round clears"),
     ({"bundles": [{"items": {"0": 1}, "value": 5_000 * USD}]},
      "deposit .* exceeds the 2,000.00 USD of the wallet and its credit"),
-    ({"risk_rating": "high", "bundles": [{"items": {"0": 1}, "value": 1_900 * USD}]},
-     r"risk_rating: the bid needs 1,140\.0000 CST of free stake"),
-    ({"epsilon_micros": 2_000_001}, "epsilon_micros: 2000001 exceeds the round policy's "
-                                    "2000000 for purpose 'diagnostics'"),
-    ({"purpose": "advertising"}, "epsilon_micros: 1000000 exceeds the round policy's 0"),
     ({"purpose": "advertising", "epsilon_micros": 0}, "purpose: dataset .* does not consent"),
     ({"delta": 1e-4}, r"delta: 0\.0001 is above the dataset's cap"),
     ({"dataset": 5}, "dataset: no dataset 0x5 is registered"),
@@ -291,8 +290,88 @@ def test_a_bad_bid_is_refused_before_anything_is_sent(market: Market, terms: dic
     buyer = market.buyers[0]
     nonce = market.nonce(buyer)
     with pytest.raises(RcmError, match=message):
-        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 10, **terms))
+        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 200, **terms))
     assert market.nonce(buyer) == nonce
+
+
+def test_a_bid_without_the_free_stake_it_locks_is_refused_before_anything_is_sent(
+        market: Market) -> None:
+    buyer = market.buyers[0]
+    market.chain.send(market.system.vault.functions.unstake(900 * CST), buyer)
+    nonce = market.nonce(buyer)
+    # Medium risk locks 30 % of the deposit at 1 CST per USD: 570 CST, of the 100 left free.
+    with pytest.raises(RcmError, match=r"risk_rating: the bid needs 570\.0000 CST of free stake"):
+        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 1_900))
+    assert market.nonce(buyer) == nonce
+
+
+# Issue 18: each of these was committed, its deposit and stake locked until the round was
+# final, though no allocation could fill it. The reasons are the auctioneer's own.
+@pytest.mark.parametrize(("terms", "field", "reason"), [
+    ({"bundles": [{"items": {"7": 1}, "value": 200 * USD}]},
+     "bids[0].bundles[0].items", "round 1 has no item 7 (it has 3)"),
+    ({"bundles": [{"items": {"0": 1_000}, "value": 200_000 * USD}]},
+     "bids[0].bundles[0].items",
+     "can never win (malformed): needs 1000 units of item 0, which offers 8"),
+    ({"bundles": [{"items": {"0": 1}, "value": 0}]},
+     "bids[0].bundles[0].value", "Input should be greater than 0"),
+    ({"bundles": [{"items": {"0": 1}, "value": 10 * USD}]}, "bids[0].bundles[0].value",
+     "can never win (below_reserve): value 10000000 is below the reserve cost 100000000 of its "
+     "units (micro-USD)"),
+    ({"bundles": [{"items": {"0": 1}, "value": 200 * USD},
+                  {"items": {"1": 2}, "value": 5 * USD}]}, "bids[0].bundles[1].value",
+     "can never win (below_reserve): value 5000000 is below the reserve cost 20000000 of its "
+     "units (micro-USD)"),
+    ({"epsilon_micros": 2_000_001}, "bids[0].epsilon_micros",
+     "can never win (epsilon_over_policy): ε 2000001 micro-ε exceeds the policy's 2000000 for "
+     "purpose 'diagnostics'"),
+    ({"purpose": "advertising"}, "bids[0].epsilon_micros",
+     "can never win (epsilon_over_policy): ε 1000000 micro-ε exceeds the policy's 0 for "
+     "purpose 'advertising'"),
+    ({"expiry": 1}, "bids[0].expiry", "can never win (expired): expired at 1, cleared at "
+                                      "{cleared}"),
+    ({"purpose": "analytics", "epsilon_micros": 0}, "bids[0].purpose",
+     "dataset {dataset:#x} does not consent to it"),
+])
+def test_a_bid_that_can_never_win_is_refused_with_the_auctioneers_reason(
+        market: Market, terms: dict[str, Any], field: str, reason: str) -> None:
+    buyer = market.buyers[0]
+    cleared = Round.read(market.system.clearing_house, 1).deadlines.reveal_timestamp
+    nonce = market.nonce(buyer)
+    with pytest.raises(RcmError) as raised:
+        market.wallet(buyer).bid(1, market.bid({"0": 1}, 200, **terms))
+    assert (raised.value.field, raised.value.reason) == (
+        field, reason.format(cleared=cleared, dataset=market.dataset))
+    assert market.nonce(buyer) == nonce
+
+
+def test_a_bundle_on_a_tier_its_risk_may_not_use_is_refused(market: Market) -> None:
+    _second_provider(market, ASKS[0].model_copy(update={"tier": "standard"}))
+    buyer = market.buyers[0]
+    nonce = market.nonce(buyer)
+    with pytest.raises(RcmError) as raised:
+        market.wallet(buyer).bid(1, market.bid({"3": 1}, 200))
+    assert (raised.value.field, raised.value.reason) == (
+        "bids[0].bundles[0].items.3",
+        "can never win (ineligible_tier): a medium-risk job may not run on the standard tier")
+    assert market.nonce(buyer) == nonce
+
+
+def test_a_dry_run_sends_nothing_and_reports_the_stake_a_real_bid_then_locks(
+        market: Market) -> None:
+    buyer, vault = market.buyers[0], market.system.vault
+    wallet = market.wallet(buyer)
+    nonce, locked = market.nonce(buyer), VaultBalance.read(vault, buyer.address).locked_wei
+    verdict = wallet.bid(1, market.bid({"0": 1, "1": 1}, 200), dry_run=True)
+    assert (verdict.refusal, verdict.deposit_micro_usd) == (None, 200 * USD)
+    assert market.nonce(buyer) == nonce  # not even an approval
+    refused = wallet.bid(1, market.bid({"0": 1}, 10), dry_run=True)
+    assert refused.refusal is not None and refused.refusal.field == "bids[0].bundles[0].value"
+    assert (refused.deposit_micro_usd, refused.stake_wei) == (10 * USD, verdict.stake_wei // 20)
+    assert market.nonce(buyer) == nonce
+    placed = wallet.bid(1, market.bid({"0": 1, "1": 1}, 200))
+    assert placed.stake_wei == verdict.stake_wei > 0
+    assert VaultBalance.read(vault, buyer.address).locked_wei - locked == verdict.stake_wei
 
 
 def test_a_bid_on_a_dataset_with_no_delta_left_for_a_job_is_refused_before_sending(
@@ -306,7 +385,7 @@ def test_a_bid_on_a_dataset_with_no_delta_left_for_a_job_is_refused_before_sendi
     small = dataset_id(owner.address, content)
     chain.send(ledger.functions.safeTransferFrom(owner.address, buyer.address, small, 2_000_000,
                                                  b""), owner)
-    orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 10, dataset=small))
+    orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 200, dataset=small))
     nonce = market.nonce(buyer)
     with pytest.raises(MarketError, match=rf"dataset: {small:#x} has 0 of its δ budget left; "
                                           r"every job is charged its cap 1e-05"):
@@ -319,12 +398,12 @@ def test_orders_out_of_phase_or_without_a_bond_are_refused(market: Market) -> No
     with pytest.raises(InsufficientBond, match=r"these asks lock 0\.08 CST of bond"):
         orders.post_asks(market.system, stranger, 1, [ASKS[0].to_chain()])
     with pytest.raises(MarketError, match="round_id: no round 9"):
-        orders.place_bid(market.system, market.buyers[0], 9, market.entry({"0": 1}, 10))
+        orders.place_bid(market.system, market.buyers[0], 9, market.entry({"0": 1}, 200))
     with pytest.raises(MarketError, match="reveal needs the reveal phase"):
         orders.reveal(market.system, market.buyers[0], 1)
     market.enter(Phase.REVEAL)
     with pytest.raises(MarketError, match="is in its reveal phase; bid needs the commit phase"):
-        orders.place_bid(market.system, market.buyers[0], 1, market.entry({"0": 1}, 10))
+        orders.place_bid(market.system, market.buyers[0], 1, market.entry({"0": 1}, 200))
     with pytest.raises(MarketError, match=r"no committed bid .* is waiting to be revealed"):
         orders.reveal(market.system, market.buyers[0], 1)
 
@@ -349,10 +428,13 @@ def test_a_cancelled_bid_comes_back_whole_and_a_bid_on_no_data_reserves_no_budge
 
 def test_a_bundle_across_two_providers_is_refused(market: Market) -> None:
     other = _second_provider(market)
-    with pytest.raises(MarketError, match="items of 2 providers"):
+    providers = ", ".join(sorted((market.provider.address, other.address)))
+    with pytest.raises(MarketError) as raised:
         orders.place_bid(market.system, market.buyers[0], 1,
-                         market.entry({"0": 1, "3": 1}, 10))
-    assert other.address != market.provider.address
+                         market.entry({"0": 1, "3": 1}, 300))
+    assert (raised.value.field, raised.value.reason) == (
+        "bids[0].bundles[0].items",
+        f"can never win (malformed): its items are offered by 2 providers ({providers})")
 
 
 def test_the_round_read_back_keeps_every_term_of_the_bid(market: Market) -> None:
@@ -406,13 +488,13 @@ def test_an_allocation_that_leaves_a_fitting_bid_unfilled_still_prices(market: M
     assert big in market.book().revealed
 
 
-def _second_provider(market: Market) -> LocalAccount:
+def _second_provider(market: Market, ask: AskEntry = ASKS[0]) -> LocalAccount:
     other = market.chain.dev_account(7)
     system = market.system
     system.chain.send(system.cst.functions.mint(other.address, 10 * CST), market.governance)
     system.chain.send(system.cst.functions.approve(system.vault.address, 10 * CST), other)
     system.chain.send(system.vault.functions.bond(10 * CST), other)
-    orders.post_asks(system, other, 1, [ASKS[0].to_chain()])
+    orders.post_asks(system, other, 1, [ask.to_chain()])
     return other
 
 
@@ -465,11 +547,11 @@ def test_a_bid_cut_off_before_its_commit_left_is_not_kept_and_one_sent_is(
     kept = {digest for digest, _, _ in orders.saved_bids(market.system)}
     monkeypatch.setattr(chain, "send", cut_off(before_broadcast=True))
     with pytest.raises(KeyboardInterrupt):
-        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 10))
+        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 200))
     assert {digest for digest, _, _ in orders.saved_bids(market.system)} == kept
     monkeypatch.setattr(chain, "send", cut_off(before_broadcast=False))
     with pytest.raises(KeyboardInterrupt):
-        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 10))
+        orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 200))
     monkeypatch.setattr(chain, "send", send)
     [sent] = {digest for digest, _, _ in orders.saved_bids(market.system)} - kept
     assert BidRecord.read(market.system.clearing_house, sent).status is Status.COMMITTED

@@ -4,16 +4,18 @@ import itertools
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from market.eligibility import Usage, screen
-from market.model import EquityClass, Market, Policy, RiskRating, Tier
-from market.presolve import dominance, packing_problem, presolve
+from market.model import MAX_WELFARE_MICRO_USD, EquityClass, Market, Policy, RiskRating, Tier
+from market.presolve import Column, Problem, Row, Step, dominance, packing_problem, presolve
 from market.relaxation import relax
 from market.result import Clearing, LossReason, Status
 from market.wdp import (
     SolveParams,
+    build,
     clear,
     greedy_packing,
     lp_support_packing,
@@ -318,3 +320,18 @@ def test_every_bid_either_wins_or_has_exactly_one_reason(build_market: MarketBui
     counts = Counter([fill.bid for fill in result.allocation]
                      + [loss.bid for loss in result.losing])
     assert counts == Counter(bid.id for bid in market.bids)
+
+
+@pytest.mark.parametrize(("nets", "premiums", "valid"), [
+    (MAX_WELFARE_MICRO_USD - 2**40, 2**40, True), (MAX_WELFARE_MICRO_USD + 1, 0, False),
+    (0, MAX_WELFARE_MICRO_USD + 1, False)])
+def test_cp_sat_takes_the_objective_of_any_market_within_the_welfare_bound(
+        nets: int, premiums: int, valid: bool) -> None:
+    """The markets' bound on welfare keeps CP-SAT's objective valid: bundles' nets and the
+    premiums of dearer supply adding up to it make a model CP-SAT takes; either reaching 2^62
+    alone does not."""
+    premium = 2**20
+    problem = Problem([Column(0, 0, nets // 2), Column(1, 0, nets - nets // 2)],
+                      [Row("capacity:g", {0: 1, 1: 1}, 1, (Step(premium, premiums // premium),))])
+    model, _, _ = build(problem, None, [], [])
+    assert (model.validate() == "") is valid

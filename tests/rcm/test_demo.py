@@ -58,11 +58,16 @@ def test_the_round_fills_five_bids_and_tells_every_other_bid_why(
     assert set(clearing["winners"]) == {"nhs-sepsis-warning", "msf-outbreak-forecast",
                                         "pasteur-amr-discovery", "helixgen-llm-finetune",
                                         "quantedge-backtest"}
-    assert sorted(clearing["losing"].values()) == sorted([
-        "risk_cap", "ineligible_tier", "equity_reservation", "outbid", "below_reserve"])
-    # What the chain refuses never enters the round: the wallet refuses it before committing.
-    assert sorted(summary["refused"]) == ["charite-xray-triage", "stale-trial-matching"]
-    assert "is before the round clears" in summary["refused"]["stale-trial-matching"]
+    assert sorted(clearing["losing"].values()) == ["outbid", "risk_cap"]
+    # What the chain refuses, or what could never win, never enters the round: the wallet
+    # refuses it before committing, with the auctioneer's reason (issue 18).
+    refused = summary["refused"]
+    assert sorted(refused) == ["charite-xray-triage", "helixgen-protein-design",
+                               "novamind-inference", "pixelfarm-render", "stale-trial-matching"]
+    assert [refused[bid].split(")")[0] for bid in sorted(refused)] == [
+        "can never win (epsilon_over_policy", "can never win (ineligible_tier",
+        "can never win (equity_reservation", "can never win (below_reserve",
+        "can never win (expired"]
 
 
 def test_closing_balances_follow_from_payments_change_resale_and_burns(

@@ -72,12 +72,25 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
     won = cli.json("wallet", "bid", "lab", _file(tmp_path, "lab.json", _bids(dataset, 8, 10,
                                                                              1_500)),
                    "--round", round_id)["bids"][0]["digest"]
-    lost = cli.json("wallet", "bid", "rival", _file(tmp_path, "rival.json", _bids(dataset, 6, 8,
-                                                                                  1_200)),
-                    "--round", round_id)["bids"][0]["digest"]
+    rival = _file(tmp_path, "rival.json", _bids(dataset, 6, 8, 1_200))
+    nonce = cli.nonce("rival")
+    checked = cli.json("wallet", "bid", "rival", rival, "--round", round_id, "--dry-run")
+    assert cli.nonce("rival") == nonce
+    assert checked["bids"][0]["commits"] and checked["bids"][0]["deposit_micro_usd"] == 1_200 * USD
+    committed = cli.json("wallet", "bid", "rival", rival, "--round", round_id)["bids"][0]
+    assert committed["stake_wei"] == checked["bids"][0]["stake_wei"]
+    lost = committed["digest"]
     nonce = cli.nonce("lab")
     bad = _file(tmp_path, "bad.json", {"bids": [{"bundles": [{"items": {"7": 1}, "value": 1}]}]})
     cli.rejects("wallet", "bid", "lab", bad, "--round", round_id, match="has no item 7")
+    # Issue 18: committed, with its deposit and stake locked until the round was final.
+    greedy = _file(tmp_path, "greedy.json", _bids(dataset, 1_000, 10, 1_500))
+    cannot_win = ("bids[0].bundles[0].items: can never win (malformed): needs 1000 units of "
+                  "item 0, which offers 8")
+    cli.rejects("wallet", "bid", "lab", greedy, "--round", round_id, match=cannot_win)
+    checked_run = cli("wallet", "bid", "lab", greedy, "--round", round_id, "--dry-run")
+    assert checked_run.returncode == 2 and checked_run.stdout.startswith(
+        f"refused: {cannot_win}; deposit 1,500.00 USD, stake ")
     assert cli.nonce("lab") == nonce
     status = cli.json("round", "status", round_id)
     assert [b["status"] for b in status["bids"]] == ["committed", "committed"]

@@ -141,7 +141,7 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
     stale = _bids(world, {"1": 1}, 20, dataset=0, epsilon_micros=0, purpose="general",
                   expiry=1)
     cli.rejects("wallet", "bid", "mallory", _file(world, "stale.json", stale), "--round",
-                round_id, match="is before the round clears")
+                round_id, match="bids[0].expiry: can never win (expired)")
     # Attack 6: sealed bids she means to reveal only if it suits her.
     options = _bids(world, {"1": 1}, 20, dataset=0, epsilon_micros=0, purpose="general")
     options["bids"] *= 2

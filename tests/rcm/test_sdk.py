@@ -89,7 +89,7 @@ def test_refusals_name_the_field_and_send_nothing(market: Market, buyer: LocalAc
     _refused(market, buyer, "content_hash", lambda: wallet.register_dataset(
         epsilon=1, delta="1e-5", purposes=["research"]))
     _refused(market, buyer, "round_id", lambda: wallet.post_asks(99, []))
-    _refused(market, buyer, "bids[0]", lambda: wallet.bid(1, {"bundles": "none"}))
+    _refused(market, buyer, "bids[0].bundles", lambda: wallet.bid(1, {"bundles": "none"}))
     _refused(market, buyer, "future_id", lambda: wallet.redeem("0x12"))
     _refused(market, buyer, "round_id", lambda: market.round(99))
 

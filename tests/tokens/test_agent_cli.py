@@ -3,16 +3,14 @@ unlocked, a signing command needs no password; once locked, it needs one again."
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import RCM, Cli, running_testnet
+from tests.support import RCM, Cli, heavy_modules_loaded_by, running_testnet
 from tokens import agent
 
 pytestmark = pytest.mark.hardhat
@@ -64,31 +62,14 @@ def test_unlock_signs_without_a_password_until_lock(cli: Cli) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     # The one error line; before it, getpass (finding no terminal) warns and prompts on stderr.
     last = done.stderr.strip().splitlines()[-1]
-    assert last.endswith("error: password: set RCM_PASSWORD or run on a terminal"), done.stderr
+    assert last.endswith("error: password: set RCM_PASSWORD_ALICE or RCM_PASSWORD, or run on a "
+                         "terminal"), done.stderr
     assert cli.nonce("alice") == nonce + 2
-
-
-HEAVY = ("web3", "eth_account", "eth_abi", "eth_utils", "eth_keys", "Crypto")
-
-
-def _heavy_modules_loaded_by(cli: Cli, *args: str) -> list[str]:
-    """Which of web3 and its libraries (a second or more to import) `rcm ARGS` loads, unlocked
-    and with no password: read at exit, after the command ran."""
-    probe = ("import atexit, runpy, sys\n"
-             f"atexit.register(lambda: print(sorted(m for m in {HEAVY!r} if m in sys.modules),"
-             " file=sys.stderr))\n"
-             f"sys.argv = ['rcm', *{[*args, '--rpc', cli.rpc]!r}]\n"
-             "runpy.run_module('rcm', run_name='__main__')\n")
-    env = {k: v for k, v in cli.env.items() if k != "RCM_PASSWORD"}
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
-                          timeout=180, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stderr
-    return list(ast.literal_eval(done.stderr.strip().splitlines()[-1]))
 
 
 def test_reads_and_unlocked_signing_never_import_web3_or_eth_account(cli: Cli) -> None:
     cli.ok("wallet", "unlock", "alice", "--for", "5m", rpc=False)
-    assert _heavy_modules_loaded_by(cli, "wallet", "balance", "alice") == []
+    assert heavy_modules_loaded_by(cli, "wallet", "balance", "alice") == []
     nonce = cli.nonce("alice")
-    assert _heavy_modules_loaded_by(cli, "wallet", "stake", "alice", "1") == []
+    assert heavy_modules_loaded_by(cli, "wallet", "stake", "alice", "1") == []
     assert cli.nonce("alice") == nonce + 2  # it did sign and send: approve + stake

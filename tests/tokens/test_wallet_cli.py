@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Cli, free_port, running_testnet
+from tests.support import Cli, free_port, heavy_modules_loaded_by, running_testnet
 
 pytestmark = pytest.mark.hardhat
 CST = 10**18
@@ -147,6 +147,65 @@ def test_unreachable_rpc_is_one_line(cli: Cli) -> None:
     dead.rejects("wallet", "balance", "alice", match="cannot reach the chain")
 
 
+def test_history_lists_transfers_oldest_first_with_time_and_tx(cli: Cli) -> None:
+    alice = cli.json("wallet", "balance", "alice")["address"]
+    cli.ok("wallet", "transfer", "alice", "bob", "2")
+    entries = cli.json("wallet", "history", "bob")
+    last = entries[-1]
+    assert (last["what"], last["amount"], last["unit"], last["counterparty"]) == (
+        "CST received", 2 * CST, "cst_wei", alice)
+    assert last["time"].endswith("Z") and last["tx"].startswith("0x")
+    assert [e["block"] for e in entries] == sorted(e["block"] for e in entries)
+    assert "CST received" in cli.ok("wallet", "history", "bob")
+    assert heavy_modules_loaded_by(cli, "wallet", "history", "bob") == []
+
+
+def test_balance_shows_the_clearing_house_credit(cli: Cli) -> None:
+    assert _balance(cli, "bob")["credit"] == 0
+    assert "credit" in cli.ok("wallet", "balance", "bob")
+
+
+def test_round_list_shows_each_round_with_its_deadlines(cli: Cli) -> None:
+    before = cli.json("round", "list")
+    opened = cli.json("round", "open")
+    rounds = cli.json("round", "list")
+    assert len(rounds) == len(before) + 1
+    listed = rounds[-1]
+    assert (listed["round"], listed["phase"], listed["asks"], listed["bids"]) == (
+        opened["round"], "commit", 0, 0)
+    commit = listed["deadlines"]["commit"]
+    assert commit["time"].endswith("Z") and isinstance(commit["timestamp"], int)
+    assert f"{opened['round']} " in cli.ok("round", "list")
+    assert heavy_modules_loaded_by(cli, "round", "list") == []
+
+
+def test_rpc_from_the_config_file_unless_a_flag_names_one(cli: Cli) -> None:
+    config = cli.home / "config.toml"
+    assert "RCM_RPC" not in cli.env
+    try:
+        config.write_text(f'rpc = "{cli.rpc}"\n')
+        assert cli.json("wallet", "balance", "alice", rpc=False)["cst"] > 0
+        config.write_text('rpc = "http://127.0.0.1:1"\n')
+        cli.rejects("wallet", "balance", "alice", rpc=False, match="cannot reach")
+        assert cli.json("wallet", "balance", "alice")["cst"] > 0  # --rpc wins
+        config.write_text("rpc = 8545\n")
+        cli.rejects("wallet", "balance", "alice", rpc=False,
+                    match=f"config.rpc: must be a non-empty string in {config}")
+    finally:
+        config.unlink()
+
+
+def test_a_wallet_password_of_its_own_comes_before_rcm_password(cli: Cli) -> None:
+    cli.env["RCM_PASSWORD_ALICE"] = "pw"
+    try:
+        done = cli("wallet", "stake", "alice", "1", password="not alice's")
+        assert done.returncode == 0, done.stderr
+    finally:
+        del cli.env["RCM_PASSWORD_ALICE"]
+    cli.rejects("wallet", "stake", "alice", "1", password="not alice's",
+                match="wrong password for alice.json")
+
+
 def test_restarted_node_makes_the_manifest_stale(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs last in this module: it replaces the deployed node with an empty one."""
     from chain import testnet
@@ -155,4 +214,5 @@ def test_restarted_node_makes_the_manifest_stale(cli: Cli, monkeypatch: pytest.M
     monkeypatch.setenv("RCM_HOME", str(cli.home))
     testnet.start(port=int(cli.rpc.rsplit(":", 1)[1]))  # a bare node: nothing deployed
     cli.rejects("wallet", "balance", "alice", match="stale: no code at")
+
 
