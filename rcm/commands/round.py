@@ -118,7 +118,8 @@ def policy(
             print_json(document)
         else:
             typer.echo(current.model_dump_json(indent=2))
-            typer.echo(f"(policy {policy_id}, current)")
+            # On stderr: stdout is the file `round policy FILE` registers as it is.
+            typer.echo(f"(policy {policy_id}, current)", err=True)
         return
     chain_policy = read_json_file(file, PolicyFile).to_chain()
     system, account = open_wallet(wallet, rpc)
