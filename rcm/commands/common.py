@@ -45,8 +45,24 @@ def iso_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer a JSON reader that parses numbers as doubles (JavaScript, jq) keeps exact."""
+
+
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
+    """`data` as JSON, integers beyond 2^53 as decimal strings: wei amounts and dataset ids
+    would otherwise be rounded by such readers, silently."""
+    typer.echo(json.dumps(_exact(data), indent=2, default=str))
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _exact(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_exact(item) for item in value]
+    return value
 
 
 def tx_summary(receipt: Receipt) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def test_the_violation_burns_the_discounted_stake_and_the_compliant_job_releases
     jobs, balances = summary["jobs"], summary["balances"]
     outcome = {key: {k: jobs[key][k] for k in ("status", "burned", "clauses")} for key in jobs}
     # 10 % of 40,000 USD at 1 CST per USD: no audit has discounted it yet.
-    assert outcome["violation"] == {"status": "voided", "burned": 4_000 * CST,
+    assert outcome["violation"] == {"status": "voided", "burned": str(4_000 * CST),
                                     "clauses": ["regulator.epsilon_claim"]}
     assert outcome["compliant"] == {"status": "settled", "burned": 0, "clauses": []}
     assert balances["charite"]["locked"] == 0  # the resale buyer's stake came back
@@ -158,7 +158,7 @@ def test_each_provider_keeps_one_slash_per_future_sold_committed_and_gets_the_re
     slash = LAUNCH_RATES.provider_slash_wei
     assert sum(bond["futures"] for bond in committed.values()) == len(summary["payments"])
     for provider, bond in committed.items():
-        assert bond["wei"] == bond["futures"] * slash, provider
+        assert int(bond["wei"]) == bond["futures"] * slash, provider
     # The violation's provider sold one future, now judged (the buyer at fault): its bond is all
     # back. The compliant job's provider has another future open: its slashes stay committed.
     assert committed[VIOLATION_PROVIDER]["futures"] == 1

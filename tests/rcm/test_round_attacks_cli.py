@@ -197,4 +197,4 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
     assert early.bound > early.welfare * (10_000 + LAUNCH_RATES.max_claimed_gap_bps) // 10_000
     for name, bonded in (("governance", 150 * CST - slash), ("mallory", 30 * CST)):
         balance = cli.json("wallet", "balance", name)
-        assert (balance["bonded"], balance["bond_locked"]) == (bonded, 0), name
+        assert (int(balance["bonded"]), balance["bond_locked"]) == (bonded, 0), name

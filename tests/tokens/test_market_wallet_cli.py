@@ -112,7 +112,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     expected = dataset_id(
         node.accounts["owner"].address, hashlib.sha256(data.read_bytes()).digest()
     )
-    assert registered["dataset"] == expected and dataset == hex(expected)
+    assert registered["dataset"] == str(expected) and dataset == hex(expected)
     assert (registered["max_delta_atto"], registered["total_delta_atto"]) == (10**13, 10**14)
     cli.ok("wallet", "budget", "grant", "owner", dataset, "bob", "2")
     cli.ok("wallet", "budget", "sell", "owner", dataset, "5", "--price", "3")
@@ -123,7 +123,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     cli.ok("wallet", "budget", "buy", "bob", dataset, "owner", "2.5", "--price", "3")
     (held,) = cli.json("wallet", "budget", "list", "bob")
     assert (held["id"], held["owner"], held["total"], held["held"]) == (
-        expected,
+        str(expected),
         node.accounts["owner"].address,
         20_000_000,
         4_500_000,
