@@ -1,3 +1,3 @@
-from rcm.cli import main
+from rcm.script import main
 
 main()

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
+from rcm.script import stop_interrupted
+
 # name -> (module under rcm.commands, one-line help shown by `rcm --help`)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "wallet": ("wallet", "Keystores, balances, transfers, stake and reputation bonds."),
@@ -24,7 +26,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "oracle": ("oracle", "Policy oracle nodes: init, serve, register, submit verdicts."),
 }
 
-INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 COMPLETION_OPTIONS = {"install_completion", "show_completion"}
 
 DESCRIPTION = """rcm — Responsible Compute Markets.
@@ -73,8 +74,7 @@ def _one_line_on_interrupt() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(INTERRUPTED)
+        stop_interrupted()
 
 
 def _print_version(wanted: bool) -> None:

@@ -295,11 +295,16 @@ class Wallet:
                 for d, r in cancel(self._system, self.account, round_id, digest)]
 
     def committed(self, round_id: int) -> list[str]:
-        """Digests of this wallet's bids in the round, as kept on this machine."""
+        """Digests of this wallet's bids in the round that this machine keeps and the chain
+        holds, whatever became of them since: a signed bid whose commit never landed is none."""
+        from chain.clearing_house import BidRecord
+        from chain.settlement import Status
         from market.orders import saved_bids
 
+        house = self._system.clearing_house
         return ["0x" + digest.hex() for digest, bid, _ in saved_bids(self._system)
-                if bid.round_id == round_id and bid.bidder == self.address]
+                if bid.round_id == round_id and bid.bidder == self.address
+                and BidRecord.read(house, digest).status is not Status.NONE]
 
     # ---- futures ----
 

@@ -48,6 +48,24 @@ def test_unknown_command_exits_2_with_one_line() -> None:
     assert done.stderr == "error: no such command 'nosuch' (see `rcm --help`)\n"
 
 
+def test_ctrl_c_while_the_cli_is_still_importing_ends_with_one_line() -> None:
+    # The interrupt arrives during the first import of a library the CLI loads, as a Ctrl-C
+    # typed right after Enter does.
+    code = (
+        "import builtins, sys\n"
+        "real_import = builtins.__import__\n"
+        "def interrupting(name, *args, **kwargs):\n"
+        "    if name == 'typer':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupting\n"
+        "from rcm.script import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "interrupted\n")
+
+
 def rcm(*args: str) -> subprocess.CompletedProcess[str]:
     return run_in_process([RCM, *args], dict(os.environ))
 

@@ -11,13 +11,14 @@ import hashlib
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 import rcm
+from market.orders import save_bid, saved_bids
 from tests.support import Cli, running_testnet
 from tokens import operations, wallets
 
@@ -139,6 +140,10 @@ def test_a_provider_and_a_buyer_through_a_round(net: Net, tmp_path: Path) -> Non
     assert (record.status.name, record.epsilon_micros) == ("COMMITTED", EPSILON)
     assert net.run("buyer.py", "lab", str(strategy)) == []
     assert lab.committed(round_id) == [digest]
+    # A bid signed and saved whose commit never reached the chain is not one of them.
+    (_, saved, signature), = saved_bids(market.system)
+    save_bid(market.system, replace(saved, salt=b"\x01" * 32), signature)
+    assert len(saved_bids(market.system)) == 2 and lab.committed(round_id) == [digest]
 
     net.advance(PHASE + 1)
     assert net.run("buyer.py", "lab", str(strategy)) == [f"round {r}: revealed {digest[:18]}"]
