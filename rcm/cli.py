@@ -30,8 +30,8 @@ COMPLETION_OPTIONS = {"install_completion", "show_completion"}
 
 DESCRIPTION = """rcm — Responsible Compute Markets.
 
-GPU, power and storage capacity sold for future delivery through combinatorial auctions,
-with privacy and safety priced in and enforced on an Ethereum chain.
+GPU, power and storage capacity sold for future delivery through combinatorial
+auctions, with privacy and safety priced in and enforced on an Ethereum chain.
 """
 
 
@@ -48,6 +48,7 @@ class LazyGroup(typer.core.TyperGroup):
         command.name = cmd_name
         # Shell completion belongs to the top-level program, not to each subcommand.
         command.params = [p for p in command.params if p.name not in COMPLETION_OPTIONS]
+        _plain_help(command)
         return command
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
@@ -66,6 +67,19 @@ class LazyGroup(typer.core.TyperGroup):
         formatter.write("\nOptions:\n  --version   Print rcm's version.\n"
                         "  -h, --help  Show this message.\n"
                         "\nRun `rcm COMMAND --help` for a command's options.\n")
+
+
+def _plain_help(command: Any) -> None:
+    """Help as `rcm --help` prints it, for `command` and everything under it: click's plain
+    text, wrapped to the terminal and at most 80 columns, rather than Rich's boxes (which ignore
+    the docstrings' paragraphs and read brackets as markup). A group lists each command by its
+    docstring's whole first sentence, where click would cut it at one line."""
+    from typer._click.utils import make_default_short_help  # not re-exported
+
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        sub.short_help = sub.short_help or make_default_short_help(sub.help or "", sys.maxsize)
+        _plain_help(sub)
 
 
 @contextmanager

@@ -44,6 +44,10 @@ HINTS: dict[type[RcmError], str] = {
 # typer validates numbers with pydantic, whose messages all begin so.
 _PYDANTIC_LEAD = "Input should be "
 
+# SDK fields a command takes under another name: the wallet that signs, where no NAME argument
+# names it (`--from`, `--wallet`), and the key `wallet import` reads from a file.
+ALIASES: dict[str, tuple[str, ...]] = {"name": ("from_", "wallet"), "private_key": ("key_file",)}
+
 
 def refusal_line(exc: RcmError | ClickException, root: Any, argv: Sequence[str]) -> str:
     """What `rcm` prints on stderr before exiting 2: `error: ...`, or with --json the error
@@ -52,7 +56,7 @@ def refusal_line(exc: RcmError | ClickException, root: Any, argv: Sequence[str])
     if isinstance(exc, RcmError):
         field, message = exc.field, render(exc, root, argv)
     else:
-        field, message = _usage(exc, command, path)
+        field, message = _usage(exc, command, path, argv)
     if "--json" in argv and any("--json" in getattr(p, "opts", ()) for p in command.params):
         return json.dumps({"error": {"field": field, "message": message}})
     return f"error: {message}"
@@ -67,7 +71,8 @@ def render(exc: RcmError, root: Any, argv: Sequence[str]) -> str:
     return f"{text} ({hint})" if hint else text
 
 
-def _usage(exc: ClickException, command: Any, path: str) -> tuple[str | None, str]:
+def _usage(exc: ClickException, command: Any, path: str, argv: Sequence[str]
+           ) -> tuple[str | None, str]:
     """The field (the parameter's name, as the SDK names it) and the line for a usage error,
     which says where to read the command's usage instead of printing it."""
     field = None
@@ -75,6 +80,10 @@ def _usage(exc: ClickException, command: Any, path: str) -> tuple[str | None, st
         field = exc.param.name
         reason = "missing" if isinstance(exc, MissingParameter) else _reason(exc.message)
         text = f"{_spelled(field, command)}: {reason}"
+    elif isinstance(exc, NoSuchOption) and (
+            argument := _negative_argument(exc.option_name, command, argv[path.count(" "):])):
+        field = argument.name
+        text = f"{_spelled(field, command)}: must be greater than 0, got {exc.option_name}"
     elif isinstance(exc, NoSuchOption):
         text = f"{exc.option_name}: {_no_such_option(exc)}"
     else:
@@ -82,8 +91,33 @@ def _usage(exc: ClickException, command: Any, path: str) -> tuple[str | None, st
     return field, f"{text} (see `{path} --help`)" if isinstance(exc, UsageError) else text
 
 
+def _negative_argument(token: str, command: Any, words: Sequence[str]) -> Any | None:
+    """The argument whose place a negative number holds: click reads `-1` as an option. `words`
+    are the command's own, after its name."""
+    if not _is_number(token) or token not in words:
+        return None
+    valued = {opt for p in command.params if p.param_type_name == "option" and not p.is_flag
+              for opt in p.opts}
+    arguments = [p for p in command.params if p.param_type_name == "argument"]
+    position, skip = 0, False
+    for word in words[:list(words).index(token)]:
+        if skip:
+            skip = False
+        elif word.startswith("-"):
+            skip = word in valued
+        else:
+            position += 1
+    argument = arguments[position] if position < len(arguments) else None
+    kind = getattr(argument, "type_descriptor", None)
+    return None if kind is None or kind.is_path or kind.is_file else argument
+
+
+def _is_number(option_name: str) -> bool:
+    return option_name.lstrip("-").replace(".", "", 1).isdigit()
+
+
 def _no_such_option(exc: NoSuchOption) -> str:
-    if exc.option_name.lstrip("-").replace(".", "", 1).isdigit():
+    if _is_number(exc.option_name):
         return "not an option, and no number rcm takes is negative"
     meant = sorted(set(exc.possibilities or ()) - {"--help"})
     if meant:
@@ -118,7 +152,8 @@ def _invoked(root: Any, argv: Sequence[str]) -> tuple[Any, str]:
 def _spelled(field: str, command: Any) -> str:
     """`bids[0].bundles` and other paths into files stay as they are."""
     params = {p.name: p for p in command.params}
-    param = params.get(field) or params.get(f"{field}s")
+    param = next((params[name] for name in (field, f"{field}s", *ALIASES.get(field, ()))
+                  if name in params), None)
     if param is None:
         return field
     if param.param_type_name == "option":

@@ -160,37 +160,33 @@ def generate(
 
 def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> None:
     """What a buyer asks after a round: did I win, what for, what do I pay and why."""
-    from rich.console import Console
-    from rich.table import Table
-
     from market.pricing import budget_share
     from market.result import Component
+    from rcm.commands.tables import paragraph, table
 
     bid = next(entry for entry in market.bids if entry.id == bid_id)
     weights = market.policy.pricing
-    console = Console()
     fill = next((fill for fill in result.allocation if fill.bid == bid_id), None)
     if fill is None:
         loss = next(loss for loss in result.losing if loss.bid == bid_id)
-        console.print(f"[bold]{bid_id}[/] ({bid.buyer}) lost: {loss.reason} — {loss.detail}")
-        table = Table("bundle", "value", "cost at the round's prices", "short by",
-                      title="Its bundles at the round's item prices (USD)")
-        for number, bundle in enumerate(bid.bundles):
-            cost = sum(result.item_prices[item] * units for item, units in bundle.items.items())
-            table.add_row(str(number), _usd(bundle.value), _usd(cost),
-                          _usd(max(cost - bundle.value, 0)))
-        console.print(table)
+        typer.echo(paragraph(f"{bid_id} ({bid.buyer}) lost: {loss.reason} — {loss.detail}"))
+        costs = [sum(result.item_prices[item] * units for item, units in bundle.items.items())
+                 for bundle in bid.bundles]
+        rows = [[str(number), _usd(bundle.value), _usd(cost), _usd(max(cost - bundle.value, 0))]
+                for number, (bundle, cost) in enumerate(zip(bid.bundles, costs, strict=True))]
+        typer.echo("\n" + table(["bundle", "value", "cost at the round's prices", "short by"],
+                                 rows, title="Its bundles at the round's item prices (USD)",
+                                 right={1, 2, 3}))
         return
     payment = next(payment for payment in result.payments if payment.winner == bid_id)
     value = bid.bundles[fill.bundle].value
-    console.print(f"[bold]{bid_id}[/] ({bid.buyer}) won bundle {fill.bundle}, worth "
-                  f"{_usd(value)} USD to it; it pays {_usd(payment.total)} USD and keeps "
-                  f"{_usd(value - payment.total)} USD of surplus.")
-    items = Table("item", "units", "price per unit", "subtotal", title="What it buys (USD)")
-    for item, units in fill.items.items():
-        items.add_row(item, str(units), _usd(result.item_prices[item]),
-                      _usd(result.item_prices[item] * units))
-    console.print(items)
+    typer.echo(paragraph(f"{bid_id} ({bid.buyer}) won bundle {fill.bundle}, worth "
+                         f"{_usd(value)} USD to it; it pays {_usd(payment.total)} USD and keeps "
+                         f"{_usd(value - payment.total)} USD of surplus."))
+    items = [[item, str(units), _usd(result.item_prices[item]),
+              _usd(result.item_prices[item] * units)] for item, units in fill.items.items()]
+    typer.echo("\n" + table(["item", "units", "price per unit", "subtotal"], items,
+                             title="What it buys (USD)", right={1, 2, 3}))
     share = budget_share(market, bid)
     remaining = market.remaining_budget_micros.get(bid.dataset or "")
     adjustment = payment.components[Component.EQUITY]
@@ -208,12 +204,12 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
                            if adjustment < 0 else "levy funding the round's equity discounts"
                            if adjustment > 0 else "none"),
     }
-    table = Table("component", "USD", "why", title="What it pays")
-    for component, amount in payment.components.items():
-        table.add_row(component.value, _usd(amount), why[component])
-    table.add_row("[bold]total[/]", f"[bold]{_usd(payment.total)}[/]",
-                  "premiums capped so the total never exceeds the bundle's value")
-    console.print(table)
+    rows = [[component.value, _usd(amount), why[component]]
+            for component, amount in payment.components.items()]
+    rows.append(["total", _usd(payment.total),
+                 "premiums capped so the total never exceeds the bundle's value"])
+    typer.echo("\n" + table(["component", "USD", "why"], rows, title="What it pays",
+                             right={1}))
 
 
 def _clearing_time(now: int | None) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,10 @@ from rcm.commands.common import (
     report,
     wallet_on,
 )
+from rcm.commands.tables import short, table
+
+if TYPE_CHECKING:
+    from tokens.budgets import DatasetView
 
 app = typer.Typer(
     no_args_is_help=True, help="Privacy budgets: register datasets, grant, sell, buy, list."
@@ -145,28 +149,27 @@ def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = F
     Total, held, reserved (for committed bids, all holders) and consumed ε, the δ budget, the
     consented purposes and this wallet's offer."""
     from tokens import budgets, wallets
-    from tokens.amounts import from_units
 
     address = wallets.address_of(name)
     views = budgets.datasets(load_system(rpc), address)
     if json_out:
         print_json([v.model_dump() for v in views])
-        return
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        _print_datasets(name, address, views)
+
+
+def _print_datasets(name: str, address: str, views: list[DatasetView]) -> None:
+    from tokens import budgets
+    from tokens.amounts import from_units
 
     eps = budgets.epsilon_text
-    table = Table(title=f"{name} {address}: ε per dataset", box=box.SIMPLE_HEAD)
-    table.add_column("dataset", min_width=26, overflow="fold")
-    for header in ("total", "held", "reserved", "consumed"):
-        table.add_column(header, justify="right")
+    rows = []
     for v in views:
-        owner = "this wallet" if v.owner == address else _short(v.owner)
-        purposes = ", ".join(_short(p) if p.startswith("0x") else p for p in v.purposes)
+        owner = "this wallet" if v.owner == address else short(v.owner)
+        purposes = ", ".join(short(p) if p.startswith("0x") else p for p in v.purposes)
         delta = budgets.delta_text
         lines = [
-            v.id_hex,
+            short(v.id_hex),
             f"owner: {owner}",
             f"purposes: {purposes}",
             f"δ: {delta(v.total_delta_atto)} in all, {delta(v.max_delta_atto)} per job",
@@ -175,17 +178,7 @@ def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = F
         if v.offer_amount:
             price = from_units(v.offer_price, "usd")
             lines.append(f"offered: {eps(v.offer_amount)} ε at {price} USD/ε")
-        table.add_row(
-            "\n".join(lines),
-            eps(v.total),
-            eps(v.held),
-            eps(v.reserved),
-            eps(v.consumed),
-            end_section=True,
-        )
-    Console().print(table)
-
-
-def _short(hex_text: str) -> str:
-    """0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f -> 0x2361…1E8f; `--json` has it in full."""
-    return f"{hex_text[:6]}…{hex_text[-4:]}"
+        rows.append(["\n".join(lines), eps(v.total), eps(v.held), eps(v.reserved),
+                     eps(v.consumed)])
+    typer.echo(table(["dataset", "total", "held", "reserved", "consumed"], rows,
+                     title=f"{name} {address}: ε per dataset", right={1, 2, 3, 4}))

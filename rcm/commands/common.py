@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rcm.sdk import Sent, Wallet
 
 RpcOption = Annotated[
-    str, typer.Option("--rpc", envvar="RCM_RPC",
+    str, typer.Option("--rpc", envvar="RCM_RPC", show_default=False,
                       help="JSON-RPC URL of the chain, or 'embedded'; else rpc in "
                            "$RCM_HOME/config.toml, else http://127.0.0.1:8545.")
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,10 @@ from rcm.commands.common import (
     load_system,
     print_json,
 )
+from rcm.commands.tables import paragraph, short
+
+if TYPE_CHECKING:
+    from tokens.futures import FutureView
 
 Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
 FutureId = Annotated[str, typer.Argument(help="Future id, 0x-hex as `rcm wallet futures` shows.")]
@@ -24,31 +28,36 @@ def futures(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
     Each with its round, the won bundle's items, ε, risk, payment and status (unclaimed, held,
     redeemed, settled or voided)."""
-    from datetime import UTC, datetime
-
     from tokens import wallets
-    from tokens.amounts import from_units
-    from tokens.budgets import epsilon_text
     from tokens.futures import futures as list_futures
 
     address = wallets.address_of(name)
     views = list_futures(load_system(rpc), address)
     if json_out:
         print_json([v.model_dump() for v in views])
-        return
-    typer.echo(f"{name} {address}: {len(views)} future{'' if len(views) == 1 else 's'}")
+    else:
+        _print_futures(name, address, views)
+
+
+def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
+    """Each future's id whole, on a line of its own: `claim`, `transfer-future` and `redeem`
+    take it."""
+    from datetime import UTC, datetime
+
+    from tokens.amounts import from_units
+    from tokens.budgets import epsilon_text
+
+    lines = [f"{name} {address}: {len(views)} future{'' if len(views) == 1 else 's'}"]
     for v in views:
-        typer.echo(f"\n{v.id}  round {v.round}  {v.status}")
+        lines += ["", v.id, f"  round {v.round}, {v.status}"]
         for i in v.items:
             slot = datetime.fromtimestamp(i.slot_start_timestamp, UTC).strftime("%Y-%m-%d %H:%M")
-            typer.echo(
-                f"  {i.quantity} × {i.resource} {i.region} {i.unit}, tier {i.tier}, "
-                f"slot {slot} UTC + {i.slot_seconds} s (item {i.item})"
-            )
-        typer.echo(
-            f"  ε {epsilon_text(v.epsilon_micros)} of dataset {hex(v.dataset)}, risk "
-            f"{v.risk_bps / 100:g}%, payment {from_units(v.payment_micro_usd, 'usd')} USD"
-        )
+            lines.append(f"  {i.quantity} × {i.resource} {i.region} {i.unit}, tier {i.tier}, "
+                         f"slot {slot} UTC + {i.slot_seconds} s (item {i.item})")
+        lines.append(f"  ε {epsilon_text(v.epsilon_micros)} of dataset {short(hex(v.dataset))}, "
+                     f"risk {v.risk_bps / 100:g}%, payment "
+                     f"{from_units(v.payment_micro_usd, 'usd')} USD")
+    typer.echo("\n".join(map(paragraph, lines)))
 
 
 def claim(

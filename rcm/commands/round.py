@@ -21,6 +21,7 @@ from rcm.commands.common import (
     tx_summary,
     utc_text,
 )
+from rcm.commands.tables import paragraph, short, table
 from tokens.amounts import grouped
 
 if TYPE_CHECKING:
@@ -48,19 +49,16 @@ def list_(rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> Non
     rounds = Market(load_system(rpc)).rounds()
     if json_out:
         print_json([_listed(view) for view in rounds])
-        return
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        _print_rounds(rounds)
 
-    table = Table("round", "phase", "policy", "bids until", "challenges until", "asks", "bids",
-                  box=box.SIMPLE_HEAD, title="rounds (UTC)")
-    for view in rounds:
-        ends = _phase_ends(view)
-        table.add_row(str(view.round_id), view.phase.name.lower(), str(view.state.policy_id),
-                      utc_text(ends[0])[:16], utc_text(ends[-1])[:16],
-                      str(view.state.item_count), str(view.bid_count))
-    Console().print(table)
+
+def _print_rounds(rounds: list[RoundView]) -> None:
+    rows = [[str(view.round_id), view.phase.name.lower(), str(view.state.policy_id),
+             utc_text(_phase_ends(view)[0])[:16], utc_text(_phase_ends(view)[-1])[:16],
+             str(view.state.item_count), str(view.bid_count)] for view in rounds]
+    typer.echo(table(["round", "phase", "policy", "bids until", "challenges until", "asks",
+                      "bids"], rows, title="rounds (UTC)", right={5, 6}))
 
 
 @app.command("open")
@@ -315,38 +313,31 @@ def _unless_zero(address: str) -> str | None:
 
 
 def _print_status(document: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
     deadlines = document["deadlines"]
-    console.print(f"[bold]round {document['round']}[/] (policy {document['policy']}): "
-                  f"{document['phase']} phase; bids until {deadlines['commit']}, reveals until "
-                  f"{deadlines['reveal']}, result until {deadlines['post']}, challenges until "
-                  f"{document['challenge_end']}")
-    items = Table("item", "kind", "region", "slot", "tier", "units", "sold", "reserve USD",
-                  "provider", title="items")
-    for item in document["items"]:
-        items.add_row(str(item["item"]), item["kind"], item["region"], item["slot"][:16],
-                      item["tier"], str(item["capacity"]), str(item["allocated"]),
-                      f"{grouped(item['reserve_price_micro_usd'], 'usd')}",
-                      item["provider"][:6] + "…" + item["provider"][-4:])
-    console.print(items)
-    bids = Table("bid", "bidder", "status", "deposit USD", "pays USD", "outcome", title="bids")
-    for bid in document["bids"]:
-        bids.add_row(bid["digest"][:18], bid["bidder"] or "(sealed)", bid["status"],
-                     f"{grouped(bid['deposit_micro_usd'], 'usd')}",
-                     f"{grouped(bid['payment_micro_usd'], 'usd')}", bid["outcome"] or "")
-    console.print(bids)
+    typer.echo(paragraph(
+        f"round {document['round']} (policy {document['policy']}): {document['phase']} phase; "
+        f"bids until {deadlines['commit']}, reveals until {deadlines['reveal']}, result until "
+        f"{deadlines['post']}, challenges until {document['challenge_end']}"))
+    items = [[str(item["item"]), f"{item['kind']} {item['region']}, {item['tier']}",
+              item["slot"][:16], str(item["capacity"]), str(item["allocated"]),
+              grouped(item["reserve_price_micro_usd"], "usd"), short(item["provider"])]
+             for item in document["items"]]
+    typer.echo("\n" + table(["item", "what", "slot", "units", "sold", "reserve USD",
+                             "provider"], items, title="items", right={3, 4, 5}))
+    bids = [[short(bid["digest"]), short(bid["bidder"]) or "(sealed)", bid["status"],
+             grouped(bid["deposit_micro_usd"], "usd"), grouped(bid["payment_micro_usd"], "usd"),
+             bid["outcome"] or ""] for bid in document["bids"]]
+    typer.echo("\n" + table(["bid", "bidder", "status", "deposit USD", "pays USD", "outcome"],
+                             bids, title="bids", right={3, 4}))
     result = document["result"]
     if result:
         claim = (f" ({result['claimed']}, bound {grouped(result['bound_micro_usd'], 'usd')})"
                  if result["claimed"] else " (a challenge)")
-        console.print(f"result {result['version']}: {result['fills']} fills, welfare "
-                      f"{grouped(result['welfare_micro_usd'], 'usd')} USD{claim}, "
-                      f"by {result['poster']}; "
-                      f"{'priced' if result['priced'] else 'not priced'}, "
-                      f"{result['issued']} futures issued")
+        typer.echo("\n" + paragraph(
+            f"result {result['version']}: {result['fills']} fills, welfare "
+            f"{grouped(result['welfare_micro_usd'], 'usd')} USD{claim}, by {result['poster']}; "
+            f"{'priced' if result['priced'] else 'not priced'}, "
+            f"{result['issued']} futures issued"))
 
 
 def _times(deadlines: tuple[int, ...]) -> dict[str, str]:

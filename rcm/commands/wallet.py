@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,7 +18,12 @@ from rcm.commands.common import (
     utc_text,
     wallet_on,
 )
+from rcm.commands.tables import short, table
 from tokens.amounts import from_units, grouped
+
+if TYPE_CHECKING:
+    from tokens.history import Entry
+    from tokens.operations import Balances
 
 app = typer.Typer(no_args_is_help=True, help="Keystores, balances, transfers, stake and bonds.")
 
@@ -63,14 +68,12 @@ def list_(json_out: JsonOption = False) -> None:
     rows = [{"name": n, "address": a} for n, a in wallets.names()]
     if json_out:
         print_json(rows)
-        return
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        _print_wallets(rows)
 
-    table = Table("name", "address")
-    for row in rows:
-        table.add_row(row["name"], row["address"])
-    Console().print(table)
+
+def _print_wallets(rows: list[dict[str, str]]) -> None:
+    typer.echo(table(["name", "address"], [[row["name"], row["address"]] for row in rows]))
 
 
 @app.command()
@@ -84,12 +87,12 @@ def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
     held = balances(load_system(rpc), address)
     if json_out:
         print_json(held.model_dump())
-        return
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        _print_balance(name, address, held)
 
-    table = Table("", "amount", title=f"{name} {address}")
-    for field, token in (
+
+def _print_balance(name: str, address: str, held: Balances) -> None:
+    rows = [[field, from_units(getattr(held, field), token)] for field, token in (
         ("eth", "eth"),
         ("cst", "cst"),
         ("usd", "usd"),
@@ -99,9 +102,8 @@ def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
         ("bond_locked", "cst"),
         ("unbonding", "cst"),
         ("credit", "usd"),
-    ):
-        table.add_row(field, from_units(getattr(held, field), token))
-    Console().print(table)
+    )]
+    typer.echo(table(["", "amount"], rows, title=f"{name} {address}", right={1}))
 
 
 @app.command()
@@ -111,22 +113,21 @@ def history(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
     from tokens import wallets
     from tokens.history import history as read_history
 
-    entries = read_history(load_system(rpc), wallets.address_of(name))
+    address = wallets.address_of(name)
+    entries = read_history(load_system(rpc), address)
     if json_out:
         print_json([entry.model_dump() | {"time": iso_time(entry.timestamp)}
                     for entry in entries])
-        return
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        _print_history(name, address, entries)
 
-    table = Table("block", "time (UTC)", "what", "amount", "with", "tx", box=box.SIMPLE_HEAD,
-                  title=f"{name} {wallets.address_of(name)}")
-    for entry in entries:
-        table.add_row(str(entry.block), utc_text(entry.timestamp)[:16], entry.what,
-                      _amount_text(entry.amount, entry.unit), _short(entry.counterparty),
-                      _short(entry.tx))
-    Console().print(table)
+
+def _print_history(name: str, address: str, entries: list[Entry]) -> None:
+    rows = [[str(entry.block), utc_text(entry.timestamp)[:16], entry.what,
+             _amount_text(entry.amount, entry.unit), short(entry.counterparty), short(entry.tx)]
+            for entry in entries]
+    typer.echo(table(["block", "time (UTC)", "what", "amount", "with", "tx"], rows,
+                     title=f"{name} {address}", right={3}))
 
 
 def _amount_text(amount: int | None, unit: str | None) -> str:
@@ -142,11 +143,6 @@ def _amount_text(amount: int | None, unit: str | None) -> str:
     if unit == MICRO_EPS:
         return f"{epsilon_text(amount)} ε"
     return f"{amount} {'future' if amount == 1 else 'futures'}"  # unit FUTURES
-
-
-def _short(text: str | None) -> str:
-    """0x1234…abcd: enough to tell apart, and to find in full under --json."""
-    return "" if text is None else f"{text[:6]}…{text[-4:]}"
 
 
 @app.command()

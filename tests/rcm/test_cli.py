@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from rcm.cli import app, cli
 from tests.support import run_in_process
 
 RCM = str(Path(sys.executable).with_name("rcm"))
@@ -35,6 +40,32 @@ def test_help_and_version_import_no_chain_solver_or_server_library(option: str) 
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip().endswith("[]"), done.stdout
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every group and command under `command`, itself included."""
+    yield path
+    for name in getattr(command, "list_commands", lambda _: [])(None):
+        yield from _commands(command.get_command(None, name), (*path, name))
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("path", list(_commands(cli)), ids=lambda path: " ".join(path) or "rcm")
+def test_every_help_is_plain_text_in_80_columns_and_whole(
+        path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal still gets 80 columns
+    done = CliRunner().invoke(app, [*path, "--help"])
+    assert done.exit_code == 0, done.output
+    assert not re.search("[─│╭╮╰╯]", done.output)
+    assert max(map(len, done.output.splitlines())) <= 80, done.output
+    command = cli
+    for name in path:
+        command = command.get_command(None, name)
+    for text in (command.help, *(getattr(param, "help", None) for param in command.params)):
+        assert _words(text or "") in _words(done.output)
 
 
 def test_version_prints_the_installed_package_version() -> None:
@@ -84,6 +115,8 @@ BAD_INVOCATIONS = [
     (["--bogus"], "--bogus: no such option (see `rcm --help`)"),
     (["wallet", "nosuch"], "no such command 'nosuch' (see `rcm wallet --help`)"),
     (["wallet", "transfer", "alice", "bob", "-1"],
+     "AMOUNT: must be greater than 0, got -1 (see `rcm wallet transfer --help`)"),
+    (["wallet", "bid", "alice", "--round", "1", "-1"],
      "-1: not an option, and no number rcm takes is negative"),
     (["wallet", "transfer", "alice"], "TO: missing (see `rcm wallet transfer --help`)"),
     (["wallet", "balance", "alice", "--rp", NO_CHAIN],
@@ -142,6 +175,29 @@ def test_a_usage_error_under_json_is_a_json_document() -> None:
     assert json_error("round", "status", "x") == {"error": {
         "field": "round_id", "message": "ROUND_ID: must be a valid integer, unable to parse "
                                         "string as an integer (see `rcm round status --help`)"}}
+
+
+def test_a_negative_amount_under_json_names_the_amount() -> None:
+    assert json_error("wallet", "transfer", "alice", "bob", "-1") == {"error": {
+        "field": "amount",
+        "message": "AMOUNT: must be greater than 0, got -1 (see `rcm wallet transfer --help`)"}}
+
+
+@pytest.mark.parametrize(("argv", "field", "shown"), [
+    (["deploy"], "name", "--from"),
+    (["oracle", "register"], "name", "--from"),
+    (["round", "open"], "name", "--wallet"),
+    (["wallet", "balance"], "name", "NAME"),
+    (["wallet", "import"], "private_key", "--key-file"),
+    (["wallet", "claim"], "future_id", "FUTURE_IDS"),
+    (["wallet", "budget", "register"], "content_hash", "--content-hash"),
+])
+def test_an_sdk_field_is_shown_as_the_commands_own_option(
+        argv: list[str], field: str, shown: str) -> None:
+    from chain.errors import RcmError
+    from rcm.errors import render
+
+    assert render(RcmError("bad", field=field), cli, argv) == f"{shown}: bad"
 
 
 def test_a_refusal_under_json_names_the_field_as_the_sdk_does() -> None:

@@ -17,6 +17,7 @@ from chain.connection import connect
 from chain.ledger import dataset_id
 from chain.settlement import Phase
 from chain.system import System
+from rcm.commands.tables import short
 from tests.contracts.settlement_fixtures import CST, USD, build_market
 from tests.support import Cli, running_testnet
 from tokens import wallets
@@ -132,7 +133,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     assert (held["total_delta_atto"], held["reserved_delta_atto"]) == (10**14, 0)
     assert usd.functions.balanceOf(node.accounts["bob"].address).call() == 50 * USD - 7_500_000
     table = cli.ok("wallet", "budget", "list", "owner")
-    assert dataset in table and "offered: 2.5 ε at 3 USD/ε" in table
+    assert short(dataset) in table and "offered: 2.5 ε at 3 USD/ε" in table
     assert "δ: 0.0001 in all, 0.00001 per job" in table and "δ consumed: 0, reserved: 0" in table
 
     register = ("wallet", "budget", "register", "owner", "--content-hash", "0x" + "44" * 32,
@@ -179,4 +180,4 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None
     node.stake("bob", 2 * CST)
     cli.ok("wallet", "redeem", "bob", future)
     listed = cli.ok("wallet", "futures", "bob")
-    assert f"{future}  round 1  redeemed" in listed and "2 × gpu us-east gpu-hour" in listed
+    assert f"{future}\n  round 1, redeemed" in listed and "2 × gpu us-east gpu-hour" in listed

@@ -52,7 +52,7 @@ def test_import_a_key_file_and_refuse_a_bad_key(cli: Cli, tmp_path: Path) -> Non
     assert imported["address"] == Account.from_key(b"\x42" * 32).address
     key.write_text("0x1234")
     cli.rejects("wallet", "import", "erin", "--key-file", str(key),
-                match="private_key: must be 32 bytes", rpc=False)
+                match="--key-file: must be 32 bytes", rpc=False)
     (cli.home / "keystores" / "dave.json").unlink()  # keep `list` below as it was
 
 

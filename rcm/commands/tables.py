@@ -1,0 +1,47 @@
+"""Output for people: at most 80 columns whatever the terminal, or none (a pipe, a test), with
+0x ids and addresses shortened (--json has them whole) and nothing cut off."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Collection, Sequence
+
+WIDTH = 80
+GAP = "  "
+MIN_TEXT = 12  # a text column narrower than this wraps too many words
+
+
+def short(hex_text: str | None) -> str:
+    """0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f -> 0x2361…1E8f: enough to tell apart, and to
+    find in full under --json."""
+    return "" if hex_text is None else f"{hex_text[:6]}…{hex_text[-4:]}"
+
+
+def paragraph(text: str) -> str:
+    """Prose wrapped to the width, continuation lines indented."""
+    return textwrap.fill(text, WIDTH, subsequent_indent="    ")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = "",
+          right: Collection[int] = ()) -> str:
+    """Columns two spaces apart under dashed headers; the columns `right` (amounts) aligned
+    right. Where the table is too wide, its cells wrap onto more lines: text columns' first,
+    the widest first (Rich's tables would cut them short with an ellipsis instead)."""
+    widths = [max(len(line) for cell in (header, *(row[i] for row in rows))
+                  for line in cell.splitlines() or [""])
+              for i, header in enumerate(headers)]
+    while sum(widths) + len(GAP) * (len(widths) - 1) > WIDTH:
+        narrowed = max(range(len(widths)),
+                       key=lambda i: (i not in right and widths[i] > MIN_TEXT, widths[i]))
+        widths[narrowed] -= 1
+    lines = [paragraph(title)] if title else []
+    for cells in (headers, ["-" * width for width in widths], *rows):
+        wrapped = [[part for line in cell.splitlines() for part in textwrap.wrap(line, width)]
+                   for cell, width in zip(cells, widths, strict=True)]
+        for depth in range(max(1, *map(len, wrapped))):
+            parts = []
+            for i, (cell, width) in enumerate(zip(wrapped, widths, strict=True)):
+                text = cell[depth] if depth < len(cell) else ""
+                parts.append(text.rjust(width) if i in right else text.ljust(width))
+            lines.append(GAP.join(parts).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""What the read commands print for people fits 80 columns, on a terminal of any width or none,
+with the longest values the chain holds: 0x ids and addresses in full, amounts near their
+types' bounds. Rendered from constructed data; the commands' chain reads are tested elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from chain.clearing_house import Round
+from chain.settlement import Deadlines, Phase
+from rcm.commands import auction, budget, futures, round, wallet
+from rcm.commands.tables import short
+from rcm.sdk import RoundView
+from tokens.budgets import DatasetView
+from tokens.futures import BundleItem, FutureView
+from tokens.history import CST_WEI, MICRO_EPS, MICRO_USD, Entry
+from tokens.operations import Balances
+
+NAME = "provider-frankfurt-confidential"
+ADDRESS = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f"
+OTHER = "0x8626f6940E2eb28930eFb4CeF49B2d1F2C9C1199"
+DIGEST = "0x" + "ab" * 32
+TX = "0x" + "cd" * 32
+WEI = 10**27 + 123_456_789_012_345_678  # a billion CST, to the last wei
+MICRO_USD_AMOUNT = 10**15 + 1  # a billion USD and a cent's ten-thousandth
+EPSILON = 1_000_500_000  # ε 1000.5
+ROUND = 12_345
+WHEN = 1_795_000_000
+
+
+@pytest.fixture
+def printed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+            ) -> Callable[[], str]:
+    """What was printed, once checked to fit 80 columns although the terminal is wider."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def lines() -> str:
+        out = capsys.readouterr().out
+        assert out and max(map(len, out.splitlines())) <= 80, out
+        return out
+    return lines
+
+
+def test_wallet_list(printed: Callable[[], str]) -> None:
+    wallet._print_wallets([{"name": NAME, "address": ADDRESS}, {"name": "bob", "address": OTHER}])
+    assert ADDRESS in printed()
+
+
+def test_wallet_balance(printed: Callable[[], str]) -> None:
+    amounts = dict.fromkeys(("eth", "cst", "staked", "locked", "bonded", "bond_locked",
+                             "unbonding"), WEI)
+    wallet._print_balance(NAME, ADDRESS, Balances(
+        address=ADDRESS, usd=MICRO_USD_AMOUNT, credit=MICRO_USD_AMOUNT, unbonding_ready_at=WHEN,
+        **amounts))
+    assert "1000000000.123456789012345678" in printed()
+
+
+def test_wallet_history(printed: Callable[[], str]) -> None:
+    entries = [Entry(block=30_000_000, timestamp=WHEN, what=what, amount=amount, unit=unit,
+                     counterparty=OTHER, ref=DIGEST, tx=TX)
+               for what, amount, unit in (("CST received", WEI, CST_WEI),
+                                          ("bid committed", MICRO_USD_AMOUNT, MICRO_USD),
+                                          ("ε granted", EPSILON, MICRO_EPS))]
+    wallet._print_history(NAME, ADDRESS, entries)
+    assert short(TX) in printed()
+
+
+def test_wallet_futures(printed: Callable[[], str]) -> None:
+    item = BundleItem(item=ROUND, quantity=ROUND, resource="gpu",
+                      region="europe-west-frankfurt", unit="gpu-hour",
+                      slot_start_timestamp=WHEN, slot_seconds=ROUND, tier=2)
+    futures._print_futures(NAME, ADDRESS, [FutureView(
+        id=DIGEST, round=ROUND, bidder=ADDRESS, status="unclaimed", items=[item, item],
+        dataset=2**256 - 1, epsilon_micros=EPSILON, risk_bps=10_000,
+        payment_micro_usd=MICRO_USD_AMOUNT)])
+    assert f"\n{DIGEST}\n" in printed()  # whole: `claim` and `redeem` take it
+
+
+def test_wallet_budget_list(printed: Callable[[], str]) -> None:
+    budget._print_datasets(NAME, ADDRESS, [DatasetView(
+        id=2**256 - 1, id_hex=hex(2**256 - 1), owner=OTHER, content_hash=DIGEST,
+        total=EPSILON, held=EPSILON, reserved=EPSILON, consumed=EPSILON,
+        max_delta_atto=10**13, total_delta_atto=10**15, reserved_delta_atto=10**14,
+        consumed_delta_atto=10**14, purposes=["clinical-research", DIGEST],
+        offer_amount=EPSILON, offer_price=MICRO_USD_AMOUNT)])
+    assert short(hex(2**256 - 1)) in printed()
+
+
+def test_round_list(printed: Callable[[], str]) -> None:
+    state = Round(deadlines=Deadlines(WHEN, WHEN + 1, WHEN + 2, WHEN + 3), policy_id=ROUND,
+                  item_count=ROUND, min_risk_bps=1_000, equity_class_count=3,
+                  standing_version=1, version_count=1, challenge_end_timestamp=WHEN + 4,
+                  issued_count=0, priced=False, closed=False)
+    round._print_rounds([RoundView(ROUND, Phase.CHALLENGE, state, ROUND)])
+    assert "challenge" in printed()
+
+
+def test_round_status(printed: Callable[[], str]) -> None:
+    when = "2026-11-18 08:53:20 UTC"
+    round._print_status({
+        "round": ROUND, "phase": "challenge", "policy": ROUND,
+        "deadlines": dict.fromkeys(round.PHASE_ENDS, when), "challenge_end": when,
+        "result": {"version": ROUND, "poster": ADDRESS, "fills": ROUND,
+                   "welfare_micro_usd": MICRO_USD_AMOUNT, "claimed": "optimal",
+                   "bound_micro_usd": MICRO_USD_AMOUNT, "priced": False, "issued": 0,
+                   "closed": False},
+        "items": [{"item": ROUND, "provider": ADDRESS, "kind": "storage",
+                   "region": "europe-west-frankfurt", "slot": "2026-11-18T08:53Z",
+                   "tier": "confidential", "unit": "gpu-hour", "capacity": ROUND,
+                   "allocated": ROUND, "reserve_price_micro_usd": MICRO_USD_AMOUNT}],
+        "bids": [{"digest": DIGEST, "bidder": bidder, "status": "revealed", "in_result": True,
+                  "deposit_micro_usd": MICRO_USD_AMOUNT, "payment_micro_usd": MICRO_USD_AMOUNT,
+                  "outcome": "lost: outbid — needs 40 units of gpu-euw1-w49-confidential"}
+                 for bidder in (OTHER, None)],
+    })
+    shown = printed()
+    assert short(DIGEST) in shown and short(OTHER) in shown and "(sealed)" in shown
+
+
+def test_round_policy_as_the_example_registers_it() -> None:
+    from market.onchain import PolicyFile
+    from market.readers import read_json_file
+
+    text = read_json_file(Path("examples/policy.json"), PolicyFile).model_dump_json(indent=2)
+    assert max(map(len, text.splitlines())) <= 80
+
+
+@pytest.mark.parametrize("bid", ["nhs-sepsis-warning", "streamline-ads"])
+def test_auction_explain(bid: str, printed: Callable[[], str]) -> None:
+    from market.examples import CLEARING_TIME, consortium_instance
+    from market.wdp import SolveParams
+
+    market = consortium_instance()
+    params = SolveParams(time_limit=20, workers=1, seed=3)
+    auction._print_explanation(market, auction._priced(market, params, CLEARING_TIME), bid)
+    assert bid in printed()
