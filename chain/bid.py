@@ -29,6 +29,7 @@ contract rebuilds the digest.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +113,19 @@ def bid_domain(chain_id: int, clearing_house: str) -> Domain:
 def purpose_id(name: str) -> bytes:
     """A purpose as bids and dataset consents carry it: keccak256 of its name."""
     return bytes(keccak(name.encode()))
+
+
+# Purpose ids are keccak256 of a name, so a name is shown only for a purpose this list, or a
+# policy's ε limits, knows; any other is shown as its id.
+KNOWN_PURPOSES = ("research", "commercial", "clinical", "diagnostics", "epidemiology", "training",
+                  "inference", "marketing", "general")
+
+
+def purpose_name(purpose: bytes, names: Iterable[str] = ()) -> str:
+    """The purpose's name among KNOWN_PURPOSES and `names` (a policy's purposes), else its id
+    in 0x-hex."""
+    return next((name for name in (*names, *KNOWN_PURPOSES) if purpose_id(name) == purpose),
+                "0x" + purpose.hex())
 
 
 def bid_message(bid: Bid) -> dict[str, Any]:

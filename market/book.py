@@ -18,6 +18,7 @@ from chain.events import events
 from chain.policy import ChainPolicy
 from chain.settlement import Ask as ChainAsk
 from chain.settlement import Award, Phase, Status, ask_from_event, bid_from_event
+from chain.times import unix_and_utc
 from market.errors import MarketError
 from market.model import Bid, Market
 from market.onchain import market_ask, market_bid, market_item, policy_from_chain
@@ -79,11 +80,22 @@ def require_round(system: System, round_id: int, field: str = "round_id") -> Non
         raise MarketError(f"no round {round_id} on this deployment", field=field)
 
 
-def require_phase(round_id: int, actual: Phase, expected: Phase, action: str,
+def require_phase(round_id: int, state: Round, actual: Phase, expected: Phase, action: str,
                   field: str = "round_id") -> None:
-    if actual is not expected:
-        raise MarketError(f"round {round_id} is in its {actual.name.lower()} phase; "
-                          f"{action} needs the {expected.name.lower()} phase", field=field)
+    """The round in `expected` phase, else an error saying when that phase ended or opens."""
+    if actual is expected:
+        return
+    ends = {Phase.COMMIT: state.deadlines.commit_timestamp,
+            Phase.REVEAL: state.deadlines.reveal_timestamp,
+            Phase.POST: state.deadlines.post_timestamp,
+            Phase.CHALLENGE: state.challenge_end_timestamp}  # the rest end as the round is priced
+    when = ""
+    if actual > expected and expected in ends:
+        when = f", which ended at {unix_and_utc(ends[expected])}"
+    elif actual < expected and Phase(expected - 1) in ends:
+        when = f", which opens after {unix_and_utc(ends[Phase(expected - 1)])}"
+    raise MarketError(f"round {round_id} is in its {actual.name.lower()} phase; "
+                      f"{action} needs the {expected.name.lower()} phase{when}", field=field)
 
 
 def parse_digest(text: str, field: str = "digest") -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from chain.times import unix_and_utc
 from market.model import Bid, Bundle, Market, Tier
 from market.result import Loss, LossReason
 
@@ -133,7 +134,7 @@ def bid_loss(market: Market, bid: Bid, now: int) -> Loss | None:
     """Why none of the bid's bundles may be filled at time `now`, whatever they are."""
     if bid.expiry is not None and now > bid.expiry:
         return Loss(bid=bid.id, reason=LossReason.EXPIRED,
-                    detail=f"expired at {bid.expiry}, cleared at {now}")
+                    detail=f"expired at {unix_and_utc(bid.expiry)}, cleared at {unix_and_utc(now)}")
     limit = market.policy.max_epsilon_micros.get(bid.purpose, 0)
     if bid.epsilon_micros > limit:
         return Loss(bid=bid.id, reason=LossReason.EPSILON_OVER_POLICY,

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
-from chain.bid import purpose_id
+from chain.bid import purpose_id, purpose_name
 from chain.policy import LAUNCH_RATES, NO_CAP, ChainPolicy, PricingWeights, Rates, Rules
 from chain.settlement import KIND_CODES
 from chain.settlement import Ask as ChainAsk
@@ -286,7 +286,6 @@ def market_bid(bid_id: str, bid: ChainBid, chain_policy: ChainPolicy,
     """The model's view of a revealed bid under the round's policy, with the bundles numbered
     in `bundles` (all of them by default). The chain held the bid to the policy's bands and
     codes; an unknown purpose keeps its hash, and no policy lists it."""
-    names = {purpose_id(name): name for name, _ in chain_policy.epsilon_limits}
     band = chain_policy.rules.band_of(bid.risk_bps)
     if band is None:
         raise MarketError(f"riskBps {bid.risk_bps} is outside the round's bands")
@@ -300,7 +299,7 @@ def market_bid(bid_id: str, bid: ChainBid, chain_policy: ChainPolicy,
         epsilon_micros=bid.epsilon_micros, delta=bid.delta_atto / DELTA_SCALE,
         dataset=str(bid.dataset_id) if bid.dataset_id else None,
         risk_rating=RATINGS[band],
-        purpose=names.get(bid.purpose, "0x" + bid.purpose.hex()),
+        purpose=purpose_name(bid.purpose, (name for name, _ in chain_policy.epsilon_limits)),
         equity_class=_decode(EQUITY_CODES, bid.equity_class, "equity class"),
         expiry=bid.expiry_timestamp)
 

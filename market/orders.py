@@ -51,6 +51,9 @@ if TYPE_CHECKING:
     from chain.signer import Signer
     from chain.system import System
 
+Earlier = list[tuple[ChainBid, int]]
+"""The bids before one in the same list, which commit first, with the stake each locks."""
+
 
 def read_asks(path: Path) -> list[ChainAsk]:
     return [entry.to_chain() for entry in read_json_file(path, AskFile).asks]
@@ -96,30 +99,52 @@ class Verdict:
     refusal: MarketError | InsufficientStake | None
 
 
-def check_bid(system: System, bidder: str, round_id: int, entry: BidEntry, index: int = 0
-              ) -> Verdict:
-    """Every check `place_bid` makes before it signs. A round that takes no bids now raises:
-    there is nothing to lock."""
+def check_bids(system: System, bidder: str, round_id: int, entries: list[BidEntry]
+               ) -> list[Verdict]:
+    """Every check `place_bids` makes before it signs, bid by bid. A round that takes no bids
+    now raises: there is nothing to lock."""
+    return [Verdict(bid.max_value_micro_usd, stake, refusal)
+            for bid, stake, refusal in _checked(system, bidder, round_id, entries)]
+
+
+def place_bids(system: System, bidder: Signer, round_id: int, entries: list[BidEntry]
+               ) -> list[Placed]:
+    """Signs each bid, saves it, and commits to it: the deposit, stake and ε in one call. The
+    bids are sent all or none: the first refusal among them is raised before any is signed."""
+    checked = _checked(system, bidder.address, round_id, entries)
+    refusal = next((refusal for _, _, refusal in checked if refusal is not None), None)
+    if refusal is not None:
+        raise refusal
+    return [_commit(system, bidder, bid, stake) for bid, stake, _ in checked]
+
+
+def place_bid(system: System, bidder: Signer, round_id: int, entry: BidEntry) -> Placed:
+    return place_bids(system, bidder, round_id, [entry])[0]
+
+
+def _checked(system: System, bidder: str, round_id: int, entries: list[BidEntry]
+             ) -> list[tuple[ChainBid, int, MarketError | InsufficientStake | None]]:
+    """Each bid as it would be signed, the stake it locks, and why it would be refused: alone
+    in the round, and short of funds once the bids before it have taken theirs."""
     state = _require_phase(system, round_id, Phase.COMMIT, "bid")
-    bid = entry.to_chain(round_id, bidder, 0, _rules(system, state))
-    stake = _stake_wei(system, bid)
-    try:
-        _check(system, state, entry, bid, stake, f"bids[{index}]")
-    except (MarketError, InsufficientStake) as refusal:
-        return Verdict(bid.max_value_micro_usd, stake, refusal)
-    return Verdict(bid.max_value_micro_usd, stake, None)
+    rules = _rules(system, state)
+    checked: list[tuple[ChainBid, int, MarketError | InsufficientStake | None]] = []
+    for index, entry in enumerate(entries):
+        bid = entry.to_chain(round_id, bidder, secrets.randbits(64), rules)
+        stake = _stake_wei(system, bid)
+        earlier = [(before, locked) for before, locked, _ in checked]
+        try:
+            _check(system, state, entry, bid, stake, f"bids[{index}]", earlier)
+        except (MarketError, InsufficientStake) as refusal:
+            checked.append((bid, stake, refusal))
+        else:
+            checked.append((bid, stake, None))
+    return checked
 
 
-def place_bid(system: System, bidder: Signer, round_id: int, entry: BidEntry,
-              index: int = 0) -> Placed:
-    """Signs the bid, saves it, and commits to it: the deposit, stake and ε in one call."""
+def _commit(system: System, bidder: Signer, bid: ChainBid, stake: int) -> Placed:
     house = system.clearing_house
-    state = _require_phase(system, round_id, Phase.COMMIT, "bid")
-    bid = entry.to_chain(round_id, bidder.address, secrets.randbits(64), _rules(system, state))
-    stake = _stake_wei(system, bid)
-    _check(system, state, entry, bid, stake, f"bids[{index}]")
     domain = bid_domain(system.chain.chain_id, house.address)
-    digest = bid_digest(domain, bid)
     # The deposit comes from the bidder's credit first (refunds left in the clearing house,
     # or `deposit`), the rest from its wallet.
     shortfall = max(bid.max_value_micro_usd - credit_micro_usd(house, bidder.address), 0)
@@ -129,7 +154,7 @@ def place_bid(system: System, bidder: Signer, round_id: int, entry: BidEntry,
     with _saved_unless_unsent(system, bidder, bid, sign_bid(bidder, domain, bid)):
         receipt = system.chain.send(house.functions.commit(terms_args(bid), envelope_hash(bid)),
                                     bidder)
-    return Placed(digest, bid.max_value_micro_usd, stake, receipt)
+    return Placed(bid_digest(domain, bid), bid.max_value_micro_usd, stake, receipt)
 
 
 def reveal(system: System, sender: Signer, round_id: int) -> list[tuple[bytes, Receipt]]:
@@ -239,9 +264,9 @@ def _require_phase(system: System, round_id: int, phase: Phase, action: str) -> 
     """The round, once it is in `phase`."""
     house = system.clearing_house
     require_round(system, round_id, "round_id")
-    actual = phase_of(house, round_id)
-    require_phase(round_id, actual, phase, action, "round_id")
-    return Round.read(house, round_id)
+    state = Round.read(house, round_id)
+    require_phase(round_id, state, phase_of(house, round_id), phase, action, "round_id")
+    return state
 
 
 def _rules(system: System, state: Round) -> Rules:
@@ -254,10 +279,10 @@ def _stake_wei(system: System, bid: ChainBid) -> int:
 
 
 def _check(system: System, state: Round, entry: BidEntry, bid: ChainBid, stake_wei: int,
-           field: str) -> None:
+           field: str, earlier: Earlier) -> None:
     _check_items(bid, state, field)
     _check_winnable(system, state, entry, bid, field)
-    _check_funds(system, bid, stake_wei, field)
+    _check_funds(system, bid, stake_wei, field, earlier)
 
 
 def _check_items(bid: ChainBid, state: Round, field: str) -> None:
@@ -309,29 +334,43 @@ def _cannot_win(reason: LossReason, detail: str, field: str) -> MarketError:
     return MarketError(f"can never win ({reason}): {detail}", field=field)
 
 
-def _check_funds(system: System, bid: ChainBid, stake: int, field: str) -> None:
-    """The deposit, the stake and the ε the commitment will take, each there in full."""
+def _check_funds(system: System, bid: ChainBid, stake: int, field: str, earlier: Earlier
+                 ) -> None:
+    """The deposit, the stake and the ε the commitment will take, each there in full once the
+    bids `earlier` in the same list, which commit first, have taken theirs."""
     bidder, deposit = bid.bidder, bid.max_value_micro_usd
     usd = (balance_of(system.payment_token, bidder)
            + credit_micro_usd(system.clearing_house, bidder))
-    if usd < deposit:
-        raise MarketError(f"the deposit (the largest bundle value, {grouped(deposit, 'usd')} "
-                          f"USD) exceeds the {grouped(usd, 'usd')} USD of the wallet and its "
-                          "credit", field=f"{field}.bundles")
+    deposits = deposit + sum(before.max_value_micro_usd for before, _ in earlier)
+    if usd < deposits:
+        needed = _with_earlier(f"{grouped(deposit, 'usd')} USD", f"{grouped(deposits, 'usd')} USD")
+        raise MarketError(f"the deposit (the largest bundle value, {needed}) exceeds the "
+                          f"{grouped(usd, 'usd')} USD of the wallet and its credit",
+                          field=f"{field}.bundles")
     if stake > MAX_STAKE_WEI:
         raise MarketError(f"the bid's stake, {grouped(stake, 'cst', 4)} CST, is above "
                           f"the {grouped(MAX_STAKE_WEI, 'cst', 0)} CST one record can hold",
                           field=f"{field}.bundles")
     free = VaultBalance.read(system.vault, bidder).free_wei
-    if stake > free:
-        raise InsufficientStake(f"the bid needs {grouped(stake, 'cst', 4)} CST of free stake, "
-                                f"{bidder} has {grouped(free, 'cst', 4)}",
+    stakes = stake + sum(locked for _, locked in earlier)
+    if stakes > free:
+        needed = _with_earlier(f"{grouped(stake, 'cst', 4)} CST",
+                               f"{grouped(stakes, 'cst', 4)} CST")
+        raise InsufficientStake(f"the bid needs {needed} of free stake, {bidder} has "
+                                f"{grouped(free, 'cst', 4)}",
                                 field=f"{field}.risk_rating")
     if bid.dataset_id or bid.epsilon_micros:
-        _check_budget(system, bid, field)
+        _check_budget(system, bid, field, [b for b, _ in earlier if b.dataset_id == bid.dataset_id])
 
 
-def _check_budget(system: System, bid: ChainBid, field: str) -> None:
+def _with_earlier(own: str, total: str) -> str:
+    """An amount, and the total with the bids before it where they add to it."""
+    return own if total == own else f"{own}; {total} with the bids before it"
+
+
+def _check_budget(system: System, bid: ChainBid, field: str, earlier: list[ChainBid]) -> None:
+    """The dataset's consent and budgets, once the bids `earlier` on the same dataset have
+    reserved their jobs and ε."""
     ledger = system.ledger
     dataset = Dataset.read(ledger, bid.dataset_id)
     if not dataset.registered:
@@ -344,14 +383,16 @@ def _check_budget(system: System, bid: ChainBid, field: str) -> None:
         raise MarketError(f"{bid.delta_atto / 1e18:g} is above the dataset's cap "
                           f"{cap / 1e18:g}", field=f"{field}.delta")
     left = (dataset.total_delta_atto - dataset.consumed_delta_atto
-            - reserved_delta_atto(ledger, bid.dataset_id))
+            - reserved_delta_atto(ledger, bid.dataset_id) - cap * len(earlier))
     if cap > left:
-        raise MarketError(f"{bid.dataset_id:#x} has {left / 1e18:g} of its δ "
-                          f"budget left; every job is charged its cap {cap / 1e18:g}",
+        after = f" after the {len(earlier)} bids before it" if earlier else ""
+        raise MarketError(f"{bid.dataset_id:#x} has {max(left, 0) / 1e18:g} of its δ budget "
+                          f"left{after}; every job is charged its cap {cap / 1e18:g}",
                           field=f"{field}.dataset")
     held = held_micro_epsilon(ledger, bid.bidder, bid.dataset_id)
-    if held < bid.epsilon_micros:
-        raise MarketError(f"{bid.epsilon_micros} exceeds the "
+    epsilon = bid.epsilon_micros + sum(before.epsilon_micros for before in earlier)
+    if held < epsilon:
+        raise MarketError(f"{_with_earlier(str(bid.epsilon_micros), str(epsilon))} exceeds the "
                           f"{held} micro-ε of the dataset's budget {bid.bidder} holds",
                           field=f"{field}.epsilon_micros")
 

@@ -121,7 +121,7 @@ def post(system: System, sender: Signer, book: Book, result: Clearing,
     the block gas limit by default), with the solver's claim. An empty allocation is not
     posted: there is nothing for a challenger to improve on but nothing."""
     house = system.clearing_house
-    require_phase(book.round_id, book.phase, Phase.POST, "posting")
+    require_phase(book.round_id, book.state, book.phase, Phase.POST, "posting")
     posted = {a.bid_digest for batch in read_batches(system, book.round_id, POSTED_VERSION)
               for a in batch}
     pending = [call for digest, call in fills(book, result) if digest not in posted]
@@ -140,7 +140,7 @@ def challenge(system: System, sender: Signer, book: Book, result: Clearing,
     sealed with the last; refused here if it would not beat the standing result by the
     policy's step."""
     house = system.clearing_house
-    require_phase(book.round_id, book.phase, Phase.CHALLENGE, "a challenge")
+    require_phase(book.round_id, book.state, book.phase, Phase.CHALLENGE, "a challenge")
     needed = _needed_welfare(system, book)
     if result.welfare < needed:
         raise MarketError(f"result: welfare {result.welfare} micro-USD does not beat the "
@@ -180,7 +180,7 @@ def price_report(system: System, book: Book, config_digest: bytes) -> PriceRepor
     from market.eligibility import explain_losses, screen
     from market.pricing import price
 
-    require_phase(book.round_id, book.phase, Phase.PRICE, "pricing")
+    require_phase(book.round_id, book.state, book.phase, Phase.PRICE, "pricing")
     version = book.state.standing_version
     awards = [a for batch in read_batches(system, book.round_id, version) for a in batch]
     rm = round_market(book)
@@ -222,7 +222,7 @@ def settle(system: System, sender: Signer, book: Book, max_gas: int | None = Non
            ) -> list[Receipt]:
     """Issues every batch of the final allocation not issued yet (at the quorum's prices, or at
     reserve cost when the round went unpriced), releases the losers, and closes the round."""
-    require_phase(book.round_id, book.phase, Phase.FINAL, "settling")
+    require_phase(book.round_id, book.state, book.phase, Phase.FINAL, "settling")
     house = system.clearing_house
     receipts = _issue(system, sender, book)
     losers = [d for d in book.records if BidRecord.read(house, d).status is Status.REVEALED]

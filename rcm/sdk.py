@@ -15,6 +15,7 @@ contracts count (wei of CST, micro-USD, micro-ε), with the unit in each name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -254,14 +255,14 @@ class Wallet:
         return PostedAsks(round_id, [int(e.args["item"]) for e in posted], Sent.of(receipt))
 
     @overload
-    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0,
+    def bid(self, round_id: int, bid: BidEntry | dict[str, Any],
             dry_run: Literal[False] = False) -> PlacedBid: ...
 
     @overload
-    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0, *,
+    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], *,
             dry_run: Literal[True]) -> Verdict: ...
 
-    def bid(self, round_id: int, bid: BidEntry | dict[str, Any], index: int = 0,
+    def bid(self, round_id: int, bid: BidEntry | dict[str, Any],
             dry_run: bool = False) -> PlacedBid | Verdict:
         """Signs a sealed bid (as in a bid file), keeps it under $RCM_HOME for the reveal, and
         commits to it: its deposit, stake and ε are locked until the round settles it. A bid
@@ -270,15 +271,32 @@ class Wallet:
         would give. `dry_run` makes every check, signs and sends nothing, and returns the
         `market.orders.Verdict`: the deposit and stake the bid would lock, and the error it
         would be refused with (None: it would commit)."""
-        from market.onchain import BidEntry
-        from market.orders import check_bid, place_bid
-
-        entry = _model(BidEntry, bid, f"bids[{index}]")
         if dry_run:
-            return check_bid(self._system, self.address, round_id, entry, index)
-        placed = place_bid(self._system, self.account, round_id, entry, index)
-        return PlacedBid("0x" + placed.digest.hex(), placed.deposit_micro_usd, placed.stake_wei,
-                         Sent.of(placed.receipt))
+            return self.bids(round_id, [bid], dry_run=True)[0]
+        return self.bids(round_id, [bid])[0]
+
+    @overload
+    def bids(self, round_id: int, bids: Sequence[BidEntry | dict[str, Any]],
+             dry_run: Literal[False] = False) -> list[PlacedBid]: ...
+
+    @overload
+    def bids(self, round_id: int, bids: Sequence[BidEntry | dict[str, Any]], *,
+             dry_run: Literal[True]) -> list[Verdict]: ...
+
+    def bids(self, round_id: int, bids: Sequence[BidEntry | dict[str, Any]],
+             dry_run: bool = False) -> list[PlacedBid] | list[Verdict]:
+        """`bid` for the bids of one file, all or none: each is checked, its funds with those
+        of the bids before it, and the first refusal (its field names the bid, `bids[2]...`)
+        is raised before any is signed. `dry_run` returns each bid's `Verdict`."""
+        from market.onchain import BidEntry
+        from market.orders import check_bids, place_bids
+
+        entries = [_model(BidEntry, bid, f"bids[{i}]") for i, bid in enumerate(bids)]
+        if dry_run:
+            return check_bids(self._system, self.address, round_id, entries)
+        return [PlacedBid("0x" + placed.digest.hex(), placed.deposit_micro_usd, placed.stake_wei,
+                          Sent.of(placed.receipt))
+                for placed in place_bids(self._system, self.account, round_id, entries)]
 
     def reveal(self, round_id: int) -> list[BidAction]:
         """Reveals this wallet's committed bids of the round, in its reveal phase."""
@@ -314,24 +332,39 @@ class Wallet:
 
         return futures(self._system, self.address)
 
+    def future_id(self, text: str) -> str:
+        """A future id in full (0x and 64 hex digits) from its 0x-hex or decimal, or from the
+        first 8 or more hex digits of one of this wallet's futures (or bids)."""
+        from tokens.futures import future_ids, hex_id, parse_future_id
+        from tokens.ids import resolve_prefix
+
+        def known() -> dict[str, int]:
+            return {hex_id(i): int.from_bytes(i, "big")
+                    for i in future_ids(self._system, self.address)}
+
+        found = resolve_prefix(text, known, "this wallet's futures and bids", "future_id", 64)
+        return hex_id(parse_future_id(text) if found is None else found.to_bytes(32, "big"))
+
     def claim(self, future_ids: list[str]) -> Sent:
         """Mints won futures as ERC-1155 tokens to this wallet."""
-        from tokens.futures import claim, parse_future_id
+        from tokens.futures import claim
 
-        return Sent.of(claim(self._system, self.account, [parse_future_id(i) for i in future_ids]))
+        return Sent.of(claim(self._system, self.account, [self._future(i) for i in future_ids]))
 
     def transfer_future(self, to: str, future_id: str) -> Sent:
-        from tokens.futures import parse_future_id, transfer
+        from tokens.futures import transfer
 
-        return Sent.of(transfer(self._system, self.account, _address(to),
-                                parse_future_id(future_id)))
+        return Sent.of(transfer(self._system, self.account, _address(to), self._future(future_id)))
 
     def redeem(self, future_id: str) -> Sent:
         """Turns a future into a policy-oracle job; a holder other than the bidder backs it
         with its own free stake."""
-        from tokens.futures import parse_future_id, redeem
+        from tokens.futures import redeem
 
-        return Sent.of(redeem(self._system, self.account, parse_future_id(future_id)))
+        return Sent.of(redeem(self._system, self.account, self._future(future_id)))
+
+    def _future(self, text: str) -> bytes:
+        return bytes.fromhex(self.future_id(text)[2:])
 
     # ---- privacy budgets ----
 
@@ -362,10 +395,26 @@ class Wallet:
 
         return datasets(self._system, self.address)
 
+    def dataset_id(self, dataset: int | str) -> int:
+        """A dataset id from its decimal or 0x-hex, or from the first 8 or more hex digits of a
+        registered dataset's."""
+        from tokens.budgets import parse_dataset_id, registered_datasets
+        from tokens.ids import resolve_prefix
+
+        def known() -> dict[str, int]:
+            return {hex(i): i for i in registered_datasets(self._system)}
+
+        if isinstance(dataset, str):
+            found = resolve_prefix(dataset, known, "the registered datasets", "dataset")
+            if found is not None:
+                return found
+        return parse_dataset_id(str(dataset))
+
     def grant(self, dataset: int | str, to: str, epsilon: Amount) -> Sent:
         from tokens import budgets
 
-        return Sent.of(budgets.grant(self._system, self.account, _dataset(dataset), _address(to),
+        return Sent.of(budgets.grant(self._system, self.account, self.dataset_id(dataset),
+                                     _address(to),
                                      budgets.epsilon_micros(str(epsilon))))
 
     def offer(self, dataset: int | str, epsilon: Amount, price_usd: Amount | None = None) -> Sent:
@@ -377,7 +426,8 @@ class Wallet:
         if amount and price_usd is None:
             raise TokensError("required when offering ε (USD per whole ε)", field="price_usd")
         price = budgets.price_micro_usd(str(price_usd), "price_usd") if amount else 0
-        return Sent.of(budgets.offer(self._system, self.account, _dataset(dataset), amount, price))
+        return Sent.of(budgets.offer(self._system, self.account, self.dataset_id(dataset), amount,
+                                     price))
 
     def buy(self, dataset: int | str, seller: str, epsilon: Amount, price_usd: Amount) -> Sent:
         """Buys ε from a seller's offer at the price the script saw; a changed price is
@@ -385,7 +435,7 @@ class Wallet:
         from tokens import budgets
 
         return Sent.of(budgets.buy(
-            self._system, self.account, _dataset(dataset), _address(seller, "seller"),
+            self._system, self.account, self.dataset_id(dataset), _address(seller, "seller"),
             budgets.epsilon_micros(str(epsilon)),
             budgets.price_micro_usd(str(price_usd), "price_usd")))
 
@@ -401,12 +451,6 @@ def _address(text: str, field: str = "to") -> str:
     from tokens.wallets import resolve_recipient
 
     return resolve_recipient(text, field)
-
-
-def _dataset(dataset: int | str) -> int:
-    from tokens.budgets import parse_dataset_id
-
-    return parse_dataset_id(str(dataset))
 
 
 def _model(model: Any, value: Any, field: str) -> Any:

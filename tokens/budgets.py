@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from chain.bid import purpose_id
+from chain.bid import purpose_id, purpose_name
 from chain.contract import ZERO_ADDRESS
 from chain.erc20 import allowance, balance_of
 from chain.events import events
@@ -28,6 +28,7 @@ from chain.ledger import (
     reserved_delta_atto,
     reserved_micro_epsilon,
 )
+from chain.policy import ChainPolicy
 from chain.system import System
 from tokens.amounts import from_units
 from tokens.errors import TokensError
@@ -41,10 +42,6 @@ ATTO_PER_DELTA = 10**18
 UINT64 = 2**64
 # `register`'s total δ when none is given: room for this many jobs at the per-job cap.
 DEFAULT_JOBS_PER_DELTA_BUDGET = 100
-# Purpose ids are keccak256 of a name, so names are shown only for purposes this list knows;
-# any other is shown as its id.
-KNOWN_PURPOSES = ("research", "commercial", "clinical", "diagnostics", "epidemiology", "training",
-                  "inference", "marketing", "general")
 
 
 # ---- what users type ----
@@ -136,13 +133,6 @@ def epsilon_text(micros: int) -> str:
 def delta_text(atto: int) -> str:
     """10**13 atto-δ -> '0.00001'."""
     return format(Decimal(atto).scaleb(-18).normalize(), "f")
-
-
-def purpose_name(purpose: bytes) -> str:
-    return _PURPOSE_NAMES.get(purpose, "0x" + purpose.hex())
-
-
-_PURPOSE_NAMES = {purpose_id(name): name for name in KNOWN_PURPOSES}
 
 
 # ---- actions ----
@@ -311,7 +301,7 @@ def datasets(system: System, address: str) -> list[DatasetView]:
     received = {int(e.args["id"]) for e in events(system, ledger, "TransferSingle", to=address)}
     for batch in events(system, ledger, "TransferBatch", to=address):
         received.update(int(i) for i in batch.args["ids"])
-    views = []
+    views, named = [], _policy_purposes(system)
     for dataset in sorted(registered.keys() | received):
         state = Dataset.read(ledger, dataset)
         content = registered.get(dataset) or _content_hash(system, dataset)
@@ -330,7 +320,7 @@ def datasets(system: System, address: str) -> list[DatasetView]:
                 total_delta_atto=state.total_delta_atto,
                 reserved_delta_atto=reserved_delta_atto(ledger, dataset),
                 consumed_delta_atto=state.consumed_delta_atto,
-                purposes=_purposes(system, dataset),
+                purposes=_purposes(system, dataset, named),
                 offer_amount=offered.amount_micro_epsilon,
                 offer_price=offered.price_micro_usd_per_epsilon,
             )
@@ -338,11 +328,22 @@ def datasets(system: System, address: str) -> list[DatasetView]:
     return views
 
 
-def _purposes(system: System, dataset: int) -> list[str]:
+def registered_datasets(system: System) -> list[int]:
+    """Every dataset registered on the deployment."""
+    return [int(e.args["id"]) for e in events(system, system.ledger, "DatasetRegistered")]
+
+
+def _purposes(system: System, dataset: int, named: set[str]) -> list[str]:
     consents: dict[bytes, bool] = {}
     for e in events(system, system.ledger, "ConsentSet", id=dataset):
         consents[bytes(e.args["purpose"])] = bool(e.args["consented"])
-    return [purpose_name(p) for p, consented in consents.items() if consented]
+    return [purpose_name(p, named) for p, consented in consents.items() if consented]
+
+
+def _policy_purposes(system: System) -> set[str]:
+    """The purposes the registered policies give ε limits, by name."""
+    return {name for e in events(system, system.policies, "PolicySet")
+            for name, _ in ChainPolicy.from_event(e.args["policy"]).epsilon_limits}
 
 
 def _content_hash(system: System, dataset: int) -> bytes:

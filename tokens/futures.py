@@ -9,7 +9,6 @@ moves like any token and is burned when its holder redeems it into a job.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -22,6 +21,7 @@ from chain.events import events
 from chain.policy import Rules
 from chain.settlement import Ask, Status, ask_from_event, bid_from_event
 from chain.system import System
+from chain.times import unix_and_utc
 from chain.vault import stake_to_lock_wei
 from tokens.amounts import from_units
 from tokens.errors import RoundNotClosed, TokensError
@@ -147,10 +147,7 @@ def futures(system: System, address: str) -> list[FutureView]:
         record = record_of(system, digest)
         if record.status is Status.FUTURE and not record.claimed:
             found[digest] = (record, "unclaimed")
-    received = {int(e.args["id"]) for e in events(system, tokens, "TransferSingle", to=address)}
-    for batch in events(system, tokens, "TransferBatch", to=address):
-        received.update(int(i) for i in batch.args["ids"])
-    for token_id in received:
+    for token_id in _received(system, address):
         digest = token_id.to_bytes(32, "big")
         if future_balance(tokens, address, digest):
             found[digest] = (record_of(system, digest), "held")
@@ -163,6 +160,27 @@ def futures(system: System, address: str) -> list[FutureView]:
         _view(system, digest, record, status, asks) for digest, (record, status) in found.items()
     ]
     return sorted(views, key=lambda v: (v.round, v.id))
+
+
+def future_ids(system: System, address: str) -> list[bytes]:
+    """Every id `address` may name a future by: its bids' digests, the futures it received and
+    those it redeemed."""
+    house = system.clearing_house
+    committed = [bytes(e.args["digest"])
+                 for e in events(system, house, "Committed", bidder=address)]
+    redeemed = [bytes(e.args["futureId"])
+                for e in events(system, house, "Redeemed", redeemer=address)]
+    received = [token_id.to_bytes(32, "big") for token_id in _received(system, address)]
+    return list(dict.fromkeys(committed + received + redeemed))
+
+
+def _received(system: System, address: str) -> set[int]:
+    """The ids of the future tokens ever sent to `address`."""
+    tokens = system.futures
+    received = {int(e.args["id"]) for e in events(system, tokens, "TransferSingle", to=address)}
+    for batch in events(system, tokens, "TransferBatch", to=address):
+        received.update(int(i) for i in batch.args["ids"])
+    return received
 
 
 def _view(
@@ -238,8 +256,7 @@ def _require_deliverable(system: System, record: BidRecord, future_id: bytes) ->
     end = AskState.read(house, record.round_id, record.provider_item).delivery_end_timestamp
     now = system.chain.pending_timestamp()
     if now > end:
-        raise TokensError(f"future {hex_id(future_id)}'s delivery ended at "
-                          f"{datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M} UTC",
+        raise TokensError(f"future {hex_id(future_id)}'s delivery ended at {unix_and_utc(end)}",
                           field="future_id")
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from chain.clearing_house import credit_micro_usd
 from chain.erc20 import allowance, balance_of
 from chain.system import System
+from chain.times import unix_and_utc
 from chain.vault import VaultBalance
 from tokens.amounts import from_units
 from tokens.errors import TokensError
@@ -111,7 +112,7 @@ def withdraw(system: System, sender: Signer) -> Receipt:
     if now < held.unbonding_ready_at:
         raise TokensError(
             f"nothing to withdraw yet: {from_units(held.unbonding, 'cst')} CST unbonds in "
-            f"{held.unbonding_ready_at - now} s"
+            f"{held.unbonding_ready_at - now} s, at {unix_and_utc(held.unbonding_ready_at)}"
         )
     return system.chain.send(system.vault.functions.withdraw(), sender)
 

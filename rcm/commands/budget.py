@@ -27,7 +27,8 @@ app = typer.Typer(
 )
 
 Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
-Dataset = Annotated[str, typer.Argument(help="Dataset id, decimal or 0x-hex.")]
+Dataset = Annotated[str, typer.Argument(help="Dataset id, decimal or 0x-hex, or the first 8 or "
+                                              "more hex digits of a registered one's.")]
 Epsilon = Annotated[str, typer.Argument(help="ε, decimals allowed (micro-ε precision).")]
 PriceUsd = Annotated[str, typer.Option("--price", help="USD per whole ε.")]
 
@@ -89,9 +90,9 @@ def grant(
     json_out: JsonOption = False,
 ) -> None:
     """Give ε of a dataset's budget to another account (an ERC-1155 transfer)."""
-    from tokens import budgets, wallets
+    from tokens import wallets
 
-    dataset_id = budgets.parse_dataset_id(dataset)
+    dataset_id = wallet_on(name, rpc).dataset_id(dataset)
     recipient = wallets.resolve_recipient(to)
     act(name, rpc, json_out, lambda w: w.grant(dataset_id, recipient, epsilon),
         f"granted {epsilon} ε of {hex(dataset_id)} to {recipient}")
@@ -111,7 +112,7 @@ def sell(
     A new offer replaces the last. The budget stays in the wallet until someone buys."""
     from tokens import budgets
 
-    dataset_id = budgets.parse_dataset_id(dataset)
+    dataset_id = wallet_on(name, rpc).dataset_id(dataset)
     amount = budgets.epsilon_micros(epsilon, allow_zero=True)
     message = (
         f"offered {epsilon} ε of {hex(dataset_id)} at {price_usd} USD per ε"
@@ -134,9 +135,9 @@ def buy(
     """Buy ε from a seller's offer at the price you saw.
 
     Approves the payment token first if needed; a price that changed is refused."""
-    from tokens import budgets, wallets
+    from tokens import wallets
 
-    dataset_id = budgets.parse_dataset_id(dataset)
+    dataset_id = wallet_on(name, rpc).dataset_id(dataset)
     address = wallets.resolve_recipient(seller, "seller")
     act(name, rpc, json_out, lambda w: w.buy(dataset_id, address, epsilon, price_usd),
         f"bought {epsilon} ε of {hex(dataset_id)} from {address}")

@@ -35,11 +35,6 @@ def load_system(rpc: str) -> System:
     return System.load(connect(rpc))
 
 
-def utc_text(timestamp: int) -> str:
-    """A unix time as people read it: `2027-06-07 12:00:00 UTC`."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def iso_time(timestamp: int) -> str:
     """A unix time in ISO 8601, as --json documents carry it next to the seconds."""
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")

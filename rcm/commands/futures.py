@@ -13,6 +13,7 @@ from rcm.commands.common import (
     act,
     load_system,
     print_json,
+    wallet_on,
 )
 from rcm.commands.tables import paragraph, short
 
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from tokens.futures import FutureView
 
 Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HOME/keystores).")]
-FutureId = Annotated[str, typer.Argument(help="Future id, 0x-hex as `rcm wallet futures` shows.")]
+FutureId = Annotated[str, typer.Argument(help="Future id, 0x-hex as `rcm wallet futures` shows, "
+                                                "or its first 8 or more hex digits.")]
 
 
 def futures(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
@@ -44,6 +46,7 @@ def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
     take it."""
     from datetime import UTC, datetime
 
+    from market.onchain import tier_name
     from tokens.amounts import from_units
     from tokens.budgets import epsilon_text
 
@@ -52,8 +55,9 @@ def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
         lines += ["", v.id, f"  round {v.round}, {v.status}"]
         for i in v.items:
             slot = datetime.fromtimestamp(i.slot_start_timestamp, UTC).strftime("%Y-%m-%d %H:%M")
-            lines.append(f"  {i.quantity} × {i.resource} {i.region} {i.unit}, tier {i.tier}, "
-                         f"slot {slot} UTC + {i.slot_seconds} s (item {i.item})")
+            lines.append(f"  {i.quantity} × {i.resource} {i.region} {i.unit}, "
+                         f"{tier_name(i.tier)} tier, slot {slot} UTC + {i.slot_seconds} s "
+                         f"(item {i.item})")
         lines.append(f"  ε {epsilon_text(v.epsilon_micros)} of dataset {short(hex(v.dataset))}, "
                      f"risk {v.risk_bps / 100:g}%, payment "
                      f"{from_units(v.payment_micro_usd, 'usd')} USD")
@@ -62,7 +66,8 @@ def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
 
 def claim(
     name: Name,
-    future_ids: Annotated[list[str], typer.Argument(help="Future ids won by this wallet.")],
+    future_ids: Annotated[list[str], typer.Argument(
+        help="Future ids won by this wallet, or their first 8 or more hex digits.")],
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
@@ -80,12 +85,11 @@ def transfer_future(
 ) -> None:
     """Send a future to another account (claims it first if still unclaimed)."""
     from tokens import wallets
-    from tokens.futures import hex_id, parse_future_id
 
-    shown = hex_id(parse_future_id(future_id))
+    future = wallet_on(name, rpc).future_id(future_id)
     recipient = wallets.resolve_recipient(to)
-    act(name, rpc, json_out, lambda w: w.transfer_future(recipient, future_id),
-        f"sent future {shown} to {recipient}")
+    act(name, rpc, json_out, lambda w: w.transfer_future(recipient, future),
+        f"sent future {future} to {recipient}")
 
 
 def redeem(
@@ -98,11 +102,9 @@ def redeem(
 
     A holder who is not the bidder backs the job with its own free stake, as much as the
     vault's `requiredStake` for the job's risk (see `rcm wallet stake`)."""
-    from tokens.futures import hex_id, parse_future_id
-
-    shown = hex_id(parse_future_id(future_id))
-    act(name, rpc, json_out, lambda w: w.redeem(future_id),
-        f"redeemed future {shown}: its job is open with the oracle")
+    future = wallet_on(name, rpc).future_id(future_id)
+    act(name, rpc, json_out, lambda w: w.redeem(future),
+        f"redeemed future {future}: its job is open with the oracle")
 
 
 def register(app: typer.Typer) -> None:

@@ -40,7 +40,7 @@ def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_
 def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
         rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
     """Sign and commit sealed bids from FILE (README: bid files): deposit, stake and ε. A bid
-    that cannot win is refused with the auctioneer's reason."""
+    that cannot win is refused with the auctioneer's reason, and then none of FILE is sent."""
     from market.orders import read_bids
 
     entries = read_bids(file)
@@ -48,7 +48,7 @@ def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
     if dry_run:
         _dry_run(wallet, round_id, entries, json_out)
         return
-    placed = [wallet.bid(round_id, entry, index) for index, entry in enumerate(entries)]
+    placed = wallet.bids(round_id, entries)
     rows = [{"digest": p.digest, "deposit_micro_usd": p.deposit_micro_usd,
              "stake_wei": p.stake_wei, "tx": p.sent.tx} for p in placed]
     report(json_out, {"round": round_id, "bids": rows}, "\n".join(
@@ -57,8 +57,7 @@ def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
 
 
 def _dry_run(wallet: Wallet, round_id: int, entries: list[BidEntry], json_out: bool) -> None:
-    verdicts = [wallet.bid(round_id, entry, index, dry_run=True)
-                for index, entry in enumerate(entries)]
+    verdicts = wallet.bids(round_id, entries, dry_run=True)
     rows = [{"bid": index, "commits": v.refusal is None,
              "field": v.refusal.field if v.refusal else None,
              "reason": v.refusal.reason if v.refusal else None,

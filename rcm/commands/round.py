@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from chain.times import utc_text
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
@@ -19,7 +20,6 @@ from rcm.commands.common import (
     print_json,
     report,
     tx_summary,
-    utc_text,
 )
 from rcm.commands.tables import paragraph, short, table
 from tokens.amounts import grouped

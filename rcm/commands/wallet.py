@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chain.times import utc_text
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
@@ -15,7 +16,6 @@ from rcm.commands.common import (
     load_system,
     print_json,
     report,
-    utc_text,
     wallet_on,
 )
 from rcm.commands.tables import short, table

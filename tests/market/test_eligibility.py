@@ -18,7 +18,9 @@ def test_expiry_is_checked_against_the_clearing_time(build_market: MarketBuilder
     screening = screen(market, NOW)
     assert list(screening.eligible) == [0]
     loss = screening.losses[1]
-    assert (loss.reason, loss.detail) == (LossReason.EXPIRED, "expired at 999, cleared at 1000")
+    assert (loss.reason, loss.detail) == (
+        LossReason.EXPIRED,
+        "expired at 999 (1970-01-01 00:16:39 UTC), cleared at 1000 (1970-01-01 00:16:40 UTC)")
 
 
 def test_epsilon_is_capped_per_purpose_and_unlisted_purposes_get_none(

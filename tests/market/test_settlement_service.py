@@ -28,6 +28,7 @@ from chain.policy_oracle import register
 from chain.prices import sign_report
 from chain.settlement import Deadlines, Phase, Status
 from chain.system import System
+from chain.times import unix_and_utc, utc_text
 from chain.vault import VaultBalance
 from chain.verdict import verdict_domain
 from market import orders, settlement
@@ -328,8 +329,8 @@ def test_a_bid_without_the_free_stake_it_locks_is_refused_before_anything_is_sen
     ({"purpose": "advertising"}, "bids[0].epsilon_micros",
      "can never win (epsilon_over_policy): ε 1000000 micro-ε exceeds the policy's 0 for "
      "purpose 'advertising'"),
-    ({"expiry": 1}, "bids[0].expiry", "can never win (expired): expired at 1, cleared at "
-                                      "{cleared}"),
+    ({"expiry": 1}, "bids[0].expiry", "can never win (expired): expired at 1 (1970-01-01 "
+                                      "00:00:01 UTC), cleared at {cleared}"),
     ({"purpose": "analytics", "epsilon_micros": 0}, "bids[0].purpose",
      "dataset {dataset:#x} does not consent to it"),
 ])
@@ -341,7 +342,7 @@ def test_a_bid_that_can_never_win_is_refused_with_the_auctioneers_reason(
     with pytest.raises(RcmError) as raised:
         market.wallet(buyer).bid(1, market.bid({"0": 1}, 200, **terms))
     assert (raised.value.field, raised.value.reason) == (
-        field, reason.format(cleared=cleared, dataset=market.dataset))
+        field, reason.format(cleared=unix_and_utc(cleared), dataset=market.dataset))
     assert market.nonce(buyer) == nonce
 
 
@@ -374,6 +375,24 @@ def test_a_dry_run_sends_nothing_and_reports_the_stake_a_real_bid_then_locks(
     assert VaultBalance.read(vault, buyer.address).locked_wei - locked == verdict.stake_wei
 
 
+def test_the_bids_of_one_file_are_sent_all_or_none(market: Market) -> None:
+    """Each bid alone is fine, but the buyer holds 2 ε of the dataset: the third would find
+    none left once the first two reserved theirs, so none is signed."""
+    buyer = market.buyers[0]
+    wallet, nonce = market.wallet(buyer), market.nonce(buyer)
+    saved = wallet.committed(1)  # by the tests before, on this machine
+    bids = [market.bid({"1": 1}, 20) for _ in range(3)]
+    verdicts = wallet.bids(1, bids, dry_run=True)
+    assert [v.refusal is None for v in verdicts] == [True, True, False]
+    with pytest.raises(RcmError) as raised:
+        wallet.bids(1, bids)
+    assert (raised.value.field, raised.value.reason) == (
+        "bids[2].epsilon_micros", "1000000; 3000000 with the bids before it exceeds the "
+        f"2000000 micro-ε of the dataset's budget {buyer.address} holds")
+    assert market.nonce(buyer) == nonce and wallet.committed(1) == saved
+    assert len(wallet.bids(1, bids[:2])) == 2
+
+
 def test_a_bid_on_a_dataset_with_no_delta_left_for_a_job_is_refused_before_sending(
         market: Market) -> None:
     """A dataset with δ for one job at its cap of 1e-5: the second bid finds none left."""
@@ -399,11 +418,18 @@ def test_orders_out_of_phase_or_without_a_bond_are_refused(market: Market) -> No
         orders.post_asks(market.system, stranger, 1, [ASKS[0].to_chain()])
     with pytest.raises(MarketError, match="round_id: no round 9"):
         orders.place_bid(market.system, market.buyers[0], 9, market.entry({"0": 1}, 200))
-    with pytest.raises(MarketError, match="reveal needs the reveal phase"):
+    bidding = Round.read(market.system.clearing_house, 1).deadlines.commit_timestamp
+    with pytest.raises(MarketError) as early:
         orders.reveal(market.system, market.buyers[0], 1)
+    assert early.value.reason == (
+        "round 1 is in its commit phase; reveal needs the reveal phase, which opens after "
+        f"{bidding} ({utc_text(bidding)})")
     market.enter(Phase.REVEAL)
-    with pytest.raises(MarketError, match="is in its reveal phase; bid needs the commit phase"):
+    with pytest.raises(MarketError) as late:
         orders.place_bid(market.system, market.buyers[0], 1, market.entry({"0": 1}, 200))
+    assert late.value.reason == (
+        "round 1 is in its reveal phase; bid needs the commit phase, which ended at "
+        f"{bidding} ({utc_text(bidding)})")
     with pytest.raises(MarketError, match=r"no committed bid .* is waiting to be revealed"):
         orders.reveal(market.system, market.buyers[0], 1)
 

@@ -16,6 +16,7 @@ from chain.connection import Chain, connect
 from chain.deploy import deploy_system
 from chain.policy_oracle import OracleSet
 from chain.settlement import Phase
+from chain.times import unix_and_utc
 from market.book import read_book
 from market.settlement import submit_prices
 from oracle.attester import new_enclave
@@ -72,8 +73,10 @@ def urls(market: Market, tmp_path_factory: pytest.TempPathFactory) -> Iterator[l
 
 def test_a_node_asked_before_the_window_closes_refuses(market: Market, urls: list[str]) -> None:
     answers = collect_prices(1, urls)
+    end = Round.read(market.system.clearing_house, 1).challenge_end_timestamp
     assert {answer.error for answer in answers} == {
-        "422: pricing: round_id: round 1 is in its challenge phase; pricing needs the price phase"}
+        "422: pricing: round_id: round 1 is in its challenge phase; pricing needs the price "
+        f"phase, which opens after {unix_and_utc(end)}"}
 
 
 def test_the_quorum_prices_the_round_and_a_stranger_does_not_count(

@@ -142,6 +142,21 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
                   expiry=1)
     cli.rejects("wallet", "bid", "mallory", _file(world, "stale.json", stale), "--round",
                 round_id, match="bids[0].expiry: can never win (expired)")
+    # A bid file is sent all or none: a bid that could commit goes nowhere beside one that
+    # cannot, nor beside one whose deposit, with its own, is more than her 500 USD.
+    nonce, saved = cli.nonce("mallory"), sorted((cli.home / "bids").rglob("*.json"))
+    fine = _bids(world, {"1": 1}, 20, dataset=0, epsilon_micros=0, purpose="general")
+    cli.rejects("wallet", "bid", "mallory", _file(world, "mixed.json", {
+        "bids": fine["bids"] + stale["bids"]}), "--round", round_id,
+                match="bids[1].expiry: can never win (expired)")
+    dear = _bids(world, {"1": 1}, 300, dataset=0, epsilon_micros=0, purpose="general",
+                 risk_rating="low")
+    dear["bids"] *= 2
+    cli.rejects("wallet", "bid", "mallory", _file(world, "dear.json", dear), "--round",
+                round_id, match="bids[1].bundles: the deposit (the largest bundle value, 300.00 "
+                                "USD; 600.00 USD with the bids before it) exceeds the 500.00 USD")
+    assert cli.nonce("mallory") == nonce
+    assert sorted((cli.home / "bids").rglob("*.json")) == saved
     # Attack 6: sealed bids she means to reveal only if it suits her.
     options = _bids(world, {"1": 1}, 20, dataset=0, epsilon_micros=0, purpose="general")
     options["bids"] *= 2

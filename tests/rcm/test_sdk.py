@@ -13,6 +13,7 @@ from eth_account.signers.local import LocalAccount
 import rcm
 from chain.keystore import KeystoreError
 from chain.system import System
+from chain.times import utc_text
 from rcm.cli import cli
 from rcm.errors import render
 from rcm.sdk import Market, Sent
@@ -40,7 +41,7 @@ def market(system: System) -> Market:
     return Market(system)
 
 
-def _refused(market: Market, account: LocalAccount, field: str, action: Callable[[], Any]
+def _refused(market: Market, account: LocalAccount, field: str | None, action: Callable[[], Any]
              ) -> rcm.RcmError:
     """`action` raises an RcmError naming `field`, and the account sent nothing."""
     eth = market.system.chain.w3.eth
@@ -92,6 +93,17 @@ def test_refusals_name_the_field_and_send_nothing(market: Market, buyer: LocalAc
     _refused(market, buyer, "bids[0].bundles", lambda: wallet.bid(1, {"bundles": "none"}))
     _refused(market, buyer, "future_id", lambda: wallet.redeem("0x12"))
     _refused(market, buyer, "round_id", lambda: market.round(99))
+
+
+def test_a_withdrawal_before_the_unbonding_delay_says_when_it_is_ready(
+        market: Market, buyer: LocalAccount) -> None:
+    wallet = market.wallet_of(buyer)
+    wallet.bond(3)
+    wallet.unbond(1)
+    ready = wallet.balances().unbonding_ready_at
+    error = _refused(market, buyer, None, wallet.withdraw)
+    assert error.reason.startswith("nothing to withdraw yet: 1 CST unbonds in ")
+    assert error.reason.endswith(f" s, at {ready} ({utc_text(ready)})")
 
 
 def test_a_mistyped_address_is_refused_by_every_method_that_pays_one(

@@ -107,7 +107,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     registered = cli.json(
         "wallet", "budget", "register", "owner", "--file", str(data), "--epsilon", "20",
         "--delta", "1e-5", "--total-delta", "1e-4",
-        "--purpose", "research", "--purpose", "training",
+        "--purpose", "research", "--purpose", "training", "--purpose", "clinical-research",
     )  # fmt: skip
     dataset = registered["dataset_hex"]
     expected = dataset_id(
@@ -115,7 +115,9 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     )
     assert registered["dataset"] == str(expected) and dataset == hex(expected)
     assert (registered["max_delta_atto"], registered["total_delta_atto"]) == (10**13, 10**14)
-    cli.ok("wallet", "budget", "grant", "owner", dataset, "bob", "2")
+    # Named by its first 8 hex digits, as `git` takes an abbreviated hash.
+    granted = cli.ok("wallet", "budget", "grant", "owner", dataset[:10], "bob", "2")
+    assert granted.startswith(f"granted 2 ε of {dataset} to ")
     cli.ok("wallet", "budget", "sell", "owner", dataset, "5", "--price", "3")
     usd = node.system.usd
     node.system.chain.send(
@@ -129,11 +131,13 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
         20_000_000,
         4_500_000,
     )
-    assert sorted(held["purposes"]) == ["research", "training"]
+    assert sorted(held["purposes"]) == ["clinical-research", "research", "training"]
     assert (held["total_delta_atto"], held["reserved_delta_atto"]) == (10**14, 0)
     assert usd.functions.balanceOf(node.accounts["bob"].address).call() == 50 * USD - 7_500_000
     table = cli.ok("wallet", "budget", "list", "owner")
     assert short(dataset) in table and "offered: 2.5 ε at 3 USD/ε" in table
+    # A purpose by name where a policy names it (the launch policy's clinical-research).
+    assert "purposes: clinical-research, training," in table
     assert "δ: 0.0001 in all, 0.00001 per job" in table and "δ consumed: 0, reserved: 0" in table
 
     register = ("wallet", "budget", "register", "owner", "--content-hash", "0x" + "44" * 32,
@@ -168,8 +172,14 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None
     assert [(i["item"], i["quantity"]) for i in won["items"]] == [(0, 2), (1, 3)]
     node.rejects("bob", "wallet", "claim", "bob", future, match="not this wallet")
 
-    cli.ok("wallet", "claim", "alice", future)
-    cli.ok("wallet", "transfer-future", "alice", "bob", future)
+    node.rejects("alice", "wallet", "claim", "alice", future[:9],
+                 match=f"FUTURE_IDS: {future[:9]} is too short to name an id: give at least 8")
+    unknown = "0x" + ("1" if future[2] == "0" else "0") + future[3:10]
+    node.rejects("alice", "wallet", "claim", "alice", unknown,
+                 match=f"{unknown} is the start of none of this wallet's futures and bids")
+    cli.ok("wallet", "claim", "alice", future[:10])
+    sent = cli.ok("wallet", "transfer-future", "alice", "bob", future[:12])
+    assert sent.startswith(f"sent future {future} to ")
     node.rejects(
         "bob", "wallet", "transfer-future", "bob", MISTYPED, future,
         match=f"TO: {MISTYPED}: bad EIP-55 checksum",
@@ -181,3 +191,4 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None
     cli.ok("wallet", "redeem", "bob", future)
     listed = cli.ok("wallet", "futures", "bob")
     assert f"{future}\n  round 1, redeemed" in listed and "2 × gpu us-east gpu-hour" in listed
+    assert "gpu-hour, certified tier, slot" in listed

@@ -1,0 +1,20 @@
+"""Unix times as people read them, for messages from every layer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_text(timestamp: int) -> str:
+    """A unix time as people read it: `2027-06-07 12:00:00 UTC`."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def unix_and_utc(timestamp: int) -> str:
+    """A unix time as the chain counts it and as people read it, for errors about deadlines:
+    `1767225600 (2026-01-01 00:00:00 UTC)`; the seconds alone past the calendar's year 9999
+    (a bid's default expiry is 2^63 - 1)."""
+    try:
+        return f"{timestamp} ({utc_text(timestamp)})"
+    except (OverflowError, ValueError, OSError):
+        return str(timestamp)
