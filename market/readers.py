@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from chain.validation import describe_validation_error
 from market.errors import MarketError
 from market.model import MAX_MICRO_USD, Ask, Bid, Bundle, Item, Market, ResourceKind, Tier
 from market.result import Clearing
@@ -80,25 +81,6 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MarketError(f"{path}: cannot read: {exc}") from exc
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """The first problem on one line, led by its field path: `bids[3].bundles[0].value: ...`."""
-    path, reason = first_problem(exc)
-    return f"{path}: {reason}" if path else reason
-
-
-def first_problem(exc: ValidationError) -> tuple[str, str]:
-    """The field path of the first problem (`bids[3].bundles[0].value`, empty for the whole
-    document) and what is wrong there, with how many more problems there are."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    cause = first.get("ctx", {}).get("error")
-    message = str(cause) if isinstance(cause, ValueError) else first["msg"]
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
-    more = len(errors) - 1
-    return path.lstrip("."), (f"{message} (and {more} more problem{'s' * (more > 1)})" if more
-                              else message)
 
 
 def read_cats(text: str) -> CatsAuction:

@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "auction": ("auction", "Clear combinatorial auctions and generate market instances."),
     "enclave": ("enclave", "Software attester: sign job evidence the way a TEE would."),
     "oracle": ("oracle", "Policy oracle nodes: init, serve, register, submit verdicts."),
+    "risk": ("risk", "Score a job's safety risk with the regulator's rubric."),
 }
 
 COMPLETION_OPTIONS = {"install_completion", "show_completion"}

@@ -457,8 +457,8 @@ def _model(model: Any, value: Any, field: str) -> Any:
     """A pydantic model from a dict (or the model itself); a bad value names its path."""
     from pydantic import ValidationError
 
+    from chain.validation import first_problem
     from market.errors import MarketError
-    from market.readers import first_problem
 
     if isinstance(value, model):
         return value

@@ -154,15 +154,16 @@ class Cli:
 HEAVY = ("web3", "eth_account", "eth_abi", "eth_utils", "eth_keys", "Crypto")
 
 
-def heavy_modules_loaded_by(cli: Cli, *args: str) -> list[str]:
+def heavy_modules_loaded_by(cli: Cli, *args: str, rpc: bool = True) -> list[str]:
     """Which of web3 and its libraries (a second or more to import) `rcm ARGS` loads, unlocked
     and with no password: read at exit, after the command ran."""
     import ast
 
+    argv = [*args, *(["--rpc", cli.rpc] if rpc else [])]
     probe = ("import atexit, runpy, sys\n"
              f"atexit.register(lambda: print(sorted(m for m in {HEAVY!r} if m in sys.modules),"
              " file=sys.stderr))\n"
-             f"sys.argv = ['rcm', *{[*args, '--rpc', cli.rpc]!r}]\n"
+             f"sys.argv = ['rcm', *{argv!r}]\n"
              "runpy.run_module('rcm', run_name='__main__')\n")
     env = {k: v for k, v in cli.env.items() if k != "RCM_PASSWORD"}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,

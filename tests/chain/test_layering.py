@@ -39,8 +39,25 @@ def test_no_error_below_the_cli_names_a_command_or_a_flag() -> None:
 
     command = re.compile(r"`rcm |--[a-z]")
     found = [f"{path.relative_to(ROOT)}:{number}: {text!r}"
-             for package in ("chain", "tokens", "market", "oracle")
+             for package in ("chain", "tokens", "market", "oracle", "risk")
              for path in sorted((ROOT / package).rglob("*.py"))
              for number, text in _raised_text(path) if command.search(text)]
     listed = "\n".join(found)
     assert not found, f"errors below the CLI name a command or a flag:\n{listed}"
+
+
+def test_risk_depends_on_nothing_of_ours_but_chains_pure_helpers() -> None:
+    """Both sides use it, the buyer's command and the oracle node, so it stays a leaf."""
+    import ast
+
+    ours = ("chain", "tokens", "market", "oracle", "rcm", "risk")
+    pure = {"chain.abi_codec", "chain.errors", "chain.validation"}
+    found = [f"{path.relative_to(ROOT)}: {name}"
+             for path in sorted((ROOT / "risk").rglob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.ImportFrom | ast.Import)
+             for name in ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                          else [alias.name for alias in node.names])
+             if name.split(".")[0] in ours and not name.startswith("risk")
+             and name not in pure]
+    assert not found, "risk imports beyond chain's pure helpers:\n" + "\n".join(found)

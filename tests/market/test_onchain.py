@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from chain.validation import first_problem
 from market.model import MAX_MICRO_EPSILON, MAX_MICRO_USD, MAX_TIMESTAMP, MAX_UNITS
 from market.onchain import UINT16, UINT32, AskEntry, BidEntry
-from market.readers import first_problem
 
 ASK = {"kind": "gpu", "region": "euw1", "slot": "2027-06-07", "slot_seconds": 604_800,
        "tier": "certified", "unit": "gpu-week", "capacity": 8, "reserve_price": 100}

@@ -1,0 +1,3 @@
+from risk.schema import write
+
+write()
