@@ -69,8 +69,18 @@ def by_address(addresses: list[str]) -> list[str]:
 
 def register(system: System, governance: Signer, signers: list[str], threshold: int) -> bytes:
     """Sets the oracle set and k; returns the new configuration digest."""
+    set_config(system, governance, signers, threshold)
+    return config_digest(system)
+
+
+def set_config(system: System, governance: Signer, signers: list[str], threshold: int
+               ) -> Receipt:
+    """Sets the oracle set and k."""
     call = system.oracle.functions.setConfig(by_address(signers), threshold)
-    system.chain.send(call, governance)
+    return system.chain.send(call, governance)
+
+
+def config_digest(system: System) -> bytes:
     return bytes(system.oracle.functions.configDigest().call())
 
 

@@ -42,11 +42,11 @@ def run_once(wallet: rcm.Wallet, args: argparse.Namespace) -> None:
         registered = wallet.register_dataset(
             file=args.file, epsilon=args.epsilon, delta=args.delta, purposes=args.purpose,
             total_delta=args.total_delta)
-        say(f"registered dataset {hex(registered.dataset_id)}: {args.epsilon} ε, δ ≤ "
+        say(f"registered dataset {registered.dataset}: {args.epsilon} ε, δ ≤ "
             f"{args.delta} a job, for {', '.join(args.purpose)}")
-        dataset_id, held, offered = registered.dataset_id, int(args.epsilon * MICRO), 0
+        dataset_id, held, offered = registered.dataset, registered.epsilon_micro_eps, 0
     else:
-        dataset_id, held, offered = dataset.id, dataset.held, dataset.offer_amount
+        dataset_id, held, offered = dataset.id, dataset.held_micro_eps, dataset.offer_micro_eps
     if offered:
         return
     for_sale = held - int(args.keep * MICRO)
@@ -54,7 +54,7 @@ def run_once(wallet: rcm.Wallet, args: argparse.Namespace) -> None:
     if tranche <= 0:
         return
     wallet.offer(dataset_id, Decimal(tranche) / MICRO, args.price)
-    say(f"offered {Decimal(tranche) / MICRO} ε of dataset {hex(dataset_id)} at {args.price} "
+    say(f"offered {Decimal(tranche) / MICRO} ε of dataset {dataset_id} at {args.price} "
         f"USD/ε ({Decimal(for_sale - tranche) / MICRO} ε to offer after it)")
 
 

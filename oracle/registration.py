@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chain.policy_oracle import register
+from chain.policy_oracle import config_digest, set_config
 from chain.system import System
 from oracle.config import NodeConfig, read_toml, write_toml
 from oracle.errors import ConfigError
 
 if TYPE_CHECKING:
+    from chain.contract import Receipt
     from chain.signer import Signer
 
 
@@ -21,6 +22,7 @@ class RegisteredSet:
     signers: list[str]
     threshold: int
     configs: list[Path]
+    receipt: Receipt
 
 
 def node_config_paths(directory: Path) -> list[Path]:
@@ -40,7 +42,8 @@ def register_oracle_set(system: System, governance: Signer, directory: Path) -> 
         raise ConfigError(f"{directory}: the nodes disagree on the threshold {sorted(thresholds)}")
     signers = [config.address for config in configs]
     threshold = thresholds.pop()
-    digest = "0x" + register(system, governance, signers, threshold).hex()
+    receipt = set_config(system, governance, signers, threshold)
+    digest = "0x" + config_digest(system).hex()
     for path, config in zip(paths, configs, strict=True):
         update = {
             "chain_id": system.chain.chain_id,
@@ -48,4 +51,4 @@ def register_oracle_set(system: System, governance: Signer, directory: Path) -> 
             "config_digest": digest,
         }
         write_toml(path, config.model_copy(update=update), overwrite=True)
-    return RegisteredSet(digest, signers, threshold, paths)
+    return RegisteredSet(digest, signers, threshold, paths, receipt)

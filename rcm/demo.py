@@ -265,7 +265,7 @@ class Demo:
                                ("bound", f"{grouped(result.bound, 'usd')} USD"),
                                ("seconds", f"{result.seconds:.3f}")])
         self.summary["clearing"] = {
-            "status": str(result.status), "welfare": result.welfare,
+            "status": str(result.status), "welfare_micro_usd": result.welfare,
             "winners": [market.bid_id_of(f.bid) for f in result.allocation],
             "losing": {market.bid_id_of(loss.bid): str(loss.reason) for loss in result.losing}}
         return result
@@ -304,9 +304,10 @@ class Demo:
                                   f"{bond.open_futures} future{'s' * (bond.open_futures > 1)} "
                                   "until they end; the rest released")
               for label, bond in held.items() if bond.open_futures)])
-        self.summary["payments"] = payments
-        self.summary["bonds_committed"] = {label: {"wei": b.locked_wei, "futures": b.open_futures}
-                                           for label, b in held.items()}
+        self.summary["payments_micro_usd"] = payments
+        self.summary["bonds_committed"] = {
+            label: {"locked_wei": b.locked_wei, "future_count": b.open_futures}
+            for label, b in held.items()}
 
     def futures(self, market: Consortium) -> None:
         self.heading("future", "each winner holds a compute future C(P, r, ε)")
@@ -329,7 +330,7 @@ class Demo:
         seller_bid = market.bid(RESOLD_BID)
         seller, buyer = market.account(seller_bid.buyer), market.account(RESALE_BUYER)
         future = market.digests[RESOLD_BID]
-        price = self.summary["payments"][RESOLD_BID] + RESALE_MARKUP
+        price = self.summary["payments_micro_usd"][RESOLD_BID] + RESALE_MARKUP
         self.heading("resale", f"{seller_bid.buyer} sells its future to {RESALE_BUYER}")
         fund(self.system, self.governance, buyer.address, 0, price, 0)
         self.chain.send(self.system.usd.functions.transfer(seller.address, price), buyer)
@@ -343,7 +344,7 @@ class Demo:
         self.table("resale", [("price", f"{grouped(price, 'usd')} USD"),
                               (f"{RESALE_BUYER} holds", str(held)),
                               ("its stake for the job", self.cst(restake))])
-        self.summary["resale"] = {"price": price, "restake": restake}
+        self.summary["resale"] = {"price_micro_usd": price, "restake_wei": restake}
         return future
 
     def deliver(self, market: Consortium, urls: list[str], enclave: Enclave, future: bytes,
@@ -379,7 +380,7 @@ class Demo:
         ])
         key = "compliant" if compliant else "violation"
         self.summary.setdefault("jobs", {})[key] = {
-            "status": after.status.name.lower(), "burned": burned,
+            "status": after.status.name.lower(), "burned_wei": burned,
             "clauses": [c.id for c in quorum.public.clauses],
             "used": evidence.resources.model_dump()}
 
@@ -398,8 +399,9 @@ class Demo:
         budgets = {name: _budget(self.system.ledger, d) for name, d in market.datasets.items()}
         self.console.print(_rows(Table("dataset", "total ε", "reserved ε", "consumed ε",
                                        title="budgets"),
-                                 [(name, f"{b['total'] / 1e6:g}", f"{b['reserved'] / 1e6:g}",
-                                   f"{b['consumed'] / 1e6:g}") for name, b in budgets.items()]))
+                                 [(name, *(f"{b[f'{field}_micro_eps'] / 1e6:g}"
+                                           for field in ("total", "reserved", "consumed")))
+                                  for name, b in budgets.items()]))
         self.heading("summary", "closing balances")
         house = self.system.clearing_house
         held = {label: balances(self.system, a.address).model_dump()
@@ -407,15 +409,15 @@ class Demo:
         self.console.print(_rows(
             Table("account", "USD", "credit USD", "CST", "staked", "locked", "bonded",
                   "bond committed", title="balances"),
-            [(label, f"{grouped(h['usd'], 'usd')}", f"{grouped(h['credit'], 'usd')}",
-              from_units(h["cst"], "cst"), from_units(h["staked"], "cst"),
-              from_units(h["locked"], "cst"), from_units(h["bonded"], "cst"),
-              from_units(h["bond_locked"], "cst"))
+            [(label, f"{grouped(h['usd_micro_usd'], 'usd')}",
+              f"{grouped(h['credit_micro_usd'], 'usd')}",
+              *(from_units(h[f"{field}_wei"], "cst")
+                for field in ("cst", "staked", "locked", "bonded", "bond_locked")))
              for label, h in held.items() if not label.startswith("owner:")]))
         self.summary |= {
             "balances": held, "budgets": budgets,
-            "escrow": balance_of(self.system.usd, house.address),
-            "reputation": {p: score_micro_usd(reputation, market.accounts[p].address)
+            "escrow_micro_usd": balance_of(self.system.usd, house.address),
+            "reputation_micro_usd": {p: score_micro_usd(reputation, market.accounts[p].address)
                            for p in people}}
 
     def _record(self, digest: bytes) -> BidRecord:
@@ -425,8 +427,9 @@ class Demo:
 def _budget(ledger: Contract, dataset: int) -> dict[str, int]:
     """The dataset's ε in micro-ε: its total, what jobs consumed, what committed bids hold."""
     state = Dataset.read(ledger, dataset)
-    return {"total": state.total_micro_epsilon, "consumed": state.consumed_micro_epsilon,
-            "reserved": reserved_micro_epsilon(ledger, dataset)}
+    return {"total_micro_eps": state.total_micro_epsilon,
+            "consumed_micro_eps": state.consumed_micro_epsilon,
+            "reserved_micro_eps": reserved_micro_epsilon(ledger, dataset)}
 
 
 def _capacity(resources: ResourceUse) -> str:

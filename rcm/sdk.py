@@ -82,19 +82,67 @@ class BidAction:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """Tokens sent: `amount` in the token's smallest unit (wei of ETH and CST, micro-USD)."""
+
+    sender: str
+    to: str
+    token: str
+    amount: int
+    sent: Sent
+
+
+@dataclass(frozen=True)
+class CstMove:
+    """CST staked, unstaked, bonded or unbonded."""
+
+    amount_wei: int
+    sent: Sent
+
+
+@dataclass(frozen=True)
 class Withdrawal:
+    """USD the rounds owed and CST whose unbonding delay had passed; `sent` holds the USD's
+    transaction first, then the CST's, each only where there was some."""
+
     usd_micro_usd: int
-    usd_sent: Sent | None
-    cst_sent: Sent | None
+    cst_wei: int
+    sent: list[Sent]
+
+
+@dataclass(frozen=True)
+class FutureAction:
+    """Futures claimed, or one future sent (`to`) or redeemed into its job (`job`, the
+    future's id: a job keeps the id of the future it redeemed)."""
+
+    futures: list[str]
+    sent: Sent
+    to: str | None = None
+    job: str | None = None
 
 
 @dataclass(frozen=True)
 class RegisteredDataset:
-    dataset_id: int
+    dataset: str  # its id, 0x and 64 hex digits
     content_hash: str
+    epsilon_micro_eps: int
     max_delta_atto: int
     total_delta_atto: int
     sent: Sent
+
+
+@dataclass(frozen=True)
+class BudgetTrade:
+    """ε of a dataset granted (`to`), offered (a price; 0 ε withdraws the offer) or bought
+    (`seller`, `cost_micro_usd`); the price in micro-USD per whole ε."""
+
+    dataset: str
+    epsilon_micro_eps: int
+    sent: Sent
+    to: str | None = None
+    seller: str | None = None
+    price_micro_usd: int | None = None
+    cost_micro_usd: int | None = None
 
 
 class Market:
@@ -194,7 +242,7 @@ class Wallet:
 
         return history(self._system, self.address)
 
-    def transfer(self, to: str, amount: Amount, token: str = "cst") -> Sent:
+    def transfer(self, to: str, amount: Amount, token: str = "cst") -> Transfer:
         """Sends CST, USD or ETH to a 0x address."""
         from tokens.amounts import DECIMALS, to_units
         from tokens.errors import TokensError
@@ -202,21 +250,22 @@ class Wallet:
 
         if token not in DECIMALS:
             raise TokensError(f"expected one of cst, usd, eth, got {token!r}", field="token")
-        units = to_units(str(amount), token)
-        return Sent.of(transfer(self._system, self.account, _address(to), units, token))
+        units, recipient = to_units(str(amount), token), _address(to)
+        receipt = transfer(self._system, self.account, recipient, units, token)
+        return Transfer(self.address, recipient, token, units, Sent.of(receipt))
 
-    def stake(self, amount: Amount) -> Sent:
+    def stake(self, amount: Amount) -> CstMove:
         """Moves CST into the vault as free stake that jobs lock."""
         return self._cst("stake", amount)
 
-    def unstake(self, amount: Amount) -> Sent:
+    def unstake(self, amount: Amount) -> CstMove:
         return self._cst("unstake", amount)
 
-    def bond(self, amount: Amount) -> Sent:
+    def bond(self, amount: Amount) -> CstMove:
         """Posts a reputation bond: what a provider's asks and a result poster hold."""
         return self._cst("bond", amount)
 
-    def unbond(self, amount: Amount) -> Sent:
+    def unbond(self, amount: Amount) -> CstMove:
         """Starts unbonding; `withdraw` takes the CST back after the vault's delay."""
         return self._cst("unbond", amount)
 
@@ -231,14 +280,14 @@ class Wallet:
         """Takes back what the rounds owe this wallet (refunds, change, proceeds) in USD, and
         CST whose unbonding delay has passed."""
         from market.orders import owed, withdraw_owed
-        from tokens.operations import unbonded_ready, withdraw
+        from tokens.operations import unbonded_ready_wei, withdraw
 
         amount, bids = owed(self._system, self.address)
-        usd = Sent.of(withdraw_owed(self._system, self.account, bids)) if amount else None
-        cst = None
-        if not amount or unbonded_ready(self._system, self.address):
-            cst = Sent.of(withdraw(self._system, self.account))
-        return Withdrawal(amount, usd, cst)
+        sent = [Sent.of(withdraw_owed(self._system, self.account, bids))] if amount else []
+        cst = unbonded_ready_wei(self._system, self.address)
+        if not amount or cst:
+            sent.append(Sent.of(withdraw(self._system, self.account)))
+        return Withdrawal(amount, cst, sent)
 
     # ---- asks and bids ----
 
@@ -345,23 +394,29 @@ class Wallet:
         found = resolve_prefix(text, known, "this wallet's futures and bids", "future_id", 64)
         return hex_id(parse_future_id(text) if found is None else found.to_bytes(32, "big"))
 
-    def claim(self, future_ids: list[str]) -> Sent:
+    def claim(self, future_ids: list[str]) -> FutureAction:
         """Mints won futures as ERC-1155 tokens to this wallet."""
-        from tokens.futures import claim
+        from tokens.futures import claim, hex_id
 
-        return Sent.of(claim(self._system, self.account, [self._future(i) for i in future_ids]))
+        ids = [self._future(i) for i in future_ids]
+        return FutureAction([hex_id(i) for i in ids], Sent.of(claim(self._system, self.account,
+                                                                    ids)))
 
-    def transfer_future(self, to: str, future_id: str) -> Sent:
-        from tokens.futures import transfer
+    def transfer_future(self, to: str, future_id: str) -> FutureAction:
+        from tokens.futures import hex_id, transfer
 
-        return Sent.of(transfer(self._system, self.account, _address(to), self._future(future_id)))
+        recipient, future = _address(to), self._future(future_id)
+        receipt = transfer(self._system, self.account, recipient, future)
+        return FutureAction([hex_id(future)], Sent.of(receipt), to=recipient)
 
-    def redeem(self, future_id: str) -> Sent:
+    def redeem(self, future_id: str) -> FutureAction:
         """Turns a future into a policy-oracle job; a holder other than the bidder backs it
         with its own free stake."""
-        from tokens.futures import redeem
+        from tokens.futures import hex_id, redeem
 
-        return Sent.of(redeem(self._system, self.account, self._future(future_id)))
+        future = self._future(future_id)
+        receipt = redeem(self._system, self.account, future)
+        return FutureAction([hex_id(future)], Sent.of(receipt), job=hex_id(future))
 
     def _future(self, text: str) -> bytes:
         return bytes.fromhex(self.future_id(text)[2:])
@@ -384,10 +439,11 @@ class Wallet:
         per_job = budgets.delta_atto(str(delta))
         total = (budgets.delta_atto(str(total_delta), "total_delta") if total_delta is not None
                  else budgets.DEFAULT_JOBS_PER_DELTA_BUDGET * per_job)
+        micro_eps = budgets.epsilon_micros(str(epsilon))
         dataset, receipt = budgets.register(
-            self._system, self.account, content, budgets.epsilon_micros(str(epsilon)), per_job,
-            total, purposes)
-        return RegisteredDataset(dataset, "0x" + content.hex(), per_job, total, Sent.of(receipt))
+            self._system, self.account, content, micro_eps, per_job, total, purposes)
+        return RegisteredDataset(budgets.hex_dataset_id(dataset), "0x" + content.hex(),
+                                 micro_eps, per_job, total, Sent.of(receipt))
 
     def datasets(self) -> list[DatasetView]:
         """Datasets this wallet registered or holds ε of, with its offer on each."""
@@ -402,7 +458,9 @@ class Wallet:
         from tokens.ids import resolve_prefix
 
         def known() -> dict[str, int]:
-            return {hex(i): i for i in registered_datasets(self._system)}
+            # As tables show them and as --json does, in 64 digits.
+            return {shown: i for i in registered_datasets(self._system)
+                    for shown in (hex(i), f"0x{i:064x}")}
 
         if isinstance(dataset, str):
             found = resolve_prefix(dataset, known, "the registered datasets", "dataset")
@@ -410,14 +468,17 @@ class Wallet:
                 return found
         return parse_dataset_id(str(dataset))
 
-    def grant(self, dataset: int | str, to: str, epsilon: Amount) -> Sent:
+    def grant(self, dataset: int | str, to: str, epsilon: Amount) -> BudgetTrade:
         from tokens import budgets
 
-        return Sent.of(budgets.grant(self._system, self.account, self.dataset_id(dataset),
-                                     _address(to),
-                                     budgets.epsilon_micros(str(epsilon))))
+        dataset_id, recipient = self.dataset_id(dataset), _address(to)
+        amount = budgets.epsilon_micros(str(epsilon))
+        receipt = budgets.grant(self._system, self.account, dataset_id, recipient, amount)
+        return BudgetTrade(budgets.hex_dataset_id(dataset_id), amount, Sent.of(receipt),
+                           to=recipient)
 
-    def offer(self, dataset: int | str, epsilon: Amount, price_usd: Amount | None = None) -> Sent:
+    def offer(self, dataset: int | str, epsilon: Amount, price_usd: Amount | None = None
+              ) -> BudgetTrade:
         """Offers ε of a dataset at a fixed USD price per ε; epsilon 0 withdraws the offer."""
         from tokens import budgets
         from tokens.errors import TokensError
@@ -426,25 +487,32 @@ class Wallet:
         if amount and price_usd is None:
             raise TokensError("required when offering ε (USD per whole ε)", field="price_usd")
         price = budgets.price_micro_usd(str(price_usd), "price_usd") if amount else 0
-        return Sent.of(budgets.offer(self._system, self.account, self.dataset_id(dataset), amount,
-                                     price))
+        dataset_id = self.dataset_id(dataset)
+        receipt = budgets.offer(self._system, self.account, dataset_id, amount, price)
+        return BudgetTrade(budgets.hex_dataset_id(dataset_id), amount, Sent.of(receipt),
+                           price_micro_usd=price)
 
-    def buy(self, dataset: int | str, seller: str, epsilon: Amount, price_usd: Amount) -> Sent:
+    def buy(self, dataset: int | str, seller: str, epsilon: Amount, price_usd: Amount
+            ) -> BudgetTrade:
         """Buys ε from a seller's offer at the price the script saw; a changed price is
         refused."""
         from tokens import budgets
 
-        return Sent.of(budgets.buy(
-            self._system, self.account, self.dataset_id(dataset), _address(seller, "seller"),
-            budgets.epsilon_micros(str(epsilon)),
-            budgets.price_micro_usd(str(price_usd), "price_usd")))
+        dataset_id, address = self.dataset_id(dataset), _address(seller, "seller")
+        amount = budgets.epsilon_micros(str(epsilon))
+        price = budgets.price_micro_usd(str(price_usd), "price_usd")
+        receipt = budgets.buy(self._system, self.account, dataset_id, address, amount, price)
+        return BudgetTrade(budgets.hex_dataset_id(dataset_id), amount, Sent.of(receipt),
+                           seller=address, price_micro_usd=price,
+                           cost_micro_usd=budgets.cost_micro_usd(amount, price))
 
-    def _cst(self, method: str, amount: Amount) -> Sent:
+    def _cst(self, method: str, amount: Amount) -> CstMove:
         from tokens import operations
         from tokens.amounts import to_units
 
+        units = to_units(str(amount), "cst")
         operation = getattr(operations, method)
-        return Sent.of(operation(self._system, self.account, to_units(str(amount), "cst")))
+        return CstMove(units, Sent.of(operation(self._system, self.account, units)))
 
 
 def _address(text: str, field: str = "to") -> str:

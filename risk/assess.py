@@ -22,7 +22,7 @@ class Factor:
 
     factor: str
     value: str | int | None  # a FLOP count for a compute line; None for the base
-    bps: int
+    added_bps: int
     source: str
 
 
@@ -62,7 +62,7 @@ def assess(declaration: Declaration, rubric: Rubric) -> Assessment:
         *_listed("capability", sorted(declaration.capabilities), rubric.capabilities),
         *_listed("release", [declaration.release], rubric.release),
     )
-    total = sum(factor.bps for factor in factors)
+    total = sum(factor.added_bps for factor in factors)
     return Assessment(risk_bps=min(total, MAX_RISK_BPS), uncapped_bps=total, factors=factors,
                       prohibited=tuple(practice for practice in sorted(declaration.practices)
                                        if practice in rubric.prohibited))

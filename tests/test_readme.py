@@ -139,7 +139,8 @@ def test_the_readme_walkthrough_runs_as_written(short_tmp: Path) -> None:
         return printed[line]
 
     assert set(json.loads(output_of("rcm wallet balance alice --json"))) >= {
-        "address", "eth", "cst", "usd", "staked", "locked", "bonded"}
+        "address", "eth_wei", "cst_wei", "usd_micro_usd", "staked_wei", "locked_wei",
+        "bonded_wei"}
     assert "optimal, 1 winners" in output_of("rcm auction run --round $ROUND")
     withdrawn = output_of("rcm wallet withdraw lab")
     assert withdrawn.startswith("withdrew ") and not withdrawn.startswith("withdrew 0.00 USD")

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from tokens.errors import TokensError
 
 DECIMALS = {"eth": 18, "cst": 18, "usd": 6}
+UNITS = {"eth": "wei", "cst": "wei", "usd": "micro_usd"}  # each token's smallest unit, by name
 
 
 def to_units(text: str, token: str, field: str = "amount") -> int:

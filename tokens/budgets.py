@@ -125,6 +125,11 @@ def parse_dataset_id(text: str) -> int:
     return value
 
 
+def hex_dataset_id(dataset: int) -> str:
+    """A dataset id as --json documents and the SDK give it: 0x and 64 hex digits."""
+    return f"0x{dataset:064x}"
+
+
 def epsilon_text(micros: int) -> str:
     """2500000 micro-ε -> '2.5'."""
     return format(Decimal(micros).scaleb(-6).normalize(), "f")
@@ -270,24 +275,23 @@ def buy(
 
 
 class DatasetView(BaseModel):
-    """One dataset as a wallet sees it; amounts in micro-ε and atto-δ, the price in micro-USD
-    per ε."""
+    """One dataset as a wallet sees it (`id`: 0x and 64 hex digits); the offer's price is per
+    whole ε."""
 
-    id: int
-    id_hex: str
+    id: str
     owner: str
     content_hash: str
-    total: int
-    held: int
-    reserved: int  # across all holders: reserved for committed bids
-    consumed: int
+    total_micro_eps: int
+    held_micro_eps: int
+    reserved_micro_eps: int  # across all holders: reserved for committed bids
+    consumed_micro_eps: int
     max_delta_atto: int
     total_delta_atto: int
     reserved_delta_atto: int
     consumed_delta_atto: int
     purposes: list[str]
-    offer_amount: int
-    offer_price: int
+    offer_micro_eps: int
+    offer_price_micro_usd: int
 
 
 def datasets(system: System, address: str) -> list[DatasetView]:
@@ -308,21 +312,20 @@ def datasets(system: System, address: str) -> list[DatasetView]:
         offered = Offer.read(ledger, dataset, address)
         views.append(
             DatasetView(
-                id=dataset,
-                id_hex=hex(dataset),
+                id=hex_dataset_id(dataset),
                 owner=state.owner,
                 content_hash="0x" + content.hex(),
-                total=state.total_micro_epsilon,
-                held=held_micro_epsilon(ledger, address, dataset),
-                reserved=reserved_micro_epsilon(ledger, dataset),
-                consumed=state.consumed_micro_epsilon,
+                total_micro_eps=state.total_micro_epsilon,
+                held_micro_eps=held_micro_epsilon(ledger, address, dataset),
+                reserved_micro_eps=reserved_micro_epsilon(ledger, dataset),
+                consumed_micro_eps=state.consumed_micro_epsilon,
                 max_delta_atto=state.max_delta_atto,
                 total_delta_atto=state.total_delta_atto,
                 reserved_delta_atto=reserved_delta_atto(ledger, dataset),
                 consumed_delta_atto=state.consumed_delta_atto,
                 purposes=_purposes(system, dataset, named),
-                offer_amount=offered.amount_micro_epsilon,
-                offer_price=offered.price_micro_usd_per_epsilon,
+                offer_micro_eps=offered.amount_micro_epsilon,
+                offer_price_micro_usd=offered.price_micro_usd_per_epsilon,
             )
         )
     return views

@@ -24,6 +24,7 @@ from chain.system import System
 from chain.times import unix_and_utc
 from chain.vault import stake_to_lock_wei
 from tokens.amounts import from_units
+from tokens.budgets import hex_dataset_id
 from tokens.errors import RoundNotClosed, TokensError
 from tokens.operations import balances
 
@@ -96,7 +97,7 @@ def redeem(system: System, holder: Signer, future_id: bytes) -> Receipt:
     if holder.address != record.bidder:
         needed = stake_to_lock_wei(
             system.vault, holder.address, record.risk_bps, record.deposit_micro_usd)
-        free = balances(system, holder.address).staked
+        free = balances(system, holder.address).staked_wei
         if needed > free:
             raise InsufficientStake(
                 f"redeeming in the bidder's place needs {from_units(needed, 'cst')} CST "
@@ -118,21 +119,22 @@ class BundleItem(BaseModel):
     resource: str
     region: str
     unit: str
-    slot_start_timestamp: int
+    slot_starts_at: int
     slot_seconds: int
-    tier: int
+    tier: int  # its code on chain: 0 standard, 1 certified, 2 confidential
 
 
 class FutureView(BaseModel):
-    """A future of the wallet's; ε in micro-ε, payment in micro-USD."""
+    """A future of the wallet's; its dataset's id 0x and 64 hex digits (None: no private
+    data)."""
 
     id: str
     round: int
     bidder: str
     status: str  # unclaimed | held | redeemed | settled | voided
     items: list[BundleItem]
-    dataset: int
-    epsilon_micros: int
+    dataset: str | None
+    epsilon_micro_eps: int
     risk_bps: int
     payment_micro_usd: int
 
@@ -207,7 +209,7 @@ def _view(
                 resource=ask.resource,
                 region=ask.region,
                 unit=ask.unit,
-                slot_start_timestamp=ask.slot_start_timestamp,
+                slot_starts_at=ask.slot_start_timestamp,
                 slot_seconds=ask.slot_seconds,
                 tier=ask.tier,
             )
@@ -218,8 +220,8 @@ def _view(
         bidder=record.bidder,
         status=status,
         items=items,
-        dataset=record.dataset_id,
-        epsilon_micros=record.epsilon_micros,
+        dataset=hex_dataset_id(record.dataset_id) if record.dataset_id else None,
+        epsilon_micro_eps=record.epsilon_micros,
         risk_bps=record.risk_bps,
         payment_micro_usd=record.payment_micro_usd,
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from chain.contract import ZERO_ADDRESS
 from chain.events import emitted
+from tokens.budgets import hex_dataset_id
 
 if TYPE_CHECKING:
     from chain.contract import Contract, Event
@@ -123,7 +124,7 @@ def _house(event: Event, address: str, bids: set[bytes]) -> list[dict[str, Any]]
 
 def _ledger(event: Event, address: str) -> list[dict[str, Any]]:
     args, name = event.args, event.name
-    dataset = str(args.get("id"))
+    dataset = hex_dataset_id(args["id"]) if "id" in args else None
     if name == "DatasetRegistered" and args["owner"] == address:
         return [{"what": "ε budget registered", "amount": args["totalMicroEpsilon"],
                  "unit": MICRO_EPS, "ref": dataset}]
@@ -153,7 +154,7 @@ def _transfers(system: System, contract: Contract, event: Event, address: str
         ids, values = ((args["ids"], args["values"]) if event.name == "TransferBatch"
                        else ([args["id"]], [args["value"]]))
         futures = contract is system.futures
-        moved = [(_hex(i.to_bytes(32, "big")) if futures else str(i), v)
+        moved = [(_hex(i.to_bytes(32, "big")) if futures else hex_dataset_id(i), v)
                  for i, v in zip(ids, values, strict=True)]
         unit = FUTURES if futures else MICRO_EPS
     counterparty = recipient if sender == address else sender

@@ -12,7 +12,8 @@ MIN_PREFIX_DIGITS = 8
 
 def resolve_prefix(text: str, known: Callable[[], dict[str, int]], kind: str, field: str,
                    whole_digits: int | None = None) -> int | None:
-    """The id `text` names among `known()` (0x-hex as rcm shows each → the id): the one it
+    """The id `text` names among `known()` (0x-hex as rcm shows each, in any of the forms it
+    shows → the id): the one it
     spells, else the one it is the start of (at least 8 hex digits). None when `text` is no
     0x-hex, has `whole_digits` digits, or (with no `whole_digits`: any length may be whole)
     matches none: the caller reads it as a whole id. `kind` names the ids (`this wallet's
@@ -27,7 +28,7 @@ def resolve_prefix(text: str, known: Callable[[], dict[str, int]], kind: str, fi
     if len(digits) < MIN_PREFIX_DIGITS:
         raise TokensError(f"{text} is too short to name an id: give at least "
                           f"{MIN_PREFIX_DIGITS} hex digits", field=field)
-    matches = [id_ for shown, id_ in ids.items() if shown[2:].startswith(digits)]
+    matches = sorted({id_ for shown, id_ in ids.items() if shown[2:].startswith(digits)})
     if len(matches) > 1:
         raise TokensError(f"{text} is the start of {len(matches)} of {kind}; give more digits",
                           field=field)

@@ -12,7 +12,7 @@ from chain.erc20 import allowance, balance_of
 from chain.system import System
 from chain.times import unix_and_utc
 from chain.vault import VaultBalance
-from tokens.amounts import from_units
+from tokens.amounts import UNITS, from_units
 from tokens.errors import TokensError
 
 if TYPE_CHECKING:
@@ -24,32 +24,33 @@ class Balances(BaseModel):
     """Every amount in the smallest unit (wei for ETH and CST, micro-USD for USD)."""
 
     address: str
-    eth: int
-    cst: int
-    usd: int
-    staked: int
-    locked: int
-    bonded: int
-    bond_locked: int  # part of the bond held: a result poster's, a provider's asks' or futures'
-    unbonding: int
+    eth_wei: int
+    cst_wei: int
+    usd_micro_usd: int
+    staked_wei: int
+    locked_wei: int
+    bonded_wei: int
+    bond_locked_wei: int  # the bond held: a result poster's, a provider's asks' or futures'
+    unbonding_wei: int
     unbonding_ready_at: int
-    credit: int  # USD the clearing house holds for the account: the next bids draw on it first
+    # USD the clearing house holds for the account: the next bids draw on it first
+    credit_micro_usd: int
 
 
 def balances(system: System, address: str) -> Balances:
     vault = VaultBalance.read(system.vault, address)
     return Balances(
         address=address,
-        eth=system.chain.balance(address),
-        cst=balance_of(system.cst, address),
-        usd=balance_of(system.payment_token, address),
-        staked=vault.free_wei,
-        locked=vault.locked_wei,
-        bonded=vault.bonded_wei,
-        bond_locked=vault.bond_locked_wei,
-        unbonding=vault.unbonding_wei,
+        eth_wei=system.chain.balance(address),
+        cst_wei=balance_of(system.cst, address),
+        usd_micro_usd=balance_of(system.payment_token, address),
+        staked_wei=vault.free_wei,
+        locked_wei=vault.locked_wei,
+        bonded_wei=vault.bonded_wei,
+        bond_locked_wei=vault.bond_locked_wei,
+        unbonding_wei=vault.unbonding_wei,
         unbonding_ready_at=vault.unbonding_ready_timestamp,
-        credit=credit_micro_usd(system.clearing_house, address),
+        credit_micro_usd=credit_micro_usd(system.clearing_house, address),
     )
 
 
@@ -63,8 +64,8 @@ def _require_at_most(amount: int, available: int, token: str, what: str) -> None
 
 
 def transfer(system: System, sender: Signer, to: str, amount: int, token: str) -> Receipt:
-    held = balances(system, sender.address)
-    _require_at_most(amount, getattr(held, token), token, "the balance")
+    held = balances(system, sender.address).model_dump()
+    _require_at_most(amount, held[f"{token}_{UNITS[token]}"], token, "the balance")
     if token == "eth":
         return system.chain.transfer_eth(sender, to, amount)
     contract = system.cst if token == "cst" else system.usd
@@ -73,7 +74,7 @@ def transfer(system: System, sender: Signer, to: str, amount: int, token: str) -
 
 def _deposit(system: System, sender: Signer, amount: int, method: str) -> Receipt:
     """Moves CST from the wallet into the vault (`stake` or `bond`), approving it first."""
-    _require_at_most(amount, balances(system, sender.address).cst, "cst", "the CST balance")
+    _require_at_most(amount, balances(system, sender.address).cst_wei, "cst", "the CST balance")
     if allowance(system.cst, sender.address, system.vault.address) < amount:
         system.chain.send(system.cst.functions.approve(system.vault.address, amount), sender)
     return system.chain.send(getattr(system.vault.functions, method)(amount), sender)
@@ -84,7 +85,8 @@ def stake(system: System, sender: Signer, amount: int) -> Receipt:
 
 
 def unstake(system: System, sender: Signer, amount: int) -> Receipt:
-    _require_at_most(amount, balances(system, sender.address).staked, "cst", "the free stake")
+    _require_at_most(amount, balances(system, sender.address).staked_wei, "cst",
+                     "the free stake")
     return system.chain.send(system.vault.functions.unstake(amount), sender)
 
 
@@ -93,35 +95,39 @@ def bond(system: System, sender: Signer, amount: int) -> Receipt:
 
 
 def unbond(system: System, sender: Signer, amount: int) -> Receipt:
-    _require_at_most(amount, balances(system, sender.address).bonded, "cst", "the bond")
+    _require_at_most(amount, balances(system, sender.address).bonded_wei, "cst", "the bond")
     return system.chain.send(system.vault.functions.unbond(amount), sender)
 
 
-def unbonded_ready(system: System, address: str) -> bool:
+def unbonded_ready_wei(system: System, address: str) -> int:
+    """CST whose unbonding delay has passed: what `withdraw` takes back (0: none)."""
     held = balances(system, address)
-    now = system.chain.latest_timestamp()
-    return held.unbonding > 0 and now >= held.unbonding_ready_at
+    ready = system.chain.latest_timestamp() >= held.unbonding_ready_at
+    return held.unbonding_wei if ready else 0
 
 
 def withdraw(system: System, sender: Signer) -> Receipt:
     held = balances(system, sender.address)
-    if held.unbonding == 0:
+    if held.unbonding_wei == 0:
         raise TokensError("nothing to withdraw: no refunds or proceeds from rounds, and no CST "
                           "is unbonding")
     now = system.chain.latest_timestamp()
     if now < held.unbonding_ready_at:
         raise TokensError(
-            f"nothing to withdraw yet: {from_units(held.unbonding, 'cst')} CST unbonds in "
+            f"nothing to withdraw yet: {from_units(held.unbonding_wei, 'cst')} CST unbonds in "
             f"{held.unbonding_ready_at - now} s, at {unix_and_utc(held.unbonding_ready_at)}"
         )
     return system.chain.send(system.vault.functions.withdraw(), sender)
 
 
-def fund(system: System, governance: Signer, to: str, cst: int, usd: int, eth: int) -> None:
+def fund(system: System, governance: Signer, to: str, cst: int, usd: int, eth: int
+         ) -> list[Receipt]:
     """Mints demo tokens and sends ETH from the governance account (local chains only)."""
+    sent: list[Receipt] = []
     if cst:
-        system.chain.send(system.cst.functions.mint(to, cst), governance)
+        sent.append(system.chain.send(system.cst.functions.mint(to, cst), governance))
     if usd:
-        system.chain.send(system.usd.functions.mint(to, usd), governance)
+        sent.append(system.chain.send(system.usd.functions.mint(to, usd), governance))
     if eth:
-        system.chain.transfer_eth(governance, to, eth)
+        sent.append(system.chain.transfer_eth(governance, to, eth))
+    return sent

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -124,8 +124,8 @@ def run(
         result = clear_round(book, params, say=_progress_on_stderr())
         save_result(system, round_id, result)
     receipts = post(system, account, book, result)
-    document = {"round": round_id, "txs": [tx_summary(r) for r in receipts],
-                **result.model_dump(mode="json", exclude_none=True)}
+    document = {"round": round_id, **tx_summary(receipts),
+                **_in_units(result.model_dump(mode="json", exclude_none=True))}
     if json_out:
         print_json(document)
         return
@@ -210,6 +210,20 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
                  "premiums capped so the total never exceeds the bundle's value"])
     typer.echo("\n" + table(["component", "USD", "why"], rows, title="What it pays",
                              right={1}))
+
+
+# The clearing result's amounts, all micro-USD; --json documents name each for its unit.
+_MICRO_USD_FIELDS = {"welfare", "bound", "item_prices", "competitive_violation", "total",
+                     "components"}
+
+
+def _in_units(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {f"{key}_micro_usd" if key in _MICRO_USD_FIELDS else key: _in_units(value)
+                for key, value in data.items()}
+    if isinstance(data, list):
+        return [_in_units(value) for value in data]
+    return data
 
 
 def _clearing_time(now: int | None) -> int:

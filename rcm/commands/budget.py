@@ -12,6 +12,7 @@ from rcm.commands.common import (
     JsonOption,
     RpcOption,
     act,
+    as_json,
     load_system,
     print_json,
     report,
@@ -20,6 +21,7 @@ from rcm.commands.common import (
 from rcm.commands.tables import short, table
 
 if TYPE_CHECKING:
+    from rcm.sdk import BudgetTrade
     from tokens.budgets import DatasetView
 
 app = typer.Typer(
@@ -61,10 +63,7 @@ def register(
     """Register a dataset: total ε, per-job and total δ, consented purposes.
 
     The whole ε budget is minted to this wallet. Every job on the dataset is charged the per-job
-    δ cap of the total δ, so the default total lets 100 jobs run. Prints the dataset id (decimal
-    and hex)."""
-    from dataclasses import asdict
-
+    δ cap of the total δ, so the default total lets 100 jobs run. Prints the dataset id."""
     from tokens.budgets import delta_text
     from tokens.errors import TokensError
 
@@ -73,10 +72,8 @@ def register(
     done = wallet_on(name, rpc).register_dataset(
         epsilon=epsilon, delta=delta, purposes=purposes, content_hash=content_hash, file=file,
         total_delta=total_delta)
-    data = {"name": name, **asdict(done), "dataset": done.dataset_id,
-            "dataset_hex": hex(done.dataset_id), "tx": done.sent.tx, "gas": done.sent.gas}
-    report(json_out, data,
-           f"registered dataset {done.dataset_id} ({hex(done.dataset_id)}) with {epsilon} ε and "
+    report(json_out, {"name": name, **as_json(done)},
+           f"registered dataset {hex(int(done.dataset, 16))} with {epsilon} ε and "
            f"δ {delta_text(done.total_delta_atto)}, at most {delta} per job (tx {done.sent.tx})")
 
 
@@ -92,10 +89,9 @@ def grant(
     """Give ε of a dataset's budget to another account (an ERC-1155 transfer)."""
     from tokens import wallets
 
-    dataset_id = wallet_on(name, rpc).dataset_id(dataset)
     recipient = wallets.resolve_recipient(to)
-    act(name, rpc, json_out, lambda w: w.grant(dataset_id, recipient, epsilon),
-        f"granted {epsilon} ε of {hex(dataset_id)} to {recipient}")
+    act(name, rpc, json_out, lambda w: w.grant(dataset, recipient, epsilon),
+        lambda done: f"granted {epsilon} ε of {_id(done.dataset)} to {done.to}")
 
 
 @app.command()
@@ -110,16 +106,12 @@ def sell(
     """Offer ε of a dataset's budget at a fixed price; 0 withdraws the offer.
 
     A new offer replaces the last. The budget stays in the wallet until someone buys."""
-    from tokens import budgets
+    def said(done: BudgetTrade) -> str:
+        if done.epsilon_micro_eps:
+            return f"offered {epsilon} ε of {_id(done.dataset)} at {price_usd} USD per ε"
+        return f"withdrew the offer on {_id(done.dataset)}"
 
-    dataset_id = wallet_on(name, rpc).dataset_id(dataset)
-    amount = budgets.epsilon_micros(epsilon, allow_zero=True)
-    message = (
-        f"offered {epsilon} ε of {hex(dataset_id)} at {price_usd} USD per ε"
-        if amount
-        else f"withdrew the offer on {hex(dataset_id)}"
-    )
-    act(name, rpc, json_out, lambda w: w.offer(dataset_id, epsilon, price_usd), message)
+    act(name, rpc, json_out, lambda w: w.offer(dataset, epsilon, price_usd), said)
 
 
 @app.command()
@@ -137,10 +129,14 @@ def buy(
     Approves the payment token first if needed; a price that changed is refused."""
     from tokens import wallets
 
-    dataset_id = wallet_on(name, rpc).dataset_id(dataset)
     address = wallets.resolve_recipient(seller, "seller")
-    act(name, rpc, json_out, lambda w: w.buy(dataset_id, address, epsilon, price_usd),
-        f"bought {epsilon} ε of {hex(dataset_id)} from {address}")
+    act(name, rpc, json_out, lambda w: w.buy(dataset, address, epsilon, price_usd),
+        lambda done: f"bought {epsilon} ε of {_id(done.dataset)} from {done.seller}")
+
+
+def _id(dataset: str) -> str:
+    """A dataset id as people type it: 0x-hex without its leading zeros."""
+    return hex(int(dataset, 16))
 
 
 @app.command("list")
@@ -170,16 +166,16 @@ def _print_datasets(name: str, address: str, views: list[DatasetView]) -> None:
         purposes = ", ".join(short(p) if p.startswith("0x") else p for p in v.purposes)
         delta = budgets.delta_text
         lines = [
-            short(v.id_hex),
+            _id(v.id),
             f"owner: {owner}",
             f"purposes: {purposes}",
             f"δ: {delta(v.total_delta_atto)} in all, {delta(v.max_delta_atto)} per job",
             f"δ consumed: {delta(v.consumed_delta_atto)}, reserved: {delta(v.reserved_delta_atto)}",
         ]
-        if v.offer_amount:
-            price = from_units(v.offer_price, "usd")
-            lines.append(f"offered: {eps(v.offer_amount)} ε at {price} USD/ε")
-        rows.append(["\n".join(lines), eps(v.total), eps(v.held), eps(v.reserved),
-                     eps(v.consumed)])
+        if v.offer_micro_eps:
+            price = from_units(v.offer_price_micro_usd, "usd")
+            lines.append(f"offered: {eps(v.offer_micro_eps)} ε at {price} USD/ε")
+        rows.append(["\n".join(lines), eps(v.total_micro_eps), eps(v.held_micro_eps),
+                     eps(v.reserved_micro_eps), eps(v.consumed_micro_eps)])
     typer.echo(table(["dataset", "total", "held", "reserved", "consumed"], rows,
                      title=f"{name} {address}: ε per dataset", right={1, 2, 3, 4}))

@@ -45,8 +45,10 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def print_json(data: Any) -> None:
-    """`data` as JSON, integers beyond 2^53 as decimal strings: wei amounts and dataset ids
-    would otherwise be rounded by such readers, silently."""
+    """`data` as JSON in the convention of every --json document (README: JSON output and
+    errors): integers beyond 2^53 as decimal strings, which such readers would otherwise round
+    silently (wei amounts), and next to every time in unix seconds (a key ending `_at`, or
+    `timestamp`) the same time in ISO 8601 under the key plus `_iso`."""
     typer.echo(json.dumps(_exact(data), indent=2, default=str))
 
 
@@ -54,18 +56,48 @@ def _exact(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
         return str(value)
     if isinstance(value, dict):
-        return {key: _exact(item) for key, item in value.items()}
+        return {name: item for key, item in value.items() for name, item in _timed(key, item)}
     if isinstance(value, list | tuple):
         return [_exact(item) for item in value]
     return value
 
 
-def tx_summary(receipt: Receipt) -> dict[str, Any]:
-    from dataclasses import asdict
+def _timed(key: Any, value: Any) -> list[tuple[Any, Any]]:
+    """The key's entry, and its ISO 8601 twin when it is a time in unix seconds."""
+    entry = (key, _exact(value))
+    if is_time_key(key) and isinstance(value, int) and not isinstance(value, bool):
+        return [entry, (f"{key}_iso", iso_time(value))]
+    return [entry]
 
+
+def is_time_key(key: Any) -> bool:
+    return isinstance(key, str) and (key.endswith("_at") or key == "timestamp")
+
+
+def sent_fields(sent: Sent | list[Sent]) -> dict[str, Any]:
+    """`tx` and `gas` of what a command sent: one transaction, or a list of them."""
+    if isinstance(sent, list):
+        return {"tx": [s.tx for s in sent], "gas": [s.gas for s in sent]}
+    return {"tx": sent.tx, "gas": sent.gas}
+
+
+def tx_summary(receipt: Receipt | list[Receipt]) -> dict[str, Any]:
     from rcm.sdk import Sent
 
-    return asdict(Sent.of(receipt))
+    if isinstance(receipt, list):
+        return sent_fields([Sent.of(r) for r in receipt])
+    return sent_fields(Sent.of(receipt))
+
+
+def as_json(result: Any) -> dict[str, Any]:
+    """An SDK result (a dataclass whose amounts are named for their unit) as a --json
+    document: its fields but those that do not apply (None), and its transactions (`sent`) as
+    `tx` and `gas`."""
+    from dataclasses import asdict
+
+    data = {key: value for key, value in asdict(result).items() if value is not None}
+    del data["sent"]
+    return data | sent_fields(result.sent)
 
 
 def wallet_on(name: str, rpc: str) -> Wallet:
@@ -82,11 +114,14 @@ def open_wallet(name: str, rpc: str) -> tuple[System, Signer]:
     return wallet.market.system, wallet.account
 
 
-def act(name: str, rpc: str, json_out: bool, operation: Callable[[Wallet], Sent],
-        message: str) -> None:
-    """Open the wallet, run one checked operation, report the transaction."""
-    sent = operation(wallet_on(name, rpc))
-    report(json_out, {"name": name, "tx": sent.tx, "gas": sent.gas}, f"{message} (tx {sent.tx})")
+def act(name: str, rpc: str, json_out: bool, operation: Callable[[Wallet], Any],
+        message: str | Callable[[Any], str],
+        document: Callable[[Any], dict[str, Any]] = as_json) -> None:
+    """Open the wallet, run one checked operation, report what it did and its transaction;
+    `message` may be made from the operation's result (the ids it resolved)."""
+    done = operation(wallet_on(name, rpc))
+    said = message if isinstance(message, str) else message(done)
+    report(json_out, {"name": name, **document(done)}, f"{said} (tx {done.sent.tx})")
 
 
 def report(json_out: bool, data: dict[str, Any], message: str) -> None:

@@ -13,7 +13,6 @@ from rcm.commands.common import (
     act,
     load_system,
     print_json,
-    wallet_on,
 )
 from rcm.commands.tables import paragraph, short
 
@@ -54,11 +53,12 @@ def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
     for v in views:
         lines += ["", v.id, f"  round {v.round}, {v.status}"]
         for i in v.items:
-            slot = datetime.fromtimestamp(i.slot_start_timestamp, UTC).strftime("%Y-%m-%d %H:%M")
+            slot = datetime.fromtimestamp(i.slot_starts_at, UTC).strftime("%Y-%m-%d %H:%M")
             lines.append(f"  {i.quantity} × {i.resource} {i.region} {i.unit}, "
                          f"{tier_name(i.tier)} tier, slot {slot} UTC + {i.slot_seconds} s "
                          f"(item {i.item})")
-        lines.append(f"  ε {epsilon_text(v.epsilon_micros)} of dataset {short(hex(v.dataset))}, "
+        dataset = short(v.dataset) if v.dataset else "none"
+        lines.append(f"  ε {epsilon_text(v.epsilon_micro_eps)} of dataset {dataset}, "
                      f"risk {v.risk_bps / 100:g}%, payment "
                      f"{from_units(v.payment_micro_usd, 'usd')} USD")
     typer.echo("\n".join(map(paragraph, lines)))
@@ -86,10 +86,9 @@ def transfer_future(
     """Send a future to another account (claims it first if still unclaimed)."""
     from tokens import wallets
 
-    future = wallet_on(name, rpc).future_id(future_id)
     recipient = wallets.resolve_recipient(to)
-    act(name, rpc, json_out, lambda w: w.transfer_future(recipient, future),
-        f"sent future {future} to {recipient}")
+    act(name, rpc, json_out, lambda w: w.transfer_future(recipient, future_id),
+        lambda done: f"sent future {done.futures[0]} to {done.to}")
 
 
 def redeem(
@@ -102,9 +101,8 @@ def redeem(
 
     A holder who is not the bidder backs the job with its own free stake, as much as the
     vault's `requiredStake` for the job's risk (see `rcm wallet stake`)."""
-    future = wallet_on(name, rpc).future_id(future_id)
-    act(name, rpc, json_out, lambda w: w.redeem(future),
-        f"redeemed future {future}: its job is open with the oracle")
+    act(name, rpc, json_out, lambda w: w.redeem(future_id),
+        lambda done: f"redeemed future {done.futures[0]}: its job is open with the oracle")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, load_system, print_json
+from rcm.commands.common import (
+    DEFAULT_RPC_URL,
+    JsonOption,
+    RpcOption,
+    load_system,
+    print_json,
+    tx_summary,
+)
 
 if TYPE_CHECKING:
     from chain.signer import Signer
@@ -41,6 +48,7 @@ def register(
         "signers": registered.signers,
         "threshold": registered.threshold,
         "configs": [str(p) for p in registered.configs],
+        **tx_summary(registered.receipt),
     }
     if json_out:
         print_json(data)
@@ -101,7 +109,7 @@ def submit(
         "fault": quorum.public.fault,
         "clauses": [clause.id for clause in quorum.public.clauses],
         "signers": [signer for signer, _ in quorum.signatures],
-        "tx": receipt.tx,
+        **tx_summary(receipt),
     }
     if json_out:
         print_json(data)

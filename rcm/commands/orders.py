@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, report, wallet_on
+from rcm.commands.common import (
+    DEFAULT_RPC_URL,
+    JsonOption,
+    RpcOption,
+    report,
+    sent_fields,
+    wallet_on,
+)
 from tokens.amounts import grouped
 
 if TYPE_CHECKING:
@@ -32,7 +39,7 @@ def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_
 
     asks = read_json_file(file, AskFile).asks
     posted = wallet_on(name, rpc).post_asks(round_id, asks)
-    report(json_out, {"round": round_id, "items": posted.items, "tx": posted.sent.tx},
+    report(json_out, {"round": round_id, "items": posted.items, **sent_fields(posted.sent)},
            f"posted {len(asks)} asks to round {round_id} as items "
            f"{posted.items[0]}..{posted.items[-1]}")
 
@@ -50,7 +57,7 @@ def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
         return
     placed = wallet.bids(round_id, entries)
     rows = [{"digest": p.digest, "deposit_micro_usd": p.deposit_micro_usd,
-             "stake_wei": p.stake_wei, "tx": p.sent.tx} for p in placed]
+             "stake_wei": p.stake_wei, **sent_fields(p.sent)} for p in placed]
     report(json_out, {"round": round_id, "bids": rows}, "\n".join(
         f"committed {p.digest}: deposit {grouped(p.deposit_micro_usd, 'usd')} USD, stake "
         f"{grouped(p.stake_wei, 'cst', 4)} CST" for p in placed))
@@ -58,7 +65,7 @@ def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
 
 def _dry_run(wallet: Wallet, round_id: int, entries: list[BidEntry], json_out: bool) -> None:
     verdicts = wallet.bids(round_id, entries, dry_run=True)
-    rows = [{"bid": index, "commits": v.refusal is None,
+    rows = [{"index": index, "commits": v.refusal is None,
              "field": v.refusal.field if v.refusal else None,
              "reason": v.refusal.reason if v.refusal else None,
              "deposit_micro_usd": v.deposit_micro_usd, "stake_wei": v.stake_wei}
@@ -80,7 +87,7 @@ def reveal(name: Name, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
            json_out: JsonOption = False) -> None:
     """Reveal this wallet's committed bids of the round (kept since `wallet bid`)."""
     revealed = wallet_on(name, rpc).reveal(round_id)
-    rows = [{"digest": r.digest, "tx": r.sent.tx} for r in revealed]
+    rows = [{"digest": r.digest, **sent_fields(r.sent)} for r in revealed]
     report(json_out, {"round": round_id, "revealed": rows},
            "\n".join(f"revealed {row['digest']}" for row in rows))
 
@@ -92,7 +99,7 @@ def cancel(name: Name, round_id: RoundId,
            rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
     """Cancel committed bids before bidding closes; the deposit becomes withdrawable."""
     cancelled = wallet_on(name, rpc).cancel(round_id, digest)
-    rows = [{"digest": c.digest, "tx": c.sent.tx} for c in cancelled]
+    rows = [{"digest": c.digest, **sent_fields(c.sent)} for c in cancelled]
     report(json_out, {"round": round_id, "cancelled": rows},
            "\n".join(f"cancelled {row['digest']}" for row in rows))
 

@@ -67,7 +67,7 @@ def _print_assessment(assessment: Assessment, regulator: Rubric) -> None:
     for factor in assessment.factors:
         value = flop_text(factor.value) if isinstance(factor.value, int) else factor.value
         label = f"{factor.factor}: {value}" if value is not None else factor.factor
-        rows.append([label, f"{factor.bps:,}", factor.source])
+        rows.append([label, f"{factor.added_bps:,}", factor.source])
     rows.append(["total", f"{assessment.uncapped_bps:,}", ""])
     lines = [table(["factor: declared", "bps", "source"], rows,
                    title=f"rubric {regulator.version}", right={1})]

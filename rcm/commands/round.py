@@ -14,7 +14,6 @@ from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
     RpcOption,
-    iso_time,
     load_system,
     open_wallet,
     print_json,
@@ -25,7 +24,7 @@ from rcm.commands.tables import paragraph, short, table
 from tokens.amounts import grouped
 
 if TYPE_CHECKING:
-    from chain.contract import Receipt
+    from chain.clearing_house import Round
     from chain.system import System
     from market.book import Book
     from rcm.sdk import RoundView
@@ -54,9 +53,12 @@ def list_(rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> Non
 
 
 def _print_rounds(rounds: list[RoundView]) -> None:
-    rows = [[str(view.round_id), view.phase.name.lower(), str(view.state.policy_id),
-             utc_text(_phase_ends(view)[0])[:16], utc_text(_phase_ends(view)[-1])[:16],
-             str(view.state.item_count), str(view.bid_count)] for view in rounds]
+    rows = []
+    for view in rounds:
+        ends = _phase_ends(view.state)
+        rows.append([str(view.round_id), view.phase.name.lower(), str(view.state.policy_id),
+                     utc_text(ends[0])[:16], utc_text(ends[-1])[:16],
+                     str(view.state.item_count), str(view.bid_count)])
     typer.echo(table(["round", "phase", "policy", "bids until", "challenges until", "asks",
                       "bids"], rows, title="rounds (UTC)", right={5, 6}))
 
@@ -82,10 +84,10 @@ def open_(
     receipt = system.chain.send(house.functions.openRound(deadlines.as_args()), account)
     opened = house.events_in(receipt, "RoundOpened")[0].args
     round_id = int(opened["roundId"])
-    data = {"round": round_id, "policy": int(opened["policyId"]),
-            "deadlines": _times(deadlines.as_args()), **tx_summary(receipt)}
-    report(json_out, data, f"opened round {round_id} under policy {data['policy']}: bids until "
-                           f"{data['deadlines']['commit']}")
+    data = {"round": round_id, "policy_id": int(opened["policyId"]),
+            "deadlines": _deadlines(deadlines.as_args()), **tx_summary(receipt)}
+    report(json_out, data, f"opened round {round_id} under policy {data['policy_id']}: bids "
+                           f"until {utc_text(deadlines.commit_timestamp)}")
 
 
 @app.command()
@@ -156,7 +158,8 @@ def close(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFAU
 
     system, account = open_wallet(wallet, rpc)
     receipts = forfeit_unrevealed(system, account, read_book(system, round_id))
-    report(json_out, {"round": round_id, "forfeited": len(receipts), "txs": _txs(receipts)},
+    report(json_out, {"round": round_id, "forfeited_count": len(receipts),
+                      **tx_summary(receipts)},
            f"round {round_id} closed: {len(receipts)} unrevealed bids forfeited")
 
 
@@ -178,7 +181,8 @@ def challenge_(
     result = read_result_file(file)
     system, account = open_wallet(wallet, rpc)
     receipts = challenge(system, account, read_book(system, round_id), result)
-    report(json_out, {"round": round_id, "welfare": result.welfare, "txs": _txs(receipts)},
+    report(json_out, {"round": round_id, "welfare_micro_usd": result.welfare,
+                      **tx_summary(receipts)},
            f"round {round_id}: result replaced, welfare {grouped(result.welfare, 'usd')} USD")
 
 
@@ -223,7 +227,7 @@ def finalise(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DE
 
     system, account = open_wallet(wallet, rpc)
     receipts = settle(system, account, read_book(system, round_id))
-    report(json_out, {"round": round_id, "txs": _txs(receipts)},
+    report(json_out, {"round": round_id, **tx_summary(receipts)},
            f"round {round_id} finalised in {len(receipts)} transactions")
 
 
@@ -240,7 +244,7 @@ def expire(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFA
     ended = end_deliveries(system, account, round_id)
     report(json_out, {"round": round_id, "expired": ["0x" + d.hex() for d in ended.expired],
                       "timed_out": ["0x" + d.hex() for d in ended.timed_out],
-                      "txs": _txs(ended.receipts)},
+                      **tx_summary(ended.receipts)},
            f"round {round_id}: {len(ended.expired)} futures expired, "
            f"{len(ended.timed_out)} jobs timed out")
 
@@ -249,7 +253,7 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
     from chain.clearing_house import Allocation, Result
     from chain.settlement import SolverStatus
     from market.book import read_batches
-    from market.onchain import slot_label, tier_name
+    from market.onchain import tier_name
 
     house = system.clearing_house
     outcome: dict[str, str] = {}
@@ -264,22 +268,22 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
     return {
         "round": book.round_id,
         "phase": book.phase.name.lower(),
-        "policy": state.policy_id,
-        "deadlines": _times(state.deadlines.as_args()),
-        "challenge_end": utc_text(state.challenge_end_timestamp),
+        "policy_id": state.policy_id,
+        "deadlines": _deadlines(_phase_ends(state)),
         "result": None if standing is None else {
-            "version": version, "poster": standing.poster, "fills": standing.fill_count,
+            "version": version, "poster": standing.poster, "fill_count": standing.fill_count,
             "welfare_micro_usd": standing.welfare_micro_usd,
             # a challenge claims nothing of a solver; only the auctioneer's post does
             "claimed": (SolverStatus(standing.solver_status).name.lower()
                         if standing.solver_status else None),
             "bound_micro_usd": standing.bound_micro_usd, "priced": state.priced,
-            "issued": state.issued_count, "closed": state.closed},
+            "issued_count": state.issued_count, "closed": state.closed},
         "items": [{
             "item": a.item, "provider": a.provider, "kind": a.ask.resource,
-            "region": a.ask.region, "slot": slot_label(a.ask.slot_start_timestamp),
-            "tier": tier_name(a.ask.tier), "unit": a.ask.unit, "capacity": a.ask.capacity,
-            "allocated": Allocation.read(house, book.round_id, version, a.item).allocated_units,
+            "region": a.ask.region, "slot_starts_at": a.ask.slot_start_timestamp,
+            "tier": tier_name(a.ask.tier), "unit": a.ask.unit, "capacity_units": a.ask.capacity,
+            "allocated_units": Allocation.read(house, book.round_id, version,
+                                              a.item).allocated_units,
             "reserve_price_micro_usd": a.ask.reserve_price_micro_usd,
         } for a in book.asks],
         "bids": [{
@@ -294,17 +298,21 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
 
 def _listed(view: RoundView) -> dict[str, Any]:
     state = view.state
-    return {"round": view.round_id, "phase": view.phase.name.lower(), "policy": state.policy_id,
-            "deadlines": {phase: {"timestamp": end, "time": iso_time(end)}
-                          for phase, end in zip(PHASE_ENDS, _phase_ends(view), strict=True)},
-            "asks": state.item_count, "bids": view.bid_count, "closed": state.closed}
+    return {"round": view.round_id, "phase": view.phase.name.lower(),
+            "policy_id": state.policy_id, "deadlines": _deadlines(_phase_ends(state)),
+            "item_count": state.item_count, "bid_count": view.bid_count, "closed": state.closed}
 
 
-def _phase_ends(view: RoundView) -> tuple[int, int, int, int]:
+def _phase_ends(state: Round) -> tuple[int, int, int, int]:
     """When bidding, revealing, posting and challenging end; challenges extend the last."""
-    deadlines = view.state.deadlines
+    deadlines = state.deadlines
     return (deadlines.commit_timestamp, deadlines.reveal_timestamp, deadlines.post_timestamp,
-            view.state.challenge_end_timestamp)
+            state.challenge_end_timestamp)
+
+
+def _deadlines(ends: tuple[int, ...]) -> dict[str, int]:
+    """Each phase's end in unix seconds, `commit_ends_at` … `challenge_ends_at`."""
+    return {f"{phase}_ends_at": end for phase, end in zip(PHASE_ENDS, ends, strict=True)}
 
 
 def _unless_zero(address: str) -> str | None:
@@ -313,14 +321,15 @@ def _unless_zero(address: str) -> str | None:
 
 
 def _print_status(document: dict[str, Any]) -> None:
-    deadlines = document["deadlines"]
+    ends = {phase: utc_text(document["deadlines"][f"{phase}_ends_at"]) for phase in PHASE_ENDS}
     typer.echo(paragraph(
-        f"round {document['round']} (policy {document['policy']}): {document['phase']} phase; "
-        f"bids until {deadlines['commit']}, reveals until {deadlines['reveal']}, result until "
-        f"{deadlines['post']}, challenges until {document['challenge_end']}"))
+        f"round {document['round']} (policy {document['policy_id']}): {document['phase']} "
+        f"phase; bids until {ends['commit']}, reveals until {ends['reveal']}, result until "
+        f"{ends['post']}, challenges until {ends['challenge']}"))
     items = [[str(item["item"]), f"{item['kind']} {item['region']}, {item['tier']}",
-              item["slot"][:16], str(item["capacity"]), str(item["allocated"]),
-              grouped(item["reserve_price_micro_usd"], "usd"), short(item["provider"])]
+              utc_text(item["slot_starts_at"])[:16], str(item["capacity_units"]),
+              str(item["allocated_units"]), grouped(item["reserve_price_micro_usd"], "usd"),
+              short(item["provider"])]
              for item in document["items"]]
     typer.echo("\n" + table(["item", "what", "slot", "units", "sold", "reserve USD",
                              "provider"], items, title="items", right={3, 4, 5}))
@@ -334,15 +343,9 @@ def _print_status(document: dict[str, Any]) -> None:
         claim = (f" ({result['claimed']}, bound {grouped(result['bound_micro_usd'], 'usd')})"
                  if result["claimed"] else " (a challenge)")
         typer.echo("\n" + paragraph(
-            f"result {result['version']}: {result['fills']} fills, welfare "
+            f"result {result['version']}: {result['fill_count']} fills, welfare "
             f"{grouped(result['welfare_micro_usd'], 'usd')} USD{claim}, by {result['poster']}; "
             f"{'priced' if result['priced'] else 'not priced'}, "
-            f"{result['issued']} futures issued"))
+            f"{result['issued_count']} futures issued"))
 
 
-def _times(deadlines: tuple[int, ...]) -> dict[str, str]:
-    return dict(zip(PHASE_ENDS, map(utc_text, deadlines), strict=True))
-
-
-def _txs(receipts: list[Receipt]) -> list[str]:
-    return [str(tx_summary(receipt)["tx"]) for receipt in receipts]

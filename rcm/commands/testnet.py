@@ -8,7 +8,14 @@ from urllib.parse import urlsplit
 
 import typer
 
-from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, load_system, print_json
+from rcm.commands.common import (
+    DEFAULT_RPC_URL,
+    JsonOption,
+    RpcOption,
+    load_system,
+    print_json,
+    tx_summary,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Run a local Hardhat node with the system deployed.")
 
@@ -87,8 +94,10 @@ def fund(
     eth_units = to_units(eth, "eth", "--eth")
     recipient = wallets.resolve_recipient(name, "name")
     system = load_system(rpc)
-    operations.fund(system, system.chain.dev_account(0), recipient, cst_units, usd_units, eth_units)
-    data = {"address": recipient, "cst": cst_units, "usd": usd_units, "eth": eth_units}
+    receipts = operations.fund(system, system.chain.dev_account(0), recipient, cst_units,
+                               usd_units, eth_units)
+    data = {"address": recipient, "cst_wei": cst_units, "usd_micro_usd": usd_units,
+            "eth_wei": eth_units, **tx_summary(receipts)}
     if json_out:
         print_json(data)
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,16 +12,18 @@ from rcm.commands.common import (
     JsonOption,
     RpcOption,
     act,
-    iso_time,
+    as_json,
     load_system,
     print_json,
     report,
+    sent_fields,
     wallet_on,
 )
 from rcm.commands.tables import short, table
-from tokens.amounts import from_units, grouped
+from tokens.amounts import UNITS, from_units, grouped
 
 if TYPE_CHECKING:
+    from rcm.sdk import Transfer
     from tokens.history import Entry
     from tokens.operations import Balances
 
@@ -92,7 +94,8 @@ def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
 
 def _print_balance(name: str, address: str, held: Balances) -> None:
-    rows = [[field, from_units(getattr(held, field), token)] for field, token in (
+    rows = [[field, from_units(getattr(held, f"{field}_{UNITS[token]}"), token)]
+            for field, token in (
         ("eth", "eth"),
         ("cst", "cst"),
         ("usd", "usd"),
@@ -116,8 +119,7 @@ def history(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
     address = wallets.address_of(name)
     entries = read_history(load_system(rpc), address)
     if json_out:
-        print_json([entry.model_dump() | {"time": iso_time(entry.timestamp)}
-                    for entry in entries])
+        print_json([entry.model_dump() for entry in entries])
     else:
         _print_history(name, address, entries)
 
@@ -159,7 +161,12 @@ def transfer(
 
     recipient = wallets.resolve_recipient(to)
     act(name, rpc, json_out, lambda w: w.transfer(recipient, amount, token),
-        f"sent {amount} {token.upper()} to {recipient}")
+        f"sent {amount} {token.upper()} to {recipient}", _transferred)
+
+
+def _transferred(done: Transfer) -> dict[str, Any]:
+    return {"from": done.sender, "to": done.to, "asset": done.token,
+            f"amount_{UNITS[done.token]}": done.amount, **sent_fields(done.sent)}
 
 
 def _add_amount_command(verb: str, past: str, doc: str) -> None:
@@ -187,16 +194,11 @@ for _verb, _past, _doc in (
 def withdraw(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
     """Withdraw USD the rounds owe you (refunds, change, proceeds) and CST whose unbonding
     delay has passed."""
-    from dataclasses import asdict
-
     done = wallet_on(name, rpc).withdraw()
-    data: dict[str, object] = {"name": name}
-    if done.usd_sent:
-        data["usd"] = asdict(done.usd_sent) | {"micro_usd": done.usd_micro_usd}
-    if done.cst_sent:
-        data["cst"] = asdict(done.cst_sent)
-    report(json_out, data, f"withdrew {grouped(done.usd_micro_usd, 'usd')} USD"
-           + (" and unbonded CST" if done.cst_sent else ""))
+    report(json_out, {"name": name, **as_json(done)},
+           f"withdrew {grouped(done.usd_micro_usd, 'usd')} USD and "
+           f"{from_units(done.cst_wei, 'cst')} unbonded CST "
+           f"(tx {', '.join(sent.tx for sent in done.sent)})")
 
 
 def _register_market_commands() -> None:

@@ -19,6 +19,7 @@ from chain.settlement import Status
 from chain.system import System
 from tests.contracts.settlement_fixtures import USD, Market, build_market
 from tests.oracle.factories import MECHANISM_FLAGS, PASSWORD, start_node
+from tests.rcm.test_json_convention import check_document
 from tests.support import Cli, free_port
 from tokens import wallets
 
@@ -124,7 +125,7 @@ def _stake(world: World, job: str) -> int:
 
 
 def _locked(world: World) -> int:
-    return int(world.cli.json("wallet", "balance", "buyer")["locked"])
+    return int(world.cli.json("wallet", "balance", "buyer")["locked_wei"])
 
 
 def test_compliant_job_releases_and_violating_job_burns(world: World) -> None:
@@ -135,6 +136,7 @@ def test_compliant_job_releases_and_violating_job_burns(world: World) -> None:
 
     submit = ["oracle", "submit", "--nodes", nodes, "--from", "buyer"]
     verdict = cli.json(*submit, str(_attest(cli, work, good)))
+    check_document(verdict, acts=True)  # the --json convention; its other commands there
     assert (verdict["job"], verdict["verdict"], verdict["clauses"]) == (good, "compliant", [])
     assert len(verdict["signers"]) == 2
     assert _locked(world) == locked - _stake(world, good)

@@ -13,6 +13,7 @@ import pytest
 from chain.policy import LAUNCH_RATES
 from market.examples import consortium_instance
 from market.model import RiskRating
+from tests.rcm.test_json_convention import check_document
 from tests.support import running_testnet
 
 pytestmark = pytest.mark.hardhat
@@ -42,6 +43,10 @@ def _files(home: Path) -> dict[str, bytes]:
     """Every file under `home` but the node's own (its log and pid, under testnet/)."""
     return {str(path.relative_to(home)): path.read_bytes() for path in home.rglob("*")
             if path.is_file() and path.relative_to(home).parts[0] != "testnet"}
+
+
+def test_the_summary_follows_the_json_convention(run: tuple[str, dict[str, Any]]) -> None:
+    check_document(run[1])  # the convention's other commands: tests/rcm/test_json_convention.py
 
 
 def test_every_step_of_a_future_s_life_has_its_heading(run: tuple[str, dict[str, Any]]) -> None:
@@ -74,8 +79,8 @@ def test_closing_balances_follow_from_payments_change_resale_and_burns(
         run: tuple[str, dict[str, Any]]) -> None:
     _, summary = run
     market = consortium_instance()
-    paid, balances = summary["payments"], summary["balances"]
-    resale = summary["resale"]["price"]
+    paid, balances = summary["payments_micro_usd"], summary["balances"]
+    resale = summary["resale"]["price_micro_usd"]
     placed = [bid for bid in market.bids if bid.id not in summary["refused"]]
     for bid in placed:
         assert bid.id in paid or bid.id in summary["clearing"]["losing"]
@@ -86,15 +91,15 @@ def test_closing_balances_follow_from_payments_change_resale_and_burns(
         spent = sum(paid.get(bid.id, 0) for bid in placed if bid.buyer == buyer)
         # every deposit came back but what the winning bids pay; the resale moved USD
         resold = {"institut-pasteur": resale, "charite": 0}.get(buyer, 0)
-        assert balances[buyer]["usd"] == deposits - spent + resold, buyer
-        assert balances[buyer]["credit"] == 0
+        assert balances[buyer]["usd_micro_usd"] == deposits - spent + resold, buyer
+        assert balances[buyer]["credit_micro_usd"] == 0
     # Both delivered jobs paid their providers, the violation too (the buyer was at fault).
-    assert balances[RESOLD_PROVIDER]["credit"] == paid["pasteur-amr-discovery"]
-    assert balances[VIOLATION_PROVIDER]["credit"] == paid["helixgen-llm-finetune"]
+    assert balances[RESOLD_PROVIDER]["credit_micro_usd"] == paid["pasteur-amr-discovery"]
+    assert balances[VIOLATION_PROVIDER]["credit_micro_usd"] == paid["helixgen-llm-finetune"]
     # The clearing house holds exactly what it still owes: undelivered payments and credits.
     undelivered = sum(paid[b] for b in ("nhs-sepsis-warning", "msf-outbreak-forecast",
                                         "quantedge-backtest"))
-    assert summary["escrow"] == undelivered + paid["pasteur-amr-discovery"] + paid[
+    assert summary["escrow_micro_usd"] == undelivered + paid["pasteur-amr-discovery"] + paid[
         "helixgen-llm-finetune"]
 
 
@@ -102,13 +107,14 @@ def test_the_violation_burns_the_discounted_stake_and_the_compliant_job_releases
         run: tuple[str, dict[str, Any]]) -> None:
     _, summary = run
     jobs, balances = summary["jobs"], summary["balances"]
-    outcome = {key: {k: jobs[key][k] for k in ("status", "burned", "clauses")} for key in jobs}
+    outcome = {key: {k: jobs[key][k] for k in ("status", "burned_wei", "clauses")}
+               for key in jobs}
     # 10 % of 40,000 USD at 1 CST per USD: no audit has discounted it yet.
-    assert outcome["violation"] == {"status": "voided", "burned": str(4_000 * CST),
+    assert outcome["violation"] == {"status": "voided", "burned_wei": str(4_000 * CST),
                                     "clauses": ["regulator.epsilon_claim"]}
-    assert outcome["compliant"] == {"status": "settled", "burned": 0, "clauses": []}
-    assert balances["charite"]["locked"] == 0  # the resale buyer's stake came back
-    assert balances["helixgen"]["locked"] == 0
+    assert outcome["compliant"] == {"status": "settled", "burned_wei": 0, "clauses": []}
+    assert balances["charite"]["locked_wei"] == 0  # the resale buyer's stake came back
+    assert balances["helixgen"]["locked_wei"] == 0
 
 
 def test_each_verdict_is_an_audit_worth_its_payment_at_its_risk(
@@ -116,8 +122,8 @@ def test_each_verdict_is_an_audit_worth_its_payment_at_its_risk(
     _, summary = run
     market = consortium_instance()
     risk_bps = market.policy.risk_band_bps[RiskRating.MEDIUM]  # the resold future's rating
-    worth = summary["payments"]["pasteur-amr-discovery"] * risk_bps // 10_000
-    reputation = summary["reputation"]
+    worth = summary["payments_micro_usd"]["pasteur-amr-discovery"] * risk_bps // 10_000
+    reputation = summary["reputation_micro_usd"]
     assert reputation["charite"] == reputation[RESOLD_PROVIDER] == worth > 0
     assert reputation["helixgen"] == 0
 
@@ -126,11 +132,11 @@ def test_budgets_are_consumed_by_delivered_jobs_and_reserved_by_outstanding_futu
         run: tuple[str, dict[str, Any]]) -> None:
     _, summary = run
     budgets = summary["budgets"]
-    assert budgets["amr-genomes"]["consumed"] == 3_500_000
-    assert budgets["deidentified-notes"]["consumed"] == 800_000
-    assert budgets["hse-icu-2025"]["reserved"] == 1_500_000
-    assert budgets["who-surveillance"]["reserved"] == 2_000_000
-    assert all(b["reserved"] == 0 and b["consumed"] == 0
+    assert budgets["amr-genomes"]["consumed_micro_eps"] == 3_500_000
+    assert budgets["deidentified-notes"]["consumed_micro_eps"] == 800_000
+    assert budgets["hse-icu-2025"]["reserved_micro_eps"] == 1_500_000
+    assert budgets["who-surveillance"]["reserved_micro_eps"] == 2_000_000
+    assert all(b["reserved_micro_eps"] == 0 and b["consumed_micro_eps"] == 0
                for name, b in budgets.items() if name in ("biobank-wgs", "chest-xray-de"))
 
 
@@ -156,13 +162,14 @@ def test_each_provider_keeps_one_slash_per_future_sold_committed_and_gets_the_re
     text, summary = run
     committed, balances = summary["bonds_committed"], summary["balances"]
     slash = LAUNCH_RATES.provider_slash_wei
-    assert sum(bond["futures"] for bond in committed.values()) == len(summary["payments"])
+    assert sum(bond["future_count"] for bond in committed.values()) == len(
+        summary["payments_micro_usd"])
     for provider, bond in committed.items():
-        assert int(bond["wei"]) == bond["futures"] * slash, provider
+        assert int(bond["locked_wei"]) == bond["future_count"] * slash, provider
     # The violation's provider sold one future, now judged (the buyer at fault): its bond is all
     # back. The compliant job's provider has another future open: its slashes stay committed.
-    assert committed[VIOLATION_PROVIDER]["futures"] == 1
-    assert balances[VIOLATION_PROVIDER]["bond_locked"] == 0
-    assert committed[RESOLD_PROVIDER]["futures"] > 1
-    assert balances[RESOLD_PROVIDER]["bond_locked"] == committed[RESOLD_PROVIDER]["wei"]
+    assert committed[VIOLATION_PROVIDER]["future_count"] == 1
+    assert balances[VIOLATION_PROVIDER]["bond_locked_wei"] == 0
+    assert committed[RESOLD_PROVIDER]["future_count"] > 1
+    assert balances[RESOLD_PROVIDER]["bond_locked_wei"] == committed[RESOLD_PROVIDER]["locked_wei"]
     assert "committed to its" in text

@@ -80,22 +80,22 @@ def test_the_data_owner_registers_once_and_offers_the_next_tranche(net: Net, tmp
     registered, offered = net.run("data_owner.py", *args)
     (dataset,) = owner.datasets()
     assert dataset.content_hash == "0x" + hashlib.sha256(data.read_bytes()).hexdigest()
-    assert (dataset.total, dataset.held) == (5 * EPSILON, 5 * EPSILON)
+    assert (dataset.total_micro_eps, dataset.held_micro_eps) == (5 * EPSILON, 5 * EPSILON)
     assert dataset.purposes == ["diagnostics"]
-    assert (dataset.offer_amount, dataset.offer_price) == (2 * EPSILON, 3 * USD)
-    assert registered.startswith(f"registered dataset {dataset.id_hex}: 5 ε")
-    assert offered == (f"offered 2 ε of dataset {dataset.id_hex} at 3 USD/ε "
+    assert (dataset.offer_micro_eps, dataset.offer_price_micro_usd) == (2 * EPSILON, 3 * USD)
+    assert registered.startswith(f"registered dataset {dataset.id}: 5 ε")
+    assert offered == (f"offered 2 ε of dataset {dataset.id} at 3 USD/ε "
                        "(3 ε to offer after it)")
     assert net.run("data_owner.py", *args) == []  # its offer stands
 
-    net.cli.ok("wallet", "budget", "buy", "lab", dataset.id_hex, "owner", "2", "--price", "3")
+    net.cli.ok("wallet", "budget", "buy", "lab", dataset.id, "owner", "2", "--price", "3")
     (dataset,) = owner.datasets()
-    assert (dataset.offer_amount, dataset.held) == (0, 3 * EPSILON)
+    assert (dataset.offer_micro_eps, dataset.held_micro_eps) == (0, 3 * EPSILON)
 
     assert net.run("data_owner.py", *args) == [
-        f"offered 2 ε of dataset {dataset.id_hex} at 3 USD/ε (1 ε to offer after it)"]
+        f"offered 2 ε of dataset {dataset.id} at 3 USD/ε (1 ε to offer after it)"]
     (dataset,) = owner.datasets()  # still the one dataset: registered once
-    assert (dataset.offer_amount, dataset.offer_price, dataset.held) == (
+    assert (dataset.offer_micro_eps, dataset.offer_price_micro_usd, dataset.held_micro_eps) == (
         2 * EPSILON, 3 * USD, 3 * EPSILON)
 
 
@@ -105,11 +105,11 @@ def test_a_provider_and_a_buyer_through_a_round(net: Net, tmp_path: Path) -> Non
     # The buyer's job uses private data: 1 ε of a clinic's dataset.
     clinic = market.wallet("clinic")
     dataset = clinic.register_dataset(content_hash="0x" + "22" * 32, epsilon=2, delta="1e-5",
-                                      purposes=["diagnostics"]).dataset_id
+                                      purposes=["diagnostics"]).dataset
     clinic.grant(dataset, lab.address, 1)
     strategy = tmp_path / "strategy.toml"
     strategy.write_text(_uncomment((EXAMPLES / "strategy.toml").read_text(), {
-        '# dataset = "0x3b7…"': f'dataset = "{hex(dataset)}"',
+        '# dataset = "0x3b7…"': f'dataset = "{dataset}"',
         "# epsilon = 1.0": "epsilon = 1.0", "# delta = 1e-6": "delta = 1e-6"}))
     # The shipped sheet, in a week a year from now: a slot must end after the round is final.
     slot = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()
@@ -130,12 +130,12 @@ def test_a_provider_and_a_buyer_through_a_round(net: Net, tmp_path: Path) -> Non
     assert net.run("provider.py", "acme", str(sheet)) == []
     assert len(market.book(round_id).asks) == 2
 
-    usd = lab.balances().usd
+    usd = lab.balances().usd_micro_usd
     (bid,) = net.run("buyer.py", "lab", str(strategy))
     (digest,) = lab.committed(round_id)
     # The job's most: 8 GPU-weeks at 150 USD and 10 kW-weeks at 15 USD.
     assert bid.startswith(f"round {r}: bid {digest[:18]} with 1 bundle(s), deposit 1,350.00 USD")
-    assert usd - lab.balances().usd == 1_350 * USD
+    assert usd - lab.balances().usd_micro_usd == 1_350 * USD
     record = market.book(round_id).records[bytes.fromhex(digest[2:])]
     assert (record.status.name, record.epsilon_micros) == ("COMMITTED", EPSILON)
     assert net.run("buyer.py", "lab", str(strategy)) == []
@@ -155,10 +155,10 @@ def test_a_provider_and_a_buyer_through_a_round(net: Net, tmp_path: Path) -> Non
     net.advance(2 * PHASE + PRICING_WINDOW)
     cli.ok("round", "finalise", r)
 
-    usd = lab.balances().usd
+    usd = lab.balances().usd_micro_usd
     # Unpriced, the winner pays the reserve prices, 900 USD, and gets 450 back.
     assert net.run("buyer.py", "lab", str(strategy)) == ["withdrew 450.00 USD"]
-    assert lab.balances().usd - usd == 450 * USD
+    assert lab.balances().usd_micro_usd - usd == 450 * USD
     (future,) = lab.futures()
     assert (future.id, future.status, future.payment_micro_usd) == (digest, "unclaimed",
                                                                     900 * USD)

@@ -59,7 +59,7 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
     registered = cli.json("wallet", "budget", "register", "owner", "--content-hash",
                           "0x" + "11" * 32, "--epsilon", "10", "--delta", "1e-5",
                           "--purpose", "diagnostics")
-    dataset = registered["dataset_hex"]
+    dataset = registered["dataset"]
     for buyer in ("lab", "rival"):
         cli.ok("wallet", "budget", "grant", "owner", dataset, buyer, "2")
 
@@ -104,11 +104,11 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
     cli.rejects("wallet", "reveal", "lab", "--round", round_id, match="waiting to be revealed")
 
     cli.ok("testnet", "advance", str(PHASE))
-    assert cli.json("round", "close", round_id)["forfeited"] == 0
+    assert cli.json("round", "close", round_id)["forfeited_count"] == 0
     cleared = cli.json("auction", "run", "--round", round_id, "--workers", "1")
-    assert cleared["status"] == "optimal" and len(cleared["txs"]) == 1
+    assert cleared["status"] == "optimal" and len(cleared["tx"]) == 1
     assert [fill["bid"] for fill in cleared["allocation"]] == [won]
-    assert cli.json("auction", "run", "--round", round_id)["txs"] == []  # safe to retry
+    assert cli.json("auction", "run", "--round", round_id)["tx"] == []  # safe to retry
     outcomes = {b["digest"]: b["outcome"] for b in cli.json("round", "status", round_id)["bids"]}
     assert outcomes[won] == "won bundle 0" and outcomes[lost].startswith("lost: outbid")
 
@@ -117,7 +117,7 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
                 match="is in its price phase; settling needs the final phase")
     cli.ok("testnet", "advance", str(PRICING_WINDOW))
     cli.ok("round", "finalise", round_id)
-    assert cli.json("wallet", "withdraw", "rival")["usd"]["micro_usd"] == 1_200 * USD
+    assert cli.json("wallet", "withdraw", "rival")["usd_micro_usd"] == 1_200 * USD
     cli.rejects("wallet", "withdraw", "rival", match="nothing to withdraw")
     futures = cli.json("wallet", "futures", "lab")
     assert [(f["id"], f["status"]) for f in futures] == [(won, "unclaimed")]

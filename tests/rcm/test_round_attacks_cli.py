@@ -26,6 +26,7 @@ from market.result import PricedClearing, Status
 from market.settlement import clear_round, result_path
 from market.wdp import SolveParams
 from tests.oracle.factories import PASSWORD, start_node
+from tests.rcm.test_json_convention import check_document
 from tests.support import Cli, free_port
 
 pytestmark = pytest.mark.hardhat
@@ -68,7 +69,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         cli.ok("wallet", "bond", "mallory", "30")
         dataset = cli.json("wallet", "budget", "register", "owner", "--content-hash",
                            "0x" + "22" * 32, "--epsilon", "10", "--delta", "1e-5",
-                           "--purpose", "diagnostics")["dataset_hex"]
+                           "--purpose", "diagnostics")["dataset"]
         for buyer in ("lab", "rival"):
             cli.ok("wallet", "budget", "grant", "owner", dataset, buyer, "2")
         cli.ok("enclave", "init", str(work / "enclave"), rpc=False)
@@ -167,10 +168,10 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
     for buyer in ("lab", "rival"):
         cli.ok("wallet", "reveal", buyer, "--round", round_id)
     cli.ok("testnet", "advance", str(PHASE))
-    assert cli.json("round", "close", round_id)["forfeited"] == 2
+    assert cli.json("round", "close", round_id)["forfeited_count"] == 2
     forfeit = min(20 * USD, LAUNCH_RATES.forfeit_fee_micro_usd
                   + 20 * USD * LAUNCH_RATES.forfeit_bps // 10_000)
-    assert cli.json("wallet", "withdraw", "mallory")["usd"]["micro_usd"] == 2 * (
+    assert cli.json("wallet", "withdraw", "mallory")["usd_micro_usd"] == 2 * (
         20 * USD - forfeit)
 
     # The auctioneer's solver stopped early: it posts rival's bid alone, feasible, with the bound
@@ -181,7 +182,7 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
     early = _rival_only(system, int(round_id), lab, optimal.welfare)
     result_path(system, int(round_id)).parent.mkdir(parents=True, exist_ok=True)
     result_path(system, int(round_id)).write_text(early.to_json())
-    assert len(cli.json("auction", "run", "--round", round_id)["txs"]) == 1
+    assert len(cli.json("auction", "run", "--round", round_id)["tx"]) == 1
 
     # Attack 1: mallory challenges with the better allocation and names her prices.
     cli.ok("testnet", "advance", str(PHASE))
@@ -189,8 +190,9 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
         payment.model_copy(update={"total": 1}) for payment in optimal.payments]})
     cli.rejects("round", "challenge", round_id, _file(world, "same.json", json.loads(
         early.to_json())), "--wallet", "mallory", match="does not beat the standing result")
-    cli.ok("round", "challenge", round_id, _file(world, "cheap.json", json.loads(
+    challenged = cli.json("round", "challenge", round_id, _file(world, "cheap.json", json.loads(
         cheap.to_json())), "--wallet", "mallory")
+    check_document(challenged, acts=True)  # the --json convention; its other commands there
     status = cli.json("round", "status", round_id)
     assert (status["result"]["version"], status["phase"]) == (2, "challenge")
     # Her challenge reopened the window for an answer; nobody answers, so it stands.
@@ -198,13 +200,14 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
                 match="in its challenge phase; pricing needs the price phase")
     cli.ok("testnet", "advance", str(LAUNCH_RATES.answer_window_seconds + 1))
     priced = cli.json("round", "price", round_id, "--nodes", ",".join(world.nodes))
+    check_document(priced, acts=True)
     cli.ok("round", "finalise", round_id)
 
     paid = {p.winner: p.total for p in optimal.payments}[lab]
     assert priced["payments_micro_usd"] == paid > 1
     (future,) = cli.json("wallet", "futures", "lab")
     assert (future["id"], future["payment_micro_usd"]) == (lab, paid)
-    assert cli.json("wallet", "withdraw", "rival")["usd"]["micro_usd"] == 1_200 * USD
+    assert cli.json("wallet", "withdraw", "rival")["usd_micro_usd"] == 1_200 * USD
     # The auctioneer's result was 13 % short of the bound it claimed, more than the 5 % gap the
     # policy lets a claim declare: beaten by more, it loses the policy's slash, burned. Mallory's
     # challenge stood, so her challenger bond is free again.
@@ -212,4 +215,4 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
     assert early.bound > early.welfare * (10_000 + LAUNCH_RATES.max_claimed_gap_bps) // 10_000
     for name, bonded in (("governance", 150 * CST - slash), ("mallory", 30 * CST)):
         balance = cli.json("wallet", "balance", name)
-        assert (int(balance["bonded"]), balance["bond_locked"]) == (bonded, 0), name
+        assert (int(balance["bonded_wei"]), balance["bond_locked_wei"]) == (bonded, 0), name

@@ -66,19 +66,20 @@ def test_a_wallet_stakes_bonds_and_reads_its_balances(market: Market, buyer: Loc
                                                       ) -> None:
     wallet = market.wallet_of(buyer)
     before = wallet.balances()
-    sent = wallet.stake("12.5")
-    assert isinstance(sent, Sent) and sent.tx.startswith("0x") and sent.gas > 0
+    staked = wallet.stake("12.5")
+    assert staked.amount_wei == 12.5 * CST
+    assert isinstance(staked.sent, Sent) and staked.sent.tx.startswith("0x") and staked.sent.gas > 0
     wallet.bond(3)
     wallet.unstake("2.5")
     after = wallet.balances()
-    assert after.staked - before.staked == 10 * CST
-    assert after.bonded - before.bonded == 3 * CST
-    assert before.cst - after.cst == 13 * CST
+    assert after.staked_wei - before.staked_wei == 10 * CST
+    assert after.bonded_wei - before.bonded_wei == 3 * CST
+    assert before.cst_wei - after.cst_wei == 13 * CST
 
 
 def test_refusals_name_the_field_and_send_nothing(market: Market, buyer: LocalAccount) -> None:
     wallet = market.wallet_of(buyer)
-    held = wallet.balances().cst
+    held = wallet.balances().cst_wei
     error = _refused(market, buyer, "amount", lambda: wallet.transfer(buyer.address, held + 1))
     assert "exceeds the balance" in error.reason
     _refused(market, buyer, "amount", lambda: wallet.stake("0"))
@@ -120,9 +121,9 @@ def test_a_mistyped_address_is_refused_by_every_method_that_pays_one(
     _refused(market, buyer, "to", lambda: wallet.grant(1, mistyped, 1))
     _refused(market, buyer, "seller", lambda: wallet.buy(1, mistyped, 1, 1))
     unchecked = provider.address.lower()
-    received = market.wallet_of(provider).balances().cst
+    received = market.wallet_of(provider).balances().cst_wei
     wallet.transfer(unchecked, 1)
-    assert market.wallet_of(provider).balances().cst == received + CST
+    assert market.wallet_of(provider).balances().cst_wei == received + CST
 
 
 def test_a_named_wallet_is_unlocked_only_when_it_signs(

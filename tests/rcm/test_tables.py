@@ -50,11 +50,11 @@ def test_wallet_list(printed: Callable[[], str]) -> None:
 
 
 def test_wallet_balance(printed: Callable[[], str]) -> None:
-    amounts = dict.fromkeys(("eth", "cst", "staked", "locked", "bonded", "bond_locked",
-                             "unbonding"), WEI)
+    amounts = dict.fromkeys(("eth_wei", "cst_wei", "staked_wei", "locked_wei", "bonded_wei",
+                             "bond_locked_wei", "unbonding_wei"), WEI)
     wallet._print_balance(NAME, ADDRESS, Balances(
-        address=ADDRESS, usd=MICRO_USD_AMOUNT, credit=MICRO_USD_AMOUNT, unbonding_ready_at=WHEN,
-        **amounts))
+        address=ADDRESS, usd_micro_usd=MICRO_USD_AMOUNT, credit_micro_usd=MICRO_USD_AMOUNT,
+        unbonding_ready_at=WHEN, **amounts))
     assert "1000000000.123456789012345678" in printed()
 
 
@@ -71,22 +71,23 @@ def test_wallet_history(printed: Callable[[], str]) -> None:
 def test_wallet_futures(printed: Callable[[], str]) -> None:
     item = BundleItem(item=ROUND, quantity=ROUND, resource="gpu",
                       region="europe-west-frankfurt", unit="gpu-hour",
-                      slot_start_timestamp=WHEN, slot_seconds=ROUND, tier=2)
+                      slot_starts_at=WHEN, slot_seconds=ROUND, tier=2)
     futures._print_futures(NAME, ADDRESS, [FutureView(
         id=DIGEST, round=ROUND, bidder=ADDRESS, status="unclaimed", items=[item, item],
-        dataset=2**256 - 1, epsilon_micros=EPSILON, risk_bps=10_000,
+        dataset=f"0x{2**96 - 1:064x}", epsilon_micro_eps=EPSILON, risk_bps=10_000,
         payment_micro_usd=MICRO_USD_AMOUNT)])
     assert f"\n{DIGEST}\n" in printed()  # whole: `claim` and `redeem` take it
 
 
 def test_wallet_budget_list(printed: Callable[[], str]) -> None:
     budget._print_datasets(NAME, ADDRESS, [DatasetView(
-        id=2**256 - 1, id_hex=hex(2**256 - 1), owner=OTHER, content_hash=DIGEST,
-        total=EPSILON, held=EPSILON, reserved=EPSILON, consumed=EPSILON,
+        id=f"0x{2**96 - 1:064x}", owner=OTHER, content_hash=DIGEST,
+        total_micro_eps=EPSILON, held_micro_eps=EPSILON, reserved_micro_eps=EPSILON,
+        consumed_micro_eps=EPSILON,
         max_delta_atto=10**13, total_delta_atto=10**15, reserved_delta_atto=10**14,
         consumed_delta_atto=10**14, purposes=["clinical-research", DIGEST],
-        offer_amount=EPSILON, offer_price=MICRO_USD_AMOUNT)])
-    assert short(hex(2**256 - 1)) in printed()
+        offer_micro_eps=EPSILON, offer_price_micro_usd=MICRO_USD_AMOUNT)])
+    assert hex(2**96 - 1) in printed()  # whole, as `grant`, `sell` and `buy` take it
 
 
 def test_round_list(printed: Callable[[], str]) -> None:
@@ -99,18 +100,17 @@ def test_round_list(printed: Callable[[], str]) -> None:
 
 
 def test_round_status(printed: Callable[[], str]) -> None:
-    when = "2026-11-18 08:53:20 UTC"
     round._print_status({
-        "round": ROUND, "phase": "challenge", "policy": ROUND,
-        "deadlines": dict.fromkeys(round.PHASE_ENDS, when), "challenge_end": when,
-        "result": {"version": ROUND, "poster": ADDRESS, "fills": ROUND,
+        "round": ROUND, "phase": "challenge", "policy_id": ROUND,
+        "deadlines": {f"{phase}_ends_at": WHEN for phase in round.PHASE_ENDS},
+        "result": {"version": ROUND, "poster": ADDRESS, "fill_count": ROUND,
                    "welfare_micro_usd": MICRO_USD_AMOUNT, "claimed": "optimal",
-                   "bound_micro_usd": MICRO_USD_AMOUNT, "priced": False, "issued": 0,
+                   "bound_micro_usd": MICRO_USD_AMOUNT, "priced": False, "issued_count": 0,
                    "closed": False},
         "items": [{"item": ROUND, "provider": ADDRESS, "kind": "storage",
-                   "region": "europe-west-frankfurt", "slot": "2026-11-18T08:53Z",
-                   "tier": "confidential", "unit": "gpu-hour", "capacity": ROUND,
-                   "allocated": ROUND, "reserve_price_micro_usd": MICRO_USD_AMOUNT}],
+                   "region": "europe-west-frankfurt", "slot_starts_at": WHEN,
+                   "tier": "confidential", "unit": "gpu-hour", "capacity_units": ROUND,
+                   "allocated_units": ROUND, "reserve_price_micro_usd": MICRO_USD_AMOUNT}],
         "bids": [{"digest": DIGEST, "bidder": bidder, "status": "revealed", "in_result": True,
                   "deposit_micro_usd": MICRO_USD_AMOUNT, "payment_micro_usd": MICRO_USD_AMOUNT,
                   "outcome": "lost: outbid — needs 40 units of gpu-euw1-w49-confidential"}

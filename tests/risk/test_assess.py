@@ -114,7 +114,7 @@ def test_the_example_scores_base_task_data_and_release_from_the_rubric() -> None
                 ("task", "fine_tuning", LAUNCH.tasks["fine_tuning"].bps),
                 ("data_category", "health", LAUNCH.data_categories["health"].bps),
                 ("release", "api", LAUNCH.release["api"].bps)]
-    assert [(f.factor, f.value, f.bps) for f in scored.factors] == expected
+    assert [(f.factor, f.value, f.added_bps) for f in scored.factors] == expected
     assert scored.risk_bps == sum(bps for *_, bps in expected)
     assert scored.eligible and not scored.capped
 
@@ -133,7 +133,7 @@ def test_each_compute_line_counts_only_above_it(table: str, line: Threshold) -> 
     assert below.risk_bps == at.risk_bps
     assert above.risk_bps - at.risk_bps == line.bps
     (added,) = [f for f in above.factors if f.factor not in {g.factor for g in at.factors}]
-    assert (added.value, added.bps, added.source) == (line.flop + 1, line.bps, line.source)
+    assert (added.value, added.added_bps, added.source) == (line.flop + 1, line.bps, line.source)
 
 
 def test_the_biological_line_counts_only_for_models_trained_on_biological_sequences() -> None:
@@ -160,7 +160,7 @@ def test_a_practice_the_rubric_does_not_prohibit_leaves_the_job_eligible() -> No
 def test_a_value_the_rubric_does_not_list_adds_nothing_and_says_so() -> None:
     silent = LAUNCH.model_copy(update={"tasks": {}})
     (task,) = [f for f in assess(_plain(), silent).factors if f.factor == "task"]
-    assert (task.value, task.bps, task.source) == ("inference", 0, NOT_LISTED)
+    assert (task.value, task.added_bps, task.source) == ("inference", 0, NOT_LISTED)
 
 
 def test_the_score_is_capped_at_the_whole_notional_and_says_so() -> None:
@@ -169,13 +169,13 @@ def test_the_score_is_capped_at_the_whole_notional_and_says_so() -> None:
                         mainly_biological_sequences=True, release="weights")
     scored = assess(everything, LAUNCH)
     assert scored.risk_bps == MAX_RISK_BPS and scored.capped
-    assert scored.uncapped_bps == sum(f.bps for f in scored.factors) > MAX_RISK_BPS
+    assert scored.uncapped_bps == sum(f.added_bps for f in scored.factors) > MAX_RISK_BPS
 
 
 @given(declarations(), rubrics)
 def test_the_factors_add_up_to_the_score(declaration: Declaration, rubric: Rubric) -> None:
     scored = assess(declaration, rubric)
-    assert scored.uncapped_bps == sum(f.bps for f in scored.factors)
+    assert scored.uncapped_bps == sum(f.added_bps for f in scored.factors)
     assert scored.risk_bps == min(scored.uncapped_bps, MAX_RISK_BPS)
     assert scored.capped == (scored.uncapped_bps > MAX_RISK_BPS)
     assert scored.eligible == (not declaration.practices & rubric.prohibited.keys())

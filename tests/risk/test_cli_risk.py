@@ -59,8 +59,8 @@ def test_json_gives_the_score_its_factors_and_both_hashes() -> None:
     assert result["rubric_version"] == "launch-1"
     assert result["rubric_hash"] == "0x" + rubric_hash(DEFAULT_RUBRIC.read_bytes()).hex()
     assert result["declaration_hash"] == "0x" + declaration_hash(read_declaration(EXAMPLE)).hex()
-    assert all(set(f) == {"factor", "value", "bps", "source"} for f in result["factors"])
-    assert sum(f["bps"] for f in result["factors"]) == result["risk_bps"]
+    assert all(set(f) == {"factor", "value", "added_bps", "source"} for f in result["factors"])
+    assert sum(f["added_bps"] for f in result["factors"]) == result["risk_bps"]
 
 
 def test_a_given_rubric_scores_instead_of_the_launch_one(

@@ -105,13 +105,14 @@ def test_register_mints_the_whole_budget_and_lists_the_dataset(
 ) -> None:
     assert dataset == dataset_id(data_owner.address, CONTENT)
     (view,) = budgets.datasets(system, data_owner.address)
-    assert (view.id, view.owner, view.total, view.held) == (
-        dataset,
+    assert (view.id, view.owner, view.total_micro_eps, view.held_micro_eps) == (
+        budgets.hex_dataset_id(dataset),
         data_owner.address,
         TOTAL,
         TOTAL,
     )
-    assert (view.reserved, view.consumed, view.max_delta_atto) == (0, 0, MAX_DELTA)
+    assert (view.reserved_micro_eps, view.consumed_micro_eps, view.max_delta_atto) == (
+        0, 0, MAX_DELTA)
     assert (view.total_delta_atto, view.reserved_delta_atto, view.consumed_delta_atto) == (
         TOTAL_DELTA,
         0,
@@ -126,7 +127,8 @@ def test_unknown_purposes_are_listed_by_id(system: System, outsider: LocalAccoun
         system, outsider, b"\x22" * 32, EPS, MAX_DELTA, MAX_DELTA, ["genomics"]
     )
     (view,) = budgets.datasets(system, outsider.address)
-    assert view.id == registered and view.purposes == ["0x" + purpose_id("genomics").hex()]
+    assert view.id == budgets.hex_dataset_id(registered)
+    assert view.purposes == ["0x" + purpose_id("genomics").hex()]
 
 
 @pytest.mark.parametrize(
@@ -184,8 +186,8 @@ def test_grant_moves_budget_and_the_recipient_lists_the_dataset(
     budgets.grant(system, data_owner, dataset, buyer.address, 2 * EPS)
     assert _held(system, buyer.address, dataset) == 2 * EPS
     (view,) = budgets.datasets(system, buyer.address)
-    assert (view.id, view.owner, view.held, view.total) == (
-        dataset,
+    assert (view.id, view.owner, view.held_micro_eps, view.total_micro_eps) == (
+        budgets.hex_dataset_id(dataset),
         data_owner.address,
         2 * EPS,
         TOTAL,
@@ -236,9 +238,9 @@ def test_buy_from_an_offer_pays_the_seller_and_withdrawing_ends_it(
     assert _held(system, buyer.address, dataset) == 2_500_000
     assert system.usd.functions.balanceOf(data_owner.address).call() == seller_usd + 7_500_000
     seller = budgets.datasets(system, data_owner.address)[0]
-    assert (seller.offer_amount, seller.offer_price) == (2_500_000, 3 * USD)
+    assert (seller.offer_micro_eps, seller.offer_price_micro_usd) == (2_500_000, 3 * USD)
     budgets.offer(system, data_owner, dataset, 0, 0)
-    assert budgets.datasets(system, data_owner.address)[0].offer_amount == 0
+    assert budgets.datasets(system, data_owner.address)[0].offer_micro_eps == 0
 
 
 def test_a_buy_rounds_the_cost_up_to_the_micro_usd() -> None:

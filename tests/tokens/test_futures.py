@@ -110,9 +110,9 @@ def test_a_won_future_lists_unclaimed_with_its_bundle_epsilon_risk_and_payment(
         (0, 2, "gpu", "us-east", "gpu-hour"),
         (1, 3, "gpu", "us-east", "gpu-hour"),
     ]
-    assert (view.epsilon_micros, view.risk_bps, view.payment_micro_usd) == (
+    assert (view.epsilon_micro_eps, view.risk_bps, view.payment_micro_usd) == (
         10**6, LOW_RISK_BPS, PAYMENT)
-    assert view.dataset == market.dataset
+    assert view.dataset == f"0x{market.dataset:064x}"
 
 
 # ---- claim ----

@@ -38,3 +38,8 @@ def test_what_is_no_prefix_is_left_to_the_caller() -> None:
     for text in ("1234", "0xnothex1", "0x5555555555aa"):
         assert resolve_prefix(text, unread, "ids", "dataset", whole_digits=12) is None
     assert _resolve("0x55555555") is None  # with no whole length, it may be a whole id
+
+
+def test_an_id_shown_in_two_forms_is_one_match() -> None:
+    forms = {"0x99887766aa": 3, f"0x{0x99887766aa:064x}": 3}
+    assert resolve_prefix("0x99887766", lambda: forms, "the test ids", "dataset") == 3

@@ -17,7 +17,6 @@ from chain.connection import connect
 from chain.ledger import dataset_id
 from chain.settlement import Phase
 from chain.system import System
-from rcm.commands.tables import short
 from tests.contracts.settlement_fixtures import CST, USD, build_market
 from tests.support import Cli, running_testnet
 from tokens import wallets
@@ -109,15 +108,16 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
         "--delta", "1e-5", "--total-delta", "1e-4",
         "--purpose", "research", "--purpose", "training", "--purpose", "clinical-research",
     )  # fmt: skip
-    dataset = registered["dataset_hex"]
+    dataset = registered["dataset"]
     expected = dataset_id(
         node.accounts["owner"].address, hashlib.sha256(data.read_bytes()).digest()
     )
-    assert registered["dataset"] == str(expected) and dataset == hex(expected)
+    assert dataset == f"0x{expected:064x}" and registered["epsilon_micro_eps"] == 20_000_000
     assert (registered["max_delta_atto"], registered["total_delta_atto"]) == (10**13, 10**14)
     # Named by its first 8 hex digits, as `git` takes an abbreviated hash.
-    granted = cli.ok("wallet", "budget", "grant", "owner", dataset[:10], "bob", "2")
-    assert granted.startswith(f"granted 2 ε of {dataset} to ")
+    granted = cli.ok("wallet", "budget", "grant", "owner", hex(int(dataset, 16))[:10], "bob",
+                     "2")
+    assert granted.startswith(f"granted 2 ε of {hex(expected)} to ")
     cli.ok("wallet", "budget", "sell", "owner", dataset, "5", "--price", "3")
     usd = node.system.usd
     node.system.chain.send(
@@ -125,8 +125,8 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     )
     cli.ok("wallet", "budget", "buy", "bob", dataset, "owner", "2.5", "--price", "3")
     (held,) = cli.json("wallet", "budget", "list", "bob")
-    assert (held["id"], held["owner"], held["total"], held["held"]) == (
-        str(expected),
+    assert (held["id"], held["owner"], held["total_micro_eps"], held["held_micro_eps"]) == (
+        dataset,
         node.accounts["owner"].address,
         20_000_000,
         4_500_000,
@@ -135,7 +135,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     assert (held["total_delta_atto"], held["reserved_delta_atto"]) == (10**14, 0)
     assert usd.functions.balanceOf(node.accounts["bob"].address).call() == 50 * USD - 7_500_000
     table = cli.ok("wallet", "budget", "list", "owner")
-    assert short(dataset) in table and "offered: 2.5 ε at 3 USD/ε" in table
+    assert hex(expected) in table and "offered: 2.5 ε at 3 USD/ε" in table
     # A purpose by name where a policy names it (the launch policy's clinical-research).
     assert "purposes: clinical-research, training," in table
     assert "δ: 0.0001 in all, 0.00001 per job" in table and "δ consumed: 0, reserved: 0" in table

@@ -29,18 +29,21 @@ def _balance(cli: Cli, name: str) -> dict[str, Any]:
     """The balances as numbers: JSON carries those beyond 2^53 as decimal strings."""
     data = cli.json("wallet", "balance", name)
     assert isinstance(data, dict)
-    return {key: value if key == "address" else int(value) for key, value in data.items()}
+    return {key: value if key == "address" or key.endswith("_iso") else int(value)
+            for key, value in data.items()}
 
 
 def test_issue_flow_bond_and_balance_json(cli: Cli) -> None:
     cli.ok("wallet", "bond", "alice", "100")
     raw = cli.json("wallet", "balance", "alice")
     # Wei amounts pass 2^53: decimal strings, which no JSON reader rounds; small ones stay ints.
-    assert (raw["cst"], raw["bonded"], raw["usd"]) == (str(900 * CST), str(100 * CST), 50_000_000)
+    assert (raw["cst_wei"], raw["bonded_wei"], raw["usd_micro_usd"]) == (
+        str(900 * CST), str(100 * CST), 50_000_000)
     balance = _balance(cli, "alice")
-    assert set(balance) >= {"address", "eth", "cst", "usd", "staked", "locked", "bonded"}
-    assert balance["cst"] == 900 * CST and balance["bonded"] == 100 * CST
-    assert balance["usd"] == 50_000_000 and balance["eth"] > 0
+    assert set(balance) >= {"address", "eth_wei", "cst_wei", "usd_micro_usd", "staked_wei",
+                            "locked_wei", "bonded_wei"}
+    assert balance["cst_wei"] == 900 * CST and balance["bonded_wei"] == 100 * CST
+    assert balance["usd_micro_usd"] == 50_000_000 and balance["eth_wei"] > 0
 
 
 def test_import_a_key_file_and_refuse_a_bad_key(cli: Cli, tmp_path: Path) -> None:
@@ -66,21 +69,26 @@ def test_stake_unstake_and_transfer(cli: Cli) -> None:
     cli.ok("wallet", "stake", "alice", "10.5")
     cli.ok("wallet", "unstake", "alice", "0.5")
     cli.ok("wallet", "transfer", "alice", "bob", "5")
-    cli.ok("wallet", "transfer", "alice", "bob", "1.25", "--token", "usd")
+    sent = cli.json("wallet", "transfer", "alice", "bob", "1.25", "--token", "usd")
+    assert (sent["asset"], sent["amount_micro_usd"], sent["to"]) == (
+        "usd", 1_250_000, _balance(cli, "bob")["address"])
+    assert sent["tx"].startswith("0x") and sent["gas"] > 0
     after = _balance(cli, "alice")
-    assert after["staked"] == before["staked"] + 10 * CST
-    assert after["cst"] == before["cst"] - 15 * CST
+    assert after["staked_wei"] == before["staked_wei"] + 10 * CST
+    assert after["cst_wei"] == before["cst_wei"] - 15 * CST
     bob = _balance(cli, "bob")
-    assert (bob["cst"], bob["usd"]) == (5 * CST, 1_250_000)
+    assert (bob["cst_wei"], bob["usd_micro_usd"]) == (5 * CST, 1_250_000)
 
 
 def test_unbond_then_withdraw_only_after_the_delay(cli: Cli) -> None:
     cli.ok("wallet", "unbond", "alice", "30")
     cli.rejects("wallet", "withdraw", "alice", match="nothing to withdraw yet")
     cli.ok("testnet", "advance", str(7 * 24 * 3600))
-    before = _balance(cli, "alice")["cst"]
-    cli.ok("wallet", "withdraw", "alice")
-    assert _balance(cli, "alice")["cst"] == before + 30 * CST
+    before = _balance(cli, "alice")["cst_wei"]
+    withdrawn = cli.json("wallet", "withdraw", "alice")
+    assert (withdrawn["usd_micro_usd"], int(withdrawn["cst_wei"])) == (0, 30 * CST)
+    assert len(withdrawn["tx"]) == len(withdrawn["gas"]) == 1
+    assert _balance(cli, "alice")["cst_wei"] == before + 30 * CST
     cli.rejects("wallet", "withdraw", "alice", match="nothing to withdraw")
 
 
@@ -122,14 +130,14 @@ def test_an_address_without_a_checksum_is_paid_in_either_case(cli: Cli) -> None:
     bob = _balance(cli, "bob")
     for written in (str(bob["address"]).lower(), "0x" + str(bob["address"])[2:].upper()):
         cli.ok("wallet", "transfer", "alice", written, "1")
-    assert _balance(cli, "bob")["cst"] == bob["cst"] + 2 * CST
+    assert _balance(cli, "bob")["cst_wei"] == bob["cst_wei"] + 2 * CST
 
 
 def test_a_wallet_with_no_eth_is_told_it_needs_gas_and_nothing_is_sent(cli: Cli) -> None:
     cli.ok("wallet", "new", "dry", rpc=False)
     cli.ok("wallet", "transfer", "alice", "dry", "5")
     before = _balance(cli, "dry")
-    assert before["eth"] == 0
+    assert before["eth_wei"] == 0
     for action in (["wallet", "transfer", "dry", "alice", "1"],
                    ["wallet", "budget", "register", "dry", "--epsilon", "1", "--delta", "1e-6",
                     "--purpose", "research", "--content-hash", "0x" + "11" * 32]):
@@ -158,14 +166,14 @@ def test_history_lists_transfers_oldest_first_with_time_and_tx(cli: Cli) -> None
     last = entries[-1]
     assert (last["what"], last["amount"], last["unit"], last["counterparty"]) == (
         "CST received", str(2 * CST), "cst_wei", alice)
-    assert last["time"].endswith("Z") and last["tx"].startswith("0x")
+    assert last["timestamp_iso"].endswith("Z") and last["tx"].startswith("0x")
     assert [e["block"] for e in entries] == sorted(e["block"] for e in entries)
     assert "CST received" in cli.ok("wallet", "history", "bob")
     assert heavy_modules_loaded_by(cli, "wallet", "history", "bob") == []
 
 
 def test_balance_shows_the_clearing_house_credit(cli: Cli) -> None:
-    assert _balance(cli, "bob")["credit"] == 0
+    assert _balance(cli, "bob")["credit_micro_usd"] == 0
     assert "credit" in cli.ok("wallet", "balance", "bob")
 
 
@@ -175,10 +183,11 @@ def test_round_list_shows_each_round_with_its_deadlines(cli: Cli) -> None:
     rounds = cli.json("round", "list")
     assert len(rounds) == len(before) + 1
     listed = rounds[-1]
-    assert (listed["round"], listed["phase"], listed["asks"], listed["bids"]) == (
+    assert (listed["round"], listed["phase"], listed["item_count"], listed["bid_count"]) == (
         opened["round"], "commit", 0, 0)
-    commit = listed["deadlines"]["commit"]
-    assert commit["time"].endswith("Z") and isinstance(commit["timestamp"], int)
+    deadlines = listed["deadlines"]
+    assert deadlines == opened["deadlines"] and isinstance(deadlines["commit_ends_at"], int)
+    assert deadlines["commit_ends_at_iso"].endswith("Z")
     assert f"{opened['round']} " in cli.ok("round", "list")
     assert heavy_modules_loaded_by(cli, "round", "list") == []
 
@@ -188,10 +197,10 @@ def test_rpc_from_the_config_file_unless_a_flag_names_one(cli: Cli) -> None:
     assert "RCM_RPC" not in cli.env
     try:
         config.write_text(f'rpc = "{cli.rpc}"\n')
-        assert int(cli.json("wallet", "balance", "alice", rpc=False)["cst"]) > 0
+        assert int(cli.json("wallet", "balance", "alice", rpc=False)["cst_wei"]) > 0
         config.write_text('rpc = "http://127.0.0.1:1"\n')
         cli.rejects("wallet", "balance", "alice", rpc=False, match="cannot reach")
-        assert int(cli.json("wallet", "balance", "alice")["cst"]) > 0  # --rpc wins
+        assert int(cli.json("wallet", "balance", "alice")["cst_wei"]) > 0  # --rpc wins
         config.write_text("rpc = 8545\n")
         cli.rejects("wallet", "balance", "alice", rpc=False,
                     match=f"config.rpc: must be a non-empty string in {config}")
