@@ -6,14 +6,16 @@ Typed data (mirrored in Solidity by `BidLib`)::
     Bundle(uint16[] items,uint32[] quantities,uint64 valueMicroUsd)
     Envelope(Bundle[] bundles,bytes32 salt)
     Terms(uint32 roundId,address bidder,uint64 maxValueMicroUsd,uint96 datasetId,
-          uint32 epsilonMicros,uint64 deltaAtto,uint16 riskBps,bytes32 purpose,
-          uint8 equityClass,uint64 nonce,uint64 expiryTimestamp)
+          uint32 epsilonMicros,uint64 deltaAtto,uint16 riskBps,bytes32 declarationHash,
+          bytes32 purpose,uint8 equityClass,uint64 nonce,uint64 expiryTimestamp)
 
     domain: name "rcm ClearingHouse", version "1", chainId, verifyingContract = ClearingHouse
 
 - `terms` are public from the commitment on: the deposit (`maxValueMicroUsd`), the CST stake
   (from `riskBps`) and the ε reservation (`datasetId`, `epsilonMicros`, `deltaAtto` — δ × 10¹⁸ —
-  and `purpose`, keccak256 of the purpose's name) are computed from them. `roundId` and
+  and `purpose`, keccak256 of the purpose's name) are computed from them; `declarationHash`
+  commits to the workload declaration `riskBps` was scored from (`risk.declaration_hash`), so
+  a declaration changed after the commit no longer opens it. `roundId` and
   `nonce` in the struct, chain id and contract in the domain: a bid replays nowhere else.
 - `envelope` stays sealed until the reveal: an XOR of bundles (at most one wins; a bundle's
   `items` are the round's item indices, its `quantities` their units, `valueMicroUsd` what the
@@ -64,6 +66,7 @@ BID_TYPES = {
         {"name": "epsilonMicros", "type": "uint32"},
         {"name": "deltaAtto", "type": "uint64"},
         {"name": "riskBps", "type": "uint16"},
+        {"name": "declarationHash", "type": "bytes32"},
         {"name": "purpose", "type": "bytes32"},
         {"name": "equityClass", "type": "uint8"},
         {"name": "nonce", "type": "uint64"},
@@ -92,6 +95,7 @@ class Bid:
     epsilon_micros: int
     delta_atto: int
     risk_bps: int
+    declaration_hash: bytes
     purpose: bytes
     equity_class: int
     nonce: int
@@ -100,8 +104,8 @@ class Bid:
     salt: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def __post_init__(self) -> None:
-        if len(self.purpose) != 32 or len(self.salt) != 32:
-            raise ValueError("purpose and salt must be 32 bytes")
+        if len(self.declaration_hash) != 32 or len(self.purpose) != 32 or len(self.salt) != 32:
+            raise ValueError("declaration_hash, purpose and salt must be 32 bytes")
         if any(b.value_micro_usd > self.max_value_micro_usd for b in self.bundles):
             raise ValueError("no bundle may be worth more than the bid's max value")
 
@@ -138,6 +142,7 @@ def bid_message(bid: Bid) -> dict[str, Any]:
             "epsilonMicros": bid.epsilon_micros,
             "deltaAtto": bid.delta_atto,
             "riskBps": bid.risk_bps,
+            "declarationHash": bid.declaration_hash,
             "purpose": bid.purpose,
             "equityClass": bid.equity_class,
             "nonce": bid.nonce,

@@ -4,12 +4,14 @@ event and the PolicyRegistry's views give it back.
 Three risk bands (low, medium, high) of `riskBps`; tier codes 0 standard, 1 certified,
 2 confidential (a band's tier mask has bit t set when it may use tier t); equity class codes
 below `equity_class_count`, those in `equity_class_mask` being the equity classes; `NO_CAP` for
-a risk cap that is not set. `market/onchain.py` translates it to and from the auctioneer's
+a risk cap that is not set; `rubric_hash`, keccak256 of the risk rubric file bids are scored
+with. `market/onchain.py` translates it to and from the auctioneer's
 `market.model.Policy`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +19,18 @@ if TYPE_CHECKING:
     from chain.contract import Contract
 
 NO_CAP = 2**64 - 1
-BANDS = 3
 TIERS = 3
+MAX_RISK_BPS = 10_000
+
+
+def band_of(band_min_bps: Sequence[int], risk_bps: int) -> int | None:
+    """The band a `riskBps` falls in, as the ClearingHouse's `_band` classifies a fill: the
+    highest whose minimum it reaches; None below the first or above the whole notional, which
+    the commit refuses. The auctioneer and the buyer's client both classify through it, so a
+    bid's band is always its score's, never a bucket the buyer names."""
+    if not band_min_bps[0] <= risk_bps <= MAX_RISK_BPS:
+        return None
+    return max(band for band, least in enumerate(band_min_bps) if least <= risk_bps)
 
 
 @dataclass(frozen=True)
@@ -69,15 +81,17 @@ class Rules:
                    equity, reservation, Rates(*rates))
 
     def band_of(self, risk_bps: int) -> int | None:
-        """The band a bid's `riskBps` falls in, or None when it is outside every band."""
-        if not self.band_min_bps[0] <= risk_bps <= 10_000:
-            return None
-        return max(band for band in range(BANDS) if self.band_min_bps[band] <= risk_bps)
+        return band_of(self.band_min_bps, risk_bps)
 
 
 def current_policy_id(registry: Contract) -> int:
     """The policy rounds opened from now on pin."""
     return int(registry.functions.currentPolicyId().call())
+
+
+def rubric_hash_of(registry: Contract, policy_id: int) -> bytes:
+    """The rubric the policy's rounds score risk with (zero for no policy)."""
+    return bytes(registry.functions.rubricHashOf(policy_id).call())
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,7 @@ class ChainPolicy:
     rules: Rules
     epsilon_limits: tuple[tuple[str, int], ...]
     pricing: PricingWeights
+    rubric_hash: bytes
 
     def as_args(self) -> tuple[Any, ...]:
         return astuple(self)
@@ -109,7 +124,8 @@ class ChainPolicy:
                   Rates(*(rates[name] for name in _RATE_FIELDS))),
             tuple((limit["purpose"], limit["maxEpsilonMicros"]) for limit in raw["epsilonLimits"]),
             PricingWeights(pricing["privacyBps"], tuple(pricing["safetyBps"]),
-                           pricing["equityDiscountBps"]))
+                           pricing["equityDiscountBps"]),
+            bytes(raw["rubricHash"]))
 
 
 _RATE_FIELDS = (

@@ -191,7 +191,8 @@ def bid_from_event(raw: Any) -> Bid:
     terms, envelope = raw["terms"], raw["envelope"]
     return Bid(
         terms["roundId"], terms["bidder"], terms["maxValueMicroUsd"], terms["datasetId"],
-        terms["epsilonMicros"], terms["deltaAtto"], terms["riskBps"], bytes(terms["purpose"]),
+        terms["epsilonMicros"], terms["deltaAtto"], terms["riskBps"],
+        bytes(terms["declarationHash"]), bytes(terms["purpose"]),
         terms["equityClass"], terms["nonce"], terms["expiryTimestamp"],
         tuple(Bundle(tuple(b["items"]), tuple(b["quantities"]), b["valueMicroUsd"])
               for b in envelope["bundles"]),

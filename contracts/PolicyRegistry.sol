@@ -15,6 +15,7 @@ contract PolicyRegistry is IPolicyRegistry, AccessControl {
 
     uint32 private _policyCount;
     mapping(uint32 policyId => Rules) private _rules;
+    mapping(uint32 policyId => bytes32) private _rubricHashes;
     mapping(uint32 policyId => mapping(bytes32 purpose => uint32 maxEpsilonMicros)) private _epsilonLimits;
 
     constructor(address governance) {
@@ -26,6 +27,7 @@ contract PolicyRegistry is IPolicyRegistry, AccessControl {
         _checkPolicy(policy);
         policyId = ++_policyCount;
         _rules[policyId] = policy.rules;
+        _rubricHashes[policyId] = policy.rubricHash;
         for (uint256 i = 0; i < policy.epsilonLimits.length; ++i) {
             PurposeLimit calldata limit = policy.epsilonLimits[i];
             _epsilonLimits[policyId][keccak256(bytes(limit.purpose))] = limit.maxEpsilonMicros;
@@ -41,6 +43,10 @@ contract PolicyRegistry is IPolicyRegistry, AccessControl {
 
     function rulesOf(uint32 policyId) external view returns (Rules memory) {
         return _rules[policyId];
+    }
+
+    function rubricHashOf(uint32 policyId) external view returns (bytes32) {
+        return _rubricHashes[policyId];
     }
 
     function epsilonLimitOf(uint32 policyId, bytes32 purpose) external view returns (uint32) {
@@ -79,6 +85,8 @@ contract PolicyRegistry is IPolicyRegistry, AccessControl {
         bool bounded = safety[2] <= MAX_WEIGHT_BPS && pricing.privacyBps <= MAX_WEIGHT_BPS
             && pricing.equityDiscountBps <= MAX_WEIGHT_BPS;
         if (!ordered || !bounded) revert InvalidPolicy("pricing");
+        // Without a rubric no client could score a bid, and every stake would be the buyer's word.
+        if (policy.rubricHash == bytes32(0)) revert InvalidPolicy("rubricHash");
     }
 
 }

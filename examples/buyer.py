@@ -58,7 +58,7 @@ class Want:
 @dataclass(frozen=True)
 class Strategy:
     wants: list[Want]
-    terms: dict[str, Any]  # the bid's terms: risk rating, purpose, equity class, dataset, ε, δ
+    terms: dict[str, Any]  # the bid's terms: declaration, purpose, equity class, dataset, ε, δ
 
     @classmethod
     def read(cls, path: Path) -> Strategy:
@@ -73,6 +73,8 @@ class Strategy:
         if not wants:
             raise ValueError("items: the job needs at least one item")
         terms = dict(document)
+        if "declaration" in terms:
+            terms["declaration"] = str(path.parent / terms["declaration"])
         if "epsilon" in terms:
             terms["epsilon_micros"] = int(Decimal(str(terms.pop("epsilon"))) * 10**6)
         return cls(wants, terms)

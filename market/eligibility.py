@@ -149,11 +149,12 @@ def bundle_loss(market: Market, bid: Bid, number: int, empty: Usage) -> Loss | N
 
 
 def _tier_loss(market: Market, bid: Bid, number: int) -> Loss | None:
-    allowed = market.policy.allowed_tiers.get(bid.risk_rating, [])
+    rating = market.rating(bid)
+    allowed = market.policy.allowed_tiers.get(rating, [])
     for item_id in bid.bundles[number].items:
         tier = market.item_by_id[item_id].tier
         if tier not in allowed:
             return Loss(bid=bid.id, reason=LossReason.INELIGIBLE_TIER, bundle=number,
-                        item=item_id, detail=f"a {bid.risk_rating}-risk job may not run on the "
+                        item=item_id, detail=f"a {rating}-risk job may not run on the "
                                              f"{tier} tier")
     return None

@@ -6,9 +6,15 @@ regions (Dublin `euw1`, Virginia `use1`) and two weekly slots. Attested enclaves
 confidential tier) are scarce and dear; commodity capacity (standard tier) is plentiful. The
 regulator caps risk on the confidential tier, limits ε per purpose and reserves a quarter of
 every item for public-health and research. Every loss reason occurs once at least.
+
+Each bid's risk is the launch rubric's score of its job's workload declaration
+(`declarations`): most jobs are low risk, the four on patient and genomic data medium, and
+protein design high.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from market.model import (
     Ask,
@@ -19,9 +25,11 @@ from market.model import (
     Market,
     Policy,
     ResourceKind,
-    RiskRating,
     Tier,
 )
+from risk.assess import assess
+from risk.declaration import Capability, DataCategory, Declaration, Release, Task
+from risk.rubric import read_rubric
 
 USD = 1_000_000  # micro-USD
 EPSILON = 1_000_000  # micro-ε
@@ -53,6 +61,46 @@ def job(region: str, slot: str, tier: Tier, gpus: int, power_kw: int, storage_tb
                   value=value_usd * USD)
 
 
+def declared(task: Task, purpose: str, parameters: float, job_flop: float, model_flop: float,
+             data: Iterable[DataCategory] = ("public",), release: Release = "internal",
+             capabilities: Iterable[Capability] = (), biological: bool = False) -> Declaration:
+    """A declaration with no prohibited practice; sizes in the regimes' float notation."""
+    return Declaration(task=task, purpose=purpose, model_parameters=int(parameters),
+                       job_flop=int(job_flop), model_flop=int(model_flop),
+                       data_categories=frozenset(data), mainly_biological_sequences=biological,
+                       capabilities=frozenset(capabilities), practices=frozenset(),
+                       release=release)
+
+
+def declarations() -> dict[str, Declaration]:
+    """What each bid's job is, by bid id. A week of 32 H100s at 40 % of their peak is about
+    8e21 FLOP; a model's cumulative compute counts the training it descends from."""
+    return {
+        "nhs-sepsis-warning": declared("fine_tuning", "diagnostics", 13e9, 7e21, 1.6e23,
+                                       ["health"], "api"),
+        "msf-outbreak-forecast": declared("training", "epidemiology", 2e8, 1e21, 1e21,
+                                          ["health"]),
+        "pasteur-amr-discovery": declared("training", "clinical-research", 6.5e8, 7e21, 7e21,
+                                          ["genomic"], biological=True),
+        "genomics-variant-calling": declared("training", "clinical-research", 1e8, 1.2e22,
+                                             1.2e22, ["genomic", "health"], biological=True),
+        "charite-xray-triage": declared("training", "diagnostics", 3e8, 4e21, 4e21, ["health"],
+                                        "api"),
+        "helixgen-llm-finetune": declared("fine_tuning", "model-training", 7e9, 2.3e22,
+                                          1.07e23, ["health"]),
+        "helixgen-protein-design": declared("training", "model-training", 3e9, 1.5e22, 2e23,
+                                            capabilities=["bio_chem_sequence_design"],
+                                            biological=True),
+        "quantedge-backtest": declared("simulation", "analytics", 0, 5e21, 0, ["financial"]),
+        "novamind-inference": declared("inference", "inference", 7e10, 2e22, 8.4e23,
+                                       release="api"),
+        "streamline-ads": declared("training", "ads-ranking", 1e9, 3e21, 3e21),
+        "pixelfarm-render": declared("simulation", "rendering", 0, 4e21, 0),
+        "stale-trial-matching": declared("inference", "clinical-research", 7e9, 1e20, 8.4e22,
+                                         ["health"]),
+    }
+
+
 def consortium_instance() -> Market:
     items = [Item(id=item_id(kind, region, slot, tier), kind=kind, region=region, slot=slot,
                   tier=tier, unit=UNITS[kind])
@@ -62,7 +110,11 @@ def consortium_instance() -> Market:
                 reserve_price=SUPPLY[item.tier][item.kind][1],
                 enclave_measurement=("9f2c" * 16 if item.tier is Tier.CONFIDENTIAL else None))
             for item in items]
-    return Market(items=items, asks=asks, bids=_bids(), policy=Policy(
+    rubric, _ = read_rubric()
+    scores = {bid_id: assess(declaration, rubric).risk_bps
+              for bid_id, declaration in declarations().items()}
+    bids = [bid.model_copy(update={"risk_bps": scores[bid.id]}) for bid in _bids()]
+    return Market(items=items, asks=asks, bids=bids, policy=Policy(
         tier_risk_caps={Tier.CONFIDENTIAL: 300},
         max_epsilon_micros={"diagnostics": 2 * EPSILON, "epidemiology": 3 * EPSILON,
                             "clinical-research": 4 * EPSILON, "model-training": EPSILON},
@@ -76,8 +128,7 @@ def _bids() -> list[Bid]:
         Bid(id="nhs-sepsis-warning", buyer="hse-ireland",
             bundles=[job("euw1", "w49", conf, 32, 40, 20, 19_200),
                      job("euw1", "w50", conf, 32, 40, 20, 17_000)],
-            epsilon_micros=1_500_000, delta=1e-6, dataset="hse-icu-2025",
-            risk_rating=RiskRating.MEDIUM, purpose="diagnostics",
+            epsilon_micros=1_500_000, delta=1e-6, dataset="hse-icu-2025", purpose="diagnostics",
             equity_class=EquityClass.PUBLIC_HEALTH),
         Bid(id="msf-outbreak-forecast", buyer="msf-epicentre",
             bundles=[job("euw1", "w49", std, 48, 55, 10, 14_000),
@@ -88,17 +139,16 @@ def _bids() -> list[Bid]:
             bundles=[job("use1", "w49", conf, 32, 38, 40, 18_000),
                      job("euw1", "w49", conf, 32, 38, 40, 18_500)],
             epsilon_micros=3_500_000, delta=1e-6, dataset="amr-genomes",
-            risk_rating=RiskRating.MEDIUM, purpose="clinical-research",
+            purpose="clinical-research",
             equity_class=EquityClass.RESEARCH),
         Bid(id="genomics-variant-calling", buyer="genomics-institute",
             bundles=[job("use1", "w50", conf, 48, 60, 120, 26_000)],
             epsilon_micros=2 * EPSILON, delta=1e-6, dataset="biobank-wgs",
-            risk_rating=RiskRating.MEDIUM, purpose="clinical-research",
+            purpose="clinical-research",
             equity_class=EquityClass.RESEARCH),
         Bid(id="charite-xray-triage", buyer="charite",
             bundles=[job("euw1", "w50", conf, 16, 20, 30, 9_000)],
-            epsilon_micros=3 * EPSILON, delta=1e-6, dataset="chest-xray-de",
-            risk_rating=RiskRating.MEDIUM, purpose="diagnostics",
+            epsilon_micros=3 * EPSILON, delta=1e-6, dataset="chest-xray-de", purpose="diagnostics",
             equity_class=EquityClass.RESEARCH),
         Bid(id="helixgen-llm-finetune", buyer="helixgen",
             bundles=[job("euw1", "w49", std, 96, 110, 30, 40_000),
@@ -106,8 +156,7 @@ def _bids() -> list[Bid]:
             epsilon_micros=800_000, delta=1e-7, dataset="deidentified-notes",
             purpose="model-training"),
         Bid(id="helixgen-protein-design", buyer="helixgen",
-            bundles=[job("use1", "w50", std, 64, 75, 20, 60_000)],
-            risk_rating=RiskRating.HIGH, purpose="model-training"),
+            bundles=[job("use1", "w50", std, 64, 75, 20, 60_000)], purpose="model-training"),
         Bid(id="quantedge-backtest", buyer="quantedge",
             bundles=[job("use1", "w49", std, 64, 70, 10, 24_000)], purpose="analytics"),
         Bid(id="novamind-inference", buyer="novamind",

@@ -47,6 +47,10 @@ DATASETS = ["mimic-iv", "uk-biobank", "nih-chestxray", "tcga-pancancer", "eicu-c
 JOB_GPUS = [8, 16, 32, 64, 128, 256]  # whole 8-GPU nodes
 KW_PER_GPU_NUMERATOR = 5  # 1.25 kW per GPU with its share of cooling: power scales with GPUs
 STORAGE_COVER = (0.8, 1.2)  # storage is rarely what runs out; GPUs and power are
+# The scores a rubric gives jobs of each rating under the default bands (the launch rubric's
+# are multiples of 100 bps).
+RISK_BPS = {RiskRating.LOW: range(1_000, 3_000, 100), RiskRating.MEDIUM: range(3_000, 6_000, 100),
+            RiskRating.HIGH: range(6_000, 10_001, 100)}
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,12 @@ class _Job:
 
 def generate_market(bids: int, regions: int, slots: int, seed: int) -> Market:
     rng = random.Random(seed)
+    # Scores come from a stream of their own, so every other draw is what it was before bids
+    # carried them, and so are the instances benchmarks/RESULTS.md records.
+    scores = random.Random(f"{seed}-risk")
     region_names = [_region_name(r) for r in range(regions)]
     buyers = 1 + bids // 4
-    bid_list = [_bid(rng, n, _job(rng, regions, slots), region_names, slots, buyers)
+    bid_list = [_bid(rng, scores, n, _job(rng, regions, slots), region_names, slots, buyers)
                 for n in range(bids)]
     items = [Item(id=_item_id(kind, region, slot, tier), kind=kind, region=region,
                   slot=f"s{slot + 1}", tier=tier, unit=UNIT[kind])
@@ -96,14 +103,14 @@ def _job(rng: random.Random, regions: int, slots: int) -> _Job:
                 value_per_gpu=rng.randint(220, 720) * MICRO, resident=rng.random() < 0.3)
 
 
-def _bid(rng: random.Random, number: int, job: _Job, region_names: list[str], slots: int,
-         buyers: int) -> Bid:
+def _bid(rng: random.Random, scores: random.Random, number: int, job: _Job,
+         region_names: list[str], slots: int, buyers: int) -> Bid:
     equity = rng.choices(list(EquityClass), weights=[20, 25, 55])[0]
     rating = {Tier.CONFIDENTIAL: RiskRating.HIGH, Tier.CERTIFIED: RiskRating.MEDIUM,
               Tier.STANDARD: RiskRating.LOW}[job.tier]
     if job.tier is Tier.CONFIDENTIAL and rng.random() < 0.6:
         rating = rng.choice([RiskRating.LOW, RiskRating.MEDIUM])
-    if rng.random() < 0.02:  # a misfiled risk rating: the job asks for a tier it may not use
+    if rng.random() < 0.02:  # a riskier job than its tier allows: it asks for a tier it may not use
         rating = RiskRating.HIGH
     has_data = equity is not EquityClass.COMMERCIAL or rng.random() < 0.3
     purpose = rng.choice(PURPOSES[equity])
@@ -116,7 +123,8 @@ def _bid(rng: random.Random, number: int, job: _Job, region_names: list[str], sl
     return Bid(id=f"bid-{number:05d}", buyer=f"{equity}-{rng.randrange(buyers):04d}",
                bundles=_bundles(rng, job, region_names, slots, has_data),
                epsilon_micros=epsilon, delta=1e-6 if has_data else 0.0,
-               dataset=rng.choice(DATASETS) if has_data else None, risk_rating=rating,
+               dataset=rng.choice(DATASETS) if has_data else None,
+               risk_bps=scores.choice(RISK_BPS[rating]),
                purpose=purpose, equity_class=equity,
                expiry=PAST_EXPIRY + number if rng.random() < 0.03 else None)
 

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chain.policy import NO_CAP
+from chain.policy import MAX_RISK_BPS, NO_CAP, band_of
 from chain.settlement import MAX_DEPOSIT_MICRO_USD
 
 # The bounds of every number a market holds (docs/files.md). Each is what the contract field
@@ -49,6 +49,7 @@ MicroEpsilon = Annotated[int, Field(strict=True, ge=0, le=MAX_MICRO_EPSILON,
 Timestamp = Annotated[int, Field(strict=True, ge=0, le=MAX_TIMESTAMP, description="Unix seconds.")]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][\w.:-]*$")]
 BASIS_POINTS = 10_000
+RiskBps = Annotated[int, Field(strict=True, ge=0, le=MAX_RISK_BPS)]
 
 
 class ResourceKind(StrEnum):
@@ -121,7 +122,10 @@ class Bid(_Frozen):
     epsilon_micros: MicroEpsilon = Field(default=0, description="Privacy loss the job may incur.")
     delta: float = Field(default=0.0, ge=0.0, lt=1.0)
     dataset: str | None = None
-    risk_rating: RiskRating = RiskRating.LOW
+    risk_bps: RiskBps = Field(
+        default=1_000, description="Share of the notional at risk, basis points: on chain the "
+                                   "rubric's score of the job's declaration, here stated. Its "
+                                   "rating is the policy's highest risk band it reaches.")
     purpose: str = "general"
     equity_class: EquityClass = EquityClass.COMMERCIAL
     expiry: Timestamp | None = Field(default=None,
@@ -222,6 +226,11 @@ class Policy(_Frozen):
                              "previous rating's")
         return self
 
+    def rating_of(self, risk_bps: int) -> RiskRating | None:
+        """The band a score falls in, as the chain classifies it; None below the lowest."""
+        band = band_of([self.risk_band_bps[rating] for rating in RiskRating], risk_bps)
+        return None if band is None else list(RiskRating)[band]
+
     def reserved_units(self, capacity: int) -> int:
         return capacity * self.equity_reservation_bps // BASIS_POINTS
 
@@ -259,12 +268,20 @@ class Market(_Frozen):
             steps[ask.item][ask.reserve_price] += ask.capacity
         return {item_id: sorted(prices.items()) for item_id, prices in steps.items()}
 
+    def rating(self, bid: Bid) -> RiskRating:
+        """The bid's risk rating: the policy's band of its `risk_bps`."""
+        rating = self.policy.rating_of(bid.risk_bps)
+        if rating is None:
+            raise ValueError(f"bid {bid.id}: risk_bps {bid.risk_bps} is below the policy's "
+                             "lowest risk band")
+        return rating
+
     def risk_load(self, bid: Bid, bundle: Bundle, tier: Tier | None = None) -> int:
         """Risk weight times GPU units, on one tier or (tier None) on all of them."""
         units = sum(quantity for item_id, quantity in bundle.items.items()
                     if self.item_by_id[item_id].kind is ResourceKind.GPU
                     and (tier is None or self.item_by_id[item_id].tier is tier))
-        return self.policy.risk_weights[bid.risk_rating] * units
+        return self.policy.risk_weights[self.rating(bid)] * units
 
     def supply_cost(self, item_id: str, taken: int, units: int) -> int:
         """Reserve cost of `units` more units of an item once `taken` are already used."""
@@ -280,7 +297,11 @@ class Market(_Frozen):
         for index, ask in enumerate(self.asks):
             if ask.item not in self.item_by_id:
                 raise ValueError(f"asks[{index}].item: unknown item {ask.item!r}")
+        lowest = self.policy.risk_band_bps[RiskRating.LOW]
         for index, bid in enumerate(self.bids):
+            if self.policy.rating_of(bid.risk_bps) is None:
+                raise ValueError(f"bids[{index}].risk_bps: {bid.risk_bps} is below the policy's "
+                                 f"lowest risk band ({lowest})")
             for number, bundle in enumerate(bid.bundles):
                 for item_id, quantity in bundle.items.items():
                     path = f"bids[{index}].bundles[{number}].items.{item_id}"

@@ -4,8 +4,9 @@ On chain an item is one provider's ask (the ClearingHouse numbers a round's asks
 so a round read back from the chain is a market whose every item has exactly one ask, named by
 its index. Kinds, tiers and equity classes travel as small integers, purposes as the keccak256
 of their names, risk as basis points of the notional: a bid's rating is the policy's highest
-risk band its `riskBps` reaches. The files providers and buyers sign up with are the market's
-own JSON (micro-USD, micro-ε), with items named by the round's item indices.
+risk band its `riskBps` reaches (`chain.policy.band_of`). The files providers and buyers sign
+up with are the market's own JSON (micro-USD, micro-ε), with items named by the round's item
+indices.
 
 Everything the chain accepted converts: a revealed bid the auctioneer cannot use (a bundle
 spanning two providers, more units than the item has, δ of 1 or more) is reported as
@@ -15,6 +16,7 @@ spanning two providers, more units than the item has, δ of 1 or more) is report
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -22,7 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import purpose_id, purpose_name
-from chain.policy import LAUNCH_RATES, NO_CAP, ChainPolicy, PricingWeights, Rates, Rules
+from chain.policy import (
+    LAUNCH_RATES,
+    MAX_RISK_BPS,
+    NO_CAP,
+    ChainPolicy,
+    PricingWeights,
+    Rates,
+    Rules,
+)
 from chain.settlement import KIND_CODES
 from chain.settlement import Ask as ChainAsk
 from market.errors import MarketError
@@ -44,6 +54,8 @@ from market.model import (
 from market.model import (
     PricingWeights as ModelPricingWeights,
 )
+from market.rubrics import launch_rubric_hash, policy_rubric_entry
+from risk.declaration import Declaration, read_declaration
 
 TIER_CODES = {Tier.STANDARD: 0, Tier.CERTIFIED: 1, Tier.CONFIDENTIAL: 2}
 EQUITY_CODES = {EquityClass.COMMERCIAL: 0, EquityClass.RESEARCH: 1, EquityClass.PUBLIC_HEALTH: 2}
@@ -124,7 +136,14 @@ class BidEntry(_Strict):
     epsilon_micros: MicroEpsilon = 0
     delta: float = Field(default=0.0, ge=0.0, lt=1.0)
     dataset: int = Field(default=0, ge=0, lt=2**96, description="Dataset id (decimal or 0x).")
-    risk_rating: RiskRating = RiskRating.LOW
+    declaration: Declaration | Path = Field(
+        description="The job's workload declaration, or the path of its JSON file (in a bid "
+                    "file, relative to the file's directory): the round's rubric scores it "
+                    "into the bid's riskBps, and the bid commits to its hash.")
+    risk_bps: int | None = Field(
+        default=None, strict=True, ge=0, le=MAX_RISK_BPS,
+        description="A score above the rubric's, to stake more than it asks; none: the "
+                    "rubric's score.")
     purpose: str = "general"
     equity_class: EquityClass = EquityClass.COMMERCIAL
     expiry: Timestamp = Field(default=2**63 - 1, gt=0)
@@ -134,21 +153,45 @@ class BidEntry(_Strict):
     def _hex_or_decimal(cls, value: object) -> object:
         return int(value, 0) if isinstance(value, str) else value
 
-    def to_chain(self, round_id: int, bidder: str, nonce: int, rules: Rules) -> ChainBid:
-        """The bid under the round's rules: its rating's band minimum is its `riskBps`."""
+    @field_validator("declaration", mode="before")
+    @classmethod
+    def _object_or_path(cls, value: object) -> object:
+        """Dispatched here so that a problem is named by its path in the declaration
+        (`declaration.job_flop`), not by the union's member."""
+        if isinstance(value, dict):
+            return Declaration.model_validate(value)
+        if isinstance(value, str | Declaration | Path):
+            return value
+        raise ValueError("expected a declaration object or the path of its JSON file")
+
+    def read_declaration(self) -> Declaration:
+        """The declaration, read from its file when the entry names one."""
+        if isinstance(self.declaration, Declaration):
+            return self.declaration
+        return read_declaration(self.declaration)
+
+    def to_chain(self, round_id: int, bidder: str, nonce: int, risk_bps: int,
+                 declaration_hash: bytes) -> ChainBid:
+        """The bid as signed, at the score its declaration was given."""
         return ChainBid(
             round_id=round_id, bidder=bidder,
             max_value_micro_usd=max(bundle.value for bundle in self.bundles),
             dataset_id=self.dataset, epsilon_micros=self.epsilon_micros,
-            delta_atto=round(self.delta * DELTA_SCALE),
-            risk_bps=rules.band_min_bps[RATINGS.index(self.risk_rating)],
-            purpose=purpose_id(self.purpose), equity_class=EQUITY_CODES[self.equity_class],
+            delta_atto=round(self.delta * DELTA_SCALE), risk_bps=risk_bps,
+            declaration_hash=declaration_hash, purpose=purpose_id(self.purpose),
+            equity_class=EQUITY_CODES[self.equity_class],
             nonce=nonce, expiry_timestamp=self.expiry,
             bundles=tuple(bundle.to_chain() for bundle in self.bundles))
 
 
 class BidFile(_Strict):
     bids: list[BidEntry] = Field(min_length=1)
+
+    def relative_to(self, directory: Path) -> BidFile:
+        """The file with its declarations' relative paths read from `directory`."""
+        return self.model_copy(update={"bids": [
+            bid.model_copy(update={"declaration": directory / bid.declaration})
+            if isinstance(bid.declaration, Path) else bid for bid in self.bids]})
 
 
 # ---- the regulator's policy ----
@@ -192,23 +235,31 @@ class RatesEntry(_Strict):
 
 
 class PolicyFile(_Strict):
-    """What `rcm round policy FILE` registers: the regulator's rules and the rounds' rates."""
+    """What `rcm round policy FILE` registers: the regulator's rules, the rounds' rates and the
+    risk rubric their bids are scored with."""
 
     policy: Policy = Field(default_factory=Policy)
     rates: RatesEntry = Field(default_factory=RatesEntry)
+    rubric: str | None = Field(
+        default=None, min_length=1,
+        description="The rubric's TOML file, relative to the policy file, or the 0x-hash of "
+                    "one this machine holds; none: the launch rubric shipped with rcm.")
 
-    def to_chain(self) -> ChainPolicy:
-        return policy_to_chain(self.policy, self.rates.to_chain())
+    def to_chain(self, rubric_hash: bytes) -> ChainPolicy:
+        """The policy with the hash of the rubric `rubric` names."""
+        return policy_to_chain(self.policy, self.rates.to_chain(), rubric_hash)
 
     @classmethod
     def from_chain(cls, chain_policy: ChainPolicy) -> PolicyFile:
         return cls(policy=policy_from_chain(chain_policy),
-                   rates=RatesEntry(**vars(chain_policy.rules.rates)))
+                   rates=RatesEntry(**vars(chain_policy.rules.rates)),
+                   rubric=policy_rubric_entry(chain_policy.rubric_hash))
 
 
-def policy_to_chain(policy: Policy, rates: Rates = LAUNCH_RATES) -> ChainPolicy:
+def policy_to_chain(policy: Policy, rates: Rates = LAUNCH_RATES,
+                    rubric_hash: bytes | None = None) -> ChainPolicy:
     """The policy as the PolicyRegistry takes it (the model's bounds are the registry's
-    field widths)."""
+    field widths); the launch rubric unless another's hash is given."""
     total = policy.aggregate_risk_cap
     pricing = policy.pricing
     return ChainPolicy(
@@ -228,6 +279,7 @@ def policy_to_chain(policy: Policy, rates: Rates = LAUNCH_RATES) -> ChainPolicy:
         tuple(sorted(policy.max_epsilon_micros.items())),
         PricingWeights(pricing.privacy_bps, tuple(pricing.safety_bps[r] for r in RATINGS),
                        pricing.equity_discount_bps),
+        launch_rubric_hash() if rubric_hash is None else rubric_hash,
     )
 
 
@@ -256,7 +308,7 @@ def policy_from_chain(chain_policy: ChainPolicy) -> Policy:
 
 def launch_policy() -> ChainPolicy:
     """The policy a new deployment starts with: the Global Health AI Consortium example's
-    rules, at the launch rates."""
+    rules, at the launch rates, scoring risk with the launch rubric."""
     from market.examples import consortium_instance
 
     return policy_to_chain(consortium_instance().policy, LAUNCH_RATES)
@@ -286,8 +338,7 @@ def market_bid(bid_id: str, bid: ChainBid, chain_policy: ChainPolicy,
     """The model's view of a revealed bid under the round's policy, with the bundles numbered
     in `bundles` (all of them by default). The chain held the bid to the policy's bands and
     codes; an unknown purpose keeps its hash, and no policy lists it."""
-    band = chain_policy.rules.band_of(bid.risk_bps)
-    if band is None:
+    if chain_policy.rules.band_of(bid.risk_bps) is None:
         raise MarketError(f"riskBps {bid.risk_bps} is outside the round's bands")
     chosen = range(len(bid.bundles)) if bundles is None else bundles
     return Bid(
@@ -298,7 +349,7 @@ def market_bid(bid_id: str, bid: ChainBid, chain_policy: ChainPolicy,
                  for b in (bid.bundles[number] for number in chosen)],
         epsilon_micros=bid.epsilon_micros, delta=bid.delta_atto / DELTA_SCALE,
         dataset=str(bid.dataset_id) if bid.dataset_id else None,
-        risk_rating=RATINGS[band],
+        risk_bps=bid.risk_bps,
         purpose=purpose_name(bid.purpose, (name for name, _ in chain_policy.epsilon_limits)),
         equity_class=_decode(EQUITY_CODES, bid.equity_class, "equity class"),
         expiry=bid.expiry_timestamp)

@@ -25,7 +25,7 @@ from chain.config import rcm_home
 from chain.erc20 import allowance, balance_of
 from chain.errors import InsufficientBond, InsufficientStake
 from chain.ledger import Dataset, held_micro_epsilon, is_consented, reserved_delta_atto
-from chain.policy import Rules
+from chain.policy import Rules, rubric_hash_of
 from chain.settlement import MAX_STAKE_WEI, Phase, Status
 from chain.settlement import Ask as ChainAsk
 from chain.vault import VaultBalance, stake_to_lock_wei
@@ -44,6 +44,12 @@ from market.interrupt import deferred
 from market.onchain import AskFile, BidEntry, BidFile, market_bid
 from market.readers import read_json_file
 from market.result import Loss, LossReason
+from market.rubrics import rubric_by_hash
+from market.rubrics import store as rubrics_store
+from risk.assess import Assessment, assess
+from risk.declaration import Declaration, declaration_hash
+from risk.errors import DeclarationError
+from risk.rubric import Rubric
 from tokens.amounts import from_units, grouped
 
 if TYPE_CHECKING:
@@ -60,7 +66,8 @@ def read_asks(path: Path) -> list[ChainAsk]:
 
 
 def read_bids(path: Path) -> list[BidEntry]:
-    return read_json_file(path, BidFile).bids
+    """A bid file's bids, a declaration named by path read from the file's directory."""
+    return read_json_file(path, BidFile).relative_to(path.parent).bids
 
 
 def post_asks(system: System, provider: Signer, round_id: int, asks: list[ChainAsk]
@@ -91,11 +98,21 @@ class Placed:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A bid checked and neither signed nor sent: what committing it would lock, and why it
-    would be refused if it would be."""
+    """A bid checked and neither signed nor sent: the score it stakes for, what committing it
+    would lock, and why it would be refused if it would be."""
 
+    risk_bps: int
+    score_bps: int  # the round's rubric's score of the bid's declaration
     deposit_micro_usd: int
     stake_wei: int
+    refusal: MarketError | InsufficientStake | None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    bid: ChainBid
+    stake_wei: int
+    score_bps: int
     refusal: MarketError | InsufficientStake | None
 
 
@@ -103,8 +120,8 @@ def check_bids(system: System, bidder: str, round_id: int, entries: list[BidEntr
                ) -> list[Verdict]:
     """Every check `place_bids` makes before it signs, bid by bid. A round that takes no bids
     now raises: there is nothing to lock."""
-    return [Verdict(bid.max_value_micro_usd, stake, refusal)
-            for bid, stake, refusal in _checked(system, bidder, round_id, entries)]
+    return [Verdict(c.bid.risk_bps, c.score_bps, c.bid.max_value_micro_usd, c.stake_wei,
+                    c.refusal) for c in _checked(system, bidder, round_id, entries)]
 
 
 def place_bids(system: System, bidder: Signer, round_id: int, entries: list[BidEntry]
@@ -112,10 +129,10 @@ def place_bids(system: System, bidder: Signer, round_id: int, entries: list[BidE
     """Signs each bid, saves it, and commits to it: the deposit, stake and ε in one call. The
     bids are sent all or none: the first refusal among them is raised before any is signed."""
     checked = _checked(system, bidder.address, round_id, entries)
-    refusal = next((refusal for _, _, refusal in checked if refusal is not None), None)
+    refusal = next((c.refusal for c in checked if c.refusal is not None), None)
     if refusal is not None:
         raise refusal
-    return [_commit(system, bidder, bid, stake) for bid, stake, _ in checked]
+    return [_commit(system, bidder, c.bid, c.stake_wei) for c in checked]
 
 
 def place_bid(system: System, bidder: Signer, round_id: int, entry: BidEntry) -> Placed:
@@ -123,22 +140,30 @@ def place_bid(system: System, bidder: Signer, round_id: int, entry: BidEntry) ->
 
 
 def _checked(system: System, bidder: str, round_id: int, entries: list[BidEntry]
-             ) -> list[tuple[ChainBid, int, MarketError | InsufficientStake | None]]:
-    """Each bid as it would be signed, the stake it locks, and why it would be refused: alone
-    in the round, and short of funds once the bids before it have taken theirs."""
+             ) -> list[_Checked]:
+    """Each bid as it would be signed, at the score the round's rubric gives its declaration,
+    the stake it locks, and why it would be refused: alone in the round, and short of funds
+    once the bids before it have taken theirs."""
     state = _require_phase(system, round_id, Phase.COMMIT, "bid")
     rules = _rules(system, state)
-    checked: list[tuple[ChainBid, int, MarketError | InsufficientStake | None]] = []
+    rubric = _round_rubric(system, state, round_id)
+    checked: list[_Checked] = []
     for index, entry in enumerate(entries):
-        bid = entry.to_chain(round_id, bidder, secrets.randbits(64), rules)
+        field = f"bids[{index}]"
+        declaration = _declaration(entry, field)
+        score = assess(declaration, rubric)
+        risk_bps = score.risk_bps if entry.risk_bps is None else entry.risk_bps
+        bid = entry.to_chain(round_id, bidder, secrets.randbits(64), risk_bps,
+                             declaration_hash(declaration))
         stake = _stake_wei(system, bid)
-        earlier = [(before, locked) for before, locked, _ in checked]
+        earlier = [(before.bid, before.stake_wei) for before in checked]
         try:
-            _check(system, state, entry, bid, stake, f"bids[{index}]", earlier)
+            _check_risk(entry, declaration, score, rubric, rules, bid, field)
+            _check(system, state, entry, bid, stake, field, earlier)
         except (MarketError, InsufficientStake) as refusal:
-            checked.append((bid, stake, refusal))
+            checked.append(_Checked(bid, stake, score.risk_bps, refusal))
         else:
-            checked.append((bid, stake, None))
+            checked.append(_Checked(bid, stake, score.risk_bps, None))
     return checked
 
 
@@ -251,8 +276,9 @@ def saved_bids(system: System) -> list[tuple[bytes, ChainBid, bytes]]:
         raw = document["bid"]
         bundles = tuple(ChainBundle(tuple(b["items"]), tuple(b["quantities"]),
                                     b["value_micro_usd"]) for b in raw.pop("bundles"))
-        bid = ChainBid(**{**raw, "purpose": bytes.fromhex(raw["purpose"]),
-                          "salt": bytes.fromhex(raw["salt"]), "bundles": bundles})
+        hashes = {name: bytes.fromhex(raw[name])
+                  for name in ("declaration_hash", "purpose", "salt")}
+        bid = ChainBid(**{**raw, **hashes, "bundles": bundles})
         found.append((bytes.fromhex(path.stem), bid, bytes.fromhex(document["signature"])))
     return found
 
@@ -272,6 +298,46 @@ def _require_phase(system: System, round_id: int, phase: Phase, action: str) -> 
 def _rules(system: System, state: Round) -> Rules:
     """The rules the round pinned: its policy's, which the registry never changes."""
     return Rules.read(system.policies, state.policy_id)
+
+
+def _round_rubric(system: System, state: Round, round_id: int) -> Rubric:
+    """The rubric the round's policy pinned, as this machine holds it."""
+    digest = rubric_hash_of(system.policies, state.policy_id)
+    rubric = rubric_by_hash(digest)
+    if rubric is None:
+        raise MarketError(f"round {round_id} scores risk with rubric 0x{digest.hex()}, which "
+                          f"this machine does not have: put its TOML file in {rubrics_store()}",
+                          field="round_id")
+    return rubric
+
+
+def _declaration(entry: BidEntry, field: str) -> Declaration:
+    try:
+        return entry.read_declaration()
+    except DeclarationError as exc:
+        inner = "" if exc.field in (None, "declaration") else f".{exc.field}"
+        raise MarketError(exc.reason, field=f"{field}.declaration{inner}") from None
+
+
+def _check_risk(entry: BidEntry, declaration: Declaration, score: Assessment, rubric: Rubric,
+                rules: Rules, bid: ChainBid, field: str) -> None:
+    """The declaration is this bid's, the rubric allows the job, and the bid stakes for at
+    least its score, inside the round's bands: the chain cannot run the rubric, so the client
+    refuses an understated bid before signing it (the oracle checks what ran)."""
+    if declaration.purpose != entry.purpose:
+        raise MarketError(f"{declaration.purpose!r} is not the bid's purpose {entry.purpose!r}",
+                          field=f"{field}.declaration.purpose")
+    if not score.eligible:
+        practice = score.prohibited[0]
+        raise MarketError(f"ineligible whatever the stake: {practice} is prohibited "
+                          f"({rubric.prohibited[practice]})",
+                          field=f"{field}.declaration.practices")
+    if bid.risk_bps < score.risk_bps:
+        raise MarketError(f"below the rubric's score {score.risk_bps}", field=f"{field}.risk_bps")
+    lowest = rules.band_min_bps[0]
+    if rules.band_of(bid.risk_bps) is None:
+        raise MarketError(f"{bid.risk_bps} is below the round's lowest risk band ({lowest}): "
+                          f"state at least {lowest}", field=f"{field}.risk_bps")
 
 
 def _stake_wei(system: System, bid: ChainBid) -> int:
@@ -358,7 +424,7 @@ def _check_funds(system: System, bid: ChainBid, stake: int, field: str, earlier:
                                f"{grouped(stakes, 'cst', 4)} CST")
         raise InsufficientStake(f"the bid needs {needed} of free stake, {bidder} has "
                                 f"{grouped(free, 'cst', 4)}",
-                                field=f"{field}.risk_rating")
+                                field=f"{field}.risk_bps")
     if bid.dataset_id or bid.epsilon_micros:
         _check_budget(system, bid, field, [b for b, _ in earlier if b.dataset_id == bid.dataset_id])
 

@@ -25,9 +25,9 @@ from chain.settlement import Deadlines, Phase
 from chain.vault import required_stake_wei
 from market import orders, settlement
 from market.book import read_book
-from market.examples import SLOTS, consortium_instance
+from market.examples import SLOTS, consortium_instance, declarations
 from market.model import Ask, Bid, Market
-from market.onchain import RATINGS, AskEntry, BidEntry, BundleEntry
+from market.onchain import AskEntry, BidEntry, BundleEntry
 from oracle.attestation import ResourceUse
 from oracle.future import FIELDS, MICRO, unit_amount
 from oracle.policy import DatasetTerms, Policies
@@ -121,10 +121,10 @@ class Consortium:
         return Rules.read(policies, current_policy_id(policies))
 
     def required_stake(self, bid: Bid) -> int:
+        """The stake for the bid's score: the launch rubric's, as the round's rubric gives it."""
         value = max(b.value for b in bid.bundles)
-        risk_bps = self.rules().band_min_bps[RATINGS.index(bid.risk_rating)]
-        return required_stake_wei(self.system.vault, self.account(bid.buyer).address, risk_bps,
-                                  value)
+        return required_stake_wei(self.system.vault, self.account(bid.buyer).address,
+                                  bid.risk_bps, value)
 
     def bond_sellers(self) -> None:
         """Providers bond what the policy locks for the capacity they offer; the auctioneer
@@ -200,13 +200,14 @@ class Consortium:
         from market.errors import MarketError
 
         placed, refused = [], {}
+        declared = declarations()
         for bid in self.market.bids:
             expiry = deadlines.commit_timestamp + 60 if bid.expiry else 2**63 - 1
             entry = BidEntry(
                 bundles=[BundleEntry(items={str(self.items[i]): q for i, q in b.items.items()},
                                      value=b.value) for b in bid.bundles],
                 epsilon_micros=bid.epsilon_micros, delta=bid.delta,
-                dataset=self.datasets.get(bid.dataset or "", 0), risk_rating=bid.risk_rating,
+                dataset=self.datasets.get(bid.dataset or "", 0), declaration=declared[bid.id],
                 purpose=bid.purpose, equity_class=bid.equity_class, expiry=expiry)
             try:
                 result = orders.place_bid(self.system, self.account(bid.buyer), self.round_id,

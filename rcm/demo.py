@@ -31,6 +31,7 @@ from tokens.amounts import from_units, grouped
 if TYPE_CHECKING:
     from chain.contract import Contract
     from chain.signer import Signer
+    from market.model import Bid, Market
     from market.result import PricedClearing
     from oracle.attestation import Evidence, ResourceUse
     from oracle.attester import Enclave
@@ -215,12 +216,12 @@ class Demo:
         self.console.print(table)
 
     def stakes(self, market: Consortium) -> None:
-        self.heading("stake", "buyers stake CST for their bids' safety risk; sellers bond")
+        self.heading("stake", "buyers stake CST for the rubric's score of their jobs; sellers bond")
         market.fund_buyers()
         market.bond_sellers()
         table = Table("bid", "buyer", "risk", "max value USD", "stake CST", title="stakes")
         for bid in market.market.bids:
-            table.add_row(bid.id, bid.buyer, bid.risk_rating,
+            table.add_row(bid.id, bid.buyer, _risk(market.market, bid),
                           f"{grouped(max(b.value for b in bid.bundles), 'usd', 0)}",
                           from_units(market.required_stake(bid), "cst"))
         self.console.print(table)
@@ -319,7 +320,7 @@ class Demo:
             table.add_row("0x" + market.digests[bid_id].hex()[:10] + "…", bid.buyer,
                           ", ".join(f"{q} {i}" for i, q in bundle.items.items()),
                           f"{bid.dataset or '—'}, {bid.epsilon_micros / 1e6:g}",
-                          bid.risk_rating)
+                          _risk(market.market, bid))
         self.console.print(table)
 
     def resale(self, market: Consortium) -> bytes:
@@ -430,6 +431,11 @@ def _budget(ledger: Contract, dataset: int) -> dict[str, int]:
     return {"total_micro_eps": state.total_micro_epsilon,
             "consumed_micro_eps": state.consumed_micro_epsilon,
             "reserved_micro_eps": reserved_micro_epsilon(ledger, dataset)}
+
+
+def _risk(market: Market, bid: Bid) -> str:
+    """The rubric's score of the bid's declaration, and the band it falls in."""
+    return f"{bid.risk_bps:,} bps, {market.rating(bid)}"
 
 
 def _capacity(resources: ResourceUse) -> str:

@@ -18,6 +18,18 @@ from chain.reverts import Reverted
 from oracle.node.spawn import free_port
 
 
+def declaration(purpose: str = "general", risk: str = "low") -> dict[str, Any]:
+    """A workload declaration the launch rubric scores at a band's minimum: a low-risk job
+    serves a model in house on public data (1,000 bps), a medium-risk one trains a model on
+    genomic data (3,000 bps)."""
+    medium = risk == "medium"
+    return {"task": "training" if medium else "inference", "model_parameters": 10**8,
+            "job_flop": 10**20, "model_flop": 10**20,
+            "data_categories": ["genomic" if medium else "public"],
+            "mainly_biological_sequences": False, "capabilities": [], "practices": [],
+            "purpose": purpose, "release": "internal"}
+
+
 @contextmanager
 def reverts(name: str, *args: Any) -> Iterator[None]:
     """The block must revert with custom error `name`; with `args`, exactly those arguments

@@ -64,10 +64,16 @@ interface IPolicyRegistry {
         uint32 equityDiscountBps;
     }
 
+    /// @notice `rubricHash` is keccak256 of the regulator's risk rubric file (`risk/rubrics/`):
+    /// the scoring a bid's `riskBps` must reach. The chain cannot run it; buyers' clients score
+    /// their declarations with it and the oracle rechecks what ran. It sits beside the rules,
+    /// not in them, because a round copies its rules and never reads the rubric: the round's
+    /// policy id pins it, as policies never change.
     struct Policy {
         Rules rules;
         PurposeLimit[] epsilonLimits;
         PricingWeights pricing;
+        bytes32 rubricHash;
     }
 
     error InvalidPolicy(bytes32 field);
@@ -82,6 +88,9 @@ interface IPolicyRegistry {
     function currentPolicyId() external view returns (uint32);
 
     function rulesOf(uint32 policyId) external view returns (Rules memory);
+
+    /// @notice The rubric the policy's rounds score risk with; zero for no policy.
+    function rubricHashOf(uint32 policyId) external view returns (bytes32);
 
     /// @notice The most ε (micro) a bid for `purpose` (keccak256 of its name) may spend under
     /// the policy; 0 for a purpose it does not list.

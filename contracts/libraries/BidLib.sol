@@ -5,7 +5,9 @@ pragma solidity ^0.8.28;
 /// @notice A bid is its public terms (what its deposit, stake and ε reservation are computed
 /// from) and a sealed envelope (an XOR of bundles and a random salt). A commitment discloses the
 /// terms and the envelope's struct hash only: the salt keeps the bundles from being guessed by
-/// hashing candidates before the reveal.
+/// hashing candidates before the reveal. `declarationHash` commits the bid to its workload
+/// declaration (keccak256 of its canonical JSON, `risk/declaration.py`), from which the buyer's
+/// `riskBps` was scored: a declaration changed after the commit no longer matches the digest.
 library BidLib {
     struct Bundle {
         uint16[] items;
@@ -26,6 +28,7 @@ library BidLib {
         uint32 epsilonMicros;
         uint64 deltaAtto;
         uint16 riskBps;
+        bytes32 declarationHash;
         bytes32 purpose;
         uint8 equityClass;
         uint64 nonce;
@@ -46,7 +49,8 @@ library BidLib {
 
     bytes32 internal constant TERMS_TYPE_HASH = keccak256(
         "Terms(uint32 roundId,address bidder,uint64 maxValueMicroUsd,uint96 datasetId,uint32 epsilonMicros,"
-        "uint64 deltaAtto,uint16 riskBps,bytes32 purpose,uint8 equityClass,uint64 nonce,uint64 expiryTimestamp)"
+        "uint64 deltaAtto,uint16 riskBps,bytes32 declarationHash,bytes32 purpose,uint8 equityClass,uint64 nonce,"
+        "uint64 expiryTimestamp)"
     );
 
     bytes32 internal constant TYPE_HASH = keccak256(
@@ -54,7 +58,8 @@ library BidLib {
         "Bundle(uint16[] items,uint32[] quantities,uint64 valueMicroUsd)"
         "Envelope(Bundle[] bundles,bytes32 salt)"
         "Terms(uint32 roundId,address bidder,uint64 maxValueMicroUsd,uint96 datasetId,uint32 epsilonMicros,"
-        "uint64 deltaAtto,uint16 riskBps,bytes32 purpose,uint8 equityClass,uint64 nonce,uint64 expiryTimestamp)"
+        "uint64 deltaAtto,uint16 riskBps,bytes32 declarationHash,bytes32 purpose,uint8 equityClass,uint64 nonce,"
+        "uint64 expiryTimestamp)"
     );
 
     /// @notice The bid's struct hash from its terms and its envelope's struct hash.

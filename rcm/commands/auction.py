@@ -190,6 +190,7 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
     share = budget_share(market, bid)
     remaining = market.remaining_budget_micros.get(bid.dataset or "")
     adjustment = payment.components[Component.EQUITY]
+    rating = market.rating(bid)
     why = {
         Component.SUPPLY_DEMAND: "item prices × units: the least that keeps outbid bundles out, "
                                  "never below the providers' reserve prices",
@@ -197,8 +198,8 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
             f"ε {bid.epsilon_micros / 1e6:g} of {bid.dataset or 'no dataset'}'s "
             + (f"{remaining / 1e6:g} left" if remaining else "budget (unknown: taken as all)")
             + f" → {float(share) * 100:.3g} % of {weights.privacy_bps / 100:g} %"),
-        Component.SAFETY_RISK: f"{bid.risk_rating} risk: "
-                               f"{weights.safety_bps[bid.risk_rating] / 100:g} %",
+        Component.SAFETY_RISK: f"{rating} risk ({bid.risk_bps} bps): "
+                               f"{weights.safety_bps[rating] / 100:g} %",
         Component.EQUITY: (f"{bid.equity_class} discount, up to "
                            f"{weights.equity_discount_bps / 100:g} %, funded by the round's levy"
                            if adjustment < 0 else "levy funding the round's equity discounts"

@@ -46,8 +46,9 @@ def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_
 
 def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
         rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
-    """Sign and commit sealed bids from FILE (README: bid files): deposit, stake and ε. A bid
-    that cannot win is refused with the auctioneer's reason, and then none of FILE is sent."""
+    """Sign and commit sealed bids from FILE (README: bid files): deposit, stake and ε. Each
+    bid's risk is the round's rubric's score of its declaration; a bid stating less, a job the
+    rubric prohibits or one that cannot win is refused, and then none of FILE is sent."""
     from market.orders import read_bids
 
     entries = read_bids(file)
@@ -68,6 +69,7 @@ def _dry_run(wallet: Wallet, round_id: int, entries: list[BidEntry], json_out: b
     rows = [{"index": index, "commits": v.refusal is None,
              "field": v.refusal.field if v.refusal else None,
              "reason": v.refusal.reason if v.refusal else None,
+             "risk_bps": v.risk_bps, "score_bps": v.score_bps,
              "deposit_micro_usd": v.deposit_micro_usd, "stake_wei": v.stake_wei}
             for index, v in enumerate(verdicts)]
     report(json_out, {"round": round_id, "dry_run": True, "bids": rows},
@@ -79,8 +81,17 @@ def _dry_run(wallet: Wallet, round_id: int, entries: list[BidEntry], json_out: b
 def _verdict_line(index: int, verdict: Verdict) -> str:
     outcome = (f"bids[{index}] would commit:" if verdict.refusal is None
                else f"refused: {verdict.refusal};")  # the refusal's field names the bid
-    return (f"{outcome} deposit {grouped(verdict.deposit_micro_usd, 'usd')} USD, stake "
+    return (f"{outcome} risk {_risk(verdict)}, deposit "
+            f"{grouped(verdict.deposit_micro_usd, 'usd')} USD, stake "
             f"{grouped(verdict.stake_wei, 'cst', 4)} CST (dry run: nothing sent)")
+
+
+def _risk(verdict: Verdict) -> str:
+    """The score the bid stakes for, and the rubric's where the bid states another."""
+    score = f"{verdict.score_bps:,} bps"
+    if verdict.risk_bps == verdict.score_bps:
+        return f"{score} (the rubric's score)"
+    return f"{verdict.risk_bps:,} bps (the rubric's score: {score})"
 
 
 def reveal(name: Name, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,

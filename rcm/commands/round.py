@@ -94,20 +94,23 @@ def open_(
 def policy(
     file: Annotated[Path | None, typer.Argument(
         exists=True, dir_okay=False,
-        help="A policy to register (JSON: {\"policy\": market.model.Policy, \"rates\": {…}}); "
-             "without it, print the current one in the same form.")] = None,
+        help="A policy to register (JSON: {\"policy\": market.model.Policy, \"rates\": {…}, "
+             "\"rubric\": TOML path}); without it, print the current one in the same form.")
+    ] = None,
     wallet: Wallet = GOVERNANCE,
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
     """The regulator's round policy: rules the chain enforces on every round opened under it
-    (risk bands and tiers, risk caps, ε per purpose, equity reservation), pricing weights, and
-    bond, slash and window rates. Registering one (REGULATOR_ROLE) makes it current; rounds
-    already open keep theirs."""
+    (risk bands and tiers, risk caps, ε per purpose, equity reservation), pricing weights,
+    bond, slash and window rates, and the risk rubric bids are scored with (its hash; a copy
+    is kept under $RCM_HOME/rubrics). Registering one (REGULATOR_ROLE) makes it current;
+    rounds already open keep theirs."""
     from chain.policy import current_policy_id
     from market.book import read_policy
     from market.onchain import PolicyFile
     from market.readers import read_json_file
+    from market.rubrics import keep_rubric, policy_rubric_source
 
     if file is None:
         system = load_system(rpc)
@@ -121,14 +124,18 @@ def policy(
             # On stderr: stdout is the file `round policy FILE` registers as it is.
             typer.echo(f"(policy {policy_id}, current)", err=True)
         return
-    chain_policy = read_json_file(file, PolicyFile).to_chain()
+    policy_file = read_json_file(file, PolicyFile)
+    # Kept before anything is sent: bids on this machine find the rubric by the hash.
+    rubric_hash = keep_rubric(policy_rubric_source(policy_file.rubric, file.parent))
+    chain_policy = policy_file.to_chain(rubric_hash)
     system, account = open_wallet(wallet, rpc)
     receipt = system.chain.send(system.policies.functions.setPolicy(chain_policy.as_args()),
                                 account)
     registered = system.policies.events_in(receipt, "PolicySet")
     policy_id = int(registered[0].args["policyId"])
     report(json_out, {"policy_id": policy_id, **tx_summary(receipt)},
-           f"registered policy {policy_id}; rounds opened from now on pin it")
+           f"registered policy {policy_id} (rubric 0x{rubric_hash.hex()}); rounds opened from "
+           "now on pin it")
 
 
 @app.command()

@@ -56,13 +56,15 @@ def _eth_account_digest(domain: Domain, types: Any, primary: str, message: Any) 
 
 @given(st.lists(st.tuples(st.lists(st.integers(0, 2**16 - 1), min_size=1, max_size=4),
                           st.integers(0, 2**64 - 1)), min_size=1, max_size=3),
-       st.binary(min_size=32, max_size=32), st.integers(0, 2**64 - 1))
+       st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
+       st.integers(0, 2**64 - 1))
 def test_digests_are_eth_accounts_for_nested_structs_and_arrays(
-        bundles: list[tuple[list[int], int]], salt: bytes, nonce: int) -> None:
+        bundles: list[tuple[list[int], int]], salt: bytes, declaration: bytes, nonce: int
+) -> None:
     bid = Bid(round_id=3, bidder="0x" + "ab" * 20, max_value_micro_usd=2**64 - 1, dataset_id=2**95,
               epsilon_micros=250_000, delta_atto=10**12, risk_bps=1000,
-              purpose=purpose_id("research"), equity_class=1, nonce=nonce,
-              expiry_timestamp=2**63 - 1,
+              declaration_hash=declaration, purpose=purpose_id("research"), equity_class=1,
+              nonce=nonce, expiry_timestamp=2**63 - 1,
               bundles=tuple(Bundle(tuple(items), tuple(range(len(items))), value)
                             for items, value in bundles), salt=salt)
     domain = bid_domain(31337, "0x" + "cd" * 20)

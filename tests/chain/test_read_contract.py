@@ -196,6 +196,7 @@ VIEWS: list[tuple[str, str, Args]] = [
     ("futures", "balanceOf", lambda s: (s.buyer, int.from_bytes(s.digest, "big"))),
     ("policies", "currentPolicyId", lambda s: ()),
     ("policies", "rulesOf", lambda s: (s.policy_id,)),
+    ("policies", "rubricHashOf", lambda s: (s.policy_id,)),
     ("policies", "epsilonLimitOf", lambda s: (s.policy_id, RESEARCH)),
     ("oracle", "signers", lambda s: ()),
     ("oracle", "threshold", lambda s: ()),

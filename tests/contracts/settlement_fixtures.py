@@ -65,6 +65,9 @@ PRICING_WINDOW = 3_600
 VERDICT_WINDOW = 86_400
 MAX_CLAIMED_GAP_BPS = 10_000  # a feasible claim's bound counts up to twice its welfare
 LOW_RISK_BPS, MEDIUM_RISK_BPS, HIGH_RISK_BPS = 1_000, 3_000, 6_000
+# What the chain keeps of a bid's workload declaration and of a policy's rubric: their hashes.
+DECLARATION_HASH = b"\xde" * 32
+RUBRIC_HASH = b"\x7b" * 32
 RESEARCH_MAX_EPSILON = 5_000_000
 RATES = Rates(
     auctioneer_bond_wei=AUCTIONEER_BOND,
@@ -98,6 +101,7 @@ POLICY = ChainPolicy(
     ),
     (("research", RESEARCH_MAX_EPSILON),),
     PricingWeights(2_000, (0, 500, 1_500), 1_000),
+    RUBRIC_HASH,
 )
 ORACLE_THRESHOLD = 2
 # HostileReceiver.Mode, and what a nonReentrant function reverts with when re-entered.
@@ -183,6 +187,7 @@ class Market:
             epsilon_micros=1_000_000,
             delta_atto=10**12,
             risk_bps=LOW_RISK_BPS,
+            declaration_hash=DECLARATION_HASH,
             purpose=RESEARCH,
             equity_class=0,
             nonce=0,

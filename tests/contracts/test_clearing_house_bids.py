@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from chain.abi_codec import keccak
 from chain.bid import (
     Bid,
     Bundle,
@@ -27,7 +28,7 @@ from chain.clearing_house import AskState, Round
 from chain.connection import Chain
 from chain.contract import Contract
 from chain.ledger import Dataset, dataset_id
-from chain.policy import ChainPolicy
+from chain.policy import ChainPolicy, rubric_hash_of
 from chain.settlement import (
     MAX_DEPOSIT_MICRO_USD,
     POSTED_VERSION,
@@ -43,6 +44,7 @@ from tests.contracts.settlement_fixtures import (
     BIDDER_USD,
     BUDGET_MICRO_EPSILON,
     CST,
+    DECLARATION_HASH,
     FORFEIT_BPS,
     FORFEIT_FEE,
     GRANT_MICRO_EPSILON,
@@ -86,6 +88,7 @@ STRICTER = ChainPolicy(
     ),
     (("research", 1),),
     POLICY.pricing,
+    b"\x5b" * 32,
 )
 
 
@@ -296,6 +299,9 @@ def test_a_policy_registered_after_open_round_leaves_the_rounds_rules_alone(
     receipt = chain.send(market.system.policies.functions.setPolicy(STRICTER.as_args()), governance)
     (registered,) = event_args(market.system.policies, receipt, "PolicySet")
     assert market.round(round_id) == pinned
+    # Its bids are still scored with the rubric its policy named.
+    policies = market.system.policies
+    assert rubric_hash_of(policies, pinned.policy_id) == POLICY.rubric_hash != STRICTER.rubric_hash
     # The round still takes a provider's fifth item (the new cap is one) at 0.1 CST of bond
     # a unit (the new rate is 1 CST), the lowest band and equity class 2.
     bonded, bond_locked = _bond(market, provider.address)
@@ -307,6 +313,7 @@ def test_a_policy_registered_after_open_round_leaves_the_rounds_rules_alone(
     # A round opened now pins the new policy, and refuses what the old one allowed.
     later = market.open_round(asks=())
     assert market.round(later).policy_id == registered["policyId"] == pinned.policy_id + 1
+    assert rubric_hash_of(policies, market.round(later).policy_id) == STRICTER.rubric_hash
     stricter = STRICTER.rules
     before = _books(market, buyer.address)
     with reverts("RiskOutsideBands", LOW_RISK_BPS, stricter.band_min_bps[0], BPS):
@@ -970,6 +977,27 @@ def test_a_reveal_not_matching_its_commitment_is_refused(
         ):
             market.reveal(forgery, buyer)
     assert (_books(market, buyer.address), market.record(digest)) == before
+
+
+def test_a_declaration_changed_after_the_commit_does_not_reveal(
+    chain: Chain, market: Market, round_id: int, buyer: LocalAccount
+) -> None:
+    bid = market.bid(buyer, round_id, *BUNDLES)
+    receipt = chain.send(market.house.functions.commit(terms_args(bid), envelope_hash(bid)), buyer)
+    (committed,) = event_args(market.house, receipt, "Committed")
+    assert committed["terms"]["declarationHash"] == DECLARATION_HASH  # on chain from the commit
+    digest = market.digest(bid)
+    market.enter(round_id, Phase.REVEAL)
+    # The same bid, signed by its bidder, for a larger job than the one it staked for.
+    redeclared = replace(bid, declaration_hash=bytes(keccak(b"a larger training run")))
+    before = _books(market, buyer.address), market.record(digest)
+    with reverts(
+        "UnexpectedStatus", _hex(market.digest(redeclared)), Status.COMMITTED, Status.NONE
+    ):
+        market.reveal(redeclared, buyer)
+    assert (_books(market, buyer.address), market.record(digest)) == before
+    market.reveal(bid, buyer)
+    assert market.record(digest).status is Status.REVEALED
 
 
 def test_forged_and_high_s_signatures_are_refused(

@@ -621,6 +621,7 @@ def test_a_provider_fault_slashes_by_the_rounds_policy_not_the_current_one(
                                             provider_slash_wei=PROVIDER_SLASH // 5)),
         POLICY.epsilon_limits,
         POLICY.pricing,
+        POLICY.rubric_hash,
     )
     chain.send(market.system.policies.functions.setPolicy(lenient.as_args()), governance)
     fund_and_bond(market.system, governance, market.provider, 100 * CST)

@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 from chain.bid import purpose_id
 from chain.connection import Chain
 from chain.contract import Contract
-from chain.policy import ChainPolicy, PricingWeights, Rates, Rules
+from chain.policy import ChainPolicy, PricingWeights, Rates, Rules, rubric_hash_of
 from chain.system import System
 from tests.contracts.settlement_fixtures import POLICY, RESEARCH, RESEARCH_MAX_EPSILON
 from tests.support import event_args, reverts, role
@@ -73,6 +73,16 @@ def test_the_regulator_sets_a_policy_that_becomes_current_under_the_next_id(
     (second,) = event_args(registry, receipt, "PolicySet")
     assert (second["policyId"], ChainPolicy.from_event(second["policy"])) == (2, stricter)
     assert registry.functions.currentPolicyId().call() == 2
+
+
+def test_each_policy_keeps_the_rubric_it_was_registered_with(
+    chain: Chain, registry: Contract, governance: LocalAccount
+) -> None:
+    revised = replace(POLICY, rubric_hash=b"\x01" * 32)
+    for policy in (POLICY, revised):
+        chain.send(registry.functions.setPolicy(policy.as_args()), governance)
+    assert [rubric_hash_of(registry, policy_id) for policy_id in (1, 2, 3)] == [
+        POLICY.rubric_hash, revised.rubric_hash, bytes(32)]
 
 
 def test_set_policy_returns_the_new_id(
@@ -177,6 +187,8 @@ INVALID = [
     ("pricing", _with_pricing(safety_bps=(0, 0, MAX_WEIGHT_BPS + 1))),
     ("pricing", _with_pricing(privacy_bps=MAX_WEIGHT_BPS + 1)),
     ("pricing", _with_pricing(equity_discount_bps=MAX_WEIGHT_BPS + 1)),
+    # No client could score a bid without the rubric.
+    ("rubricHash", replace(POLICY, rubric_hash=bytes(32))),
 ]
 
 

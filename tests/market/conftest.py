@@ -10,6 +10,8 @@ import pytest
 from market.model import Ask, Bid, Bundle, Item, Market, Policy, ResourceKind, Tier
 
 MarketBuilder = Callable[..., Market]
+# Scores at the default policy's band minimums: a low-, medium- and high-risk bid.
+LOW_BPS, MEDIUM_BPS, HIGH_BPS = 1_000, 3_000, 6_000
 
 
 def goods_market(bids: dict[str, list[tuple[dict[str, int], int]]],

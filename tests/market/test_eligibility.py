@@ -5,8 +5,9 @@ from typing import Any
 import pytest
 
 from market.eligibility import Usage, explain_losses, screen
-from market.model import EquityClass, Policy, RiskRating, Tier
+from market.model import EquityClass, Policy, Tier
 from market.result import LossReason
+from tests.market.conftest import HIGH_BPS
 
 MarketBuilder = Any  # tests/market/conftest.py: build_market
 NOW = 1_000
@@ -45,14 +46,14 @@ def test_expired_is_reported_before_epsilon(build_market: MarketBuilder) -> None
 def test_a_bid_keeps_the_bundles_its_tier_allows(build_market: MarketBuilder) -> None:
     market = build_market({"high": [({"std": 1}, 5), ({"conf": 1}, 4)]},
                           tiers={"conf": Tier.CONFIDENTIAL},
-                          risk_rating={"high": RiskRating.HIGH})
+                          risk_bps={"high": HIGH_BPS})
     assert screen(market, NOW).eligible == {0: [1]}
 
 
 def test_when_no_bundle_passes_the_most_fundamental_reason_wins(build_market: MarketBuilder
                                                                 ) -> None:
     market = build_market({"x": [({"cheap": 1}, 1), ({"std": 1}, 50)]},
-                          reserve={"cheap": 5}, risk_rating={"x": RiskRating.HIGH},
+                          reserve={"cheap": 5}, risk_bps={"x": HIGH_BPS},
                           tiers={"cheap": Tier.CONFIDENTIAL})
     loss = screen(market, NOW).losses[0]
     assert (loss.reason, loss.bundle, loss.item) == (LossReason.INELIGIBLE_TIER, 1, "std")

@@ -33,7 +33,7 @@ def place(market: Market, bundle: Bundle) -> tuple[str, str, str]:
 
 def test_instance_mixes_risk_equity_and_privacy() -> None:
     market = generate_market(300, 2, 2, seed=2)
-    assert set(Counter(bid.risk_rating for bid in market.bids)) == set(RiskRating)
+    assert set(Counter(market.rating(bid) for bid in market.bids)) == set(RiskRating)
     assert set(Counter(bid.equity_class for bid in market.bids)) == set(EquityClass)
     assert any(bid.epsilon_micros for bid in market.bids)
     assert market.policy.equity_reservation_bps and market.policy.tier_risk_caps

@@ -51,7 +51,7 @@ def rejection(document: dict[str, Any]) -> str:
 def test_market_reads_with_defaults_for_optional_bid_fields() -> None:
     market = read_market_json(json.dumps(instance()))
     bid = market.bids[0]
-    assert (bid.epsilon_micros, bid.risk_rating, bid.expiry) == (0, RiskRating.LOW, None)
+    assert (bid.epsilon_micros, market.rating(bid), bid.expiry) == (0, RiskRating.LOW, None)
     assert market.capacity == {"gpu-use1-s1": 12, "power-use1-s1": 10}
 
 
@@ -112,6 +112,20 @@ def test_money_must_be_an_integer_not_a_string_or_fraction() -> None:
 def test_several_problems_are_counted_on_one_line() -> None:
     message = rejection(instance(bids=[{"id": "b1"}]))
     assert message == "bids[0].buyer: Field required (and 1 more problem)"
+
+
+@pytest.mark.parametrize(("risk_bps", "rating"), [
+    (999, None), (1_000, RiskRating.LOW), (2_999, RiskRating.LOW), (3_000, RiskRating.MEDIUM),
+    (5_999, RiskRating.MEDIUM), (6_000, RiskRating.HIGH), (10_000, RiskRating.HIGH)])
+def test_a_bids_rating_is_the_highest_band_its_score_reaches(risk_bps: int,
+                                                             rating: RiskRating | None) -> None:
+    bid = {**instance()["bids"][0], "risk_bps": risk_bps}
+    if rating is None:
+        assert rejection(instance(bids=[bid])) == (
+            "bids[0].risk_bps: 999 is below the policy's lowest risk band (1000)")
+        return
+    market = read_market_json(json.dumps(instance(bids=[bid])))
+    assert market.rating(market.bids[0]) is rating
 
 
 def test_policy_needs_a_risk_weight_for_every_rating() -> None:

@@ -12,13 +12,15 @@ from pydantic import BaseModel, ValidationError
 from chain.validation import first_problem
 from market.model import MAX_MICRO_EPSILON, MAX_MICRO_USD, MAX_TIMESTAMP, MAX_UNITS
 from market.onchain import UINT16, UINT32, AskEntry, BidEntry
+from tests.support import declaration
 
 ASK = {"kind": "gpu", "region": "euw1", "slot": "2027-06-07", "slot_seconds": 604_800,
        "tier": "certified", "unit": "gpu-week", "capacity": 8, "reserve_price": 100}
 
 
 def _bid(value: int = 1, units: int = 1, item: str = "0", **terms: Any) -> dict[str, Any]:
-    return {"bundles": [{"items": {item: units}, "value": value}], **terms}
+    return {"bundles": [{"items": {item: units}, "value": value}],
+            "declaration": declaration(), **terms}
 
 
 # (model, field, the largest value accepted, the file with that value): one more is refused.

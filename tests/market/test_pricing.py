@@ -13,6 +13,7 @@ from market.model import Market, Policy, PricingWeights, RiskRating, Tier
 from market.pricing import price
 from market.result import Clearing, Component, Fill, PricedClearing
 from market.wdp import SolveParams, clear
+from tests.market.conftest import HIGH_BPS, LOW_BPS, MEDIUM_BPS
 
 MarketBuilder = Any  # tests/market/conftest.py: build_market
 NOW = 0
@@ -144,7 +145,7 @@ def test_identical_bids_pay_identically(build_market: MarketBuilder) -> None:
                           tiers={"g": Tier.CONFIDENTIAL, "h": Tier.CONFIDENTIAL},
                           epsilon_micros={"twin-1": 500_000, "twin-2": 500_000},
                           dataset={"twin-1": "d", "twin-2": "d"},
-                          risk_rating={"twin-1": RiskRating.MEDIUM, "twin-2": RiskRating.MEDIUM},
+                          risk_bps={"twin-1": MEDIUM_BPS, "twin-2": MEDIUM_BPS},
                           equity_class={"health": "public-health"},
                           purpose={"twin-1": "p", "twin-2": "p"})
     market = with_weights(market, PricingWeights(), max_epsilon_micros={"p": 1_000_000})
@@ -172,7 +173,7 @@ def test_unknown_budget_pays_the_full_privacy_premium_and_a_large_budget_less(
 def test_premiums_are_capped_so_the_winner_keeps_a_non_negative_surplus(
         build_market: MarketBuilder) -> None:
     market = build_market({"a": [({"g": 1}, 10_000_000)], "b": [({"g": 1}, 9_000_000)]},
-                          tiers={"g": Tier.CONFIDENTIAL}, risk_rating={"a": RiskRating.HIGH})
+                          tiers={"g": Tier.CONFIDENTIAL}, risk_bps={"a": HIGH_BPS})
     market = with_weights(market, PricingWeights(
         safety_bps={RiskRating.LOW: 0, RiskRating.MEDIUM: 0, RiskRating.HIGH: 50_000}))
     assert cleared_and_priced(market).payments[0].components[Component.SAFETY_RISK] == 1_000_000
@@ -208,20 +209,19 @@ def test_the_generated_market_prices_every_winner_within_its_value() -> None:
 
 @st.composite
 def priced_markets(draw: st.DrawFn) -> tuple[Market, Clearing, str]:
-    """A few bids on two goods with random values, ε, datasets, ratings and classes, cleared;
-    and a winner to vary."""
+    """A few bids on two goods with random values, ε, datasets, low or medium scores and
+    classes, cleared; and a winner to vary."""
     from tests.market.conftest import goods_market
 
     count = draw(st.integers(2, 6))
-    bids, fields = {}, {"epsilon_micros": {}, "dataset": {}, "risk_rating": {},
+    bids, fields = {}, {"epsilon_micros": {}, "dataset": {}, "risk_bps": {},
                         "equity_class": {}, "purpose": {}}
     for n in range(count):
         goods = draw(st.sampled_from([{"g": 1}, {"h": 1}, {"g": 1, "h": 1}, {"g": 2}]))
         bids[f"b{n}"] = [(goods, draw(st.integers(5, 100)) * 1_000_000)]
         fields["epsilon_micros"][f"b{n}"] = draw(st.integers(0, 2_000_000))
         fields["dataset"][f"b{n}"] = draw(st.sampled_from(["d1", "d2"]))
-        fields["risk_rating"][f"b{n}"] = draw(st.sampled_from([RiskRating.LOW,
-                                                               RiskRating.MEDIUM]))
+        fields["risk_bps"][f"b{n}"] = draw(st.integers(LOW_BPS, HIGH_BPS - 1))
         fields["equity_class"][f"b{n}"] = draw(st.sampled_from(["research", "commercial"]))
         fields["purpose"][f"b{n}"] = "p"
     market = goods_market(bids, {"g": 3, "h": 2}, reserve={"g": 2_000_000, "h": 1_000_000},
@@ -242,7 +242,7 @@ def test_raising_a_bids_epsilon_or_risk_never_lowers_its_price(
     before = paid(price(market, clearing, NOW))[winner]
     bids = [bid.model_copy(update={
         "epsilon_micros": bid.epsilon_micros + more_epsilon,
-        "risk_rating": RiskRating.HIGH if riskier else bid.risk_rating})
+        "risk_bps": HIGH_BPS if riskier else bid.risk_bps})
         if bid.id == winner else bid for bid in market.bids]
     after = paid(price(market.model_copy(update={"bids": bids}), clearing, NOW))[winner]
     assert after >= before

@@ -51,8 +51,11 @@ from market.onchain import AskEntry, BidEntry, policy_to_chain
 from market.result import LossReason, PricedClearing
 from market.result import Status as SolveStatus
 from market.wdp import SolveParams
+from risk.assess import assess
+from risk.declaration import declaration_hash
+from risk.rubric import read_rubric
 from tests.contracts.settlement_fixtures import through
-from tests.support import event_args, reverts
+from tests.support import declaration, event_args, reverts
 
 CST, USD = 10**18, 10**6
 BPS = 10_000
@@ -94,14 +97,16 @@ def honest_entries(dataset: int) -> list[BidEntry]:
     """One bid per honest bidder. The optimum fills the first, third and fourth (1,100 + 40 +
     35 USD of welfare); the second wants the first's GPUs, is outbid, and so sets their
     price."""
-    def entry(items: dict[str, int], value_usd: int, **terms: Any) -> BidEntry:
+    def entry(items: dict[str, int], value_usd: int, risk: str = "low", **terms: Any
+              ) -> BidEntry:
+        job = declaration(terms.get("purpose", "general"), risk)
         return BidEntry.model_validate({"bundles": [{"items": items, "value": value_usd * USD}],
-                                        **terms})
+                                        "declaration": job, **terms})
 
     return [
-        entry({"0": 8, "1": 10}, 2_000, risk_rating="medium", purpose="diagnostics",
+        entry({"0": 8, "1": 10}, 2_000, "medium", purpose="diagnostics",
               epsilon_micros=1_000_000, delta=1e-6, dataset=dataset, equity_class="research"),
-        entry({"0": 6, "1": 8}, 1_200, risk_rating="medium"),
+        entry({"0": 6, "1": 8}, 1_200, "medium"),
         entry({"2": 10}, 50),
         entry({"2": 5}, 40, equity_class="public-health"),
     ]
@@ -222,11 +227,17 @@ def post_later_ask(market: Market, round_id: int) -> int:
 
 
 def honest_bids(market: Market, round_id: int) -> list[ChainBid]:
-    """Each bidder's bid as the wallet builds it under the round's rules, with a fixed nonce
-    and salt (the wallet draws both at random) so that every run has the same digests."""
-    rules = policy_to_chain(POLICY, RATES).rules
-    return [replace(entry.to_chain(round_id, bidder.address, number, rules),
-                    salt=bytes([0xB0 + number]) * 32)
+    """Each bidder's bid as the wallet builds it, at the launch rubric's score of its
+    declaration, with a fixed nonce and salt (the wallet draws both at random) so that every
+    run has the same digests."""
+    rubric, _ = read_rubric()
+
+    def signed(entry: BidEntry, bidder: str, number: int) -> ChainBid:
+        job = entry.read_declaration()
+        return entry.to_chain(round_id, bidder, number, assess(job, rubric).risk_bps,
+                              declaration_hash(job))
+
+    return [replace(signed(entry, bidder.address, number), salt=bytes([0xB0 + number]) * 32)
             for number, (bidder, entry) in enumerate(zip(
                 market.bidders, honest_entries(market.dataset), strict=True))]
 
@@ -376,7 +387,8 @@ class Attacker:
         base = ChainBid(round_id=round_id, bidder=self.account.address,
                         max_value_micro_usd=max(b.value_micro_usd for b in bundles),
                         dataset_id=0, epsilon_micros=0, delta_atto=0, risk_bps=1_000,
-                        purpose=purpose_id("general"), equity_class=0, nonce=nonce,
+                        declaration_hash=bytes(32), purpose=purpose_id("general"),
+                        equity_class=0, nonce=nonce,
                         expiry_timestamp=2**63, bundles=bundles, salt=bytes([nonce]) * 32)
         return replace(base, **terms)
 

@@ -384,7 +384,7 @@ def rule_refusals(market: Market, bids: dict[str, Bid], choice: Choice) -> set[s
         bundle = bid.bundles[number]
         if len({provider[item] for item in bundle.items}) > 1:
             refusals.add("MixedProviders")
-        allowed = policy.allowed_tiers.get(bid.risk_rating, [])
+        allowed = policy.allowed_tiers.get(market.rating(bid), [])
         if any(market.item_by_id[item].tier not in allowed for item in bundle.items):
             refusals.add("TierNotAllowed")
         if bundle.value < empty.marginal_cost(bundle):
@@ -568,7 +568,8 @@ def commit_and_reveal(d: Deployment, data: st.DataObject, round_id: int, clearin
                        max_value_micro_usd=drawn.max_value_micro_usd,
                        dataset_id=d.dataset if drawn.uses_dataset else 0,
                        epsilon_micros=drawn.epsilon_micros, delta_atto=drawn.delta_atto,
-                       risk_bps=drawn.risk_bps, purpose=purpose_id(drawn.purpose),
+                       risk_bps=drawn.risk_bps, declaration_hash=bytes(32),
+                       purpose=purpose_id(drawn.purpose),
                        equity_class=drawn.equity_class, nonce=nonce,
                        expiry_timestamp=clearing_time + drawn.expiry_offset,
                        bundles=drawn.bundles)

@@ -38,7 +38,7 @@ from market.model import Policy
 from market.onchain import AskEntry, BidEntry, policy_to_chain
 from market.result import LossReason, PricedClearing
 from market.wdp import SolveParams
-from tests.support import role
+from tests.support import declaration, role
 
 CST, USD = 10**18, 10**6
 PHASE = 600
@@ -72,15 +72,18 @@ class Market:
     def chain(self) -> Chain:
         return self.system.chain
 
-    def bid(self, items: dict[str, int], value_usd: int, **terms: Any) -> dict[str, Any]:
-        """A bid as a bid file holds it."""
+    def bid(self, items: dict[str, int], value_usd: int, risk: str = "medium", **terms: Any
+            ) -> dict[str, Any]:
+        """A bid as a bid file holds it, declaring a job of the `risk` band's minimum."""
+        purpose = terms.get("purpose", "diagnostics")
         return {"bundles": [{"items": items, "value": value_usd * USD}],
                 "epsilon_micros": 1_000_000, "delta": 1e-6, "dataset": self.dataset,
-                "risk_rating": "medium", "purpose": "diagnostics", "equity_class": "research",
-                **terms}
+                "declaration": declaration(purpose, risk), "purpose": purpose,
+                "equity_class": "research", **terms}
 
-    def entry(self, items: dict[str, int], value_usd: int, **terms: Any) -> BidEntry:
-        return BidEntry.model_validate(self.bid(items, value_usd, **terms))
+    def entry(self, items: dict[str, int], value_usd: int, risk: str = "medium", **terms: Any
+              ) -> BidEntry:
+        return BidEntry.model_validate(self.bid(items, value_usd, risk, **terms))
 
     def wallet(self, account: LocalAccount) -> rcm.Wallet:
         return rcm.Market(self.system).wallet_of(account)
@@ -152,7 +155,7 @@ def _bid_and_reveal(market: Market) -> list[bytes]:
     digests = [orders.place_bid(market.system, buyer, 1, entry).digest for buyer, entry in (
         (first, market.entry({"0": 8, "1": 10}, 1_500)),
         (second, market.entry({"0": 6, "1": 8}, 1_200)),
-        (third, market.entry({"2": 10}, 50, risk_rating="low")))]
+        (third, market.entry({"2": 10}, 50, risk="low")))]
     market.enter(Phase.REVEAL)
     for buyer in market.buyers:
         orders.reveal(market.system, buyer, 1)
@@ -301,7 +304,7 @@ def test_a_bid_without_the_free_stake_it_locks_is_refused_before_anything_is_sen
     market.chain.send(market.system.vault.functions.unstake(900 * CST), buyer)
     nonce = market.nonce(buyer)
     # Medium risk locks 30 % of the deposit at 1 CST per USD: 570 CST, of the 100 left free.
-    with pytest.raises(RcmError, match=r"risk_rating: the bid needs 570\.0000 CST of free stake"):
+    with pytest.raises(RcmError, match=r"risk_bps: the bid needs 570\.0000 CST of free stake"):
         orders.place_bid(market.system, buyer, 1, market.entry({"0": 1}, 1_900))
     assert market.nonce(buyer) == nonce
 
@@ -466,8 +469,8 @@ def test_a_bundle_across_two_providers_is_refused(market: Market) -> None:
 def test_the_round_read_back_keeps_every_term_of_the_bid(market: Market) -> None:
     _bid_and_reveal(market)
     rm = round_market(market.book())
-    assert next((b.risk_rating, b.purpose, b.equity_class, b.delta, b.epsilon_micros)
-                for b in rm.market.bids) == ("medium", "diagnostics", "research", 1e-6, 1_000_000)
+    assert next((b.risk_bps, b.purpose, b.equity_class, b.delta, b.epsilon_micros)
+                for b in rm.market.bids) == (3_000, "diagnostics", "research", 1e-6, 1_000_000)
     assert rm.market.remaining_budget_micros == {str(market.dataset): 10_000_000}
     assert rm.market.policy.max_epsilon_micros == POLICY.max_epsilon_micros
     assert [ask.enclave_measurement for ask in rm.market.asks] == [ENCLAVE, None, None]
@@ -534,7 +537,8 @@ def _raw_bid(market: Market, buyer: LocalAccount, *bundles: ChainBundle) -> Chai
     bid = ChainBid(round_id=1, bidder=buyer.address,
                    max_value_micro_usd=max(b.value_micro_usd for b in bundles), dataset_id=0,
                    epsilon_micros=0, delta_atto=0, risk_bps=state.min_risk_bps,
-                   purpose=purpose_id("general"), equity_class=0, nonce=7,
+                   declaration_hash=bytes(32), purpose=purpose_id("general"), equity_class=0,
+                   nonce=7,
                    expiry_timestamp=2**63, bundles=bundles)
     house = market.system.clearing_house
     market.chain.send(market.system.usd.functions.approve(house.address, bid.max_value_micro_usd),

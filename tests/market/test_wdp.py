@@ -22,6 +22,7 @@ from market.wdp import (
     swap_dominated,
     welfare_of,
 )
+from tests.market.conftest import HIGH_BPS, LOW_BPS, MEDIUM_BPS
 
 MarketBuilder = Any  # tests/market/conftest.py: build_market
 
@@ -187,7 +188,7 @@ def test_tier_risk_cap_prefers_two_low_risk_jobs(build_market: MarketBuilder) ->
     policy = Policy(tier_risk_caps={Tier.STANDARD: 8}, allowed_tiers=EVERY_RATING_ON_STANDARD)
     market = build_market({"a": [({"gpu": 2}, 30)], "b": [({"gpu": 2}, 20)],
                            "c": [({"gpu": 2}, 15)]}, {"gpu": 6}, policy=policy,
-                          risk_rating={"a": RiskRating.MEDIUM})
+                          risk_bps={"a": MEDIUM_BPS})
     result = cleared(market)
     assert winners(result) == {"b": 0, "c": 0}
     assert result.welfare == 35
@@ -218,7 +219,7 @@ def test_every_static_loss_reason_is_reported(build_market: MarketBuilder) -> No
         {"gpu": 10}, policy=policy, reserve={"gpu": 5},
         expiry={"stale": NOW - 1, "winner": NOW},
         epsilon_micros={"leaky": 2_000_000}, purpose={"leaky": "care"},
-        risk_rating={"risky": RiskRating.HIGH, "huge-load": RiskRating.MEDIUM},
+        risk_bps={"risky": HIGH_BPS, "huge-load": MEDIUM_BPS},
         equity_class={"huge-load": EquityClass.RESEARCH, "cheap": EquityClass.RESEARCH,
                       "winner": EquityClass.RESEARCH})
     result = cleared(market)
@@ -280,8 +281,7 @@ def random_markets(draw: st.DrawFn) -> dict[str, Any]:
                          tier_risk_caps={Tier.STANDARD: draw(st.integers(0, 12)),
                                          Tier.CERTIFIED: draw(st.integers(0, 12))},
                          aggregate_risk_cap=draw(st.one_of(st.none(), st.integers(0, 20)))),
-        "risk_rating": {bid: draw(st.sampled_from([RiskRating.LOW, RiskRating.MEDIUM]))
-                        for bid in bids},
+        "risk_bps": {bid: draw(st.integers(LOW_BPS, HIGH_BPS - 1)) for bid in bids},
         "equity_class": {bid: draw(st.sampled_from(list(EquityClass))) for bid in bids}}
 
 

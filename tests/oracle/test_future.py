@@ -29,7 +29,8 @@ def redeemed(*items: tuple[Ask, int], dataset: int = DATASET) -> RedeemedFuture:
     bundle = Bundle(tuple(range(len(items))), tuple(q for _, q in items), 1)
     bid = Bid(round_id=1, bidder=BIDDER, max_value_micro_usd=1, dataset_id=dataset,
               epsilon_micros=1_000_000 if dataset else 0, delta_atto=10**12 if dataset else 0,
-              risk_bps=1_000, purpose=purpose_id("diagnostics"), equity_class=0, nonce=0,
+              risk_bps=1_000, declaration_hash=bytes(32), purpose=purpose_id("diagnostics"),
+              equity_class=0, nonce=0,
               expiry_timestamp=2**63, bundles=(bundle,))
     record = BidRecord(round_id=1, status=Status.REDEEMED, flags=0, bundle_index=0,
                        risk_bps=1_000, provider_item=0, epsilon_micros=bid.epsilon_micros,

@@ -12,7 +12,7 @@ import pytest
 
 from chain.policy import LAUNCH_RATES
 from market.examples import consortium_instance
-from market.model import RiskRating
+from rcm.demo import VIOLATOR_BID
 from tests.rcm.test_json_convention import check_document
 from tests.support import running_testnet
 
@@ -109,8 +109,10 @@ def test_the_violation_burns_the_discounted_stake_and_the_compliant_job_releases
     jobs, balances = summary["jobs"], summary["balances"]
     outcome = {key: {k: jobs[key][k] for k in ("status", "burned_wei", "clauses")}
                for key in jobs}
-    # 10 % of 40,000 USD at 1 CST per USD: no audit has discounted it yet.
-    assert outcome["violation"] == {"status": "voided", "burned_wei": str(4_000 * CST),
+    # Its score's share of 40,000 USD at 1 CST per USD: no audit has discounted it yet.
+    risk_bps = next(bid.risk_bps for bid in consortium_instance().bids if bid.id == VIOLATOR_BID)
+    assert outcome["violation"] == {"status": "voided",
+                                    "burned_wei": str(40_000 * CST * risk_bps // 10_000),
                                     "clauses": ["regulator.epsilon_claim"]}
     assert outcome["compliant"] == {"status": "settled", "burned_wei": 0, "clauses": []}
     assert balances["charite"]["locked_wei"] == 0  # the resale buyer's stake came back
@@ -120,8 +122,9 @@ def test_the_violation_burns_the_discounted_stake_and_the_compliant_job_releases
 def test_each_verdict_is_an_audit_worth_its_payment_at_its_risk(
         run: tuple[str, dict[str, Any]]) -> None:
     _, summary = run
-    market = consortium_instance()
-    risk_bps = market.policy.risk_band_bps[RiskRating.MEDIUM]  # the resold future's rating
+    # The resold future's risk: the launch rubric's score of its declaration.
+    risk_bps = next(bid.risk_bps for bid in consortium_instance().bids
+                    if bid.id == "pasteur-amr-discovery")
     worth = summary["payments_micro_usd"]["pasteur-amr-discovery"] * risk_bps // 10_000
     reputation = summary["reputation_micro_usd"]
     assert reputation["charite"] == reputation[RESOLD_PROVIDER] == worth > 0

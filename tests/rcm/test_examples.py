@@ -108,6 +108,7 @@ def test_a_provider_and_a_buyer_through_a_round(net: Net, tmp_path: Path) -> Non
                                       purposes=["diagnostics"]).dataset
     clinic.grant(dataset, lab.address, 1)
     strategy = tmp_path / "strategy.toml"
+    (tmp_path / "declaration.json").write_bytes((EXAMPLES / "declaration.json").read_bytes())
     strategy.write_text(_uncomment((EXAMPLES / "strategy.toml").read_text(), {
         '# dataset = "0x3b7…"': f'dataset = "{dataset}"',
         "# epsilon = 1.0": "epsilon = 1.0", "# delta = 1e-6": "delta = 1e-6"}))

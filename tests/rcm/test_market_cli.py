@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Cli, running_testnet
+from tests.support import Cli, declaration, running_testnet
 
 pytestmark = pytest.mark.hardhat
 USD = 10**6
@@ -42,11 +42,13 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         yield cli
 
 
-def _bids(dataset: str, gpus: int, power: int, value_usd: int) -> dict[str, Any]:
+def _bids(dataset: str, gpus: int, power: int, value_usd: int, **terms: Any
+          ) -> dict[str, Any]:
+    """A bid declaring the job in `declaration.json` beside the bid file."""
     return {"bids": [{"bundles": [{"items": {"0": gpus, "1": power}, "value": value_usd * USD}],
                       "epsilon_micros": 1_000_000, "delta": 1e-6, "dataset": dataset,
-                      "risk_rating": "medium", "purpose": "diagnostics",
-                      "equity_class": "research"}]}
+                      "declaration": "declaration.json", "purpose": "diagnostics",
+                      "equity_class": "research", **terms}]}
 
 
 def _file(tmp_path: Path, name: str, document: dict[str, Any]) -> str:
@@ -66,6 +68,7 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
     opened = cli.json("round", "open", *(f"--{p}={PHASE}" for p in ("commit", "reveal", "post",
                                                                    "challenge")))
     round_id = str(opened["round"])
+    _file(tmp_path, "declaration.json", declaration("diagnostics", "medium"))
     asked = cli.json("wallet", "ask", "acme", _file(tmp_path, "asks.json", ASKS),
                      "--round", round_id)
     assert asked["items"] == [0, 1]
@@ -77,11 +80,16 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
     checked = cli.json("wallet", "bid", "rival", rival, "--round", round_id, "--dry-run")
     assert cli.nonce("rival") == nonce
     assert checked["bids"][0]["commits"] and checked["bids"][0]["deposit_micro_usd"] == 1_200 * USD
+    assert (checked["bids"][0]["risk_bps"], checked["bids"][0]["score_bps"]) == (3_000, 3_000)
+    understated = _file(tmp_path, "understated.json", _bids(dataset, 6, 8, 1_200, risk_bps=2_999))
+    cli.rejects("wallet", "bid", "rival", understated, "--round", round_id,
+                match="bids[0].risk_bps: below the rubric's score 3000")
     committed = cli.json("wallet", "bid", "rival", rival, "--round", round_id)["bids"][0]
     assert committed["stake_wei"] == checked["bids"][0]["stake_wei"]
     lost = committed["digest"]
     nonce = cli.nonce("lab")
-    bad = _file(tmp_path, "bad.json", {"bids": [{"bundles": [{"items": {"7": 1}, "value": 1}]}]})
+    bad = _file(tmp_path, "bad.json", {"bids": [{"bundles": [{"items": {"7": 1}, "value": 1}],
+                                                 "declaration": declaration()}]})
     cli.rejects("wallet", "bid", "lab", bad, "--round", round_id, match="has no item 7")
     # Issue 18: committed, with its deposit and stake locked until the round was final.
     greedy = _file(tmp_path, "greedy.json", _bids(dataset, 1_000, 10, 1_500))
@@ -90,7 +98,8 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
     cli.rejects("wallet", "bid", "lab", greedy, "--round", round_id, match=cannot_win)
     checked_run = cli("wallet", "bid", "lab", greedy, "--round", round_id, "--dry-run")
     assert checked_run.returncode == 2 and checked_run.stdout.startswith(
-        f"refused: {cannot_win}; deposit 1,500.00 USD, stake ")
+        f"refused: {cannot_win}; risk 3,000 bps (the rubric's score), deposit 1,500.00 USD, "
+        "stake ")
     assert cli.nonce("lab") == nonce
     status = cli.json("round", "status", round_id)
     assert [b["status"] for b in status["bids"]] == ["committed", "committed"]
@@ -123,3 +132,32 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
     assert [(f["id"], f["status"]) for f in futures] == [(won, "unclaimed")]
     # Unpriced: the winner pays its units at the ask's reserve prices.
     assert futures[0]["payment_micro_usd"] == 8 * 100 * USD + 10 * 10 * USD
+
+
+def test_a_policy_pins_the_rubric_it_names_and_a_rubric_that_is_not_monotone_sends_nothing(
+        cli: Cli, tmp_path: Path) -> None:
+    from risk.rubric import DEFAULT_RUBRIC, rubric_hash
+
+    launch = cli.json("round", "policy")
+    assert launch["rubric"] is None  # the launch rubric `testnet start` registered
+    launch_source = DEFAULT_RUBRIC.read_bytes()
+    policy_file = _file(tmp_path, "policy.json", {"rubric": "rubrics/bad.toml"})
+    (tmp_path / "rubrics").mkdir()
+    (tmp_path / "rubrics" / "bad.toml").write_bytes(launch_source.replace(
+        b"weights = { bps = 1500", b"weights = { bps = 100"))
+    nonce = cli.nonce("governance")
+    cli.rejects("round", "policy", policy_file,
+                match="release.weights.bps: must be at least release.api.bps (500)")
+    assert cli.nonce("governance") == nonce
+    stricter = launch_source.replace(b"[base]\nbps = 1000", b"[base]\nbps = 1500")
+    (tmp_path / "rubrics" / "stricter.toml").write_bytes(stricter)
+    _file(tmp_path, "policy.json", {"rubric": "rubrics/stricter.toml"})
+    registered = cli.json("round", "policy", policy_file)
+    assert registered["policy_id"] == launch["policy_id"] + 1
+    digest = "0x" + rubric_hash(stricter).hex()
+    assert (cli.home / "rubrics" / f"{digest}.toml").read_bytes() == stricter
+    # Printed with the rubric's hash, the current policy registers as it is.
+    current = tmp_path / "current.json"
+    current.write_text(cli.ok("round", "policy"))
+    assert json.loads(current.read_text())["rubric"] == digest
+    assert cli.json("round", "policy", str(current))["policy_id"] == launch["policy_id"] + 2

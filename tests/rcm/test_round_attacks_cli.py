@@ -27,7 +27,7 @@ from market.settlement import clear_round, result_path
 from market.wdp import SolveParams
 from tests.oracle.factories import PASSWORD, start_node
 from tests.rcm.test_json_convention import check_document
-from tests.support import Cli, free_port
+from tests.support import Cli, declaration, free_port
 
 pytestmark = pytest.mark.hardhat
 USD, CST = 10**6, 10**18
@@ -95,10 +95,12 @@ def _file(world: World, name: str, document: dict[str, Any]) -> str:
     return str(path)
 
 
-def _bids(world: World, items: dict[str, int], value_usd: int, **terms: Any) -> dict[str, Any]:
+def _bids(world: World, items: dict[str, int], value_usd: int, risk: str = "medium",
+          **terms: Any) -> dict[str, Any]:
+    purpose = terms.get("purpose", "diagnostics")
     return {"bids": [{"bundles": [{"items": items, "value": value_usd * USD}],
                       "epsilon_micros": 1_000_000, "delta": 1e-6, "dataset": world.dataset,
-                      "risk_rating": "medium", "purpose": "diagnostics",
+                      "declaration": declaration(purpose, risk), "purpose": purpose,
                       "equity_class": "research", **terms}]}
 
 
@@ -151,7 +153,7 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
         "bids": fine["bids"] + stale["bids"]}), "--round", round_id,
                 match="bids[1].expiry: can never win (expired)")
     dear = _bids(world, {"1": 1}, 300, dataset=0, epsilon_micros=0, purpose="general",
-                 risk_rating="low")
+                 risk="low")
     dear["bids"] *= 2
     cli.rejects("wallet", "bid", "mallory", _file(world, "dear.json", dear), "--round",
                 round_id, match="bids[1].bundles: the deposit (the largest bundle value, 300.00 "
