@@ -18,6 +18,10 @@ class RcmError(Exception):
         self.field = field
 
 
+class AmountError(RcmError):
+    """An amount that is no number, not above zero, or finer than its token's smallest unit."""
+
+
 class ChainError(RcmError):
     """A chain-side problem: unreachable RPC, stale manifest, reverted transaction."""
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chain.amounts import from_units, grouped
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import bid_args, bid_digest, bid_domain, envelope_hash, sign_bid, terms_args
@@ -50,7 +51,6 @@ from risk.assess import Assessment, assess
 from risk.declaration import Declaration, declaration_hash
 from risk.errors import DeclarationError
 from risk.rubric import Rubric
-from tokens.amounts import from_units, grouped
 
 if TYPE_CHECKING:
     from chain.contract import Receipt

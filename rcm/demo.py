@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 from rich.console import Console
 from rich.table import Table
 
+from chain.amounts import from_units, grouped
 from chain.clearing_house import BidRecord, ProviderBond
 from chain.compute_futures import future_balance
 from chain.connection import Chain
@@ -26,7 +27,6 @@ from chain.reputation import discount_bps, score_micro_usd
 from chain.system import System
 from chain.vault import required_stake_wei
 from rcm.pricer import ChainReads
-from tokens.amounts import from_units, grouped
 
 if TYPE_CHECKING:
     from chain.contract import Contract

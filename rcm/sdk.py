@@ -244,7 +244,7 @@ class Wallet:
 
     def transfer(self, to: str, amount: Amount, token: str = "cst") -> Transfer:
         """Sends CST, USD or ETH to a 0x address."""
-        from tokens.amounts import DECIMALS, to_units
+        from chain.amounts import DECIMALS, to_units
         from tokens.errors import TokensError
         from tokens.operations import transfer
 
@@ -507,8 +507,8 @@ class Wallet:
                            cost_micro_usd=budgets.cost_micro_usd(amount, price))
 
     def _cst(self, method: str, amount: Amount) -> CstMove:
+        from chain.amounts import to_units
         from tokens import operations
-        from tokens.amounts import to_units
 
         units = to_units(str(amount), "cst")
         operation = getattr(operations, method)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from chain.amounts import from_units
 from chain.bid import purpose_id, purpose_name
 from chain.contract import ZERO_ADDRESS
 from chain.erc20 import allowance, balance_of
@@ -30,7 +31,6 @@ from chain.ledger import (
 )
 from chain.policy import ChainPolicy
 from chain.system import System
-from tokens.amounts import from_units
 from tokens.errors import TokensError
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def delta_atto(text: str, field: str = "delta") -> int:
 
 def price_micro_usd(text: str, field: str = "price_usd") -> int:
     """'12.5' USD per ε -> 12500000 micro-USD per ε."""
-    from tokens.amounts import to_units
+    from chain.amounts import to_units
 
     units = to_units(text, "usd", field)
     if units >= UINT64:

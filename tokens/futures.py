@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from chain.amounts import from_units
 from chain.clearing_house import AskState, BidRecord, Round
 from chain.compute_futures import future_balance
 from chain.contract import ZERO_ADDRESS
@@ -23,7 +24,6 @@ from chain.settlement import Ask, Status, ask_from_event, bid_from_event
 from chain.system import System
 from chain.times import unix_and_utc
 from chain.vault import stake_to_lock_wei
-from tokens.amounts import from_units
 from tokens.budgets import hex_dataset_id
 from tokens.errors import RoundNotClosed, TokensError
 from tokens.operations import balances

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from chain.amounts import UNITS, from_units
 from chain.clearing_house import credit_micro_usd
 from chain.erc20 import allowance, balance_of
 from chain.system import System
 from chain.times import unix_and_utc
 from chain.vault import VaultBalance
-from tokens.amounts import UNITS, from_units
 from tokens.errors import TokensError
 
 if TYPE_CHECKING:

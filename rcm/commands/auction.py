@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from chain.amounts import grouped
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption
-from tokens.amounts import grouped
 
 if TYPE_CHECKING:
     from market.model import Market

@@ -156,8 +156,8 @@ def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = F
 
 
 def _print_datasets(name: str, address: str, views: list[DatasetView]) -> None:
+    from chain.amounts import from_units
     from tokens import budgets
-    from tokens.amounts import from_units
 
     eps = budgets.epsilon_text
     rows = []

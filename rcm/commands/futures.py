@@ -45,8 +45,8 @@ def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
     take it."""
     from datetime import UTC, datetime
 
+    from chain.amounts import from_units
     from market.onchain import tier_name
-    from tokens.amounts import from_units
     from tokens.budgets import epsilon_text
 
     lines = [f"{name} {address}: {len(views)} future{'' if len(views) == 1 else 's'}"]

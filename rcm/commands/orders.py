@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chain.amounts import grouped
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
@@ -15,7 +16,6 @@ from rcm.commands.common import (
     sent_fields,
     wallet_on,
 )
-from tokens.amounts import grouped
 
 if TYPE_CHECKING:
     from market.onchain import BidEntry

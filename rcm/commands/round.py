@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from chain.amounts import grouped
 from chain.times import utc_text
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
@@ -21,7 +22,6 @@ from rcm.commands.common import (
     tx_summary,
 )
 from rcm.commands.tables import paragraph, short, table
-from tokens.amounts import grouped
 
 if TYPE_CHECKING:
     from chain.clearing_house import Round

@@ -86,8 +86,8 @@ def fund(
     json_out: JsonOption = False,
 ) -> None:
     """Mint demo CST and test USD and send ETH to a wallet (local chains only)."""
+    from chain.amounts import to_units
     from tokens import operations, wallets
-    from tokens.amounts import to_units
 
     cst_units = to_units(cst, "cst", "--cst") if cst else 0
     usd_units = to_units(usd, "usd", "--usd") if usd else 0

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from chain.amounts import UNITS, from_units, grouped
 from chain.times import utc_text
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
@@ -20,7 +21,6 @@ from rcm.commands.common import (
     wallet_on,
 )
 from rcm.commands.tables import short, table
-from tokens.amounts import UNITS, from_units, grouped
 
 if TYPE_CHECKING:
     from rcm.sdk import Transfer

@@ -61,3 +61,24 @@ def test_risk_depends_on_nothing_of_ours_but_chains_pure_helpers() -> None:
              if name.split(".")[0] in ours and not name.startswith("risk")
              and name not in pure]
     assert not found, "risk imports beyond chain's pure helpers:\n" + "\n".join(found)
+
+
+# What each package may import of ours besides itself (../shared/DESIGN.md: dependencies point
+# one way; market, oracle and tokens are peers over chain and risk).
+MAY_IMPORT = {"chain": set(), "risk": {"chain"}, "tokens": {"chain", "risk"},
+              "market": {"chain", "risk"}, "oracle": {"chain", "risk"}}
+
+
+def test_dependencies_point_one_way() -> None:
+    import ast
+
+    ours = {"chain", "tokens", "market", "oracle", "rcm", "risk"}
+    found = [f"{path.relative_to(ROOT)}: {name}"
+             for package, allowed in MAY_IMPORT.items()
+             for path in sorted((ROOT / package).rglob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.ImportFrom | ast.Import)
+             for name in ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                          else [alias.name for alias in node.names])
+             if name.split(".")[0] in ours - allowed - {package}]
+    assert not found, "imports against the layering:\n" + "\n".join(found)

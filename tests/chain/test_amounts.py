@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tokens.amounts import from_units, grouped, to_units
-from tokens.errors import TokensError
+from chain.amounts import from_units, grouped, to_units
+from chain.errors import AmountError
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_whole_tokens_become_smallest_units_and_back(text: str, token: str, unit
     ],
 )
 def test_bad_amounts_name_the_field(text: str, message: str) -> None:
-    with pytest.raises(TokensError, match=f"amount: .*{message}"):
+    with pytest.raises(AmountError, match=f"amount: .*{message}"):
         to_units(text, "usd")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from tokens.errors import TokensError
+from chain.errors import AmountError
 
 DECIMALS = {"eth": 18, "cst": 18, "usd": 6}
 UNITS = {"eth": "wei", "cst": "wei", "usd": "micro_usd"}  # each token's smallest unit, by name
@@ -16,12 +16,12 @@ def to_units(text: str, token: str, field: str = "amount") -> int:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise TokensError(f"{text!r} is not a number", field=field) from None
+        raise AmountError(f"{text!r} is not a number", field=field) from None
     if not value.is_finite() or value <= 0:
-        raise TokensError(f"must be greater than 0, got {text}", field=field)
+        raise AmountError(f"must be greater than 0, got {text}", field=field)
     units = value.scaleb(DECIMALS[token])
     if units != units.to_integral_value():
-        raise TokensError(f"{token.upper()} has only {DECIMALS[token]} decimal places", field=field)
+        raise AmountError(f"{token.upper()} has only {DECIMALS[token]} decimal places", field=field)
     return int(units)
 
 
