@@ -6,15 +6,13 @@ import os
 import secrets
 import shutil
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, NotRequired, TextIO, TypedDict
 
 from chain.amounts import from_units, grouped
 from chain.clearing_house import BidRecord, ProviderBond
@@ -26,6 +24,7 @@ from chain.ledger import Dataset, reserved_micro_epsilon
 from chain.reputation import discount_bps, score_micro_usd
 from chain.system import System
 from chain.vault import required_stake_wei
+from rcm.commands.tables import WIDTH, Table
 from rcm.pricer import ChainReads
 
 if TYPE_CHECKING:
@@ -67,10 +66,25 @@ UNDERSTATED = DpRun(noise_multiplier=2.5, sampling_rate=0.01, steps=1_000, claim
 
 
 @dataclass
+class Printer:
+    """Where the demo tells its story: headings and tables, at most 80 columns."""
+
+    stream: TextIO
+
+    def rule(self, text: str) -> None:
+        lines = textwrap.wrap(f"── {text}", WIDTH - 2, subsequent_indent="   ")
+        lines[-1] += f" {'─' * max(WIDTH - len(lines[-1]) - 1, 0)}"
+        self.print("\n" + "\n".join(lines))
+
+    def print(self, shown: object = "") -> None:
+        print(shown, file=self.stream, flush=True)
+
+
+@dataclass
 class Demo:
     system: System
     governance: Signer
-    console: Console
+    console: Printer
     summary: dict[str, Any] = field(default_factory=dict)
     reads: ChainReads = field(init=False)
 
@@ -83,10 +97,10 @@ class Demo:
         return self.system.chain
 
     def heading(self, step: str, text: str) -> None:
-        self.console.rule(f"[bold]{step}[/bold] — {text}")
+        self.console.rule(f"{step} — {text}")
 
     def table(self, title: str, rows: list[tuple[str, str]]) -> None:
-        table = Table(title=title, show_header=False)
+        table = Table(title=title)
         for key, value in rows:
             table.add_row(key, value)
         self.console.print(table)
@@ -312,14 +326,14 @@ class Demo:
 
     def futures(self, market: Consortium) -> None:
         self.heading("future", "each winner holds a compute future C(P, r, ε)")
-        table = Table("future", "holder", "items", "P: dataset, ε", "r", title="futures")
+        table = Table("future, holder", "items", "P: dataset, ε", "r", title="futures")
         for bid_id in self.summary["clearing"]["winners"]:
             bid = market.bid(bid_id)
             record = self._record(market.digests[bid_id])
             bundle = bid.bundles[record.bundle_index]
-            table.add_row("0x" + market.digests[bid_id].hex()[:10] + "…", bid.buyer,
-                          ", ".join(f"{q} {i}" for i, q in bundle.items.items()),
-                          f"{bid.dataset or '—'}, {bid.epsilon_micros / 1e6:g}",
+            table.add_row(f"0x{market.digests[bid_id].hex()[:10]}…\n{bid.buyer}",
+                          "\n".join(f"{q}×{i}" for i, q in bundle.items.items()),
+                          f"{bid.dataset or '—'}\nε {bid.epsilon_micros / 1e6:g}",
                           _risk(market.market, bid))
         self.console.print(table)
 
@@ -487,7 +501,7 @@ def own_home(home: Path, chain_id: int) -> Iterator[None]:
             os.environ["RCM_HOME"] = previous
 
 
-def run(rpc: str | None, console: Console) -> dict[str, Any]:
+def run(rpc: str | None, console: Printer) -> dict[str, Any]:
     from chain.connection import connect
     from oracle.attester import new_enclave
     from rcm.consortium import Consortium

@@ -113,7 +113,7 @@ def _warm_imports() -> None:
     for module, _ in SUBCOMMANDS.values():
         importlib.import_module(f"rcm.commands.{module}")
     for module in ("web3", "eth_account", "rcm.sdk", "chain.system", "market.orders",
-                   "tokens.operations", "tokens.budgets", "tokens.futures", "rich.table"):
+                   "tokens.operations", "tokens.budgets", "tokens.futures"):
         importlib.import_module(module)
 
 

@@ -19,11 +19,10 @@ def demo(
     json_out: JsonOption = False,
 ) -> None:
     """Deploy, stake, audit, lock and slash — each step under a heading, with tables."""
-    from rich.console import Console
+    import sys
 
-    from rcm.demo import run
+    from rcm.demo import Printer, run
 
-    console = Console(stderr=json_out)
-    summary = run(rpc, console)
+    summary = run(rpc, Printer(sys.stderr if json_out else sys.stdout))
     if json_out:
         print_json(summary)

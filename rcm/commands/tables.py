@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Collection, Sequence
 
@@ -24,19 +25,30 @@ def paragraph(text: str) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = "",
           right: Collection[int] = ()) -> str:
-    """Columns two spaces apart under dashed headers; the columns `right` (amounts) aligned
-    right. Where the table is too wide, its cells wrap onto more lines: text columns' first,
-    the widest first (Rich's tables would cut them short with an ellipsis instead)."""
-    widths = [max(len(line) for cell in (header, *(row[i] for row in rows))
+    """Columns two spaces apart under dashed headers (none when `headers` is empty); the
+    columns `right` (amounts) aligned right. Where the table is too wide, its cells wrap onto
+    more lines: text columns' first, the widest first (Rich's tables would cut them short with
+    an ellipsis instead)."""
+    columns = len(headers) if headers else max(map(len, rows), default=0)
+    heads = list(headers) or [""] * columns
+    widths = [max(len(line) for cell in (heads[i], *(row[i] for row in rows))
                   for line in cell.splitlines() or [""])
-              for i, header in enumerate(headers)]
+              for i in range(columns)]
+    # Narrowed first down to a floor that breaks no word of a text column and no amount of a
+    # right one (its header wraps instead); past every floor, the widest text column.
+    floors = [max((len(part) for cell in (*(row[i] for row in rows), *(
+                  [] if i in right else [heads[i]])) for part in cell.split()), default=1)
+              for i in range(columns)]
     while sum(widths) + len(GAP) * (len(widths) - 1) > WIDTH:
-        narrowed = max(range(len(widths)),
-                       key=lambda i: (i not in right and widths[i] > MIN_TEXT, widths[i]))
+        narrowed = max(range(len(widths)), key=lambda i: (
+            widths[i] > floors[i], i not in right and widths[i] > MIN_TEXT, widths[i]))
         widths[narrowed] -= 1
     lines = [paragraph(title)] if title else []
-    for cells in (headers, ["-" * width for width in widths], *rows):
-        wrapped = [[part for line in cell.splitlines() for part in textwrap.wrap(line, width)]
+    ruled = [heads, ["-" * width for width in widths]] if headers else []
+    for cells in (*ruled, *rows):
+        # Names such as `nhs-sepsis-warning` stay whole where they fit.
+        wrapped = [[part for line in cell.splitlines()
+                    for part in textwrap.wrap(line, width, break_on_hyphens=False)]
                    for cell, width in zip(cells, widths, strict=True)]
         for depth in range(max(1, *map(len, wrapped))):
             parts = []
@@ -45,3 +57,23 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = ""
                 parts.append(text.rjust(width) if i in right else text.ljust(width))
             lines.append(GAP.join(parts).rstrip())
     return "\n".join(lines)
+
+
+class Table:
+    """A table built row by row, laid out by `table()` when printed, its columns of numbers
+    aligned right."""
+
+    def __init__(self, *headers: str, title: str = "") -> None:
+        self.headers, self.title = headers, title
+        self.rows: list[tuple[str, ...]] = []
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(cells)
+
+    def __str__(self) -> str:
+        numeric = {i for i in range(len(self.rows[0]) if self.rows else 0)
+                   if all(_NUMBER.fullmatch(row[i]) for row in self.rows)}
+        return table(self.headers, self.rows, self.title, numeric)
+
+
+_NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")

@@ -55,6 +55,11 @@ def test_every_step_of_a_future_s_life_has_its_heading(run: tuple[str, dict[str,
         assert f"{step} —" in text
 
 
+def test_the_story_fits_80_columns(run: tuple[str, dict[str, Any]]) -> None:
+    wide = [line for line in run[0].splitlines() if len(line) > 80]
+    assert not wide, "\n".join(wide)
+
+
 def test_the_round_fills_five_bids_and_tells_every_other_bid_why(
         run: tuple[str, dict[str, Any]]) -> None:
     _, summary = run
