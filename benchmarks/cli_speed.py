@@ -35,8 +35,14 @@ ASKS = {"asks": [{"kind": "gpu", "region": "euw1", "slot": "2027-06-07",
                   "slot_seconds": 604_800, "tier": "certified", "unit": "gpu-week",
                   "capacity": 8, "reserve_price": 100_000_000}]}
 # One unit of the ask at its reserve: each run commits a new bid, locking 100 USD of deposit
-# and 10 CST of stake (a low-risk bid locks 10 % of its value).
-BIDS = {"bids": [{"bundles": [{"items": {"0": 1}, "value": 100_000_000}]}]}
+# and 10 CST of stake (the launch rubric scores this inference job on public data 1,000 bps:
+# 10 % of its value).
+DECLARATION = {"task": "inference", "model_parameters": 10**9, "job_flop": 10**18,
+               "model_flop": 10**21, "data_categories": ["public"],
+               "mainly_biological_sequences": False, "capabilities": [], "practices": [],
+               "purpose": "general", "release": "internal"}
+BIDS = {"bids": [{"bundles": [{"items": {"0": 1}, "value": 100_000_000}],
+                  "declaration": DECLARATION}]}
 
 
 def main() -> None:
