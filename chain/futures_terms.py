@@ -1,6 +1,7 @@
 """What a redeemed future bought, as the chain records it: the record `bidOf` holds, the bid its
 `Revealed` event carries (its public terms and the bundles), the items of the won bundle as
-their `AskPosted` events describe them, and every dataset registered on the PrivacyBudgetLedger
+their `AskPosted` events describe them, the rubric its round's policy scores risk with, and
+every dataset registered on the PrivacyBudgetLedger
 (`DatasetRegistered`), which tells private data from the rest. A future's id is its winning
 bid's digest, and so is the id of the job it redeems into.
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chain.clearing_house import BidRecord
+from chain.clearing_house import BidRecord, Round
 from chain.events import events
+from chain.policy import rubric_hash_of
 from chain.settlement import Ask, Status, ask_from_event, bid_from_event
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ class RedeemedFuture:
     bid: Bid
     items: tuple[BoughtItem, ...]  # the won bundle's
     datasets: dict[int, bytes]  # every dataset registered on the ledger: id → content hash
+    rubric_hash: bytes  # of the round's policy: what its bids' riskBps were scored with
 
 
 def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | None:
@@ -56,4 +59,6 @@ def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | N
                     for item, quantity in zip(bundle.items, bundle.quantities, strict=True)),
         datasets={int(e.args["id"]): bytes(e.args["contentHash"])
                   for e in events(system, system.ledger, "DatasetRegistered")},
+        rubric_hash=rubric_hash_of(system.policies,
+                                   Round.read(house, record.round_id).policy_id),
     )

@@ -54,8 +54,9 @@ from market.model import (
 from market.model import (
     PricingWeights as ModelPricingWeights,
 )
-from market.rubrics import launch_rubric_hash, policy_rubric_entry
+from market.rubrics import policy_rubric_entry
 from risk.declaration import Declaration, read_declaration
+from risk.rubric import launch_rubric_hash
 
 TIER_CODES = {Tier.STANDARD: 0, Tier.CERTIFIED: 1, Tier.CONFIDENTIAL: 2}
 EQUITY_CODES = {EquityClass.COMMERCIAL: 0, EquityClass.RESEARCH: 1, EquityClass.PUBLIC_HEALTH: 2}

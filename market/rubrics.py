@@ -6,25 +6,24 @@ rubric it finds under that hash, or refuses to bid."""
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 
 from chain.config import rcm_home
 from market.errors import MarketError
-from risk.rubric import DEFAULT_RUBRIC, Rubric, read_rubric, rubric_hash
+from risk.rubric import (
+    DEFAULT_RUBRIC,
+    Rubric,
+    find_rubric,
+    launch_rubric_hash,
+    read_rubric,
+    rubric_hash,
+)
 
-SHIPPED = DEFAULT_RUBRIC.parent
 HASH_TEXT = re.compile(r"^0x[0-9a-f]{64}$")
 
 
 def store() -> Path:
     return rcm_home() / "rubrics"
-
-
-@cache
-def launch_rubric_hash() -> bytes:
-    """The hash of the rubric shipped as the launch policy's."""
-    return rubric_hash(DEFAULT_RUBRIC.read_bytes())
 
 
 def keep_rubric(source: bytes) -> bytes:
@@ -73,8 +72,4 @@ def _kept(digest: bytes) -> Path:
 
 
 def _held(digest: bytes) -> Path | None:
-    """The kept copy or shipped file hashing to `digest`: a kept copy edited since no longer
-    does, and is not used."""
-    candidates = [_kept(digest), *sorted(SHIPPED.glob("*.toml"))]
-    return next((path for path in candidates
-                 if path.exists() and rubric_hash(path.read_bytes()) == digest), None)
+    return find_rubric(digest, [store()])

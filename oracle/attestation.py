@@ -10,8 +10,10 @@ job. The file is `{"evidence": {...}, "signature": ..., "cert_chain": [...]}`:
 
 `canonical_json` is RFC 8785 (JCS): keys sorted, no whitespace, UTF-8, numbers in ECMAScript
 form (`1e-05` is written `0.00001`, `8.0` is `8`), so an enclave in any language with a JCS
-library signs bytes a node reproduces. Every string in evidence is ASCII by its schema, so
-sorting keys by code point and by UTF-16 unit agree.
+library signs bytes a node reproduces. Every key in evidence is ASCII by its schema, so sorting
+keys by code point and by UTF-16 unit agree. A FLOP count (up to 10^30) has no exact double, so
+the declaration of what ran writes its FLOP counts as decimal strings, as RFC 8785 advises for
+integers beyond 2^53.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import base64
 import functools
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from json.encoder import encode_basestring
@@ -29,7 +32,16 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from oracle.errors import (
     BadSignature,
@@ -42,6 +54,7 @@ from oracle.errors import (
     UnknownMeasurement,
     UntrustedRoot,
 )
+from risk.declaration import Declaration
 
 Bytes32Hex = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$")]
 JobId = Bytes32Hex
@@ -56,6 +69,8 @@ NonNegative = Annotated[float, Field(ge=0)]
 TcbStatus = Literal["UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "OutOfDate", "Revoked"]
 
 MAX_CHAIN_LENGTH = 4
+FLOP_FIELDS = ("job_flop", "model_flop")
+FLOP_TEXT = re.compile(r"0|[1-9][0-9]{0,30}")  # decimal digits, no sign, spaces or `_`
 
 
 class _Strict(BaseModel):
@@ -105,6 +120,36 @@ class Timestamps(_Strict):
     issued_at: UnixSeconds
 
 
+def _flop_from_text(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    for field in FLOP_FIELDS:
+        text = value.get(field)
+        if text is not None and not (isinstance(text, str) and FLOP_TEXT.fullmatch(text)):
+            raise ValueError(f"{field} is a string of decimal digits in evidence: a FLOP "
+                             "count has no exact JSON number")
+    return value | {field: int(value[field]) for field in FLOP_FIELDS if field in value}
+
+
+def _flop_as_text(declaration: Declaration) -> dict[str, Any]:
+    document = declaration.model_dump(mode="json")
+    return document | {field: str(document[field]) for field in FLOP_FIELDS}
+
+
+def _ran_schema() -> dict[str, Any]:
+    schema = Declaration.model_json_schema()
+    flop = {"type": "string", "pattern": f"^({FLOP_TEXT.pattern})$"}
+    return schema | {"properties": schema["properties"] | dict.fromkeys(FLOP_FIELDS, flop)}
+
+
+Ran = Annotated[
+    Declaration,
+    BeforeValidator(_flop_from_text),
+    PlainSerializer(_flop_as_text, when_used="json"),
+    WithJsonSchema(_ran_schema()),
+]
+
+
 class Evidence(_Strict):
     version: Literal[1]
     job: JobId
@@ -113,7 +158,10 @@ class Evidence(_Strict):
     platform: Platform
     datasets: Annotated[list[Bytes32Hex], Field(min_length=1, max_length=64)]
     purpose: Name
-    risk_rating: Annotated[int, Field(ge=1, le=5)]
+    ran: Ran = Field(description="What ran, as a workload declaration: the oracle scores it "
+                                 "with the round's rubric.")
+    declaration_hash: Bytes32Hex = Field(
+        description="The declaration the job's bid committed to (keccak-256, 0x-hex).")
     dp: DpMechanism
     evaluations: Annotated[dict[Name, float], Field(max_length=64)]
     resources: ResourceUse
@@ -121,6 +169,13 @@ class Evidence(_Strict):
 
     def canonical(self) -> bytes:
         return canonical_json(self.model_dump(mode="json"))
+
+    @model_validator(mode="after")
+    def _one_purpose(self) -> Evidence:
+        if self.ran.purpose != self.purpose:
+            raise ValueError(f"ran.purpose {self.ran.purpose!r} is not the job's purpose "
+                             f"{self.purpose!r}")
+        return self
 
 
 class Attestation(_Strict):

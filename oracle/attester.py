@@ -41,6 +41,7 @@ from oracle.attestation import (
     sign_evidence,
 )
 from oracle.errors import EnclaveError
+from risk.declaration import Declaration, declaration_hash
 
 SOFTWARE_LABEL = "rcm software attester (not a TEE)"
 ROOT_FILE, CERT_FILE, KEY_FILE = "root.pem", "enclave.pem", "enclave.key"
@@ -59,13 +60,22 @@ DEFAULT_MEASUREMENTS = Measurements(
     gpu_firmware=_measure("gpu firmware"),
 )
 DEFAULT_PURPOSE = "research"
-DEFAULT_RISK_RATING = 1
 DEFAULT_EVALUATIONS = {
     "harmful_refusal_rate": 0.98,
     "membership_inference_auc": 0.52,
     "toxicity_rate": 0.01,
 }
 DEFAULT_RESOURCES = ResourceUse(gpu_hours=8.0, energy_kwh=5.6, storage_gb=100.0)
+
+
+def default_ran(purpose: str) -> Declaration:
+    """What a job ran unless told otherwise: evaluating a 7B model in house on public data, as
+    little as any rubric scores (the launch rubric: its base alone), so it is never understated
+    and no practice is prohibited."""
+    return Declaration(task="evaluation", model_parameters=7 * 10**9, job_flop=10**19,
+                       model_flop=8 * 10**22, data_categories=frozenset({"public"}),
+                       mainly_biological_sequences=False, capabilities=frozenset(),
+                       practices=frozenset(), purpose=purpose, release="internal")
 
 
 @dataclass(frozen=True)
@@ -185,7 +195,8 @@ def make_evidence(
     delta: float,
     claimed_epsilon: float | None = None,
     purpose: str = DEFAULT_PURPOSE,
-    risk_rating: int = DEFAULT_RISK_RATING,
+    ran: Declaration | None = None,
+    declared: str | None = None,
     evaluations: dict[str, float] | None = None,
     resources: ResourceUse = DEFAULT_RESOURCES,
     nonce: str | None = None,
@@ -193,9 +204,12 @@ def make_evidence(
 ) -> Evidence:
     """Evidence of a job; whatever is not given passes the example policies.
 
-    The claimed ε defaults to the accountant's own value, so a default claim is truthful.
+    `ran` is what ran (`default_ran` for the purpose unless given), `declared` the 0x-hash of
+    the declaration its bid committed to (`ran`'s unless given: the job ran as declared). The
+    claimed ε defaults to the accountant's own value, so a default claim is truthful.
     Raises pydantic's ValidationError for a value outside the evidence schema.
     """
+    ran = ran or default_ran(purpose)
     evidence = Evidence.model_validate(
         {
             "version": 1,
@@ -211,7 +225,8 @@ def make_evidence(
             ),
             "datasets": datasets,
             "purpose": purpose,
-            "risk_rating": risk_rating,
+            "ran": ran,
+            "declaration_hash": declared or "0x" + declaration_hash(ran).hex(),
             "dp": {
                 "noise_multiplier": noise_multiplier,
                 "sampling_rate": sampling_rate,

@@ -14,12 +14,17 @@ A node file's keys; relative paths are relative to the file's directory::
     chain_id = 31337                     # EIP-712 domain of the verdicts it signs …
     policy_oracle = "0x000…000"          # … PolicyOracle's address (zero until deployed)
     config_digest = "0x000…000"          # the registered oracle set (zero until registered)
+    rubrics = "rubrics"                  # optional: risk rubrics (TOML) beside those shipped
 
     [policies]                           # one file per stakeholder
     regulator = "policies/regulator.toml"
     data_owner = "policies/data_owner.toml"
     operator = "policies/operator.toml"
     buyer = "policies/buyer.toml"
+
+A node scores what a job ran with the rubric its round's policy pinned, found by its hash
+among the files in `rubrics` and those shipped with rcm (`risk/rubrics/`); a regulator
+publishes any other.
 
 `chain_id`, `policy_oracle` and `config_digest` stay top-level keys: registering the set on a
 chain rewrites them in place, and a node reads them when it starts.
@@ -80,6 +85,7 @@ class NodeConfig(_Config):
     chain_id: Annotated[int, Field(ge=1)] = DEFAULT_CHAIN_ID
     policy_oracle: Address = ZERO_ADDRESS
     config_digest: Bytes32Hex = ZERO_DIGEST
+    rubrics: Path | None = None
     policies: PolicyFiles
 
     def resolved(self, base: Path) -> NodeConfig:
@@ -89,6 +95,7 @@ class NodeConfig(_Config):
                 "keystore": base / self.keystore,
                 "database": base / self.database,
                 "trusted_roots": [base / root for root in self.trusted_roots],
+                "rubrics": base / self.rubrics if self.rubrics else None,
                 "policies": PolicyFiles(
                     **{name: base / getattr(self.policies, name) for name in STAKEHOLDERS}
                 ),

@@ -111,3 +111,10 @@ class FutureUnreadable(OracleError):
     files instead."""
 
     check = "future"
+
+
+class UnknownRubric(OracleError):
+    """The node does not hold the rubric the job's round pinned (by its hash), or that file is
+    no rubric: it cannot score what ran, so it signs nothing rather than judge by another."""
+
+    check = "rubric"

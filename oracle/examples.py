@@ -2,8 +2,8 @@
 
 A typical DP-SGD job satisfies them: ε ≤ 3 at δ ≤ 1e-5 for purpose `research`, on any dataset
 that is not banned, run on the software attester's default measurement with its default
-evaluations and resource use. They accept the software attester's measurement — fit for a
-demo, never for production.
+evaluations, resource use and workload (an evaluation the launch rubric scores at its base).
+They accept the software attester's measurement — fit for a demo, never for production.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ def example_policies(trusted_roots: list[str]) -> Policies:
             regulator="example regulator",
             max_epsilon={"research": 3.0, "commercial": 1.0},
             max_delta=1e-5,
-            max_risk_rating=3,
             banned_datasets=[BANNED_DATASET],
             behaviour_checks={
                 "harmful_refusal_rate": Threshold(min=0.95),

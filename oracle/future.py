@@ -43,8 +43,10 @@ class Window:
 class FutureTerms:
     """A redeemed future's bundle and the window of its slots, its purpose (keccak256 of the
     name) and its privacy budget: the dataset it reserved ε on (its content hash, as
-    evidence lists datasets; None when it bought no private data), ε and δ. Beside them, the
-    content hash of every dataset registered on the ledger: the data that is private."""
+    evidence lists datasets; None when it bought no private data), ε and δ; the risk it staked
+    for (`riskBps`), the declaration its bid committed to and the rubric its round pinned.
+    Beside them, the content hash of every dataset registered on the ledger: the data that is
+    private."""
 
     bought: ResourceUse
     window: Window
@@ -53,6 +55,9 @@ class FutureTerms:
     epsilon_micros: int
     delta_atto: int
     private_datasets: frozenset[str]
+    risk_bps: int
+    declaration_hash: str  # 0x-hex, as evidence names it
+    rubric_hash: bytes
     # What the bundle's asks named (`enclave_digest`s); empty: any enclave the operator allows.
     enclave_digests: frozenset[bytes] = frozenset()
 
@@ -80,6 +85,9 @@ def future_terms(future: RedeemedFuture) -> FutureTerms:
         epsilon_micros=record.epsilon_micros,
         delta_atto=future.bid.delta_atto,
         private_datasets=frozenset(contents.values()),
+        risk_bps=record.risk_bps,
+        declaration_hash="0x" + future.bid.declaration_hash.hex(),
+        rubric_hash=future.rubric_hash,
         enclave_digests=frozenset(ask.enclave_digest for ask, _ in held if any(ask.enclave_digest)),
     )
 

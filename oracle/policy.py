@@ -4,16 +4,19 @@ authentic evidence against them.
 Every clause yields a result and a reason; evidence is compliant only if all hold. A failed
 clause names who is at fault: the buyer for what the job did — its data, purpose, declared ε
 (the claim is the privacy cost the job declared and reserved; the enclave attests the mechanism
-that actually ran, which the node recomputes), model behaviour and resource use — the provider
-for what it owed — a required evaluation it did not run, capacity short of what was bought, a
-job run outside the window it sold. When both failed, the provider is at fault: a provider in
-breach produced the very evidence the buyer's breaches rest on, so the buyer is not slashed on
-it.
+that actually ran, which the node recomputes), declared risk (the score it staked for; the
+enclave attests what ran, which the node scores with the round's rubric), model behaviour and
+resource use — the provider for what it owed — a required evaluation it did not run, capacity
+short of what was bought, a job run outside the window it sold, evidence of another
+declaration than the one the future committed to. When both failed, the provider is at
+fault: a provider in breach produced the very evidence the buyer's breaches rest on, so the
+buyer is not slashed on it.
 
 What was bought is the chain's: a job is a redeemed future, and a node reading the chain
 judges it by the future's bundle, window, purpose, dataset, ε and δ (`future.*`, read by the
-node and passed in). Only a node that reads no chain (trying a node out, tests) holds a job to
-the buyer's file (`buyer.*`).
+node and passed in), and its risk by the score it staked for. Only a node that reads no chain
+(trying a node out, tests) holds a job to the buyer's file (`buyer.*`); it has no staked score
+to hold the risk to, so it checks only for prohibited practices.
 
 The evaluation reads nothing but its arguments — no clock, no store, no chain — so every node
 reaches the same verdict. A data owner's total budget is checked against this job's ε alone:
@@ -43,6 +46,8 @@ from oracle.attestation import (
     TrustPolicy,
 )
 from oracle.future import FutureTerms
+from risk.assess import Assessment, assess
+from risk.rubric import Rubric
 
 Positive = Annotated[float, Field(gt=0)]
 
@@ -76,7 +81,6 @@ class RegulatorPolicy(_Policy):
     regulator: str
     max_epsilon: dict[Name, Positive] = Field(description="ε cap per permitted purpose.")
     max_delta: Annotated[float, Field(gt=0, lt=1)]
-    max_risk_rating: Annotated[int, Field(ge=1, le=5)]
     banned_datasets: list[Bytes32Hex] = []
     behaviour_checks: dict[Name, Threshold] = Field(description="Required evaluations.")
     trust: TrustPolicy
@@ -150,14 +154,21 @@ class Evaluation:
 
 
 def evaluate(
-    evidence: Evidence, policies: Policies, epsilon: float, future: FutureTerms | None = None
+    evidence: Evidence,
+    policies: Policies,
+    epsilon: float,
+    rubric: Rubric,
+    future: FutureTerms | None = None,
 ) -> Evaluation:
-    """`epsilon` is the node's own recomputation of the mechanism in `evidence.dp`; `future`
-    the terms of the future the job redeemed, None for a job outside the market."""
+    """`epsilon` is the node's own recomputation of the mechanism in `evidence.dp`; `rubric`
+    the one the job's round pinned; `future` the terms of the future the job redeemed, None for
+    a job outside the market."""
+    ran = assess(evidence.ran, rubric)
     return Evaluation(
         epsilon=epsilon,
         clauses=(
             *_regulator(evidence, policies.regulator, epsilon),
+            *_risk(ran, rubric, future.risk_bps if future else None),
             *_data_owner(evidence, policies.data_owner, epsilon),
             *_operator(evidence, policies.operator),
             *(_future(evidence, future, epsilon) if future else _buyer(evidence, policies.buyer)),
@@ -208,13 +219,6 @@ def _regulator(
     yield _at_most("regulator.delta_cap", "δ", dp.delta, policy.max_delta, Fault.BUYER)
     banned = sorted(set(evidence.datasets) & set(policy.banned_datasets))
     yield _none_of("regulator.banned_datasets", banned, "banned", Fault.BUYER)
-    yield _at_most(
-        "regulator.risk_rating",
-        "risk rating",
-        evidence.risk_rating,
-        policy.max_risk_rating,
-        Fault.BUYER,
-    )
     for name, threshold in sorted(policy.behaviour_checks.items()):
         clause, score = f"regulator.behaviour.{name}", evidence.evaluations.get(name)
         if score is None:
@@ -225,6 +229,30 @@ def _regulator(
             yield ClauseResult(
                 clause, holds, f"{name} {score:g} {verdict} {threshold.describe()}", Fault.BUYER
             )
+
+
+def _risk(ran: Assessment, rubric: Rubric, staked_bps: int | None) -> Iterator[ClauseResult]:
+    """What ran, scored with the round's rubric: no practice it prohibits, and — when the
+    chain says what the job staked for — no more risk than that, beyond the rubric's tolerance
+    for approximate FLOP counters. Understating it would stake less CST than the job risks, as
+    understating ε would spend less budget than it leaks."""
+    practices = [f"{p} ({rubric.prohibited[p]})" for p in ran.prohibited]
+    yield ClauseResult(
+        "regulator.prohibited_practice",
+        ran.eligible,
+        f"prohibited: {', '.join(practices)}" if practices else "no prohibited practice ran",
+        Fault.BUYER,
+    )
+    if staked_bps is not None:
+        limit = staked_bps + rubric.tolerance_bps
+        holds = ran.risk_bps <= limit
+        yield ClauseResult(
+            "regulator.risk_understated",
+            holds,
+            f"risk of what ran {ran.risk_bps} bps {'<=' if holds else '>'} staked {staked_bps} "
+            f"+ tolerance {rubric.tolerance_bps} ({rubric.version})",
+            Fault.BUYER,
+        )
 
 
 def _data_owner(
@@ -286,6 +314,7 @@ def _future(evidence: Evidence, future: FutureTerms, epsilon: float) -> Iterator
         yield _at_most("future.delta", "δ", evidence.dp.delta, future.delta, Fault.BUYER)
     yield from _delivered("future", evidence.resources, future.bought)
     yield _window(evidence.timestamps, future)
+    yield _declaration(evidence, future)
     if future.enclave_digests:
         yield _enclave(evidence, future)
 
@@ -301,6 +330,20 @@ def _enclave(evidence: Evidence, future: FutureTerms) -> ClauseResult:
         holds,
         f"launch digest {launch[:16]}… is {'' if holds else 'not '}the enclave the future's "
         "asks named",
+        Fault.PROVIDER,
+    )
+
+
+def _declaration(evidence: Evidence, future: FutureTerms) -> ClauseResult:
+    """The evidence names the declaration the future's bid committed to. The provider's enclave
+    reports what ran against that commitment, which it reads from the chain; evidence naming
+    another is about another job's terms."""
+    holds = evidence.declaration_hash == future.declaration_hash
+    return ClauseResult(
+        "future.declaration",
+        holds,
+        f"declaration {evidence.declaration_hash[:18]}… is {'' if holds else 'not '}the one "
+        "the future's bid committed to",
         Fault.PROVIDER,
     )
 

@@ -37,11 +37,13 @@ if TYPE_CHECKING:
     from oracle.future import FutureTerms
     from oracle.quorum import Quorum
     from rcm.consortium import Consortium
+    from risk.declaration import Declaration
 
 CST = 10**18
 USD = 10**6
 DEFAULT_DATASET = "0x" + "00" * 31 + "01"
 VIOLATOR_BID = "helixgen-llm-finetune"  # understates its ε at delivery
+RISK_VIOLATOR_BID = "nhs-sepsis-warning"  # declared fine-tuning, runs a training run
 RESOLD_BID = "pasteur-amr-discovery"  # its future is sold before delivery
 RESALE_BUYER = "charite"
 RESALE_MARKUP = 500 * USD
@@ -60,9 +62,15 @@ class DpRun(TypedDict):
 # A typical DP-SGD run: σ = 1.1, q = 1 %, 2,000 steps (by the RDP accountant, ε ≈ 2.7 at
 # δ = 1e-6, the resold future's, which bought 3.5).
 DP_SGD = DpRun(noise_multiplier=1.1, sampling_rate=0.01, steps=2_000)
-# The violator's run stays inside the 0.8 ε its future bought (ε ≈ 0.66 at its δ of 1e-7), and
-# claims less than even that.
-UNDERSTATED = DpRun(noise_multiplier=2.5, sampling_rate=0.01, steps=1_000, claimed_epsilon=0.5)
+# A smaller run: ε ≈ 0.66 at δ = 1e-7, inside the 0.8 ε the violator's future bought (and the
+# 1.5 the risk violator's did, at its δ of 1e-6). The violator claims less than even that.
+SMALL = DpRun(noise_multiplier=2.5, sampling_rate=0.01, steps=1_000)
+UNDERSTATED = DpRun(**SMALL, claimed_epsilon=0.5)
+# Each delivered job by its name in the summary: the future's redeemer runs this DP-SGD, and the
+# slash heading says what the quorum found.
+RUNS = {"compliant": DP_SGD, "violation": UNDERSTATED, "understated": SMALL}
+SLASHED = {"violation": "the job understated ε: stake burned, future voided",
+           "understated": "the job ran riskier than it declared: stake burned, future voided"}
 
 
 @dataclass
@@ -214,8 +222,9 @@ class Demo:
         self.settle(market, result, urls)
         self.futures(market)
         resold = self.resale(market)
-        self.deliver(market, urls, enclave, resold, compliant=True)
-        self.deliver(market, urls, enclave, market.digests[VIOLATOR_BID], compliant=False)
+        self.deliver(market, urls, enclave, resold, "compliant")
+        self.deliver(market, urls, enclave, market.digests[VIOLATOR_BID], "violation")
+        self.deliver(market, urls, enclave, market.digests[RISK_VIOLATOR_BID], "understated")
         self.closing(market)
 
     def budgets(self, market: Consortium) -> None:
@@ -363,16 +372,20 @@ class Demo:
         return future
 
     def deliver(self, market: Consortium, urls: list[str], enclave: Enclave, future: bytes,
-                compliant: bool) -> None:
+                job: str) -> None:
         """The holder redeems the future into a job, which uses what the future bought: its
-        dataset, purpose, δ and capacity, as the nodes read them from the chain; the enclave
-        attests; the quorum judges."""
+        dataset, purpose, δ and capacity, as the nodes read them from the chain; it runs the
+        workload its bid declared, but for the risk violator's; the enclave attests; the
+        quorum judges."""
+        from market.examples import declarations
         from oracle.attester import make_evidence
+        from risk.declaration import declaration_hash
         from tokens import futures
 
         record = self._record(future)
         bid = market.bid(market.bid_id_of("0x" + future.hex()))
-        holder = market.account(RESALE_BUYER if compliant else bid.buyer)
+        holder = market.account(RESALE_BUYER if job == "compliant" else bid.buyer)
+        declared = declarations()[bid.id]
         futures.redeem(self.system, holder, future)
         terms = self.reads.future("0x" + future.hex())
         if terms is None:
@@ -380,21 +393,22 @@ class Demo:
         supply = total_supply(self.system.cst)
         evidence = make_evidence(
             "0x" + future.hex(), [terms.dataset or DEFAULT_DATASET],
-            **(DP_SGD if compliant else UNDERSTATED), delta=terms.delta, purpose=bid.purpose,
+            **RUNS[job], delta=terms.delta, purpose=bid.purpose,
+            ran=_ran_as_training(declared) if job == "understated" else declared,
+            declared="0x" + declaration_hash(declared).hex(),
             resources=terms.bought, issued_at=int(time.time()))
         quorum = self.judge(urls, enclave, evidence, terms)
         burned = supply - total_supply(self.system.cst)
         after = self._record(future)
-        if not compliant:
-            self.heading("slash", "the job understated ε: stake burned, future voided")
+        if job in SLASHED:
+            self.heading("slash", SLASHED[job])
         self.table("enforced", [
             ("future", after.status.name.lower()),
             ("provider paid", f"{grouped(record.payment_micro_usd, 'usd')} USD"),
             ("stake burned", self.cst(burned)),
             ("ε consumed", f"{record.epsilon_micros / 1e6:g}"),
         ])
-        key = "compliant" if compliant else "violation"
-        self.summary.setdefault("jobs", {})[key] = {
+        self.summary.setdefault("jobs", {})[job] = {
             "status": after.status.name.lower(), "burned_wei": burned,
             "clauses": [c.id for c in quorum.public.clauses],
             "used": evidence.resources.model_dump()}
@@ -437,6 +451,14 @@ class Demo:
 
     def _record(self, digest: bytes) -> BidRecord:
         return BidRecord.read(self.system.clearing_house, digest)
+
+
+def _ran_as_training(declared: Declaration) -> Declaration:
+    """A fine-tuning job as it really ran: training, on twice the compute it declared, past the
+    launch rubric's 10^22 FLOP job line; the model's cumulative compute grows by it."""
+    job_flop = 15 * 10**21
+    return declared.model_copy(update={"task": "training", "job_flop": job_flop,
+                                       "model_flop": declared.model_flop + job_flop})
 
 
 def _budget(ledger: Contract, dataset: int) -> dict[str, int]:

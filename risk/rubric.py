@@ -6,7 +6,8 @@ score. A rubric that is not is refused when it is read, naming the key at fault.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,7 @@ from risk.declaration import (
 from risk.errors import RubricError
 
 DEFAULT_RUBRIC = Path(__file__).parent / "rubrics" / "launch.toml"
+SHIPPED = DEFAULT_RUBRIC.parent
 MAX_RISK_BPS = 10_000  # the whole notional
 
 Bps = Annotated[int, Field(ge=0, le=MAX_RISK_BPS, strict=True)]
@@ -101,6 +103,22 @@ def read_rubric(path: Path = DEFAULT_RUBRIC) -> tuple[Rubric, bytes]:
 def rubric_hash(source: bytes) -> bytes:
     """Keccak-256 of the rubric file's bytes, as the chain will register it."""
     return keccak(source)
+
+
+@cache
+def launch_rubric_hash() -> bytes:
+    """The hash of the rubric shipped as the launch policy's."""
+    return rubric_hash(DEFAULT_RUBRIC.read_bytes())
+
+
+def find_rubric(digest: bytes, directories: Iterable[Path] = ()) -> Path | None:
+    """The TOML file hashing to `digest` in `directories`, or else among the rubrics shipped
+    with rcm; None when there is none. The chain keeps only a policy's rubric hash, so whoever
+    scores a round's job (a buyer's client, an oracle node) finds the file by it; a file
+    edited since it was registered no longer hashes to it, and is not used."""
+    held = [path for directory in directories for path in sorted(directory.glob("*.toml"))]
+    candidates = [*held, *sorted(SHIPPED.glob("*.toml"))]
+    return next((path for path in candidates if rubric_hash(path.read_bytes()) == digest), None)
 
 
 def _check_increasing(key: str, thresholds: Sequence[Threshold]) -> None:

@@ -1,5 +1,5 @@
-"""One oracle node: verify → refuse a replay → read the job's future → recompute ε → evaluate
-→ sign → store.
+"""One oracle node: verify → refuse a replay → read the job's future → find its round's rubric
+→ recompute ε → evaluate → sign → store.
 
 The steps that decide anything are pure functions (`verify_attestation`, `evaluate`,
 `mechanism_epsilon`); this shell only feeds them the clock, the key, the store and what the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from oracle.errors import (
     OracleError,
     PricingRefused,
     ReplayedNonce,
+    UnknownRubric,
     VerdictNotFound,
 )
 from oracle.future import FutureTerms
@@ -42,6 +43,8 @@ from oracle.node.models import (
 )
 from oracle.policy import Evaluation, Policies, evaluate
 from oracle.store import StoredVerdict, VerdictStore
+from risk.errors import RiskError
+from risk.rubric import Rubric, find_rubric, launch_rubric_hash, read_rubric
 
 if TYPE_CHECKING:
     from chain.signer import Signer
@@ -68,6 +71,7 @@ class OracleNode:
     metrics: NodeMetrics
     pricer: Pricer | None = None
     futures: FutureReader | None = None
+    rubrics: dict[bytes, Rubric] = field(default_factory=dict)  # by hash, once read
 
     @property
     def domain(self) -> Domain:
@@ -108,7 +112,11 @@ class OracleNode:
         if held := self.store.find(evidence.job, evidence.nonce):
             raise _already_judged(evidence, held)
         future = self.futures(evidence.job) if self.futures else None
-        evaluation = evaluate(evidence, self.policies, mechanism_epsilon(evidence.dp), future)
+        # A node that reads no chain knows no round: it scores with the launch rubric.
+        rubric = self.rubric(future.rubric_hash if future else launch_rubric_hash())
+        evaluation = evaluate(
+            evidence, self.policies, mechanism_epsilon(evidence.dp), rubric, future
+        )
         verdict = self._sign(evidence, evaluation)
         # A concurrent request for the same job or nonce may have been stored since `find`.
         if held := self.store.insert(
@@ -120,6 +128,22 @@ class OracleNode:
         ):
             raise _already_judged(evidence, held)
         return verdict
+
+    def rubric(self, digest: bytes) -> Rubric:
+        """The rubric whose file hashes to `digest`, from the node's `rubrics` directory or
+        those shipped; UnknownRubric when it holds none."""
+        if digest not in self.rubrics:
+            directories = [self.config.rubrics] if self.config.rubrics else []
+            path = find_rubric(digest, directories)
+            where = " and ".join([*(str(d) for d in directories), "the shipped rubrics"])
+            if path is None:
+                raise UnknownRubric(f"the job's round pinned rubric 0x{digest.hex()}, which is "
+                                    f"not among {where}")
+            try:
+                self.rubrics[digest] = read_rubric(path)[0]
+            except RiskError as refused:
+                raise UnknownRubric(f"{path}: {refused}") from None
+        return self.rubrics[digest]
 
     def _sign(self, evidence: Evidence, evaluation: Evaluation) -> VerdictPublic:
         failed = evaluation.failed

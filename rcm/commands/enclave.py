@@ -18,6 +18,7 @@ from oracle import attester
 from oracle.attestation import ResourceUse, certificate_fingerprint
 from oracle.errors import EnclaveError, MalformedEvidence
 from rcm.commands.common import DEFAULT_RPC_URL, RpcOption, load_system
+from risk.declaration import declaration_hash, read_declaration
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -76,9 +77,21 @@ def attest(
     purpose: Annotated[
         str | None, typer.Option(help=f"Purpose of the job; default {attester.DEFAULT_PURPOSE}.")
     ] = None,
-    risk_rating: Annotated[
-        int, typer.Option(help="Safety-risk rating, 1 (low) to 5.")
-    ] = attester.DEFAULT_RISK_RATING,
+    declared: Annotated[
+        Path | None,
+        typer.Option(
+            help="The workload declaration (JSON) the job's bid committed to: its hash goes in "
+            "the evidence (default: the future's, or what ran's), and it ran unless --ran says "
+            "otherwise."
+        ),
+    ] = None,
+    ran: Annotated[
+        Path | None,
+        typer.Option(
+            help="What ran, as a workload declaration (JSON); default: --declared, or an "
+            "evaluation job the rubric scores at its base."
+        ),
+    ] = None,
     evaluation: Annotated[
         list[str] | None,
         typer.Option(
@@ -106,6 +119,7 @@ def attest(
         raise MalformedEvidence("job: give --job, or --future for a redeemed future's job")
     terms = _redeemed(future, rpc) if future else _outside_the_market(job or "")
     given = {"gpu_hours": gpu_hours, "energy_kwh": energy_kwh, "storage_gb": storage_gb}
+    committed = read_declaration(declared) if declared else None
     try:
         evidence = attester.make_evidence(
             terms.job,
@@ -116,7 +130,8 @@ def attest(
             delta=delta if delta is not None else terms.need("delta", "--delta"),
             claimed_epsilon=claimed_epsilon,
             purpose=purpose or terms.need("purpose", "--purpose"),
-            risk_rating=risk_rating,
+            ran=read_declaration(ran) if ran else committed,
+            declared="0x" + declaration_hash(committed).hex() if committed else terms.declared,
             evaluations=attester.DEFAULT_EVALUATIONS | _scores(evaluation or []),
             resources=ResourceUse.model_validate(
                 terms.resources.model_dump() | {k: v for k, v in given.items() if v is not None}
@@ -148,6 +163,7 @@ class _JobTerms:
     delta: float | None
     purpose: str | None
     resources: ResourceUse
+    declared: str | None = None  # the declaration hash the future's bid committed to
 
     def need(self, field: str, option: str) -> Any:
         value = getattr(self, field)
@@ -188,6 +204,7 @@ def _redeemed(future: str, rpc: str) -> _JobTerms:
         terms.delta or None,
         names[0] if names else None,
         terms.bought,
+        terms.declaration_hash,
     )
 
 

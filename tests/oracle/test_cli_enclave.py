@@ -11,10 +11,12 @@ from pathlib import Path
 from chain.settlement import enclave_digest
 from oracle.accountant import epsilon
 from oracle.attestation import Attestation, TrustPolicy, verify_attestation
-from oracle.attester import DEFAULT_MEASUREMENTS
+from oracle.attester import DEFAULT_MEASUREMENTS, default_ran
+from risk.declaration import declaration_hash, read_declaration
 from tests.oracle.factories import MECHANISM_FLAGS, Run, job_id
 
 DATASET = "0x" + "da" * 32
+EXAMPLE = Path(__file__).parents[2] / "examples" / "declaration.json"
 
 
 def test_init_writes_a_root_an_enclave_certificate_and_a_private_key(
@@ -60,8 +62,12 @@ def test_a_default_attestation_is_compliant_evidence_with_the_accountants_epsilo
 
 
 def test_options_reach_the_evidence_and_it_prints_to_stdout_without_out(
-    rcm: Callable[..., Run], enclave_dir: Path
+    rcm: Callable[..., Run], enclave_dir: Path, tmp_path: Path
 ) -> None:
+    declared, ran = tmp_path / "declared.json", tmp_path / "ran.json"
+    committed = default_ran("commercial")
+    declared.write_text(committed.model_dump_json())
+    ran.write_text(committed.model_copy(update={"task": "training"}).model_dump_json())
     run = _attest(
         rcm,
         enclave_dir,
@@ -73,8 +79,10 @@ def test_options_reach_the_evidence_and_it_prints_to_stdout_without_out(
         "toxicity_rate=0.2",
         "--gpu-hours",
         "4",
-        "--risk-rating",
-        "3",
+        "--declared",
+        str(declared),
+        "--ran",
+        str(ran),
     )
     assert run.code == 0, run.err
     evidence = Attestation.model_validate(json.loads(run.out)).evidence
@@ -82,7 +90,42 @@ def test_options_reach_the_evidence_and_it_prints_to_stdout_without_out(
     assert evidence.purpose == "commercial"
     assert evidence.evaluations["toxicity_rate"] == 0.2
     assert evidence.evaluations["harmful_refusal_rate"] == 0.98
-    assert (evidence.resources.gpu_hours, evidence.risk_rating) == (4.0, 3)
+    assert evidence.resources.gpu_hours == 4.0
+    assert (evidence.ran, evidence.declaration_hash) == (
+        read_declaration(ran), "0x" + declaration_hash(committed).hex())
+
+
+def test_a_job_ran_as_declared_unless_told_otherwise(
+    rcm: Callable[..., Run], enclave_dir: Path
+) -> None:
+    committed = read_declaration(EXAMPLE)
+    run = _attest(rcm, enclave_dir, "--purpose", committed.purpose, "--declared", str(EXAMPLE))
+    assert run.code == 0, run.err
+    evidence = Attestation.model_validate(json.loads(run.out)).evidence
+    assert (evidence.ran, evidence.declaration_hash) == (
+        committed, "0x" + declaration_hash(committed).hex())
+    # FLOP counts beyond 2^53 are signed as decimal strings: no double holds them exactly.
+    assert json.loads(run.out)["evidence"]["ran"]["model_flop"] == str(committed.model_flop)
+
+
+def test_by_default_a_job_ran_the_attesters_workload_and_declared_it(
+    rcm: Callable[..., Run], enclave_dir: Path
+) -> None:
+    run = _attest(rcm, enclave_dir)
+    assert run.code == 0, run.err
+    evidence = Attestation.model_validate(json.loads(run.out)).evidence
+    assert evidence.ran == default_ran(evidence.purpose)
+    assert evidence.declaration_hash == "0x" + declaration_hash(evidence.ran).hex()
+
+
+def test_a_declaration_of_what_ran_for_another_purpose_exits_2(
+    rcm: Callable[..., Run], enclave_dir: Path, tmp_path: Path
+) -> None:
+    ran = tmp_path / "ran.json"
+    ran.write_text(default_ran("diagnostics").model_dump_json())
+    run = _attest(rcm, enclave_dir, "--ran", str(ran))
+    assert run.code == 2
+    assert "ran.purpose 'diagnostics' is not the job's purpose 'research'" in run.err
 
 
 def test_a_job_id_that_is_not_bytes32_exits_2_naming_job(

@@ -18,6 +18,7 @@ HOUR, DAY, WEEK = 3_600, 86_400, 604_800
 START = 1_800_000_000
 BIDDER = "0x" + "b1" * 20
 DATASET, OTHER = 7, 9
+STAKED_BPS, DECLARED, RUBRIC = 3_200, b"\xde" * 32, b"\x7b" * 32
 CONTENT, OTHER_CONTENT = b"\xaa" * 32, b"\xbb" * 32
 
 
@@ -29,15 +30,15 @@ def redeemed(*items: tuple[Ask, int], dataset: int = DATASET) -> RedeemedFuture:
     bundle = Bundle(tuple(range(len(items))), tuple(q for _, q in items), 1)
     bid = Bid(round_id=1, bidder=BIDDER, max_value_micro_usd=1, dataset_id=dataset,
               epsilon_micros=1_000_000 if dataset else 0, delta_atto=10**12 if dataset else 0,
-              risk_bps=1_000, declaration_hash=bytes(32), purpose=purpose_id("diagnostics"),
+              risk_bps=STAKED_BPS, declaration_hash=DECLARED, purpose=purpose_id("diagnostics"),
               equity_class=0, nonce=0,
               expiry_timestamp=2**63, bundles=(bundle,))
     record = BidRecord(round_id=1, status=Status.REDEEMED, flags=0, bundle_index=0,
-                       risk_bps=1_000, provider_item=0, epsilon_micros=bid.epsilon_micros,
+                       risk_bps=STAKED_BPS, provider_item=0, epsilon_micros=bid.epsilon_micros,
                        stake_milli_cst=0, deposit_micro_usd=1, payment_micro_usd=1,
                        bidder=BIDDER, dataset_id=dataset)
     return RedeemedFuture(record, bid, tuple(BoughtItem(a, q) for a, q in items),
-                          {DATASET: CONTENT, OTHER: OTHER_CONTENT})
+                          {DATASET: CONTENT, OTHER: OTHER_CONTENT}, RUBRIC)
 
 
 UNITS = [
@@ -102,6 +103,12 @@ def test_the_privacy_budget_and_purpose_come_from_the_record_and_the_bid() -> No
     assert terms.private_datasets == {"0x" + CONTENT.hex(), "0x" + OTHER_CONTENT.hex()}
     assert (terms.epsilon, terms.delta) == (1.0, 1e-6)
     assert terms.purpose_id == purpose_id("diagnostics")
+
+
+def test_the_risk_staked_for_comes_from_the_record_and_the_rubric_from_the_round() -> None:
+    terms = future_terms(redeemed((ask("gpu", "gpu-week"), 1)))
+    assert (terms.risk_bps, terms.declaration_hash, terms.rubric_hash) == (
+        STAKED_BPS, "0x" + DECLARED.hex(), RUBRIC)
 
 
 def test_a_future_on_dataset_zero_bought_no_private_data() -> None:

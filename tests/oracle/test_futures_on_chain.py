@@ -1,14 +1,16 @@
 """Issue 16, finding 3, on the embedded chain: an oracle node judges a job against the future it
 redeemed, read from the chain, not against a file. Three futures of one buyer, each 8 GPU-weeks
 at ε 1 for `diagnostics`, are redeemed; three nodes served on loopback read them, and the
-quorum's verdicts go on chain:
+quorum's verdicts go on chain (a fourth, redeemed the same way, tests the risk staked for):
 
 - the attester's defaults (8 GPU-hours, `research`, ε 1.71) breach the purpose, ε and capacity
   bought: a violation, the provider at fault, so the buyer is paid back;
 - the capacity delivered but `research` at ε 1.71: a violation at the buyer's fault, its stake
   burned;
 - what the future bought, attested with `rcm enclave attest --future`: compliant, the provider
-  paid and 1 ε consumed.
+  paid and 1 ε consumed;
+- what the future bought, but a training run where its bid declared an evaluation: every node
+  scores what ran with the round's rubric above the risk staked for, and the stake burns.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from chain.ledger import Dataset, dataset_id
 from chain.settlement import Ask, Status, enclave_digest
 from chain.verdict import Fault
 from oracle.attestation import Attestation, ResourceUse
-from oracle.attester import DEFAULT_MEASUREMENTS, Enclave
+from oracle.attester import DEFAULT_MEASUREMENTS, Enclave, default_ran
 from oracle.config import (
     STAKEHOLDERS,
     NodeConfig,
@@ -45,6 +47,8 @@ from oracle.policy import Policies
 from oracle.quorum import Quorum, collect, settle
 from oracle.registration import register_oracle_set
 from rcm.pricer import ChainReads
+from risk.declaration import declaration_hash
+from risk.rubric import launch_rubric_hash
 from tests.contracts.settlement_fixtures import POLICY, USD, Market, build_market
 from tests.oracle.factories import PASSWORD, Run, evidence, job_id, signed
 from tests.support import event_args
@@ -55,7 +59,10 @@ GPU_WEEKS = 8
 BOUGHT_GPU_HOURS = GPU_WEEKS * 168.0
 DIAGNOSTICS = purpose_id("diagnostics")
 CONTENT = b"\xd1" * 32  # the diagnostics dataset's content hash, as evidence lists it
-FUTURES = ("defaults", "buyer_breach", "honest")
+FUTURES = ("defaults", "buyer_breach", "honest", "understated")
+# What every bid declared, and staked the launch rubric's base for: an evaluation job.
+DECLARED = default_ran("diagnostics")
+COMMITTED = "0x" + declaration_hash(DECLARED).hex()
 SOLD_IN = enclave_digest(DEFAULT_MEASUREMENTS.launch_digest())  # the enclave the ask names
 
 
@@ -83,7 +90,8 @@ def redeemed(chain: Chain) -> Redeemed:
     system = deploy_system(chain, governance)
     market = build_market(system, governance, auctioneer, provider, owner, [buyer],
                           [chain.dev_account(i) for i in range(6, 9)])
-    policy = replace(POLICY, epsilon_limits=(("diagnostics", 2 * MICRO),))
+    policy = replace(POLICY, epsilon_limits=(("diagnostics", 2 * MICRO),),
+                     rubric_hash=launch_rubric_hash())
     chain.send(system.policies.functions.setPolicy(policy.as_args()), governance)
     chain.send(system.ledger.functions.register(CONTENT, 10 * MICRO, 10**13, 10**15,
                                                 [DIAGNOSTICS]), owner)
@@ -91,12 +99,12 @@ def redeemed(chain: Chain) -> Redeemed:
     grant = system.ledger.functions.safeTransferFrom(owner.address, buyer.address, dataset,
                                                      10 * MICRO, b"")
     chain.send(grant, owner)
-    week = Ask(0, "euw1", "gpu-week", int(time.time()) - DAY, WEEK, 1, 3 * GPU_WEEKS, USD,
-               SOLD_IN)
+    week = Ask(0, "euw1", "gpu-week", int(time.time()) - DAY, WEEK, 1,
+               len(FUTURES) * GPU_WEEKS, USD, SOLD_IN)
     round_id = market.open_round((week,))
     bids = [market.bid(buyer, round_id, Bundle((0,), (GPU_WEEKS,), 20 * USD), nonce=nonce,
                        dataset_id=dataset, epsilon_micros=MICRO, delta_atto=10**13,
-                       purpose=DIAGNOSTICS)
+                       purpose=DIAGNOSTICS, declaration_hash=bytes.fromhex(COMMITTED[2:]))
             for nonce in range(len(FUTURES))]
     market.fill(round_id, buyer, bids)
     market.settle(round_id)
@@ -168,7 +176,8 @@ def test_the_attesters_defaults_do_not_deliver_a_diagnostics_future_of_8_gpu_wee
     redeemed: Redeemed, urls: list[str], enclave: Enclave
 ) -> None:
     """The finding: judged against `buyer.toml`'s 8 GPU-hours, this was compliant and paid."""
-    attestation = signed(enclave, job=redeemed.futures["defaults"], datasets=["0x" + CONTENT.hex()])
+    attestation = signed(enclave, job=redeemed.futures["defaults"], datasets=["0x" + CONTENT.hex()],
+                         declared=COMMITTED)
     quorum, enforced = _judged(redeemed, urls, attestation)
     assert (quorum.public.verdict, quorum.public.fault) == ("violation", "provider")
     assert _failed(quorum.public) == {
@@ -183,7 +192,7 @@ def test_capacity_delivered_for_another_purpose_and_more_epsilon_burns_the_buyer
     redeemed: Redeemed, urls: list[str], enclave: Enclave
 ) -> None:
     delivered = ResourceUse(gpu_hours=BOUGHT_GPU_HOURS, energy_kwh=0.0, storage_gb=0.0)
-    attestation = signed(enclave, job=redeemed.futures["buyer_breach"],
+    attestation = signed(enclave, job=redeemed.futures["buyer_breach"], declared=COMMITTED,
                          datasets=["0x" + CONTENT.hex()], resources=delivered)
     stake = redeemed.record("buyer_breach").stake_wei
     quorum, enforced = _judged(redeemed, urls, attestation)
@@ -233,7 +242,8 @@ def test_a_node_asked_after_the_verdict_landed_judges_the_future_the_same(
     assert redeemed.record("defaults").status is Status.VOIDED
     late = load_node(configs[0].model_copy(update={"database": tmp_path / "late.sqlite"}),
                      PASSWORD, futures=reads.future)
-    attestation = signed(enclave, job=redeemed.futures["defaults"], datasets=["0x" + CONTENT.hex()])
+    attestation = signed(enclave, job=redeemed.futures["defaults"], datasets=["0x" + CONTENT.hex()],
+                         declared=COMMITTED)
     try:
         verdict = late.judge(attestation)
     finally:
@@ -273,3 +283,28 @@ def test_a_node_reads_the_enclave_the_futures_ask_named(redeemed: Redeemed, read
     """The ask's enclave goes on chain with it (`AskPosted`) and into the terms every node
     holds the job's evidence to (`future.enclave`: the provider at fault for another)."""
     assert reads.future(redeemed.futures["honest"]).enclave_digests == {SOLD_IN}
+
+
+def test_a_training_run_declared_as_an_evaluation_burns_the_stake_on_every_nodes_verdict(
+    redeemed: Redeemed, urls: list[str], enclave: Enclave
+) -> None:
+    """Issue 19: the bid staked the launch rubric's base (1,000 bps) for an evaluation; the
+    enclave reports a training run past the 10^22 FLOP job line (+1,000, +200)."""
+    ran = DECLARED.model_copy(update={"task": "training", "job_flop": 2 * 10**22,
+                                      "model_flop": 2 * 10**22})
+    delivered = ResourceUse(gpu_hours=BOUGHT_GPU_HOURS, energy_kwh=0.0, storage_gb=0.0)
+    attestation = signed(enclave, job=redeemed.futures["understated"], purpose="diagnostics",
+                         datasets=["0x" + CONTENT.hex()], resources=delivered,
+                         noise_multiplier=2.0, ran=ran, declared=COMMITTED)
+    stake = redeemed.record("understated").stake_wei
+    answers = collect(attestation.model_dump_json().encode(), urls)
+    assert {(a.verdict.verdict, a.verdict.fault, tuple(_failed(a.verdict)))
+            for a in answers if a.verdict} == {
+        ("violation", "buyer", ("regulator.risk_understated",))}
+    assert len(answers) == len(urls)
+    quorum, enforced = _judged(redeemed, urls, attestation)
+    assert quorum.public.clauses[0].reason == (
+        "risk of what ran 2200 bps > staked 1000 + tolerance 250 (launch-1)")
+    assert (enforced["fault"], enforced["paid"]) == (Fault.BUYER, redeemed.market.provider.address)
+    assert enforced["burnedWei"] >= stake > 0
+    assert redeemed.record("understated").status is Status.VOIDED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,15 @@ from fastapi.testclient import TestClient
 from chain.bid import purpose_id
 from chain.verdict import clauses_hash
 from oracle.attestation import Attestation, ResourceUse
-from oracle.attester import DEFAULT_EVALUATIONS, Enclave, attest, new_enclave
+from oracle.attester import DEFAULT_EVALUATIONS, Enclave, attest, default_ran, new_enclave
 from oracle.config import read_node_config
 from oracle.errors import FutureUnreadable
 from oracle.examples import BANNED_DATASET
 from oracle.future import FutureTerms, Window
 from oracle.node.app import create_app
 from oracle.node.service import FutureReader, OracleNode, load_node
+from risk.declaration import declaration_hash
+from risk.rubric import DEFAULT_RUBRIC, launch_rubric_hash, rubric_hash
 from tests.oracle.factories import (
     PASSWORD,
     body,
@@ -68,7 +71,9 @@ def test_a_default_attestation_gets_a_signed_compliant_verdict(
 
 def _tampered(enclave: Enclave) -> Attestation:
     attestation = signed(enclave)
-    changed = attestation.evidence.model_copy(update={"purpose": "commercial"})
+    evidence = attestation.evidence
+    # What ran, made to look smaller after the enclave signed it.
+    changed = evidence.model_copy(update={"ran": evidence.ran.model_copy(update={"job_flop": 0})})
     return attestation.model_copy(update={"evidence": changed})
 
 
@@ -326,10 +331,28 @@ def test_a_node_that_reads_no_chain_refuses_to_price_naming_the_check(
         "check": "pricing"}
 
 
-def _reading(oracle_dir: Path, database: Path, futures: FutureReader) -> OracleNode:
+def _reading(oracle_dir: Path, database: Path, futures: FutureReader, **settings: Any
+             ) -> OracleNode:
     config = read_node_config(oracle_dir / "node-1.toml")
-    return load_node(config.model_copy(update={"database": database}), PASSWORD,
+    return load_node(config.model_copy(update={"database": database, **settings}), PASSWORD,
                      futures=futures)
+
+
+def _bought(attestation: Attestation, **changes: Any) -> FutureTerms:
+    """A future that bought what the attestation's job used and declared what it ran."""
+    evidence = attestation.evidence
+    return replace(FutureTerms(
+        bought=evidence.resources,
+        window=Window(0, 2**40),
+        purpose_id=purpose_id(evidence.purpose),
+        dataset=None,
+        epsilon_micros=0,
+        delta_atto=0,
+        private_datasets=frozenset(),
+        risk_bps=1_000,
+        declaration_hash=evidence.declaration_hash,
+        rubric_hash=launch_rubric_hash(),
+    ), **changes)
 
 
 def test_a_node_reading_a_chain_judges_a_futures_job_by_the_future_and_refuses_others(
@@ -337,9 +360,9 @@ def test_a_node_reading_a_chain_judges_a_futures_job_by_the_future_and_refuses_o
 ) -> None:
     redeemed, outside = signed(enclave), signed(enclave)
     dataset = redeemed.evidence.datasets[0]
-    bought = FutureTerms(
+    bought = _bought(
+        redeemed,
         bought=ResourceUse(gpu_hours=1_344.0, energy_kwh=0.0, storage_gb=0.0),
-        window=Window(0, 2**40),
         purpose_id=purpose_id("diagnostics"),
         dataset=dataset,
         epsilon_micros=1_000_000,
@@ -379,3 +402,54 @@ def test_a_node_that_cannot_read_the_jobs_future_refuses_naming_the_check(
         assert response.status_code == 422
         assert response.json()["check"] == "future"
         assert node.get(f"/verdicts/{attestation.evidence.job}").status_code == 404
+
+
+def test_a_node_without_the_rounds_rubric_refuses_naming_the_check(
+    enclave: Enclave, oracle_dir: Path, tmp_path: Path
+) -> None:
+    attestation = signed(enclave)
+    regulators = tmp_path / "rubrics"
+    regulators.mkdir()
+    published = regulators / "stricter.toml"
+    published.write_bytes(DEFAULT_RUBRIC.read_bytes().replace(b"tolerance_bps = 250",
+                                                             b"tolerance_bps = 0"))
+    pinned = rubric_hash(published.read_bytes())
+    terms = _bought(attestation, rubric_hash=pinned)
+    without = _reading(oracle_dir, tmp_path / "without.sqlite", lambda job: terms)
+    with TestClient(create_app(without)) as node:
+        response = node.post("/attestations", json=body(attestation))
+        assert response.status_code == 422
+        assert response.json() == {
+            "detail": f"rubric: the job's round pinned rubric 0x{pinned.hex()}, which is not "
+                      "among the shipped rubrics",
+            "check": "rubric"}
+        assert node.get(f"/verdicts/{attestation.evidence.job}").status_code == 404
+    # Given the regulator's published file, a node scores with it.
+    holding = _reading(oracle_dir, tmp_path / "holding.sqlite", lambda job: terms,
+                       rubrics=regulators)
+    with TestClient(create_app(holding)) as node:
+        response = node.post("/attestations", json=body(attestation))
+        assert (response.status_code, response.json()["verdict"]) == (201, "compliant")
+    assert holding.rubrics[pinned].tolerance_bps == 0
+
+
+def test_every_node_finds_an_understated_risk_in_authentic_evidence(
+    enclave: Enclave, oracle_dir: Path, tmp_path: Path
+) -> None:
+    declared = default_ran("research")
+    ran = declared.model_copy(update={"task": "training", "job_flop": 2 * 10**22,
+                                      "model_flop": 2 * 10**22})
+    attestation = signed(enclave, ran=ran, declared="0x" + declaration_hash(declared).hex())
+    terms = _bought(attestation)
+    verdicts = []
+    for index in (1, 2, 3):
+        config = read_node_config(oracle_dir / f"node-{index}.toml")
+        node = load_node(config.model_copy(update={"database": tmp_path / f"{index}.sqlite"}),
+                         PASSWORD, futures=lambda job: terms)
+        with TestClient(create_app(node)) as client:
+            verdicts.append(client.post("/attestations", json=body(attestation)).json())
+    # Training (+1,000) past the 10^22 FLOP job line (+200) on the base: 2,200 > 1,000 + 250.
+    assert {(v["verdict"], v["fault"], tuple(c["id"] for c in v["clauses"])) for v in verdicts} == {
+        ("violation", "buyer", ("regulator.risk_understated",))}
+    assert len({v["clauses_hash"] for v in verdicts}) == 1
+    assert len({signer_of(v) for v in verdicts}) == 3

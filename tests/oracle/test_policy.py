@@ -14,7 +14,7 @@ from chain.settlement import enclave_digest
 from chain.verdict import Fault
 from oracle.accountant import mechanism_epsilon
 from oracle.attestation import Evidence, ResourceUse
-from oracle.attester import DEFAULT_EVALUATIONS, DEFAULT_MEASUREMENTS
+from oracle.attester import DEFAULT_EVALUATIONS, DEFAULT_MEASUREMENTS, default_ran
 from oracle.examples import BANNED_DATASET
 from oracle.future import FutureTerms, Window
 from oracle.policy import (
@@ -26,13 +26,16 @@ from oracle.policy import (
     Threshold,
     evaluate,
 )
+from risk.declaration import declaration_hash
+from risk.rubric import launch_rubric_hash, read_rubric
 from tests.oracle.factories import evidence, job_id
 
 OWNED = "0x" + "0d" * 32
+LAUNCH, _ = read_rubric()
 
 
 def judge(job: Evidence, policies: Policies) -> Evaluation:
-    return evaluate(job, policies, mechanism_epsilon(job.dp))
+    return evaluate(job, policies, mechanism_epsilon(job.dp), LAUNCH)
 
 
 def failed(evaluation: Evaluation, stakeholder: str = "") -> set[str]:
@@ -53,7 +56,7 @@ def test_every_stakeholder_has_clauses_with_stable_ids(policies: Policies) -> No
         "regulator.epsilon_claim",
         "regulator.delta_cap",
         "regulator.banned_datasets",
-        "regulator.risk_rating",
+        "regulator.prohibited_practice",
         "regulator.behaviour.harmful_refusal_rate",
         "regulator.behaviour.membership_inference_auc",
         "regulator.behaviour.toxicity_rate",
@@ -83,7 +86,12 @@ REGULATOR = [
     ("ε understated", {"claimed_epsilon": 0.5}, {"regulator.epsilon_claim"}, Fault.BUYER),
     ("δ above the cap", {"delta": 1e-4}, {"regulator.delta_cap"}, Fault.BUYER),
     ("banned dataset", {"datasets": [BANNED_DATASET]}, {"regulator.banned_datasets"}, Fault.BUYER),
-    ("risk rating too high", {"risk_rating": 4}, {"regulator.risk_rating"}, Fault.BUYER),
+    (
+        "prohibited practice ran",
+        {"ran": default_ran("research").model_copy(update={"practices": {"social_scoring"}})},
+        {"regulator.prohibited_practice"},
+        Fault.BUYER,
+    ),
     (
         "behaviour check failed",
         {"evaluations": DEFAULT_EVALUATIONS | {"toxicity_rate": 0.2}},
@@ -230,7 +238,7 @@ def test_the_provider_is_at_fault_when_both_parties_breached(policies: Policies)
 
 
 def test_evaluation_is_a_pure_function_of_its_arguments(policies: Policies) -> None:
-    job = evidence(claimed_epsilon=0.5, risk_rating=5)
+    job = evidence(claimed_epsilon=0.5)
     assert judge(job, policies) == judge(job, policies)
 
 
@@ -264,12 +272,15 @@ def future(**changes: Any) -> FutureTerms:
         epsilon_micros=2_000_000,
         delta_atto=10**13,
         private_datasets=frozenset({OWNED, PRIVATE}),
+        risk_bps=1_000,
+        declaration_hash="0x" + declaration_hash(default_ran("research")).hex(),
+        rubric_hash=launch_rubric_hash(),
     )
     return replace(bought, **changes)
 
 
 def judge_future(job: Evidence, policies: Policies, terms: FutureTerms) -> Evaluation:
-    return evaluate(job, policies, mechanism_epsilon(job.dp), terms)
+    return evaluate(job, policies, mechanism_epsilon(job.dp), LAUNCH, terms)
 
 
 def redeeming(**overrides: Any) -> Evidence:
@@ -292,6 +303,7 @@ def test_a_futures_job_is_held_to_the_future_and_never_to_the_buyers_file(
         "future.energy_kwh",
         "future.storage_gb",
         "future.window",
+        "future.declaration",
     }
 
 
@@ -324,6 +336,8 @@ FUTURE = [
      {"enclave_digests": frozenset({enclave_digest("ab" * 48),
                                     enclave_digest(DEFAULT_MEASUREMENTS.launch_digest())})},
      set(), Fault.NONE),
+    ("evidence of another declaration than the bid's", {},
+     {"declaration_hash": "0x" + "de" * 32}, {"future.declaration"}, Fault.PROVIDER),
 ]
 
 
@@ -381,3 +395,62 @@ def test_a_future_on_no_private_data_lets_its_job_use_only_public_data(
     private = judge_future(redeeming(datasets=[OWNED]), policies, public)
     assert failed(private) == {"future.dataset"}
     assert private.fault is Fault.BUYER
+
+
+# ---- the risk of what ran, against the score the future staked ----
+
+# The attester's default workload scores the launch rubric's base, 1,000 bps; one job-size step
+# past 10^22 FLOP adds 200. Training a model of 2·10^23 FLOP on health data for an API adds the
+# task, the 10^23 model line, the 10^22 job line, the data and the release.
+BASE_BPS, TOLERANCE_BPS = 1_000, LAUNCH.tolerance_bps
+TRAINING_BPS = BASE_BPS + 1_000 + 500 + 200 + 700 + 500
+ONE_STEP = default_ran("research").model_copy(update={"job_flop": 10**22 + 1})
+TRAINING = default_ran("research").model_copy(update={
+    "task": "training", "job_flop": 2 * 10**23, "model_flop": 2 * 10**23,
+    "data_categories": frozenset({"health"}), "release": "api"})
+
+
+def _ran(declaration: Any) -> Evidence:
+    """A job that ran `declaration`, reporting the default one as what its bid committed to."""
+    return redeeming(ran=declaration,
+                     declared="0x" + declaration_hash(default_ran("research")).hex())
+
+
+@pytest.mark.parametrize(("staked_bps", "holds"), [
+    (BASE_BPS + 200 - TOLERANCE_BPS, True),  # at the tolerance
+    (BASE_BPS + 200 - TOLERANCE_BPS - 1, False),  # one bps beyond it
+    (BASE_BPS, True),  # one job-size step misjudged: what the tolerance is for
+])
+def test_what_ran_may_exceed_the_staked_score_by_the_rubrics_tolerance_and_no_more(
+    policies: Policies, staked_bps: int, holds: bool
+) -> None:
+    evaluation = judge_future(_ran(ONE_STEP), policies, future(risk_bps=staked_bps))
+    assert failed(evaluation) == (set() if holds else {"regulator.risk_understated"})
+
+
+def test_a_training_run_declared_as_an_evaluation_understates_its_risk_buyer_at_fault(
+    policies: Policies,
+) -> None:
+    evaluation = judge_future(_ran(TRAINING), policies, future(risk_bps=BASE_BPS))
+    assert {c.id: (c.fault, c.reason) for c in evaluation.failed} == {
+        "regulator.risk_understated": (
+            Fault.BUYER,
+            f"risk of what ran {TRAINING_BPS} bps > staked 1000 + tolerance 250 (launch-1)")}
+    assert evaluation.fault is Fault.BUYER
+    # A buyer who staked for what it ran is compliant, whatever it declared.
+    assert judge_future(_ran(TRAINING), policies, future(risk_bps=TRAINING_BPS)).compliant
+
+
+def test_a_prohibited_practice_that_ran_fails_whatever_the_stake(policies: Policies) -> None:
+    ran = default_ran("research").model_copy(
+        update={"practices": frozenset({"untargeted_facial_scraping"})})
+    evaluation = judge_future(_ran(ran), policies, future(risk_bps=10_000))
+    assert {c.id: c.fault for c in evaluation.failed} == {
+        "regulator.prohibited_practice": Fault.BUYER}
+    assert evaluation.failed[0].reason.startswith("prohibited: untargeted_facial_scraping (")
+
+
+def test_a_job_outside_the_market_has_no_staked_score_to_understate(policies: Policies) -> None:
+    evaluation = judge(evidence(ran=TRAINING), policies)
+    assert evaluation.compliant
+    assert "regulator.risk_understated" not in {c.id for c in evaluation.clauses}

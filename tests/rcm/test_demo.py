@@ -12,7 +12,7 @@ import pytest
 
 from chain.policy import LAUNCH_RATES
 from market.examples import consortium_instance
-from rcm.demo import VIOLATOR_BID
+from rcm.demo import RISK_VIOLATOR_BID, VIOLATOR_BID
 from tests.rcm.test_json_convention import check_document
 from tests.support import running_testnet
 
@@ -21,8 +21,10 @@ pytestmark = pytest.mark.hardhat
 CST = 10**18
 STEPS = ("deploy", "oracle", "budget", "stake", "bid", "clear", "price", "settle",
          "future", "resale", "attest", "verdict", "slash", "reputation", "summary")
-# The consortium's providers by (tier, region): who runs each winner's bundle.
+# The consortium's providers by (tier, region): who runs each winner's bundle. The resold
+# future's provider runs the risk violator's job too; the last has two futures undelivered.
 RESOLD_PROVIDER, VIOLATION_PROVIDER = "helix-enclaves", "commodity-cloud-eu"
+UNDELIVERED_PROVIDER = "commodity-cloud-us"
 
 
 @pytest.fixture(scope="module")
@@ -98,42 +100,56 @@ def test_closing_balances_follow_from_payments_change_resale_and_burns(
         resold = {"institut-pasteur": resale, "charite": 0}.get(buyer, 0)
         assert balances[buyer]["usd_micro_usd"] == deposits - spent + resold, buyer
         assert balances[buyer]["credit_micro_usd"] == 0
-    # Both delivered jobs paid their providers, the violation too (the buyer was at fault).
-    assert balances[RESOLD_PROVIDER]["credit_micro_usd"] == paid["pasteur-amr-discovery"]
+    # Every delivered job paid its provider, the violations too (the buyer was at fault).
+    assert balances[RESOLD_PROVIDER]["credit_micro_usd"] == (
+        paid["pasteur-amr-discovery"] + paid[RISK_VIOLATOR_BID])
     assert balances[VIOLATION_PROVIDER]["credit_micro_usd"] == paid["helixgen-llm-finetune"]
     # The clearing house holds exactly what it still owes: undelivered payments and credits.
-    undelivered = sum(paid[b] for b in ("nhs-sepsis-warning", "msf-outbreak-forecast",
-                                        "quantedge-backtest"))
-    assert summary["escrow_micro_usd"] == undelivered + paid["pasteur-amr-discovery"] + paid[
-        "helixgen-llm-finetune"]
+    undelivered = sum(paid[b] for b in ("msf-outbreak-forecast", "quantedge-backtest"))
+    delivered = sum(paid[b] for b in ("pasteur-amr-discovery", "helixgen-llm-finetune",
+                                      RISK_VIOLATOR_BID))
+    assert summary["escrow_micro_usd"] == undelivered + delivered
 
 
-def test_the_violation_burns_the_discounted_stake_and_the_compliant_job_releases_it(
+def _risk_bps(bid_id: str) -> int:
+    """The bid's staked score: the launch rubric's of its declaration."""
+    return next(bid.risk_bps for bid in consortium_instance().bids if bid.id == bid_id)
+
+
+def test_each_violation_burns_the_discounted_stake_and_the_compliant_job_releases_it(
         run: tuple[str, dict[str, Any]]) -> None:
     _, summary = run
     jobs, balances = summary["jobs"], summary["balances"]
     outcome = {key: {k: jobs[key][k] for k in ("status", "burned_wei", "clauses")}
                for key in jobs}
-    # Its score's share of 40,000 USD at 1 CST per USD: no audit has discounted it yet.
-    risk_bps = next(bid.risk_bps for bid in consortium_instance().bids if bid.id == VIOLATOR_BID)
-    assert outcome["violation"] == {"status": "voided",
-                                    "burned_wei": str(40_000 * CST * risk_bps // 10_000),
-                                    "clauses": ["regulator.epsilon_claim"]}
-    assert outcome["compliant"] == {"status": "settled", "burned_wei": 0, "clauses": []}
+    # Each score's share of its bid's value (40,000 and 19,200 USD) at 1 CST per USD: no audit
+    # has discounted either yet.
+    assert outcome == {
+        "compliant": {"status": "settled", "burned_wei": 0, "clauses": []},
+        "violation": {"status": "voided",
+                      "burned_wei": str(40_000 * CST * _risk_bps(VIOLATOR_BID) // 10_000),
+                      "clauses": ["regulator.epsilon_claim"]},
+        # Declared fine-tuning (3,200 bps), it ran a training run past the 10^22 FLOP job line:
+        # every node scores what ran at 3,900, beyond the 250 bps tolerance.
+        "understated": {"status": "voided",
+                        "burned_wei": str(19_200 * CST * _risk_bps(RISK_VIOLATOR_BID) // 10_000),
+                        "clauses": ["regulator.risk_understated"]}}
+    assert _risk_bps(RISK_VIOLATOR_BID) == 3_200
     assert balances["charite"]["locked_wei"] == 0  # the resale buyer's stake came back
-    assert balances["helixgen"]["locked_wei"] == 0
+    assert balances["helixgen"]["locked_wei"] == balances["hse-ireland"]["locked_wei"] == 0
 
 
 def test_each_verdict_is_an_audit_worth_its_payment_at_its_risk(
         run: tuple[str, dict[str, Any]]) -> None:
     _, summary = run
-    # The resold future's risk: the launch rubric's score of its declaration.
-    risk_bps = next(bid.risk_bps for bid in consortium_instance().bids
-                    if bid.id == "pasteur-amr-discovery")
-    worth = summary["payments_micro_usd"]["pasteur-amr-discovery"] * risk_bps // 10_000
+    paid = summary["payments_micro_usd"]
+    worth = {bid_id: paid[bid_id] * _risk_bps(bid_id) // 10_000
+             for bid_id in ("pasteur-amr-discovery", RISK_VIOLATOR_BID)}
     reputation = summary["reputation_micro_usd"]
-    assert reputation["charite"] == reputation[RESOLD_PROVIDER] == worth > 0
-    assert reputation["helixgen"] == 0
+    assert reputation["charite"] == worth["pasteur-amr-discovery"] > 0
+    # The provider delivered both jobs: the buyer was at fault for the second.
+    assert reputation[RESOLD_PROVIDER] == sum(worth.values())
+    assert reputation["helixgen"] == reputation["hse-ireland"] == 0
 
 
 def test_budgets_are_consumed_by_delivered_jobs_and_reserved_by_outstanding_futures(
@@ -142,7 +158,7 @@ def test_budgets_are_consumed_by_delivered_jobs_and_reserved_by_outstanding_futu
     budgets = summary["budgets"]
     assert budgets["amr-genomes"]["consumed_micro_eps"] == 3_500_000
     assert budgets["deidentified-notes"]["consumed_micro_eps"] == 800_000
-    assert budgets["hse-icu-2025"]["reserved_micro_eps"] == 1_500_000
+    assert budgets["hse-icu-2025"]["consumed_micro_eps"] == 1_500_000
     assert budgets["who-surveillance"]["reserved_micro_eps"] == 2_000_000
     assert all(b["reserved_micro_eps"] == 0 and b["consumed_micro_eps"] == 0
                for name, b in budgets.items() if name in ("biobank-wgs", "chest-xray-de"))
@@ -163,6 +179,7 @@ def test_each_delivered_job_used_what_its_future_bought_as_the_nodes_read_it_fro
     jobs = summary["jobs"]
     assert jobs["compliant"]["used"] == _week_of("pasteur-amr-discovery")
     assert jobs["violation"]["used"] == _week_of("helixgen-llm-finetune")
+    assert jobs["understated"]["used"] == _week_of(RISK_VIOLATOR_BID)
 
 
 def test_each_provider_keeps_one_slash_per_future_sold_committed_and_gets_the_rest_back(
@@ -174,10 +191,13 @@ def test_each_provider_keeps_one_slash_per_future_sold_committed_and_gets_the_re
         summary["payments_micro_usd"])
     for provider, bond in committed.items():
         assert int(bond["locked_wei"]) == bond["future_count"] * slash, provider
-    # The violation's provider sold one future, now judged (the buyer at fault): its bond is all
-    # back. The compliant job's provider has another future open: its slashes stay committed.
+    # Providers whose futures are all judged have their bonds all back; one whose futures are
+    # open keeps their slashes committed.
     assert committed[VIOLATION_PROVIDER]["future_count"] == 1
+    assert committed[RESOLD_PROVIDER]["future_count"] == 2
     assert balances[VIOLATION_PROVIDER]["bond_locked_wei"] == 0
-    assert committed[RESOLD_PROVIDER]["future_count"] > 1
-    assert balances[RESOLD_PROVIDER]["bond_locked_wei"] == committed[RESOLD_PROVIDER]["locked_wei"]
+    assert balances[RESOLD_PROVIDER]["bond_locked_wei"] == 0
+    assert committed[UNDELIVERED_PROVIDER]["future_count"] == 2
+    assert balances[UNDELIVERED_PROVIDER]["bond_locked_wei"] == committed[
+        UNDELIVERED_PROVIDER]["locked_wei"]
     assert "committed to its" in text
