@@ -25,9 +25,10 @@ def resolve_prefix(text: str, known: Callable[[], dict[str, int]], kind: str, fi
     exact = ids.get("0x" + digits)
     if exact is not None:
         return exact
-    if len(digits) < MIN_PREFIX_DIGITS:
+    # Leading zeros tell ids apart no more than no digits do: 64-digit dataset ids start with 40.
+    if len(digits.lstrip("0")) < MIN_PREFIX_DIGITS:
         raise TokensError(f"{text} is too short to name an id: give at least "
-                          f"{MIN_PREFIX_DIGITS} hex digits", field=field)
+                          f"{MIN_PREFIX_DIGITS} hex digits after its leading zeros", field=field)
     matches = sorted({id_ for shown, id_ in ids.items() if shown[2:].startswith(digits)})
     if len(matches) > 1:
         raise TokensError(f"{text} is the start of {len(matches)} of {kind}; give more digits",

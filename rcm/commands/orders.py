@@ -32,8 +32,8 @@ DryRun = Annotated[bool, typer.Option(
 
 def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
         json_out: JsonOption = False) -> None:
-    """Post a provider's asks from FILE (README: ask files); the round's policy locks a bond
-    per unit offered until the round closes."""
+    """Post a provider's asks from FILE (the README's ask file; docs/files.md); the round's
+    policy locks a bond per unit offered until the round closes."""
     from market.onchain import AskFile
     from market.readers import read_json_file
 
@@ -46,9 +46,10 @@ def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_
 
 def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
         rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False) -> None:
-    """Sign and commit sealed bids from FILE (README: bid files): deposit, stake and ε. Each
-    bid's risk is the round's rubric's score of its declaration; a bid stating less, a job the
-    rubric prohibits or one that cannot win is refused, and then none of FILE is sent."""
+    """Sign and commit sealed bids from FILE (the README's bid file; docs/files.md): deposit,
+    stake and ε. Each bid's risk is the round's rubric's score of its declaration; a bid
+    stating less, a job the rubric prohibits or one that cannot win is refused, and then none
+    of FILE is sent."""
     from market.orders import read_bids
 
     entries = read_bids(file)

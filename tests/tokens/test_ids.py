@@ -22,7 +22,10 @@ def test_a_prefix_of_one_id_names_it_and_a_whole_id_itself() -> None:
 
 @pytest.mark.parametrize("text, reason", [
     ("0x1234abcd", "0x1234abcd is the start of 2 of the test ids; give more digits"),
-    ("0x1234", "0x1234 is too short to name an id: give at least 8 hex digits"),
+    ("0x1234", "0x1234 is too short to name an id: give at least 8 hex digits after its "
+               "leading zeros"),
+    ("0x0000000012", "0x0000000012 is too short to name an id: give at least 8 hex digits "
+                     "after its leading zeros"),
     ("0x55555555", "0x55555555 is the start of none of the test ids"),
 ])
 def test_an_ambiguous_short_or_unknown_prefix_is_refused(text: str, reason: str) -> None:
