@@ -21,10 +21,13 @@ def describe_validation_error(exc: ValidationError) -> str:
 def first_problem(exc: ValidationError) -> tuple[str, str]:
     """The field path of the first problem (`bids[3].bundles[0].value`, empty for the whole
     document) and what is wrong there, with how many more problems there are."""
-    errors = exc.errors(include_url=False)
+    # A mistyped key is two problems, the key unknown and the field it meant missing: the
+    # unknown key is the one that shows the typo.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     cause = first.get("ctx", {}).get("error")
-    message = str(cause) if isinstance(cause, ValueError) else first["msg"]
+    message = (str(cause) if isinstance(cause, ValueError)
+               else "unknown field" if first["type"] == "extra_forbidden" else first["msg"])
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}"
                    for part in first["loc"] if part != _KEY_MARKER)
     more = len(errors) - 1

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chain.validation import describe_validation_error
+from chain.validation import describe_validation_error, first_problem
 from market.errors import MarketError
 from market.model import MAX_MICRO_USD, Ask, Bid, Bundle, Item, Market, ResourceKind, Tier
 from market.result import Clearing
@@ -62,7 +62,8 @@ def read_json_file(path: Path, model: type[M]) -> M:
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        raise MarketError(f"{path}: {describe_validation_error(exc)}") from exc
+        field, reason = first_problem(exc)
+        raise MarketError(f"{reason} (in {path})", field=field or None) from exc
 
 
 def read_market_json(text: str, path: Path | None = None) -> Market:

@@ -114,6 +114,12 @@ def test_several_problems_are_counted_on_one_line() -> None:
     assert message == "bids[0].buyer: Field required (and 1 more problem)"
 
 
+def test_a_mistyped_key_is_named_before_the_field_it_left_missing() -> None:
+    bids = [{"id": "b1", "buyer": "x", "bundles": [{"items": {"gpu-use1-s1": 1}, "valu": 5}]}]
+    assert rejection(instance(bids=bids)) == (
+        "bids[0].bundles[0].valu: unknown field (and 1 more problem)")
+
+
 @pytest.mark.parametrize(("risk_bps", "rating"), [
     (999, None), (1_000, RiskRating.LOW), (2_999, RiskRating.LOW), (3_000, RiskRating.MEDIUM),
     (5_999, RiskRating.MEDIUM), (6_000, RiskRating.HIGH), (10_000, RiskRating.HIGH)])

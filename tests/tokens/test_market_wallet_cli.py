@@ -174,10 +174,10 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None
 
     node.rejects("alice", "wallet", "claim", "alice", future[:9],
                  match=f"FUTURE_IDS: {future[:9]} is too short to name an id: give at least 8")
-    unknown = "0x" + ("1" if future[2] == "0" else "0") + future[3:10]
+    unknown = "0x" + ("2" if future[2] == "1" else "1") + future[3:12]
     node.rejects("alice", "wallet", "claim", "alice", unknown,
                  match=f"{unknown} is the start of none of this wallet's futures and bids")
-    cli.ok("wallet", "claim", "alice", future[:10])
+    cli.ok("wallet", "claim", "alice", future[:12])  # 10 digits: 8 after any leading zeros
     sent = cli.ok("wallet", "transfer-future", "alice", "bob", future[:12])
     assert sent.startswith(f"sent future {future} to ")
     node.rejects(
