@@ -5,11 +5,11 @@ from the models."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from chain.schema_files import render_schemas, write_schemas
 from market.model import Market
 from market.result import Clearing, PricedClearing
 
@@ -21,10 +21,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {"market.schema.json": Market,
 
 def render() -> dict[str, str]:
     """File name -> schema text, exactly as shipped."""
-    return {name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
-            for name, model in SCHEMAS.items()}
+    return render_schemas(SCHEMAS)
 
 
 def write() -> None:
-    for name, text in render().items():
-        (SCHEMA_DIR / name).write_text(text, encoding="utf-8")
+    write_schemas(SCHEMA_DIR, SCHEMAS)

@@ -4,11 +4,11 @@ drifts from the model."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from chain.schema_files import render_schemas, write_schemas
 from risk.declaration import Declaration
 
 SCHEMA_DIR = Path(__file__).parent
@@ -17,10 +17,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {"declaration.schema.json": Declaration}
 
 def render() -> dict[str, str]:
     """File name -> schema text, exactly as shipped."""
-    return {name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
-            for name, model in SCHEMAS.items()}
+    return render_schemas(SCHEMAS)
 
 
 def write() -> None:
-    for name, text in render().items():
-        (SCHEMA_DIR / name).write_text(text, encoding="utf-8")
+    write_schemas(SCHEMA_DIR, SCHEMAS)
