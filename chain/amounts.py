@@ -31,6 +31,16 @@ def from_units(units: int, token: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def amount_text(units: int, token: str) -> str:
+    """An amount as every human line shows it: exact, with thousands separators, no trailing
+    zeros but a USD amount's cents. 1234500000000000000000 CST -> '1,234.5';
+    1500000 micro-USD -> '1.50'."""
+    text = format(_whole(units, token), ",f")
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(2 if token == "usd" else 0, "0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
 def grouped(units: int, token: str, places: int = 2) -> str:
     """Exact whole tokens with thousands separators and `places` decimals (half to even):
     10**30 micro-USD -> '1,000,000,000,000,000,000,000,000.00', where a float prints

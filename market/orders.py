@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chain.amounts import from_units, grouped
+from chain.amounts import amount_text, grouped
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import bid_args, bid_digest, bid_domain, envelope_hash, sign_bid, terms_args
@@ -80,10 +80,10 @@ def post_asks(system: System, provider: Signer, round_id: int, asks: list[ChainA
     needed = sum(ask.capacity for ask in asks) * rates.provider_bond_per_unit_wei
     bonded = VaultBalance.read(system.vault, provider.address).bonded_wei
     if bonded < needed:
-        per_unit = from_units(rates.provider_bond_per_unit_wei, "cst")
-        raise InsufficientBond(f"these asks lock {from_units(needed, 'cst')} CST of bond for the "
+        per_unit = amount_text(rates.provider_bond_per_unit_wei, "cst")
+        raise InsufficientBond(f"these asks lock {amount_text(needed, 'cst')} CST of bond for the "
                                f"round ({per_unit} per unit offered); "
-                               f"{provider.address} has {from_units(bonded, 'cst')} free")
+                               f"{provider.address} has {amount_text(bonded, 'cst')} free")
     call = house.functions.postAsks(round_id, [ask.as_args() for ask in asks])
     return system.chain.send(call, provider)
 
@@ -409,21 +409,22 @@ def _check_funds(system: System, bid: ChainBid, stake: int, field: str, earlier:
            + credit_micro_usd(system.clearing_house, bidder))
     deposits = deposit + sum(before.max_value_micro_usd for before, _ in earlier)
     if usd < deposits:
-        needed = _with_earlier(f"{grouped(deposit, 'usd')} USD", f"{grouped(deposits, 'usd')} USD")
+        needed = _with_earlier(f"{amount_text(deposit, 'usd')} USD",
+                               f"{amount_text(deposits, 'usd')} USD")
         raise MarketError(f"the deposit (the largest bundle value, {needed}) exceeds the "
-                          f"{grouped(usd, 'usd')} USD of the wallet and its credit",
+                          f"{amount_text(usd, 'usd')} USD of the wallet and its credit",
                           field=f"{field}.bundles")
     if stake > MAX_STAKE_WEI:
-        raise MarketError(f"the bid's stake, {grouped(stake, 'cst', 4)} CST, is above "
+        raise MarketError(f"the bid's stake, {amount_text(stake, 'cst')} CST, is above "
                           f"the {grouped(MAX_STAKE_WEI, 'cst', 0)} CST one record can hold",
                           field=f"{field}.bundles")
     free = VaultBalance.read(system.vault, bidder).free_wei
     stakes = stake + sum(locked for _, locked in earlier)
     if stakes > free:
-        needed = _with_earlier(f"{grouped(stake, 'cst', 4)} CST",
-                               f"{grouped(stakes, 'cst', 4)} CST")
+        needed = _with_earlier(f"{amount_text(stake, 'cst')} CST",
+                               f"{amount_text(stakes, 'cst')} CST")
         raise InsufficientStake(f"the bid needs {needed} of free stake, {bidder} has "
-                                f"{grouped(free, 'cst', 4)}",
+                                f"{amount_text(free, 'cst')}",
                                 field=f"{field}.risk_bps")
     if bid.dataset_id or bid.epsilon_micros:
         _check_budget(system, bid, field, [b for b, _ in earlier if b.dataset_id == bid.dataset_id])

@@ -125,16 +125,16 @@ def _agreement(
     a node's URL and its signed message, or why it gave none."""
     groups: dict[Message, dict[str, bytes]] = defaultdict(dict)
     publics: dict[Message, Public] = {}
-    refused: list[str] = []
+    refused: dict[str, list[str]] = defaultdict(list)
     for url, public, error in answers:
         if public is None:
-            refused.append(f"{url}: {error}")
+            refused[str(error)].append(url)
             continue
         signed = message(public)
         signature = bytes.fromhex(public.signature.removeprefix("0x"))
         signer = recover(signature, signers.domain, signed)
         if signer != public.signer or signer.lower() not in signers.members:
-            refused.append(f"{url}: signature not from a registered signer")
+            refused["signature not from a registered signer"].append(url)
             continue
         groups[signed][signer] = signature
         publics.setdefault(signed, public)
@@ -144,9 +144,15 @@ def _agreement(
         if len(groups[best]) >= k:
             return best, publics[best], list(groups[best].items())[:k]
     tally = ", ".join(f"{label(publics[m])}{len(s)}" for m, s in groups.items())
-    problems = "; ".join(refused)
+    problems = "; ".join(_who(urls, len(answers)) + f": {error}"
+                         for error, urls in refused.items())
     raise NoQuorum(f"fewer than k={k} matching {what} [{tally or 'none'}]"
                    + (f"; {problems}" if problems else ""))
+
+
+def _who(urls: list[str], asked: int) -> str:
+    """The nodes that gave one answer: named, unless it was every node's (then said once)."""
+    return f"all {asked} nodes" if len(urls) == asked > 1 else ", ".join(urls)
 
 
 # ---- price reports ----

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NotRequired, TextIO, TypedDict
 
-from chain.amounts import from_units, grouped
+from chain.amounts import amount_text, grouped
 from chain.clearing_house import BidRecord, ProviderBond
 from chain.compute_futures import future_balance
 from chain.connection import Chain
@@ -114,7 +114,7 @@ class Demo:
         self.console.print(table)
 
     def cst(self, units: int) -> str:
-        return f"{from_units(units, 'cst')} CST"
+        return f"{amount_text(units, 'cst')} CST"
 
     def new_account(self, label: str, cst: int = 0, usd: int = 0) -> Signer:
         """A fresh demo key, funded from governance (the demo's keys live only in memory)."""
@@ -246,7 +246,7 @@ class Demo:
         for bid in market.market.bids:
             table.add_row(bid.id, bid.buyer, _risk(market.market, bid),
                           f"{grouped(max(b.value for b in bid.bundles), 'usd', 0)}",
-                          from_units(market.required_stake(bid), "cst"))
+                          amount_text(market.required_stake(bid), "cst"))
         self.console.print(table)
 
     def bids(self, market: Consortium) -> None:
@@ -260,7 +260,7 @@ class Demo:
             bid = market.bid(bid_id)
             table.add_row(bid.id, "0x" + entry.digest.hex()[:10] + "…",
                           f"{grouped(entry.deposit_micro_usd, 'usd', 0)}",
-                          from_units(entry.stake_wei, "cst"),
+                          amount_text(entry.stake_wei, "cst"),
                           f"{bid.epsilon_micros / 1e6:g}", str(entry.receipt.gas_used))
         self.console.print(table)
         self.console.print(_rows(Table("bid", "why", title="refused before committing: the "
@@ -324,7 +324,7 @@ class Demo:
             ("gas", f"{gas:,}"),
             ("losers' deposits, stakes and ε", "released"),
             ("auctioneer's bond", "released"),
-            *((f"{label}'s bond", f"{from_units(bond.locked_wei, 'cst')} CST committed to its "
+            *((f"{label}'s bond", f"{amount_text(bond.locked_wei, 'cst')} CST committed to its "
                                   f"{bond.open_futures} future{'s' * (bond.open_futures > 1)} "
                                   "until they end; the rest released")
               for label, bond in held.items() if bond.open_futures)])
@@ -440,7 +440,7 @@ class Demo:
                   "bond committed", title="balances"),
             [(label, f"{grouped(h['usd_micro_usd'], 'usd')}",
               f"{grouped(h['credit_micro_usd'], 'usd')}",
-              *(from_units(h[f"{field}_wei"], "cst")
+              *(amount_text(h[f"{field}_wei"], "cst")
                 for field in ("cst", "staked", "locked", "bonded", "bond_locked")))
              for label, h in held.items() if not label.startswith("owner:")]))
         self.summary |= {

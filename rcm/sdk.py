@@ -355,9 +355,18 @@ class Wallet:
                 for d, r in reveal(self._system, self.account, round_id)]
 
     def cancel(self, round_id: int, digest: str | None = None) -> list[BidAction]:
-        """Cancels committed bids (all of the round's, or one) before bidding closes."""
+        """Cancels committed bids (all of the round's, or one: its digest, or the first 8 or
+        more hex digits of it) before bidding closes."""
         from market.orders import cancel
+        from tokens.ids import resolve_prefix
 
+        if digest is not None:
+            def mine() -> dict[str, int]:
+                return {d: int(d, 16) for d in self.committed(round_id)}
+
+            found = resolve_prefix(digest, mine, f"this wallet's bids in round {round_id}",
+                                   "digest", 64)
+            digest = digest if found is None else f"0x{found:064x}"
         return [BidAction("0x" + d.hex(), Sent.of(r))
                 for d, r in cancel(self._system, self.account, round_id, digest)]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from chain.amounts import from_units
+from chain.amounts import amount_text
 from chain.bid import purpose_id, purpose_name
 from chain.contract import ZERO_ADDRESS
 from chain.erc20 import allowance, balance_of
@@ -240,8 +240,8 @@ def buy(
         raise TokensError(f"{seller} offers no budget of dataset {hex(dataset)}", field="seller")
     if price != offered.price_micro_usd_per_epsilon:
         raise TokensError(
-            f"the seller asks {from_units(offered.price_micro_usd_per_epsilon, 'usd')} "
-            f"USD per ε, not {from_units(price, 'usd')}",
+            f"the seller asks {amount_text(offered.price_micro_usd_per_epsilon, 'usd')} "
+            f"USD per ε, not {amount_text(price, 'usd')}",
             field="price_usd",
         )
     if amount > offered.amount_micro_epsilon:
@@ -261,8 +261,8 @@ def buy(
     usd = balance_of(token, buyer.address)
     if cost > usd:
         raise TokensError(
-            f"{epsilon_text(amount)} ε costs {from_units(cost, 'usd')} USD, the wallet "
-            f"holds {from_units(usd, 'usd')}",
+            f"{epsilon_text(amount)} ε costs {amount_text(cost, 'usd')} USD, the wallet "
+            f"holds {amount_text(usd, 'usd')}",
             field="epsilon",
         )
     if allowance(token, buyer.address, system.ledger.address) < cost:

@@ -9,11 +9,12 @@ moves like any token and is burned when its holder redeems it into a job.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from string import hexdigits
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from chain.amounts import from_units
+from chain.amounts import amount_text
 from chain.clearing_house import AskState, BidRecord, Round
 from chain.compute_futures import future_balance
 from chain.contract import ZERO_ADDRESS
@@ -42,10 +43,13 @@ def parse_future_id(text: str) -> bytes:
     try:
         value = int(text, 16) if text.lower().startswith("0x") else int(text)
     except ValueError:
-        raise TokensError(f"{text!r} is not a future id (0x and 64 hex digits)",
-                          field="future_id") from None
+        hint = (f"; hex needs its 0x: 0x{text}" if text and set(text) <= set(hexdigits)
+                else "")
+        raise TokensError(f"{text!r} is not a future id (0x and 64 hex digits, or decimal)"
+                          f"{hint}", field="future_id") from None
     if not 0 < value < 2**256:
-        raise TokensError(f"{text!r} is not a future id (0x and 64 hex digits)", field="future_id")
+        raise TokensError(f"{text!r} is not a future id (0x and 64 hex digits, or decimal)",
+                          field="future_id")
     return value.to_bytes(32, "big")
 
 
@@ -100,9 +104,9 @@ def redeem(system: System, holder: Signer, future_id: bytes) -> Receipt:
         free = balances(system, holder.address).staked_wei
         if needed > free:
             raise InsufficientStake(
-                f"redeeming in the bidder's place needs {from_units(needed, 'cst')} CST "
-                f"of free stake, the wallet has {from_units(free, 'cst')}: stake "
-                f"{from_units(needed - free, 'cst')} more"
+                f"redeeming in the bidder's place needs {amount_text(needed, 'cst')} CST "
+                f"of free stake, the wallet has {amount_text(free, 'cst')}: stake "
+                f"{amount_text(needed - free, 'cst')} more"
             )
     call = system.clearing_house.functions.redeem(int.from_bytes(future_id, "big"))
     return system.chain.send(call, holder)

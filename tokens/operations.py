@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from chain.amounts import UNITS, from_units
+from chain.amounts import UNITS, amount_text
 from chain.clearing_house import credit_micro_usd
 from chain.erc20 import allowance, balance_of
 from chain.system import System
@@ -32,7 +32,7 @@ class Balances(BaseModel):
     bonded_wei: int
     bond_locked_wei: int  # the bond held: a result poster's, a provider's asks' or futures'
     unbonding_wei: int
-    unbonding_ready_at: int
+    unbonding_ready_at: int | None  # None while nothing unbonds
     # USD the clearing house holds for the account: the next bids draw on it first
     credit_micro_usd: int
 
@@ -49,7 +49,7 @@ def balances(system: System, address: str) -> Balances:
         bonded_wei=vault.bonded_wei,
         bond_locked_wei=vault.bond_locked_wei,
         unbonding_wei=vault.unbonding_wei,
-        unbonding_ready_at=vault.unbonding_ready_timestamp,
+        unbonding_ready_at=vault.unbonding_ready_timestamp if vault.unbonding_wei else None,
         credit_micro_usd=credit_micro_usd(system.clearing_house, address),
     )
 
@@ -57,8 +57,8 @@ def balances(system: System, address: str) -> Balances:
 def _require_at_most(amount: int, available: int, token: str, what: str) -> None:
     if amount > available:
         raise TokensError(
-            f"{from_units(amount, token)} {token.upper()} exceeds {what} of "
-            f"{from_units(available, token)}",
+            f"{amount_text(amount, token)} {token.upper()} exceeds {what} of "
+            f"{amount_text(available, token)}",
             field="amount",
         )
 
@@ -102,20 +102,21 @@ def unbond(system: System, sender: Signer, amount: int) -> Receipt:
 def unbonded_ready_wei(system: System, address: str) -> int:
     """CST whose unbonding delay has passed: what `withdraw` takes back (0: none)."""
     held = balances(system, address)
-    ready = system.chain.latest_timestamp() >= held.unbonding_ready_at
-    return held.unbonding_wei if ready else 0
+    ready_at = held.unbonding_ready_at
+    return held.unbonding_wei if ready_at and system.chain.latest_timestamp() >= ready_at else 0
 
 
 def withdraw(system: System, sender: Signer) -> Receipt:
     held = balances(system, sender.address)
-    if held.unbonding_wei == 0:
+    ready_at = held.unbonding_ready_at
+    if ready_at is None:
         raise TokensError("nothing to withdraw: no refunds or proceeds from rounds, and no CST "
                           "is unbonding")
     now = system.chain.latest_timestamp()
-    if now < held.unbonding_ready_at:
+    if now < ready_at:
         raise TokensError(
-            f"nothing to withdraw yet: {from_units(held.unbonding_wei, 'cst')} CST unbonds in "
-            f"{held.unbonding_ready_at - now} s, at {unix_and_utc(held.unbonding_ready_at)}"
+            f"nothing to withdraw yet: {amount_text(held.unbonding_wei, 'cst')} CST unbonds in "
+            f"{ready_at - now} s, at {unix_and_utc(ready_at)}"
         )
     return system.chain.send(system.vault.functions.withdraw(), sender)
 

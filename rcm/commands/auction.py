@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chain.amounts import grouped
+from chain.amounts import amount_text
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption
+from rcm.commands.tables import counted
 
 if TYPE_CHECKING:
     from market.model import Market
@@ -129,8 +130,9 @@ def run(
     if json_out:
         print_json(document)
         return
-    typer.echo(f"round {round_id}: {result.status}, {len(result.allocation)} winners, "
-               f"welfare {_usd(result.welfare)} USD; posted in {len(receipts)} transactions"
+    typer.echo(f"round {round_id}: {result.status}, {counted(len(result.allocation), 'winner')}, "
+               f"welfare {_usd(result.welfare)} USD; posted in "
+               f"{counted(len(receipts), 'transaction')}"
                + (" (already on chain)" if result.allocation and not receipts else ""))
     for loss in result.losing:
         typer.echo(f"  {loss.bid[:18]} lost: {loss.reason} — {loss.detail}")
@@ -243,5 +245,4 @@ def _progress_on_stderr() -> Callable[[str], None]:
 
 
 def _usd(micros: int) -> str:
-    """Micro-USD as USD with all six decimals, exactly."""
-    return grouped(micros, "usd", 6)
+    return amount_text(micros, "usd")

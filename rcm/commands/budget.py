@@ -17,6 +17,7 @@ from rcm.commands.common import (
     print_json,
     report,
     wallet_on,
+    with_tx,
 )
 from rcm.commands.tables import short, table
 
@@ -73,8 +74,9 @@ def register(
         epsilon=epsilon, delta=delta, purposes=purposes, content_hash=content_hash, file=file,
         total_delta=total_delta)
     report(json_out, {"name": name, **as_json(done)},
-           f"registered dataset {hex(int(done.dataset, 16))} with {epsilon} ε and "
-           f"δ {delta_text(done.total_delta_atto)}, at most {delta} per job (tx {done.sent.tx})")
+           with_tx(f"registered dataset {hex(int(done.dataset, 16))} with {epsilon} ε and "
+                   f"δ {delta_text(done.total_delta_atto)}, at most {delta} per job",
+                   done.sent.tx))
 
 
 @app.command()
@@ -156,7 +158,7 @@ def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = F
 
 
 def _print_datasets(name: str, address: str, views: list[DatasetView]) -> None:
-    from chain.amounts import from_units
+    from chain.amounts import amount_text
     from tokens import budgets
 
     eps = budgets.epsilon_text
@@ -173,7 +175,7 @@ def _print_datasets(name: str, address: str, views: list[DatasetView]) -> None:
             f"δ consumed: {delta(v.consumed_delta_atto)}, reserved: {delta(v.reserved_delta_atto)}",
         ]
         if v.offer_micro_eps:
-            price = from_units(v.offer_price_micro_usd, "usd")
+            price = amount_text(v.offer_price_micro_usd, "usd")
             lines.append(f"offered: {eps(v.offer_micro_eps)} ε at {price} USD/ε")
         rows.append(["\n".join(lines), eps(v.total_micro_eps), eps(v.held_micro_eps),
                      eps(v.reserved_micro_eps), eps(v.consumed_micro_eps)])

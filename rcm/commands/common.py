@@ -48,7 +48,7 @@ def print_json(data: Any) -> None:
     """`data` as JSON in the convention of every --json document (README: JSON output and
     errors): integers beyond 2^53 as decimal strings, which such readers would otherwise round
     silently (wei amounts), and next to every time in unix seconds (a key ending `_at`, or
-    `timestamp`) the same time in ISO 8601 under the key plus `_iso`."""
+    `timestamp`) the same time in ISO 8601 under the key plus `_iso` (null with a null time)."""
     typer.echo(json.dumps(_exact(data), indent=2, default=str))
 
 
@@ -65,6 +65,8 @@ def _exact(value: Any) -> Any:
 def _timed(key: Any, value: Any) -> list[tuple[Any, Any]]:
     """The key's entry, and its ISO 8601 twin when it is a time in unix seconds."""
     entry = (key, _exact(value))
+    if is_time_key(key) and value is None:
+        return [entry, (f"{key}_iso", None)]
     if is_time_key(key) and isinstance(value, int) and not isinstance(value, bool):
         return [entry, (f"{key}_iso", iso_time(value))]
     return [entry]
@@ -121,7 +123,13 @@ def act(name: str, rpc: str, json_out: bool, operation: Callable[[Wallet], Any],
     `message` may be made from the operation's result (the ids it resolved)."""
     done = operation(wallet_on(name, rpc))
     said = message if isinstance(message, str) else message(done)
-    report(json_out, {"name": name, **document(done)}, f"{said} (tx {done.sent.tx})")
+    report(json_out, {"name": name, **document(done)}, with_tx(said, done.sent.tx))
+
+
+def with_tx(message: str, tx: str | list[str]) -> str:
+    """A human line and, on its own line so that both fit 80 columns, the transaction(s) it
+    sent, whole: what `cast tx` and a block explorer take."""
+    return "\n".join([message, *(f"tx {t}" for t in ([tx] if isinstance(tx, str) else tx))])
 
 
 def report(json_out: bool, data: dict[str, Any], message: str) -> None:

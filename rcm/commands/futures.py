@@ -45,7 +45,7 @@ def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
     take it."""
     from datetime import UTC, datetime
 
-    from chain.amounts import from_units
+    from chain.amounts import amount_text
     from market.onchain import tier_name
     from tokens.budgets import epsilon_text
 
@@ -60,7 +60,7 @@ def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
         dataset = short(v.dataset) if v.dataset else "none"
         lines.append(f"  ε {epsilon_text(v.epsilon_micro_eps)} of dataset {dataset}, "
                      f"risk {v.risk_bps / 100:g}%, payment "
-                     f"{from_units(v.payment_micro_usd, 'usd')} USD")
+                     f"{amount_text(v.payment_micro_usd, 'usd')} USD")
     typer.echo("\n".join(map(paragraph, lines)))
 
 

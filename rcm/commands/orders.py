@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chain.amounts import grouped
+from chain.amounts import amount_text
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
     RpcOption,
+    print_json,
     report,
     sent_fields,
     wallet_on,
@@ -61,8 +62,8 @@ def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
     rows = [{"digest": p.digest, "deposit_micro_usd": p.deposit_micro_usd,
              "stake_wei": p.stake_wei, **sent_fields(p.sent)} for p in placed]
     report(json_out, {"round": round_id, "bids": rows}, "\n".join(
-        f"committed {p.digest}: deposit {grouped(p.deposit_micro_usd, 'usd')} USD, stake "
-        f"{grouped(p.stake_wei, 'cst', 4)} CST" for p in placed))
+        f"committed {p.digest}: deposit {amount_text(p.deposit_micro_usd, 'usd')} USD, stake "
+        f"{amount_text(p.stake_wei, 'cst')} CST" for p in placed))
 
 
 def _dry_run(wallet: Wallet, round_id: int, entries: list[BidEntry], json_out: bool) -> None:
@@ -73,18 +74,21 @@ def _dry_run(wallet: Wallet, round_id: int, entries: list[BidEntry], json_out: b
              "risk_bps": v.risk_bps, "score_bps": v.score_bps,
              "deposit_micro_usd": v.deposit_micro_usd, "stake_wei": v.stake_wei}
             for index, v in enumerate(verdicts)]
-    report(json_out, {"round": round_id, "dry_run": True, "bids": rows},
-           "\n".join(_verdict_line(index, v) for index, v in enumerate(verdicts)))
+    if json_out:
+        print_json({"round": round_id, "dry_run": True, "bids": rows})
+    for index, verdict in enumerate(verdicts):
+        if not json_out:  # a refusal is an error line, as `wallet bid` without --dry-run says it
+            typer.echo(_verdict_line(index, verdict), err=verdict.refusal is not None)
     if any(v.refusal is not None for v in verdicts):
         raise typer.Exit(2)
 
 
 def _verdict_line(index: int, verdict: Verdict) -> str:
     outcome = (f"bids[{index}] would commit:" if verdict.refusal is None
-               else f"refused: {verdict.refusal};")  # the refusal's field names the bid
+               else f"error: {verdict.refusal};")  # the refusal's field names the bid
     return (f"{outcome} risk {_risk(verdict)}, deposit "
-            f"{grouped(verdict.deposit_micro_usd, 'usd')} USD, stake "
-            f"{grouped(verdict.stake_wei, 'cst', 4)} CST (dry run: nothing sent)")
+            f"{amount_text(verdict.deposit_micro_usd, 'usd')} USD, stake "
+            f"{amount_text(verdict.stake_wei, 'cst')} CST (dry run: nothing sent)")
 
 
 def _risk(verdict: Verdict) -> str:

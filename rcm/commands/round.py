@@ -20,6 +20,7 @@ from rcm.commands.common import (
     print_json,
     report,
     tx_summary,
+    with_tx,
 )
 from rcm.commands.tables import paragraph, short, table
 
@@ -219,8 +220,8 @@ def price(
     report(json_out, {"round": round_id, "payments_micro_usd": paid,
                       "signers": [signer for signer, _ in quorum.signatures],
                       **tx_summary(receipt)},
-           f"round {round_id} priced: {len(quorum.report.payments_micro_usd)} payments, "
-           f"{grouped(paid, 'usd')} USD in all (tx {tx_summary(receipt)['tx']})")
+           with_tx(f"round {round_id} priced: {len(quorum.report.payments_micro_usd)} "
+                   f"payments, {grouped(paid, 'usd')} USD in all", tx_summary(receipt)["tx"]))
 
 
 @app.command()

@@ -77,3 +77,8 @@ class Table:
 
 
 _NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 winner`, `2 winners`: a count with its noun, for a human line."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

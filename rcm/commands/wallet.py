@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chain.amounts import UNITS, from_units, grouped
+from chain.amounts import UNITS, amount_text
 from chain.times import utc_text
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
@@ -19,6 +19,7 @@ from rcm.commands.common import (
     report,
     sent_fields,
     wallet_on,
+    with_tx,
 )
 from rcm.commands.tables import short, table
 
@@ -94,7 +95,7 @@ def balance(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
 
 def _print_balance(name: str, address: str, held: Balances) -> None:
-    rows = [[field, from_units(getattr(held, f"{field}_{UNITS[token]}"), token)]
+    rows = [[field, amount_text(getattr(held, f"{field}_{UNITS[token]}"), token)]
             for field, token in (
         ("eth", "eth"),
         ("cst", "cst"),
@@ -107,6 +108,8 @@ def _print_balance(name: str, address: str, held: Balances) -> None:
         ("credit", "usd"),
     )]
     typer.echo(table(["", "amount"], rows, title=f"{name} {address}", right={1}))
+    if held.unbonding_ready_at is not None:
+        typer.echo(f"unbonding CST is withdrawable from {utc_text(held.unbonding_ready_at)}")
 
 
 @app.command()
@@ -139,9 +142,9 @@ def _amount_text(amount: int | None, unit: str | None) -> str:
     if amount is None:
         return ""
     if unit == CST_WEI:
-        return f"{from_units(amount, 'cst')} CST"
+        return f"{amount_text(amount, 'cst')} CST"
     if unit == MICRO_USD:
-        return f"{grouped(amount, 'usd')} USD"
+        return f"{amount_text(amount, 'usd')} USD"
     if unit == MICRO_EPS:
         return f"{epsilon_text(amount)} ε"
     return f"{amount} {'future' if amount == 1 else 'futures'}"  # unit FUTURES
@@ -196,9 +199,9 @@ def withdraw(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption 
     delay has passed."""
     done = wallet_on(name, rpc).withdraw()
     report(json_out, {"name": name, **as_json(done)},
-           f"withdrew {grouped(done.usd_micro_usd, 'usd')} USD and "
-           f"{from_units(done.cst_wei, 'cst')} unbonded CST "
-           f"(tx {', '.join(sent.tx for sent in done.sent)})")
+           with_tx(f"withdrew {amount_text(done.usd_micro_usd, 'usd')} USD and "
+                   f"{amount_text(done.cst_wei, 'cst')} unbonded CST",
+                   [sent.tx for sent in done.sent]))
 
 
 def _register_market_commands() -> None:

@@ -44,10 +44,10 @@ def test_explain_shows_a_winners_payment_component_by_component(consortium_file:
     assert run.returncode == 0, run.stderr
     text = " ".join(run.stdout.split())
     assert "nhs-sepsis-warning (hse-ireland) won bundle 0" in text
-    assert "pays 12,995.000000 USD" in text
-    for line in ("gpu-euw1-w49-confidential 32 300.000000 9,600.000000",
-                 "supply_demand 11,300.000000", "privacy_risk 2,260.000000",
-                 "safety_risk 565.000000", "equity -1,130.000000", "total 12,995.000000"):
+    assert "pays 12,995.00 USD" in text
+    for line in ("gpu-euw1-w49-confidential 32 300.00 9,600.00",
+                 "supply_demand 11,300.00", "privacy_risk 2,260.00",
+                 "safety_risk 565.00", "equity -1,130.00", "total 12,995.00"):
         assert line in text
 
 
@@ -57,7 +57,7 @@ def test_explain_shows_why_a_bid_lost_and_what_its_bundles_would_cost(
     assert run.returncode == 0, run.stderr
     text = " ".join(run.stdout.split())
     assert "streamline-ads (streamline) lost: outbid — needs 40 units" in text
-    assert "Its bundles at the round's item prices (USD)" in text and " 0 12,000.000000 " in text
+    assert "Its bundles at the round's item prices (USD)" in text and " 0 12,000.00 " in text
 
 
 def test_explain_rejects_an_unknown_bid_with_exit_2(consortium_file: Path) -> None:

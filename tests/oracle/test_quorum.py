@@ -62,6 +62,19 @@ def test_a_split_below_k_is_no_quorum_and_says_the_tally() -> None:
         choose(answers, SIGNERS)
 
 
+def test_one_refusal_from_every_node_is_said_once() -> None:
+    refusal = "409: round 2 is not final until 1767225600"
+    answers = [NodeAnswer(f"http://node-{i}", None, refusal) for i in range(3)]
+    answers_of_two = [*answers[:2], NodeAnswer("http://down", None, "unreachable (ConnectError)")]
+    with pytest.raises(NoQuorum) as every:
+        choose(answers, SIGNERS)
+    with pytest.raises(NoQuorum) as some:
+        choose(answers_of_two, SIGNERS)
+    assert str(every.value).endswith(f"k=3 matching signatures [none]; all 3 nodes: {refusal}")
+    assert str(some.value).endswith(
+        f"http://node-0, http://node-1: {refusal}; http://down: unreachable (ConnectError)")
+
+
 def test_outsiders_and_lying_signer_fields_do_not_count() -> None:
     stranger = Account.create()
     answers = [_answer(n, True) for n in NODES[:2]]

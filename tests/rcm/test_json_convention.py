@@ -241,7 +241,8 @@ def _every_command(walk: Walk) -> None:
     walk.json("wallet", "bid", "lab", bid_file, "--round", round_id, acts=True)
     walk.json("wallet", "bid", "lab", bid_file, "--round", round_id, acts=True)
     second = walk.json("round", "status", round_id)["bids"][-1]["digest"]
-    walk.json("wallet", "cancel", "lab", "--round", round_id, second, acts=True)
+    cancelled = walk.json("wallet", "cancel", "lab", "--round", round_id, second[:20], acts=True)
+    assert [bid["digest"] for bid in cancelled["cancelled"]] == [second]  # named by its prefix
 
     walk.json("testnet", "advance", str(PHASE))
     walk.json("wallet", "reveal", "lab", "--round", round_id, acts=True)

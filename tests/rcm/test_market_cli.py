@@ -97,8 +97,9 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
                   "item 0, which offers 8")
     cli.rejects("wallet", "bid", "lab", greedy, "--round", round_id, match=cannot_win)
     checked_run = cli("wallet", "bid", "lab", greedy, "--round", round_id, "--dry-run")
-    assert checked_run.returncode == 2 and checked_run.stdout.startswith(
-        f"refused: {cannot_win}; risk 3,000 bps (the rubric's score), deposit 1,500.00 USD, "
+    assert checked_run.returncode == 2 and not checked_run.stdout
+    assert checked_run.stderr.startswith(
+        f"error: {cannot_win}; risk 3,000 bps (the rubric's score), deposit 1,500.00 USD, "
         "stake ")
     assert cli.nonce("lab") == nonce
     status = cli.json("round", "status", round_id)

@@ -134,7 +134,7 @@ def test_an_attacker_with_no_role_changes_nothing_that_is_not_hers(
                 match="asks[0].capacity")
     flood = {"asks": [{**ASKS["asks"][1], "capacity": 10_000}]}
     cli.rejects("wallet", "ask", "mallory", _file(world, "flood.json", flood), "--round",
-                round_id, match="these asks lock 100000 CST of bond for the round")
+                round_id, match="these asks lock 100,000 CST of bond for the round")
 
     lab = cli.json("wallet", "bid", "lab", _file(world, "lab.json", _bids(
         world, {"0": 8, "1": 10}, 1_500)), "--round", round_id)["bids"][0]["digest"]

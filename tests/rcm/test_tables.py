@@ -11,6 +11,7 @@ import pytest
 
 from chain.clearing_house import Round
 from chain.settlement import Deadlines, Phase
+from chain.times import utc_text
 from rcm.commands import auction, budget, futures, round, wallet
 from rcm.commands.tables import short
 from rcm.sdk import RoundView
@@ -55,7 +56,9 @@ def test_wallet_balance(printed: Callable[[], str]) -> None:
     wallet._print_balance(NAME, ADDRESS, Balances(
         address=ADDRESS, usd_micro_usd=MICRO_USD_AMOUNT, credit_micro_usd=MICRO_USD_AMOUNT,
         unbonding_ready_at=WHEN, **amounts))
-    assert "1000000000.123456789012345678" in printed()
+    shown = printed()
+    assert "1,000,000,000.123456789012345678" in shown
+    assert f"withdrawable from {utc_text(WHEN)}" in shown
 
 
 def test_wallet_history(printed: Callable[[], str]) -> None:

@@ -253,10 +253,10 @@ def test_a_buy_rounds_the_cost_up_to_the_micro_usd() -> None:
     [
         ("unknown dataset", "dataset: unknown dataset"),
         ("no offer", "seller: .* offers no budget"),
-        ("price changed", "price_usd: the seller asks 3 USD per ε, not 2"),
+        ("price changed", "price_usd: the seller asks 3.00 USD per ε, not 2.00"),
         ("above the offer", "epsilon: 6 ε exceeds the offer of 5"),
         ("above the seller's budget", "epsilon: 5 ε exceeds the seller's budget of 1"),
-        ("too little USD", "epsilon: 5 ε costs 150 USD, the wallet holds 100"),
+        ("too little USD", "epsilon: 5 ε costs 150.00 USD, the wallet holds 100.00"),
     ],
 )
 def test_buy_refuses_before_sending(

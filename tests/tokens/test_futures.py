@@ -91,6 +91,8 @@ def test_ids_parse_from_hex_or_decimal() -> None:
     for text in ("0xzz", "0", hex(2**256)):
         with pytest.raises(TokensError, match=r"future_id: .* is not a future id"):
             futures.parse_future_id(text)
+    with pytest.raises(TokensError, match="hex needs its 0x: 0x3f2a9c01"):
+        futures.parse_future_id("3f2a9c01")
 
 
 # ---- listing ----

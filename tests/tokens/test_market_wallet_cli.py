@@ -135,7 +135,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     assert (held["total_delta_atto"], held["reserved_delta_atto"]) == (10**14, 0)
     assert usd.functions.balanceOf(node.accounts["bob"].address).call() == 50 * USD - 7_500_000
     table = cli.ok("wallet", "budget", "list", "owner")
-    assert hex(expected) in table and "offered: 2.5 ε at 3 USD/ε" in table
+    assert hex(expected) in table and "offered: 2.5 ε at 3.00 USD/ε" in table
     # A purpose by name where a policy names it (the launch policy's clinical-research).
     assert "purposes: clinical-research, training," in table
     assert "δ: 0.0001 in all, 0.00001 per job" in table and "δ consumed: 0, reserved: 0" in table
@@ -153,7 +153,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
 
     node.rejects(
         "bob", "wallet", "budget", "buy", "bob", dataset, "owner", "1", "--price", "2",
-        match="--price: the seller asks 3 USD per ε, not 2",
+        match="--price: the seller asks 3.00 USD per ε, not 2.00",
     )  # fmt: skip
     node.rejects(
         "bob", "wallet", "budget", "buy", "bob", dataset, MISTYPED, "1", "--price", "3",

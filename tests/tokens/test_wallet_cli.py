@@ -29,8 +29,8 @@ def _balance(cli: Cli, name: str) -> dict[str, Any]:
     """The balances as numbers: JSON carries those beyond 2^53 as decimal strings."""
     data = cli.json("wallet", "balance", name)
     assert isinstance(data, dict)
-    return {key: value if key == "address" or key.endswith("_iso") else int(value)
-            for key, value in data.items()}
+    return {key: value if value is None or key == "address" or key.endswith("_iso")
+            else int(value) for key, value in data.items()}
 
 
 def test_issue_flow_bond_and_balance_json(cli: Cli) -> None:
