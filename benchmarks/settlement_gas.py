@@ -428,7 +428,7 @@ def measure(winners: int, batch_size: int = BATCH) -> dict[str, int]:
     redeems, verdicts = [], []
     for bid, bidder in sampled:
         digest = bid_digest(domain, bid)
-        redeem = house.functions.redeem(int.from_bytes(digest, "big"))
+        redeem = house.functions.redeem(int.from_bytes(digest, "big"), bid.declaration_hash)
         redeems.append(_gas(chain.send(redeem, bidder)))
         verdict = Verdict(digest, True, Fault.NONE, bytes(32), config_digest)
         signed = [(n.address, sign_verdict(n, oracle_domain, verdict))

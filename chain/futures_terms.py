@@ -1,5 +1,6 @@
 """What a redeemed future bought, as the chain records it: the record `bidOf` holds, the bid its
-`Revealed` event carries (its public terms and the bundles), the items of the won bundle as
+`Revealed` event carries (its public terms and the bundles), the job its `Redeemed` event
+declared (the workload its redeemer committed to run), the items of the won bundle as
 their `AskPosted` events describe them, the rubric its round's policy scores risk with, and
 every dataset registered on the PrivacyBudgetLedger
 (`DatasetRegistered`), which tells private data from the rest. A future's id is its winning
@@ -38,6 +39,13 @@ class RedeemedFuture:
     items: tuple[BoughtItem, ...]  # the won bundle's
     datasets: dict[int, bytes]  # every dataset registered on the ledger: id → content hash
     rubric_hash: bytes  # of the round's policy: what its bids' riskBps were scored with
+    declaration_hash: bytes  # of the job its redeemer declared: what its evidence must name
+
+
+def revealed_bid(system: System, digest: bytes) -> Bid | None:
+    """The bid `digest` names as its `Revealed` event carries it; None before its reveal."""
+    revealed = events(system, system.clearing_house, "Revealed", digest=digest)
+    return bid_from_event(revealed[0].args["bid"]) if revealed else None
 
 
 def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | None:
@@ -47,8 +55,10 @@ def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | N
     record = BidRecord.read(house, future_id)
     if record.status not in REDEEMED:
         return None
-    (revealed,) = events(system, house, "Revealed", digest=future_id)
-    bid = bid_from_event(revealed.args["bid"])
+    bid = revealed_bid(system, future_id)
+    (redeemed,) = events(system, house, "Redeemed", futureId=future_id)
+    if bid is None:
+        raise AssertionError("a redeemed future's bid was revealed")
     asks = {int(e.args["item"]): ask_from_event(e.args["ask"])
             for e in events(system, house, "AskPosted", roundId=record.round_id)}
     bundle = bid.bundles[record.bundle_index]
@@ -61,4 +71,5 @@ def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | N
                   for e in events(system, system.ledger, "DatasetRegistered")},
         rubric_hash=rubric_hash_of(system.policies,
                                    Round.read(house, record.round_id).policy_id),
+        declaration_hash=bytes(redeemed.args["declarationHash"]),
     )

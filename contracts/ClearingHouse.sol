@@ -124,7 +124,7 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
         uint256 shortfallMicroUsd = _takeCredit(terms.bidder, terms.maxValueMicroUsd);
         uint256 remainingMicros =
             ledger.reserve(terms.datasetId, terms.bidder, terms.epsilonMicros, terms.purpose, terms.deltaAtto);
-        emit Committed(digest, terms.roundId, terms.bidder, terms, envelopeHash, stakeWei, remainingMicros);
+        emit Committed(digest, terms.roundId, terms.bidder, terms, envelopeHash, remainingMicros);
         if (shortfallMicroUsd != 0) paymentToken.safeTransferFrom(terms.bidder, address(this), shortfallMicroUsd);
     }
 
@@ -219,7 +219,7 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
         _delegate(delivery);
     }
 
-    function redeem(uint256) external {
+    function redeem(uint256, bytes32) external {
         _delegate(delivery);
     }
 

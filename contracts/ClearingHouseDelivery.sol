@@ -56,7 +56,7 @@ contract ClearingHouseDelivery is ClearingHouseBase {
         futures.mint(msg.sender, ids);
     }
 
-    function redeem(uint256 futureId) external nonReentrant {
+    function redeem(uint256 futureId, bytes32 declarationHash) external nonReentrant {
         bytes32 digest = bytes32(futureId);
         BidState memory state = _stateOf(digest);
         _requireStatus(digest, state.status, Status.Future);
@@ -78,7 +78,7 @@ contract ClearingHouseDelivery is ClearingHouseBase {
         state.status = Status.Redeemed;
         _setState(digest, state);
         _redeemers[digest] = msg.sender;
-        emit Redeemed(digest, msg.sender, stakeWei);
+        emit Redeemed(digest, msg.sender, stakeWei, declarationHash);
         if (claimed) futures.burn(msg.sender, futureId);
         oracle.openJob(digest);
     }

@@ -26,7 +26,7 @@ from chain.config import rcm_home
 from chain.erc20 import allowance, balance_of
 from chain.errors import InsufficientBond, InsufficientStake
 from chain.ledger import Dataset, held_micro_epsilon, is_consented, reserved_delta_atto
-from chain.policy import Rules, rubric_hash_of
+from chain.policy import Rules
 from chain.settlement import MAX_STAKE_WEI, Phase, Status
 from chain.settlement import Ask as ChainAsk
 from chain.vault import VaultBalance, stake_to_lock_wei
@@ -45,8 +45,7 @@ from market.interrupt import deferred
 from market.onchain import AskFile, BidEntry, BidFile, market_bid
 from market.readers import read_json_file
 from market.result import Loss, LossReason
-from market.rubrics import rubric_by_hash
-from market.rubrics import store as rubrics_store
+from market.rubrics import round_rubric
 from risk.assess import Assessment, assess
 from risk.declaration import Declaration, declaration_hash
 from risk.errors import DeclarationError
@@ -146,7 +145,7 @@ def _checked(system: System, bidder: str, round_id: int, entries: list[BidEntry]
     once the bids before it have taken theirs."""
     state = _require_phase(system, round_id, Phase.COMMIT, "bid")
     rules = _rules(system, state)
-    rubric = _round_rubric(system, state, round_id)
+    rubric = round_rubric(system, state.policy_id, round_id)
     checked: list[_Checked] = []
     for index, entry in enumerate(entries):
         field = f"bids[{index}]"
@@ -300,17 +299,6 @@ def _rules(system: System, state: Round) -> Rules:
     return Rules.read(system.policies, state.policy_id)
 
 
-def _round_rubric(system: System, state: Round, round_id: int) -> Rubric:
-    """The rubric the round's policy pinned, as this machine holds it."""
-    digest = rubric_hash_of(system.policies, state.policy_id)
-    rubric = rubric_by_hash(digest)
-    if rubric is None:
-        raise MarketError(f"round {round_id} scores risk with rubric 0x{digest.hex()}, which "
-                          f"this machine does not have: put its TOML file in {rubrics_store()}",
-                          field="round_id")
-    return rubric
-
-
 def _declaration(entry: BidEntry, field: str) -> Declaration:
     try:
         return entry.read_declaration()
@@ -327,11 +315,9 @@ def _check_risk(entry: BidEntry, declaration: Declaration, score: Assessment, ru
     if declaration.purpose != entry.purpose:
         raise MarketError(f"{declaration.purpose!r} is not the bid's purpose {entry.purpose!r}",
                           field=f"{field}.declaration.purpose")
-    if not score.eligible:
-        practice = score.prohibited[0]
-        raise MarketError(f"ineligible whatever the stake: {practice} is prohibited "
-                          f"({rubric.prohibited[practice]})",
-                          field=f"{field}.declaration.practices")
+    ineligible = score.ineligibility(rubric)
+    if ineligible:
+        raise MarketError(ineligible, field=f"{field}.declaration.practices")
     if bid.risk_bps < score.risk_bps:
         raise MarketError(f"below the rubric's score {score.risk_bps}", field=f"{field}.risk_bps")
     lowest = rules.band_min_bps[0]

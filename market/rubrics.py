@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chain.config import rcm_home
+from chain.policy import rubric_hash_of
 from market.errors import MarketError
 from risk.rubric import (
     DEFAULT_RUBRIC,
@@ -18,6 +20,9 @@ from risk.rubric import (
     read_rubric,
     rubric_hash,
 )
+
+if TYPE_CHECKING:
+    from chain.system import System
 
 HASH_TEXT = re.compile(r"^0x[0-9a-f]{64}$")
 
@@ -73,3 +78,14 @@ def _kept(digest: bytes) -> Path:
 
 def _held(digest: bytes) -> Path | None:
     return find_rubric(digest, [store()])
+
+
+def round_rubric(system: System, policy_id: int, round_id: int) -> Rubric:
+    """The rubric round `round_id`'s policy pinned, as this machine holds it."""
+    digest = rubric_hash_of(system.policies, policy_id)
+    rubric = rubric_by_hash(digest)
+    if rubric is None:
+        raise MarketError(f"round {round_id} scores risk with rubric 0x{digest.hex()}, which "
+                          f"this machine does not have: put its TOML file in {store()}",
+                          field="round_id")
+    return rubric

@@ -44,7 +44,8 @@ class FutureTerms:
     """A redeemed future's bundle and the window of its slots, its purpose (keccak256 of the
     name) and its privacy budget: the dataset it reserved ε on (its content hash, as
     evidence lists datasets; None when it bought no private data), ε and δ; the risk it staked
-    for (`riskBps`), the declaration its bid committed to and the rubric its round pinned.
+    for (`riskBps`: the ceiling of what its job may score), the declaration its redeemer
+    committed to and the rubric its round pinned.
     Beside them, the content hash of every dataset registered on the ledger: the data that is
     private."""
 
@@ -86,7 +87,7 @@ def future_terms(future: RedeemedFuture) -> FutureTerms:
         delta_atto=future.bid.delta_atto,
         private_datasets=frozenset(contents.values()),
         risk_bps=record.risk_bps,
-        declaration_hash="0x" + future.bid.declaration_hash.hex(),
+        declaration_hash="0x" + future.declaration_hash.hex(),
         rubric_hash=future.rubric_hash,
         enclave_digests=frozenset(ask.enclave_digest for ask, _ in held if any(ask.enclave_digest)),
     )

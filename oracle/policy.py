@@ -335,15 +335,15 @@ def _enclave(evidence: Evidence, future: FutureTerms) -> ClauseResult:
 
 
 def _declaration(evidence: Evidence, future: FutureTerms) -> ClauseResult:
-    """The evidence names the declaration the future's bid committed to. The provider's enclave
-    reports what ran against that commitment, which it reads from the chain; evidence naming
-    another is about another job's terms."""
+    """The evidence names the declaration the future's redeemer committed to. The provider's
+    enclave reports what ran against that commitment, which it reads from the chain; evidence
+    naming another is about another job's terms."""
     holds = evidence.declaration_hash == future.declaration_hash
     return ClauseResult(
         "future.declaration",
         holds,
         f"declaration {evidence.declaration_hash[:18]}… is {'' if holds else 'not '}the one "
-        "the future's bid committed to",
+        "the future's redemption committed to",
         Fault.PROVIDER,
     )
 

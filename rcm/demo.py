@@ -374,19 +374,21 @@ class Demo:
     def deliver(self, market: Consortium, urls: list[str], enclave: Enclave, future: bytes,
                 job: str) -> None:
         """The holder redeems the future into a job, which uses what the future bought: its
-        dataset, purpose, δ and capacity, as the nodes read them from the chain; it runs the
-        workload its bid declared, but for the risk violator's; the enclave attests; the
-        quorum judges."""
+        dataset, purpose, δ and capacity, as the nodes read them from the chain. It declares
+        the workload it will run (the bid's, under the future's risk ceiling), and runs it but
+        for the risk violator, who trains far more; the enclave attests; the quorum judges."""
         from market.examples import declarations
+        from market.redemption import declared_job
         from oracle.attester import make_evidence
-        from risk.declaration import declaration_hash
         from tokens import futures
 
         record = self._record(future)
         bid = market.bid(market.bid_id_of("0x" + future.hex()))
         holder = market.account(RESALE_BUYER if job == "compliant" else bid.buyer)
         declared = declarations()[bid.id]
-        futures.redeem(self.system, holder, future)
+        # The holder commits to the job it will run; the future's risk is its ceiling.
+        job_declared = declared_job(self.system, future, holder.address, declared)
+        futures.redeem(self.system, holder, future, job_declared)
         terms = self.reads.future("0x" + future.hex())
         if terms is None:
             raise ChainError(f"future 0x{future.hex()} was not redeemed")
@@ -395,7 +397,7 @@ class Demo:
             "0x" + future.hex(), [terms.dataset or DEFAULT_DATASET],
             **RUNS[job], delta=terms.delta, purpose=bid.purpose,
             ran=_ran_as_training(declared) if job == "understated" else declared,
-            declared="0x" + declaration_hash(declared).hex(),
+            declared="0x" + job_declared.hex(),
             resources=terms.bought, issued_at=int(time.time()))
         quorum = self.judge(urls, enclave, evidence, terms)
         burned = supply - total_supply(self.system.cst)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from market.book import Book
     from market.onchain import AskEntry, BidEntry
     from market.orders import Verdict
+    from risk.declaration import Declaration
     from tokens.budgets import DatasetView
     from tokens.futures import FutureView
     from tokens.history import Entry
@@ -113,12 +114,14 @@ class Withdrawal:
 @dataclass(frozen=True)
 class FutureAction:
     """Futures claimed, or one future sent (`to`) or redeemed into its job (`job`, the
-    future's id: a job keeps the id of the future it redeemed)."""
+    future's id: a job keeps the id of the future it redeemed; `declaration`, the hash of the
+    workload it committed to)."""
 
     futures: list[str]
     sent: Sent
     to: str | None = None
     job: str | None = None
+    declaration: str | None = None
 
 
 @dataclass(frozen=True)
@@ -418,14 +421,22 @@ class Wallet:
         receipt = transfer(self._system, self.account, recipient, future)
         return FutureAction([hex_id(future)], Sent.of(receipt), to=recipient)
 
-    def redeem(self, future_id: str) -> FutureAction:
-        """Turns a future into a policy-oracle job; a holder other than the bidder backs it
-        with its own free stake."""
+    def redeem(self, future_id: str, declaration: Path | Declaration | None = None
+               ) -> FutureAction:
+        """Turns a future into a policy-oracle job that runs the workload `declaration`
+        describes (a file, or the model); the bidder may leave it out to run the job it bid for.
+        The job must score at most the future's `riskBps` under its round's rubric. A holder
+        other than the bidder backs the job with its own free stake."""
+        from market.redemption import declared_job
+        from risk.declaration import read_declaration
         from tokens.futures import hex_id, redeem
 
         future = self._future(future_id)
-        receipt = redeem(self._system, self.account, future)
-        return FutureAction([hex_id(future)], Sent.of(receipt), job=hex_id(future))
+        job = read_declaration(declaration) if isinstance(declaration, Path) else declaration
+        declared = declared_job(self._system, future, self.address, job)
+        receipt = redeem(self._system, self.account, future, declared)
+        return FutureAction([hex_id(future)], Sent.of(receipt), job=hex_id(future),
+                            declaration="0x" + declared.hex())
 
     def _future(self, text: str) -> bytes:
         return bytes.fromhex(self.future_id(text)[2:])

@@ -43,6 +43,15 @@ class Assessment:
     def capped(self) -> bool:
         return self.uncapped_bps > self.risk_bps
 
+    def ineligibility(self, rubric: Rubric) -> str | None:
+        """Why no stake lets the job run (its first prohibited practice, with the rubric's
+        source for it), or None when it may."""
+        if self.eligible:
+            return None
+        practice = self.prohibited[0]
+        return (f"ineligible whatever the stake: {practice} is prohibited "
+                f"({rubric.prohibited[practice]})")
+
 
 def assess(declaration: Declaration, rubric: Rubric) -> Assessment:
     """Base, task, compute lines crossed, data categories, capabilities and release, in that

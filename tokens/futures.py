@@ -92,9 +92,11 @@ def transfer(system: System, holder: Signer, to: str, future_id: bytes) -> Recei
     return system.chain.send(call, holder)
 
 
-def redeem(system: System, holder: Signer, future_id: bytes) -> Receipt:
-    """Redeems a future into a policy-oracle job. A holder who is not the bidder backs the job
-    with its own free stake, so it must have `requiredStake` of it."""
+def redeem(system: System, holder: Signer, future_id: bytes, declaration_hash: bytes
+           ) -> Receipt:
+    """Redeems a future into a policy-oracle job that commits to the workload
+    `declaration_hash` declares. A holder who is not the bidder backs the job with its own free
+    stake, so it must have `requiredStake` of it."""
     record = _require_future(system, future_id)
     _require_holder(system, record, future_id, holder.address)
     _require_deliverable(system, record, future_id)
@@ -108,7 +110,8 @@ def redeem(system: System, holder: Signer, future_id: bytes) -> Receipt:
                 f"of free stake, the wallet has {amount_text(free, 'cst')}: stake "
                 f"{amount_text(needed - free, 'cst')} more"
             )
-    call = system.clearing_house.functions.redeem(int.from_bytes(future_id, "big"))
+    call = system.clearing_house.functions.redeem(int.from_bytes(future_id, "big"),
+                                                  declaration_hash)
     return system.chain.send(call, holder)
 
 

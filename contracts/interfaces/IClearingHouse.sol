@@ -119,8 +119,11 @@ interface IClearingHouse is IClearingHouseTypes, IVerdictConsumer {
     /// @notice Redeems a future into a policy-oracle job: a claimed one by its token's holder
     /// (burning it), an unclaimed one by its winner; once its round is closed and before its
     /// delivery ends. When the redeemer is not the bidder, the redeemer's stake replaces the
-    /// bidder's: who runs the job backs it.
-    function redeem(uint256 futureId) external;
+    /// bidder's: who runs the job backs it. `declarationHash` commits to the workload the
+    /// redeemer will run (`risk.declaration_hash`); the future's `riskBps` is its ceiling: the
+    /// stake stays at it, and the oracle holds what ran to it (the chain cannot run the rubric,
+    /// so clients refuse a declaration scored above it before sending).
+    function redeem(uint256 futureId, bytes32 declarationHash) external;
 
     /// @notice Anyone expires futures left unredeemed when their delivery ended: each provider
     /// is paid for the capacity it held, the bidder's stake is released and the ε reservation

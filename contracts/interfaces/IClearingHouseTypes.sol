@@ -245,7 +245,8 @@ interface IClearingHouseTypes {
     /// @dev The bid's public terms and its envelope's hash — all `forfeit` needs, so anyone can
     /// forfeit a commitment left sealed, whoever sent it. The deposit (`terms.maxValueMicroUsd`)
     /// came out of the bidder's credit as far as it went (the credit falls by the lesser of the
-    /// two), the rest pulled from its allowance; `stakeWei` is what was locked;
+    /// two), the rest pulled from its allowance; the stake it locked is the vault's
+    /// `StakeLocked` of the same transaction (and `bidOf(digest).stakeMilliCst`);
     /// `datasetRemainingMicros` is the dataset's budget left (registered − consumed) when the bid
     /// committed: the privacy premium's basis.
     event Committed(
@@ -254,7 +255,6 @@ interface IClearingHouseTypes {
         address indexed bidder,
         BidLib.Terms terms,
         bytes32 envelopeHash,
-        uint256 stakeWei,
         uint256 datasetRemainingMicros
     );
     event Deposited(address indexed account, uint256 amountMicroUsd);
@@ -285,7 +285,9 @@ interface IClearingHouseTypes {
     event Released(bytes32 indexed digest, uint32 indexed roundId);
     event Closed(uint32 indexed roundId);
     event Withdrawn(address indexed account, uint256 amountMicroUsd, bytes32[] bids);
-    event Redeemed(bytes32 indexed futureId, address indexed redeemer, uint256 stakeWei);
+    /// @dev `declarationHash` commits to the job the redeemer will run: the enclave's evidence
+    /// must name it, and what ran is scored against the future's `riskBps` (its ceiling).
+    event Redeemed(bytes32 indexed futureId, address indexed redeemer, uint256 stakeWei, bytes32 declarationHash);
     /// @dev At close: the provider's bond kept for its futures, the rest of its asks' bond released.
     event DeliveryBondHeld(uint32 indexed roundId, address indexed provider, uint256 heldWei, uint256 futures);
     /// @dev Unredeemed at the end of its delivery: the provider is paid, the holder gets the ε.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -94,15 +95,23 @@ def transfer_future(
 def redeem(
     name: Name,
     future_id: FutureId,
+    declaration: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False,
+        help="The workload declaration (JSON, as in a bid) of the job this wallet will run; "
+             "default: the one the future's bid declared, for its bidder.")] = None,
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
-    """Redeem a future into a policy-oracle job.
+    """Redeem a future into a policy-oracle job that runs the workload `--declaration`
+    describes; the bidder may leave it out to run the job it bid for.
 
-    A holder who is not the bidder backs the job with its own free stake, as much as the
-    vault's `requiredStake` for the job's risk (see `rcm wallet stake`)."""
-    act(name, rpc, json_out, lambda w: w.redeem(future_id),
-        lambda done: f"redeemed future {done.futures[0]}: its job is open with the oracle")
+    The job must score at most the future's risk under its round's rubric (`rcm risk assess`),
+    for the purpose the future bought. A holder who is not the bidder backs the job with its
+    own free stake, as much as the vault's `requiredStake` for the future's risk (see `rcm
+    wallet stake`)."""
+    act(name, rpc, json_out, lambda w: w.redeem(future_id, declaration),
+        lambda done: f"redeemed future {done.futures[0]}: its job is open with the oracle, "
+                     f"committed to declaration {done.declaration}")
 
 
 def register(app: typer.Typer) -> None:

@@ -302,8 +302,8 @@ class Market:
 
     def redeem(self, bid: Bid, holder: LocalAccount) -> None:
         """The future of `bid` redeemed by `holder` into an oracle job."""
-        self.chain.send(self.house.functions.redeem(int.from_bytes(self.digest(bid), "big")),
-                        holder)
+        future_id = int.from_bytes(self.digest(bid), "big")
+        self.chain.send(self.house.functions.redeem(future_id, bid.declaration_hash), holder)
 
     def settle(self, round_id: int, losers: Sequence[bytes] = (), priced: bool = True) -> None:
         """From the challenge phase on: price (or let the pricing window pass), issue every

@@ -573,7 +573,6 @@ def test_commit_escrows_locks_the_stake_and_reserves_epsilon_in_one_record(
         "roundId": round_id,
         "bidder": buyer.address,
         "envelopeHash": envelope_hash(bid),
-        "stakeWei": stake,
         "datasetRemainingMicros": remaining,
     }
     assert remaining == BUDGET_MICRO_EPSILON

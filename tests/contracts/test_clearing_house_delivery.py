@@ -26,6 +26,7 @@ from tests.contracts.settlement_fixtures import (
     AUCTIONEER_BOND,
     BURN_GAS,
     CST,
+    DECLARATION_HASH,
     MAX_DELTA_ATTO,
     ORACLE_THRESHOLD,
     POLICY,
@@ -114,7 +115,7 @@ def issued(market: Market, final: Settled) -> Settled:
 @pytest.fixture
 def redeemed(chain: Chain, market: Market, issued: Settled, buyer: LocalAccount) -> Settled:
     """The buyer's future redeemed by the buyer into an oracle job."""
-    chain.send(market.house.functions.redeem(_id(market, issued.a)), buyer)
+    chain.send(market.house.functions.redeem(_id(market, issued.a), DECLARATION_HASH), buyer)
     return issued
 
 
@@ -401,7 +402,7 @@ def test_a_receiver_redeeming_inside_its_transfer_hook_redeems_once(
 ) -> None:
     digest = market.digest(issued.a)
     _claim(chain, market, issued.a, buyer)
-    redeem = market.house.functions.redeem(_id(market, issued.a))
+    redeem = market.house.functions.redeem(_id(market, issued.a), DECLARATION_HASH)
     chain.send(
         issued.wallet.functions.arm(
             REENTER, market.house.address, redeem.data
@@ -434,7 +435,7 @@ def test_redeem_runs_no_receiver_hook_and_redeems_once(
     digest = market.digest(issued.h)
     act = through(chain, issued.wallet, outsider)
     act(market.house.functions.claim([digest]))
-    redeem = market.house.functions.redeem(_id(market, issued.h))
+    redeem = market.house.functions.redeem(_id(market, issued.h), DECLARATION_HASH)
     chain.send(
         issued.wallet.functions.arm(
             REENTER, market.house.address, redeem.data
@@ -444,7 +445,8 @@ def test_redeem_runs_no_receiver_hook_and_redeems_once(
     receipt = act(redeem)
     assert issued.wallet.functions.reentered().call() is False
     assert event_args(market.house, receipt, "Redeemed") == [
-        {"futureId": digest, "redeemer": issued.wallet.address, "stakeWei": market.stake_of(digest)}
+        {"futureId": digest, "redeemer": issued.wallet.address, "stakeWei": market.stake_of(digest),
+         "declarationHash": DECLARATION_HASH}
     ]
     assert market.record(digest).status is Status.REDEEMED
     assert market.system.oracle.functions.consumerOf(digest).call() == market.house.address
@@ -464,7 +466,8 @@ def test_a_holder_redeeming_in_the_bidders_place_stakes_in_its_place(
     expected = -(-required // STAKE_UNIT_WEI) * STAKE_UNIT_WEI
     rival_locked, buyer_locked = market.locked(rival.address), market.locked(buyer.address)
     bidder_stake = market.stake_of(digest)
-    receipt = chain.send(market.house.functions.redeem(_id(market, issued.a)), rival)
+    receipt = chain.send(market.house.functions.redeem(_id(market, issued.a), DECLARATION_HASH),
+                         rival)
     (redeemed,) = event_args(market.house, receipt, "Redeemed")
     assert (redeemed["redeemer"], redeemed["stakeWei"]) == (rival.address, expected)
     assert market.stake_of(digest) == expected
@@ -478,14 +481,15 @@ def test_an_unclaimed_future_is_redeemed_by_its_winner_only(
     chain: Chain, market: Market, issued: Settled, rival: LocalAccount, outsider: LocalAccount
 ) -> None:
     digest = market.digest(issued.b)
-    redeem = market.house.functions.redeem(_id(market, issued.b))
+    redeem = market.house.functions.redeem(_id(market, issued.b), DECLARATION_HASH)
     before = _books(market, rival.address, outsider.address), market.record(digest)
     with reverts("NotBidder", outsider.address, rival.address):
         chain.send(redeem, outsider)
     assert (_books(market, rival.address, outsider.address), market.record(digest)) == before
     receipt = chain.send(redeem, rival)
     assert event_args(market.house, receipt, "Redeemed") == [
-        {"futureId": digest, "redeemer": rival.address, "stakeWei": market.stake_of(digest)}
+        {"futureId": digest, "redeemer": rival.address, "stakeWei": market.stake_of(digest),
+         "declarationHash": DECLARATION_HASH}
     ]
     assert market.house.functions.redeemerOf(digest).call() == rival.address
 
@@ -498,7 +502,7 @@ def test_a_claimed_future_is_redeemed_by_its_holder_not_its_bidder(
     _transfer(chain, market, issued.a, buyer, rival.address)
     before = _books(market, buyer.address, rival.address), market.record(digest)
     with reverts("ERC1155InsufficientBalance", buyer.address, 0, 1, _id(market, issued.a)):
-        chain.send(market.house.functions.redeem(_id(market, issued.a)), buyer)
+        chain.send(market.house.functions.redeem(_id(market, issued.a), DECLARATION_HASH), buyer)
     assert (_books(market, buyer.address, rival.address), market.record(digest)) == before
     assert _held(market, rival.address, issued.a) == 1
 
@@ -586,7 +590,7 @@ def test_a_provider_fault_burns_the_policys_slash_from_its_bond_and_refunds_the_
     assert market.usd(buyer.address) == before + redeemed.a.max_value_micro_usd
     voided = market.record(digest)
     with reverts("UnexpectedStatus", _hex(digest), Status.FUTURE, Status.VOIDED):
-        chain.send(market.house.functions.redeem(_id(market, redeemed.a)), buyer)
+        chain.send(market.house.functions.redeem(_id(market, redeemed.a), DECLARATION_HASH), buyer)
     assert market.record(digest) == voided
 
 
@@ -734,16 +738,16 @@ def test_a_future_is_redeemed_once_its_round_is_closed_and_before_its_delivery_e
     digest = market.digest(final.a)
     before = _books(market, buyer.address), market.record(digest)
     with reverts("RoundNotClosed", final.round_id):
-        chain.send(market.house.functions.redeem(_id(market, final.a)), buyer)
+        chain.send(market.house.functions.redeem(_id(market, final.a), DECLARATION_HASH), buyer)
     assert (_books(market, buyer.address), market.record(digest)) == before
     market.release(final.round_id, [market.digest(final.lost)])
     market.close(final.round_id)
-    chain.send(market.house.functions.redeem(_id(market, final.a)), buyer)
+    chain.send(market.house.functions.redeem(_id(market, final.a), DECLARATION_HASH), buyer)
     assert market.record(digest).status is Status.REDEEMED
     _past(chain, market, _delivery_end(final.b))
     late = market.record(market.digest(final.b))
     with reverts("DeliveryOver", _hex(market.digest(final.b)), _delivery_end(final.b)):
-        chain.send(market.house.functions.redeem(_id(market, final.b)), rival)
+        chain.send(market.house.functions.redeem(_id(market, final.b), DECLARATION_HASH), rival)
     assert market.record(market.digest(final.b)) == late
 
 
@@ -794,7 +798,7 @@ def test_an_unredeemed_future_expires_paying_its_provider_and_giving_its_epsilon
     with reverts("UnexpectedStatus", _hex(b), Status.FUTURE, Status.EXPIRED):
         _expire(chain, market, (issued.b, outsider.address))
     with reverts("UnexpectedStatus", _hex(b), Status.FUTURE, Status.EXPIRED):
-        chain.send(market.house.functions.redeem(_id(market, issued.b)), outsider)
+        chain.send(market.house.functions.redeem(_id(market, issued.b), DECLARATION_HASH), outsider)
     assert market.record(b) == expired
 
 
@@ -843,7 +847,8 @@ def test_once_every_future_of_a_round_has_ended_the_round_holds_nothing(
     clearing house's USD is exactly what its accounts may withdraw."""
     _verdict(market, redeemed.a, Fault.PROVIDER)
     wallet_future = _id(market, redeemed.h)
-    through(chain, redeemed.wallet, outsider)(market.house.functions.redeem(wallet_future))
+    through(chain, redeemed.wallet, outsider)(
+        market.house.functions.redeem(wallet_future, DECLARATION_HASH))
     _past(chain, market, max(_delivery_end(bid) for bid in redeemed.winners) + VERDICT_WINDOW)
     _expire(chain, market, (redeemed.b, rival.address))
     chain.send(market.house.functions.timeOut([market.digest(redeemed.h)]), market.governance)
@@ -889,12 +894,12 @@ def test_the_wallet_refuses_to_redeem_before_the_round_closes_or_after_delivery(
     market.finalise(final.round_id)
     digest = market.digest(final.a)
     with pytest.raises(TokensError, match=f"round {final.round_id} is not closed yet"):
-        redeem(market.system, buyer, digest)
+        redeem(market.system, buyer, digest, DECLARATION_HASH)
     market.release(final.round_id, [market.digest(final.lost)])
     market.close(final.round_id)
     _past(chain, market, _delivery_end(final.a))
     with pytest.raises(TokensError, match="delivery ended at"):
-        redeem(market.system, buyer, digest)
+        redeem(market.system, buyer, digest, DECLARATION_HASH)
     assert market.record(digest).status is Status.FUTURE
 
 
@@ -928,7 +933,7 @@ def test_a_redeemed_or_expired_future_cannot_move_or_be_claimed_again(
     to move it; an unclaimed one can no longer be claimed."""
     for bid, holder in ((issued.a, buyer), (issued.b, rival)):
         _claim(chain, market, bid, holder)
-    chain.send(market.house.functions.redeem(_id(market, issued.a)), buyer)
+    chain.send(market.house.functions.redeem(_id(market, issued.a), DECLARATION_HASH), buyer)
     _past(chain, market, max(_delivery_end(bid) for bid in (issued.b, issued.h)))
     _expire(chain, market, (issued.b, rival.address), (issued.h, issued.wallet.address))
     for bid, holder in ((issued.a, buyer), (issued.b, rival)):

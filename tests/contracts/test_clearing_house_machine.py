@@ -92,6 +92,7 @@ from tests.contracts.settlement_fixtures import (
     BUDGET_MICRO_EPSILON,
     CHALLENGER_BOND,
     CST,
+    DECLARATION_HASH,
     FORFEIT_BPS,
     FORFEIT_FEE,
     HIGH_RISK_BPS,
@@ -742,7 +743,10 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         receipt = self._attempt("commit", call, bidder)
         (committed,) = event_args(self.house, receipt, "Committed")
         digest = bytes(committed["digest"])
-        assert (digest, committed["stakeWei"]) == (self.market.digest(bid), stake)
+        assert digest == self.market.digest(bid)
+        # The vault's event says what was locked (nothing for a stake rounded to none).
+        assert event_args(self.market.system.vault, receipt, "StakeLocked") == (
+            [{"account": bidder.address, "amount": stake}] if stake else [])
         # The deposit comes out of the credit as far as it goes; the rest is pulled.
         taken = min(self.credit[bidder.address], bid.max_value_micro_usd)
         self.credit[bidder.address] -= taken
@@ -1147,7 +1151,8 @@ class ClearingHouseMachine(RuleBasedStateMachine):
         # Who runs the job backs it: a redeemer other than the bidder stakes in its place.
         stake = (entry.stake_wei if redeemer is entry.bidder
                  else self._required_stake(redeemer, entry.bid))
-        receipt = self._attempt("redeem", self.house.functions.redeem(token), redeemer, refusal)
+        receipt = self._attempt("redeem", self.house.functions.redeem(token, DECLARATION_HASH),
+                                redeemer, refusal)
         if receipt is None:
             return
         (redeemed,) = event_args(self.house, receipt, "Redeemed")

@@ -38,6 +38,7 @@ from tests.contracts.round_support import (
 from tests.contracts.settlement_fixtures import (
     ASKS,
     BUDGET_MICRO_EPSILON,
+    DECLARATION_HASH,
     ORACLE_THRESHOLD,
     PROVIDER_SLASH,
     USD,
@@ -161,7 +162,8 @@ def _redeem(market: Market, winners: list[tuple[Bid, LocalAccount, Plan]]) -> No
         if not p.redeemed:
             continue
         digest = market.digest(bid)
-        market.chain.send(market.house.functions.redeem(int.from_bytes(digest, "big")), who)
+        future_id = int.from_bytes(digest, "big")
+        market.chain.send(market.house.functions.redeem(future_id, DECLARATION_HASH), who)
         failed = [] if p.fault is Fault.NONE else ["regulator.epsilon_claim"]
         verdict = Verdict(digest, p.fault is Fault.NONE, p.fault, clauses_hash(failed),
                           market.config_digest)

@@ -19,6 +19,7 @@ START = 1_800_000_000
 BIDDER = "0x" + "b1" * 20
 DATASET, OTHER = 7, 9
 STAKED_BPS, DECLARED, RUBRIC = 3_200, b"\xde" * 32, b"\x7b" * 32
+REDEEMED_FOR = b"\xa1" * 32  # the job its redeemer declared: another than the bid's
 CONTENT, OTHER_CONTENT = b"\xaa" * 32, b"\xbb" * 32
 
 
@@ -38,7 +39,7 @@ def redeemed(*items: tuple[Ask, int], dataset: int = DATASET) -> RedeemedFuture:
                        stake_milli_cst=0, deposit_micro_usd=1, payment_micro_usd=1,
                        bidder=BIDDER, dataset_id=dataset)
     return RedeemedFuture(record, bid, tuple(BoughtItem(a, q) for a, q in items),
-                          {DATASET: CONTENT, OTHER: OTHER_CONTENT}, RUBRIC)
+                          {DATASET: CONTENT, OTHER: OTHER_CONTENT}, RUBRIC, REDEEMED_FOR)
 
 
 UNITS = [
@@ -105,10 +106,10 @@ def test_the_privacy_budget_and_purpose_come_from_the_record_and_the_bid() -> No
     assert terms.purpose_id == purpose_id("diagnostics")
 
 
-def test_the_risk_staked_for_comes_from_the_record_and_the_rubric_from_the_round() -> None:
+def test_the_risk_ceiling_is_the_records_the_job_the_redeemers_the_rubric_the_rounds() -> None:
     terms = future_terms(redeemed((ask("gpu", "gpu-week"), 1)))
     assert (terms.risk_bps, terms.declaration_hash, terms.rubric_hash) == (
-        STAKED_BPS, "0x" + DECLARED.hex(), RUBRIC)
+        STAKED_BPS, "0x" + REDEEMED_FOR.hex(), RUBRIC)
 
 
 def test_a_future_on_dataset_zero_bought_no_private_data() -> None:

@@ -336,7 +336,7 @@ FUTURE = [
      {"enclave_digests": frozenset({enclave_digest("ab" * 48),
                                     enclave_digest(DEFAULT_MEASUREMENTS.launch_digest())})},
      set(), Fault.NONE),
-    ("evidence of another declaration than the bid's", {},
+    ("evidence of another declaration than the redemption's", {},
      {"declaration_hash": "0x" + "de" * 32}, {"future.declaration"}, Fault.PROVIDER),
 ]
 

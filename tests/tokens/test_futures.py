@@ -18,7 +18,7 @@ from chain.errors import RcmError
 from chain.policy_oracle import register, submit
 from chain.settlement import Phase
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
-from tests.contracts.settlement_fixtures import CST, LOW_RISK_BPS, USD, Market
+from tests.contracts.settlement_fixtures import CST, DECLARATION_HASH, LOW_RISK_BPS, USD, Market
 from tokens import futures
 from tokens.errors import TokensError
 
@@ -196,7 +196,7 @@ def test_transfer_refuses_before_sending(
         futures.transfer(market.system, rival, buyer.address, won.b)
         sender, to = rival, buyer.address
     else:
-        futures.redeem(market.system, buyer, won.a)
+        futures.redeem(market.system, buyer, won.a, DECLARATION_HASH)
     _refused(chain, sender, match, lambda: futures.transfer(market.system, sender, to, future_id))
 
 
@@ -220,19 +220,19 @@ def test_a_holder_who_is_not_the_bidder_redeems_only_with_enough_free_stake(
         outsider,
         r"redeeming in the bidder's place needs 2 CST of free stake, the wallet has 0: "
         r"stake 2 more",
-        lambda: futures.redeem(system, outsider, won.a),
+        lambda: futures.redeem(system, outsider, won.a, DECLARATION_HASH),
     )
     chain.send(system.cst.functions.mint(outsider.address, 2 * CST), governance)
     chain.send(system.cst.functions.approve(system.vault.address, 2 * CST), outsider)
     chain.send(system.vault.functions.stake(2 * CST), outsider)
-    futures.redeem(system, outsider, won.a)
+    futures.redeem(system, outsider, won.a, DECLARATION_HASH)
     assert _holds(market, outsider, won.a) == 0
     assert _statuses(market, outsider) == {won.a: "redeemed"}
     _refused(
         chain,
         outsider,
         "future_id: future 0x.* was already redeemed",
-        lambda: futures.redeem(system, outsider, won.a),
+        lambda: futures.redeem(system, outsider, won.a, DECLARATION_HASH),
     )
 
 
@@ -244,7 +244,7 @@ def test_a_winner_redeems_unclaimed_and_a_voided_future_lists_voided_and_is_refu
     oracle_nodes: list[LocalAccount],
 ) -> None:
     system = market.system
-    futures.redeem(system, rival, won.b)
+    futures.redeem(system, rival, won.b, DECLARATION_HASH)
     verdict = Verdict(
         won.b, False, Fault.BUYER, clauses_hash(["regulator.epsilon_claim"]), won.config_digest
     )
@@ -253,4 +253,4 @@ def test_a_winner_redeems_unclaimed_and_a_voided_future_lists_voided_and_is_refu
     submit(system, market.governance, verdict, signatures)
     assert _statuses(market, rival) == {won.b: "voided"}
     _refused(chain, rival, "future_id: future 0x.* was voided",
-             lambda: futures.redeem(system, rival, won.b))
+             lambda: futures.redeem(system, rival, won.b, DECLARATION_HASH))

@@ -5,9 +5,11 @@ through the contracts."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -17,8 +19,10 @@ from chain.connection import connect
 from chain.ledger import dataset_id
 from chain.settlement import Phase
 from chain.system import System
-from tests.contracts.settlement_fixtures import CST, USD, build_market
-from tests.support import Cli, running_testnet
+from risk.declaration import declaration_hash, read_declaration
+from risk.rubric import launch_rubric_hash
+from tests.contracts.settlement_fixtures import CST, POLICY, USD, build_market
+from tests.support import Cli, declaration, running_testnet
 from tokens import wallets
 
 pytestmark = pytest.mark.hardhat
@@ -85,6 +89,10 @@ def future(node: Node) -> str:
         [node.accounts["alice"]],
         [chain.dev_account(index) for index in ORACLE_NODES],
     )
+    # The launch rubric, which this machine holds: a redeemer's declaration is scored by it.
+    policy = replace(POLICY, rubric_hash=launch_rubric_hash())
+    node.system.chain.send(node.system.policies.functions.setPolicy(policy.as_args()),
+                           chain.dev_account(GOVERNANCE))
     round_id = market.open_round()
     bid = market.bid(node.accounts["alice"], round_id, Bundle((0, 1), (2, 3), 20 * USD))
     market.commit(bid, node.accounts["alice"])
@@ -165,7 +173,14 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     )  # fmt: skip
 
 
-def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None:
+def _file(directory: Path, name: str, content: dict[str, Any]) -> str:
+    path = directory / name
+    path.write_text(json.dumps(content))
+    return str(path)
+
+
+def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str, tmp_path: Path
+                                                ) -> None:
     cli = node.cli
     (won,) = cli.json("wallet", "futures", "alice")
     assert (won["id"], won["status"], won["payment_micro_usd"]) == (future, "unclaimed", 10 * USD)
@@ -184,11 +199,21 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str) -> None
         "bob", "wallet", "transfer-future", "bob", MISTYPED, future,
         match=f"TO: {MISTYPED}: bad EIP-55 checksum",
     )  # fmt: skip
+    # Bob did not bid: he declares the job he will run, under the future's 1,000 bps.
+    node.rejects("bob", "wallet", "redeem", "bob", future,
+                 match="--declaration: give the declaration of the job this wallet will run")
+    riskier = _file(tmp_path, "riskier.json", declaration("research", "medium"))
+    node.rejects("bob", "wallet", "redeem", "bob", future, "--declaration", riskier,
+                 match="--declaration: the job scores 3,000 bps, above the 1,000 bps the "
+                       "future was staked for")
+    job = _file(tmp_path, "job.json", declaration("research", "low"))
     # 20 USD deposit × 10% risk (the low band's minimum) × 1 CST per USD: bob backs the job
     # with 2 CST of free stake.
-    node.rejects("bob", "wallet", "redeem", "bob", future, match="stake 2 more")
+    node.rejects("bob", "wallet", "redeem", "bob", future, "--declaration", job,
+                 match="stake 2 more")
     node.stake("bob", 2 * CST)
-    cli.ok("wallet", "redeem", "bob", future)
+    redeemed = cli.json("wallet", "redeem", "bob", future, "--declaration", job)
+    assert redeemed["declaration"] == "0x" + declaration_hash(read_declaration(Path(job))).hex()
     listed = cli.ok("wallet", "futures", "bob")
     assert f"{future}\n  round 1, redeemed" in listed and "2 × gpu us-east gpu-hour" in listed
     assert "gpu-hour, certified tier, slot" in listed
