@@ -9,9 +9,11 @@ whole: every cross-reference is checked here, and the error names the offending 
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from enum import StrEnum
+from fractions import Fraction
 from functools import cached_property
 from typing import Annotated
 
@@ -230,6 +232,19 @@ class Policy(_Frozen):
         """The band a score falls in, as the chain classifies it; None below the lowest."""
         band = band_of([self.risk_band_bps[rating] for rating in RiskRating], risk_bps)
         return None if band is None else list(RiskRating)[band]
+
+    def safety_rate_bps(self, risk_bps: int) -> Fraction:
+        """The safety premium's rate for a score, in basis points of the supply-and-demand
+        price: each rating's weight at its band's minimum, a straight line between one minimum
+        and the next, the riskiest rating's weight from its minimum up. Continuous and never
+        falling in the score, so that one more basis point of risk never costs a step. A score
+        below the lowest band (which no bid on chain has) is priced as at its minimum."""
+        anchors = [(self.risk_band_bps[r], self.pricing.safety_bps[r]) for r in RiskRating]
+        risk_bps = max(risk_bps, anchors[0][0])
+        for (low, below), (high, above) in itertools.pairwise(anchors):
+            if risk_bps < high:
+                return below + Fraction((above - below) * (risk_bps - low), high - low)
+        return Fraction(anchors[-1][1])
 
     def reserved_units(self, capacity: int) -> int:
         return capacity * self.equity_reservation_bps // BASIS_POINTS

@@ -232,8 +232,8 @@ def payments(market: Market, prices: dict[str, int], winners: list[_Winner]) -> 
         headroom = winner.value - base
         privacy = min(math.floor(base * weights.privacy_bps * budget_share(market, winner.bid)
                                  / BASIS_POINTS), headroom)
-        safety = min(base * weights.safety_bps[market.rating(winner.bid)] // BASIS_POINTS,
-                     headroom - privacy)
+        safety = min(math.floor(base * market.policy.safety_rate_bps(winner.bid.risk_bps)
+                                / BASIS_POINTS), headroom - privacy)
         premiums.append((privacy, safety))
     equity = _equity_adjustments(market, winners, bases,
                                  [privacy + safety for privacy, safety in premiums])

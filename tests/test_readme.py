@@ -148,7 +148,7 @@ def test_the_readme_walkthrough_runs_as_written(short_tmp: Path) -> None:
     assert (verdict["verdict"], verdict["fault"], verdict["clauses"]) == ("compliant", "none", [])
     assert len(verdict["signers"]) == 2
     explained = " ".join(output_of("rcm auction explain examples/consortium.json").split())
-    assert "won bundle 0, worth 19,200.00 USD to it; it pays 12,995.00 USD" in explained
+    assert "won bundle 0, worth 19,200.00 USD to it; it pays 13,070.333333 USD" in explained
 
 
 def _answers(port: int) -> bool:

@@ -200,8 +200,8 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
             f"ε {bid.epsilon_micros / 1e6:g} of {bid.dataset or 'no dataset'}'s "
             + (f"{remaining / 1e6:g} left" if remaining else "budget (unknown: taken as all)")
             + f" → {float(share) * 100:.3g} % of {weights.privacy_bps / 100:g} %"),
-        Component.SAFETY_RISK: f"{rating} risk ({bid.risk_bps} bps): "
-                               f"{weights.safety_bps[rating] / 100:g} %",
+        Component.SAFETY_RISK: f"risk {bid.risk_bps:,} bps ({rating} band): "
+                               f"{float(market.policy.safety_rate_bps(bid.risk_bps)) / 100:.3g} %",
         Component.EQUITY: (f"{bid.equity_class} discount, up to "
                            f"{weights.equity_discount_bps / 100:g} %, funded by the round's levy"
                            if adjustment < 0 else "levy funding the round's equity discounts"

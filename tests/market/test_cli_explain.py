@@ -44,10 +44,11 @@ def test_explain_shows_a_winners_payment_component_by_component(consortium_file:
     assert run.returncode == 0, run.stderr
     text = " ".join(run.stdout.split())
     assert "nhs-sepsis-warning (hse-ireland) won bundle 0" in text
-    assert "pays 12,995.00 USD" in text
+    assert "pays 13,070.333333 USD" in text
     for line in ("gpu-euw1-w49-confidential 32 300.00 9,600.00",
                  "supply_demand 11,300.00", "privacy_risk 2,260.00",
-                 "safety_risk 565.00", "equity -1,130.00", "total 12,995.00"):
+                 "safety_risk 640.333333 risk 3,200 bps (medium band): 5.67 %",
+                 "equity -1,130.00", "total 13,070.333333"):
         assert line in text
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -233,19 +234,35 @@ def priced_markets(draw: st.DrawFn) -> tuple[Market, Clearing, str]:
 
 
 @settings(max_examples=30, deadline=None)
-@given(priced_markets(), st.integers(0, 3_000_000), st.booleans())
+@given(priced_markets(), st.integers(0, 3_000_000), st.integers(0, 9_000))
 def test_raising_a_bids_epsilon_or_risk_never_lowers_its_price(
-        case: tuple[Market, Clearing, str], more_epsilon: int, riskier: bool) -> None:
+        case: tuple[Market, Clearing, str], more_epsilon: int, more_risk_bps: int) -> None:
     market, clearing, winner = case
     if not winner:
         return
     before = paid(price(market, clearing, NOW))[winner]
     bids = [bid.model_copy(update={
         "epsilon_micros": bid.epsilon_micros + more_epsilon,
-        "risk_bps": HIGH_BPS if riskier else bid.risk_bps})
+        "risk_bps": min(bid.risk_bps + more_risk_bps, 10_000)})
         if bid.id == winner else bid for bid in market.bids]
     after = paid(price(market.model_copy(update={"bids": bids}), clearing, NOW))[winner]
     assert after >= before
+
+
+def test_the_safety_rate_is_each_ratings_weight_at_its_bands_minimum_and_a_line_between(
+) -> None:
+    policy = Policy()  # bands 1,000 / 3,000 / 6,000 bps; weights 0 / 500 / 1,500 bps
+    rates = {score: policy.safety_rate_bps(score)
+             for score in (1_000, 2_000, 3_000, 3_200, 4_500, 6_000, 10_000)}
+    assert rates == {1_000: 0, 2_000: 250, 3_000: 500, 3_200: Fraction(1_700, 3), 4_500: 1_000,
+                     6_000: 1_500, 10_000: 1_500}
+
+
+@given(st.integers(1_000, 9_999))
+def test_the_safety_rate_never_falls_and_never_steps(score: int) -> None:
+    policy = Policy()
+    step = policy.safety_rate_bps(score + 1) - policy.safety_rate_bps(score)
+    assert 0 <= step <= Fraction(1_000, 3_000)  # at most the steepest line's slope
 
 
 @settings(max_examples=30, deadline=None)
