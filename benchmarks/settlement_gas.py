@@ -301,7 +301,9 @@ def measure(winners: int, batch_size: int = BATCH) -> dict[str, int]:
     config_digest = register(system, governance, [n.address for n in nodes], ORACLE_THRESHOLD)
     content = b"\x5e" * 32
     purposes = [purpose_id(name) for name, _ in PURPOSES]
-    chain.send(system.ledger.functions.register(content, 10**12, 10**12, 10**15, purposes), owner)
+    public = 0  # the data categories: none
+    chain.send(system.ledger.functions.register(content, 10**12, 10**12, 10**15, purposes, public),
+               owner)
     dataset = dataset_id(owner.address, content)
     bidders = _fund_bidders(system, governance, owner, range(winners), dataset)
     pullers = _fund_bidders(system, governance, owner, range(winners, winners + SAMPLE), dataset)

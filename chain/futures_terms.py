@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from chain.clearing_house import BidRecord, Round
 from chain.events import events
+from chain.ledger import category_names
 from chain.policy import rubric_hash_of
 from chain.settlement import Ask, Status, ask_from_event, bid_from_event
 
@@ -38,6 +39,7 @@ class RedeemedFuture:
     bid: Bid
     items: tuple[BoughtItem, ...]  # the won bundle's
     datasets: dict[int, bytes]  # every dataset registered on the ledger: id → content hash
+    categories: dict[int, frozenset[str]]  # and its data categories, as registered
     rubric_hash: bytes  # of the round's policy: what its bids' riskBps were scored with
     declaration_hash: bytes  # of the job its redeemer declared: what its evidence must name
 
@@ -56,6 +58,7 @@ def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | N
     if record.status not in REDEEMED:
         return None
     bid = revealed_bid(system, future_id)
+    registered = events(system, system.ledger, "DatasetRegistered")
     (redeemed,) = events(system, house, "Redeemed", futureId=future_id)
     if bid is None:
         raise AssertionError("a redeemed future's bid was revealed")
@@ -67,8 +70,9 @@ def read_redeemed_future(system: System, future_id: bytes) -> RedeemedFuture | N
         bid=bid,
         items=tuple(BoughtItem(asks[item], quantity)
                     for item, quantity in zip(bundle.items, bundle.quantities, strict=True)),
-        datasets={int(e.args["id"]): bytes(e.args["contentHash"])
-                  for e in events(system, system.ledger, "DatasetRegistered")},
+        datasets={int(e.args["id"]): bytes(e.args["contentHash"]) for e in registered},
+        categories={int(e.args["id"]): category_names(int(e.args["categories"]))
+                    for e in registered},
         rubric_hash=rubric_hash_of(system.policies,
                                    Round.read(house, record.round_id).policy_id),
         declaration_hash=bytes(redeemed.args["declarationHash"]),

@@ -1,17 +1,40 @@
 """What the PrivacyBudgetLedger's views return: a dataset's id and budget, the ε and δ reserved
-for committed bids, offers, consent, and the budget an account holds (its ERC-1155 balance).
-ε is counted in micro-ε, δ in atto-δ (δ × 10¹⁸)."""
+for committed bids, offers, consent, and the budget an account holds (its ERC-1155 balance);
+and the data categories its registration declared. ε is counted in micro-ε, δ in atto-δ
+(δ × 10¹⁸)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chain.abi_codec import encode, keccak
 from chain.contract import ZERO_ADDRESS
+from chain.events import events
 
 if TYPE_CHECKING:
     from chain.contract import Contract
+    from chain.system import System
+
+CATEGORY_BITS = {"health": 1, "genomic": 2, "biometric": 4, "financial": 8}
+"""The sensitive data categories a dataset's registration declares, one bit each, named as the
+risk rubric names them; a dataset with none holds public data."""
+
+
+def category_bits(names: Iterable[str]) -> int:
+    return sum(CATEGORY_BITS[name] for name in set(names))
+
+
+def category_names(bits: int) -> frozenset[str]:
+    return frozenset(name for name, bit in CATEGORY_BITS.items() if bits & bit)
+
+
+def registered_categories(system: System) -> dict[int, frozenset[str]]:
+    """Every registered dataset's categories by id, as its `DatasetRegistered` event declared
+    them."""
+    return {int(e.args["id"]): category_names(int(e.args["categories"]))
+            for e in events(system, system.ledger, "DatasetRegistered")}
 
 
 def dataset_id(owner: str, content_hash: bytes) -> int:

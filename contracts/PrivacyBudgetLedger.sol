@@ -20,6 +20,9 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
     uint256 private constant MICROS_PER_EPSILON = 1e6;
     /// @dev A bid's dataset id when it uses no private data: it reserves nothing.
     uint256 private constant NO_DATASET = 0;
+    /// @dev Data categories, one bit each, as the risk rubric names them: health 1, genomic 2,
+    /// biometric 4, financial 8; a dataset with none holds public data.
+    uint8 private constant ALL_CATEGORIES = 15;
 
     /// @dev A dataset's counters in one slot, which a reservation (every bid's commit) reads and
     /// writes once. δ is counted in jobs: each is charged the same cap, so the δ total is
@@ -53,9 +56,11 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
         uint64 totalMicroEpsilon,
         uint64 maxDeltaAtto,
         uint64 totalDeltaAtto,
-        bytes32[] calldata purposes
+        bytes32[] calldata purposes,
+        uint8 categories
     ) external returns (uint256 id) {
         if (totalMicroEpsilon == 0) revert ZeroBudget();
+        if (categories > ALL_CATEGORIES) revert UnknownCategories(categories);
         if (totalMicroEpsilon > type(uint40).max) revert BudgetTooLarge(totalMicroEpsilon, type(uint40).max);
         // A zero cap would charge jobs nothing, and is how release and consume tell a dataset
         // that was never registered.
@@ -67,7 +72,9 @@ contract PrivacyBudgetLedger is IPrivacyBudgetLedger, ERC1155, AccessControl, Re
         if (_owners[id] != address(0)) revert DatasetExists(id);
         _owners[id] = msg.sender;
         _budgets[id] = Budget(maxDeltaAtto, uint40(totalMicroEpsilon), 0, 0, uint24(jobs), 0, 0);
-        emit DatasetRegistered(id, msg.sender, contentHash, totalMicroEpsilon, maxDeltaAtto, jobs * maxDeltaAtto);
+        emit DatasetRegistered(
+            id, msg.sender, contentHash, totalMicroEpsilon, maxDeltaAtto, jobs * maxDeltaAtto, categories
+        );
         for (uint256 i = 0; i < purposes.length; ++i) {
             _setConsent(id, purposes[i], true);
         }

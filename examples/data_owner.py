@@ -41,7 +41,7 @@ def run_once(wallet: rcm.Wallet, args: argparse.Namespace) -> None:
     if dataset is None:
         registered = wallet.register_dataset(
             file=args.file, epsilon=args.epsilon, delta=args.delta, purposes=args.purpose,
-            total_delta=args.total_delta)
+            total_delta=args.total_delta, categories=args.category)
         say(f"registered dataset {registered.dataset}: {args.epsilon} ε, δ ≤ "
             f"{args.delta} a job, for {', '.join(args.purpose)}")
         dataset_id, held, offered = registered.dataset, registered.epsilon_micro_eps, 0
@@ -77,6 +77,9 @@ def main() -> None:
                         help="the most δ all jobs spend (default: 100 jobs at --delta)")
     parser.add_argument("--purpose", action="append", required=True,
                         help="a purpose the data may be used for (repeat for more)")
+    parser.add_argument("--category", action="append", default=[],
+                        help="sensitive data it holds (health, genomic, biometric, financial); "
+                             "repeat; none: public data")
     parser.add_argument("--tranche", type=Decimal, required=True, help="ε per offer")
     parser.add_argument("--price", type=Decimal, required=True, help="USD per ε")
     parser.add_argument("--keep", type=Decimal, default=Decimal(0), help="ε never offered")

@@ -25,7 +25,13 @@ from chain.clearing_house import BidRecord, Round, credit_micro_usd, phase_of, r
 from chain.config import rcm_home
 from chain.erc20 import allowance, balance_of
 from chain.errors import InsufficientBond, InsufficientStake
-from chain.ledger import Dataset, held_micro_epsilon, is_consented, reserved_delta_atto
+from chain.ledger import (
+    Dataset,
+    held_micro_epsilon,
+    is_consented,
+    registered_categories,
+    reserved_delta_atto,
+)
 from chain.policy import Rules
 from chain.settlement import MAX_STAKE_WEI, Phase, Status
 from chain.settlement import Ask as ChainAsk
@@ -146,6 +152,7 @@ def _checked(system: System, bidder: str, round_id: int, entries: list[BidEntry]
     state = _require_phase(system, round_id, Phase.COMMIT, "bid")
     rules = _rules(system, state)
     rubric = round_rubric(system, state.policy_id, round_id)
+    categories = registered_categories(system)
     checked: list[_Checked] = []
     for index, entry in enumerate(entries):
         field = f"bids[{index}]"
@@ -158,6 +165,7 @@ def _checked(system: System, bidder: str, round_id: int, entries: list[BidEntry]
         earlier = [(before.bid, before.stake_wei) for before in checked]
         try:
             _check_risk(entry, declaration, score, rubric, rules, bid, field)
+            _check_data(declaration, categories.get(bid.dataset_id, frozenset()), field)
             _check(system, state, entry, bid, stake, field, earlier)
         except (MarketError, InsufficientStake) as refusal:
             checked.append(_Checked(bid, stake, score.risk_bps, refusal))
@@ -324,6 +332,12 @@ def _check_risk(entry: BidEntry, declaration: Declaration, score: Assessment, ru
     if rules.band_of(bid.risk_bps) is None:
         raise MarketError(f"{bid.risk_bps} is below the round's lowest risk band ({lowest}): "
                           f"state at least {lowest}", field=f"{field}.risk_bps")
+
+
+def _check_data(declaration: Declaration, registered: frozenset[str], field: str) -> None:
+    undeclared = declaration.undeclared_data(registered)
+    if undeclared:
+        raise MarketError(undeclared, field=f"{field}.declaration.data_categories")
 
 
 def _stake_wei(system: System, bid: ChainBid) -> int:

@@ -2,7 +2,8 @@
 it: whoever redeems it commits to the workload it will run (the declaration's hash, on chain in
 `Redeemed`), and the oracle holds what ran to the ceiling. The chain cannot run the rubric, so
 the client scores the declaration with the round's rubric and refuses, before sending, a job the
-future does not cover: one scored above the ceiling, for another purpose, or prohibited."""
+future does not cover: one scored above the ceiling, for another purpose, prohibited, or leaving
+out a data category its dataset is registered with."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from chain.bid import purpose_id
 from chain.clearing_house import BidRecord, Round
 from chain.futures_terms import revealed_bid
+from chain.ledger import registered_categories
 from market.errors import MarketError
 from market.rubrics import round_rubric
 from risk.assess import assess
@@ -43,6 +45,10 @@ def declared_job(system: System, future_id: bytes, redeemer: str,
     ineligible = score.ineligibility(rubric)
     if ineligible:
         raise MarketError(ineligible, field="declaration.practices")
+    undeclared = declaration.undeclared_data(
+        registered_categories(system).get(record.dataset_id, frozenset()))
+    if undeclared:
+        raise MarketError(undeclared, field="declaration.data_categories")
     if score.risk_bps > record.risk_bps:
         raise MarketError(
             f"the job scores {score.risk_bps:,} bps, above the {record.risk_bps:,} bps the future "

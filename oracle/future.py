@@ -56,6 +56,9 @@ class FutureTerms:
     epsilon_micros: int
     delta_atto: int
     private_datasets: frozenset[str]
+    # The data categories each registered dataset holds, by content hash: what a job that
+    # read it ran on, whatever its evidence declares.
+    dataset_categories: dict[str, frozenset[str]]
     risk_bps: int
     declaration_hash: str  # 0x-hex, as evidence names it
     rubric_hash: bytes
@@ -86,6 +89,7 @@ def future_terms(future: RedeemedFuture) -> FutureTerms:
         epsilon_micros=record.epsilon_micros,
         delta_atto=future.bid.delta_atto,
         private_datasets=frozenset(contents.values()),
+        dataset_categories={contents[id_]: kinds for id_, kinds in future.categories.items()},
         risk_bps=record.risk_bps,
         declaration_hash="0x" + future.declaration_hash.hex(),
         rubric_hash=future.rubric_hash,

@@ -47,6 +47,7 @@ from oracle.attestation import (
 )
 from oracle.future import FutureTerms
 from risk.assess import Assessment, assess
+from risk.declaration import Declaration
 from risk.rubric import Rubric
 
 Positive = Annotated[float, Field(gt=0)]
@@ -163,7 +164,7 @@ def evaluate(
     """`epsilon` is the node's own recomputation of the mechanism in `evidence.dp`; `rubric`
     the one the job's round pinned; `future` the terms of the future the job redeemed, None for
     a job outside the market."""
-    ran = assess(evidence.ran, rubric)
+    ran = assess(_with_data_read(evidence, future), rubric)
     return Evaluation(
         epsilon=epsilon,
         clauses=(
@@ -229,6 +230,16 @@ def _regulator(
             yield ClauseResult(
                 clause, holds, f"{name} {score:g} {verdict} {threshold.describe()}", Fault.BUYER
             )
+
+
+def _with_data_read(evidence: Evidence, future: FutureTerms | None) -> Declaration:
+    """What ran, with the data categories of every registered dataset it read: a job does not
+    score as if its data were public by leaving their categories out of its declaration."""
+    if future is None:
+        return evidence.ran
+    read = [future.dataset_categories.get(dataset, frozenset()) for dataset in evidence.datasets]
+    return evidence.ran.model_copy(
+        update={"data_categories": evidence.ran.data_categories.union(*read)})
 
 
 def _risk(ran: Assessment, rubric: Rubric, staked_bps: int | None) -> Iterator[ClauseResult]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from chain.abi_codec import keccak
 from chain.bid import purpose_id
 from chain.clearing_house import Round, advance_into
-from chain.ledger import dataset_id
+from chain.ledger import category_bits, dataset_id
 from chain.policy import Rules, current_policy_id
 from chain.settlement import Deadlines, Phase
 from chain.vault import required_stake_wei
@@ -85,8 +85,12 @@ class Consortium:
     # ---- setup ----
 
     def register_datasets(self) -> None:
-        """Each dataset's hospital registers it, consenting to the purposes its bids name, and
-        grants each bidder the ε its bid needs."""
+        """Each dataset's hospital registers it, consenting to the purposes its bids name and
+        naming the sensitive data it holds (each dataset here has one bid, whose declaration
+        names the same), and grants each bidder the ε its bid needs."""
+        from market.examples import declarations
+
+        declared = declarations()
         ledger = self.system.ledger.functions
         for bid in self.market.bids:
             if bid.dataset is None:
@@ -96,8 +100,9 @@ class Consortium:
                 content = keccak(bid.dataset.encode())
                 purposes = sorted({purpose_id(b.purpose) for b in self.market.bids
                                    if b.dataset == bid.dataset})
+                categories = category_bits(declared[bid.id].data_categories - {"public"})
                 self.send(ledger.register(content, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO,
-                                          TOTAL_DELTA_ATTO, purposes), owner)
+                                          TOTAL_DELTA_ATTO, purposes, categories), owner)
                 self.datasets[bid.dataset] = dataset_id(owner.address, content)
             grant = ledger.safeTransferFrom(owner.address, self.account(bid.buyer).address,
                                             self.datasets[bid.dataset], bid.epsilon_micros, b"")

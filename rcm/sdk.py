@@ -131,6 +131,7 @@ class RegisteredDataset:
     epsilon_micro_eps: int
     max_delta_atto: int
     total_delta_atto: int
+    categories: list[str]  # the sensitive data it holds; empty: public data
     sent: Sent
 
 
@@ -445,10 +446,12 @@ class Wallet:
 
     def register_dataset(self, *, epsilon: Amount, delta: Amount, purposes: list[str],
                          content_hash: str | None = None, file: Path | None = None,
-                         total_delta: Amount | None = None) -> RegisteredDataset:
+                         total_delta: Amount | None = None, categories: Sequence[str] = ()
+                         ) -> RegisteredDataset:
         """Registers a dataset (by its content hash, or the SHA-256 of `file`) with a total ε,
-        a per-job δ cap and a total δ (default 100 jobs at the cap); its whole ε budget is
-        minted to this wallet."""
+        a per-job δ cap and a total δ (default 100 jobs at the cap), and the sensitive data
+        categories it holds (health, genomic, biometric, financial; none: public data), which
+        every job on it must declare; its whole ε budget is minted to this wallet."""
         from tokens import budgets
         from tokens.errors import TokensError
 
@@ -461,9 +464,10 @@ class Wallet:
                  else budgets.DEFAULT_JOBS_PER_DELTA_BUDGET * per_job)
         micro_eps = budgets.epsilon_micros(str(epsilon))
         dataset, receipt = budgets.register(
-            self._system, self.account, content, micro_eps, per_job, total, purposes)
+            self._system, self.account, content, micro_eps, per_job, total, purposes, categories)
         return RegisteredDataset(budgets.hex_dataset_id(dataset), "0x" + content.hex(),
-                                 micro_eps, per_job, total, Sent.of(receipt))
+                                 micro_eps, per_job, total, sorted(set(categories)),
+                                 Sent.of(receipt))
 
     def datasets(self) -> list[DatasetView]:
         """Datasets this wallet registered or holds ε of, with its offer on each."""

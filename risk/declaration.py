@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, get_args
@@ -98,6 +99,16 @@ class Declaration(BaseModel):
     @field_serializer("data_categories", "capabilities", "practices")
     def _sorted(self, values: frozenset[str]) -> list[str]:
         return sorted(values)
+
+    def undeclared_data(self, registered: Iterable[str]) -> str | None:
+        """Why this declaration does not cover a dataset registered as holding `registered`
+        categories (the rubric scores data categories, so a job may not leave its data's out),
+        or None when it does."""
+        missing = sorted(set(registered) - self.data_categories)
+        if not missing:
+            return None
+        return (f"the dataset is registered as holding {' and '.join(missing)} data: the "
+                f"declaration must list {'it' if len(missing) == 1 else 'them'}")
 
 
 def flop_text(flop: int) -> str:

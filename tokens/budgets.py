@@ -10,6 +10,7 @@ job the cap, so the total is how many jobs at the cap the data owner allows.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,10 +23,13 @@ from chain.contract import ZERO_ADDRESS
 from chain.erc20 import allowance, balance_of
 from chain.events import events
 from chain.ledger import (
+    CATEGORY_BITS,
     Dataset,
     Offer,
+    category_bits,
     dataset_id,
     held_micro_epsilon,
+    registered_categories,
     reserved_delta_atto,
     reserved_micro_epsilon,
 )
@@ -156,8 +160,15 @@ def register(
     max_delta_atto: int,
     total_delta_atto: int,
     purposes: list[str],
+    categories: Sequence[str] = (),
 ) -> tuple[int, Receipt]:
-    """Registers a dataset and mints its whole ε budget to the owner; returns its id."""
+    """Registers a dataset and mints its whole ε budget to the owner; returns its id.
+    `categories` are the sensitive kinds of data it holds (`chain.ledger.CATEGORY_BITS`; none:
+    public data), which every job on it must declare."""
+    unknown = sorted(set(categories) - set(CATEGORY_BITS))
+    if unknown:
+        raise TokensError(f"{unknown[0]!r} is not a data category: one of "
+                          f"{', '.join(CATEGORY_BITS)} (none: public data)", field="categories")
     if max_delta_atto == 0:
         raise TokensError("the per-job δ cap must be greater than 0", field="delta")
     if total_delta_atto < max_delta_atto:
@@ -195,6 +206,7 @@ def register(
         max_delta_atto,
         total_delta_atto,
         sorted({purpose_id(p) for p in purposes}),
+        category_bits(categories),
     )
     return dataset, system.chain.send(call, owner)
 
@@ -290,6 +302,7 @@ class DatasetView(BaseModel):
     reserved_delta_atto: int
     consumed_delta_atto: int
     purposes: list[str]
+    categories: list[str]  # the sensitive data it holds, as registered; none: public data
     offer_micro_eps: int
     offer_price_micro_usd: int
 
@@ -305,7 +318,7 @@ def datasets(system: System, address: str) -> list[DatasetView]:
     received = {int(e.args["id"]) for e in events(system, ledger, "TransferSingle", to=address)}
     for batch in events(system, ledger, "TransferBatch", to=address):
         received.update(int(i) for i in batch.args["ids"])
-    views, named = [], _policy_purposes(system)
+    views, named, categories = [], _policy_purposes(system), registered_categories(system)
     for dataset in sorted(registered.keys() | received):
         state = Dataset.read(ledger, dataset)
         content = registered.get(dataset) or _content_hash(system, dataset)
@@ -324,6 +337,7 @@ def datasets(system: System, address: str) -> list[DatasetView]:
                 reserved_delta_atto=reserved_delta_atto(ledger, dataset),
                 consumed_delta_atto=state.consumed_delta_atto,
                 purposes=_purposes(system, dataset, named),
+                categories=sorted(categories.get(dataset, ())),
                 offer_micro_eps=offered.amount_micro_epsilon,
                 offer_price_micro_usd=offered.price_micro_usd_per_epsilon,
             )

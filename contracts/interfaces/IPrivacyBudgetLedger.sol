@@ -53,6 +53,7 @@ interface IPrivacyBudgetLedger is IERC1155 {
     error DeltaBudgetBelowCap(uint256 totalDeltaAtto, uint256 maxDeltaAtto);
     error NotDatasetOwner(uint256 id, address caller);
     error PurposeNotConsented(uint256 id, bytes32 purpose);
+    error UnknownCategories(uint256 categories);
     error DeltaAboveCap(uint256 id, uint256 deltaAtto, uint256 maxDeltaAtto);
     error DeltaBudgetExhausted(uint256 id, uint256 neededAtto, uint256 availableAtto);
     error ExceedsOffer(uint256 id, address seller, uint256 amount, uint256 offered);
@@ -66,7 +67,8 @@ interface IPrivacyBudgetLedger is IERC1155 {
         bytes32 contentHash,
         uint256 totalMicroEpsilon,
         uint256 maxDeltaAtto,
-        uint256 totalDeltaAtto
+        uint256 totalDeltaAtto,
+        uint8 categories
     );
     event ConsentSet(uint256 indexed id, bytes32 indexed purpose, bool consented);
     event Offered(uint256 indexed id, address indexed seller, uint256 amountMicroEpsilon, uint256 priceMicroUsdPerEpsilon);
@@ -85,13 +87,17 @@ interface IPrivacyBudgetLedger is IERC1155 {
     /// @param totalDeltaAtto the δ all jobs together may spend: at least one job's cap; what
     /// is left over a whole number of caps is never spent (`DatasetRegistered` has the rest)
     /// @param purposes the purpose ids (keccak256 of the purpose's name) the owner consents to
+    /// @param categories the sensitive kinds of data it holds, one bit each: health 1, genomic 2,
+    /// biometric 4, financial 8; none is public data. Jobs on it must declare them: the risk
+    /// rubric scores them.
     /// @return id `datasetIdOf(msg.sender, contentHash)`
     function register(
         bytes32 contentHash,
         uint64 totalMicroEpsilon,
         uint64 maxDeltaAtto,
         uint64 totalDeltaAtto,
-        bytes32[] calldata purposes
+        bytes32[] calldata purposes,
+        uint8 categories
     ) external returns (uint256 id);
 
     /// @notice Grants or withdraws consent to a purpose for future reservations. Owner only.

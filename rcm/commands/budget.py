@@ -58,10 +58,17 @@ def register(
             help="Total δ of all jobs; each is charged the per-job cap. Default 100 × --delta.",
         ),
     ] = None,
+    categories: Annotated[
+        list[str] | None,
+        typer.Option("--category", help="Sensitive data it holds: health, genomic, biometric or "
+                                        "financial; repeat. None: public data. Every job on it "
+                                        "must declare them."),
+    ] = None,
     rpc: RpcOption = DEFAULT_RPC_URL,
     json_out: JsonOption = False,
 ) -> None:
-    """Register a dataset: total ε, per-job and total δ, consented purposes.
+    """Register a dataset: total ε, per-job and total δ, consented purposes, the sensitive
+    data it holds.
 
     The whole ε budget is minted to this wallet. Every job on the dataset is charged the per-job
     δ cap of the total δ, so the default total lets 100 jobs run. Prints the dataset id."""
@@ -72,7 +79,7 @@ def register(
         raise TokensError("give exactly one", field="--file / --content-hash")
     done = wallet_on(name, rpc).register_dataset(
         epsilon=epsilon, delta=delta, purposes=purposes, content_hash=content_hash, file=file,
-        total_delta=total_delta)
+        total_delta=total_delta, categories=categories or [])
     report(json_out, {"name": name, **as_json(done)},
            with_tx(f"registered dataset {hex(int(done.dataset, 16))} with {epsilon} ε and "
                    f"δ {delta_text(done.total_delta_atto)}, at most {delta} per job",
@@ -171,6 +178,7 @@ def _print_datasets(name: str, address: str, views: list[DatasetView]) -> None:
             _id(v.id),
             f"owner: {owner}",
             f"purposes: {purposes}",
+            f"data: {', '.join(v.categories) or 'public'}",
             f"δ: {delta(v.total_delta_atto)} in all, {delta(v.max_delta_atto)} per job",
             f"δ consumed: {delta(v.consumed_delta_atto)}, reserved: {delta(v.reserved_delta_atto)}",
         ]

@@ -404,7 +404,7 @@ def build_market(
     fund_and_bond(system, governance, auctioneer, 2 * AUCTIONEER_BOND)
     fund_and_bond(system, governance, provider, 10 * CST)
     register_dataset = system.ledger.functions.register(
-        CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, TOTAL_DELTA_ATTO, [RESEARCH]
+        CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, TOTAL_DELTA_ATTO, [RESEARCH], 0
     )
     chain.send(register_dataset, owner)
     market = Market(

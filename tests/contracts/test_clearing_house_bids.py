@@ -809,7 +809,7 @@ def test_commit_is_refused_once_the_datasets_delta_budget_is_reserved_and_cancel
     """A dataset with δ for two jobs: bids with no ε still take a job's δ each."""
     content = b"\xd2" * 32
     register = market.system.ledger.functions.register(
-        content, GRANT_MICRO_EPSILON, MAX_DELTA_ATTO, 2 * MAX_DELTA_ATTO, [RESEARCH]
+        content, GRANT_MICRO_EPSILON, MAX_DELTA_ATTO, 2 * MAX_DELTA_ATTO, [RESEARCH], 0
     )
     chain.send(register, market.owner)
     small = dataset_id(market.owner.address, content)

@@ -9,6 +9,7 @@ from eth_account.signers.local import LocalAccount
 from chain.connection import Chain
 from chain.contract import Contract, Receipt
 from chain.ledger import (
+    CATEGORY_BITS,
     Dataset,
     Offer,
     dataset_id,
@@ -50,7 +51,7 @@ def ledger(
     )
     chain.send(
         ledger.functions.register(
-            CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, TOTAL_DELTA_ATTO, [RESEARCH]
+            CONTENT_HASH, BUDGET_MICRO_EPSILON, MAX_DELTA_ATTO, TOTAL_DELTA_ATTO, [RESEARCH], 0
         ),
         data_owner,
     )
@@ -84,7 +85,8 @@ def test_register_mints_the_whole_budget_to_the_owner_under_an_id_from_the_hash(
     ledger = system.ledger
     receipt = chain.send(
         ledger.functions.register(
-            CONTENT_HASH, 5_000_000, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO, [RESEARCH, TRAINING]
+            CONTENT_HASH, 5_000_000, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO, [RESEARCH, TRAINING],
+            CATEGORY_BITS["health"] | CATEGORY_BITS["genomic"]
         ),
         data_owner,
     )
@@ -98,6 +100,7 @@ def test_register_mints_the_whole_budget_to_the_owner_under_an_id_from_the_hash(
         "totalMicroEpsilon": 5_000_000,
         "maxDeltaAtto": MAX_DELTA_ATTO,
         "totalDeltaAtto": 3 * MAX_DELTA_ATTO,
+        "categories": 3,
     }
     assert [e["purpose"] for e in event_args(ledger, receipt, "ConsentSet")] == [RESEARCH, TRAINING]
     assert ledger.functions.balanceOf(data_owner.address, expected).call() == 5_000_000
@@ -118,23 +121,25 @@ def test_a_dataset_registers_once_and_with_an_epsilon_budget_a_delta_cap_and_a_d
 ) -> None:
     register = ledger.functions.register
     with reverts("DatasetExists", dataset):
-        chain.send(register(CONTENT_HASH, 1, 1, 1, []), data_owner)
+        chain.send(register(CONTENT_HASH, 1, 1, 1, [], 0), data_owner)
     fresh = b"\x01" * 32
     with reverts("ZeroBudget"):
-        chain.send(register(fresh, 0, 1, 1, []), data_owner)
+        chain.send(register(fresh, 0, 1, 1, [], 0), data_owner)
     with reverts("ZeroDeltaCap"):
-        chain.send(register(fresh, 1, 0, 1, []), data_owner)
+        chain.send(register(fresh, 1, 0, 1, [], 0), data_owner)
     with reverts("DeltaBudgetBelowCap", MAX_DELTA_ATTO - 1, MAX_DELTA_ATTO):
-        chain.send(register(fresh, 1, MAX_DELTA_ATTO, MAX_DELTA_ATTO - 1, []), data_owner)
+        chain.send(register(fresh, 1, MAX_DELTA_ATTO, MAX_DELTA_ATTO - 1, [], 0), data_owner)
     # The counters share the slot every commit writes: ε up to 2^40 − 1 micro-ε, 2^24 − 1 jobs.
     with reverts("BudgetTooLarge", 2**40, 2**40 - 1):
-        chain.send(register(fresh, 2**40, 1, 1, []), data_owner)
+        chain.send(register(fresh, 2**40, 1, 1, [], 0), data_owner)
     with reverts("TooManyJobs", 2**24, 2**24 - 1):
-        chain.send(register(fresh, 1, 1, 2**24, []), data_owner)
+        chain.send(register(fresh, 1, 1, 2**24, [], 0), data_owner)
+    with reverts("UnknownCategories", 16):  # four categories, one bit each
+        chain.send(register(fresh, 1, 1, 1, [], 16), data_owner)
     refused = dataset_id(data_owner.address, fresh)
     assert not Dataset.read(ledger, refused).registered
     # A δ budget of one and a half caps is a dataset for one job: the rest is never spent.
-    receipt = chain.send(register(fresh, 1, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO // 2, []),
+    receipt = chain.send(register(fresh, 1, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO // 2, [], 0),
                          data_owner)
     assert event_args(ledger, receipt, "DatasetRegistered")[0]["totalDeltaAtto"] == (
         MAX_DELTA_ATTO)
@@ -311,7 +316,7 @@ def small(chain: Chain, ledger: Contract, data_owner: LocalAccount, buyer: Local
     """A dataset with δ for three jobs at the cap; the buyer holds all of its 5 ε."""
     chain.send(
         ledger.functions.register(
-            SMALL_CONTENT_HASH, 5_000_000, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO, [RESEARCH]
+            SMALL_CONTENT_HASH, 5_000_000, MAX_DELTA_ATTO, 3 * MAX_DELTA_ATTO, [RESEARCH], 0
         ),
         data_owner,
     )

@@ -17,6 +17,7 @@ from market.onchain import policy_to_chain
 from risk.declaration import Declaration, declaration_hash
 from risk.rubric import DEFAULT_RUBRIC, rubric_hash
 from tests.market.test_settlement_service import PHASE, POLICY, RATES, Market
+from tests.market.test_settlement_service import _isolated as _isolated  # each test reverts
 from tests.market.test_settlement_service import market as market  # the module's own round
 from tests.support import declaration
 
@@ -65,6 +66,28 @@ def test_a_bid_is_refused_before_signing_when_its_risk_is_not_the_rubrics(
         market.wallet(buyer).bid(1, market.bid(BUNDLE, 200, **terms))
     assert raised.value.field == field and raised.value.reason.startswith(reason)
     assert market.nonce(buyer) == nonce
+
+
+def test_a_bid_must_declare_the_data_categories_its_dataset_is_registered_with(
+        market: Market) -> None:
+    owner, buyer = market.buyers[0], market.buyers[1]
+    registered = market.wallet(owner).register_dataset(
+        epsilon=5, delta="1e-6", purposes=["diagnostics"], content_hash="0x" + "a7" * 32,
+        categories=["health", "genomic"])
+    assert registered.categories == ["genomic", "health"]
+    dataset = int(registered.dataset, 16)
+    market.wallet(owner).grant(dataset, buyer.address, 2)
+    nonce = market.nonce(buyer)
+    with pytest.raises(RcmError) as raised:  # MEDIUM declares genomic data only
+        market.wallet(buyer).bid(1, market.bid(BUNDLE, 200, dataset=dataset))
+    assert (raised.value.field, raised.value.reason) == (
+        "bids[0].declaration.data_categories",
+        "the dataset is registered as holding health data: the declaration must list it")
+    assert market.nonce(buyer) == nonce
+    both = _job(data_categories=["genomic", "health"])
+    scored = market.wallet(buyer).bid(1, market.bid(BUNDLE, 200, dataset=dataset,
+                                                    declaration=both), dry_run=True)
+    assert (scored.refusal, scored.score_bps) == (None, 3_700)  # health adds 700
 
 
 def test_a_round_scores_with_its_policys_rubric_which_this_machine_must_hold(

@@ -181,7 +181,7 @@ def market() -> Market:
               0, 0, bonded)
     content = b"\x31" * 32
     chain.send(system.ledger.functions.register(content, DATASET_MICRO_EPSILON, 10**13, 10**16,
-                                                [purpose_id("diagnostics")]), owner)
+                                                [purpose_id("diagnostics")], 0), owner)
     dataset = dataset_id(owner.address, content)
     wallet = chain.deploy("HostileReceiver", attacker, attacker.address)
     holders = [(b.address, lambda call, b=b: chain.send(call, b), 0) for b in bidders]

@@ -133,7 +133,7 @@ def deployment() -> Deployment:
     content = b"\x21" * 32
     chain.send(ledger.functions.register(content, DATASET_MICRO_EPSILON, MAX_DELTA_ATTO,
                                          TOTAL_DELTA_ATTO,
-                                         [purpose_id(p) for p in REVEAL_PURPOSES]), owner)
+                                         [purpose_id(p) for p in REVEAL_PURPOSES], 0), owner)
     dataset = dataset_id(owner.address, content)
     for buyer in buyers:
         chain.send(cst.functions.mint(buyer.address, BUYER_STAKE), auctioneer)

@@ -123,7 +123,7 @@ def market() -> Market:
         chain.send(system.vault.functions.bond(bonded), account)
     content = b"\x11" * 32
     chain.send(ledger.functions.register(content, 10_000_000, 10**13, 10**15,
-                                         [purpose_id("diagnostics")]), owner)
+                                         [purpose_id("diagnostics")], 0), owner)
     dataset = dataset_id(owner.address, content)
     for buyer in buyers:
         chain.send(system.cst.functions.mint(buyer.address, 1_000 * CST), governance)
@@ -403,7 +403,7 @@ def test_a_bid_on_a_dataset_with_no_delta_left_for_a_job_is_refused_before_sendi
     owner = chain.dev_account(2)  # the fixture's data owner
     content = b"\x12" * 32
     chain.send(ledger.functions.register(content, 10_000_000, 10**13, 10**13,
-                                         [purpose_id("diagnostics")]), owner)
+                                         [purpose_id("diagnostics")], 0), owner)
     small = dataset_id(owner.address, content)
     chain.send(ledger.functions.safeTransferFrom(owner.address, buyer.address, small, 2_000_000,
                                                  b""), owner)

@@ -39,7 +39,9 @@ def redeemed(*items: tuple[Ask, int], dataset: int = DATASET) -> RedeemedFuture:
                        stake_milli_cst=0, deposit_micro_usd=1, payment_micro_usd=1,
                        bidder=BIDDER, dataset_id=dataset)
     return RedeemedFuture(record, bid, tuple(BoughtItem(a, q) for a, q in items),
-                          {DATASET: CONTENT, OTHER: OTHER_CONTENT}, RUBRIC, REDEEMED_FOR)
+                          {DATASET: CONTENT, OTHER: OTHER_CONTENT},
+                          {DATASET: frozenset({"health"}), OTHER: frozenset()}, RUBRIC,
+                          REDEEMED_FOR)
 
 
 UNITS = [
@@ -102,6 +104,8 @@ def test_the_privacy_budget_and_purpose_come_from_the_record_and_the_bid() -> No
     terms = future_terms(redeemed((ask("gpu", "gpu-week"), 1)))
     assert terms.dataset == "0x" + CONTENT.hex()
     assert terms.private_datasets == {"0x" + CONTENT.hex(), "0x" + OTHER_CONTENT.hex()}
+    assert terms.dataset_categories == {"0x" + CONTENT.hex(): {"health"},
+                                        "0x" + OTHER_CONTENT.hex(): frozenset()}
     assert (terms.epsilon, terms.delta) == (1.0, 1e-6)
     assert terms.purpose_id == purpose_id("diagnostics")
 
@@ -116,3 +120,5 @@ def test_a_future_on_dataset_zero_bought_no_private_data() -> None:
     terms = future_terms(redeemed((ask("gpu", "gpu-week"), 1), dataset=0))
     assert (terms.dataset, terms.epsilon_micros) == (None, 0)
     assert terms.private_datasets == {"0x" + CONTENT.hex(), "0x" + OTHER_CONTENT.hex()}
+    assert terms.dataset_categories == {"0x" + CONTENT.hex(): {"health"},
+                                        "0x" + OTHER_CONTENT.hex(): frozenset()}

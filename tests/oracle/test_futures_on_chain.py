@@ -94,7 +94,7 @@ def redeemed(chain: Chain) -> Redeemed:
                      rubric_hash=launch_rubric_hash())
     chain.send(system.policies.functions.setPolicy(policy.as_args()), governance)
     chain.send(system.ledger.functions.register(CONTENT, 10 * MICRO, 10**13, 10**15,
-                                                [DIAGNOSTICS]), owner)
+                                                [DIAGNOSTICS], 0), owner)
     dataset = dataset_id(owner.address, CONTENT)
     grant = system.ledger.functions.safeTransferFrom(owner.address, buyer.address, dataset,
                                                      10 * MICRO, b"")

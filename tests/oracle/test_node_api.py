@@ -349,6 +349,7 @@ def _bought(attestation: Attestation, **changes: Any) -> FutureTerms:
         epsilon_micros=0,
         delta_atto=0,
         private_datasets=frozenset(),
+        dataset_categories={},
         risk_bps=1_000,
         declaration_hash=evidence.declaration_hash,
         rubric_hash=launch_rubric_hash(),

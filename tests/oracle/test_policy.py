@@ -272,6 +272,7 @@ def future(**changes: Any) -> FutureTerms:
         epsilon_micros=2_000_000,
         delta_atto=10**13,
         private_datasets=frozenset({OWNED, PRIVATE}),
+        dataset_categories={},  # public data, but where a test registers categories
         risk_bps=1_000,
         declaration_hash="0x" + declaration_hash(default_ran("research")).hex(),
         rubric_hash=launch_rubric_hash(),
@@ -439,6 +440,18 @@ def test_a_training_run_declared_as_an_evaluation_understates_its_risk_buyer_at_
     assert evaluation.fault is Fault.BUYER
     # A buyer who staked for what it ran is compliant, whatever it declared.
     assert judge_future(_ran(TRAINING), policies, future(risk_bps=TRAINING_BPS)).compliant
+
+
+def test_a_job_on_registered_health_data_is_scored_for_it_whatever_it_declared(
+    policies: Policies,
+) -> None:
+    # The default job declares public data; the dataset it read is registered as health data.
+    health = future(risk_bps=BASE_BPS, dataset_categories={OWNED: frozenset({"health"})})
+    evaluation = judge_future(redeeming(), policies, health)
+    assert {c.id: c.reason for c in evaluation.failed} == {
+        "regulator.risk_understated":
+            f"risk of what ran {BASE_BPS + 700} bps > staked 1000 + tolerance 250 (launch-1)"}
+    assert judge_future(redeeming(), policies, replace(health, risk_bps=BASE_BPS + 700)).compliant
 
 
 def test_a_prohibited_practice_that_ran_fails_whatever_the_stake(policies: Policies) -> None:

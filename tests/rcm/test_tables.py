@@ -89,8 +89,11 @@ def test_wallet_budget_list(printed: Callable[[], str]) -> None:
         consumed_micro_eps=EPSILON,
         max_delta_atto=10**13, total_delta_atto=10**15, reserved_delta_atto=10**14,
         consumed_delta_atto=10**14, purposes=["clinical-research", DIGEST],
+        categories=["biometric", "financial", "genomic", "health"],
         offer_micro_eps=EPSILON, offer_price_micro_usd=MICRO_USD_AMOUNT)])
-    assert hex(2**96 - 1) in printed()  # whole, as `grant`, `sell` and `buy` take it
+    shown = printed()
+    assert hex(2**96 - 1) in shown  # whole, as `grant`, `sell` and `buy` take it
+    assert "data: biometric, financial, genomic, health" in shown
 
 
 def test_round_list(printed: Callable[[], str]) -> None:

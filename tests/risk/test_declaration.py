@@ -4,13 +4,15 @@ however the same declaration is written."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from chain.abi_codec import keccak
+from chain.ledger import CATEGORY_BITS, category_bits, category_names
 from risk.declaration import (
     MAX_FLOP,
+    DataCategory,
     Declaration,
     canonical_json,
     declaration_hash,
@@ -118,3 +120,17 @@ def test_the_canonical_encoding_is_sorted_compact_json_and_the_hash_its_keccak(
     assert document["data_categories"] == ["financial", "health", "public"]
     assert document["model_flop"] == 84_063 * 10**18
     assert declaration_hash(declaration) == keccak(encoded)
+
+
+def test_a_declaration_covers_a_dataset_only_with_every_category_it_is_registered_with() -> None:
+    declaration = read_declaration(EXAMPLE)  # health data
+    assert declaration.undeclared_data([]) is None
+    assert declaration.undeclared_data(["health"]) is None
+    assert declaration.undeclared_data(["genomic", "health", "financial"]) == (
+        "the dataset is registered as holding financial and genomic data: the declaration must "
+        "list them")
+
+
+def test_the_ledgers_category_bits_name_the_rubrics_categories() -> None:
+    assert set(CATEGORY_BITS) == set(get_args(DataCategory)) - {"public"}
+    assert category_names(category_bits(["health", "financial"])) == {"health", "financial"}
