@@ -51,3 +51,9 @@ def grouped(units: int, token: str, places: int = 2) -> str:
 def _whole(units: int, token: str) -> Decimal:
     # From text: Decimal arithmetic (scaleb, division) rounds to 28 digits.
     return Decimal(f"{units}e-{DECIMALS[token]}")
+
+
+def epsilon_text(micros: int) -> str:
+    """ε as the ledger counts it (micro-ε, its ERC-1155 unit) as people read it:
+    2500000 -> '2.5'."""
+    return format(Decimal(micros).scaleb(-6).normalize(), "f")

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chain.amounts import amount_text, grouped
+from chain.amounts import amount_text, epsilon_text, grouped
 from chain.bid import Bid as ChainBid
 from chain.bid import Bundle as ChainBundle
 from chain.bid import bid_args, bid_digest, bid_domain, envelope_hash, sign_bid, terms_args
@@ -459,8 +459,10 @@ def _check_budget(system: System, bid: ChainBid, field: str, earlier: list[Chain
     held = held_micro_epsilon(ledger, bid.bidder, bid.dataset_id)
     epsilon = bid.epsilon_micros + sum(before.epsilon_micros for before in earlier)
     if held < epsilon:
-        raise MarketError(f"{_with_earlier(str(bid.epsilon_micros), str(epsilon))} exceeds the "
-                          f"{held} micro-ε of the dataset's budget {bid.bidder} holds",
+        wanted = _with_earlier(f"ε {epsilon_text(bid.epsilon_micros)}",
+                               f"ε {epsilon_text(epsilon)}")
+        raise MarketError(f"{wanted} exceeds the {epsilon_text(held)} ε of dataset "
+                          f"{bid.dataset_id:#x} that {bid.bidder} holds",
                           field=f"{field}.epsilon_micros")
 
 

@@ -24,7 +24,7 @@ from chain.ledger import Dataset, reserved_micro_epsilon
 from chain.reputation import discount_bps, score_micro_usd
 from chain.system import System
 from chain.vault import required_stake_wei
-from rcm.commands.tables import WIDTH, Table
+from rcm.commands.tables import WIDTH, Table, short
 from rcm.pricer import ChainReads
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class Demo:
             self.table(
                 "oracle set",
                 [(url, c.address) for url, c in zip(urls, configs, strict=True)]
-                + [("config digest", registered.config_digest),
+                + [("config digest", short(registered.config_digest)),
                    ("purposes", ", ".join(sorted(policies.regulator.max_epsilon)))],
             )
             yield urls
@@ -303,8 +303,7 @@ class Demo:
                          f"{len(quorum.report.payments_micro_usd)} futures"),
             ("as the auctioneer priced it", str(sorted(quorum.report.payments_micro_usd)
                                                 == sorted(p.total for p in result.payments)))])
-        self.heading("settle", "futures issued at the signed prices; losers released; bonds "
-                               "released but one slash per future sold")
+        self.heading("settle", "futures issued at the signed prices; losers and bonds released")
         gas = market.finalise()
         table = Table("winner", "deposit USD", "pays USD", "change returned USD",
                       title="escrow")

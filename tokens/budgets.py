@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from chain.amounts import amount_text
+from chain.amounts import amount_text, epsilon_text
 from chain.bid import purpose_id, purpose_name
 from chain.contract import ZERO_ADDRESS
 from chain.erc20 import allowance, balance_of
@@ -132,11 +132,6 @@ def parse_dataset_id(text: str) -> int:
 def hex_dataset_id(dataset: int) -> str:
     """A dataset id as --json documents and the SDK give it: 0x and 64 hex digits."""
     return f"0x{dataset:064x}"
-
-
-def epsilon_text(micros: int) -> str:
-    """2500000 micro-ε -> '2.5'."""
-    return format(Decimal(micros).scaleb(-6).normalize(), "f")
 
 
 def delta_text(atto: int) -> str:

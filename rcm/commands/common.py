@@ -133,8 +133,10 @@ def with_tx(message: str, tx: str | list[str]) -> str:
 
 
 def report(json_out: bool, data: dict[str, Any], message: str) -> None:
-    """One JSON document with --json, else one human line."""
+    """One JSON document with --json, else the human lines, each wrapped to 80 columns."""
+    from rcm.commands.tables import paragraph
+
     if json_out:
         print_json(data)
     else:
-        typer.echo(message)
+        typer.echo("\n".join(map(paragraph, message.splitlines())))

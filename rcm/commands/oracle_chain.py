@@ -13,7 +13,9 @@ from rcm.commands.common import (
     RpcOption,
     load_system,
     print_json,
+    report,
     tx_summary,
+    with_tx,
 )
 
 if TYPE_CHECKING:
@@ -50,11 +52,10 @@ def register(
         "configs": [str(p) for p in registered.configs],
         **tx_summary(registered.receipt),
     }
-    if json_out:
-        print_json(data)
-        return
-    typer.echo(f"registered {len(registered.signers)} signers, k = {registered.threshold}")
-    typer.echo(f"config digest {registered.config_digest}; (re)start the nodes to sign under it")
+    report(json_out, data, with_tx(
+        f"registered {len(registered.signers)} signers, k = {registered.threshold}\n"
+        f"config digest {registered.config_digest}; (re)start the nodes to sign under it",
+        data["tx"]))
 
 
 def _job_id(text: str) -> bytes:

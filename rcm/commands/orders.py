@@ -12,11 +12,12 @@ from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
     RpcOption,
-    print_json,
     report,
     sent_fields,
     wallet_on,
+    with_tx,
 )
+from rcm.commands.tables import counted
 
 if TYPE_CHECKING:
     from market.onchain import BidEntry
@@ -27,8 +28,8 @@ Name = Annotated[str, typer.Argument(help="Wallet name (a keystore under $RCM_HO
 RoundId = Annotated[int, typer.Option("--round", min=1, help="The round's id.")]
 File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON file.")]
 DryRun = Annotated[bool, typer.Option(
-    "--dry-run", help="Check every bid and print what it would lock, or why it would be "
-                      "refused (exit 2); sign and send nothing.")]
+    "--dry-run", help="Check every bid and print what each would lock, or refuse as the real "
+                      "command would (exit 2); sign and send nothing.")]
 
 
 def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
@@ -41,8 +42,8 @@ def ask(name: Name, file: File, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_
     asks = read_json_file(file, AskFile).asks
     posted = wallet_on(name, rpc).post_asks(round_id, asks)
     report(json_out, {"round": round_id, "items": posted.items, **sent_fields(posted.sent)},
-           f"posted {len(asks)} asks to round {round_id} as items "
-           f"{posted.items[0]}..{posted.items[-1]}")
+           with_tx(f"posted {counted(len(asks), 'ask')} to round {round_id} as items "
+                   f"{posted.items[0]}..{posted.items[-1]}", posted.sent.tx))
 
 
 def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
@@ -62,31 +63,26 @@ def bid(name: Name, file: File, round_id: RoundId, dry_run: DryRun = False,
     rows = [{"digest": p.digest, "deposit_micro_usd": p.deposit_micro_usd,
              "stake_wei": p.stake_wei, **sent_fields(p.sent)} for p in placed]
     report(json_out, {"round": round_id, "bids": rows}, "\n".join(
-        f"committed {p.digest}: deposit {amount_text(p.deposit_micro_usd, 'usd')} USD, stake "
-        f"{amount_text(p.stake_wei, 'cst')} CST" for p in placed))
+        with_tx(f"committed {p.digest}: deposit {amount_text(p.deposit_micro_usd, 'usd')} USD, "
+                f"stake {amount_text(p.stake_wei, 'cst')} CST", p.sent.tx) for p in placed))
 
 
 def _dry_run(wallet: Wallet, round_id: int, entries: list[BidEntry], json_out: bool) -> None:
+    """What `wallet bid` would do: refuse the file as it would (the bids go all or none), or
+    say what each bid would lock."""
     verdicts = wallet.bids(round_id, entries, dry_run=True)
-    rows = [{"index": index, "commits": v.refusal is None,
-             "field": v.refusal.field if v.refusal else None,
-             "reason": v.refusal.reason if v.refusal else None,
-             "risk_bps": v.risk_bps, "score_bps": v.score_bps,
+    refusal = next((v.refusal for v in verdicts if v.refusal is not None), None)
+    if refusal is not None:
+        raise refusal
+    rows = [{"index": index, "risk_bps": v.risk_bps, "score_bps": v.score_bps,
              "deposit_micro_usd": v.deposit_micro_usd, "stake_wei": v.stake_wei}
             for index, v in enumerate(verdicts)]
-    if json_out:
-        print_json({"round": round_id, "dry_run": True, "bids": rows})
-    for index, verdict in enumerate(verdicts):
-        if not json_out:  # a refusal is an error line, as `wallet bid` without --dry-run says it
-            typer.echo(_verdict_line(index, verdict), err=verdict.refusal is not None)
-    if any(v.refusal is not None for v in verdicts):
-        raise typer.Exit(2)
+    report(json_out, {"round": round_id, "dry_run": True, "bids": rows},
+           "\n".join(_verdict_line(index, v) for index, v in enumerate(verdicts)))
 
 
 def _verdict_line(index: int, verdict: Verdict) -> str:
-    outcome = (f"bids[{index}] would commit:" if verdict.refusal is None
-               else f"error: {verdict.refusal};")  # the refusal's field names the bid
-    return (f"{outcome} risk {_risk(verdict)}, deposit "
+    return (f"bids[{index}] would commit: risk {_risk(verdict)}, deposit "
             f"{amount_text(verdict.deposit_micro_usd, 'usd')} USD, stake "
             f"{amount_text(verdict.stake_wei, 'cst')} CST (dry run: nothing sent)")
 
@@ -105,7 +101,7 @@ def reveal(name: Name, round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
     revealed = wallet_on(name, rpc).reveal(round_id)
     rows = [{"digest": r.digest, **sent_fields(r.sent)} for r in revealed]
     report(json_out, {"round": round_id, "revealed": rows},
-           "\n".join(f"revealed {row['digest']}" for row in rows))
+           "\n".join(with_tx(f"revealed {r.digest}", r.sent.tx) for r in revealed))
 
 
 def cancel(name: Name, round_id: RoundId,
@@ -117,7 +113,7 @@ def cancel(name: Name, round_id: RoundId,
     cancelled = wallet_on(name, rpc).cancel(round_id, digest)
     rows = [{"digest": c.digest, **sent_fields(c.sent)} for c in cancelled]
     report(json_out, {"round": round_id, "cancelled": rows},
-           "\n".join(f"cancelled {row['digest']}" for row in rows))
+           "\n".join(with_tx(f"cancelled {c.digest}", c.sent.tx) for c in cancelled))
 
 
 def register(app: typer.Typer) -> None:

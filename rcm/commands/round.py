@@ -87,8 +87,9 @@ def open_(
     round_id = int(opened["roundId"])
     data = {"round": round_id, "policy_id": int(opened["policyId"]),
             "deadlines": _deadlines(deadlines.as_args()), **tx_summary(receipt)}
-    report(json_out, data, f"opened round {round_id} under policy {data['policy_id']}: bids "
-                           f"until {utc_text(deadlines.commit_timestamp)}")
+    report(json_out, data, with_tx(f"opened round {round_id} under policy {data['policy_id']}: "
+                                   f"bids until {utc_text(deadlines.commit_timestamp)}",
+                                   data["tx"]))
 
 
 @app.command()
@@ -134,9 +135,10 @@ def policy(
                                 account)
     registered = system.policies.events_in(receipt, "PolicySet")
     policy_id = int(registered[0].args["policyId"])
-    report(json_out, {"policy_id": policy_id, **tx_summary(receipt)},
-           f"registered policy {policy_id} (rubric 0x{rubric_hash.hex()}); rounds opened from "
-           "now on pin it")
+    sent = tx_summary(receipt)
+    report(json_out, {"policy_id": policy_id, **sent},
+           with_tx(f"registered policy {policy_id} (rubric 0x{rubric_hash.hex()}); rounds opened "
+                   "from now on pin it", sent["tx"]))
 
 
 @app.command()

@@ -20,7 +20,9 @@ def short(hex_text: str | None) -> str:
 
 def paragraph(text: str) -> str:
     """Prose wrapped to the width, continuation lines indented."""
-    return textwrap.fill(text, WIDTH, subsequent_indent="    ")
+    # Never inside a word: ids, amounts and names like gpu-euw1-w49 stay whole to copy.
+    return textwrap.fill(text, WIDTH, subsequent_indent="    ", break_long_words=False,
+                         break_on_hyphens=False)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = "",

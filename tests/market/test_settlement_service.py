@@ -390,8 +390,8 @@ def test_the_bids_of_one_file_are_sent_all_or_none(market: Market) -> None:
     with pytest.raises(RcmError) as raised:
         wallet.bids(1, bids)
     assert (raised.value.field, raised.value.reason) == (
-        "bids[2].epsilon_micros", "1000000; 3000000 with the bids before it exceeds the "
-        f"2000000 micro-ε of the dataset's budget {buyer.address} holds")
+        "bids[2].epsilon_micros", "ε 1; ε 3 with the bids before it exceeds the 2 ε of "
+        f"dataset {market.dataset:#x} that {buyer.address} holds")
     assert market.nonce(buyer) == nonce and wallet.committed(1) == saved
     assert len(wallet.bids(1, bids[:2])) == 2
 

@@ -12,7 +12,8 @@ import pytest
 from chain.clearing_house import Round
 from chain.settlement import Deadlines, Phase
 from chain.times import utc_text
-from rcm.commands import auction, budget, futures, round, wallet
+from rcm.commands import auction, budget, common, futures, round, wallet
+from rcm.commands.common import with_tx
 from rcm.commands.tables import short
 from rcm.sdk import RoundView
 from tokens.budgets import DatasetView
@@ -143,3 +144,14 @@ def test_auction_explain(bid: str, printed: Callable[[], str]) -> None:
     params = SolveParams(time_limit=20, workers=1, seed=3)
     auction._print_explanation(market, auction._priced(market, params, CLEARING_TIME), bid)
     assert bid in printed()
+
+
+def test_a_human_line_wraps_to_80_columns_and_never_inside_an_id_or_a_name(
+        printed: Callable[[], str]) -> None:
+    common.report(False, {}, with_tx(f"redeemed future {DIGEST}: its job on gpu-euw1-w49-"
+                                     f"confidential is open, committed to declaration {DIGEST}",
+                                     TX))
+    shown = printed()
+    assert shown.split() == (f"redeemed future {DIGEST}: its job on gpu-euw1-w49-confidential "
+                             f"is open, committed to declaration {DIGEST} tx {TX}").split()
+    assert shown.endswith(f"\ntx {TX}\n")

@@ -45,7 +45,8 @@ def _files_holding(root: Path, secret: bytes) -> list[Path]:
 def test_unlock_signs_without_a_password_until_lock(cli: Cli) -> None:
     out = cli.ok("wallet", "unlock", "alice", "--for", "5m", rpc=False)
     until = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
-    assert re.fullmatch(rf"unlocked alice \(0x[0-9a-fA-F]{{40}}\) until {until}\n", out), out
+    said = " ".join(out.split())  # one line, wrapped to 80 columns
+    assert re.fullmatch(rf"unlocked alice \(0x[0-9a-fA-F]{{40}}\) until {until}", said), out
     from chain.keystore import read_keystore
 
     key = bytes(read_keystore(cli.home / "keystores" / "alice.json", "pw").key)

@@ -125,7 +125,7 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     # Named by its first 8 hex digits, as `git` takes an abbreviated hash.
     granted = cli.ok("wallet", "budget", "grant", "owner", hex(int(dataset, 16))[:10], "bob",
                      "2")
-    assert granted.startswith(f"granted 2 ε of {hex(expected)} to ")
+    assert " ".join(granted.split()).startswith(f"granted 2 ε of {hex(expected)} to ")
     cli.ok("wallet", "budget", "sell", "owner", dataset, "5", "--price", "3")
     usd = node.system.usd
     node.system.chain.send(
@@ -194,7 +194,7 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str, tmp_pat
                  match=f"{unknown} is the start of none of this wallet's futures and bids")
     cli.ok("wallet", "claim", "alice", future[:12])  # 10 digits: 8 after any leading zeros
     sent = cli.ok("wallet", "transfer-future", "alice", "bob", future[:12])
-    assert sent.startswith(f"sent future {future} to ")
+    assert " ".join(sent.split()).startswith(f"sent future {future} to ")
     node.rejects(
         "bob", "wallet", "transfer-future", "bob", MISTYPED, future,
         match=f"TO: {MISTYPED}: bad EIP-55 checksum",
