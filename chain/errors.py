@@ -46,6 +46,9 @@ class InsufficientGas(ChainError):
     """The sender has not the ether to pay for a transaction's gas (and value)."""
 
     def __init__(self, sender: str, needed_wei: int, balance_wei: int) -> None:
-        super().__init__(f"{sender} has {balance_wei / 1e18:.6g} ETH and needs up to "
-                         f"{needed_wei / 1e18:.6g} ETH to pay for this transaction's gas")
+        from chain.amounts import amount_text  # which imports this module
+
+        super().__init__(f"{sender} has {amount_text(balance_wei, 'eth')} ETH and needs up to "
+                         f"{amount_text(needed_wei, 'eth')} ETH to pay for this transaction's "
+                         "gas")
         self.sender, self.needed_wei, self.balance_wei = sender, needed_wei, balance_wei

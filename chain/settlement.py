@@ -59,6 +59,8 @@ and the record keeps the amounts as history."""
 
 KIND_CODES = {"gpu": 0, "power": 1, "storage": 2}
 """`Item.kind`: the resource an item is; the chain counts risk on GPU units."""
+TIER_CODES = {"standard": 0, "certified": 1, "confidential": 2}
+"""`Item.tier`: how much the provider's site is trusted (`market.model.Tier`)."""
 STAKE_UNIT_WEI = 10**15
 """`BidState.stakeMilliCst`'s unit: a bid's stake is locked rounded up to a multiple of it."""
 MAX_DEPOSIT_MICRO_USD = 2**48 - 1
@@ -132,6 +134,11 @@ class Ask:
     def resource(self) -> str:
         """The kind's name: gpu, power or storage (the chain holds nothing else)."""
         return next(name for name, code in KIND_CODES.items() if code == self.kind)
+
+    @property
+    def tier_name(self) -> str:
+        """The tier's name: standard, certified or confidential."""
+        return next(name for name, code in TIER_CODES.items() if code == self.tier)
 
     def as_args(self) -> tuple[Any, ...]:
         item = (self.kind, short_name(self.region), short_name(self.unit),

@@ -18,3 +18,17 @@ def unix_and_utc(timestamp: int) -> str:
         return f"{timestamp} ({utc_text(timestamp)})"
     except (OverflowError, ValueError, OSError):
         return str(timestamp)
+
+
+_DURATION_UNITS = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+
+
+def duration_text(seconds: int) -> str:
+    """A length of time as people read it, exactly: 172800 -> `2 d`, 602050 ->
+    `6 d 23 h 14 min 10 s`."""
+    parts = []
+    for unit, size in _DURATION_UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count:,} {unit}")
+    return " ".join(parts) or "0 s"

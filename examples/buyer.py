@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import rcm
-from market.onchain import tier_name
 
 if TYPE_CHECKING:
     from market.book import Book, PostedAsk
@@ -49,7 +48,7 @@ class Want:
     def matches(self, posted: PostedAsk) -> bool:
         ask = posted.ask
         return (ask.resource == self.kind and self.region in (None, ask.region)
-                and self.tier in (None, tier_name(ask.tier))
+                and self.tier in (None, ask.tier_name)
                 and self.slot in (None, ask.slot_start_timestamp)
                 and ask.capacity >= self.quantity
                 and ask.reserve_price_micro_usd <= self.max_price_usd * 10**6)

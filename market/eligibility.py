@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from chain.amounts import amount_text, epsilon_text
 from chain.times import unix_and_utc
 from market.model import Bid, Bundle, Market, Tier
 from market.result import Loss, LossReason
@@ -78,8 +79,8 @@ class Usage:
         cost = self.marginal_cost(bundle)
         if bundle.value < cost:
             return lost(LossReason.BELOW_RESERVE,
-                        f"value {bundle.value} is below the reserve cost {cost} of its units "
-                        "(micro-USD)")
+                        f"value {amount_text(bundle.value, 'usd')} USD is below the reserve "
+                        f"cost {amount_text(cost, 'usd')} USD of its units")
         return None
 
 
@@ -138,8 +139,8 @@ def bid_loss(market: Market, bid: Bid, now: int) -> Loss | None:
     limit = market.policy.max_epsilon_micros.get(bid.purpose, 0)
     if bid.epsilon_micros > limit:
         return Loss(bid=bid.id, reason=LossReason.EPSILON_OVER_POLICY,
-                    detail=f"ε {bid.epsilon_micros} micro-ε exceeds the policy's {limit} for "
-                           f"purpose {bid.purpose!r}")
+                    detail=f"ε {epsilon_text(bid.epsilon_micros)} exceeds the policy's "
+                           f"{epsilon_text(limit)} for purpose {bid.purpose!r}")
     return None
 
 

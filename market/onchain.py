@@ -34,6 +34,7 @@ from chain.policy import (
     Rules,
 )
 from chain.settlement import KIND_CODES
+from chain.settlement import TIER_CODES as CHAIN_TIER_CODES
 from chain.settlement import Ask as ChainAsk
 from market.errors import MarketError
 from market.model import (
@@ -58,7 +59,7 @@ from market.rubrics import policy_rubric_entry
 from risk.declaration import Declaration, read_declaration
 from risk.rubric import launch_rubric_hash
 
-TIER_CODES = {Tier.STANDARD: 0, Tier.CERTIFIED: 1, Tier.CONFIDENTIAL: 2}
+TIER_CODES = {Tier(name): code for name, code in CHAIN_TIER_CODES.items()}
 EQUITY_CODES = {EquityClass.COMMERCIAL: 0, EquityClass.RESEARCH: 1, EquityClass.PUBLIC_HEALTH: 2}
 RATINGS = list(RiskRating)  # band order on chain: low, medium, high
 DELTA_SCALE = 10**18  # δ on chain: atto-δ
@@ -354,10 +355,6 @@ def market_bid(bid_id: str, bid: ChainBid, chain_policy: ChainPolicy,
         purpose=purpose_name(bid.purpose, (name for name, _ in chain_policy.epsilon_limits)),
         equity_class=_decode(EQUITY_CODES, bid.equity_class, "equity class"),
         expiry=bid.expiry_timestamp)
-
-
-def tier_name(code: int) -> str:
-    return str(_decode(TIER_CODES, code, "tier"))
 
 
 def slot_label(timestamp: int) -> str:

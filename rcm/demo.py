@@ -24,7 +24,7 @@ from chain.ledger import Dataset, reserved_micro_epsilon
 from chain.reputation import discount_bps, score_micro_usd
 from chain.system import System
 from chain.vault import required_stake_wei
-from rcm.commands.tables import WIDTH, Table, short
+from rcm.commands.tables import WIDTH, Table, counted, short
 from rcm.pricer import ChainReads
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class Demo:
                 ("failed clauses", ", ".join(c.id for c in public.clauses) or "none"),
                 ("fault", public.fault),
                 ("signers", ", ".join(s for s, _ in quorum.signatures)),
-                ("gas", str(receipt.gas_used)),
+                ("gas", f"{receipt.gas_used:,}"),
             ],
         )
         return quorum
@@ -255,13 +255,14 @@ class Demo:
         market.post_asks()
         placed, refused = market.place_bids(deadlines)
         table = Table("bid", "digest", "deposit USD", "stake CST", "ε", "commit gas",
-                      title=f"round {market.round_id}: {len(market.items)} items asked")
+                      title=f"round {market.round_id}: {counted(len(market.items), 'item')} "
+                            "asked")
         for bid_id, entry in zip(market.digests, placed, strict=True):
             bid = market.bid(bid_id)
             table.add_row(bid.id, "0x" + entry.digest.hex()[:10] + "…",
                           f"{grouped(entry.deposit_micro_usd, 'usd', 0)}",
                           amount_text(entry.stake_wei, "cst"),
-                          f"{bid.epsilon_micros / 1e6:g}", str(entry.receipt.gas_used))
+                          f"{bid.epsilon_micros / 1e6:g}", f"{entry.receipt.gas_used:,}")
         self.console.print(table)
         self.console.print(_rows(Table("bid", "why", title="refused before committing: the "
                                                             "chain would refuse them, or they "
@@ -300,7 +301,7 @@ class Demo:
         self.table("price report", [
             ("signers", ", ".join(signer for signer, _ in quorum.signatures)),
             ("payments", f"{grouped(sum(quorum.report.payments_micro_usd), 'usd')} USD over "
-                         f"{len(quorum.report.payments_micro_usd)} futures"),
+                         f"{counted(len(quorum.report.payments_micro_usd), 'future')}"),
             ("as the auctioneer priced it", str(sorted(quorum.report.payments_micro_usd)
                                                 == sorted(p.total for p in result.payments)))])
         self.heading("settle", "futures issued at the signed prices; losers and bonds released")
@@ -324,8 +325,8 @@ class Demo:
             ("losers' deposits, stakes and ε", "released"),
             ("auctioneer's bond", "released"),
             *((f"{label}'s bond", f"{amount_text(bond.locked_wei, 'cst')} CST committed to its "
-                                  f"{bond.open_futures} future{'s' * (bond.open_futures > 1)} "
-                                  "until they end; the rest released")
+                                  f"{counted(bond.open_futures, 'future')} until they end; "
+                                  "the rest released")
               for label, bond in held.items() if bond.open_futures)])
         self.summary["payments_micro_usd"] = payments
         self.summary["bonds_committed"] = {
@@ -423,7 +424,7 @@ class Demo:
         self.console.print(_rows(
             Table("account", "score (USD at risk)", "stake discount bps", title="reputation"),
             [(label, f"{grouped(score_micro_usd(reputation, a.address), 'usd')}",
-              str(discount_bps(reputation, a.address)))
+              f"{discount_bps(reputation, a.address):,}")
              for label, a in ((p, market.accounts[p]) for p in people)]))
         self.heading("budget", "what is left of each dataset's ε")
         budgets = {name: _budget(self.system.ledger, d) for name, d in market.datasets.items()}

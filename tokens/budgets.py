@@ -376,6 +376,6 @@ def _require_held(system: System, address: str, dataset: int, amount: int) -> No
     if amount > held:
         raise TokensError(
             f"{epsilon_text(amount)} ε exceeds the wallet's budget of "
-            f"{epsilon_text(held)} in dataset {hex(dataset)}",
+            f"{epsilon_text(held)} ε in dataset {hex(dataset)}",
             field="epsilon",
         )

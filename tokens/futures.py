@@ -119,16 +119,17 @@ def redeem(system: System, holder: Signer, future_id: bytes, declaration_hash: b
 
 
 class BundleItem(BaseModel):
-    """One item of a won bundle: the round's item index, its ask's terms and the quantity."""
+    """One item of a won bundle: the round's item index, its ask's terms (named as `rcm round
+    status` names a round's items) and the units won."""
 
     item: int
-    quantity: int
-    resource: str
+    kind: str  # gpu | power | storage
     region: str
     unit: str
     slot_starts_at: int
     slot_seconds: int
-    tier: int  # its code on chain: 0 standard, 1 certified, 2 confidential
+    tier: str  # standard | certified | confidential
+    quantity_units: int
 
 
 class FutureView(BaseModel):
@@ -212,13 +213,13 @@ def _view(
         items.append(
             BundleItem(
                 item=index,
-                quantity=quantity,
-                resource=ask.resource,
+                kind=ask.resource,
                 region=ask.region,
                 unit=ask.unit,
                 slot_starts_at=ask.slot_start_timestamp,
                 slot_seconds=ask.slot_seconds,
-                tier=ask.tier,
+                tier=ask.tier_name,
+                quantity_units=quantity,
             )
         )
     return FutureView(

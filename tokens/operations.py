@@ -11,7 +11,7 @@ from chain.amounts import UNITS, amount_text
 from chain.clearing_house import credit_micro_usd
 from chain.erc20 import allowance, balance_of
 from chain.system import System
-from chain.times import unix_and_utc
+from chain.times import duration_text, unix_and_utc
 from chain.vault import VaultBalance
 from tokens.errors import TokensError
 
@@ -58,7 +58,7 @@ def _require_at_most(amount: int, available: int, token: str, what: str) -> None
     if amount > available:
         raise TokensError(
             f"{amount_text(amount, token)} {token.upper()} exceeds {what} of "
-            f"{amount_text(available, token)}",
+            f"{amount_text(available, token)} {token.upper()}",
             field="amount",
         )
 
@@ -116,7 +116,7 @@ def withdraw(system: System, sender: Signer) -> Receipt:
     if now < ready_at:
         raise TokensError(
             f"nothing to withdraw yet: {amount_text(held.unbonding_wei, 'cst')} CST unbonds in "
-            f"{ready_at - now} s, at {unix_and_utc(ready_at)}"
+            f"{duration_text(ready_at - now)}, at {unix_and_utc(ready_at)}"
         )
     return system.chain.send(system.vault.functions.withdraw(), sender)
 

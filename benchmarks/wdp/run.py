@@ -57,8 +57,8 @@ def run_rcm(path: Path, time_limit: float, workers: int) -> dict[str, object]:
          str(time_limit), "--workers", str(workers), "--seed", "0", "--now", str(NOW)],
         cwd=REPO, capture_output=True, text=True, timeout=time_limit * 3 + 60, check=True)
     result = json.loads(process.stdout)
-    return {"status": result["status"], "objective": result["welfare"],
-            "bound": result["bound"], "seconds": result["seconds"]}
+    return {"status": result["status"], "objective": result["welfare_micro_usd"],
+            "bound": result["bound_micro_usd"], "seconds": result["seconds"]}
 
 
 def run_peer(solver: str, path: Path, time_limit: float) -> dict[str, object]:

@@ -45,16 +45,18 @@ def clear(
     now: Now = None,
 ) -> None:
     """Find the welfare-maximising allocation, price it with the Ethical Pricing Function
-    (JSON markets; CATS files are cleared only) and print it as one JSON document."""
+    (JSON markets; CATS files are cleared only) and print it as one JSON document, its amounts
+    named for their unit as every --json document's are."""
     from market.readers import CatsAuction, read_instance
+    from rcm.commands.common import print_json
 
     instance = read_instance(file)
     params = _params(time_limit, workers, seed)
     if isinstance(instance, CatsAuction):
-        typer.echo(instance.in_file_terms(
-            _cleared(instance.market, params, _clearing_time(now))).to_json())
+        print_json(_document(instance.in_file_terms(
+            _cleared(instance.market, params, _clearing_time(now)))))
     else:
-        typer.echo(_priced(instance, params, now).to_json())
+        print_json(_document(_priced(instance, params, now)))
 
 
 @app.command()
@@ -125,8 +127,7 @@ def run(
         result = clear_round(book, params, say=_progress_on_stderr())
         save_result(system, round_id, result)
     receipts = post(system, account, book, result)
-    document = {"round": round_id, **tx_summary(receipts),
-                **_in_units(result.model_dump(mode="json", exclude_none=True))}
+    document = {"round": round_id, **tx_summary(receipts), **_document(result)}
     if json_out:
         print_json(document)
         return
@@ -218,6 +219,11 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
 # The clearing result's amounts, all micro-USD; --json documents name each for its unit.
 _MICRO_USD_FIELDS = {"welfare", "bound", "item_prices", "competitive_violation", "total",
                      "components"}
+
+
+def _document(result: Clearing) -> dict[str, Any]:
+    """A clearing result as `clear` prints it and `run --json` reports it."""
+    return _in_units(result.model_dump(mode="json", exclude_none=True))
 
 
 def _in_units(data: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chain.amounts import amount_text
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
@@ -140,7 +141,8 @@ def buy(
 
     address = wallets.resolve_recipient(seller, "seller")
     act(name, rpc, json_out, lambda w: w.buy(dataset, address, epsilon, price_usd),
-        lambda done: f"bought {epsilon} ε of {_id(done.dataset)} from {done.seller}")
+        lambda done: f"bought {epsilon} ε of {_id(done.dataset)} from {done.seller} for "
+                     f"{amount_text(done.cost_micro_usd or 0, 'usd')} USD")
 
 
 def _id(dataset: str) -> str:
@@ -165,7 +167,6 @@ def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = F
 
 
 def _print_datasets(name: str, address: str, views: list[DatasetView]) -> None:
-    from chain.amounts import amount_text
     from tokens import budgets
 
     eps = budgets.epsilon_text

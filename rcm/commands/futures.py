@@ -15,7 +15,7 @@ from rcm.commands.common import (
     load_system,
     print_json,
 )
-from rcm.commands.tables import paragraph, short
+from rcm.commands.tables import counted, paragraph
 
 if TYPE_CHECKING:
     from tokens.futures import FutureView
@@ -43,24 +43,23 @@ def futures(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
 def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
     """Each future's id whole, on a line of its own: `claim`, `transfer-future` and `redeem`
-    take it."""
+    take it; its dataset's id as `budget register` prints it, without the leading zeros."""
     from datetime import UTC, datetime
 
-    from chain.amounts import amount_text
-    from market.onchain import tier_name
-    from tokens.budgets import epsilon_text
+    from chain.amounts import amount_text, epsilon_text
+    from chain.times import duration_text
 
-    lines = [f"{name} {address}: {len(views)} future{'' if len(views) == 1 else 's'}"]
+    lines = [f"{name} {address}: {counted(len(views), 'future')}"]
     for v in views:
         lines += ["", v.id, f"  round {v.round}, {v.status}"]
         for i in v.items:
             slot = datetime.fromtimestamp(i.slot_starts_at, UTC).strftime("%Y-%m-%d %H:%M")
-            lines.append(f"  {i.quantity} × {i.resource} {i.region} {i.unit}, "
-                         f"{tier_name(i.tier)} tier, slot {slot} UTC + {i.slot_seconds} s "
+            lines.append(f"  {i.quantity_units:,} × {i.kind} {i.region} {i.unit}, {i.tier} "
+                         f"tier, slot {slot} UTC + {duration_text(i.slot_seconds)} "
                          f"(item {i.item})")
-        dataset = short(v.dataset) if v.dataset else "none"
+        dataset = hex(int(v.dataset, 16)) if v.dataset else "none"
         lines.append(f"  ε {epsilon_text(v.epsilon_micro_eps)} of dataset {dataset}, "
-                     f"risk {v.risk_bps / 100:g}%, payment "
+                     f"risk {v.risk_bps:,} bps, payment "
                      f"{amount_text(v.payment_micro_usd, 'usd')} USD")
     typer.echo("\n".join(map(paragraph, lines)))
 
@@ -74,7 +73,7 @@ def claim(
 ) -> None:
     """Mint won futures as ERC-1155 tokens to this wallet, so they can move before delivery."""
     act(name, rpc, json_out, lambda w: w.claim(future_ids),
-        f"claimed {len(future_ids)} future{'s' if len(future_ids) > 1 else ''}")
+        f"claimed {counted(len(future_ids), 'future')}")
 
 
 def transfer_future(

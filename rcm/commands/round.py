@@ -22,7 +22,7 @@ from rcm.commands.common import (
     tx_summary,
     with_tx,
 )
-from rcm.commands.tables import paragraph, short, table
+from rcm.commands.tables import counted, paragraph, short, table
 
 if TYPE_CHECKING:
     from chain.clearing_house import Round
@@ -170,7 +170,7 @@ def close(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFAU
     receipts = forfeit_unrevealed(system, account, read_book(system, round_id))
     report(json_out, {"round": round_id, "forfeited_count": len(receipts),
                       **tx_summary(receipts)},
-           f"round {round_id} closed: {len(receipts)} unrevealed bids forfeited")
+           f"round {round_id} closed: {counted(len(receipts), 'unrevealed bid')} forfeited")
 
 
 @app.command("challenge")
@@ -222,8 +222,9 @@ def price(
     report(json_out, {"round": round_id, "payments_micro_usd": paid,
                       "signers": [signer for signer, _ in quorum.signatures],
                       **tx_summary(receipt)},
-           with_tx(f"round {round_id} priced: {len(quorum.report.payments_micro_usd)} "
-                   f"payments, {grouped(paid, 'usd')} USD in all", tx_summary(receipt)["tx"]))
+           with_tx(f"round {round_id} priced: "
+                   f"{counted(len(quorum.report.payments_micro_usd), 'payment')}, "
+                   f"{grouped(paid, 'usd')} USD in all", tx_summary(receipt)["tx"]))
 
 
 @app.command()
@@ -238,7 +239,7 @@ def finalise(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DE
     system, account = open_wallet(wallet, rpc)
     receipts = settle(system, account, read_book(system, round_id))
     report(json_out, {"round": round_id, **tx_summary(receipts)},
-           f"round {round_id} finalised in {len(receipts)} transactions")
+           f"round {round_id} finalised in {counted(len(receipts), 'transaction')}")
 
 
 @app.command()
@@ -255,15 +256,14 @@ def expire(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFA
     report(json_out, {"round": round_id, "expired": ["0x" + d.hex() for d in ended.expired],
                       "timed_out": ["0x" + d.hex() for d in ended.timed_out],
                       **tx_summary(ended.receipts)},
-           f"round {round_id}: {len(ended.expired)} futures expired, "
-           f"{len(ended.timed_out)} jobs timed out")
+           f"round {round_id}: {counted(len(ended.expired), 'future')} expired, "
+           f"{counted(len(ended.timed_out), 'job')} timed out")
 
 
 def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
     from chain.clearing_house import Allocation, Result
     from chain.settlement import SolverStatus
     from market.book import read_batches
-    from market.onchain import tier_name
 
     house = system.clearing_house
     outcome: dict[str, str] = {}
@@ -291,7 +291,7 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
         "items": [{
             "item": a.item, "provider": a.provider, "kind": a.ask.resource,
             "region": a.ask.region, "slot_starts_at": a.ask.slot_start_timestamp,
-            "tier": tier_name(a.ask.tier), "unit": a.ask.unit, "capacity_units": a.ask.capacity,
+            "tier": a.ask.tier_name, "unit": a.ask.unit, "capacity_units": a.ask.capacity,
             "allocated_units": Allocation.read(house, book.round_id, version,
                                               a.item).allocated_units,
             "reserve_price_micro_usd": a.ask.reserve_price_micro_usd,
@@ -353,9 +353,9 @@ def _print_status(document: dict[str, Any]) -> None:
         claim = (f" ({result['claimed']}, bound {grouped(result['bound_micro_usd'], 'usd')})"
                  if result["claimed"] else " (a challenge)")
         typer.echo("\n" + paragraph(
-            f"result {result['version']}: {result['fill_count']} fills, welfare "
+            f"result {result['version']}: {counted(result['fill_count'], 'fill')}, welfare "
             f"{grouped(result['welfare_micro_usd'], 'usd')} USD{claim}, by {result['poster']}; "
             f"{'priced' if result['priced'] else 'not priced'}, "
-            f"{result['issued_count']} futures issued"))
+            f"{counted(result['issued_count'], 'future')} issued"))
 
 

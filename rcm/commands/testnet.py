@@ -86,7 +86,7 @@ def fund(
     json_out: JsonOption = False,
 ) -> None:
     """Mint demo CST and test USD and send ETH to a wallet (local chains only)."""
-    from chain.amounts import to_units
+    from chain.amounts import amount_text, to_units
     from tokens import operations, wallets
 
     cst_units = to_units(cst, "cst", "--cst") if cst else 0
@@ -101,7 +101,8 @@ def fund(
     if json_out:
         print_json(data)
     else:
-        typer.echo(f"funded {recipient}: {cst or 0} CST, {usd or 0} USD, {eth} ETH")
+        typer.echo(f"funded {recipient}: {amount_text(cst_units, 'cst')} CST, "
+                   f"{amount_text(usd_units, 'usd')} USD, {amount_text(eth_units, 'eth')} ETH")
 
 
 @app.command()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chain.amounts import UNITS, amount_text
+from chain.amounts import UNITS, amount_text, epsilon_text
 from chain.times import utc_text
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
@@ -21,7 +21,7 @@ from rcm.commands.common import (
     wallet_on,
     with_tx,
 )
-from rcm.commands.tables import short, table
+from rcm.commands.tables import counted, short, table
 
 if TYPE_CHECKING:
     from rcm.sdk import Transfer
@@ -136,7 +136,6 @@ def _print_history(name: str, address: str, entries: list[Entry]) -> None:
 
 
 def _amount_text(amount: int | None, unit: str | None) -> str:
-    from tokens.budgets import epsilon_text
     from tokens.history import CST_WEI, MICRO_EPS, MICRO_USD
 
     if amount is None:
@@ -147,7 +146,7 @@ def _amount_text(amount: int | None, unit: str | None) -> str:
         return f"{amount_text(amount, 'usd')} USD"
     if unit == MICRO_EPS:
         return f"{epsilon_text(amount)} ε"
-    return f"{amount} {'future' if amount == 1 else 'futures'}"  # unit FUTURES
+    return counted(amount, "future")  # unit FUTURES
 
 
 @app.command()
@@ -164,7 +163,8 @@ def transfer(
 
     recipient = wallets.resolve_recipient(to)
     act(name, rpc, json_out, lambda w: w.transfer(recipient, amount, token),
-        f"sent {amount} {token.upper()} to {recipient}", _transferred)
+        lambda done: f"sent {amount_text(done.amount, done.token)} {done.token.upper()} to "
+                     f"{recipient}", _transferred)
 
 
 def _transferred(done: Transfer) -> dict[str, Any]:
@@ -178,7 +178,8 @@ def _add_amount_command(verb: str, past: str, doc: str) -> None:
     def command(
         name: Name, amount: Amount, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False
     ) -> None:
-        act(name, rpc, json_out, lambda w: getattr(w, verb)(amount), f"{past} {amount} CST")
+        act(name, rpc, json_out, lambda w: getattr(w, verb)(amount),
+            lambda done: f"{past} {amount_text(done.amount_wei, 'cst')} CST")
 
     command.__doc__ = doc
     app.command(verb)(command)

@@ -41,9 +41,11 @@ def test_clear_prints_one_json_document_with_a_reason_per_loser(consortium_file:
               "--time-limit", "20", "--workers", "1", "--seed", "3")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
-    assert {"allocation", "losing", "welfare", "bound", "gap", "status", "seconds"} <= set(result)
+    assert {"allocation", "losing", "welfare_micro_usd", "bound_micro_usd", "gap", "status",
+            "seconds"} <= set(result)
     assert "winners" not in result and "objective" not in result
-    assert result["status"] == "optimal" and result["welfare"] == result["bound"]
+    assert result["status"] == "optimal"
+    assert result["welfare_micro_usd"] == result["bound_micro_usd"]
     assert {loss["reason"] for loss in result["losing"]} == {
         "expired", "epsilon_over_policy", "ineligible_tier", "risk_cap", "equity_reservation",
         "below_reserve", "outbid"}
@@ -59,6 +61,7 @@ def test_clear_reads_cats_and_reports_winners_and_objective(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert (result["winners"], result["objective"], result["status"]) == ([1, 2], 12.5, "optimal")
+    assert result["welfare_micro_usd"] == 12_500_000  # named for its unit, as in `auction run`
     assert result["losing"] == [{"bid": "b0", "reason": "outbid", "bundle": 0, "item": "g0",
                                  "detail": "needs 1 units of g0, 0 left after higher-value "
                                            "bids"}]

@@ -22,13 +22,14 @@ def consortium_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_clear_prints_item_prices_and_payments_by_component(consortium_file: Path) -> None:
     result = json.loads(rcm("auction", "clear", consortium_file, *SOLVE).stdout)
-    assert set(result["item_prices"]) == {item.id for item in consortium_instance().items}
+    assert set(result["item_prices_micro_usd"]) == {item.id for item in
+                                                    consortium_instance().items}
     assert [payment["winner"] for payment in result["payments"]] == [
         fill["bid"] for fill in result["allocation"]]
     for payment in result["payments"]:
-        assert set(payment["components"]) == {"supply_demand", "privacy_risk", "safety_risk",
-                                              "equity"}
-        assert sum(payment["components"].values()) == payment["total"]
+        components = payment["components_micro_usd"]
+        assert set(components) == {"supply_demand", "privacy_risk", "safety_risk", "equity"}
+        assert sum(components.values()) == payment["total_micro_usd"]
 
 
 def test_clear_does_not_price_cats_input(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ def test_epsilon_is_capped_per_purpose_and_unlisted_purposes_get_none(
     screening = screen(market, NOW)
     assert sorted(screening.eligible) == [0, 3]
     assert {screening.losses[i].reason for i in (1, 2)} == {LossReason.EPSILON_OVER_POLICY}
+    assert screening.losses[1].detail == "ε 2.000001 exceeds the policy's 2 for purpose 'research'"
 
 
 def test_expired_is_reported_before_epsilon(build_market: MarketBuilder) -> None:

@@ -320,18 +320,18 @@ def test_a_bid_without_the_free_stake_it_locks_is_refused_before_anything_is_sen
     ({"bundles": [{"items": {"0": 1}, "value": 0}]},
      "bids[0].bundles[0].value", "Input should be greater than 0"),
     ({"bundles": [{"items": {"0": 1}, "value": 10 * USD}]}, "bids[0].bundles[0].value",
-     "can never win (below_reserve): value 10000000 is below the reserve cost 100000000 of its "
-     "units (micro-USD)"),
+     "can never win (below_reserve): value 10.00 USD is below the reserve cost 100.00 USD of its "
+     "units"),
     ({"bundles": [{"items": {"0": 1}, "value": 200 * USD},
                   {"items": {"1": 2}, "value": 5 * USD}]}, "bids[0].bundles[1].value",
-     "can never win (below_reserve): value 5000000 is below the reserve cost 20000000 of its "
-     "units (micro-USD)"),
+     "can never win (below_reserve): value 5.00 USD is below the reserve cost 20.00 USD of its "
+     "units"),
     ({"epsilon_micros": 2_000_001}, "bids[0].epsilon_micros",
-     "can never win (epsilon_over_policy): ε 2000001 micro-ε exceeds the policy's 2000000 for "
-     "purpose 'diagnostics'"),
+     "can never win (epsilon_over_policy): ε 2.000001 exceeds the policy's 2 for purpose "
+     "'diagnostics'"),
     ({"purpose": "advertising"}, "bids[0].epsilon_micros",
-     "can never win (epsilon_over_policy): ε 1000000 micro-ε exceeds the policy's 0 for "
-     "purpose 'advertising'"),
+     "can never win (epsilon_over_policy): ε 1 exceeds the policy's 0 for purpose "
+     "'advertising'"),
     ({"expiry": 1}, "bids[0].expiry", "can never win (expired): expired at 1 (1970-01-01 "
                                       "00:00:01 UTC), cleared at {cleared}"),
     ({"purpose": "analytics", "epsilon_micros": 0}, "bids[0].purpose",

@@ -5,6 +5,7 @@ arithmetic of the story (payments, change, resale, fees, burns, budgets)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,14 @@ def test_every_step_of_a_future_s_life_has_its_heading(run: tuple[str, dict[str,
 def test_the_story_fits_80_columns(run: tuple[str, dict[str, Any]]) -> None:
     wide = [line for line in run[0].splitlines() if len(line) > 80]
     assert not wide, "\n".join(wide)
+
+
+def test_every_gas_figure_is_grouped_by_thousands(run: tuple[str, dict[str, Any]]) -> None:
+    text, _ = run
+    committed = text.split("commit gas\n", 1)[1].split("\nrefused before", 1)[0]
+    figures = [row.split()[-1] for row in committed.splitlines()[1:]]
+    figures += re.findall(r"^gas +(\S+)$", text, re.MULTILINE)
+    assert len(figures) > 7 and all(re.fullmatch(r"\d{1,3}(,\d{3})+", f) for f in figures), figures
 
 
 def test_the_round_fills_five_bids_and_tells_every_other_bid_why(

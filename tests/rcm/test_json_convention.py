@@ -31,9 +31,9 @@ UNBONDING_DELAY = 604_800
 UNIT_SUFFIXES = ("_wei", "_micro_usd", "_micro_eps", "_atto", "_bps", "_seconds", "_units",
                  "_count", "_at")
 # ...or is one of these: numbers that count or index things, not amounts. (`timestamp` is a time,
-# `items` maps items to units or lists item indices, `tier` is the chain's tier code.)
+# `items` maps items to units or lists item indices.)
 UNITLESS = {"round", "block", "item", "items", "index", "bundle", "version", "policy_id",
-            "chain_id", "gas", "nonce", "threshold", "quantity", "tier", "timestamp"}
+            "chain_id", "gas", "nonce", "threshold", "timestamp"}
 # Keys holding ids (or lists of them): 0x and 64 hex digits.
 ID_KEYS = {"tx", "digest", "id", "job", "dataset", "future", "futures", "expired", "timed_out",
            "bid", "winner", "content_hash", "config_digest"}
@@ -46,7 +46,7 @@ ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 # Leaf commands with no --json: they print no JSON document by design.
 NO_JSON = {
-    ("auction", "clear"): "always prints the clearing result, the file `round challenge` reads",
+    ("auction", "clear"): "always prints its one document; the walk checks it all the same",
     ("auction", "explain"): "an explanation for people; `clear` has the numbers",
     ("auction", "generate"): "writes a market instance, an input file",
     ("enclave", "init"): "writes key files; prints their paths",
@@ -148,7 +148,8 @@ def test_the_checker_refuses_what_the_convention_forbids() -> None:
                     "item_prices_micro_usd": {"0": 5}, "to": checksummed("0x" + "ab" * 20)},
                    acts=True)
     for bad in ({"cst": 1}, {"cst_wei": 2**53}, {"expires_at": 0}, {"dataset": "12"},
-                {"dataset": hex(12)}, {"to": "0x" + "ab" * 20}, {"prices": {"0": 5}}):
+                {"dataset": hex(12)}, {"to": "0x" + "ab" * 20}, {"prices": {"0": 5}},
+                {"welfare": 5}, {"items": [{"item": 0, "quantity": 2, "tier": 1}]}):
         with pytest.raises(AssertionError):
             check_document(bad)
     with pytest.raises(AssertionError, match="tx without gas"):
@@ -251,9 +252,13 @@ def _every_command(walk: Walk) -> None:
     walk.json("auction", "run", "--round", round_id, "--workers", "1", acts=True)
     walk.json("testnet", "advance", str(2 * PHASE + PRICING_WINDOW))
     walk.json("round", "finalise", round_id, acts=True)
-    walk.json("round", "status", round_id)
+    asked = {item["item"]: item for item in walk.json("round", "status", round_id)["items"]}
 
-    future = walk.json("wallet", "futures", "lab")[0]["id"]
+    won = walk.json("wallet", "futures", "lab")[0]
+    for item in won["items"]:  # a future's items are named as the round's
+        terms = ("kind", "region", "unit", "tier", "slot_starts_at")
+        assert [item[key] for key in terms] == [asked[item["item"]][key] for key in terms]
+    future = won["id"]
     walk.json("wallet", "claim", "lab", future, acts=True)
     walk.json("wallet", "transfer-future", "lab", "bob", future, acts=True)
     walk.json("wallet", "transfer-future", "bob", "lab", future, acts=True)
@@ -264,6 +269,10 @@ def _every_command(walk: Walk) -> None:
     walk.json("wallet", "balance", "lab")
     walk.json("wallet", "history", "lab")
 
+    # Its bids are named as the market file names them, not by digest.
+    walk.documents.append((("auction", "clear"), json.loads(walk.cli.ok(
+        "auction", "clear", str(EXAMPLES / "consortium.json"), "--workers", "1", rpc=False)),
+        False, ("bid", "winner")))
     walk.json("risk", "assess", str(EXAMPLES / "declaration.json"), rpc=False)
     walk.cli.ok("enclave", "init", str(walk.work / "enclave"), rpc=False)
     oracle = walk.work / "oracle"

@@ -103,8 +103,8 @@ def test_a_withdrawal_before_the_unbonding_delay_says_when_it_is_ready(
     wallet.unbond(1)
     ready = wallet.balances().unbonding_ready_at
     error = _refused(market, buyer, None, wallet.withdraw)
-    assert error.reason.startswith("nothing to withdraw yet: 1 CST unbonds in ")
-    assert error.reason.endswith(f" s, at {ready} ({utc_text(ready)})")
+    assert error.reason == (f"nothing to withdraw yet: 1 CST unbonds in 7 d, at {ready} "
+                            f"({utc_text(ready)})")  # the vault's unbonding delay, readable
 
 
 def test_a_mistyped_address_is_refused_by_every_method_that_pays_one(

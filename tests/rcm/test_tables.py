@@ -73,14 +73,20 @@ def test_wallet_history(printed: Callable[[], str]) -> None:
 
 
 def test_wallet_futures(printed: Callable[[], str]) -> None:
-    item = BundleItem(item=ROUND, quantity=ROUND, resource="gpu",
-                      region="europe-west-frankfurt", unit="gpu-hour",
-                      slot_starts_at=WHEN, slot_seconds=ROUND, tier=2)
+    item = BundleItem(item=ROUND, kind="gpu", region="europe-west-frankfurt", unit="gpu-hour",
+                      slot_starts_at=WHEN, slot_seconds=2 * 86_400 + 90, tier="confidential",
+                      quantity_units=ROUND)
     futures._print_futures(NAME, ADDRESS, [FutureView(
         id=DIGEST, round=ROUND, bidder=ADDRESS, status="unclaimed", items=[item, item],
         dataset=f"0x{2**96 - 1:064x}", epsilon_micro_eps=EPSILON, risk_bps=10_000,
         payment_micro_usd=MICRO_USD_AMOUNT)])
-    assert f"\n{DIGEST}\n" in printed()  # whole: `claim` and `redeem` take it
+    shown = printed().replace("\n    ", " ")  # wrapped lines joined
+    assert f"\n{DIGEST}\n" in shown  # whole: `claim` and `redeem` take it
+    assert f"{NAME} {ADDRESS}: 1 future\n" in shown
+    assert "12,345 × gpu europe-west-frankfurt gpu-hour, confidential tier" in shown
+    assert "UTC + 2 d 1 min 30 s (item 12345)" in shown
+    # The dataset as `budget register` prints it; risk in bps, as everywhere else.
+    assert f"of dataset {hex(2**96 - 1)}, risk 10,000 bps, payment" in shown
 
 
 def test_wallet_budget_list(printed: Callable[[], str]) -> None:
@@ -112,7 +118,7 @@ def test_round_status(printed: Callable[[], str]) -> None:
         "deadlines": {f"{phase}_ends_at": WHEN for phase in round.PHASE_ENDS},
         "result": {"version": ROUND, "poster": ADDRESS, "fill_count": ROUND,
                    "welfare_micro_usd": MICRO_USD_AMOUNT, "claimed": "optimal",
-                   "bound_micro_usd": MICRO_USD_AMOUNT, "priced": False, "issued_count": 0,
+                   "bound_micro_usd": MICRO_USD_AMOUNT, "priced": False, "issued_count": 1,
                    "closed": False},
         "items": [{"item": ROUND, "provider": ADDRESS, "kind": "storage",
                    "region": "europe-west-frankfurt", "slot_starts_at": WHEN,
@@ -123,8 +129,9 @@ def test_round_status(printed: Callable[[], str]) -> None:
                   "outcome": "lost: outbid — needs 40 units of gpu-euw1-w49-confidential"}
                  for bidder in (OTHER, None)],
     })
-    shown = printed()
+    shown = " ".join(printed().split())
     assert short(DIGEST) in shown and short(OTHER) in shown and "(sealed)" in shown
+    assert f"result {ROUND}: 12,345 fills" in shown and "1 future issued" in shown
 
 
 def test_round_policy_as_the_example_registers_it() -> None:

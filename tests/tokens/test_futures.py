@@ -108,9 +108,10 @@ def test_a_won_future_lists_unclaimed_with_its_bundle_epsilon_risk_and_payment(
         "unclaimed",
         buyer.address,
     )
-    assert [(i.item, i.quantity, i.resource, i.region, i.unit) for i in view.items] == [
-        (0, 2, "gpu", "us-east", "gpu-hour"),
-        (1, 3, "gpu", "us-east", "gpu-hour"),
+    assert [(i.item, i.quantity_units, i.kind, i.region, i.unit, i.tier)
+            for i in view.items] == [
+        (0, 2, "gpu", "us-east", "gpu-hour", "certified"),
+        (1, 3, "gpu", "us-east", "gpu-hour", "certified"),
     ]
     assert (view.epsilon_micro_eps, view.risk_bps, view.payment_micro_usd) == (
         10**6, LOW_RISK_BPS, PAYMENT)

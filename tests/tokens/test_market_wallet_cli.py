@@ -131,7 +131,8 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     node.system.chain.send(
         usd.functions.mint(node.accounts["bob"].address, 50 * USD), node.governance
     )
-    cli.ok("wallet", "budget", "buy", "bob", dataset, "owner", "2.5", "--price", "3")
+    bought = cli.ok("wallet", "budget", "buy", "bob", dataset, "owner", "2.5", "--price", "3")
+    assert "for 7.50 USD" in " ".join(bought.split())
     (held,) = cli.json("wallet", "budget", "list", "bob")
     assert (held["id"], held["owner"], held["total_micro_eps"], held["held_micro_eps"]) == (
         dataset,
@@ -184,7 +185,9 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str, tmp_pat
     cli = node.cli
     (won,) = cli.json("wallet", "futures", "alice")
     assert (won["id"], won["status"], won["payment_micro_usd"]) == (future, "unclaimed", 10 * USD)
-    assert [(i["item"], i["quantity"]) for i in won["items"]] == [(0, 2), (1, 3)]
+    # Named as `round status` names a round's items: the tier by name, units as `_units`.
+    assert [(i["item"], i["quantity_units"], i["kind"], i["tier"]) for i in won["items"]] == [
+        (0, 2, "gpu", "certified"), (1, 3, "gpu", "certified")]
     node.rejects("bob", "wallet", "claim", "bob", future, match="not this wallet")
 
     node.rejects("alice", "wallet", "claim", "alice", future[:9],
@@ -216,4 +219,5 @@ def test_claim_transfer_and_redeem_a_won_future(node: Node, future: str, tmp_pat
     assert redeemed["declaration"] == "0x" + declaration_hash(read_declaration(Path(job))).hex()
     listed = cli.ok("wallet", "futures", "bob")
     assert f"{future}\n  round 1, redeemed" in listed and "2 × gpu us-east gpu-hour" in listed
-    assert "gpu-hour, certified tier, slot" in listed
+    assert "gpu-hour, certified tier, slot" in listed and " UTC + 1 h" in listed
+    assert "risk 1,000 bps, payment 10.00 USD" in listed

@@ -21,7 +21,8 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     with running_testnet(tmp_path_factory.mktemp("wallet-cli")) as cli:
         cli.ok("wallet", "new", "alice", rpc=False)
         cli.ok("wallet", "new", "bob", rpc=False)
-        cli.ok("testnet", "fund", "alice", "--cst", "1000", "--usd", "50")
+        funded = cli.ok("testnet", "fund", "alice", "--cst", "1000", "--usd", "50")
+        assert ": 1,000 CST, 50.00 USD, 10 ETH\n" in funded  # as every amount shows
         yield cli
 
 
@@ -66,9 +67,9 @@ def test_list_shows_wallets(cli: Cli) -> None:
 
 def test_stake_unstake_and_transfer(cli: Cli) -> None:
     before = _balance(cli, "alice")
-    cli.ok("wallet", "stake", "alice", "10.5")
+    assert cli.ok("wallet", "stake", "alice", "10.5").startswith("staked 10.5 CST\ntx 0x")
     cli.ok("wallet", "unstake", "alice", "0.5")
-    cli.ok("wallet", "transfer", "alice", "bob", "5")
+    assert cli.ok("wallet", "transfer", "alice", "bob", "5.000").startswith("sent 5 CST to ")
     sent = cli.json("wallet", "transfer", "alice", "bob", "1.25", "--token", "usd")
     assert (sent["asset"], sent["amount_micro_usd"], sent["to"]) == (
         "usd", 1_250_000, _balance(cli, "bob")["address"])
@@ -82,7 +83,8 @@ def test_stake_unstake_and_transfer(cli: Cli) -> None:
 
 def test_unbond_then_withdraw_only_after_the_delay(cli: Cli) -> None:
     cli.ok("wallet", "unbond", "alice", "30")
-    cli.rejects("wallet", "withdraw", "alice", match="nothing to withdraw yet")
+    cli.rejects("wallet", "withdraw", "alice", match="nothing to withdraw yet: 30 CST unbonds in "
+                                                      "7 d, at ")
     cli.ok("testnet", "advance", str(7 * 24 * 3600))
     before = _balance(cli, "alice")["cst_wei"]
     withdrawn = cli.json("wallet", "withdraw", "alice")
@@ -104,8 +106,8 @@ def test_unbond_then_withdraw_only_after_the_delay(cli: Cli) -> None:
          f"--payment-token: {MISTYPED}: bad EIP-55"),
         (("wallet", "stake", "alice", "0"), {}, "AMOUNT: must be greater than 0"),
         (("wallet", "stake", "alice", "1e30"), {}, "exceeds the CST balance"),
-        (("wallet", "unstake", "alice", "100000"), {}, "exceeds the free stake"),
-        (("wallet", "unbond", "alice", "100000"), {}, "exceeds the bond"),
+        (("wallet", "unstake", "alice", "100000"), {}, "exceeds the free stake of 10 CST"),
+        (("wallet", "unbond", "alice", "100000"), {}, "exceeds the bond of 70 CST"),
         (("wallet", "transfer", "alice", "bob", "1", "--token", "btc"), {}, "--token"),
         (("testnet", "fund", "alice", "--cst", "-1"), {}, "--cst: must be greater than 0"),
     ],
@@ -142,6 +144,7 @@ def test_a_wallet_with_no_eth_is_told_it_needs_gas_and_nothing_is_sent(cli: Cli)
                    ["wallet", "budget", "register", "dry", "--epsilon", "1", "--delta", "1e-6",
                     "--purpose", "research", "--content-hash", "0x" + "11" * 32]):
         cli.rejects(*action, match="dry (0x")
+        cli.rejects(*action, match=") has 0 ETH and needs up to 0.000")  # exact, not 5.8e-05
         cli.rejects(*action, match="ETH to pay for this transaction's gas (send it ETH; on a "
                                    "local chain, `rcm testnet fund NAME`)")
     assert _balance(cli, "dry") == before and cli.nonce("dry") == 0
