@@ -48,6 +48,17 @@ def names() -> list[tuple[str, str]]:
     return [(p.stem, keystore_address(p)) for p in sorted(keystore_dir().glob("*.json"))]
 
 
+def name_of(address: str) -> str | None:
+    """The name of the wallet here that holds `address`, if one does."""
+    return next((name for name, held in names() if held.lower() == address.lower()), None)
+
+
+def known_as(address: str) -> str:
+    """An address as a human line names it: `bob (0x…)` when a wallet here holds it."""
+    name = name_of(address)
+    return f"{name} ({address})" if name else address
+
+
 def address_of(name: str, field: str = "name") -> str:
     path = _path(name, field)
     if not path.exists():

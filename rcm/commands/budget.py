@@ -101,7 +101,8 @@ def grant(
 
     recipient = wallets.resolve_recipient(to)
     act(name, rpc, json_out, lambda w: w.grant(dataset, recipient, epsilon),
-        lambda done: f"granted {epsilon} ε of {_id(done.dataset)} to {done.to}")
+        lambda done: f"granted {epsilon} ε of {_id(done.dataset)} to "
+                     f"{wallets.known_as(str(done.to))}")
 
 
 @app.command()
@@ -141,7 +142,8 @@ def buy(
 
     address = wallets.resolve_recipient(seller, "seller")
     act(name, rpc, json_out, lambda w: w.buy(dataset, address, epsilon, price_usd),
-        lambda done: f"bought {epsilon} ε of {_id(done.dataset)} from {done.seller} for "
+        lambda done: f"bought {epsilon} ε of {_id(done.dataset)} from "
+                     f"{wallets.known_as(str(done.seller))} for "
                      f"{amount_text(done.cost_micro_usd or 0, 'usd')} USD")
 
 

@@ -88,7 +88,7 @@ def transfer_future(
 
     recipient = wallets.resolve_recipient(to)
     act(name, rpc, json_out, lambda w: w.transfer_future(recipient, future_id),
-        lambda done: f"sent future {done.futures[0]} to {done.to}")
+        lambda done: f"sent future {done.futures[0]} to {wallets.known_as(str(done.to))}")
 
 
 def redeem(

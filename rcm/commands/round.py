@@ -22,7 +22,7 @@ from rcm.commands.common import (
     tx_summary,
     with_tx,
 )
-from rcm.commands.tables import counted, paragraph, short, table
+from rcm.commands.tables import account, counted, paragraph, short, table
 
 if TYPE_CHECKING:
     from chain.clearing_house import Round
@@ -339,11 +339,11 @@ def _print_status(document: dict[str, Any]) -> None:
     items = [[str(item["item"]), f"{item['kind']} {item['region']}, {item['tier']}",
               utc_text(item["slot_starts_at"])[:16], str(item["capacity_units"]),
               str(item["allocated_units"]), grouped(item["reserve_price_micro_usd"], "usd"),
-              short(item["provider"])]
+              account(item["provider"])]
              for item in document["items"]]
     typer.echo("\n" + table(["item", "what", "slot", "units", "sold", "reserve USD",
                              "provider"], items, title="items", right={3, 4, 5}))
-    bids = [[short(bid["digest"]), short(bid["bidder"]) or "(sealed)", bid["status"],
+    bids = [[short(bid["digest"]), account(bid["bidder"]) or "(sealed)", bid["status"],
              grouped(bid["deposit_micro_usd"], "usd"), grouped(bid["payment_micro_usd"], "usd"),
              bid["outcome"] or ""] for bid in document["bids"]]
     typer.echo("\n" + table(["bid", "bidder", "status", "deposit USD", "pays USD", "outcome"],

@@ -18,6 +18,13 @@ def short(hex_text: str | None) -> str:
     return "" if hex_text is None else f"{hex_text[:6]}…{hex_text[-4:]}"
 
 
+def account(address: str | None) -> str:
+    """An address in a table: the wallet here that holds it by name, else `short`."""
+    from tokens.wallets import name_of
+
+    return (address and name_of(address)) or short(address)
+
+
 def paragraph(text: str) -> str:
     """Prose wrapped to the width, continuation lines indented."""
     # Never inside a word: ids, amounts and names like gpu-euw1-w49 stay whole to copy.

@@ -21,7 +21,7 @@ from rcm.commands.common import (
     wallet_on,
     with_tx,
 )
-from rcm.commands.tables import counted, short, table
+from rcm.commands.tables import account, counted, short, table
 
 if TYPE_CHECKING:
     from rcm.sdk import Transfer
@@ -129,7 +129,7 @@ def history(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
 def _print_history(name: str, address: str, entries: list[Entry]) -> None:
     rows = [[str(entry.block), utc_text(entry.timestamp)[:16], entry.what,
-             _amount_text(entry.amount, entry.unit), short(entry.counterparty), short(entry.tx)]
+             _amount_text(entry.amount, entry.unit), account(entry.counterparty), short(entry.tx)]
             for entry in entries]
     typer.echo(table(["block", "time (UTC)", "what", "amount", "with", "tx"], rows,
                      title=f"{name} {address}", right={3}))
@@ -164,7 +164,7 @@ def transfer(
     recipient = wallets.resolve_recipient(to)
     act(name, rpc, json_out, lambda w: w.transfer(recipient, amount, token),
         lambda done: f"sent {amount_text(done.amount, done.token)} {done.token.upper()} to "
-                     f"{recipient}", _transferred)
+                     f"{wallets.known_as(recipient)}", _transferred)
 
 
 def _transferred(done: Transfer) -> dict[str, Any]:
