@@ -61,7 +61,8 @@ class HttpTransport:
                              field="rpc") from exc
         except (OSError, http.client.HTTPException) as exc:
             self.close()
-            raise ChainError(f"cannot reach the chain at {self.url}: {type(exc).__name__}",
+            raise ChainError(f"cannot reach the chain at {self.url}: {_why(exc)} (is the node "
+                             "running? `rcm testnet start` starts a local one)",
                              field="rpc") from exc
         if status != 200:
             raise ChainError(f"the chain at {self.url} answered HTTP {status}", field="rpc")
@@ -201,3 +202,9 @@ def quantity(value: Any) -> int:
 def data_of(value: Any) -> bytes:
     """Hex over the wire; hex or bytes from the embedded chain."""
     return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong in words (`connection refused`), not as a Python exception's name."""
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return reason[0].lower() + reason[1:]
