@@ -121,13 +121,14 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     if len(problem.columns) >= _LP_MIN_COLUMNS:
         share = _LP_SHARE if provable_size else _LP_SHARE_SEARCH_ONLY
         relaxation = relax(problem, seconds * share)
-        say(f"LP relaxation: bound {relaxation.bound}, {len(relaxation.cliques)} clique cuts")
+        say(f"LP relaxation: bound {round(relaxation.bound):,}, {len(relaxation.cliques)} "
+            "clique cuts")
     # dominance pairs pay where a proof is attempted; beyond that they take seconds to find
     pairs = dominance(problem) if provable_size else []
     hint = _hint(problem, relaxation, pairs, params, seconds * _RENS_SHARE)
     incumbent = objective(problem, hint)
     fixed = relaxation.fixed_out(incumbent).tolist() if relaxation else []
-    say(f"hint: allocation worth {incumbent}; {len(pairs)} dominance pairs, {len(fixed)} "
+    say(f"hint: allocation worth {incumbent:,}; {len(pairs)} dominance pairs, {len(fixed)} "
         "bundles fixed out by their LP reduced cost")
     everything = sum(column.net for column in problem.columns)  # nets are never negative
     bound = int(min(relaxation.bound, everything)) if relaxation else everything
@@ -353,8 +354,8 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self.say = say
 
     def on_solution_callback(self) -> None:
-        self.say(f"allocation worth {round(self.objective_value)}, "
-                 f"bound {round(self.best_objective_bound)}")
+        self.say(f"allocation worth {round(self.objective_value):,}, "
+                 f"bound {round(self.best_objective_bound):,}")
 
 
 def _complete(market: Market, screening: Screening, filled: dict[int, int]) -> dict[int, int]:
