@@ -32,6 +32,7 @@ class Parameters:
     unbonding_delay_seconds: int = 7 * 24 * 3600
     futures_uri: str = "rcm://futures/{id}.json"  # ERC-1155 metadata; clients substitute {id}
     budgets_uri: str = "rcm://budgets/{id}.json"
+    exchange_fee_bps: int = 0  # of each trade's price, to the treasury; at most 100 (1 %)
 
 
 def _role(contract: Contract, name: str) -> bytes:
@@ -120,6 +121,14 @@ def deploy_system(
         results.address,
         delivery.address,
     )
+    exchange = deployed["FuturesExchange"] = chain.deploy(
+        "FuturesExchange",
+        governance,
+        governance.address,
+        clearing_house.address,
+        futures.address,
+        payment_token,
+    )
     grants: list[tuple[Contract, str, str]] = [
         (cst, "BURNER_ROLE", vault.address),
         (vault, "CLEARING_ROLE", clearing_house.address),
@@ -134,6 +143,9 @@ def deploy_system(
     ]
     for contract, role, holder in grants:
         chain.send(contract.functions.grantRole(_role(contract, role), holder), governance)
+    # The treasury receives the exchange's fees, as it does forfeits.
+    chain.send(exchange.functions.setFee(governance.address, parameters.exchange_fee_bps),
+               governance)
     if policy is not None:
         chain.send(policies.functions.setPolicy(policy.as_args()), governance)
 

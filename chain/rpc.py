@@ -61,9 +61,8 @@ class HttpTransport:
                              field="rpc") from exc
         except (OSError, http.client.HTTPException) as exc:
             self.close()
-            raise ChainError(f"cannot reach the chain at {self.url}: {_why(exc)} (is the node "
-                             "running? `rcm testnet start` starts a local one)",
-                             field="rpc") from exc
+            raise ChainError(f"cannot reach the chain at {self.url}: {_why(exc)} (is a node "
+                             "running there?)", field="rpc") from exc
         if status != 200:
             raise ChainError(f"the chain at {self.url} answered HTTP {status}", field="rpc")
         try:

@@ -85,3 +85,7 @@ class System:
     @cached_property
     def clearing_house(self) -> Contract:
         return self.contract("ClearingHouse")
+
+    @cached_property
+    def exchange(self) -> Contract:
+        return self.contract("FuturesExchange")

@@ -219,6 +219,10 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
         _delegate(delivery);
     }
 
+    function claimFor(address, bytes32[] calldata, address) external {
+        _delegate(delivery);
+    }
+
     function redeem(uint256, bytes32) external {
         _delegate(delivery);
     }
@@ -276,6 +280,11 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
 
     function redeemerOf(bytes32 futureId) external view returns (address) {
         return _redeemers[futureId];
+    }
+
+    function futureOf(bytes32 futureId) external view returns (Status, bool, uint256) {
+        BidState storage state = _bids[futureId].state;
+        return (state.status, state.flags & CLAIMED != 0, _asks[state.roundId][state.providerItem].deliveryEndTimestamp);
     }
 
     function creditOf(address account) external view returns (uint256) {

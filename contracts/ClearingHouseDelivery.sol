@@ -42,18 +42,12 @@ contract ClearingHouseDelivery is ClearingHouseBase {
     }
 
     function claim(bytes32[] calldata futureIds) external nonReentrant {
-        uint256[] memory ids = new uint256[](futureIds.length);
-        for (uint256 i = 0; i < futureIds.length; ++i) {
-            bytes32 digest = futureIds[i];
-            BidState memory state = _stateOf(digest);
-            _requireStatus(digest, state.status, Status.Future);
-            _requireBidder(digest);
-            if (state.flags & CLAIMED != 0) revert AlreadyClaimed(digest);
-            state.flags |= CLAIMED;
-            _setState(digest, state);
-            ids[i] = uint256(digest);
-        }
-        futures.mint(msg.sender, ids);
+        futures.mint(msg.sender, _markClaimed(msg.sender, futureIds));
+    }
+
+    function claimFor(address bidder, bytes32[] calldata futureIds, address to) external nonReentrant {
+        if (!futures.isApprovedForAll(bidder, msg.sender)) revert NotApprovedForAll(bidder, msg.sender);
+        futures.mint(to, _markClaimed(bidder, futureIds));
     }
 
     function redeem(uint256 futureId, bytes32 declarationHash) external nonReentrant {
@@ -154,6 +148,22 @@ contract ClearingHouseDelivery is ClearingHouseBase {
             emit TimedOut(jobId, state.paymentMicroUsd, stakeWei, bondWei);
             ledger.consume(_bids[jobId].datasetId, state.epsilonMicros);
             _recordAudits(state, buyer, false, provider, false);
+        }
+    }
+
+    /// @dev Marks `bidder`'s issued futures claimed; returns their token ids.
+    function _markClaimed(address bidder, bytes32[] calldata futureIds) private returns (uint256[] memory ids) {
+        ids = new uint256[](futureIds.length);
+        for (uint256 i = 0; i < futureIds.length; ++i) {
+            bytes32 digest = futureIds[i];
+            BidState memory state = _stateOf(digest);
+            _requireStatus(digest, state.status, Status.Future);
+            address winner = _bids[digest].bidder;
+            if (bidder != winner) revert NotBidder(bidder, winner);
+            if (state.flags & CLAIMED != 0) revert AlreadyClaimed(digest);
+            state.flags |= CLAIMED;
+            _setState(digest, state);
+            ids[i] = uint256(digest);
         }
     }
 

@@ -116,6 +116,12 @@ interface IClearingHouse is IClearingHouseTypes, IVerdictConsumer {
     /// included), so they can move before delivery.
     function claim(bytes32[] calldata futureIds) external;
 
+    /// @notice Mints `bidder`'s won futures straight to `to` (receiver hook included), as
+    /// `claim` would mint them to `bidder`: for a market that sells a future its winner never
+    /// claimed, in one transaction. The caller must be approved for all of `bidder`'s futures
+    /// on `ComputeFutures`.
+    function claimFor(address bidder, bytes32[] calldata futureIds, address to) external;
+
     /// @notice Redeems a future into a policy-oracle job: a claimed one by its token's holder
     /// (burning it), an unclaimed one by its winner; once its round is closed and before its
     /// delivery ends. When the redeemer is not the bidder, the redeemer's stake replaces the
@@ -153,6 +159,14 @@ interface IClearingHouse is IClearingHouseTypes, IVerdictConsumer {
 
     function bidOf(bytes32 digest) external view returns (BidRecord memory);
     function redeemerOf(bytes32 futureId) external view returns (address);
+
+    /// @notice What a market needs to know of a future in one call: its record's status,
+    /// whether its token was minted, and when its delivery ends (the end of its provider item's
+    /// slot, after which it can no longer be redeemed).
+    function futureOf(bytes32 futureId)
+        external
+        view
+        returns (Status status, bool claimed, uint256 deliveryEndTimestamp);
     function providerBondOf(uint32 roundId, address provider) external view returns (ProviderBond memory);
     function creditOf(address account) external view returns (uint256);
     function roundCount() external view returns (uint32);

@@ -229,6 +229,7 @@ interface IClearingHouseTypes {
     error NotAllIssued(uint32 roundId, uint256 issued, uint256 fills);
     error RoundClosed(uint32 roundId);
     error AlreadyClaimed(bytes32 futureId);
+    error NotApprovedForAll(address bidder, address operator);
     error NothingToWithdraw(address account);
     error NotPolicyOracle(address caller);
     error UnknownJob(bytes32 jobId);

@@ -18,7 +18,16 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from chain import clearing_house, compute_futures, erc20, ledger, policy, reputation, vault
+from chain import (
+    clearing_house,
+    compute_futures,
+    erc20,
+    exchange,
+    ledger,
+    policy,
+    reputation,
+    vault,
+)
 from chain.bid import Bundle
 from chain.compiler import interface, load_interfaces
 from chain.config import PROJECT_ROOT
@@ -51,6 +60,7 @@ ABI_NAMES = {
     "clearing_house": "ClearingHouse", "vault": "SafetyVault", "cst": "ComputeSafetyToken",
     "usd": "TestUSD", "ledger": "PrivacyBudgetLedger", "futures": "ComputeFutures",
     "policies": "PolicyRegistry", "oracle": "PolicyOracle", "reputation": "ReputationRegistry",
+    "exchange": "FuturesExchange",
 }
 
 
@@ -180,6 +190,7 @@ VIEWS: list[tuple[str, str, Args]] = [
     ("clearing_house", "refundOf", lambda s: (s.digest,)),
     ("clearing_house", "creditOf", lambda s: (s.buyer,)),
     ("clearing_house", "eip712Domain", lambda s: ()),
+    ("clearing_house", "futureOf", lambda s: (s.digest,)),
     ("vault", "balanceOf", lambda s: (s.buyer,)),
     ("vault", "requiredStake", lambda s: (s.buyer, 3_000, 50 * USD)),
     ("cst", "balanceOf", lambda s: (s.buyer,)),
@@ -205,6 +216,9 @@ VIEWS: list[tuple[str, str, Args]] = [
     ("oracle", "isDecided", lambda s: (s.digest,)),
     ("reputation", "scoreOf", lambda s: (s.buyer,)),
     ("reputation", "discountBpsOf", lambda s: (s.buyer,)),
+    ("exchange", "statusOf", lambda s: (s.digest,)),
+    ("exchange", "counterOf", lambda s: (s.buyer,)),
+    ("exchange", "fee", lambda s: ()),
 ]
 
 
@@ -246,6 +260,9 @@ READERS: list[tuple[str, Reader]] = [
     ("futures", lambda c, s: compute_futures.future_balance(c, s.buyer, s.digest)),
     ("policies", lambda c, s: policy.Rules.read(c, s.policy_id)),
     ("reputation", lambda c, s: reputation.discount_bps(c, s.buyer)),
+    ("exchange", lambda c, s: exchange.status_of(c, s.digest)),
+    ("exchange", lambda c, s: exchange.counter_of(c, s.buyer)),
+    ("exchange", lambda c, s: exchange.Fee.read(c)),
 ]
 
 

@@ -25,7 +25,7 @@ def test_manifest_records_addresses_block_and_abi_hashes(deployed: System) -> No
     assert set(manifest.contracts) == {
         "TestUSD", "ComputeSafetyToken", "ReputationRegistry", "SafetyVault", "PolicyOracle",
         "PrivacyBudgetLedger", "ComputeFutures", "PolicyRegistry", "ClearingHouse",
-        "ClearingHouseResults", "ClearingHouseDelivery"}
+        "ClearingHouseResults", "ClearingHouseDelivery", "FuturesExchange"}
     assert manifest.payment_token == manifest.contracts["TestUSD"].address
     assert manifest.deploy_block >= 1
     assert all(c.abi_hash.startswith("0x") for c in manifest.contracts.values())

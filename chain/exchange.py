@@ -1,0 +1,114 @@
+"""FuturesExchange orders as EIP-712 typed data (mirroring `contracts/libraries/OrderLib.sol`),
+their hashing and signing, and what the exchange's views return.
+
+An order's hash is its EIP-712 digest under the exchange's domain: what its maker signs, what
+`Traded` and `Cancelled` index and what `statusOf` is keyed by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from chain.eip712 import Domain, sign_typed, typed_digest
+
+if TYPE_CHECKING:
+    from chain.contract import Contract
+    from chain.signer import Signer
+
+DOMAIN_NAME = "rcm FuturesExchange"
+DOMAIN_VERSION = "1"
+MAX_FEE_BPS = 100
+
+ORDER_TYPES = {
+    "Order": [
+        {"name": "maker", "type": "address"},
+        {"name": "side", "type": "uint8"},
+        {"name": "futureId", "type": "uint256"},
+        {"name": "priceMicroUsd", "type": "uint256"},
+        {"name": "expiryTimestamp", "type": "uint64"},
+        {"name": "salt", "type": "uint256"},
+        {"name": "counter", "type": "uint256"},
+    ],
+}
+
+
+class Side(IntEnum):
+    """`OrderLib.SELL` / `OrderLib.BUY`: what the maker gives, a future or the money."""
+
+    SELL = 0
+    BUY = 1
+
+
+class OrderStatus(IntEnum):
+    """`IFuturesExchange.OrderStatus`."""
+
+    OPEN = 0
+    FILLED = 1
+    CANCELLED = 2
+
+
+@dataclass(frozen=True)
+class Order:
+    maker: str
+    side: Side
+    future_id: int
+    price_micro_usd: int
+    expiry_timestamp: int
+    salt: int
+    counter: int = 0
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "maker": self.maker,
+            "side": int(self.side),
+            "futureId": self.future_id,
+            "priceMicroUsd": self.price_micro_usd,
+            "expiryTimestamp": self.expiry_timestamp,
+            "salt": self.salt,
+            "counter": self.counter,
+        }
+
+    def as_args(self) -> tuple[Any, ...]:
+        """`OrderLib.Order` as `fill` and `cancel` take it."""
+        return tuple(self.message().values())
+
+
+def exchange_domain(chain_id: int, exchange: str) -> Domain:
+    return Domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, exchange)
+
+
+def order_hash(domain: Domain, order: Order) -> bytes:
+    return typed_digest(domain, ORDER_TYPES, "Order", order.message())
+
+
+def sign_order(account: Signer, domain: Domain, order: Order) -> bytes:
+    return sign_typed(account, domain, ORDER_TYPES, "Order", order.message())
+
+
+# ---- views ----
+
+
+@dataclass(frozen=True)
+class Fee:
+    """Who receives the protocol fee, and its basis points of each price (out of the seller's
+    proceeds)."""
+
+    recipient: str
+    fee_bps: int
+
+    @classmethod
+    def read(cls, exchange: Contract) -> Fee:
+        recipient, fee_bps = exchange.functions.fee().call()
+        return cls(str(recipient), int(fee_bps))
+
+    def of(self, price_micro_usd: int) -> int:
+        return price_micro_usd * self.fee_bps // 10_000
+
+
+def status_of(exchange: Contract, digest: bytes) -> OrderStatus:
+    return OrderStatus(exchange.functions.statusOf(digest).call())
+
+
+def counter_of(exchange: Contract, maker: str) -> int:
+    return int(exchange.functions.counterOf(maker).call())

@@ -1,0 +1,78 @@
+"""Issued futures and signed orders for the futures exchange's tests and gas benchmark."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from chain.bid import Bid, Bundle
+from chain.contract import Contract, Receipt
+from chain.exchange import Order, Side, exchange_domain, order_hash, sign_order
+from chain.settlement import Phase
+from tests.contracts.settlement_fixtures import ASKS, USD, Market
+
+FUTURE_VALUE = 2 * USD
+UNLIMITED = 2**256 - 1
+
+
+def issue_futures(market: Market, holders: Sequence[LocalAccount], per_holder: int) -> list[Bid]:
+    """A round, settled and closed, whose result fills `per_holder` one-unit bids of each
+    holder (`holders` are bidders of the market, funded by `build_market`); the futures stay
+    unclaimed. Returns the bids holder by holder."""
+    round_id = market.open_round()
+    bids = [
+        (holder, market.bid(holder, round_id, Bundle(((i * per_holder + n) % len(ASKS),), (1,),
+                                                     FUTURE_VALUE), nonce=n))
+        for i, holder in enumerate(holders) for n in range(per_holder)
+    ]
+    for holder, bid in bids:
+        market.commit(bid, holder)
+    market.enter(round_id, Phase.REVEAL)
+    for holder, bid in bids:
+        market.reveal(bid, holder)
+    market.enter(round_id, Phase.POST)
+    market.post(round_id, *((bid, 0) for _, bid in bids))
+    market.settle(round_id)
+    return [bid for _, bid in bids]
+
+
+def future_id(market: Market, bid: Bid) -> int:
+    return int.from_bytes(market.digest(bid), "big")
+
+
+@dataclass
+class Exchange:
+    """The market's exchange as its traders use it."""
+
+    market: Market
+
+    @property
+    def contract(self) -> Contract:
+        return self.market.system.exchange
+
+    def order(self, maker: LocalAccount | Contract, side: Side, future: int, price: int,
+              salt: int = 0, expiry: int | None = None, counter: int = 0) -> Order:
+        deadline = self.market.now() + 3_600 if expiry is None else expiry
+        return Order(maker.address, side, future, price, deadline, salt, counter)
+
+    def sign(self, order: Order, signer: LocalAccount) -> bytes:
+        domain = exchange_domain(self.market.chain.chain_id, self.contract.address)
+        return sign_order(signer, domain, order)
+
+    def hash(self, order: Order) -> bytes:
+        return order_hash(exchange_domain(self.market.chain.chain_id, self.contract.address),
+                          order)
+
+    def fill(self, order: Order, signature: bytes, taker: LocalAccount) -> Receipt:
+        return self.market.chain.send(self.contract.functions.fill(order.as_args(), signature),
+                                      taker)
+
+    def approve(self, *traders: LocalAccount) -> None:
+        """Each trader lets the exchange move its futures and its USD."""
+        system, chain = self.market.system, self.market.chain
+        for trader in traders:
+            chain.send(system.futures.functions.setApprovalForAll(self.contract.address, True),
+                       trader)
+            chain.send(system.usd.functions.approve(self.contract.address, UNLIMITED), trader)
