@@ -47,6 +47,7 @@ RISK_VIOLATOR_BID = "nhs-sepsis-warning"  # declared fine-tuning, runs a trainin
 RESOLD_BID = "pasteur-amr-discovery"  # its future is sold before delivery
 RESALE_BUYER = "charite"
 RESALE_MARKUP = 500 * USD
+RESALE_ORDER_SECONDS = 3_600  # how long the seller's order stands
 ORACLE_NODES, ORACLE_THRESHOLD = 3, 2
 
 
@@ -347,8 +348,10 @@ class Demo:
         self.console.print(table)
 
     def resale(self, market: Consortium) -> bytes:
-        """The seller claims its future as a token and sells it; the buyer pays in USD."""
-        from tokens import futures
+        """The seller signs an order to sell its future, still unclaimed; the buyer fills it on
+        the futures exchange, and the USD and the future (minted to the buyer) move in that one
+        transaction."""
+        from tokens import trade
         from tokens.operations import fund, stake
 
         seller_bid = market.bid(RESOLD_BID)
@@ -356,9 +359,10 @@ class Demo:
         future = market.digests[RESOLD_BID]
         price = self.summary["payments_micro_usd"][RESOLD_BID] + RESALE_MARKUP
         self.heading("resale", f"{seller_bid.buyer} sells its future to {RESALE_BUYER}")
+        order, signature = trade.sell_order(self.system, seller, future, price,
+                                            self.chain.pending_timestamp() + RESALE_ORDER_SECONDS)
         fund(self.system, self.governance, buyer.address, 0, price, 0)
-        self.chain.send(self.system.usd.functions.transfer(seller.address, price), buyer)
-        futures.transfer(self.system, seller, buyer.address, future)  # claims it first
+        traded = trade.fill(self.system, buyer, order, signature)
         record = self._record(future)
         restake = required_stake_wei(self.system.vault, buyer.address, record.risk_bps,
                                      record.deposit_micro_usd)
@@ -366,9 +370,12 @@ class Demo:
         stake(self.system, buyer, restake + CST)
         held = future_balance(self.system.futures, buyer.address, future)
         self.table("resale", [("price", f"{grouped(price, 'usd')} USD"),
+                              ("traded in one transaction", f"gas {traded.gas_used:,}"),
                               (f"{RESALE_BUYER} holds", str(held)),
                               ("its stake for the job", self.cst(restake))])
-        self.summary["resale"] = {"price_micro_usd": price, "restake_wei": restake}
+        self.summary["resale"] = {"price_micro_usd": price, "restake_wei": restake,
+                                  "tx": "0x" + traded.transaction_hash.hex(),
+                                  "gas": traded.gas_used}
         return future
 
     def deliver(self, market: Consortium, urls: list[str], enclave: Enclave, future: bytes,

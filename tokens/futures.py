@@ -69,7 +69,7 @@ def claim(system: System, winner: Signer, future_ids: list[bytes]) -> Receipt:
     if len(set(future_ids)) != len(future_ids):
         raise TokensError("a future is listed twice", field="future_id")
     for future_id in future_ids:
-        record = _require_future(system, future_id)
+        record = require_future(system, future_id)
         _require_winner(record, future_id, winner.address)
         if record.claimed:
             raise TokensError(f"future {hex_id(future_id)} is already claimed", field="future_id")
@@ -82,8 +82,8 @@ def transfer(system: System, holder: Signer, to: str, future_id: bytes) -> Recei
         raise TokensError("the zero address cannot hold a future", field="to")
     if to == holder.address:
         raise TokensError("is this wallet itself", field="to")
-    record = _require_future(system, future_id)
-    _require_holder(system, record, future_id, holder.address)
+    record = require_future(system, future_id)
+    require_holder(system, record, future_id, holder.address)
     if not record.claimed:
         system.chain.send(system.clearing_house.functions.claim([future_id]), holder)
     call = system.futures.functions.safeTransferFrom(
@@ -97,9 +97,9 @@ def redeem(system: System, holder: Signer, future_id: bytes, declaration_hash: b
     """Redeems a future into a policy-oracle job that commits to the workload
     `declaration_hash` declares. A holder who is not the bidder backs the job with its own free
     stake, so it must have `requiredStake` of it."""
-    record = _require_future(system, future_id)
-    _require_holder(system, record, future_id, holder.address)
-    _require_deliverable(system, record, future_id)
+    record = require_future(system, future_id)
+    require_holder(system, record, future_id, holder.address)
+    require_deliverable(system, record, future_id)
     if holder.address != record.bidder:
         needed = stake_to_lock_wei(
             system.vault, holder.address, record.risk_bps, record.deposit_micro_usd)
@@ -238,7 +238,7 @@ def _view(
 # ---- checks ----
 
 
-def _require_future(system: System, future_id: bytes) -> BidRecord:
+def require_future(system: System, future_id: bytes) -> BidRecord:
     """The record of a future that can still be claimed, moved or redeemed."""
     record = record_of(system, future_id)
     if record.status is Status.FUTURE:
@@ -257,7 +257,7 @@ def _require_future(system: System, future_id: bytes) -> BidRecord:
                       field="future_id")
 
 
-def _require_deliverable(system: System, record: BidRecord, future_id: bytes) -> None:
+def require_deliverable(system: System, record: BidRecord, future_id: bytes) -> None:
     """Redeemable once its round has closed, until its delivery ends."""
     house = system.clearing_house
     if not Round.read(house, record.round_id).closed:
@@ -278,7 +278,7 @@ def _require_winner(record: BidRecord, future_id: bytes, address: str) -> None:
         )
 
 
-def _require_holder(system: System, record: BidRecord, future_id: bytes, address: str) -> None:
+def require_holder(system: System, record: BidRecord, future_id: bytes, address: str) -> None:
     """A claimed future is its token's holder's; an unclaimed one is its winner's."""
     if not record.claimed:
         _require_winner(record, future_id, address)

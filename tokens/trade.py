@@ -1,0 +1,89 @@
+"""Futures traded on the FuturesExchange: a holder signs a sell order, anyone else fills it,
+and the future and the USD move in one transaction or not at all. Each check the exchange
+makes is made here first, so that a trade that would revert is refused in a line, with
+nothing signed or sent."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from chain.amounts import amount_text
+from chain.compute_futures import is_operator
+from chain.erc20 import allowance, balance_of
+from chain.exchange import (
+    Order,
+    OrderStatus,
+    Side,
+    counter_of,
+    exchange_domain,
+    order_hash,
+    sign_order,
+)
+from chain.exchange import status_of as order_status
+from chain.times import unix_and_utc
+from tokens.errors import TokensError
+from tokens.futures import hex_id, require_deliverable, require_future, require_holder
+
+if TYPE_CHECKING:
+    from chain.contract import Receipt
+    from chain.signer import Signer
+    from chain.system import System
+
+
+def sell_order(system: System, seller: Signer, future_id: bytes, price_micro_usd: int,
+               expiry_timestamp: int) -> tuple[Order, bytes]:
+    """The seller's signed order to sell its future (claimed or not) at `price_micro_usd`
+    until `expiry_timestamp`. Lets the exchange move the seller's futures first if it may not
+    yet (one transaction); signs nothing for a future the seller cannot deliver."""
+    record = require_future(system, future_id)
+    require_holder(system, record, future_id, seller.address)
+    require_deliverable(system, record, future_id)
+    if price_micro_usd <= 0:
+        raise TokensError("must be above 0", field="price_usd")
+    now = system.chain.pending_timestamp()
+    if expiry_timestamp <= now:
+        raise TokensError(f"{unix_and_utc(expiry_timestamp)} has passed", field="expiry")
+    exchange = system.exchange
+    if not is_operator(system.futures, seller.address, exchange.address):
+        system.chain.send(system.futures.functions.setApprovalForAll(exchange.address, True),
+                          seller)
+    order = Order(seller.address, Side.SELL, int.from_bytes(future_id, "big"), price_micro_usd,
+                  expiry_timestamp, secrets.randbits(256),
+                  counter_of(exchange, seller.address))
+    return order, sign_order(seller, exchange_domain(system.chain.chain_id, exchange.address),
+                             order)
+
+
+def fill(system: System, buyer: Signer, order: Order, signature: bytes) -> Receipt:
+    """Buys the future a sell order offers: pays its price (approving the exchange for it if
+    needed) and receives the future, in the fill's one transaction."""
+    exchange = system.exchange
+    future_id = order.future_id.to_bytes(32, "big")
+    if order.side != Side.SELL:
+        raise TokensError("is a buy order: only sell orders are filled here", field="order")
+    if order.maker == buyer.address:
+        raise TokensError("is this wallet's own order", field="order")
+    status = order_status(exchange, order_hash(exchange_domain(system.chain.chain_id,
+                                                               exchange.address), order))
+    if status is not OrderStatus.OPEN:
+        raise TokensError(f"was {status.name.lower()} already", field="order")
+    if order.counter != counter_of(exchange, order.maker):
+        raise TokensError("was cancelled: its maker cancelled all its orders", field="order")
+    if order.expiry_timestamp < system.chain.pending_timestamp():
+        raise TokensError(f"expired at {unix_and_utc(order.expiry_timestamp)}", field="order")
+    record = require_future(system, future_id)
+    require_deliverable(system, record, future_id)
+    try:
+        require_holder(system, record, future_id, order.maker)
+    except TokensError:
+        raise TokensError(f"its maker no longer holds future {hex_id(future_id)}",
+                          field="order") from None
+    token, price = system.payment_token, order.price_micro_usd
+    held = balance_of(token, buyer.address)
+    if held < price:
+        raise TokensError(f"costs {amount_text(price, 'usd')} USD, the wallet holds "
+                          f"{amount_text(held, 'usd')}", field="order")
+    if allowance(token, buyer.address, exchange.address) < price:
+        system.chain.send(token.functions.approve(exchange.address, price), buyer)
+    return system.chain.send(exchange.functions.fill(order.as_args(), signature), buyer)
