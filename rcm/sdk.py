@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 if TYPE_CHECKING:
     from chain.clearing_house import Round
     from chain.contract import Receipt
+    from chain.exchange import Order as ExchangeOrder
     from chain.settlement import Phase
     from chain.signer import Signer
     from chain.system import System
@@ -122,6 +123,27 @@ class FutureAction:
     to: str | None = None
     job: str | None = None
     declaration: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedOrder:
+    """A sell order for a future, signed by its maker: what travels to a buyer, who fills it
+    (`Wallet.fill`). `order` is `chain.exchange.Order`; `signature` 0x-hex."""
+
+    order: ExchangeOrder
+    signature: str
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A filled order: the future, the price the buyer paid and the fee out of it."""
+
+    future: str
+    price_micro_usd: int
+    fee_micro_usd: int
+    seller: str
+    buyer: str
+    sent: Sent
 
 
 @dataclass(frozen=True)
@@ -414,6 +436,30 @@ class Wallet:
         ids = [self._future(i) for i in future_ids]
         return FutureAction([hex_id(i) for i in ids], Sent.of(claim(self._system, self.account,
                                                                     ids)))
+
+    def sell(self, future_id: str, price_usd: Amount, expires_at: int) -> SignedOrder:
+        """Signs an order to sell a future (claimed or not) on the futures exchange at
+        `price_usd` until `expires_at` (unix seconds); lets the exchange move this wallet's
+        futures first if it may not yet. Nothing else is sent: the buyer fills it."""
+        from chain.amounts import to_units
+        from tokens.trade import sell_order
+
+        order, signature = sell_order(self._system, self.account, self._future(future_id),
+                                      to_units(str(price_usd), "usd", "price_usd"), expires_at)
+        return SignedOrder(order, "0x" + signature.hex())
+
+    def fill(self, signed: SignedOrder) -> Trade:
+        """Buys the future a sell order offers: its price in USD (approving the exchange for
+        it if needed) against the future, in one transaction."""
+        from tokens.futures import hex_id
+        from tokens.trade import fill
+
+        order = signed.order
+        receipt = fill(self._system, self.account, order, bytes.fromhex(signed.signature[2:]))
+        (traded,) = self._system.exchange.events_in(receipt, "Traded")
+        return Trade(hex_id(order.future_id.to_bytes(32, "big")), order.price_micro_usd,
+                     int(traded.args["feeMicroUsd"]), order.maker, self.address,
+                     Sent.of(receipt))
 
     def transfer_future(self, to: str, future_id: str) -> FutureAction:
         from tokens.futures import hex_id, transfer

@@ -7,6 +7,7 @@ from __future__ import annotations
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+import rcm
 from chain.connection import Chain
 from chain.exchange import OrderStatus, exchange_domain, order_hash, status_of
 from tests.contracts.settlement_fixtures import USD, Market
@@ -65,3 +66,17 @@ def test_what_the_exchange_would_revert_is_refused_before_signing_or_sending(
     _funded(chain, market, outsider, PRICE)
     _refused(chain, outsider, "order: was cancelled: its maker cancelled all its orders",
              lambda: trade.fill(system, outsider, order, signature))
+
+
+def test_the_sdk_signs_a_sell_order_and_another_wallet_fills_it(
+        chain: Chain, market: Market, won: Won, rival: LocalAccount, outsider: LocalAccount
+) -> None:
+    seller, buyer = (rcm.Market(market.system).wallet_of(a) for a in (rival, outsider))
+    signed = seller.sell("0x" + won.b.hex(), "12.5", chain.pending_timestamp() + HOUR)
+    _funded(chain, market, outsider, 13 * USD)
+    traded = buyer.fill(signed)
+    assert (traded.future, traded.price_micro_usd, traded.fee_micro_usd) == (
+        "0x" + won.b.hex(), 12_500_000, 0)
+    assert (traded.seller, traded.buyer) == (rival.address, outsider.address)
+    assert _holds(market, outsider, won.b) == 1
+    _refused(chain, rival, "price_usd: ", lambda: seller.sell("0x" + won.b.hex(), "0", 2**40))
