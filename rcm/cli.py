@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "enclave": ("enclave", "Software attester: sign job evidence the way a TEE would."),
     "oracle": ("oracle", "Policy oracle nodes: init, serve, register, submit verdicts."),
     "risk": ("risk", "Score a job's safety risk with the regulator's rubric."),
+    "trade": ("trade", "Sell and buy futures on the futures exchange by signed orders."),
 }
 
 COMPLETION_OPTIONS = {"install_completion", "show_completion"}

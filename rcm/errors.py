@@ -46,7 +46,8 @@ _PYDANTIC_LEAD = "Input should be "
 
 # SDK fields a command takes under another name: the wallet that signs, where no NAME argument
 # names it (`--from`, `--wallet`), and the key `wallet import` reads from a file.
-ALIASES: dict[str, tuple[str, ...]] = {"name": ("from_", "wallet"), "private_key": ("key_file",)}
+ALIASES: dict[str, tuple[str, ...]] = {"name": ("from_", "wallet"), "private_key": ("key_file",),
+                                      "price_usd": ("price",)}
 
 
 def refusal_line(exc: RcmError | ClickException, root: Any, argv: Sequence[str]) -> str:

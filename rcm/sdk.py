@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 if TYPE_CHECKING:
     from chain.clearing_house import Round
     from chain.contract import Receipt
-    from chain.exchange import Order as ExchangeOrder
     from chain.settlement import Phase
     from chain.signer import Signer
     from chain.system import System
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from tokens.futures import FutureView
     from tokens.history import Entry
     from tokens.operations import Balances
+    from tokens.trade import OrderFile
 
 Amount = str | int | Decimal
 
@@ -123,15 +123,6 @@ class FutureAction:
     to: str | None = None
     job: str | None = None
     declaration: str | None = None
-
-
-@dataclass(frozen=True)
-class SignedOrder:
-    """A sell order for a future, signed by its maker: what travels to a buyer, who fills it
-    (`Wallet.fill`). `order` is `chain.exchange.Order`; `signature` 0x-hex."""
-
-    order: ExchangeOrder
-    signature: str
 
 
 @dataclass(frozen=True)
@@ -437,29 +428,42 @@ class Wallet:
         return FutureAction([hex_id(i) for i in ids], Sent.of(claim(self._system, self.account,
                                                                     ids)))
 
-    def sell(self, future_id: str, price_usd: Amount, expires_at: int) -> SignedOrder:
+    def sell(self, future_id: str, price_usd: Amount, expires_at: int) -> OrderFile:
         """Signs an order to sell a future (claimed or not) on the futures exchange at
         `price_usd` until `expires_at` (unix seconds); lets the exchange move this wallet's
         futures first if it may not yet. Nothing else is sent: the buyer fills it."""
         from chain.amounts import to_units
-        from tokens.trade import sell_order
+        from tokens.trade import OrderFile, sell_order
 
         order, signature = sell_order(self._system, self.account, self._future(future_id),
                                       to_units(str(price_usd), "usd", "price_usd"), expires_at)
-        return SignedOrder(order, "0x" + signature.hex())
+        return OrderFile.of(order, signature)
 
-    def fill(self, signed: SignedOrder) -> Trade:
-        """Buys the future a sell order offers: its price in USD (approving the exchange for
-        it if needed) against the future, in one transaction."""
+    def fill(self, signed: OrderFile | Path) -> Trade:
+        """Buys the future a signed sell order (or its file) offers: its price in USD
+        (approving the exchange for it if needed) against the future, in one transaction."""
         from tokens.futures import hex_id
         from tokens.trade import fill
 
-        order = signed.order
-        receipt = fill(self._system, self.account, order, bytes.fromhex(signed.signature[2:]))
+        signed = _order_file(signed)
+        order = signed.order()
+        receipt = fill(self._system, self.account, order, signed.signature_bytes())
         (traded,) = self._system.exchange.events_in(receipt, "Traded")
         return Trade(hex_id(order.future_id.to_bytes(32, "big")), order.price_micro_usd,
                      int(traded.args["feeMicroUsd"]), order.maker, self.address,
                      Sent.of(receipt))
+
+    def cancel_order(self, signed: OrderFile | Path) -> Sent:
+        """Cancels one of this wallet's open orders (or its file)."""
+        from tokens.trade import cancel
+
+        return Sent.of(cancel(self._system, self.account, _order_file(signed).order()))
+
+    def cancel_all_orders(self) -> Sent:
+        """Cancels every order this wallet has signed."""
+        from tokens.trade import cancel_all
+
+        return Sent.of(cancel_all(self._system, self.account))
 
     def transfer_future(self, to: str, future_id: str) -> FutureAction:
         from tokens.futures import hex_id, transfer
@@ -605,3 +609,10 @@ def _model(model: Any, value: Any, field: str) -> Any:
     except ValidationError as exc:
         path, reason = first_problem(exc)
         raise MarketError(reason, field=f"{field}.{path}" if path else field) from None
+
+
+def _order_file(signed: OrderFile | Path) -> OrderFile:
+    from market.readers import read_json_file
+    from tokens.trade import OrderFile
+
+    return signed if isinstance(signed, OrderFile) else read_json_file(signed, OrderFile)

@@ -6,8 +6,11 @@ nothing signed or sent."""
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chain.addresses import parse_address
 from chain.amounts import amount_text
 from chain.compute_futures import is_operator
 from chain.erc20 import allowance, balance_of
@@ -87,3 +90,55 @@ def fill(system: System, buyer: Signer, order: Order, signature: bytes) -> Recei
     if allowance(token, buyer.address, exchange.address) < price:
         system.chain.send(token.functions.approve(exchange.address, price), buyer)
     return system.chain.send(exchange.functions.fill(order.as_args(), signature), buyer)
+
+
+def cancel(system: System, maker: Signer, order: Order) -> Receipt:
+    """Cancels one of the maker's open orders."""
+    if order.maker != maker.address:
+        raise TokensError("is not this wallet's order", field="order")
+    exchange = system.exchange
+    status = order_status(exchange, order_hash(exchange_domain(system.chain.chain_id,
+                                                               exchange.address), order))
+    if status is not OrderStatus.OPEN:
+        raise TokensError(f"was {status.name.lower()} already", field="order")
+    return system.chain.send(exchange.functions.cancel([order.as_args()]), maker)
+
+
+def cancel_all(system: System, maker: Signer) -> Receipt:
+    """Cancels every order the maker has signed (its counter moves on)."""
+    return system.chain.send(system.exchange.functions.incrementCounter(), maker)
+
+
+class OrderFile(BaseModel):
+    """A signed sell order as a file carries it from its maker to a buyer (`rcm trade sell
+    --out`, `rcm trade fill`): amounts in their unit, ids 0x-hex, the expiry in unix seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    side: Literal["sell"]
+    maker: str
+    future: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+    price_micro_usd: int = Field(gt=0, lt=2**256)
+    expires_at: int = Field(ge=0, lt=2**64)
+    salt: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+    counter: int = Field(ge=0, lt=2**256)
+    signature: str = Field(pattern=r"^0x([0-9a-f]{2})+$")
+
+    @field_validator("maker")
+    @classmethod
+    def _checksummed(cls, maker: str) -> str:
+        return parse_address(maker, "maker")
+
+    @classmethod
+    def of(cls, order: Order, signature: bytes) -> OrderFile:
+        return cls(side="sell", maker=order.maker, future=f"0x{order.future_id:064x}",
+                   price_micro_usd=order.price_micro_usd, expires_at=order.expiry_timestamp,
+                   salt=f"0x{order.salt:064x}", counter=order.counter,
+                   signature="0x" + signature.hex())
+
+    def order(self) -> Order:
+        return Order(self.maker, Side.SELL, int(self.future, 16), self.price_micro_usd,
+                     self.expires_at, int(self.salt, 16), self.counter)
+
+    def signature_bytes(self) -> bytes:
+        return bytes.fromhex(self.signature[2:])

@@ -33,7 +33,7 @@ UNIT_SUFFIXES = ("_wei", "_micro_usd", "_micro_eps", "_atto", "_bps", "_seconds"
 # ...or is one of these: numbers that count or index things, not amounts. (`timestamp` is a time,
 # `items` maps items to units or lists item indices.)
 UNITLESS = {"round", "block", "item", "items", "index", "bundle", "version", "policy_id",
-            "chain_id", "gas", "nonce", "threshold", "timestamp"}
+            "chain_id", "gas", "nonce", "counter", "threshold", "timestamp"}
 # Keys holding ids (or lists of them): 0x and 64 hex digits.
 ID_KEYS = {"tx", "digest", "id", "job", "dataset", "future", "futures", "expired", "timed_out",
            "bid", "winner", "content_hash", "config_digest"}
@@ -61,6 +61,8 @@ ELSEWHERE = {
     ("round", "challenge"): "tests/rcm/test_round_attacks_cli.py: a better result to post",
     ("round", "price"): "tests/rcm/test_round_attacks_cli.py: oracle nodes that price",
     ("oracle", "submit"): "tests/oracle/test_cli_quorum.py: oracle nodes that judge",
+    **{("trade", verb): "tests/tokens/test_trade_cli.py: a won future to trade"
+       for verb in ("sell", "fill", "cancel", "cancel-all")},
 }
 
 
