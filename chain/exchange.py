@@ -1,5 +1,6 @@
 """FuturesExchange orders as EIP-712 typed data (mirroring `contracts/libraries/OrderLib.sol`),
-their hashing and signing, and what the exchange's views return.
+their hashing and signing, and what the exchange's views return. An `Order` names one future;
+a `CriteriaOrder` buys any future of a round that delivers at least a quantity of an item.
 
 An order's hash is its EIP-712 digest under the exchange's domain: what its maker signs, what
 `Traded` and `Cancelled` index and what `statusOf` is keyed by."""
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from chain.eip712 import Domain, sign_typed, typed_digest
+from chain.eip712 import Domain, Types, sign_typed, typed_digest
 
 if TYPE_CHECKING:
     from chain.contract import Contract
@@ -25,6 +26,19 @@ ORDER_TYPES = {
         {"name": "maker", "type": "address"},
         {"name": "side", "type": "uint8"},
         {"name": "futureId", "type": "uint256"},
+        {"name": "priceMicroUsd", "type": "uint256"},
+        {"name": "expiryTimestamp", "type": "uint64"},
+        {"name": "salt", "type": "uint256"},
+        {"name": "counter", "type": "uint256"},
+    ],
+}
+
+CRITERIA_ORDER_TYPES = {
+    "CriteriaOrder": [
+        {"name": "maker", "type": "address"},
+        {"name": "roundId", "type": "uint32"},
+        {"name": "item", "type": "uint16"},
+        {"name": "minQuantity", "type": "uint32"},
         {"name": "priceMicroUsd", "type": "uint256"},
         {"name": "expiryTimestamp", "type": "uint64"},
         {"name": "salt", "type": "uint256"},
@@ -74,16 +88,60 @@ class Order:
         return tuple(self.message().values())
 
 
+@dataclass(frozen=True)
+class CriteriaOrder:
+    """A buy order for any future of round `round_id` whose bundle delivers at least
+    `min_quantity` units of the round's item `item` (its index among the round's asks)."""
+
+    maker: str
+    round_id: int
+    item: int
+    min_quantity: int
+    price_micro_usd: int
+    expiry_timestamp: int
+    salt: int
+    counter: int = 0
+
+    side = Side.BUY
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "maker": self.maker,
+            "roundId": self.round_id,
+            "item": self.item,
+            "minQuantity": self.min_quantity,
+            "priceMicroUsd": self.price_micro_usd,
+            "expiryTimestamp": self.expiry_timestamp,
+            "salt": self.salt,
+            "counter": self.counter,
+        }
+
+    def as_args(self) -> tuple[Any, ...]:
+        """`OrderLib.CriteriaOrder` as `fillCriteria` and `cancelCriteria` take it."""
+        return tuple(self.message().values())
+
+
+AnyOrder = Order | CriteriaOrder
+
+
 def exchange_domain(chain_id: int, exchange: str) -> Domain:
     return Domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, exchange)
 
 
-def order_hash(domain: Domain, order: Order) -> bytes:
-    return typed_digest(domain, ORDER_TYPES, "Order", order.message())
+def _typed(order: AnyOrder) -> tuple[Types, str]:
+    if isinstance(order, CriteriaOrder):
+        return CRITERIA_ORDER_TYPES, "CriteriaOrder"
+    return ORDER_TYPES, "Order"
 
 
-def sign_order(account: Signer, domain: Domain, order: Order) -> bytes:
-    return sign_typed(account, domain, ORDER_TYPES, "Order", order.message())
+def order_hash(domain: Domain, order: AnyOrder) -> bytes:
+    types, primary = _typed(order)
+    return typed_digest(domain, types, primary, order.message())
+
+
+def sign_order(account: Signer, domain: Domain, order: AnyOrder) -> bytes:
+    types, primary = _typed(order)
+    return sign_typed(account, domain, types, primary, order.message())
 
 
 # ---- views ----

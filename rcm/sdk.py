@@ -449,7 +449,8 @@ class Wallet:
         order = signed.order()
         receipt = fill(self._system, self.account, order, signed.signature_bytes())
         (traded,) = self._system.exchange.events_in(receipt, "Traded")
-        return Trade(hex_id(order.future_id.to_bytes(32, "big")), order.price_micro_usd,
+        return Trade(hex_id(int(traded.args["futureId"]).to_bytes(32, "big")),
+                     order.price_micro_usd,
                      int(traded.args["feeMicroUsd"]), order.maker, self.address,
                      Sent.of(receipt))
 

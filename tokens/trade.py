@@ -8,13 +8,15 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chain.addresses import parse_address
 from chain.amounts import amount_text
 from chain.compute_futures import is_operator
 from chain.erc20 import allowance, balance_of
 from chain.exchange import (
+    AnyOrder,
+    CriteriaOrder,
     Order,
     OrderStatus,
     Side,
@@ -58,9 +60,11 @@ def sell_order(system: System, seller: Signer, future_id: bytes, price_micro_usd
                              order)
 
 
-def fill(system: System, buyer: Signer, order: Order, signature: bytes) -> Receipt:
+def fill(system: System, buyer: Signer, order: AnyOrder, signature: bytes) -> Receipt:
     """Buys the future a sell order offers: pays its price (approving the exchange for it if
     needed) and receives the future, in the fill's one transaction."""
+    if isinstance(order, CriteriaOrder):
+        raise TokensError("is a buy order: only sell orders are filled here", field="order")
     exchange = system.exchange
     future_id = order.future_id.to_bytes(32, "big")
     if order.side != Side.SELL:
@@ -92,8 +96,10 @@ def fill(system: System, buyer: Signer, order: Order, signature: bytes) -> Recei
     return system.chain.send(exchange.functions.fill(order.as_args(), signature), buyer)
 
 
-def cancel(system: System, maker: Signer, order: Order) -> Receipt:
+def cancel(system: System, maker: Signer, order: AnyOrder) -> Receipt:
     """Cancels one of the maker's open orders."""
+    if isinstance(order, CriteriaOrder):
+        raise TokensError("is a criteria order: not yet cancelled here", field="order")
     if order.maker != maker.address:
         raise TokensError("is not this wallet's order", field="order")
     exchange = system.exchange
@@ -110,14 +116,20 @@ def cancel_all(system: System, maker: Signer) -> Receipt:
 
 
 class OrderFile(BaseModel):
-    """A signed sell order as a file carries it from its maker to a buyer (`rcm trade sell
-    --out`, `rcm trade fill`): amounts in their unit, ids 0x-hex, the expiry in unix seconds."""
+    """A signed order as a file or the relay carries it from its maker to a taker (`rcm trade
+    sell|buy --out`, `rcm trade fill`, `POST /orders`): amounts in their unit, ids 0x-hex, the
+    expiry in unix seconds. It names one `future`, or, for a buy order only, criteria: any
+    future of `round` delivering at least `min_quantity` units of the round's `item` (its
+    index among the round's asks)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    side: Literal["sell"]
+    side: Literal["sell", "buy"]
     maker: str
-    future: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+    future: str | None = Field(default=None, pattern=r"^0x[0-9a-f]{64}$")
+    round: int | None = Field(default=None, ge=0, lt=2**32)
+    item: int | None = Field(default=None, ge=0, lt=2**16)
+    min_quantity: int | None = Field(default=None, gt=0, lt=2**32)
     price_micro_usd: int = Field(gt=0, lt=2**256)
     expires_at: int = Field(ge=0, lt=2**64)
     salt: str = Field(pattern=r"^0x[0-9a-f]{64}$")
@@ -129,16 +141,45 @@ class OrderFile(BaseModel):
     def _checksummed(cls, maker: str) -> str:
         return parse_address(maker, "maker")
 
-    @classmethod
-    def of(cls, order: Order, signature: bytes) -> OrderFile:
-        return cls(side="sell", maker=order.maker, future=f"0x{order.future_id:064x}",
-                   price_micro_usd=order.price_micro_usd, expires_at=order.expiry_timestamp,
-                   salt=f"0x{order.salt:064x}", counter=order.counter,
-                   signature="0x" + signature.hex())
+    @model_validator(mode="after")
+    def _one_kind(self) -> OrderFile:
+        criteria = (self.round, self.item, self.min_quantity)
+        if self.future is not None:
+            if any(part is not None for part in criteria):
+                raise ValueError("names a future and criteria: one or the other")
+        elif any(part is None for part in criteria):
+            raise ValueError("needs a future, or round, item and min_quantity")
+        elif self.side != "buy":
+            raise ValueError("criteria are for buy orders only")
+        return self
 
-    def order(self) -> Order:
-        return Order(self.maker, Side.SELL, int(self.future, 16), self.price_micro_usd,
-                     self.expires_at, int(self.salt, 16), self.counter)
+    @classmethod
+    def of(cls, order: AnyOrder, signature: bytes) -> OrderFile:
+        terms: dict[str, int | str]
+        if isinstance(order, CriteriaOrder):
+            terms = {"round": order.round_id, "item": order.item,
+                     "min_quantity": order.min_quantity}
+        else:
+            terms = {"future": f"0x{order.future_id:064x}"}
+        return cls.model_validate({
+            "side": order.side.name.lower(), "maker": order.maker, **terms,
+            "price_micro_usd": order.price_micro_usd, "expires_at": order.expiry_timestamp,
+            "salt": f"0x{order.salt:064x}", "counter": order.counter,
+            "signature": "0x" + signature.hex()})
+
+    def order(self) -> AnyOrder:
+        salt = int(self.salt, 16)
+        if self.future is None:
+            assert self.round is not None and self.item is not None
+            assert self.min_quantity is not None
+            return CriteriaOrder(self.maker, self.round, self.item, self.min_quantity,
+                                 self.price_micro_usd, self.expires_at, salt, self.counter)
+        return Order(self.maker, Side[self.side.upper()], int(self.future, 16),
+                     self.price_micro_usd, self.expires_at, salt, self.counter)
 
     def signature_bytes(self) -> bytes:
         return bytes.fromhex(self.signature[2:])
+
+    def text(self) -> str:
+        """The file's JSON, without the fields its kind leaves out."""
+        return self.model_dump_json(indent=2, exclude_none=True) + "\n"

@@ -50,8 +50,8 @@ def sell(
     wallet = wallet_on(name, rpc)
     expires_at = wallet.market.system.chain.pending_timestamp() + hours * 3_600
     signed = wallet.sell(future_id, price, expires_at)
-    out.write_text(signed.model_dump_json(indent=2) + "\n")
-    report(json_out, {"name": name, "file": str(out), **signed.model_dump()},
+    out.write_text(signed.text())
+    report(json_out, {"name": name, "file": str(out), **signed.model_dump(exclude_none=True)},
            f"signed an order to sell future {short(signed.future)} for "
            f"{amount_text(signed.price_micro_usd, 'usd')} USD until "
            f"{utc_text(signed.expires_at)}, in {out}: a buyer runs `rcm trade fill BUYER {out}`")
