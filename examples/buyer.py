@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import rcm
 
 if TYPE_CHECKING:
-    from market.book import Book, PostedAsk
+    from market.round_book import Book, PostedAsk
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,13 @@ from chain.policy import Rules
 from chain.settlement import MAX_STAKE_WEI, Phase, Status
 from chain.settlement import Ask as ChainAsk
 from chain.vault import VaultBalance, stake_to_lock_wei
-from market.book import (
+from market.eligibility import Usage, bid_loss, bundle_loss
+from market.errors import MarketError
+from market.interrupt import deferred
+from market.onchain import AskFile, BidEntry, BidFile, market_bid
+from market.readers import read_json_file
+from market.result import Loss, LossReason
+from market.round_book import (
     auction_market,
     parse_digest,
     posted_asks,
@@ -45,12 +51,6 @@ from market.book import (
     require_round,
     unusable,
 )
-from market.eligibility import Usage, bid_loss, bundle_loss
-from market.errors import MarketError
-from market.interrupt import deferred
-from market.onchain import AskFile, BidEntry, BidFile, market_bid
-from market.readers import read_json_file
-from market.result import Loss, LossReason
 from market.rubrics import round_rubric
 from risk.assess import Assessment, assess
 from risk.declaration import Declaration, declaration_hash
@@ -364,7 +364,7 @@ def _check_items(bid: ChainBid, state: Round, field: str) -> None:
 def _check_winnable(system: System, state: Round, entry: BidEntry, bid: ChainBid, field: str
                     ) -> None:
     """The bid as the auctioneer will read it from the round, refused with the first reason
-    the auctioneer gives (market/book.py, market/eligibility.py) that it, or one of its
+    the auctioneer gives (market/round_book.py, market/eligibility.py) that it, or one of its
     bundles, could not be filled even alone in the round: committed, it would lock its
     deposit, stake and ε until the round is final for nothing. A bundle that can never be
     filled is refused even beside one that can: it is a mistake, and may set the deposit."""

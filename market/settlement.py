@@ -22,7 +22,12 @@ from chain.events import events
 from chain.policy_oracle import signature_args
 from chain.prices import PriceReport
 from chain.settlement import POSTED_VERSION, Phase, SolverStatus, Status
-from market.book import (
+from market.errors import MarketError
+from market.onchain import item_name
+from market.readers import read_json_file
+from market.result import Clearing, Fill, PricedClearing
+from market.result import Status as SolveStatus
+from market.round_book import (
     Book,
     RoundMarket,
     parse_digest,
@@ -30,11 +35,6 @@ from market.book import (
     require_phase,
     round_market,
 )
-from market.errors import MarketError
-from market.onchain import item_name
-from market.readers import read_json_file
-from market.result import Clearing, Fill, PricedClearing
-from market.result import Status as SolveStatus
 
 T = TypeVar("T")
 

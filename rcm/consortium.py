@@ -24,10 +24,10 @@ from chain.policy import Rules, current_policy_id
 from chain.settlement import Deadlines, Phase
 from chain.vault import required_stake_wei
 from market import orders, settlement
-from market.book import read_book
 from market.examples import SLOTS, consortium_instance, declarations
 from market.model import Ask, Bid, Market
 from market.onchain import AskEntry, BidEntry, BundleEntry
+from market.round_book import read_book
 from oracle.attestation import ResourceUse
 from oracle.future import FIELDS, MICRO, unit_amount
 from oracle.policy import DatasetTerms, Policies

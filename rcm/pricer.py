@@ -29,8 +29,8 @@ class ChainReads:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def price(self, round_id: int, config_digest: bytes) -> PriceReport:
-        from market.book import read_book
         from market.errors import MarketError
+        from market.round_book import read_book
         from market.settlement import price_report
 
         with self.lock:

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from chain.settlement import Phase
     from chain.signer import Signer
     from chain.system import System
-    from market.book import Book
     from market.onchain import AskEntry, BidEntry
     from market.orders import Verdict
+    from market.round_book import Book
     from risk.declaration import Declaration
     from tokens.budgets import DatasetView
     from tokens.futures import FutureView
@@ -209,7 +209,7 @@ class Market:
 
     def round(self, round_id: int) -> RoundView:
         from chain.events import events
-        from market.book import require_round
+        from market.round_book import require_round
 
         require_round(self.system, round_id, "round_id")
         committed = events(self.system, self.system.clearing_house, "Committed",
@@ -225,7 +225,7 @@ class Market:
 
     def book(self, round_id: int) -> Book:
         """The round as the chain records it: policy, asks, commitments and revealed bids."""
-        from market.book import read_book
+        from market.round_book import read_book
 
         return read_book(self.system, round_id)
 

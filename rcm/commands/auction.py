@@ -115,7 +115,7 @@ def run(
     is saved before posting and reused, so running it again after a failure posts only what is
     missing. Payments become binding when the oracle quorum prices the round (`rcm round
     price`)."""
-    from market.book import read_book
+    from market.round_book import read_book
     from market.settlement import clear_round, load_result, post, save_result
     from rcm.commands.common import open_wallet, print_json, tx_summary
 

@@ -185,7 +185,7 @@ def _redeemed(future: str, rpc: str) -> _JobTerms:
     from chain.bid import purpose_id
     from chain.clearing_house import Round
     from chain.futures_terms import read_redeemed_future
-    from market.book import parse_digest, read_policy
+    from market.round_book import parse_digest, read_policy
     from oracle.future import future_terms
 
     digest = parse_digest(future, "future")

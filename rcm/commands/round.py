@@ -27,7 +27,7 @@ from rcm.commands.tables import account, counted, paragraph, short, table
 if TYPE_CHECKING:
     from chain.clearing_house import Round
     from chain.system import System
-    from market.book import Book
+    from market.round_book import Book
     from rcm.sdk import RoundView
 
 app = typer.Typer(no_args_is_help=True,
@@ -109,9 +109,9 @@ def policy(
     is kept under $RCM_HOME/rubrics). Registering one (REGULATOR_ROLE) makes it current;
     rounds already open keep theirs."""
     from chain.policy import current_policy_id
-    from market.book import read_policy
     from market.onchain import PolicyFile
     from market.readers import read_json_file
+    from market.round_book import read_policy
     from market.rubrics import keep_rubric, policy_rubric_source
 
     if file is None:
@@ -146,7 +146,7 @@ def status(round_id: RoundId, rpc: RpcOption = DEFAULT_RPC_URL,
            json_out: JsonOption = False) -> None:
     """The round's phase, result, items and every bid's state; once cleared (by `rcm auction
     run` on this machine), why each bid won or lost."""
-    from market.book import read_book
+    from market.round_book import read_book
     from market.settlement import load_result
 
     system = load_system(rpc)
@@ -163,7 +163,7 @@ def close(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFAU
           json_out: JsonOption = False) -> None:
     """Close the round's book once the reveal phase is over: every commitment left unrevealed
     is released less what the policy makes it forfeit. Anyone may do it."""
-    from market.book import read_book
+    from market.round_book import read_book
     from market.settlement import forfeit_unrevealed
 
     system, account = open_wallet(wallet, rpc)
@@ -185,7 +185,7 @@ def challenge_(
     """Replace the standing result with a better allocation (one that beats its welfare by the
     policy's step). The challenge locks the policy's challenger bond; it reopens the window for
     an answer."""
-    from market.book import read_book
+    from market.round_book import read_book
     from market.settlement import challenge, read_result_file
 
     result = read_result_file(file)
@@ -233,7 +233,7 @@ def finalise(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DE
     """Issue the winners' futures, release the losers and the round's bonds, once the round
     is final (priced, or its pricing window passed: winners then pay their reserve cost).
     Anyone may do it; safe to repeat."""
-    from market.book import read_book
+    from market.round_book import read_book
     from market.settlement import settle
 
     system, account = open_wallet(wallet, rpc)
@@ -263,7 +263,7 @@ def expire(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFA
 def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
     from chain.clearing_house import Allocation, Result
     from chain.settlement import SolverStatus
-    from market.book import read_batches
+    from market.round_book import read_batches
 
     house = system.clearing_house
     outcome: dict[str, str] = {}

@@ -45,11 +45,11 @@ from chain.settlement import Ask, Deadlines, Phase, Status
 from chain.system import System
 from chain.verdict import verdict_domain
 from market import orders, settlement
-from market.book import Book, read_book
 from market.model import Policy
 from market.onchain import AskEntry, BidEntry, policy_to_chain
 from market.result import LossReason, PricedClearing
 from market.result import Status as SolveStatus
+from market.round_book import Book, read_book
 from market.wdp import SolveParams
 from risk.assess import assess
 from risk.declaration import declaration_hash

@@ -55,7 +55,6 @@ from chain.settlement import (
 from chain.system import System
 from chain.verdict import verdict_domain
 from market import settlement
-from market.book import Book, read_book, round_market
 from market.eligibility import Usage, explain_losses, screen
 from market.errors import MarketError
 from market.model import Bid, Market, Policy, Tier
@@ -63,6 +62,7 @@ from market.onchain import market_bid, policy_to_chain
 from market.pricing import price
 from market.result import Clearing, Fill, PricedClearing
 from market.result import Status as SolveStatus
+from market.round_book import Book, read_book, round_market
 from market.wdp import SolveParams
 from tests.support import event_args
 

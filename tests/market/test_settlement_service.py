@@ -32,11 +32,11 @@ from chain.times import unix_and_utc, utc_text
 from chain.vault import VaultBalance
 from chain.verdict import verdict_domain
 from market import orders, settlement
-from market.book import Book, read_book, round_market
 from market.errors import MarketError
 from market.model import Policy
 from market.onchain import AskEntry, BidEntry, policy_to_chain
 from market.result import LossReason, PricedClearing
+from market.round_book import Book, read_book, round_market
 from market.wdp import SolveParams
 from tests.support import declaration, role
 

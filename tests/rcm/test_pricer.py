@@ -17,7 +17,7 @@ from chain.deploy import deploy_system
 from chain.policy_oracle import OracleSet
 from chain.settlement import Phase
 from chain.times import unix_and_utc
-from market.book import read_book
+from market.round_book import read_book
 from market.settlement import submit_prices
 from oracle.attester import new_enclave
 from oracle.config import init_oracle_dir, read_node_config

@@ -21,8 +21,8 @@ import pytest
 from chain.connection import connect
 from chain.policy import LAUNCH_RATES
 from chain.system import System
-from market.book import read_book
 from market.result import PricedClearing, Status
+from market.round_book import read_book
 from market.settlement import clear_round, result_path
 from market.wdp import SolveParams
 from tests.oracle.factories import PASSWORD, start_node
