@@ -25,6 +25,7 @@ from market.model import (
     ResourceKind,
     RiskRating,
     Tier,
+    item_label,
 )
 
 REGION_CODES = ["use1", "euw1", "apne1", "usw2", "euc1", "aps1", "sae1", "cac1", "afs1", "mes1"]
@@ -75,7 +76,7 @@ def generate_market(bids: int, regions: int, slots: int, seed: int) -> Market:
     bid_list = [_bid(rng, scores, n, _job(rng, regions, slots), region_names, slots, buyers)
                 for n in range(bids)]
     items = [Item(id=_item_id(kind, region, slot, tier), kind=kind, region=region,
-                  slot=f"s{slot + 1}", tier=tier, unit=UNIT[kind])
+                  slot=_slot_name(slot), tier=tier, unit=UNIT[kind])
              for region in region_names for slot in range(slots) for tier in Tier
              for kind in ResourceKind]
     market = Market(items=items, asks=_asks(rng, items, bid_list), bids=bid_list)
@@ -88,7 +89,11 @@ def _region_name(index: int) -> str:
 
 
 def _item_id(kind: ResourceKind, region: str, slot: int, tier: Tier) -> str:
-    return f"{kind}-{region}-s{slot + 1}-{tier}"
+    return item_label(kind, region, _slot_name(slot), tier)
+
+
+def _slot_name(slot: int) -> str:
+    return f"s{slot + 1}"
 
 
 def _job(rng: random.Random, regions: int, slots: int) -> _Job:

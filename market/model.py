@@ -85,6 +85,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+def item_label(kind: str, region: str, slot: str, tier: str) -> str:
+    """An item's name by what it is, the same in every round that sells it: `gpu-euw1-s1-certified`
+    in a generated market, `gpu-euw1-2027-06-07T00:00Z-certified` for an ask on chain."""
+    return f"{kind}-{region}-{slot}-{tier}"
+
+
 class Item(_Frozen):
     """One kind of capacity delivered in one region and slot by sites of one tier."""
 
@@ -94,6 +100,11 @@ class Item(_Frozen):
     slot: str = Field(description="Delivery slot label, e.g. an ISO week '2026-W49'.")
     tier: Tier
     unit: str = Field(description="What one unit is: 'gpu-hour', 'kW', 'TB'.")
+
+    @property
+    def label(self) -> str:
+        """Its name across rounds, where `id` may be a round's index."""
+        return item_label(self.kind, self.region, self.slot, self.tier)
 
 
 class Ask(_Frozen):

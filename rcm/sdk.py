@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from chain.system import System
     from market.onchain import AskEntry, BidEntry
     from market.orders import Verdict
+    from market.price_history import PriceHistory
+    from market.prices import IndexPoint, PricePoint
     from market.round_book import Book
     from risk.declaration import Declaration
     from tokens.budgets import DatasetView
@@ -228,6 +230,23 @@ class Market:
         from market.round_book import read_book
 
         return read_book(self.system, round_id)
+
+    def price_history(self) -> PriceHistory:
+        """Every round's final item prices and every trade's price per unit, oldest first, with
+        the label of every item each round offered."""
+        from market.price_history import read_price_history
+
+        return read_price_history(self.system)
+
+    def prices(self, item: str) -> list[PricePoint]:
+        """The prices of an item, named by its label or as `ROUND:INDEX`, oldest first."""
+        return self.price_history().series(item)
+
+    def price_index(self, resource: str | None = None, region: str | None = None
+                    ) -> list[IndexPoint]:
+        """The price index of `resource` in `region` over time (every resource or region
+        priced when not given), in time order."""
+        return self.price_history().index(resource, region)
 
 
 class Wallet:

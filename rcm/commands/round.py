@@ -263,6 +263,7 @@ def expire(round_id: RoundId, wallet: Wallet = GOVERNANCE, rpc: RpcOption = DEFA
 def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
     from chain.clearing_house import Allocation, Result
     from chain.settlement import SolverStatus
+    from market.onchain import market_item
     from market.round_book import read_batches
 
     house = system.clearing_house
@@ -289,7 +290,8 @@ def _status(system: System, book: Book, result: Any) -> dict[str, Any]:
             "bound_micro_usd": standing.bound_micro_usd, "priced": state.priced,
             "issued_count": state.issued_count, "closed": state.closed},
         "items": [{
-            "item": a.item, "provider": a.provider, "kind": a.ask.resource,
+            "item": a.item, "label": market_item(a.item, a.ask).label,
+            "provider": a.provider, "kind": a.ask.resource,
             "region": a.ask.region, "slot_starts_at": a.ask.slot_start_timestamp,
             "tier": a.ask.tier_name, "unit": a.ask.unit, "capacity_units": a.ask.capacity,
             "allocated_units": Allocation.read(house, book.round_id, version,

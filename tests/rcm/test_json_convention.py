@@ -63,6 +63,8 @@ ELSEWHERE = {
     ("oracle", "submit"): "tests/oracle/test_cli_quorum.py: oracle nodes that judge",
     **{("trade", verb): "tests/tokens/test_trade_cli.py: a won future to trade"
        for verb in ("sell", "fill", "cancel", "cancel-all")},
+    **{("market", verb): "tests/rcm/test_market_prices_cli.py: a priced round and trades"
+       for verb in ("prices", "index")},
 }
 
 

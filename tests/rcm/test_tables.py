@@ -12,7 +12,8 @@ import pytest
 from chain.clearing_house import Round
 from chain.settlement import Deadlines, Phase
 from chain.times import utc_text
-from rcm.commands import auction, budget, common, futures, round, wallet
+from market.prices import IndexPoint, PricePoint, Source
+from rcm.commands import auction, budget, common, futures, market, round, wallet
 from rcm.commands.common import with_tx
 from rcm.commands.tables import short
 from rcm.sdk import RoundView
@@ -132,6 +133,24 @@ def test_round_status(printed: Callable[[], str]) -> None:
     shown = " ".join(printed().split())
     assert short(DIGEST) in shown and short(OTHER) in shown and "(sealed)" in shown
     assert f"result {ROUND}: 12,345 fills" in shown and "1 future issued" in shown
+
+
+def test_market_prices(printed: Callable[[], str]) -> None:
+    label = "storage-europe-west-frankfurt-2027-06-07T00:00Z-confidential"
+    market._print_prices(label, [
+        PricePoint(label, "storage", "europe-west-frankfurt", ROUND, WHEN, source,
+                   MICRO_USD_AMOUNT, 2**32 - 1, bytes(32), bytes(32), ADDRESS, OTHER)
+        for source in Source])
+    shown = printed()
+    assert label in shown and "1,000,000,000.000001" in shown
+
+
+def test_market_index(printed: Callable[[], str]) -> None:
+    market._print_index([IndexPoint("storage", "europe-west-frankfurt", WHEN, MICRO_USD_AMOUNT,
+                                    MICRO_USD_AMOUNT, median, ROUND, ROUND)
+                         for median in (MICRO_USD_AMOUNT, None)])
+    shown = printed()
+    assert "storage in europe-west-frankfurt" in shown and "1,000,000,000.000001" in shown
 
 
 def test_round_policy_as_the_example_registers_it() -> None:
