@@ -53,6 +53,11 @@ def _whole(units: int, token: str) -> Decimal:
     return Decimal(f"{units}e-{DECIMALS[token]}")
 
 
+def counted(number: int, noun: str) -> str:
+    """`1 winner`, `2 winners`: a count with its noun, for a human line."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def epsilon_text(micros: int) -> str:
     """ε as the ledger counts it (micro-ε, its ERC-1155 unit) as people read it:
     2500000 -> '2.5'."""

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chain.amounts import counted, grouped
 from market.interrupt import deferred, stoppable
 
 # Ctrl-C while the solver stack's native modules initialise would fail their import for good
@@ -62,14 +63,20 @@ def clear(market: Market, now: int, params: SolveParams = SolveParams(),
     say = progress or (lambda _message: None)
     screening = screen(market, now)
     presolved = presolve(packing_problem(market, screening))
-    say(f"presolve: {len(presolved.components)} components, {len(presolved.free)} bundles "
-        f"unconstrained, {presolved.dominated} dominated, {presolved.merged_rows} limits "
-        f"merged into a parallel one, {presolved.redundant_rows} that cannot bind")
+    parts = presolved.components
+    say(f"presolve: {counted(len(parts), 'component')} to solve apart, "
+        f"{counted(len(presolved.free), 'bundle')} no limit binds, "
+        f"{presolved.dominated:,} dominated, {counted(presolved.merged_rows, 'limit')} merged "
+        f"into a parallel one, {presolved.redundant_rows:,} that cannot bind")
     outcomes = [_Outcome(presolved.free, sum(c.net for c in presolved.free), Status.OPTIMAL)]
-    remaining = sum(len(part.columns) for part in presolved.components)
-    for part in presolved.components:
+    remaining = sum(len(part.columns) for part in parts)
+    for number, part in enumerate(parts, start=1):
         seconds = (deadline - time.monotonic()) * len(part.columns) / remaining
-        outcomes.append(solve(part, params, seconds, say))
+        # Every line names its component: the amounts are that component's alone.
+        about = _about(say, f"component {number}/{len(parts)}")
+        about(f"{counted(len(part.columns), 'bundle')}, {counted(len(part.rows), 'limit')}, "
+              f"{seconds:.1f} s")
+        outcomes.append(solve(part, params, seconds, about))
         remaining -= len(part.columns)
     filled = _complete(market, screening, {column.bid: column.bundle
                                            for outcome in outcomes for column in outcome.columns})
@@ -121,15 +128,14 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     if len(problem.columns) >= _LP_MIN_COLUMNS:
         share = _LP_SHARE if provable_size else _LP_SHARE_SEARCH_ONLY
         relaxation = relax(problem, seconds * share)
-        say(f"LP relaxation: bound {round(relaxation.bound):,}, {len(relaxation.cliques)} "
-            "clique cuts")
+        say(f"LP bound {_usd(relaxation.bound)}, {counted(len(relaxation.cliques), 'clique cut')}")
     # dominance pairs pay where a proof is attempted; beyond that they take seconds to find
     pairs = dominance(problem) if provable_size else []
     hint = _hint(problem, relaxation, pairs, params, seconds * _RENS_SHARE)
     incumbent = objective(problem, hint)
     fixed = relaxation.fixed_out(incumbent).tolist() if relaxation else []
-    say(f"hint: allocation worth {incumbent:,}; {len(pairs)} dominance pairs, {len(fixed)} "
-        "bundles fixed out by their LP reduced cost")
+    say(f"hint: allocation {_usd(incumbent)}; {counted(len(pairs), 'dominance pair')}, "
+        f"{counted(len(fixed), 'bundle')} fixed out by their LP reduced cost")
     everything = sum(column.net for column in problem.columns)  # nets are never negative
     bound = int(min(relaxation.bound, everything)) if relaxation else everything
     model, x, y = build(problem, relaxation, pairs, fixed)
@@ -145,9 +151,9 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
         solver.parameters.num_full_subsolvers = len(subsolvers)
         solver.parameters.subsolvers.extend(subsolvers)
     workers = solver.parameters.num_workers
-    say(f"CP-SAT, {workers} worker{'s' if workers > 1 else ''}: "
+    say(f"CP-SAT, {counted(workers, 'worker')}: "
         f"{', '.join(solver.parameters.subsolvers) or 'its own search'} for "
-        f"{solver.parameters.max_time_in_seconds:.1f}s")
+        f"{solver.parameters.max_time_in_seconds:.1f} s")
     with stoppable(solver.stop_search):
         status = solver.solve(model, _Reporter(say))
 
@@ -354,8 +360,17 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self.say = say
 
     def on_solution_callback(self) -> None:
-        self.say(f"allocation worth {round(self.objective_value):,}, "
-                 f"bound {round(self.best_objective_bound):,}")
+        self.say(f"allocation {_usd(self.objective_value)}, "
+                 f"bound {_usd(self.best_objective_bound)}")
+
+
+def _about(say: Progress, subject: str) -> Progress:
+    return lambda message: say(f"{subject}: {message}")
+
+
+def _usd(micros: float) -> str:
+    """An amount in a progress line: USD to the cent (bounds are rounded anyway)."""
+    return f"{grouped(round(micros), 'usd')} USD"
 
 
 def _complete(market: Market, screening: Screening, filled: dict[int, int]) -> dict[int, int]:

@@ -98,10 +98,13 @@ class Transfer:
 
 @dataclass(frozen=True)
 class CstMove:
-    """CST staked, unstaked, bonded or unbonded."""
+    """CST staked, unstaked, bonded or unbonded; an unbond says how much CST is unbonding now
+    and when `withdraw` can take it (the vault's delay restarts for all of it at each unbond)."""
 
     amount_wei: int
     sent: Sent
+    unbonding_wei: int | None = None
+    unbonding_ready_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -302,8 +305,17 @@ class Wallet:
         return self._cst("bond", amount)
 
     def unbond(self, amount: Amount) -> CstMove:
-        """Starts unbonding; `withdraw` takes the CST back after the vault's delay."""
-        return self._cst("unbond", amount)
+        """Starts unbonding; `withdraw` takes the CST back after the vault's delay, from
+        `unbonding_ready_at`."""
+        from chain.amounts import to_units
+        from tokens.operations import balances, unbond
+
+        units = to_units(str(amount), "cst")
+        receipt = unbond(self._system, self.account, units)
+        started = self._system.vault.events_in(receipt, "UnbondingStarted")[0].args
+        return CstMove(units, Sent.of(receipt),
+                       unbonding_wei=balances(self._system, self.address).unbonding_wei,
+                       unbonding_ready_at=int(started["readyAt"]))
 
     def owed(self) -> int:
         """Micro-USD the rounds owe this wallet: losers' deposits, winners' change, proceeds

@@ -96,6 +96,22 @@ def socket_path(name: str) -> Path:
     return agent_dir() / f"{name}.sock"
 
 
+def _until_path(name: str) -> Path:
+    """When the last unlock of `name` ends, in unix seconds: kept after its agent has gone, so
+    that `lock` can tell an unlock that expired from none."""
+    return socket_path(name).with_suffix(".until")
+
+
+def expired_at(name: str) -> int | None:
+    """When the last unlock of wallet `name` expired, if it has (None: it has not, or none was
+    recorded since the last `lock`)."""
+    try:
+        until = int(_until_path(name).read_text())
+    except (OSError, ValueError):
+        return None
+    return until if until <= time.time() else None
+
+
 # --- the agent ----------------------------------------------------------------------------
 
 
@@ -154,7 +170,9 @@ def start(name: str, account: Signer, seconds: int) -> Started:
     finally:
         process.stdout.close()
         process.stderr.close()
-    return Started(account.address, int(info["expires_at"]), process)
+    expires_at = int(info["expires_at"])
+    _until_path(name).write_text(str(expires_at))
+    return Started(account.address, expires_at, process)
 
 
 def serve(
@@ -360,8 +378,11 @@ def account_for(name: str) -> AgentAccount | None:
 
 
 def lock(name: str) -> bool:
-    """Stops the agent holding wallet `name`; False when none ran (a stale socket is removed)."""
+    """Stops the agent holding wallet `name`; False when none ran (a stale socket is removed).
+    Forgets when its last unlock expired (`expired_at`)."""
     path = socket_path(name)
+    with suppress(FileNotFoundError):
+        _until_path(name).unlink()
     try:
         before = os.lstat(path)
     except FileNotFoundError:

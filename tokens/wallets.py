@@ -48,9 +48,15 @@ def names() -> list[tuple[str, str]]:
     return [(p.stem, keystore_address(p)) for p in sorted(keystore_dir().glob("*.json"))]
 
 
+def names_by_address() -> dict[str, str]:
+    """The wallets here by address (lower case), the first name where two hold one: read once
+    for a table that names many addresses, as every keystore is read to make it."""
+    return {held.lower(): name for name, held in reversed(names())}
+
+
 def name_of(address: str) -> str | None:
     """The name of the wallet here that holds `address`, if one does."""
-    return next((name for name, held in names() if held.lower() == address.lower()), None)
+    return names_by_address().get(address.lower())
 
 
 def known_as(address: str) -> str:

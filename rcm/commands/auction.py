@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chain.amounts import amount_text
+from chain.amounts import grouped
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption
 from rcm.commands.tables import counted
 
@@ -127,16 +127,38 @@ def run(
         result = clear_round(book, params, say=_progress_on_stderr())
         save_result(system, round_id, result)
     receipts = post(system, account, book, result)
-    document = {"round": round_id, **tx_summary(receipts), **_document(result)}
+    sent = tx_summary(receipts)
     if json_out:
-        print_json(document)
+        print_json({"round": round_id, **sent, **_document(result)})
         return
-    typer.echo(f"round {round_id}: {result.status}, {counted(len(result.allocation), 'winner')}, "
-               f"welfare {_usd(result.welfare)} USD; posted in "
-               f"{counted(len(receipts), 'transaction')}"
-               + (" (already on chain)" if result.allocation and not receipts else ""))
-    for loss in result.losing:
-        typer.echo(f"  {loss.bid[:18]} lost: {loss.reason} — {loss.detail}")
+    _print_run(round_id, result, {"0x" + digest.hex(): record.bidder
+                                  for digest, record in book.records.items()}, sent["tx"])
+
+
+def _print_run(round_id: int, result: PricedClearing, bidders: dict[str, str],
+               tx: list[str]) -> None:
+    """The summary and the transactions that posted it, then every bid's outcome and what each
+    winner is expected to pay: the payments the quorum will sign if it prices the round as this
+    machine did."""
+    from rcm.commands.common import report, with_tx
+    from rcm.commands.tables import account, short, table
+    from tokens.wallets import names_by_address
+
+    report(False, {}, with_tx(
+        f"round {round_id}: {result.status}, {counted(len(result.allocation), 'winner')}, "
+        f"welfare {_cents(result.welfare)} USD; posted in {counted(len(tx), 'transaction')}"
+        + (" (already on chain)" if result.allocation and not tx else ""), tx))
+    names = names_by_address()
+    pays = {payment.winner: _cents(payment.total) for payment in result.payments}
+    rows = [[short(fill.bid), account(bidders.get(fill.bid), names),
+             f"won bundle {fill.bundle}", pays[fill.bid]] for fill in result.allocation]
+    rows += [[short(loss.bid), account(bidders.get(loss.bid), names),
+              f"lost: {loss.reason} — {loss.detail}", ""] for loss in result.losing]
+    if rows:
+        typer.echo("\n" + table(["bid", "bidder", "outcome", "pays USD"], rows, right={3},
+                                 title="Bids, and the payments this machine expects the "
+                                       "oracle quorum to sign: they bind once `rcm round "
+                                       "price` has put its signatures on chain"))
 
 
 @app.command()
@@ -175,7 +197,8 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
         typer.echo(paragraph(f"{bid_id} ({bid.buyer}) lost: {loss.reason} — {loss.detail}"))
         costs = [sum(result.item_prices[item] * units for item, units in bundle.items.items())
                  for bundle in bid.bundles]
-        rows = [[str(number), _usd(bundle.value), _usd(cost), _usd(max(cost - bundle.value, 0))]
+        rows = [[str(number), _cents(bundle.value), _cents(cost),
+                 _cents(max(cost - bundle.value, 0))]
                 for number, (bundle, cost) in enumerate(zip(bid.bundles, costs, strict=True))]
         typer.echo("\n" + table(["bundle", "value", "cost at the round's prices", "short by"],
                                  rows, title="Its bundles at the round's item prices (USD)",
@@ -184,10 +207,10 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
     payment = next(payment for payment in result.payments if payment.winner == bid_id)
     value = bid.bundles[fill.bundle].value
     typer.echo(paragraph(f"{bid_id} ({bid.buyer}) won bundle {fill.bundle}, worth "
-                         f"{_usd(value)} USD to it; it pays {_usd(payment.total)} USD and keeps "
-                         f"{_usd(value - payment.total)} USD of surplus."))
-    items = [[item, str(units), _usd(result.item_prices[item]),
-              _usd(result.item_prices[item] * units)] for item, units in fill.items.items()]
+                         f"{_cents(value)} USD to it; it pays {_cents(payment.total)} USD and "
+                         f"keeps {_cents(value - payment.total)} USD of surplus."))
+    items = [[item, str(units), _cents(result.item_prices[item]),
+              _cents(result.item_prices[item] * units)] for item, units in fill.items.items()]
     typer.echo("\n" + table(["item", "units", "price per unit", "subtotal"], items,
                              title="What it buys (USD)", right={1, 2, 3}))
     share = budget_share(market, bid)
@@ -208,12 +231,12 @@ def _print_explanation(market: Market, result: PricedClearing, bid_id: str) -> N
                            if adjustment < 0 else "levy funding the round's equity discounts"
                            if adjustment > 0 else "none"),
     }
-    rows = [[component.value, _usd(amount), why[component]]
+    rows = [[component.value, _cents(amount), why[component]]
             for component, amount in payment.components.items()]
-    rows.append(["total", _usd(payment.total),
+    rows.append(["total", _cents(payment.total),
                  "premiums capped so the total never exceeds the bundle's value"])
-    typer.echo("\n" + table(["component", "USD", "why"], rows, title="What it pays",
-                             right={1}))
+    typer.echo("\n" + table(["component", "USD", "why"], rows,
+                             title="What it pays, to the cent", right={1}))
 
 
 # The clearing result's amounts, all micro-USD; --json documents name each for its unit.
@@ -240,15 +263,21 @@ def _clearing_time(now: int | None) -> int:
 
 
 def _progress_on_stderr() -> Callable[[str], None]:
+    """Progress lines, as every human line: wrapped to 80 columns."""
+    from rcm.commands.tables import paragraph
+
     started = time.monotonic()
 
     def say(message: str) -> None:
         elapsed = time.monotonic() - started
         if elapsed >= _QUIET_SECONDS:
-            print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+            print(paragraph(f"[{elapsed:6.1f}s] {message}"), file=sys.stderr, flush=True)
 
     return say
 
 
-def _usd(micros: int) -> str:
-    return amount_text(micros, "usd")
+def _cents(micros: int) -> str:
+    """An amount to the cent, as the round commands show welfare and payments: the pricing
+    function's shares of a dollar run to the micro-USD (13,070.333333), which a person reads as
+    13,070.33; `clear` and --json have them exact."""
+    return grouped(micros, "usd")

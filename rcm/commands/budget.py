@@ -119,7 +119,8 @@ def sell(
     A new offer replaces the last. The budget stays in the wallet until someone buys."""
     def said(done: BudgetTrade) -> str:
         if done.epsilon_micro_eps:
-            return f"offered {epsilon} ε of {_id(done.dataset)} at {price_usd} USD per ε"
+            price = amount_text(done.price_micro_usd or 0, "usd")
+            return f"offered {epsilon} ε of {_id(done.dataset)} at {price} USD per ε"
         return f"withdrew the offer on {_id(done.dataset)}"
 
     act(name, rpc, json_out, lambda w: w.offer(dataset, epsilon, price_usd), said)

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from oracle import attester
 from oracle.attestation import ResourceUse, certificate_fingerprint
 from oracle.errors import EnclaveError, MalformedEvidence
-from rcm.commands.common import DEFAULT_RPC_URL, RpcOption, load_system
+from rcm.commands.common import DEFAULT_RPC_URL, RpcOption, load_system, report
+from rcm.commands.tables import paragraph
 from risk.declaration import declaration_hash, read_declaration
 
 app = typer.Typer(
@@ -43,12 +44,12 @@ def init(
 
     enclave = attester.new_enclave()
     attester.write_enclave(directory, enclave)
-    typer.echo(
-        f"wrote {directory / attester.ROOT_FILE}, enclave.pem, enclave.key ({SOFTWARE_WARNING})"
-    )
-    typer.echo(f"root fingerprint (sha256): {certificate_fingerprint(enclave.cert_chain[1])}")
     measurement = enclave_digest(attester.DEFAULT_MEASUREMENTS.launch_digest()).hex()
-    typer.echo(f"enclave measurement (an ask's enclave_measurement): {measurement}")
+    report(False, {}, "\n".join([
+        f"wrote {directory / attester.ROOT_FILE}, enclave.pem, enclave.key ({SOFTWARE_WARNING})",
+        f"root fingerprint (sha256): {certificate_fingerprint(enclave.cert_chain[1])}",
+        f"enclave measurement (an ask's enclave_measurement): {measurement}",
+    ]))
 
 
 @app.command()
@@ -147,7 +148,8 @@ def attest(
     else:
         out.write_text(document + "\n")
     typer.echo(
-        f"{SOFTWARE_WARNING}; job {evidence.job}, claimed ε {evidence.dp.claimed_epsilon:.4g}",
+        paragraph(f"{SOFTWARE_WARNING}; job {evidence.job}, claimed ε "
+                  f"{evidence.dp.claimed_epsilon:.4g}"),
         err=True,
     )
 

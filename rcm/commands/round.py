@@ -333,6 +333,9 @@ def _unless_zero(address: str) -> str | None:
 
 
 def _print_status(document: dict[str, Any]) -> None:
+    from tokens.wallets import names_by_address
+
+    names = names_by_address()
     ends = {phase: utc_text(document["deadlines"][f"{phase}_ends_at"]) for phase in PHASE_ENDS}
     typer.echo(paragraph(
         f"round {document['round']} (policy {document['policy_id']}): {document['phase']} "
@@ -341,16 +344,16 @@ def _print_status(document: dict[str, Any]) -> None:
     items = [[str(item["item"]), f"{item['kind']} {item['region']}, {item['tier']}",
               utc_text(item["slot_starts_at"])[:16], str(item["capacity_units"]),
               str(item["allocated_units"]), grouped(item["reserve_price_micro_usd"], "usd"),
-              account(item["provider"])]
+              account(item["provider"], names)]
              for item in document["items"]]
     typer.echo("\n" + table(["item", "what", "slot", "units", "sold", "reserve USD",
                              "provider"], items, title="items", right={3, 4, 5}))
-    bids = [[short(bid["digest"]), account(bid["bidder"]) or "(sealed)", bid["status"],
-             grouped(bid["deposit_micro_usd"], "usd"), grouped(bid["payment_micro_usd"], "usd"),
+    result = document["result"]
+    bids = [[short(bid["digest"]), account(bid["bidder"], names) or "(sealed)", bid["status"],
+             grouped(bid["deposit_micro_usd"], "usd"), _payment(bid, document),
              bid["outcome"] or ""] for bid in document["bids"]]
     typer.echo("\n" + table(["bid", "bidder", "status", "deposit USD", "pays USD", "outcome"],
                              bids, title="bids", right={3, 4}))
-    result = document["result"]
     if result:
         claim = (f" ({result['claimed']}, bound {grouped(result['bound_micro_usd'], 'usd')})"
                  if result["claimed"] else " (a challenge)")
@@ -361,3 +364,12 @@ def _print_status(document: dict[str, Any]) -> None:
             f"{counted(result['issued_count'], 'future')} issued"))
 
 
+def _payment(bid: dict[str, Any], status: dict[str, Any]) -> str:
+    """What a bid pays, as its record says. A winner's record says 0 until its future is
+    issued (`round finalise`): at the quorum's price, or at its bundle's reserve cost once the
+    pricing window has passed unpriced."""
+    if not (bid["in_result"] and bid["status"] == "revealed"):
+        return grouped(bid["payment_micro_usd"], "usd")
+    if status["result"]["priced"] or status["phase"] == "final":
+        return "pending until issued"
+    return "pending until priced"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+
+from chain.amounts import counted as counted  # where the commands have always found it
 
 WIDTH = 80
 GAP = "  "
@@ -18,11 +20,10 @@ def short(hex_text: str | None) -> str:
     return "" if hex_text is None else f"{hex_text[:6]}…{hex_text[-4:]}"
 
 
-def account(address: str | None) -> str:
-    """An address in a table: the wallet here that holds it by name, else `short`."""
-    from tokens.wallets import name_of
-
-    return (address and name_of(address)) or short(address)
+def account(address: str | None, names: Mapping[str, str]) -> str:
+    """An address in a table: the name of the wallet here that holds it, from `names`
+    (`tokens.wallets.names_by_address()`, read once per table), else `short`."""
+    return (address and names.get(address.lower())) or short(address)
 
 
 def paragraph(text: str) -> str:
@@ -33,11 +34,12 @@ def paragraph(text: str) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = "",
-          right: Collection[int] = ()) -> str:
+          right: Collection[int] = (), below: Sequence[str] = ()) -> str:
     """Columns two spaces apart under dashed headers (none when `headers` is empty); the
     columns `right` (amounts) aligned right. Where the table is too wide, its cells wrap onto
     more lines: text columns' first, the widest first (Rich's tables would cut them short with
-    an ellipsis instead)."""
+    an ellipsis instead). `below[i]`, where given, is a line under row i across the columns,
+    indented: a whole id (a tx hash) that would leave a column of its own no room beside it."""
     columns = len(headers) if headers else max(map(len, rows), default=0)
     heads = list(headers) or [""] * columns
     widths = [max(len(line) for cell in (heads[i], *(row[i] for row in rows))
@@ -54,7 +56,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = ""
         widths[narrowed] -= 1
     lines = [paragraph(title)] if title else []
     ruled = [heads, ["-" * width for width in widths]] if headers else []
-    for cells in (*ruled, *rows):
+    notes = [""] * len(ruled) + list(below)
+    for number, cells in enumerate((*ruled, *rows)):
         # Names such as `nhs-sepsis-warning` stay whole where they fit.
         wrapped = [[part for line in cell.splitlines()
                     for part in textwrap.wrap(line, width, break_on_hyphens=False)]
@@ -65,6 +68,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = ""
                 text = cell[depth] if depth < len(cell) else ""
                 parts.append(text.rjust(width) if i in right else text.ljust(width))
             lines.append(GAP.join(parts).rstrip())
+        if number < len(notes) and notes[number]:
+            lines.append(paragraph(GAP + notes[number]))
     return "\n".join(lines)
 
 
@@ -86,8 +91,3 @@ class Table:
 
 
 _NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")
-
-
-def counted(number: int, noun: str) -> str:
-    """`1 winner`, `2 winners`: a count with its noun, for a human line."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"

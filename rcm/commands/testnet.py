@@ -14,6 +14,7 @@ from rcm.commands.common import (
     RpcOption,
     load_system,
     print_json,
+    report,
     tx_summary,
 )
 
@@ -113,12 +114,11 @@ def advance(
 ) -> None:
     """Move chain time forward (for unbonding delays and round windows)."""
     from chain.connection import connect
+    from chain.times import duration_text, utc_text
 
     timestamp = connect(rpc).advance_time(seconds)
-    if json_out:
-        print_json({"timestamp": timestamp})
-    else:
-        typer.echo(f"chain time is now {timestamp}")
+    report(json_out, {"timestamp": timestamp},
+           f"moved chain time {duration_text(seconds)} forward: it is now {utc_text(timestamp)}")
 
 
 @app.command()

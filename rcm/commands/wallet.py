@@ -21,10 +21,10 @@ from rcm.commands.common import (
     wallet_on,
     with_tx,
 )
-from rcm.commands.tables import account, counted, short, table
+from rcm.commands.tables import account, counted, table
 
 if TYPE_CHECKING:
-    from rcm.sdk import Transfer
+    from rcm.sdk import CstMove, Transfer
     from tokens.history import Entry
     from tokens.operations import Balances
 
@@ -128,11 +128,18 @@ def history(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
 
 def _print_history(name: str, address: str, entries: list[Entry]) -> None:
+    from tokens.wallets import names_by_address
+
+    names = names_by_address()
     rows = [[str(entry.block), utc_text(entry.timestamp)[:16], entry.what,
-             _amount_text(entry.amount, entry.unit), account(entry.counterparty), short(entry.tx)]
+             _amount_text(entry.amount, entry.unit), account(entry.counterparty, names)]
             for entry in entries]
-    typer.echo(table(["block", "time (UTC)", "what", "amount", "with", "tx"], rows,
-                     title=f"{name} {address}", right={3}))
+    # Each transaction whole (it is what people copy), under the last entry it made: no column
+    # beside the others has the 66 characters it needs.
+    below = [f"tx {entry.tx}" if following is None or following.tx != entry.tx else ""
+             for entry, following in zip(entries, [*entries[1:], None], strict=True)]
+    typer.echo(table(["block", "time (UTC)", "what", "amount", "with"], rows,
+                     title=f"{name} {address}", right={3}, below=below))
 
 
 def _amount_text(amount: int | None, unit: str | None) -> str:
@@ -179,17 +186,30 @@ def _add_amount_command(verb: str, past: str, doc: str) -> None:
         name: Name, amount: Amount, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = False
     ) -> None:
         act(name, rpc, json_out, lambda w: getattr(w, verb)(amount),
-            lambda done: f"{past} {amount_text(done.amount_wei, 'cst')} CST")
+            lambda done: f"{past} {amount_text(done.amount_wei, 'cst')} CST"
+                         f"{_withdrawable(name, done)}")
 
     command.__doc__ = doc
     app.command(verb)(command)
+
+
+def _withdrawable(name: str, done: CstMove) -> str:
+    """When an unbond's CST can be withdrawn: all that is unbonding, the delay having restarted."""
+    if done.unbonding_ready_at is None or done.unbonding_wei is None:
+        return ""
+    unbonding = amount_text(done.unbonding_wei, "cst")
+    whole = "" if done.unbonding_wei == done.amount_wei else f"all {unbonding} CST unbonding "
+    return (f"; {whole}withdrawable from {utc_text(done.unbonding_ready_at)} "
+            f"(`rcm wallet withdraw {name}`)")
 
 
 for _verb, _past, _doc in (
     ("stake", "staked", "Stake CST as free stake that jobs can lock."),
     ("unstake", "unstaked", "Take free (unlocked) stake back."),
     ("bond", "bonded", "Post a long-term reputation bond."),
-    ("unbond", "started unbonding", "Start unbonding; withdraw the CST after the delay."),
+    ("unbond", "started unbonding", "Start unbonding: says when `rcm wallet withdraw` can take "
+                                    "the CST back, after the vault's delay (which restarts for "
+                                    "all CST unbonding)."),
 ):
     _add_amount_command(_verb, _past, _doc)
 

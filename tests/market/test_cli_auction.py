@@ -4,6 +4,7 @@ runs the real entry point in a subprocess, since mapping errors to exit code 2 i
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,26 @@ def test_auction_commands_import_no_chain_or_dp_library(consortium_file: Path) -
                          timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_clear_progress_names_each_component_in_usd_within_80_columns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from market.generate import generate_market
+    from rcm.commands import auction
+
+    monkeypatch.setattr(auction, "_QUIET_SECONDS", 0.0)  # every line, however fast the clear
+    market = tmp_path / "market.json"
+    market.write_text(generate_market(400, 2, 2, 1).model_dump_json())
+    run = rcm("auction", "clear", market, "--time-limit", "5", "--workers", "1")
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    assert max(map(len, lines)) <= 80, run.stderr
+    said = [line.split("] ", 1)[1] for line in " ".join(lines).replace("     ", " ").split(
+        " [")]  # each message, its wrapped lines joined
+    components = [message for message in said if message.startswith("component ")]
+    assert said[0].startswith("presolve: ") and len(components) == len(said) - 1, run.stderr
+    assert any(" LP bound " in message for message in components), run.stderr
+    # Amounts are USD with cents, never micro-USD: no run of digits without a decimal point.
+    amounts = re.findall(r"([\d,.]+) USD", run.stderr)
+    assert amounts and all(re.fullmatch(r"\d{1,3}(,\d{3})*\.\d\d", a) for a in amounts)
+    assert re.search(r"\d{1,3},\d{3},\d{3},\d{3}(?!\.)", run.stderr) is None, run.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,14 @@ def test_explain_shows_a_winners_payment_component_by_component(consortium_file:
     assert run.returncode == 0, run.stderr
     text = " ".join(run.stdout.split())
     assert "nhs-sepsis-warning (hse-ireland) won bundle 0" in text
-    assert "pays 13,070.333333 USD" in text
+    # USD to the cent: the payment is 13,070.333333 USD to the micro-USD.
+    assert "pays 13,070.33 USD and keeps 6,129.67 USD" in text
     for line in ("gpu-euw1-w49-confidential 32 300.00 9,600.00",
                  "supply_demand 11,300.00", "privacy_risk 2,260.00",
-                 "safety_risk 640.333333 risk 3,200 bps (medium band): 5.67 %",
-                 "equity -1,130.00", "total 13,070.333333"):
+                 "safety_risk 640.33 risk 3,200 bps (medium band): 5.67 %",
+                 "equity -1,130.00", "total 13,070.33"):
         assert line in text
+    assert re.search(r"\.\d{3}", text) is None, text  # no amount past its cents
 
 
 def test_explain_shows_why_a_bid_lost_and_what_its_bundles_would_cost(

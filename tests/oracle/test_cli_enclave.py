@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from chain.settlement import enclave_digest
 from oracle.accountant import epsilon
 from oracle.attestation import Attestation, TrustPolicy, verify_attestation
@@ -20,14 +22,17 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "declaration.json"
 
 
 def test_init_writes_a_root_an_enclave_certificate_and_a_private_key(
-    rcm: Callable[..., Run], tmp_path: Path
+    rcm: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = rcm("enclave", "init", str(tmp_path / "enclave"))
+    monkeypatch.chdir(tmp_path)  # a path as the README gives it: the only word a line can't wrap
+    run = rcm("enclave", "init", "enclave")
     assert run.code == 0, run.err
-    assert "software attester" in run.out and "root fingerprint" in run.out
+    assert max(map(len, run.out.splitlines())) <= 80, run.out  # wrapped, ids whole
+    said = " ".join(run.out.split())
+    assert "software attester" in said and "root fingerprint (sha256): " in said
     # What a provider's ask names for jobs to run in this enclave (`future.enclave`).
     measurement = enclave_digest(DEFAULT_MEASUREMENTS.launch_digest()).hex()
-    assert f"enclave measurement (an ask's enclave_measurement): {measurement}" in run.out
+    assert f"enclave measurement (an ask's enclave_measurement): {measurement}" in said
     for name in ("root.pem", "enclave.pem", "enclave.key"):
         assert (tmp_path / "enclave" / name).exists()
     assert stat.S_IMODE((tmp_path / "enclave" / "enclave.key").stat().st_mode) == 0o600
@@ -50,9 +55,12 @@ def test_a_default_attestation_is_compliant_evidence_with_the_accountants_epsilo
 ) -> None:
     run = _attest(rcm, enclave_dir, "--out", str(tmp_path / "job.json"))
     assert run.code == 0, run.err
-    assert "software attester" in run.err
+    assert max(map(len, run.err.splitlines())) <= 80, run.err  # wrapped, the job id whole
     attestation = Attestation.model_validate_json((tmp_path / "job.json").read_text())
     evidence = verify_attestation(attestation, trust, int(time.time()))
+    assert " ".join(run.err.split()) == (
+        "software attester: signed with a key on this machine, not by TEE hardware; job "
+        f"{evidence.job}, claimed ε {evidence.dp.claimed_epsilon:.4g}")
     assert evidence.dp.claimed_epsilon == epsilon(1.1, 0.01, 1000, 1e-5)
     assert (evidence.purpose, evidence.platform.tee, evidence.datasets) == (
         "research",

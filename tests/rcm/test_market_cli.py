@@ -8,12 +8,15 @@ tests/rcm/test_demo.py."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chain.amounts import grouped
+from rcm.commands.tables import short
 from tests.support import Cli, declaration, running_testnet
 
 pytestmark = pytest.mark.hardhat
@@ -113,12 +116,23 @@ def test_a_round_from_opening_to_withdrawal(cli: Cli, tmp_path: Path) -> None:
 
     cli.ok("testnet", "advance", str(PHASE))
     assert cli.json("round", "close", round_id)["forfeited_count"] == 0
-    cleared = cli.json("auction", "run", "--round", round_id, "--workers", "1")
-    assert cleared["status"] == "optimal" and len(cleared["tx"]) == 1
+    shown = cli.ok("auction", "run", "--round", round_id, "--workers", "1")
+    cleared = cli.json("auction", "run", "--round", round_id)  # safe to retry: sends nothing
+    assert cleared["status"] == "optimal" and cleared["tx"] == []
     assert [fill["bid"] for fill in cleared["allocation"]] == [won]
-    assert cli.json("auction", "run", "--round", round_id)["tx"] == []  # safe to retry
-    outcomes = {b["digest"]: b["outcome"] for b in cli.json("round", "status", round_id)["bids"]}
+    # What the README says it prints: each winner's payment, after the transaction it sent.
+    (payment,) = cleared["payments"]
+    said = " ".join(shown.split())
+    assert re.match(r"round \d+: optimal, 1 winner, welfare [\d,]+\.\d\d USD; posted in 1 "
+                    r"transaction tx 0x[0-9a-f]{64} ", said), shown
+    assert f"{short(won)} lab won bundle 0 {grouped(payment['total_micro_usd'], 'usd')}" in said
+    assert f"{short(lost)} rival lost: outbid" in said
+    status = cli.json("round", "status", round_id)
+    outcomes = {b["digest"]: b["outcome"] for b in status["bids"]}
     assert outcomes[won] == "won bundle 0" and outcomes[lost].startswith("lost: outbid")
+    # Its record says 0 until the future is issued: the winner's payment is pending.
+    assert [b["payment_micro_usd"] for b in status["bids"] if b["digest"] == won] == [0]
+    assert "pending until priced" in " ".join(cli.ok("round", "status", round_id).split())
 
     cli.ok("testnet", "advance", str(2 * PHASE))
     cli.rejects("round", "finalise", round_id,

@@ -100,8 +100,9 @@ def test_a_withdrawal_before_the_unbonding_delay_says_when_it_is_ready(
         market: Market, buyer: LocalAccount) -> None:
     wallet = market.wallet_of(buyer)
     wallet.bond(3)
-    wallet.unbond(1)
+    unbonded = wallet.unbond(1)
     ready = wallet.balances().unbonding_ready_at
+    assert (unbonded.unbonding_wei, unbonded.unbonding_ready_at) == (10**18, ready)  # it says
     error = _refused(market, buyer, None, wallet.withdraw)
     assert error.reason == (f"nothing to withdraw yet: 1 CST unbonds in 7 d, at {ready} "
                             f"({utc_text(ready)})")  # the vault's unbonding delay, readable

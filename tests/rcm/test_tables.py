@@ -27,6 +27,7 @@ ADDRESS = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f"
 OTHER = "0x8626f6940E2eb28930eFb4CeF49B2d1F2C9C1199"
 DIGEST = "0x" + "ab" * 32
 TX = "0x" + "cd" * 32
+OTHER_TX = "0x" + "ef" * 32
 WEI = 10**27 + 123_456_789_012_345_678  # a billion CST, to the last wei
 MICRO_USD_AMOUNT = 10**15 + 1  # a billion USD and a cent's ten-thousandth
 EPSILON = 1_000_500_000  # ε 1000.5
@@ -65,12 +66,16 @@ def test_wallet_balance(printed: Callable[[], str]) -> None:
 
 def test_wallet_history(printed: Callable[[], str]) -> None:
     entries = [Entry(block=30_000_000, timestamp=WHEN, what=what, amount=amount, unit=unit,
-                     counterparty=OTHER, ref=DIGEST, tx=TX)
-               for what, amount, unit in (("CST received", WEI, CST_WEI),
-                                          ("bid committed", MICRO_USD_AMOUNT, MICRO_USD),
-                                          ("ε granted", EPSILON, MICRO_EPS))]
+                     counterparty=OTHER, ref=DIGEST, tx=tx)
+               for what, amount, unit, tx in (("CST received", WEI, CST_WEI, OTHER_TX),
+                                              ("bid committed", MICRO_USD_AMOUNT, MICRO_USD, TX),
+                                              ("ε granted", EPSILON, MICRO_EPS, TX))]
     wallet._print_history(NAME, ADDRESS, entries)
-    assert short(TX) in printed()
+    shown = printed()
+    # Each transaction whole, as people copy it, once under the last entry it made.
+    assert shown.count(f"\n  tx {OTHER_TX}\n") == shown.count(f"\n  tx {TX}\n") == 1
+    assert shown.index("received") < shown.index(OTHER_TX) < shown.index("committed")
+    assert shown.index("granted") < shown.index(TX)
 
 
 def test_wallet_futures(printed: Callable[[], str]) -> None:
@@ -153,6 +158,30 @@ def test_market_index(printed: Callable[[], str]) -> None:
     assert "storage in europe-west-frankfurt" in shown and "1,000,000,000.000001" in shown
 
 
+@pytest.mark.parametrize("phase, priced, pending", [
+    ("challenge", False, "pending until priced"), ("price", False, "pending until priced"),
+    ("final", True, "pending until issued"),
+    ("final", False, "pending until issued")])  # at its reserve cost, the window passed
+def test_round_status_says_a_winners_payment_is_pending_until_it_is_issued(
+        printed: Callable[[], str], phase: str, priced: bool, pending: str) -> None:
+    bid = {"digest": DIGEST, "bidder": OTHER, "deposit_micro_usd": MICRO_USD_AMOUNT,
+           "payment_micro_usd": 0, "outcome": None}
+    round._print_status({
+        "round": ROUND, "phase": phase, "policy_id": ROUND,
+        "deadlines": {f"{phase}_ends_at": WHEN for phase in round.PHASE_ENDS},
+        "result": {"version": 1, "poster": ADDRESS, "fill_count": 1, "welfare_micro_usd": 1,
+                   "claimed": "optimal", "bound_micro_usd": 1, "priced": priced,
+                   "issued_count": 0, "closed": False},
+        "items": [],
+        "bids": [{**bid, "status": "revealed", "in_result": True},  # the winner, unissued
+                 {**bid, "status": "revealed", "in_result": False},  # a loser pays nothing
+                 {**bid, "status": "future", "in_result": True, "payment_micro_usd": 10**6}],
+    })
+    rows = " ".join(printed().split()).split(" bids ", 1)[1]
+    assert rows.count(pending) == 1 and "pending" not in rows.replace(pending, "")
+    assert " 0.00 " in rows and " 1.00 " in rows  # the loser's and the issued future's
+
+
 def test_round_policy_as_the_example_registers_it() -> None:
     from market.onchain import PolicyFile
     from market.readers import read_json_file
@@ -181,3 +210,49 @@ def test_a_human_line_wraps_to_80_columns_and_never_inside_an_id_or_a_name(
     assert shown.split() == (f"redeemed future {DIGEST}: its job on gpu-euw1-w49-confidential "
                              f"is open, committed to declaration {DIGEST} tx {TX}").split()
     assert shown.endswith(f"\ntx {TX}\n")
+
+
+def test_auction_run_shows_each_winners_payment_and_the_transactions(
+        printed: Callable[[], str]) -> None:
+    from market.result import Component, Fill, Loss, LossReason, Payment, PricedClearing, Status
+
+    lost = "0x" + "ef" * 32
+    result = PricedClearing(
+        allocation=[Fill(bid=DIGEST, bundle=1, items={"0": 1})],
+        losing=[Loss(bid=lost, reason=LossReason.OUTBID, bundle=0, item="0",
+                     detail="needs 1 units of gpu-euw1-w49-confidential, 0 left after "
+                            "higher-value bids")],
+        welfare=MICRO_USD_AMOUNT, bound=MICRO_USD_AMOUNT, gap=0.0, status=Status.OPTIMAL,
+        seconds=0.1, item_prices={"0": MICRO_USD_AMOUNT}, competitive_violation=0,
+        payments=[Payment(winner=DIGEST, total=13_070_333_333, components={
+            Component.SUPPLY_DEMAND: 13_070_333_333, Component.PRIVACY_RISK: 0,
+            Component.SAFETY_RISK: 0, Component.EQUITY: 0})])
+    auction._print_run(ROUND, result, {DIGEST: ADDRESS, lost: OTHER}, [TX, OTHER_TX])
+    shown = printed()
+    assert f"\ntx {TX}\ntx {OTHER_TX}\n" in shown  # each whole, on a line of its own
+    said = " ".join(shown.split())
+    assert said.startswith(f"round {ROUND}: optimal, 1 winner, welfare 1,000,000,000.00 USD; "
+                           f"posted in 2 transactions tx {TX} tx {OTHER_TX} ")
+    assert f"{short(DIGEST)} {short(ADDRESS)} won bundle 1 13,070.33" in said
+    assert f"{short(lost)} {short(OTHER)} lost: outbid — needs 1 units" in said
+    assert "payments this machine expects the oracle quorum to sign" in said
+
+
+def test_a_table_of_addresses_reads_each_keystore_once(
+        printed: Callable[[], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokens import wallets
+
+    monkeypatch.setenv("RCM_HOME", str(tmp_path))
+    (tmp_path / "keystores").mkdir()
+    for name, address in ((NAME, ADDRESS), ("bob", OTHER)):
+        (tmp_path / "keystores" / f"{name}.json").write_text(
+            f'{{"address": "{address.removeprefix("0x").lower()}"}}')
+    read = []
+    keystore_address = wallets.keystore_address
+    monkeypatch.setattr(wallets, "keystore_address", lambda path: read.append(path) or
+                        keystore_address(path))
+    entries = [Entry(block=block, timestamp=WHEN, what="CST received", amount=1, unit=CST_WEI,
+                     counterparty=OTHER, ref=None, tx=TX) for block in range(20)]
+    wallet._print_history(NAME, ADDRESS, entries)
+    assert printed().count(" bob") == 20  # every row names the counterparty's wallet
+    assert len(read) == 2  # each keystore once for the table, not once per row

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
@@ -23,6 +24,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 
+from chain.times import utc_text
 from tests.support import Cli
 from tokens import agent, wallets
 from tokens.errors import TokensError
@@ -235,3 +237,27 @@ def test_unlock_rejects_a_bad_duration_in_one_line(cli: Cli, duration: str, matc
 def test_unlock_with_a_wrong_password_starts_no_agent(cli: Cli) -> None:
     cli.rejects("wallet", "unlock", "alice", match="wrong password", rpc=False, password="nope")
     assert not (cli.home / "agent").exists()
+
+
+def test_unlock_lasts_an_hour_by_default_and_lock_says_when_an_unlock_expired(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RCM_HOME", str(cli.home))  # for the agent's status and the cleanup
+    try:
+        unlocked = cli.json("wallet", "unlock", "alice", rpc=False)
+        assert 3_590 <= unlocked["expires_at"] - time.time() <= 3_600  # the walkthrough fits
+        assert cli.json("wallet", "lock", "alice", rpc=False) == {
+            "name": "alice", "was_unlocked": True, "expired_at": None, "expired_at_iso": None}
+
+        expires_at = cli.json("wallet", "unlock", "alice", "--for", "1s", rpc=False)["expires_at"]
+        pid = agent.status("alice")["pid"]  # type: ignore[index]
+        deadline = time.monotonic() + 10
+        while agent.status("alice") is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert agent.status("alice") is None, f"agent {pid} outlived its unlock"
+        said = cli.ok("wallet", "lock", "alice", rpc=False)
+        assert " ".join(said.split()) == (
+            f"alice was already locked: its unlock had expired at {utc_text(expires_at)}")
+        # Said once: the next lock finds nothing to say of an unlock.
+        assert cli.ok("wallet", "lock", "alice", rpc=False) == "alice was not unlocked\n"
+    finally:
+        agent.lock("alice")

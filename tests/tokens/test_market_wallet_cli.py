@@ -126,7 +126,8 @@ def test_register_grant_sell_buy_and_list_a_budget(node: Node, tmp_path: Path) -
     granted = cli.ok("wallet", "budget", "grant", "owner", hex(int(dataset, 16))[:10], "bob",
                      "2")
     assert " ".join(granted.split()).startswith(f"granted 2 ε of {hex(expected)} to ")
-    cli.ok("wallet", "budget", "sell", "owner", dataset, "5", "--price", "3")
+    offered = cli.ok("wallet", "budget", "sell", "owner", dataset, "5", "--price", "3")
+    assert f"offered 5 ε of {hex(expected)} at 3.00 USD per ε" in " ".join(offered.split())
     usd = node.system.usd
     node.system.chain.send(
         usd.functions.mint(node.accounts["bob"].address, 50 * USD), node.governance

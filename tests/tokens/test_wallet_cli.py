@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chain.times import utc_text
 from tests.support import Cli, free_port, heavy_modules_loaded_by, running_testnet
 
 pytestmark = pytest.mark.hardhat
@@ -84,10 +86,18 @@ def test_stake_unstake_and_transfer(cli: Cli) -> None:
 
 
 def test_unbond_then_withdraw_only_after_the_delay(cli: Cli) -> None:
-    cli.ok("wallet", "unbond", "alice", "30")
+    first = cli.json("wallet", "unbond", "alice", "10")
+    assert first["unbonding_wei"] == str(10 * CST)
+    said = " ".join(cli.ok("wallet", "unbond", "alice", "20").split())
+    ready_at = cli.json("wallet", "balance", "alice")["unbonding_ready_at"]
+    assert ready_at >= first["unbonding_ready_at"]  # the delay restarted for all of it
+    assert said.startswith(f"started unbonding 20 CST; all 30 CST unbonding withdrawable from "
+                           f"{utc_text(ready_at)} (`rcm wallet withdraw alice`) tx 0x"), said
     cli.rejects("wallet", "withdraw", "alice", match="nothing to withdraw yet: 30 CST unbonds in "
                                                       "7 d, at ")
-    cli.ok("testnet", "advance", str(7 * 24 * 3600))
+    advanced = " ".join(cli.ok("testnet", "advance", str(7 * 24 * 3600)).split())
+    assert re.fullmatch(r"moved chain time 7 d forward: it is now \d{4}-\d\d-\d\d "
+                        r"\d\d:\d\d:\d\d UTC", advanced), advanced
     before = _balance(cli, "alice")["cst_wei"]
     withdrawn = cli.json("wallet", "withdraw", "alice")
     assert (withdrawn["usd_micro_usd"], int(withdrawn["cst_wei"])) == (0, 30 * CST)
@@ -173,7 +183,8 @@ def test_history_lists_transfers_oldest_first_with_time_and_tx(cli: Cli) -> None
         "CST received", str(2 * CST), "cst_wei", alice)
     assert last["timestamp_iso"].endswith("Z") and last["tx"].startswith("0x")
     assert [e["block"] for e in entries] == sorted(e["block"] for e in entries)
-    assert "CST received" in cli.ok("wallet", "history", "bob")
+    shown = cli.ok("wallet", "history", "bob")
+    assert "CST received" in shown and f"\n  tx {last['tx']}\n" in shown  # whole, to copy
     assert heavy_modules_loaded_by(cli, "wallet", "history", "bob") == []
 
 
