@@ -30,15 +30,23 @@ def emitted(system: System, contracts: list[Contract]) -> list[tuple[Contract, E
     return _decoded(system, contracts, None)
 
 
-def _decoded(system: System, contracts: list[Contract], topic: bytes | None
+def emitted_between(system: System, contracts: list[Contract], first_block: int,
+                    last_block: int) -> list[tuple[Contract, Event]]:
+    """Every event any of `contracts` emitted in blocks `first_block` to `last_block`
+    (inclusive), with its emitter, oldest first: what an indexer follows the chain by."""
+    return _decoded(system, contracts, None, first_block, last_block)
+
+
+def _decoded(system: System, contracts: list[Contract], topic: bytes | None,
+             first_block: int | None = None, last_block: int | None = None
              ) -> list[tuple[Contract, Event]]:
     by_address = {contract.address: contract for contract in contracts}
-    start = system.manifest.deploy_block
+    start = system.manifest.deploy_block if first_block is None else first_block
     if system.chain.embedded:
-        logs = _embedded_logs(system, set(by_address), start)
+        logs = _embedded_logs(system, set(by_address), start, last_block)
     else:
         query: dict[str, Any] = {"address": list(by_address), "fromBlock": hex(start),
-                                 "toBlock": "latest"}
+                                 "toBlock": "latest" if last_block is None else hex(last_block)}
         if topic is not None:
             query["topics"] = ["0x" + topic.hex()]
         logs = [Log.of(log) for log in system.chain.client.request("eth_getLogs", [query])]
@@ -53,12 +61,13 @@ def _decoded(system: System, contracts: list[Contract], topic: bytes | None
     return found
 
 
-def _embedded_logs(system: System, addresses: set[str], start: int) -> list[Log]:
+def _embedded_logs(system: System, addresses: set[str], start: int, end: int | None = None
+                   ) -> list[Log]:
     chain = system.chain.w3.provider.ethereum_tester.backend.chain  # type: ignore[attr-defined]
     wanted = {bytes.fromhex(address[2:]): address for address in addresses}
     found: list[Log] = []
     head = chain.get_canonical_head().block_number
-    for number in range(start, head + 1):
+    for number in range(start, (head if end is None else min(end, head)) + 1):
         block = chain.get_canonical_block_by_number(number)
         index = 0
         for transaction, receipt in zip(block.transactions, block.get_receipts(chain.chaindb),

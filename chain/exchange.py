@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from chain.abi_codec import keccak, to_checksum_address
 from chain.eip712 import Domain, Types, sign_typed, typed_digest
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 DOMAIN_NAME = "rcm FuturesExchange"
 DOMAIN_VERSION = "1"
 MAX_FEE_BPS = 100
+# OpenZeppelin's ECDSA refuses s above half the curve order: the malleable twin of a signature.
+SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 ORDER_TYPES = {
     "Order": [
@@ -142,6 +145,25 @@ def order_hash(domain: Domain, order: AnyOrder) -> bytes:
 def sign_order(account: Signer, domain: Domain, order: AnyOrder) -> bytes:
     types, primary = _typed(order)
     return sign_typed(account, domain, types, primary, order.message())
+
+
+def signer_of(digest: bytes, signature: bytes) -> str | None:
+    """Who signed `digest`, as the exchange recovers an externally owned maker: 65 bytes
+    r ‖ s ‖ v with v 27 or 28 and s in the lower half; None for any other signature, which
+    the exchange refuses (a contract maker's ERC-1271 check aside)."""
+    import coincurve
+
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        return None
+    s = int.from_bytes(signature[32:64], "big")
+    if not 0 < s <= SECP256K1_HALF_N:
+        return None
+    try:
+        public = coincurve.PublicKey.from_signature_and_message(
+            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None)
+    except ValueError:
+        return None
+    return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
 
 
 # ---- views ----

@@ -26,7 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "oracle": ("oracle", "Policy oracle nodes: init, serve, register, submit verdicts."),
     "risk": ("risk", "Score a job's safety risk with the regulator's rubric."),
     "trade": ("trade", "Sell and buy futures on the futures exchange by signed orders."),
-    "market": ("market", "Price history of items and the price index of each resource."),
+    "market": ("market", "The market service (order relay), price history and the price index."),
 }
 
 COMPLETION_OPTIONS = {"install_completion", "show_completion"}

@@ -28,6 +28,7 @@ from chain.errors import (
     StaleDeployment,
 )
 from chain.testnet import TestnetRunning
+from service.errors import RelayUnreachable
 from tokens.errors import RoundNotClosed, UnknownWallet
 
 HINTS: dict[type[RcmError], str] = {
@@ -39,6 +40,7 @@ HINTS: dict[type[RcmError], str] = {
     RoundNotClosed: "`rcm round finalise ROUND` closes it",
     TestnetRunning: "stop it with `rcm testnet stop`",
     InsufficientGas: "send it ETH; on a local chain, `rcm testnet fund NAME`",
+    RelayUnreachable: "start one with `rcm market serve`",
 }
 
 # typer validates numbers with pydantic, whose messages all begin so.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rcm.commands import market_serve
 from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, load_system, print_json
 from rcm.commands.tables import counted, paragraph, table
 
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
     from market.prices import IndexPoint, PricePoint
 
 app = typer.Typer(no_args_is_help=True,
-                  help="Price history and the price index of the market's items.")
+                  help="The market service (order relay), price history and the price index.")
+app.command()(market_serve.serve)
 
 ItemArgument = Annotated[str, typer.Argument(
     help="An item: its label (kind-region-slot-tier, as `rcm round status --json` labels "

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from rcm.commands import trade_relay
 from rcm.commands.common import (
     DEFAULT_RPC_URL,
     JsonOption,
@@ -87,3 +88,7 @@ def cancel_all(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOptio
     sent = wallet_on(name, rpc).cancel_all_orders()
     report(json_out, {"name": name, **sent_fields(sent)},
            with_tx(f"cancelled every order {name} has signed", sent.tx))
+
+
+app.command()(trade_relay.book)
+app.command()(trade_relay.trades)

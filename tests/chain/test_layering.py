@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ABOVE_CHAIN = ("market", "tokens", "oracle", "rcm")
+ABOVE_CHAIN = ("market", "tokens", "oracle", "service", "rcm")
 
 
 def test_no_package_above_chain_calls_a_contract_view() -> None:
@@ -39,7 +39,7 @@ def test_no_error_below_the_cli_names_a_command_or_a_flag() -> None:
 
     command = re.compile(r"`rcm |--[a-z]")
     found = [f"{path.relative_to(ROOT)}:{number}: {text!r}"
-             for package in ("chain", "tokens", "market", "oracle", "risk")
+             for package in ("chain", "tokens", "market", "oracle", "risk", "service")
              for path in sorted((ROOT / package).rglob("*.py"))
              for number, text in _raised_text(path) if command.search(text)]
     listed = "\n".join(found)
@@ -64,15 +64,16 @@ def test_risk_depends_on_nothing_of_ours_but_chains_pure_helpers() -> None:
 
 
 # What each package may import of ours besides itself (../shared/DESIGN.md: dependencies point
-# one way; market, oracle and tokens are peers over chain and risk).
+# one way; market, oracle and tokens are peers over chain and risk; the service is above them).
 MAY_IMPORT = {"chain": set(), "risk": {"chain"}, "tokens": {"chain", "risk"},
-              "market": {"chain", "risk"}, "oracle": {"chain", "risk"}}
+              "market": {"chain", "risk"}, "oracle": {"chain", "risk"},
+              "service": {"chain", "risk", "market", "oracle", "tokens"}}
 
 
 def test_dependencies_point_one_way() -> None:
     import ast
 
-    ours = {"chain", "tokens", "market", "oracle", "rcm", "risk"}
+    ours = {"chain", "tokens", "market", "oracle", "service", "rcm", "risk"}
     found = [f"{path.relative_to(ROOT)}: {name}"
              for package, allowed in MAY_IMPORT.items()
              for path in sorted((ROOT / package).rglob("*.py"))

@@ -53,6 +53,7 @@ NO_JSON = {
     ("enclave", "attest"): "prints the signed attestation, the file `oracle submit` reads",
     ("oracle", "init"): "writes key and config files; prints their paths",
     ("oracle", "serve"): "a server: it answers over HTTP and logs on stderr",
+    ("market", "serve"): "a server: it answers over HTTP and logs on stderr",
     ("testnet", "stop"): "stops the node; the fixture's teardown runs it",
 }
 # Documents checked where a test already builds what they need, with check_document:
@@ -65,6 +66,8 @@ ELSEWHERE = {
        for verb in ("sell", "fill", "cancel", "cancel-all")},
     **{("market", verb): "tests/rcm/test_market_prices_cli.py: a priced round and trades"
        for verb in ("prices", "index")},
+    **{("trade", verb): "tests/service/test_trade_relay_cli.py: a relay to read"
+       for verb in ("book", "trades")},
 }
 
 

@@ -1,0 +1,42 @@
+"""`rcm market serve`: the market service — the chain indexer and the order relay — on one
+port."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rcm.commands.common import DEFAULT_RPC_URL, RpcOption, load_system
+
+DEFAULT_PORT = 8800
+
+
+def serve(
+    rpc: RpcOption = DEFAULT_RPC_URL,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = DEFAULT_PORT,
+    db: Annotated[Path | None, typer.Option(
+        dir_okay=False, show_default=False,
+        help="The index's SQLite file; default $RCM_HOME/market.sqlite. One made for another "
+             "deployment starts over.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    poll_ms: Annotated[int, typer.Option(min=50, help="How often the indexer polls the "
+                                                      "chain for new blocks.")] = 500,
+) -> None:
+    """Index the deployment's events into SQLite and serve the order relay: POST /orders,
+    GET /orders/{hash}, /book, /trades, /health, /metrics, /openapi.json. Answers come from the
+    index, as fresh as its last poll; every fill is checked again on chain."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.background import opened, polling
+    from service.store import default_path
+
+    system = load_system(rpc)
+    path = db or default_path()
+    with opened(system, path) as service, polling(service.indexer, poll_ms / 1_000):
+        typer.echo(f"indexing chain {system.chain.chain_id} into {path} (block "
+                   f"{service.indexer.last_block}); relay on http://{host}:{port}", err=True)
+        uvicorn.run(create_app(service.relay), host=host, port=port, log_level="warning",
+                    access_log=False)

@@ -1,0 +1,93 @@
+"""The service as it runs: the indexer and the relay over one store file, the indexer
+polling the chain from a thread of its own."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from chain.errors import RcmError
+from chain.exchange import exchange_domain
+from chain.system import System
+from service.errors import ServiceError
+from service.indexer import Indexer
+from service.relay import Limits, Relay
+from service.store import connect
+
+POLL_SECONDS = 0.5
+STARTUP_SECONDS = 20
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    indexer: Indexer
+    relay: Relay
+
+
+@contextmanager
+def opened(system: System, path: Path, limits: Limits | None = None) -> Iterator[Service]:
+    """The indexer and the relay on `path`, each with its own connection; closed on exit."""
+    indexer_db, relay_db = connect(path), None
+    try:
+        indexer = Indexer(system, indexer_db)
+        relay_db = connect(path)
+        domain = exchange_domain(system.chain.chain_id, system.exchange.address)
+        yield Service(indexer, Relay(relay_db, domain, indexer.follow_funds, limits))
+    finally:
+        if relay_db is not None:
+            relay_db.close()
+        indexer_db.close()
+
+
+@contextmanager
+def polling(indexer: Indexer, every_seconds: float = POLL_SECONDS) -> Iterator[None]:
+    """Syncs the index now, then every `every_seconds` from a thread until exit. A failed
+    poll (the node unreachable) is logged and tried again at the next."""
+    indexer.sync()
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every_seconds):
+            try:
+                indexer.sync()
+            except (RcmError, OSError) as exc:
+                log.warning("indexing stopped at block %d: %s", indexer.last_block, exc)
+
+    thread = threading.Thread(target=run, name="rcm-indexer", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextmanager
+def serving(relay: Relay, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serves `relay` over HTTP at a free port of `host` from a thread; yields its URL."""
+    import time
+
+    import uvicorn
+
+    from service.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(relay), host=host, port=0,
+                                          log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name="rcm-relay", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise ServiceError("did not start", field="relay")
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()

@@ -1,0 +1,1 @@
+"""One module per resource: orders, book, trades, health, metrics."""

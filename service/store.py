@@ -1,0 +1,126 @@
+"""The service's SQLite file: its tables, and which deployment they describe.
+
+Every table is rebuilt from the chain except `orders`, which holds what makers posted to the
+relay. A store made for another deployment (another chain id, deploy block, exchange, or a
+deploy block whose hash changed: a restarted dev node) is emptied and started over, orders
+included, since their signatures bind the old exchange. Ids and hashes are BLOBs, addresses
+EIP-55 text; amounts that may pass 2^63 (balances, allowances) decimal text.
+
+A later table is added to `SCHEMA` (and its handlers to `service.handlers.HANDLERS`); a store
+opened with a schema version it was not made with starts over, and the indexer refills it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from chain.config import rcm_home
+
+SCHEMA_VERSION = "1"
+DEFAULT_FILE = "market.sqlite"
+
+SCHEMA = {
+    "meta": "key TEXT PRIMARY KEY, value TEXT NOT NULL",
+    # The round's items as `AskPosted` gave them.
+    "asks": "round_id INTEGER NOT NULL, item INTEGER NOT NULL, capacity_units INTEGER NOT NULL,"
+            " delivery_end INTEGER NOT NULL, PRIMARY KEY (round_id, item)",
+    # Each revealed bid's bundles as JSON [[items], [quantities]]: what its future delivers.
+    "revealed": "digest BLOB PRIMARY KEY, bundles TEXT NOT NULL",
+    # status: future | redeemed | expired; holder: the token's, once claimed (None when burned).
+    "futures": "future_id BLOB PRIMARY KEY, round_id INTEGER NOT NULL, bidder TEXT NOT NULL,"
+               " delivery_end INTEGER NOT NULL, status TEXT NOT NULL, claimed INTEGER NOT NULL,"
+               " holder TEXT",
+    "future_items": "future_id BLOB NOT NULL, round_id INTEGER NOT NULL, item INTEGER NOT NULL,"
+                    " units INTEGER NOT NULL, PRIMARY KEY (future_id, item)",
+    "exchange_approvals": "owner TEXT PRIMARY KEY, approved INTEGER NOT NULL",
+    "order_status": "order_hash BLOB PRIMARY KEY, status INTEGER NOT NULL",
+    "counters": "maker TEXT PRIMARY KEY, counter INTEGER NOT NULL",
+    "trades": "block INTEGER NOT NULL, log_index INTEGER NOT NULL, order_hash BLOB NOT NULL,"
+              " future_id BLOB NOT NULL, seller TEXT NOT NULL, buyer TEXT NOT NULL,"
+              " price_micro_usd INTEGER NOT NULL, fee_micro_usd INTEGER NOT NULL,"
+              " tx BLOB NOT NULL, timestamp INTEGER NOT NULL, PRIMARY KEY (block, log_index)",
+    # USD of the makers of buy orders, as of `block`: read at that block, not summed from
+    # transfers, since the payment token's history may predate the deployment.
+    "funds": "account TEXT PRIMARY KEY, balance_micro_usd TEXT NOT NULL,"
+             " allowance_micro_usd TEXT NOT NULL, block INTEGER NOT NULL",
+    # What makers posted; `sequence` is arrival order, the book's time priority.
+    "orders": "sequence INTEGER PRIMARY KEY AUTOINCREMENT, order_hash BLOB NOT NULL UNIQUE,"
+              " maker TEXT NOT NULL, side INTEGER NOT NULL, future_id BLOB, round_id INTEGER,"
+              " item INTEGER, min_quantity INTEGER, price_micro_usd INTEGER NOT NULL,"
+              " expires_at INTEGER NOT NULL, counter INTEGER NOT NULL, file TEXT NOT NULL",
+}
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS future_items_by_item ON future_items (round_id, item)",
+    "CREATE INDEX IF NOT EXISTS trades_by_future ON trades (future_id)",
+    "CREATE INDEX IF NOT EXISTS orders_by_maker ON orders (maker, expires_at)",
+    "CREATE INDEX IF NOT EXISTS orders_by_future ON orders (future_id)",
+    "CREATE INDEX IF NOT EXISTS orders_by_criteria ON orders (round_id, item)",
+)
+
+
+def default_path() -> Path:
+    return rcm_home() / DEFAULT_FILE
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What a store's rows belong to."""
+
+    chain_id: int
+    deploy_block: int
+    deploy_block_hash: bytes
+    exchange: str
+
+    def as_meta(self) -> dict[str, str]:
+        return {"schema_version": SCHEMA_VERSION, "chain_id": str(self.chain_id),
+                "deploy_block": str(self.deploy_block),
+                "deploy_block_hash": self.deploy_block_hash.hex(), "exchange": self.exchange}
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) on a WAL file, so the
+    relay reads while the indexer writes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                 timeout=30.0)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def open_for(connection: sqlite3.Connection, deployment: Deployment,
+             start_over: bool = False) -> bool:
+    """Makes the tables for `deployment`; True when the store was emptied first (it described
+    another deployment or schema, or `start_over`)."""
+    connection.execute(f"CREATE TABLE IF NOT EXISTS meta ({SCHEMA['meta']})")
+    stored = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+    wanted = deployment.as_meta()
+    stale = start_over or (bool(stored) and any(stored.get(key) != value
+                                                for key, value in wanted.items()))
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if stale:
+            for table in SCHEMA:
+                connection.execute(f"DROP TABLE IF EXISTS {table}")
+        for table, columns in SCHEMA.items():
+            connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+        for index in INDEXES:
+            connection.execute(index)
+        connection.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                               wanted.items())
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return stale
+
+
+def meta_int(connection: sqlite3.Connection, key: str) -> int | None:
+    row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def set_meta(connection: sqlite3.Connection, key: str, value: int) -> None:
+    connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
