@@ -10,6 +10,10 @@ some already. `gas_fill_sell_total`: the buyer fills the seller's signed sell or
 future with a 1 % fee (`fill_sell_nofee`: with no fee); `gas_fill_buy_total`: the seller fills
 the buyer's signed buy order, with the fee; `gas_fill_sell_unclaimed_total`: a sell order of a
 future never claimed, minted to the buyer through `ClearingHouse.claimFor`, with the fee.
+`gas_fill_criteria_total`: the seller fills the buyer's signed buy order by criteria (any
+future of the round with at least one unit of the item) with a claimed future, proven by its
+bid's terms, salt and one-bundle envelope, with the fee; `gas_fill_criteria_calldata`: what its
+calldata costs of that (4 gas a zero byte, 16 any other).
 `gas_cancel`: a maker cancels one order; `gas_increment_counter`: a maker's first increment.
 Each fill writes a fresh order status (zero to non-zero) and moves a future to an account that
 held none of it; the chain's clock is fixed, so every run reports the same gas.
@@ -24,9 +28,10 @@ import json
 
 from eth_account import Account
 
+from chain.bid import fill_args
 from chain.connection import connect
 from chain.deploy import deploy_system
-from chain.exchange import Side
+from chain.exchange import CriteriaOrder, Side
 from tests.contracts.exchange_fixtures import Exchange, future_id, issue_futures
 from tests.contracts.settlement_fixtures import USD, build_market
 
@@ -45,9 +50,9 @@ def measure() -> dict[str, int]:
     nodes = sorted((Account.from_key(bytes([0x40 + i]) * 32) for i in range(3)),
                    key=lambda node: int(node.address, 16))
     market = build_market(system, governance, auctioneer, provider, owner, [seller, buyer], nodes)
-    seller_bids = issue_futures(market, [seller, buyer], 4)[:4]
+    seller_bids = issue_futures(market, [seller, buyer], 5)[:5]
     futures = [future_id(market, bid) for bid in seller_bids]
-    claimed = [market.digest(bid) for bid in seller_bids[:3]]
+    claimed = [market.digest(bid) for bid in (*seller_bids[:3], seller_bids[4])]
     chain.send(system.clearing_house.functions.claim(claimed), seller)
     exchange = Exchange(market)
     exchange.approve(seller, buyer)
@@ -64,6 +69,13 @@ def measure() -> dict[str, int]:
     sell = fill(Side.SELL, futures[1], 2)
     buy = fill(Side.BUY, futures[2], 3)
     unclaimed = fill(Side.SELL, futures[3], 4)
+    proven = seller_bids[4]
+    criteria = CriteriaOrder(buyer.address, proven.round_id, proven.bundles[0].items[0], 1, PRICE,
+                             market.now() + 3_600, 6)
+    call = ex.fillCriteria(criteria.as_args(), exchange.sign(criteria, buyer),
+                           fill_args(proven, 0))
+    by_criteria = chain.send(call, seller).gas_used
+    calldata = sum(16 if byte else 4 for byte in call.data)
     order = exchange.order(seller, Side.SELL, futures[1], PRICE, salt=5)
     cancel = chain.send(ex.cancel([order.as_args()]), seller).gas_used
     increment = chain.send(ex.incrementCounter(), seller).gas_used
@@ -73,6 +85,8 @@ def measure() -> dict[str, int]:
         "gas_fill_sell_nofee_total": sell_nofee,
         "gas_fill_buy_total": buy,
         "gas_fill_sell_unclaimed_total": unclaimed,
+        "gas_fill_criteria_total": by_criteria,
+        "gas_fill_criteria_calldata": calldata,
         "gas_cancel": cancel,
         "gas_increment_counter": increment,
     }

@@ -282,9 +282,14 @@ contract ClearingHouse is IClearingHouse, ClearingHouseBase {
         return _redeemers[futureId];
     }
 
-    function futureOf(bytes32 futureId) external view returns (Status, bool, uint256) {
+    function futureOf(bytes32 futureId) external view returns (Status, bool, uint256, uint8) {
         BidState storage state = _bids[futureId].state;
-        return (state.status, state.flags & CLAIMED != 0, _asks[state.roundId][state.providerItem].deliveryEndTimestamp);
+        return (
+            state.status,
+            state.flags & CLAIMED != 0,
+            _asks[state.roundId][state.providerItem].deliveryEndTimestamp,
+            state.bundleIndex
+        );
     }
 
     function creditOf(address account) external view returns (uint256) {

@@ -255,15 +255,7 @@ contract ClearingHouseResults is ClearingHouseBase {
         bytes32[] calldata others = fill.otherBundleHashes;
         uint256 index = fill.bundleIndex;
         if (index > others.length) revert MalformedEnvelope(others.length + 1);
-        bytes32[] memory hashes = new bytes32[](others.length + 1);
-        for (uint256 k = 0; k < index; ++k) {
-            hashes[k] = others[k];
-        }
-        hashes[index] = BidLib.hashBundle(fill.bundle);
-        for (uint256 k = index; k < others.length; ++k) {
-            hashes[k + 1] = others[k];
-        }
-        bytes32 envelopeHash = BidLib.hashEnvelope(BidLib.hashBundles(hashes), fill.salt);
+        bytes32 envelopeHash = BidLib.hashEnvelope(fill.bundle, index, others, fill.salt);
         return _hashTypedDataV4(BidLib.hash(fill.terms, envelopeHash));
     }
 

@@ -12,6 +12,7 @@ import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {IClearingHouseTypes} from "./interfaces/IClearingHouseTypes.sol";
 import {IComputeFutures} from "./interfaces/IComputeFutures.sol";
 import {IFuturesExchange} from "./interfaces/IFuturesExchange.sol";
+import {BidLib} from "./libraries/BidLib.sol";
 import {OrderLib} from "./libraries/OrderLib.sol";
 
 /// @title Signed orders for compute futures, filled on chain: the future and the money in one
@@ -42,29 +43,37 @@ contract FuturesExchange is IFuturesExchange, AccessControl, EIP712, ReentrancyG
     }
 
     function fill(OrderLib.Order calldata order, bytes calldata signature) external nonReentrant {
+        if (order.side > OrderLib.BUY) revert UnknownSide(order.side);
         bytes32 hash_ = _hashTypedDataV4(OrderLib.hash(order));
-        _checkOrder(order, hash_);
-        _checkSignature(order.maker, hash_, signature);
-        _statuses[hash_] = OrderStatus.Filled;
-        bool claimed = _checkFuture(order.futureId);
+        _take(hash_, order.maker, order.priceMicroUsd, order.expiryTimestamp, order.counter, signature);
+        (IClearingHouseTypes.Status status, bool claimed, uint256 deliveryEnd,) =
+            clearingHouse.futureOf(bytes32(order.futureId));
+        _checkTradable(order.futureId, status, deliveryEnd);
         (address seller, address buyer) =
             order.side == OrderLib.SELL ? (order.maker, msg.sender) : (msg.sender, order.maker);
-        (address recipient, uint256 feeBps) = (_feeRecipient, _feeBps);
-        uint256 feeMicroUsd = order.priceMicroUsd * feeBps / BPS;
-        emit Traded(hash_, order.futureId, seller, buyer, order.priceMicroUsd, feeMicroUsd);
-        paymentToken.safeTransferFrom(buyer, seller, order.priceMicroUsd - feeMicroUsd);
-        if (feeMicroUsd != 0) paymentToken.safeTransferFrom(buyer, recipient, feeMicroUsd);
-        _deliver(seller, buyer, order.futureId, claimed);
+        _trade(hash_, order.futureId, seller, buyer, order.priceMicroUsd, claimed);
+    }
+
+    function fillCriteria(
+        OrderLib.CriteriaOrder calldata order,
+        bytes calldata signature,
+        IClearingHouseTypes.Fill calldata proof
+    ) external nonReentrant {
+        bytes32 hash_ = _hashTypedDataV4(OrderLib.hash(order));
+        _take(hash_, order.maker, order.priceMicroUsd, order.expiryTimestamp, order.counter, signature);
+        (uint256 futureId, bool claimed) = _provenFuture(order, proof);
+        _trade(hash_, futureId, msg.sender, order.maker, order.priceMicroUsd, claimed);
     }
 
     function cancel(OrderLib.Order[] calldata orders) external nonReentrant {
         for (uint256 i = 0; i < orders.length; ++i) {
-            OrderLib.Order calldata order = orders[i];
-            if (msg.sender != order.maker) revert NotMaker(msg.sender, order.maker);
-            bytes32 hash_ = _hashTypedDataV4(OrderLib.hash(order));
-            _requireOpen(hash_);
-            _statuses[hash_] = OrderStatus.Cancelled;
-            emit Cancelled(hash_, order.maker);
+            _cancel(orders[i].maker, _hashTypedDataV4(OrderLib.hash(orders[i])));
+        }
+    }
+
+    function cancelCriteria(OrderLib.CriteriaOrder[] calldata orders) external nonReentrant {
+        for (uint256 i = 0; i < orders.length; ++i) {
+            _cancel(orders[i].maker, _hashTypedDataV4(OrderLib.hash(orders[i])));
         }
     }
 
@@ -88,6 +97,10 @@ contract FuturesExchange is IFuturesExchange, AccessControl, EIP712, ReentrancyG
         return _hashTypedDataV4(OrderLib.hash(order));
     }
 
+    function criteriaOrderHash(OrderLib.CriteriaOrder calldata order) external view returns (bytes32) {
+        return _hashTypedDataV4(OrderLib.hash(order));
+    }
+
     function statusOf(bytes32 hash_) external view returns (OrderStatus) {
         return _statuses[hash_];
     }
@@ -102,15 +115,33 @@ contract FuturesExchange is IFuturesExchange, AccessControl, EIP712, ReentrancyG
 
     // ---- fill steps ----
 
-    function _checkOrder(OrderLib.Order calldata order, bytes32 hash_) private view {
-        if (order.side > OrderLib.BUY) revert UnknownSide(order.side);
-        if (order.priceMicroUsd == 0) revert ZeroPrice();
-        if (block.timestamp > order.expiryTimestamp) revert OrderExpired(hash_, order.expiryTimestamp);
+    /// @dev What every fill checks of its order, whatever it names, before marking it filled:
+    /// a positive price, not expired, another taker, the maker's current counter, still open,
+    /// signed by the maker.
+    function _take(
+        bytes32 hash_,
+        address maker,
+        uint256 priceMicroUsd,
+        uint64 expiryTimestamp,
+        uint256 counter,
+        bytes calldata signature
+    ) private {
+        if (priceMicroUsd == 0) revert ZeroPrice();
+        if (block.timestamp > expiryTimestamp) revert OrderExpired(hash_, expiryTimestamp);
         // Self-trades would print volume at any price with nothing changing hands.
-        if (msg.sender == order.maker) revert MakerIsTaker(order.maker);
-        uint256 current = _counters[order.maker];
-        if (order.counter != current) revert StaleCounter(order.maker, order.counter, current);
+        if (msg.sender == maker) revert MakerIsTaker(maker);
+        uint256 current = _counters[maker];
+        if (counter != current) revert StaleCounter(maker, counter, current);
         _requireOpen(hash_);
+        _checkSignature(maker, hash_, signature);
+        _statuses[hash_] = OrderStatus.Filled;
+    }
+
+    function _cancel(address maker, bytes32 hash_) private {
+        if (msg.sender != maker) revert NotMaker(msg.sender, maker);
+        _requireOpen(hash_);
+        _statuses[hash_] = OrderStatus.Cancelled;
+        emit Cancelled(hash_, maker);
     }
 
     function _requireOpen(bytes32 hash_) private view {
@@ -135,13 +166,68 @@ contract FuturesExchange is IFuturesExchange, AccessControl, EIP712, ReentrancyG
     }
 
     /// @dev A future trades while it can still be redeemed: issued and neither redeemed,
-    /// voided nor expired, its delivery not over. Returns whether its token was minted.
-    function _checkFuture(uint256 futureId) private view returns (bool claimed) {
-        IClearingHouseTypes.Status status;
-        uint256 deliveryEnd;
-        (status, claimed, deliveryEnd) = clearingHouse.futureOf(bytes32(futureId));
+    /// voided nor expired, its delivery not over.
+    function _checkTradable(uint256 futureId, IClearingHouseTypes.Status status, uint256 deliveryEnd) private view {
         if (status != IClearingHouseTypes.Status.Future) revert FutureNotTradable(futureId, status);
         if (block.timestamp > deliveryEnd) revert DeliveryOver(futureId, deliveryEnd);
+    }
+
+    /// @dev The future whose bid `proof` rebuilds, if it meets the order's criteria; returns
+    /// whether its token was minted. The clearing house keys a future by its bid's digest and
+    /// keeps which bundle won, so a bundle is proven with nothing stored for the exchange: a
+    /// bid's losing bundle, or any bundle of a made-up envelope, fails here.
+    function _provenFuture(OrderLib.CriteriaOrder calldata order, IClearingHouseTypes.Fill calldata proof)
+        private
+        view
+        returns (uint256 futureId, bool claimed)
+    {
+        if (proof.terms.roundId != order.roundId) revert WrongRound(order.roundId, proof.terms.roundId);
+        bytes32[] calldata others = proof.otherBundleHashes;
+        if (proof.bundleIndex > others.length) revert BundleIndexOutOfRange(proof.bundleIndex, others.length + 1);
+        bytes32 envelopeHash = BidLib.hashEnvelope(proof.bundle, proof.bundleIndex, others, proof.salt);
+        bytes32 digest = clearingHouse.bidDigest(proof.terms, envelopeHash);
+        futureId = uint256(digest);
+        IClearingHouseTypes.Status status;
+        uint256 deliveryEnd;
+        uint8 wonIndex;
+        (status, claimed, deliveryEnd, wonIndex) = clearingHouse.futureOf(digest);
+        if (status == IClearingHouseTypes.Status.None) revert ForgedBundle(futureId);
+        _checkTradable(futureId, status, deliveryEnd);
+        if (proof.bundleIndex != wonIndex) revert NotWonBundle(futureId, wonIndex, proof.bundleIndex);
+        _checkUnits(futureId, proof.bundle, order.item, order.minQuantity);
+    }
+
+    /// @dev A revealed bundle's items are strictly ascending, so the search stops past `item`.
+    function _checkUnits(uint256 futureId, BidLib.Bundle calldata bundle, uint16 item, uint32 minQuantity)
+        private
+        pure
+    {
+        uint16[] calldata items = bundle.items;
+        for (uint256 j = 0; j < items.length && items[j] <= item; ++j) {
+            if (items[j] != item) continue;
+            uint32 quantity = bundle.quantities[j];
+            if (quantity < minQuantity) revert TooFewUnits(futureId, item, quantity, minQuantity);
+            return;
+        }
+        revert ItemNotInBundle(futureId, item);
+    }
+
+    /// @dev The buyer pays the seller the price less the fee, and the fee to its recipient; the
+    /// future goes to the buyer.
+    function _trade(bytes32 hash_, uint256 futureId, address seller, address buyer, uint256 priceMicroUsd, bool claimed)
+        private
+    {
+        (address recipient, uint256 feeBps) = (_feeRecipient, _feeBps);
+        uint256 feeMicroUsd = priceMicroUsd * feeBps / BPS;
+        emit Traded(hash_, futureId, seller, buyer, priceMicroUsd, feeMicroUsd);
+        uint256 proceedsMicroUsd;
+        // The fee is at most MAX_FEE_BPS of the price.
+        unchecked {
+            proceedsMicroUsd = priceMicroUsd - feeMicroUsd;
+        }
+        paymentToken.safeTransferFrom(buyer, seller, proceedsMicroUsd);
+        if (feeMicroUsd != 0) paymentToken.safeTransferFrom(buyer, recipient, feeMicroUsd);
+        _deliver(seller, buyer, futureId, claimed);
     }
 
     /// @dev An unclaimed future is minted to the buyer by the clearing house, which checks that

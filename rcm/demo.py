@@ -28,7 +28,7 @@ from rcm.commands.tables import WIDTH, Table, counted, short
 from rcm.pricer import ChainReads
 
 if TYPE_CHECKING:
-    from chain.contract import Contract
+    from chain.contract import Contract, Receipt
     from chain.signer import Signer
     from market.model import Bid, Market
     from market.result import PricedClearing
@@ -44,10 +44,13 @@ USD = 10**6
 DEFAULT_DATASET = "0x" + "00" * 31 + "01"
 VIOLATOR_BID = "helixgen-llm-finetune"  # understates its ε at delivery
 RISK_VIOLATOR_BID = "nhs-sepsis-warning"  # declared fine-tuning, runs a training run
-RESOLD_BID = "pasteur-amr-discovery"  # its future is sold before delivery
+RESOLD_BID = "pasteur-amr-discovery"  # its future is sold twice before delivery
+SPECULATOR = "speculator"  # buys capacity by criteria, sells the future on
 RESALE_BUYER = "charite"
-RESALE_MARKUP = 500 * USD
-RESALE_ORDER_SECONDS = 3_600  # how long the seller's order stands
+SPECULATOR_MARKUP = 250 * USD  # what the speculator bids over the round's payment
+RESALE_MARKUP = 500 * USD  # and what it sells for
+RESALE_ORDER_SECONDS = 3_600  # how long each order stands
+EXCHANGE_FEE_BPS = 100
 ORACLE_NODES, ORACLE_THRESHOLD = 3, 2
 
 
@@ -348,35 +351,70 @@ class Demo:
         self.console.print(table)
 
     def resale(self, market: Consortium) -> bytes:
-        """The seller signs an order to sell its future, still unclaimed; the buyer fills it on
-        the futures exchange, and the USD and the future (minted to the buyer) move in that one
-        transaction."""
+        """A speculator signs a buy order by criteria — any future of the round delivering the
+        resold bundle's GPU item in full — and the future's winner fills it with that
+        future, still unclaimed (minted to the speculator in the fill). The speculator sells it
+        on by a sell order, which the consortium member who will run the job fills. Each fill
+        moves the USD and the future in one transaction; governance's 1 % fee comes out of
+        each seller's proceeds."""
+        from market.model import ResourceKind
         from tokens import trade
         from tokens.operations import fund, stake
 
         seller_bid = market.bid(RESOLD_BID)
-        seller, buyer = market.account(seller_bid.buyer), market.account(RESALE_BUYER)
+        winner, buyer = market.account(seller_bid.buyer), market.account(RESALE_BUYER)
+        speculator = market.account(SPECULATOR)
         future = market.digests[RESOLD_BID]
-        price = self.summary["payments_micro_usd"][RESOLD_BID] + RESALE_MARKUP
-        self.heading("resale", f"{seller_bid.buyer} sells its future to {RESALE_BUYER}")
-        order, signature = trade.sell_order(self.system, seller, future, price,
-                                            self.chain.pending_timestamp() + RESALE_ORDER_SECONDS)
-        fund(self.system, self.governance, buyer.address, 0, price, 0)
-        traded = trade.fill(self.system, buyer, order, signature)
+        paid = self.summary["payments_micro_usd"][RESOLD_BID]
+        bundle = seller_bid.bundles[self._record(future).bundle_index]
+        kinds = market.market.item_by_id
+        item = next(i for i in bundle.items if kinds[i].kind is ResourceKind.GPU)
+        units = bundle.items[item]
+        wanted = trade.Criteria(market.round_id, market.items[item], units)
+        self.heading("resale", f"{SPECULATOR} buys any future of the round with {units:,} "
+                               f"{kinds[item].unit}s of {item} from {seller_bid.buyer}, and "
+                               f"sells it on to {RESALE_BUYER}")
+        self.chain.send(self.system.exchange.functions.setFee(self.governance.address,
+                                                              EXCHANGE_FEE_BPS), self.governance)
+        first = paid + SPECULATOR_MARKUP
+        fund(self.system, self.governance, speculator.address, 0, first, 0)
+        bought = trade.buy_order(self.system, speculator, wanted, first,
+                                 self.chain.pending_timestamp() + RESALE_ORDER_SECONDS)
+        trades = [self._trade(trade.fill(self.system, winner, bought.order, bought.signature))]
+        second = paid + RESALE_MARKUP
+        sold = trade.sell_order(self.system, speculator, future, second,
+                                self.chain.pending_timestamp() + RESALE_ORDER_SECONDS)
+        fund(self.system, self.governance, buyer.address, 0, second, 0)
+        trades.append(self._trade(trade.fill(self.system, buyer, sold.order, sold.signature)))
         record = self._record(future)
         restake = required_stake_wei(self.system.vault, buyer.address, record.risk_bps,
                                      record.deposit_micro_usd)
         fund(self.system, self.governance, buyer.address, restake + CST, 0, 0)
         stake(self.system, buyer, restake + CST)
+        table = Table("seller", "buyer", "price USD", "fee USD", "proceeds USD", "gas",
+                      title="two fills on the futures exchange")
+        for done in trades:
+            table.add_row(done["seller_name"], done["buyer_name"],
+                          grouped(done["price_micro_usd"], "usd"),
+                          grouped(done["fee_micro_usd"], "usd"),
+                          grouped(done["proceeds_micro_usd"], "usd"), f"{done['gas']:,}")
+        self.console.print(table)
         held = future_balance(self.system.futures, buyer.address, future)
-        self.table("resale", [("price", f"{grouped(price, 'usd')} USD"),
-                              ("traded in one transaction", f"gas {traded.gas_used:,}"),
-                              (f"{RESALE_BUYER} holds", str(held)),
+        self.table("resale", [(f"{RESALE_BUYER} holds the future", "yes" if held else "no"),
                               ("its stake for the job", self.cst(restake))])
-        self.summary["resale"] = {"price_micro_usd": price, "restake_wei": restake,
-                                  "tx": "0x" + traded.transaction_hash.hex(),
-                                  "gas": traded.gas_used}
+        self.summary["resale"] = {"trades": trades, "restake_wei": restake}
         return future
+
+    def _trade(self, receipt: Receipt) -> dict[str, Any]:
+        """A fill as the summary shows it: who sold to whom, at what price, fee and proceeds."""
+        (traded,) = self.system.exchange.events_in(receipt, "Traded")
+        labels = {account: label for label, account in self.summary["accounts"].items()}
+        price, fee = int(traded.args["priceMicroUsd"]), int(traded.args["feeMicroUsd"])
+        return {"seller_name": labels[traded.args["seller"]],
+                "buyer_name": labels[traded.args["buyer"]],
+                "price_micro_usd": price, "fee_micro_usd": fee,
+                "proceeds_micro_usd": price - fee, "tx": "0x" + receipt.transaction_hash.hex(),
+                "gas": receipt.gas_used}
 
     def deliver(self, market: Consortium, urls: list[str], enclave: Enclave, future: bytes,
                 job: str) -> None:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tokens.futures import FutureView
     from tokens.history import Entry
     from tokens.operations import Balances
-    from tokens.trade import OrderFile
+    from tokens.trade import OrderFile, Signed
 
 Amount = str | int | Decimal
 
@@ -139,6 +139,30 @@ class Trade:
     fee_micro_usd: int
     seller: str
     buyer: str
+    sent: Sent
+
+
+@dataclass(frozen=True)
+class SignedOrder:
+    """An order signed into its file (`file`), and the approval its maker sent first so that
+    it can fill (None: none was needed)."""
+
+    file: OrderFile
+    approval: Sent | None
+
+    @classmethod
+    def of(cls, signed: Signed) -> SignedOrder:
+        from tokens.trade import OrderFile
+
+        approval = None if signed.approval is None else Sent.of(signed.approval)
+        return cls(OrderFile.of(signed.order, signed.signature), approval)
+
+
+@dataclass(frozen=True)
+class CounterMove:
+    """Every order signed before is cancelled; new ones carry `counter`."""
+
+    counter: int
     sent: Sent
 
 
@@ -459,43 +483,76 @@ class Wallet:
         return FutureAction([hex_id(i) for i in ids], Sent.of(claim(self._system, self.account,
                                                                     ids)))
 
-    def sell(self, future_id: str, price_usd: Amount, expires_at: int) -> OrderFile:
+    def sell(self, future_id: str, price_usd: Amount, expires_at: int) -> SignedOrder:
         """Signs an order to sell a future (claimed or not) on the futures exchange at
         `price_usd` until `expires_at` (unix seconds); lets the exchange move this wallet's
         futures first if it may not yet. Nothing else is sent: the buyer fills it."""
         from chain.amounts import to_units
-        from tokens.trade import OrderFile, sell_order
+        from tokens.trade import sell_order
 
-        order, signature = sell_order(self._system, self.account, self._future(future_id),
-                                      to_units(str(price_usd), "usd", "price_usd"), expires_at)
-        return OrderFile.of(order, signature)
+        signed = sell_order(self._system, self.account, self._future(future_id),
+                            to_units(str(price_usd), "usd", "price_usd"), expires_at)
+        return SignedOrder.of(signed)
 
-    def fill(self, signed: OrderFile | Path) -> Trade:
-        """Buys the future a signed sell order (or its file) offers: its price in USD
-        (approving the exchange for it if needed) against the future, in one transaction."""
+    def buy_future(self, future_id: str | None = None, *, round_id: int | None = None,
+                   item: int | None = None, min_quantity: int | None = None,
+                   price_usd: Amount, expires_at: int) -> SignedOrder:
+        """Signs an order to buy, at `price_usd` until `expires_at` (unix seconds), the future
+        `future_id`, or any future of round `round_id` whose won bundle delivers at least
+        `min_quantity` units of its item `item` (the item's index in the round): one or the
+        other. Lets the exchange take the price first if it may not yet; a seller fills it."""
+        from chain.amounts import to_units
+        from tokens.errors import TokensError
+        from tokens.trade import Criteria, buy_order
+
+        criteria = (round_id, item, min_quantity)
+        if future_id is not None and any(part is not None for part in criteria):
+            raise TokensError("names a future and criteria: one or the other",
+                              field="future_id")
+        wanted: bytes | Criteria
+        if future_id is not None:
+            wanted = bytes.fromhex(self.future_id(future_id)[2:])
+        elif round_id is None or item is None or min_quantity is None:
+            missing = next(name for name, part in zip(("round_id", "item", "min_quantity"),
+                                                      criteria, strict=True) if part is None)
+            raise TokensError("needed, with the others of round_id, item and min_quantity, "
+                              "when no future is named", field=missing)
+        else:
+            wanted = Criteria(round_id, item, min_quantity)
+        signed = buy_order(self._system, self.account, wanted,
+                           to_units(str(price_usd), "usd", "price_usd"), expires_at)
+        return SignedOrder.of(signed)
+
+    def fill(self, signed: SignedOrder | OrderFile | Path, future_id: str | None = None) -> Trade:
+        """Takes the other side of a signed order (or its file) in one transaction: buys the
+        future a sell order offers, or sells this wallet's future to a buy order — the one it
+        names or, for criteria, `future_id` or else this wallet's future that meets them with
+        the fewest units of the item. Approves the exchange for what it moves if needed."""
         from tokens.futures import hex_id
         from tokens.trade import fill
 
         signed = _order_file(signed)
         order = signed.order()
-        receipt = fill(self._system, self.account, order, signed.signature_bytes())
+        future = None if future_id is None else self._future(future_id)
+        receipt = fill(self._system, self.account, order, signed.signature_bytes(), future)
         (traded,) = self._system.exchange.events_in(receipt, "Traded")
         return Trade(hex_id(int(traded.args["futureId"]).to_bytes(32, "big")),
-                     order.price_micro_usd,
-                     int(traded.args["feeMicroUsd"]), order.maker, self.address,
-                     Sent.of(receipt))
+                     order.price_micro_usd, int(traded.args["feeMicroUsd"]),
+                     traded.args["seller"], traded.args["buyer"], Sent.of(receipt))
 
-    def cancel_order(self, signed: OrderFile | Path) -> Sent:
-        """Cancels one of this wallet's open orders (or its file)."""
+    def cancel_order(self, signed: SignedOrder | OrderFile | Path) -> Sent:
+        """Cancels one of this wallet's open orders, of either kind (or its file)."""
         from tokens.trade import cancel
 
         return Sent.of(cancel(self._system, self.account, _order_file(signed).order()))
 
-    def cancel_all_orders(self) -> Sent:
-        """Cancels every order this wallet has signed."""
+    def cancel_all_orders(self) -> CounterMove:
+        """Cancels every order this wallet has signed; orders it signs from now on carry the
+        new counter."""
         from tokens.trade import cancel_all
 
-        return Sent.of(cancel_all(self._system, self.account))
+        moved = cancel_all(self._system, self.account)
+        return CounterMove(moved.counter, Sent.of(moved.receipt))
 
     def transfer_future(self, to: str, future_id: str) -> FutureAction:
         from tokens.futures import hex_id, transfer
@@ -643,8 +700,10 @@ def _model(model: Any, value: Any, field: str) -> Any:
         raise MarketError(reason, field=f"{field}.{path}" if path else field) from None
 
 
-def _order_file(signed: OrderFile | Path) -> OrderFile:
+def _order_file(signed: SignedOrder | OrderFile | Path) -> OrderFile:
     from market.readers import read_json_file
     from tokens.trade import OrderFile
 
+    if isinstance(signed, SignedOrder):
+        return signed.file
     return signed if isinstance(signed, OrderFile) else read_json_file(signed, OrderFile)

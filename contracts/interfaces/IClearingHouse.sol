@@ -161,12 +161,13 @@ interface IClearingHouse is IClearingHouseTypes, IVerdictConsumer {
     function redeemerOf(bytes32 futureId) external view returns (address);
 
     /// @notice What a market needs to know of a future in one call: its record's status,
-    /// whether its token was minted, and when its delivery ends (the end of its provider item's
-    /// slot, after which it can no longer be redeemed).
+    /// whether its token was minted, when its delivery ends (the end of its provider item's
+    /// slot, after which it can no longer be redeemed) and which of its bid's bundles won (what
+    /// a buy order by criteria checks a proven bundle against).
     function futureOf(bytes32 futureId)
         external
         view
-        returns (Status status, bool claimed, uint256 deliveryEndTimestamp);
+        returns (Status status, bool claimed, uint256 deliveryEndTimestamp, uint8 bundleIndex);
     function providerBondOf(uint32 roundId, address provider) external view returns (ProviderBond memory);
     function creditOf(address account) external view returns (uint256);
     function roundCount() external view returns (uint32);

@@ -13,10 +13,11 @@ import {OrderLib} from "../libraries/OrderLib.sol";
 /// payment token for the price. A future its seller never claimed is minted straight to the
 /// buyer (`IClearingHouse.claimFor`). A future trades only while the clearing house holds it as
 /// status `Future` and before its delivery ends. Each order fills at most once.
-/// An order names one future. Buy orders by criteria (any future of a round delivering at
-/// least a quantity of an item) are the next slice: they will be a typed struct of their own,
-/// with its own type hash and fill entry point, so that orders signed today keep their hash;
-/// `side` is a uint8 so that other kinds of order can be told apart in it.
+/// An `Order` names one future. A `CriteriaOrder` buys any future of a round whose won bundle
+/// delivers at least a quantity of an item: its seller proves the future's bundle against the
+/// digest the clearing house keys the future by (`fillCriteria`), so buyers bid for capacity,
+/// not for one bidder's digest. The two are typed structs of their own, each with its type
+/// hash, so no signature of one is ever read as the other.
 interface IFuturesExchange {
     enum OrderStatus {
         Open,
@@ -37,6 +38,14 @@ interface IFuturesExchange {
     /// @dev The clearing house keeps each future's delivery end, not its slot's start, so the
     /// exchange stops trading a future when its delivery ends.
     error DeliveryOver(uint256 futureId, uint256 deliveryEndTimestamp);
+    error WrongRound(uint32 orderRoundId, uint32 roundId);
+    error BundleIndexOutOfRange(uint8 bundleIndex, uint256 bundleCount);
+    /// @dev The proof rebuilds a digest no bid has: its terms, salt, bundle or other bundles'
+    /// hashes are not those of a revealed bid.
+    error ForgedBundle(uint256 futureId);
+    error NotWonBundle(uint256 futureId, uint8 wonBundleIndex, uint8 bundleIndex);
+    error ItemNotInBundle(uint256 futureId, uint16 item);
+    error TooFewUnits(uint256 futureId, uint16 item, uint32 quantity, uint32 minQuantity);
     error FeeAboveMax(uint256 feeBps, uint256 maxFeeBps);
     error NoFeeRecipient(uint256 feeBps);
 
@@ -60,8 +69,23 @@ interface IFuturesExchange {
     /// basis points of the price) is taken from what the seller receives.
     function fill(OrderLib.Order calldata order, bytes calldata signature) external;
 
+    /// @notice Fills a buy order by criteria with the caller's future that `proof` proves: the
+    /// bid's terms, salt and won bundle in full, with its other bundles' struct hashes in order,
+    /// rebuild the bid's digest, which is the future's id (`IClearingHouse.bidDigest`). The
+    /// future must be of the order's round, the bundle the one the clearing house recorded as
+    /// won (`futureOf`), and deliver at least `minQuantity` units of the order's item. The
+    /// caller is the seller; otherwise as `fill`.
+    function fillCriteria(
+        OrderLib.CriteriaOrder calldata order,
+        bytes calldata signature,
+        IClearingHouseTypes.Fill calldata proof
+    ) external;
+
     /// @notice Cancels the caller's orders, each of which must be open.
     function cancel(OrderLib.Order[] calldata orders) external;
+
+    /// @notice Cancels the caller's orders by criteria, each of which must be open.
+    function cancelCriteria(OrderLib.CriteriaOrder[] calldata orders) external;
 
     /// @notice Cancels every order the caller signed with its current counter.
     function incrementCounter() external returns (uint256 counter);
@@ -71,6 +95,7 @@ interface IFuturesExchange {
     function setFee(address recipient, uint16 feeBps) external;
 
     function orderHash(OrderLib.Order calldata order) external view returns (bytes32);
+    function criteriaOrderHash(OrderLib.CriteriaOrder calldata order) external view returns (bytes32);
     function statusOf(bytes32 orderHash) external view returns (OrderStatus);
     function counterOf(address maker) external view returns (uint256);
     function fee() external view returns (address recipient, uint16 feeBps);

@@ -77,6 +77,25 @@ library BidLib {
         return keccak256(abi.encodePacked(bundleHashes));
     }
 
+    /// @notice The envelope's struct hash from one bundle in full, at `index` among the other
+    /// bundles' struct hashes in order, and the salt: what proves a bundle without the rest of
+    /// the envelope. The caller checks that `index` is at most `others.length`.
+    function hashEnvelope(Bundle calldata bundle, uint256 index, bytes32[] calldata others, bytes32 salt)
+        internal
+        pure
+        returns (bytes32)
+    {
+        bytes32[] memory hashes = new bytes32[](others.length + 1);
+        for (uint256 k = 0; k < index; ++k) {
+            hashes[k] = others[k];
+        }
+        hashes[index] = hashBundle(bundle);
+        for (uint256 k = index; k < others.length; ++k) {
+            hashes[k + 1] = others[k];
+        }
+        return hashEnvelope(hashBundles(hashes), salt);
+    }
+
     function hashBundle(Bundle calldata bundle) internal pure returns (bytes32) {
         return keccak256(
             abi.encode(

@@ -7,9 +7,17 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
-from chain.bid import Bid, Bundle
+from chain.bid import Bid, Bundle, fill_args
 from chain.contract import Contract, Receipt
-from chain.exchange import Order, Side, exchange_domain, order_hash, sign_order
+from chain.exchange import (
+    AnyOrder,
+    CriteriaOrder,
+    Order,
+    Side,
+    exchange_domain,
+    order_hash,
+    sign_order,
+)
 from chain.settlement import Phase
 from tests.contracts.settlement_fixtures import ASKS, USD, Market
 
@@ -57,17 +65,32 @@ class Exchange:
         deadline = self.market.now() + 3_600 if expiry is None else expiry
         return Order(maker.address, side, future, price, deadline, salt, counter)
 
-    def sign(self, order: Order, signer: LocalAccount) -> bytes:
+    def criteria(self, maker: LocalAccount | Contract, round_id: int, item: int,
+                 min_quantity: int, price: int, salt: int = 0, expiry: int | None = None,
+                 counter: int = 0) -> CriteriaOrder:
+        deadline = self.market.now() + 3_600 if expiry is None else expiry
+        return CriteriaOrder(maker.address, round_id, item, min_quantity, price, deadline, salt,
+                             counter)
+
+    def sign(self, order: AnyOrder, signer: LocalAccount) -> bytes:
         domain = exchange_domain(self.market.chain.chain_id, self.contract.address)
         return sign_order(signer, domain, order)
 
-    def hash(self, order: Order) -> bytes:
+    def hash(self, order: AnyOrder) -> bytes:
         return order_hash(exchange_domain(self.market.chain.chain_id, self.contract.address),
                           order)
 
     def fill(self, order: Order, signature: bytes, taker: LocalAccount) -> Receipt:
         return self.market.chain.send(self.contract.functions.fill(order.as_args(), signature),
                                       taker)
+
+    def fill_criteria(self, order: CriteriaOrder, signature: bytes, bid: Bid, bundle_index: int,
+                      taker: LocalAccount) -> Receipt:
+        """Fills a buy order by criteria with the future of `bid`, proven by its bundle
+        `bundle_index`."""
+        call = self.contract.functions.fillCriteria(order.as_args(), signature,
+                                                    fill_args(bid, bundle_index))
+        return self.market.chain.send(call, taker)
 
     def approve(self, *traders: LocalAccount) -> None:
         """Each trader lets the exchange move its futures and its USD."""

@@ -96,9 +96,16 @@ def test_closing_balances_follow_from_payments_change_resale_and_burns(
     _, summary = run
     market = consortium_instance()
     paid, balances = summary["payments_micro_usd"], summary["balances"]
-    resale = summary["resale"]["price_micro_usd"]
-    # The resale is one fill on the futures exchange: the USD and the future moved together.
-    assert 100_000 < summary["resale"]["gas"] < 200_000
+    by_criteria, resale = summary["resale"]["trades"]
+    # The future changed hands twice, each time in one fill on the futures exchange: the
+    # winner sold it to the speculator's buy order by criteria, the speculator to charite.
+    assert [(t["seller_name"], t["buyer_name"]) for t in (by_criteria, resale)] == [
+        ("institut-pasteur", "speculator"), ("speculator", "charite")]
+    for done in (by_criteria, resale):
+        assert 100_000 < done["gas"] < 200_000
+        assert done["fee_micro_usd"] == done["price_micro_usd"] // 100  # governance's 1 %
+        assert done["proceeds_micro_usd"] == done["price_micro_usd"] - done["fee_micro_usd"]
+    assert balances["speculator"]["usd_micro_usd"] == resale["proceeds_micro_usd"]
     placed = [bid for bid in market.bids if bid.id not in summary["refused"]]
     for bid in placed:
         assert bid.id in paid or bid.id in summary["clearing"]["losing"]
@@ -108,7 +115,7 @@ def test_closing_balances_follow_from_payments_change_resale_and_burns(
                        if bid.buyer == buyer)
         spent = sum(paid.get(bid.id, 0) for bid in placed if bid.buyer == buyer)
         # every deposit came back but what the winning bids pay; the resale moved USD
-        resold = {"institut-pasteur": resale, "charite": 0}.get(buyer, 0)
+        resold = {"institut-pasteur": by_criteria["proceeds_micro_usd"]}.get(buyer, 0)
         assert balances[buyer]["usd_micro_usd"] == deposits - spent + resold, buyer
         assert balances[buyer]["credit_micro_usd"] == 0
     # Every delivered job paid its provider, the violations too (the buyer was at fault).

@@ -63,7 +63,7 @@ ELSEWHERE = {
     ("round", "price"): "tests/rcm/test_round_attacks_cli.py: oracle nodes that price",
     ("oracle", "submit"): "tests/oracle/test_cli_quorum.py: oracle nodes that judge",
     **{("trade", verb): "tests/tokens/test_trade_cli.py: a won future to trade"
-       for verb in ("sell", "fill", "cancel", "cancel-all")},
+       for verb in ("sell", "buy", "fill", "cancel", "cancel-all")},
     **{("market", verb): "tests/rcm/test_market_prices_cli.py: a priced round and trades"
        for verb in ("prices", "index")},
     **{("trade", verb): "tests/service/test_trade_relay_cli.py: a relay to read"

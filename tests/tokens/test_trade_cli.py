@@ -1,11 +1,14 @@
 """`rcm trade` as people run it, against a Hardhat node: alice signs an order to sell the future
 she won into a file, bob fills it and holds the future, a second fill and a fill of a cancelled
-order are refused in one line, and every --json document follows the convention."""
+order are refused in one line; alice buys it back by criteria, which bob fills; a bad buy order
+is refused in one line; and every --json document follows the convention."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from tests.rcm.test_json_convention import check_document
 from tests.tokens.test_market_wallet_cli import Node
@@ -39,3 +42,50 @@ def test_a_future_is_sold_by_a_signed_order_file_and_filled_in_one_transaction(
     check_document(cli.json("trade", "cancel-all", "bob"), acts=True)
     node.rejects("alice", "trade", "sell", "alice", future, "--price", "1", "--out",
                  str(tmp_path / "gone.json"), match="FUTURE_ID: ")
+
+
+def test_a_buy_order_by_criteria_is_filled_by_a_holder_and_a_second_one_cancelled(
+        node: Node, future: str, tmp_path: Path) -> None:
+    """Bob holds the future the test above sold him: 3 units of item 1 of its round. Alice
+    buys it back by criteria, without naming it."""
+    cli = node.cli
+    (held,) = cli.json("wallet", "futures", "bob")
+    assert held["id"] == future
+    criteria = ["--round", str(held["round"]), "--item", "1", "--min-qty", "3"]
+    cli.ok("testnet", "fund", "alice", "--usd", "50")
+    order = tmp_path / "criteria.json"
+    signed = cli.json("trade", "buy", "alice", *criteria, "--price", "20", "--out", str(order))
+    check_document(signed)
+    assert (signed["side"], signed["round"], signed["item"], signed["min_quantity_units"]) == (
+        "buy", held["round"], 1, 3)
+    assert "tx" in signed["approval"]  # the exchange may now take alice's 20 USD
+    sold = cli.json("trade", "fill", "bob", str(order))
+    check_document(sold, acts=True)
+    assert (sold["future"], sold["seller"], sold["buyer"], sold["price_micro_usd"]) == (
+        future, node.accounts["bob"].address, node.accounts["alice"].address, 20_000_000)
+    assert [f["id"] for f in cli.json("wallet", "futures", "alice")] == [future]
+
+    again = tmp_path / "again.json"
+    cli.json("trade", "buy", "alice", *criteria, "--price", "20", "--out", str(again))
+    check_document(cli.json("trade", "cancel", "alice", str(again)), acts=True)
+    node.rejects("bob", "trade", "fill", "bob", str(again), match="ORDER: was cancelled already")
+    moved = cli.json("trade", "cancel-all", "alice")
+    check_document(moved, acts=True)
+    assert moved["counter"] == 1
+    assert "its orders now carry counter 2" in cli.ok("trade", "cancel-all", "alice")
+
+
+@pytest.mark.parametrize(("words", "match"), [
+    (["--round", "1", "--item", "1", "--min-qty", "3", "--price", "0"], "--price: "),
+    (["FUTURE", "--round", "1", "--item", "1", "--min-qty", "3", "--price", "1"],
+     "FUTURE: names a future and criteria: one or the other"),
+    (["--round", "1", "--item", "1", "--price", "1"], "--min-qty: needed"),
+    (["--round", "1", "--item", "9", "--min-qty", "3", "--price", "1"],
+     "--item: round 1 has no item 9"),
+])
+def test_a_bad_buy_order_is_refused_in_one_line(node: Node, future: str, tmp_path: Path,
+                                                words: list[str], match: str) -> None:
+    args = [future if word == "FUTURE" else word for word in words]
+    node.rejects("alice", "trade", "buy", "alice", *args, "--out", str(tmp_path / "o.json"),
+                 match=match)
+    assert not (tmp_path / "o.json").exists()
