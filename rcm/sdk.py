@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from market.prices import IndexPoint, PricePoint
     from market.round_book import Book
     from risk.declaration import Declaration
+    from service.client import RelayClient
     from tokens.budgets import DatasetView
     from tokens.futures import FutureView
     from tokens.history import Entry
@@ -216,6 +217,15 @@ class Market:
         from tokens.keyring import WalletAccount
 
         return Wallet(self, WalletAccount(name, password))
+
+    @staticmethod
+    def relay(url: str = "http://127.0.0.1:8800") -> RelayClient:
+        """The order relay at `url` (`rcm market serve`): `post_order(signed.file)`,
+        `order(id_or_prefix).file` (for `Wallet.fill`), `book(item, round_id)`, `trades()`;
+        a relay that cannot be reached or refuses raises `rcm.RcmError` naming the field."""
+        from service.client import RelayClient
+
+        return RelayClient(url)
 
     def wallet_of(self, account: Signer) -> Wallet:
         """A wallet over a key the script holds itself (any eth-account `Signer`)."""
@@ -542,9 +552,16 @@ class Wallet:
 
     def cancel_order(self, signed: SignedOrder | OrderFile | Path) -> Sent:
         """Cancels one of this wallet's open orders, of either kind (or its file)."""
+        (sent,) = self.cancel_orders([signed])
+        return sent
+
+    def cancel_orders(self, orders: Sequence[SignedOrder | OrderFile | Path]) -> list[Sent]:
+        """Cancels open orders of this wallet (or their files): one transaction per kind,
+        sent once every order has passed its checks."""
         from tokens.trade import cancel
 
-        return Sent.of(cancel(self._system, self.account, _order_file(signed).order()))
+        found = [_order_file(signed).order() for signed in orders]
+        return [Sent.of(receipt) for receipt in cancel(self._system, self.account, found)]
 
     def cancel_all_orders(self) -> CounterMove:
         """Cancels every order this wallet has signed; orders it signs from now on carry the

@@ -3,6 +3,8 @@ the status its error names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,8 +20,11 @@ from service.routes import book, health, metrics, orders, trades
 MAX_BODY_BYTES = 4_096
 
 
-def create_app(relay: Relay) -> FastAPI:
-    """The app serves `relay` and never closes its store: whoever opened it does that."""
+def create_app(relay: Relay, caught_up: Callable[[], None] | None = None) -> FastAPI:
+    """The app serves `relay` and never closes its store: whoever opened it does that.
+    `caught_up` (`Poller.caught_up`) returns once the index holds every block mined before it
+    was called: reads wait for it, and a refused order is checked once more after it, so a
+    client that just sent a transaction (an approval, a fill) reads its effect."""
     app = FastAPI(
         title="rcm order relay",
         version="1",
@@ -27,6 +32,7 @@ def create_app(relay: Relay) -> FastAPI:
         "book and the trades from an index of the chain. Every fill is checked on chain.",
     )
     app.state.relay = relay
+    app.state.caught_up = caught_up
     for module in (orders, book, trades, health, metrics):
         app.include_router(module.router)
     app.exception_handler(ServiceError)(_refused)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from service.relay import Limits, Relay
 from service.store import connect
 
 POLL_SECONDS = 0.5
+FRESH_SECONDS = 5.0
 STARTUP_SECONDS = 20
 log = logging.getLogger(__name__)
 
@@ -44,39 +45,68 @@ def opened(system: System, path: Path, limits: Limits | None = None) -> Iterator
         indexer_db.close()
 
 
-@contextmanager
-def polling(indexer: Indexer, every_seconds: float = POLL_SECONDS) -> Iterator[None]:
-    """Syncs the index now, then every `every_seconds` from a thread until exit. A failed
-    poll (the node unreachable) is logged and tried again at the next."""
-    indexer.sync()
-    stop = threading.Event()
+class Poller:
+    """Runs the indexer's syncs from its own thread, every `every_seconds` and whenever a
+    reader asks for a fresh index (`caught_up`)."""
 
-    def run() -> None:
-        while not stop.wait(every_seconds):
+    def __init__(self, indexer: Indexer, every_seconds: float) -> None:
+        self.indexer, self.every_seconds = indexer, every_seconds
+        self.wake, self.stop = threading.Event(), threading.Event()
+        self.synced = threading.Condition()
+        self.started = self.finished = 0
+
+    def caught_up(self, timeout_seconds: float = FRESH_SECONDS) -> None:
+        """Returns once a sync that started after the call has finished: whatever was mined
+        before it is indexed (read-your-writes for a client that just sent a transaction)."""
+        with self.synced:
+            wanted = self.started + 1
+            self.wake.set()
+            self.synced.wait_for(lambda: self.finished >= wanted, timeout_seconds)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.wake.wait(self.every_seconds)
+            self.wake.clear()
+            with self.synced:
+                self.started += 1
             try:
-                indexer.sync()
+                self.indexer.sync()
             except (RcmError, OSError) as exc:
-                log.warning("indexing stopped at block %d: %s", indexer.last_block, exc)
+                log.warning("indexing stopped at block %d: %s", self.indexer.last_block, exc)
+            finally:
+                with self.synced:
+                    self.finished = self.started
+                    self.synced.notify_all()
 
-    thread = threading.Thread(target=run, name="rcm-indexer", daemon=True)
+
+@contextmanager
+def polling(indexer: Indexer, every_seconds: float = POLL_SECONDS) -> Iterator[Poller]:
+    """Syncs the index now, then from a thread until exit (`Poller`). A failed poll (the node
+    unreachable) is logged and tried again at the next."""
+    indexer.sync()
+    poller = Poller(indexer, every_seconds)
+    thread = threading.Thread(target=poller.run, name="rcm-indexer", daemon=True)
     thread.start()
     try:
-        yield
+        yield poller
     finally:
-        stop.set()
+        poller.stop.set()
+        poller.wake.set()
         thread.join()
 
 
 @contextmanager
-def serving(relay: Relay, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serves `relay` over HTTP at a free port of `host` from a thread; yields its URL."""
+def serving(relay: Relay, host: str = "127.0.0.1",
+            caught_up: Callable[[], None] | None = None) -> Iterator[str]:
+    """Serves `relay` over HTTP at a free port of `host` from a thread (reads first waiting
+    for `caught_up`, as `create_app` says); yields its URL."""
     import time
 
     import uvicorn
 
     from service.app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(relay), host=host, port=0,
+    server = uvicorn.Server(uvicorn.Config(create_app(relay, caught_up), host=host, port=0,
                                           log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="rcm-relay", daemon=True)
     thread.start()

@@ -9,7 +9,7 @@ import httpx
 from pydantic import ValidationError
 
 from service.errors import RelayUnreachable, ServiceError
-from service.models import BookPublic, OrderPublic, PostedPublic, TradePublic
+from service.models import BookPublic, HealthPublic, OrderPublic, PostedPublic, TradePublic
 from tokens.trade import OrderFile
 
 TIMEOUT_SECONDS = 10.0
@@ -24,6 +24,9 @@ class RelayClient:
 
     def close(self) -> None:
         self.http.close()
+
+    def health(self) -> HealthPublic:
+        return HealthPublic.model_validate(self._request("GET", "/health"))
 
     def post_order(self, file: OrderFile) -> PostedPublic:
         body = file.model_dump_json(exclude_none=True)

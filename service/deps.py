@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from service.relay import Relay
 
@@ -14,4 +16,18 @@ async def get_relay(request: Request) -> Relay:
     return cast(Relay, request.app.state.relay)
 
 
+async def caught_up(request: Request) -> None:
+    """Waits, off the event loop, for the index to hold every block mined before the request,
+    when the app runs beside a poller (`rcm market serve`)."""
+    wait = cast(Callable[[], None] | None, request.app.state.caught_up)
+    if wait is not None:
+        await run_in_threadpool(wait)
+
+
+async def get_fresh_relay(request: Request) -> Relay:
+    await caught_up(request)
+    return await get_relay(request)
+
+
 RelayDep = Annotated[Relay, Depends(get_relay)]
+FreshRelayDep = Annotated[Relay, Depends(get_fresh_relay)]

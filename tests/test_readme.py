@@ -32,7 +32,7 @@ NOT_RUN = re.compile(r"^<!-- not run: .+ -->$")
 RPC_EXPORT = "export RCM_RPC=http://127.0.0.1:8545"
 MARK = "@@ README:"
 TIMEOUT_S = 300
-ORACLE_PORTS = (8701, 8702, 8703)  # `rcm oracle init`'s, as the README serves them
+SERVED_PORTS = (8701, 8702, 8703, 8800)  # `rcm oracle init`'s and the relay's, as it serves them
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,8 @@ def test_the_readme_walkthrough_runs_as_written(short_tmp: Path) -> None:
     tmp_path = short_tmp
     markdown = README.read_text()
     assert markdown.count(RPC_EXPORT) == 1
-    taken = [port for port in ORACLE_PORTS if _answers(port)]
-    assert not taken, f"ports {taken} are taken: the README's oracle nodes would not start"
+    taken = [port for port in SERVED_PORTS if _answers(port)]
+    assert not taken, f"ports {taken} are taken: the README's oracle nodes or relay would not start"
     blocks = shell_blocks(markdown)
     commands = {c.line: c.text for block in blocks for c in block}
     work, home, bin_dir = tmp_path / "work", tmp_path / "home", tmp_path / "bin"
@@ -146,6 +146,12 @@ def test_the_readme_walkthrough_runs_as_written(short_tmp: Path) -> None:
                      cleared), cleared  # the payment the README says it prints
     withdrawn = output_of("rcm wallet withdraw lab")
     assert withdrawn.startswith("withdrew ") and not withdrawn.startswith("withdrew 0.00 USD")
+    booked = output_of("rcm trade book --round $ROUND --item 0")
+    assert "no live orders" in booked, booked
+    traded = output_of("rcm trade trades")
+    assert "2 trades" in traded and "carol" in traded and "bob" in traded, traded
+    priced = output_of("rcm market prices $ROUND:0")
+    assert priced.count("trade") >= 2 and "clearing" in priced, priced
     verdict = json.loads(output_of("rcm oracle submit job.json"))
     assert (verdict["verdict"], verdict["fault"], verdict["clauses"]) == ("compliant", "none", [])
     assert len(verdict["signers"]) == 2
@@ -160,10 +166,10 @@ def _answers(port: int) -> bool:
 
 def _stop(walk: subprocess.Popen[str], env: dict[str, str], work: Path) -> None:
     """Whatever the walkthrough left running when it failed: the processes of its session (the
-    oracle nodes), the wallets' agents and the node `rcm testnet start` started."""
+    oracle nodes, the relay), the wallets' agents and the node `rcm testnet start` started."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(walk.pid, signal.SIGKILL)
     walk.wait()
-    for args in (["wallet", "lock", "alice"], ["wallet", "lock", "lab"],
-                 ["wallet", "lock", "governance"], ["testnet", "stop"]):
+    for args in ([*(["wallet", "lock", name] for name in ("alice", "lab", "carol", "governance")),
+                  ["testnet", "stop"]]):
         subprocess.run(["rcm", *args], cwd=work, env=env, capture_output=True, check=False)

@@ -7,6 +7,7 @@ revert is refused in a line, with nothing signed or sent."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -145,17 +146,21 @@ def fill(system: System, taker: Signer, order: AnyOrder, signature: bytes,
     return system.chain.send(exchange.functions.fill(order.as_args(), signature), taker)
 
 
-def cancel(system: System, maker: Signer, order: AnyOrder) -> Receipt:
-    """Cancels one of the maker's open orders, of either kind."""
-    if order.maker != maker.address:
-        raise TokensError("is not this wallet's order", field="order")
-    status = _status(system, order)
-    if status is not OrderStatus.OPEN:
-        raise TokensError(f"was {status.name.lower()} already", field="order")
+def cancel(system: System, maker: Signer, orders: Sequence[AnyOrder]) -> list[Receipt]:
+    """Cancels open orders of the maker, of either kind: one transaction per kind, sent once
+    every order has passed its checks."""
+    for order in orders:
+        if order.maker != maker.address:
+            raise TokensError("is not this wallet's order", field="order")
+        status = _status(system, order)
+        if status is not OrderStatus.OPEN:
+            raise TokensError(f"was {status.name.lower()} already", field="order")
     functions = system.exchange.functions
-    call = (functions.cancelCriteria([order.as_args()]) if isinstance(order, CriteriaOrder)
-            else functions.cancel([order.as_args()]))
-    return system.chain.send(call, maker)
+    named = [order.as_args() for order in orders if not isinstance(order, CriteriaOrder)]
+    criteria = [order.as_args() for order in orders if isinstance(order, CriteriaOrder)]
+    calls = ([functions.cancel(named)] if named else []) + (
+        [functions.cancelCriteria(criteria)] if criteria else [])
+    return [system.chain.send(call, maker) for call in calls]
 
 
 def cancel_all(system: System, maker: Signer) -> NewCounter:

@@ -113,6 +113,8 @@ def _time(timestamp: int) -> str:
 
 
 def _usd(micros: int) -> str:
-    from chain.amounts import amount_text
+    """To the cent: a trade's share of a bundle's price per unit has fractions of one
+    (`--json` has it exact)."""
+    from chain.amounts import grouped
 
-    return amount_text(micros, "usd")
+    return grouped(micros, "usd")

@@ -26,7 +26,8 @@ def serve(
 ) -> None:
     """Index the deployment's events into SQLite and serve the order relay: POST /orders,
     GET /orders/{hash}, /book, /trades, /health, /metrics, /openapi.json. Answers come from the
-    index, as fresh as its last poll; every fill is checked again on chain."""
+    index, which every read first brings up to the chain's head; every fill is checked again
+    on chain."""
     import uvicorn
 
     from service.app import create_app
@@ -35,8 +36,8 @@ def serve(
 
     system = load_system(rpc)
     path = db or default_path()
-    with opened(system, path) as service, polling(service.indexer, poll_ms / 1_000):
+    with opened(system, path) as service, polling(service.indexer, poll_ms / 1_000) as poller:
         typer.echo(f"indexing chain {system.chain.chain_id} into {path} (block "
                    f"{service.indexer.last_block}); relay on http://{host}:{port}", err=True)
-        uvicorn.run(create_app(service.relay), host=host, port=port, log_level="warning",
-                    access_log=False)
+        uvicorn.run(create_app(service.relay, poller.caught_up), host=host, port=port,
+                    log_level="warning", access_log=False)

@@ -15,7 +15,7 @@ from tokens.wallets import names_by_address
 if TYPE_CHECKING:
     from service.models import BookPublic, EntryPublic, TradePublic
 
-DEFAULT_RELAY = "http://127.0.0.1:8800"
+DEFAULT_RELAY_URL = "http://127.0.0.1:8800"
 TOP_SHOWN = 5
 
 RelayOption = Annotated[str, typer.Option("--relay", envvar="RCM_RELAY",
@@ -26,7 +26,7 @@ RoundOption = Annotated[int, typer.Option("--round", min=1, max=2**32 - 1,
                                           help="The round's id.")]
 
 
-def book(item: ItemOption, round_id: RoundOption, relay: RelayOption = DEFAULT_RELAY,
+def book(item: ItemOption, round_id: RoundOption, relay: RelayOption = DEFAULT_RELAY_URL,
          json_out: JsonOption = False) -> None:
     """The live orders for an item of a round: bids (buy orders for the round's futures that
     deliver it, and bids by criteria) and asks (sell orders of those futures), price levels
@@ -44,7 +44,7 @@ def trades(item: Annotated[int | None, typer.Option(
                "--item", min=0, max=2**16 - 1, help="Only futures delivering this item.")] = None,
            round_id: Annotated[int | None, typer.Option(
                "--round", min=1, max=2**32 - 1, help="Only futures of this round.")] = None,
-           relay: RelayOption = DEFAULT_RELAY, json_out: JsonOption = False) -> None:
+           relay: RelayOption = DEFAULT_RELAY_URL, json_out: JsonOption = False) -> None:
     """The exchange's last 100 fills, newest first, as the relay indexed them."""
     from service.client import RelayClient
 

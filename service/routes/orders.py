@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
-from service.deps import RelayDep
+from service.deps import FreshRelayDep, RelayDep, caught_up
+from service.errors import ServiceError
 from service.models import ErrorPublic, OrderPublic, PostedPublic
 from tokens.trade import OrderFile
 
@@ -28,12 +29,19 @@ HashPath = Annotated[str, Path(pattern=r"^(0x)?[0-9a-fA-F]{4,64}$",
         429: {"model": ErrorPublic, "description": "The maker has the most open orders kept."},
     },
 )
-async def post_order(file: OrderFile, relay: RelayDep) -> PostedPublic:
+async def post_order(file: OrderFile, relay: RelayDep, request: Request) -> PostedPublic:
     """Checks the maker's EIP-712 signature under the exchange's domain, the order's terms
     (price, expiry, counter, status, a tradable future or an existing round and item) and the
     maker's future and approval (a sell) or USD balance and allowance (a buy), against the
     indexed chain; keeps the order and answers its hash."""
-    # The checks are ~0.2 ms of CPU and SQLite on one connection: run on the event loop.
+    # The checks are ~0.2 ms of CPU and SQLite on one connection: run on the event loop. Only
+    # a refusal waits for the index to catch up (the maker's approval may be in the last block).
+    try:
+        return relay.post(file)
+    except ServiceError as refused:
+        if type(refused) is not ServiceError or request.app.state.caught_up is None:
+            raise
+    await caught_up(request)
     return relay.post(file)
 
 
@@ -44,5 +52,5 @@ async def post_order(file: OrderFile, relay: RelayDep) -> PostedPublic:
         422: {"model": ErrorPublic, "description": "The prefix names several orders."},
     },
 )
-async def read_order(order: HashPath, relay: RelayDep) -> OrderPublic:
+async def read_order(order: HashPath, relay: FreshRelayDep) -> OrderPublic:
     return relay.order(order)

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.deps import RelayDep
+from service.deps import FreshRelayDep
 from service.models import TradePublic
 
 router = APIRouter(tags=["trades"])
 
 
 @router.get("/trades")
-async def read_trades(relay: RelayDep,
+async def read_trades(relay: FreshRelayDep,
                       item: Annotated[int | None, Query(ge=0, lt=2**16)] = None,
                       round: Annotated[int | None, Query(ge=0, lt=2**32)] = None,
                       ) -> list[TradePublic]:

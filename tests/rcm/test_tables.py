@@ -147,7 +147,7 @@ def test_market_prices(printed: Callable[[], str]) -> None:
                    MICRO_USD_AMOUNT, 2**32 - 1, bytes(32), bytes(32), ADDRESS, OTHER)
         for source in Source])
     shown = printed()
-    assert label in shown and "1,000,000,000.000001" in shown
+    assert label in shown and "1,000,000,000.00" in shown
 
 
 def test_market_index(printed: Callable[[], str]) -> None:
@@ -155,7 +155,7 @@ def test_market_index(printed: Callable[[], str]) -> None:
                                     MICRO_USD_AMOUNT, median, ROUND, ROUND)
                          for median in (MICRO_USD_AMOUNT, None)])
     shown = printed()
-    assert "storage in europe-west-frankfurt" in shown and "1,000,000,000.000001" in shown
+    assert "storage in europe-west-frankfurt" in shown and "1,000,000,000.00" in shown
 
 
 @pytest.mark.parametrize("phase, priced, pending", [

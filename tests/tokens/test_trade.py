@@ -184,7 +184,7 @@ def test_a_criteria_fill_the_exchange_would_refuse_is_not_sent(
     refused(rival, "order: costs 25.00 USD, its maker lets the exchange take 0.00")
     chain.send(system.usd.functions.transfer(buyer.address, PRICE), outsider)
     refused(rival, "order: costs 25.00 USD, its maker holds 0.00")
-    trade.cancel(system, outsider, order)
+    trade.cancel(system, outsider, [order])
     refused(rival, "order: was cancelled already")
     assert signature == _signed_by(chain, system, outsider, order)
 

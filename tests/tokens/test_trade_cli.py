@@ -1,7 +1,8 @@
 """`rcm trade` as people run it, against a Hardhat node: alice signs an order to sell the future
 she won into a file, bob fills it and holds the future, a second fill and a fill of a cancelled
 order are refused in one line; alice buys it back by criteria, which bob fills; a bad buy order
-is refused in one line; and every --json document follows the convention."""
+is refused in one line; orders go through a relay served beside the node, by id; and every
+--json document follows the convention."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from oracle.node.spawn import free_port
+from service.background import opened, polling, serving
 from tests.rcm.test_json_convention import check_document
 from tests.tokens.test_market_wallet_cli import Node
 from tests.tokens.test_market_wallet_cli import future as future  # alice's, unclaimed
@@ -89,3 +92,41 @@ def test_a_bad_buy_order_is_refused_in_one_line(node: Node, future: str, tmp_pat
     node.rejects("alice", "trade", "buy", "alice", *args, "--out", str(tmp_path / "o.json"),
                  match=match)
     assert not (tmp_path / "o.json").exists()
+
+
+def test_orders_go_through_a_relay_by_id_and_leave_its_book_when_filled_or_cancelled(
+        node: Node, future: str, tmp_path: Path) -> None:
+    """Alice holds the future again (above). She posts a sell order to the relay; bob fills it
+    by its id's first digits; a buy order of bob's is cancelled by id; the book empties."""
+    cli = node.cli
+    with opened(node.system, tmp_path / "relay.sqlite") as service, \
+            polling(service.indexer, 0.05) as poller, \
+            serving(service.relay, caught_up=poller.caught_up) as url:
+        posted = cli.json("trade", "sell", "alice", future, "--price", "25", "--relay", url)
+        check_document(posted)
+        assert posted["relay"] == url and "file" not in posted
+        (held,) = cli.json("wallet", "futures", "alice")
+        where = ["--round", str(held["round"]), "--item", "1", "--relay", url]
+        book = cli.json("trade", "book", *where, rpc=False)
+        assert [ask["order"] for ask in book["top_asks"]] == [posted["order"]]
+        bought = cli.json("trade", "fill", "bob", posted["order"][:10], "--relay", url)
+        check_document(bought, acts=True)
+        assert (bought["future"], bought["price_micro_usd"]) == (future, 25_000_000)
+        wanted = cli.json("trade", "buy", "alice", "--round", str(held["round"]), "--item", "1",
+                          "--min-qty", "3", "--price", "5", "--relay", url)
+        bids = cli.json("trade", "book", *where, rpc=False)["top_bids"]
+        assert [bid["order"] for bid in bids] == [wanted["order"]]
+        cancelled = cli.json("trade", "cancel", "alice", wanted["order"], "--relay", url)
+        check_document(cancelled, acts=True)
+        emptied = cli.json("trade", "book", *where, rpc=False)
+        assert (emptied["top_asks"], emptied["top_bids"]) == ([], [])
+        (traded, *_) = cli.json("trade", "trades", "--relay", url, rpc=False)
+        assert (traded["buyer"], traded["price_micro_usd"]) == (
+            node.accounts["bob"].address, 25_000_000)
+        node.rejects("alice", "trade", "fill", "alice", "not-an-order", "--relay", url,
+                     match="ORDER: is neither an order file nor an order id")
+        node.rejects("alice", "trade", "fill", "alice", "0x00000000", "--relay", url,
+                     match="ORDER: no order 0x00000000… here")
+    gone = f"http://127.0.0.1:{free_port()}"
+    node.rejects("bob", "trade", "sell", "bob", future, "--price", "30", "--relay", gone,
+                 match=f"--relay: no relay answers at {gone}")
