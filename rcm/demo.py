@@ -402,8 +402,27 @@ class Demo:
         held = future_balance(self.system.futures, buyer.address, future)
         self.table("resale", [(f"{RESALE_BUYER} holds the future", "yes" if held else "no"),
                               ("its stake for the job", self.cst(restake))])
-        self.summary["resale"] = {"trades": trades, "restake_wei": restake}
+        history = self.price_history(market.round_id, market.items[item])
+        self.summary["resale"] = {"trades": trades, "restake_wei": restake,
+                                  "price_history": history}
         return future
+
+    def price_history(self, round_id: int, item: int) -> dict[str, Any]:
+        """The traded item's prices as `rcm market prices` shows them: the round's clearing
+        price, then each trade's share of the future's price, per unit."""
+        from market.price_history import read_price_history
+
+        points = read_price_history(self.system).series(f"{round_id}:{item}")
+        table = Table("source", "USD per unit", "units",
+                      title=f"prices of {points[0].item} (`rcm market prices`)")
+        for point in points:
+            table.add_row(point.source.value, grouped(point.price_per_unit_micro_usd, "usd"),
+                          f"{point.units:,}")
+        self.console.print(table)
+        return {"item": points[0].item,
+                "points": [{"source": point.source.value, "timestamp": point.timestamp,
+                            "price_per_unit_micro_usd": point.price_per_unit_micro_usd,
+                            "quantity_units": point.units} for point in points]}
 
     def _trade(self, receipt: Receipt) -> dict[str, Any]:
         """A fill as the summary shows it: who sold to whom, at what price, fee and proceeds."""

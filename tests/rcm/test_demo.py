@@ -106,6 +106,10 @@ def test_closing_balances_follow_from_payments_change_resale_and_burns(
         assert done["fee_micro_usd"] == done["price_micro_usd"] // 100  # governance's 1 %
         assert done["proceeds_micro_usd"] == done["price_micro_usd"] - done["fee_micro_usd"]
     assert balances["speculator"]["usd_micro_usd"] == resale["proceeds_micro_usd"]
+    # The traded item's history: its clearing price, then its share of each trade's price.
+    history = summary["resale"]["price_history"]
+    assert [point["source"] for point in history["points"]] == ["clearing", "trade", "trade"]
+    assert history["item"].startswith("gpu-")
     placed = [bid for bid in market.bids if bid.id not in summary["refused"]]
     for bid in placed:
         assert bid.id in paid or bid.id in summary["clearing"]["losing"]
