@@ -25,7 +25,7 @@ from chain.settlement import POSTED_VERSION, Phase, SolverStatus, Status
 from market.errors import MarketError
 from market.onchain import item_name
 from market.readers import read_json_file
-from market.result import Clearing, Fill, PricedClearing
+from market.result import Clearing, PricedClearing
 from market.result import Status as SolveStatus
 from market.round_book import (
     Book,
@@ -177,33 +177,17 @@ def _needed_welfare(system: System, book: Book) -> int:
 def price_report(system: System, book: Book, config_digest: bytes) -> PriceReport:
     """The Ethical Pricing Function's report on the round's final allocation, recomputed from
     the chain: what each oracle node signs. Only once the challenge window has closed."""
-    from market.eligibility import explain_losses, screen
+    from market.outcome import standing_clearing
     from market.pricing import price
 
     require_phase(book.round_id, book.state, book.phase, Phase.PRICE, "pricing")
-    version = book.state.standing_version
-    awards = [a for batch in read_batches(system, book.round_id, version) for a in batch]
-    rm = round_market(book)
-    market, at = rm.market, book.clearing_time
-    index = {bid.id: number for number, bid in enumerate(market.bids)}
-    allocation = []
-    for award in awards:
-        bid_id = "0x" + award.bid_digest.hex()
-        bundle = rm.model_bundle(bid_id, award.bundle_index)
-        allocation.append(Fill(bid=bid_id, bundle=bundle,
-                               items=market.bids[index[bid_id]].bundles[bundle].items))
-    filled = {index[fill.bid]: fill.bundle for fill in allocation}
-    welfare = Result.read(system.clearing_house, book.round_id, version).welfare_micro_usd
-    clearing = Clearing(allocation=allocation,
-                        losing=explain_losses(market, screen(market, at), filled),
-                        welfare=welfare, bound=welfare, gap=0.0, status=SolveStatus.FEASIBLE,
-                        seconds=0.0)
-    priced = price(market, clearing, at)
+    standing = standing_clearing(system, book)
+    priced = price(standing.round_market.market, standing.clearing, book.clearing_time)
     paid = {payment.winner: payment.total for payment in priced.payments}
     return PriceReport(
-        system.clearing_house.address, book.round_id, version,
+        system.clearing_house.address, book.round_id, book.state.standing_version,
         tuple(priced.item_prices[item_name(ask.item)] for ask in book.asks),
-        tuple(paid["0x" + award.bid_digest.hex()] for award in awards), config_digest)
+        tuple(paid["0x" + award.bid_digest.hex()] for award in standing.awards), config_digest)
 
 
 def submit_prices(system: System, sender: Signer, report: PriceReport,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Idempotent setup: a virtualenv in .venv with rcm installed editable (+dev), and node_modules
-# from the committed package-lock.json. Re-running only installs what changed.
+# Idempotent setup: a virtualenv in .venv with rcm installed editable (+dev), node_modules from
+# the committed package-lock.json (the compiler, Hardhat, and the dashboard's htmx and Vega),
+# and Debian's Chromium for the browser tests when it is missing and we are root. Re-running
+# only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +19,14 @@ fi
 if ! stamp_ok node_modules/.installed package-lock.json; then
     npm ci --no-audit --no-fund --loglevel=error
     touch node_modules/.installed
+fi
+# The browser tests drive Debian's Chromium with Playwright, not a browser Playwright fetches.
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    else
+        echo "bootstrap: no /usr/bin/chromium; the browser tests need it:" \
+             "sudo apt-get install -y chromium" >&2
+    fi
 fi

@@ -1,2 +1,2 @@
-"""The market service behind `rcm market serve`: a chain indexer into SQLite and the order
-relay that answers from it."""
+"""The market service behind `rcm market serve`: a chain indexer into SQLite, and the order
+relay and the dashboard that answer from it."""

@@ -1,5 +1,5 @@
-"""The relay's FastAPI application; a refusal is `{"detail": "<field>: …", "field": …}` with
-the status its error names."""
+"""The market service's FastAPI application: the order relay and the dashboard over one store.
+A refusal is `{"detail": "<field>: …", "field": …}` with the status its error names."""
 
 from __future__ import annotations
 
@@ -11,29 +11,34 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chain.errors import ChainError, RcmError
+from service.dashboard import Dashboard
 from service.errors import BodyTooLarge, MalformedOrder, ServiceError
 from service.models import ErrorPublic
 from service.relay import Relay
-from service.routes import book, health, metrics, orders, trades
+from service.routes import assets, book, health, metrics, orders, prices, rounds, trades
 
 # An order file is ~600 bytes; anything much larger is someone testing the relay's memory.
 MAX_BODY_BYTES = 4_096
 
 
 def create_app(relay: Relay, caught_up: Callable[[], None] | None = None) -> FastAPI:
-    """The app serves `relay` and never closes its store: whoever opened it does that.
-    `caught_up` (`Poller.caught_up`) returns once the index holds every block mined before it
-    was called: reads wait for it, and a refused order is checked once more after it, so a
-    client that just sent a transaction (an approval, a fill) reads its effect."""
+    """The app serves `relay`, and the dashboard through the relay's connection (every route
+    runs on the event loop, so the two never share it across threads); it never closes the
+    store: whoever opened it does that. `caught_up` (`Poller.caught_up`) returns once the
+    index holds every block mined before it was called: the relay's reads wait for it, and a
+    refused order is checked once more after it, so a client that just sent a transaction (an
+    approval, a fill) reads its effect."""
     app = FastAPI(
-        title="rcm order relay",
+        title="rcm market service",
         version="1",
         description="Keeps signed FuturesExchange orders that could fill now, and answers the "
-        "book and the trades from an index of the chain. Every fill is checked on chain.",
+        "book and the trades from an index of the chain. Every fill is checked on chain. The "
+        "dashboard's pages have JSON twins: /rounds.json, /rounds/{round}.json, /prices.json.",
     )
     app.state.relay = relay
     app.state.caught_up = caught_up
-    for module in (orders, book, trades, health, metrics):
+    app.state.dashboard = Dashboard(relay.db)
+    for module in (orders, book, trades, health, metrics, rounds, prices, assets):
         app.include_router(module.router)
     app.exception_handler(ServiceError)(_refused)
     app.exception_handler(RcmError)(_unreadable)

@@ -8,6 +8,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from service.dashboard import Dashboard
 from service.relay import Relay
 
 
@@ -31,3 +32,10 @@ async def get_fresh_relay(request: Request) -> Relay:
 
 RelayDep = Annotated[Relay, Depends(get_relay)]
 FreshRelayDep = Annotated[Relay, Depends(get_fresh_relay)]
+
+
+async def get_dashboard(request: Request) -> Dashboard:
+    return cast(Dashboard, request.app.state.dashboard)
+
+
+DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]

@@ -43,3 +43,21 @@ class BodyTooLarge(ServiceError):
 
 class RelayUnreachable(ServiceError):
     """The client could not reach the relay, or got no answer it understands."""
+
+
+class AssetNotFound(ServiceError):
+    """No dashboard asset of that name (HTTP 404)."""
+
+    status_code = 404
+
+
+class AssetMissing(ServiceError):
+    """A dashboard asset whose npm package is not installed (HTTP 503)."""
+
+    status_code = 503
+
+
+class RoundNotFound(ServiceError):
+    """No such round in the index (HTTP 404)."""
+
+    status_code = 404

@@ -1,6 +1,6 @@
 """What each event the service follows writes to the store: one function per (contract,
 event), registered in `HANDLERS`. A handler only writes rows inside the indexer's transaction
-for the event's block; the dashboard adds its tables' handlers here."""
+for the event's block. The relay's tables and the dashboard's are both filled here."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from chain.clearing_house import BidRecord
 from chain.contract import ZERO_ADDRESS, Event
 from chain.exchange import OrderStatus
-from chain.settlement import ask_from_event, bid_from_event
+from chain.policy import Rules
+from chain.settlement import POSTED_VERSION, Award, ask_from_event, bid_from_event
 from chain.system import System
+from market.onchain import market_item
+from market.outcome import round_losses
+from market.round_book import read_book
 
 
 @dataclass
@@ -36,11 +40,33 @@ def _id(value: int | bytes) -> bytes:
 # ---- ClearingHouse ----
 
 
+def round_opened(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    deadlines = event.args["deadlines"]
+    policy_id = int(event.args["policyId"])
+    # A registered policy's rules never change, so reading them now reads them as of opening.
+    rules = Rules.read(block.system.policies, policy_id)
+    db.execute("INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL,"
+               " NULL, NULL, 0)",
+               (event.args["roundId"], policy_id, deadlines["commitTimestamp"],
+                deadlines["revealTimestamp"], deadlines["postTimestamp"],
+                deadlines["challengeTimestamp"], deadlines["challengeTimestamp"],
+                rules.rates.pricing_window_seconds, block.timestamp))
+
+
 def ask_posted(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
     ask = ask_from_event(event.args["ask"])
-    db.execute("INSERT OR REPLACE INTO asks VALUES (?, ?, ?, ?)",
-               (event.args["roundId"], event.args["item"], ask.capacity,
-                ask.slot_start_timestamp + ask.slot_seconds))
+    item = int(event.args["item"])
+    db.execute("INSERT OR REPLACE INTO asks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               (event.args["roundId"], item, ask.capacity,
+                ask.slot_start_timestamp + ask.slot_seconds, event.args["provider"],
+                market_item(item, ask).label, ask.resource, ask.region,
+                ask.reserve_price_micro_usd))
+
+
+def committed(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    db.execute("INSERT OR REPLACE INTO commitments VALUES (?, ?, ?, ?, ?)",
+               (_id(event.args["digest"]), event.args["roundId"], event.args["bidder"],
+                event.args["terms"]["maxValueMicroUsd"], block.timestamp))
 
 
 def revealed(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
@@ -48,6 +74,51 @@ def revealed(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
     bundles = [[list(b.items), list(b.quantities)] for b in bid.bundles]
     db.execute("INSERT OR REPLACE INTO revealed VALUES (?, ?)",
                (_id(event.args["digest"]), json.dumps(bundles)))
+
+
+def batch_posted(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    args = event.args
+    round_id, version = int(args["roundId"]), int(args["version"])
+    db.executemany("INSERT OR REPLACE INTO awards VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(round_id, version, args["batch"], position, award.bid_digest,
+                     award.bundle_index, award.value_micro_usd, award.reserve_micro_usd)
+                    for position, award in enumerate(map(Award.from_event, args["awards"]))])
+    # The auctioneer's post stands from its first batch; a challenge only once it replaces it.
+    if version == POSTED_VERSION:
+        db.execute("UPDATE rounds SET standing_version = ?, welfare_micro_usd = ?"
+                   " WHERE round_id = ?", (version, args["welfareMicroUsd"], round_id))
+
+
+def solver_claimed(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    db.execute("UPDATE rounds SET solver_status = ?, bound_micro_usd = ? WHERE round_id = ?",
+               (event.args["status"], event.args["boundMicroUsd"], event.args["roundId"]))
+
+
+def result_replaced(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    args = event.args
+    db.execute("UPDATE rounds SET standing_version = ?, welfare_micro_usd = ?, challenge_end = ?"
+               " WHERE round_id = ?", (args["version"], args["welfareMicroUsd"],
+                                       args["challengeEndTimestamp"], args["roundId"]))
+
+
+def priced(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    round_id = int(event.args["roundId"])
+    db.execute("UPDATE rounds SET priced_version = ? WHERE round_id = ?",
+               (event.args["version"], round_id))
+    db.executemany("INSERT OR REPLACE INTO item_prices VALUES (?, ?, ?, ?)",
+                   [(round_id, item, price, block.timestamp)
+                    for item, price in enumerate(event.args["itemPricesMicroUsd"])])
+
+
+def closed(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    round_id = int(event.args["roundId"])
+    db.execute("UPDATE rounds SET closed = 1 WHERE round_id = ?", (round_id,))
+    # A closed round's book and result never change again: its losses, recomputed from the
+    # chain as it is now, are those as of this block.
+    losses = round_losses(block.system, read_book(block.system, round_id))
+    db.executemany("INSERT OR REPLACE INTO losses VALUES (?, ?, ?, ?, ?, ?)",
+                   [(bytes.fromhex(loss.bid[2:]), round_id, loss.reason.value, loss.bundle,
+                     loss.item, loss.detail) for loss in losses])
 
 
 def issued(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
@@ -61,8 +132,8 @@ def issued(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
     items, quantities = json.loads(bundles)[record.bundle_index]
     (delivery_end,) = db.execute("SELECT delivery_end FROM asks WHERE round_id = ? AND item = ?",
                                  (round_id, record.provider_item)).fetchone()
-    db.execute("INSERT OR REPLACE INTO futures VALUES (?, ?, ?, ?, 'future', 0, NULL)",
-               (future_id, round_id, record.bidder, delivery_end))
+    db.execute("INSERT OR REPLACE INTO futures VALUES (?, ?, ?, ?, 'future', 0, NULL, ?)",
+               (future_id, round_id, record.bidder, delivery_end, event.args["paymentMicroUsd"]))
     db.executemany("INSERT OR REPLACE INTO future_items VALUES (?, ?, ?, ?)",
                    [(future_id, round_id, item, units)
                     for item, units in zip(items, quantities, strict=True)])
@@ -139,8 +210,15 @@ def usd_approval(db: sqlite3.Connection, event: Event, block: BlockContext) -> N
 
 # Keyed by the contract's attribute on `System` and the event's name.
 HANDLERS: dict[tuple[str, str], Handler] = {
+    ("clearing_house", "RoundOpened"): round_opened,
     ("clearing_house", "AskPosted"): ask_posted,
+    ("clearing_house", "Committed"): committed,
     ("clearing_house", "Revealed"): revealed,
+    ("clearing_house", "BatchPosted"): batch_posted,
+    ("clearing_house", "SolverClaimed"): solver_claimed,
+    ("clearing_house", "ResultReplaced"): result_replaced,
+    ("clearing_house", "Priced"): priced,
+    ("clearing_house", "Closed"): closed,
     ("clearing_house", "Issued"): issued,
     ("clearing_house", "Redeemed"): redeemed,
     ("clearing_house", "Expired"): expired,

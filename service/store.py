@@ -18,20 +18,48 @@ from pathlib import Path
 
 from chain.config import rcm_home
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DEFAULT_FILE = "market.sqlite"
 
 SCHEMA = {
     "meta": "key TEXT PRIMARY KEY, value TEXT NOT NULL",
-    # The round's items as `AskPosted` gave them.
+    # A round as `RoundOpened` gave it, and what later events changed: the result standing
+    # (`BatchPosted` of the post, `ResultReplaced`), the solver's claim of the post, the priced
+    # version, closing. With the policy's pricing window, the phase follows from the time.
+    "rounds": "round_id INTEGER PRIMARY KEY, policy_id INTEGER NOT NULL,"
+              " commit_deadline INTEGER NOT NULL, reveal_deadline INTEGER NOT NULL,"
+              " post_deadline INTEGER NOT NULL, challenge_deadline INTEGER NOT NULL,"
+              " challenge_end INTEGER NOT NULL, pricing_window_seconds INTEGER NOT NULL,"
+              " opened_at INTEGER NOT NULL, standing_version INTEGER NOT NULL,"
+              " welfare_micro_usd INTEGER, solver_status INTEGER, bound_micro_usd INTEGER,"
+              " priced_version INTEGER, closed INTEGER NOT NULL",
+    # The round's items as `AskPosted` gave them; `label` is `market.model.item_label`'s.
     "asks": "round_id INTEGER NOT NULL, item INTEGER NOT NULL, capacity_units INTEGER NOT NULL,"
-            " delivery_end INTEGER NOT NULL, PRIMARY KEY (round_id, item)",
+            " delivery_end INTEGER NOT NULL, provider TEXT NOT NULL, label TEXT NOT NULL,"
+            " resource TEXT NOT NULL, region TEXT NOT NULL,"
+            " reserve_price_micro_usd INTEGER NOT NULL, PRIMARY KEY (round_id, item)",
+    # Each commitment's public terms (`Committed`).
+    "commitments": "digest BLOB PRIMARY KEY, round_id INTEGER NOT NULL, bidder TEXT NOT NULL,"
+                   " max_value_micro_usd INTEGER NOT NULL, committed_at INTEGER NOT NULL",
     # Each revealed bid's bundles as JSON [[items], [quantities]]: what its future delivers.
     "revealed": "digest BLOB PRIMARY KEY, bundles TEXT NOT NULL",
+    # Every result's awards (`BatchPosted`), in batch order and order within the batch.
+    "awards": "round_id INTEGER NOT NULL, version INTEGER NOT NULL, batch INTEGER NOT NULL,"
+              " position INTEGER NOT NULL, digest BLOB NOT NULL, bundle_index INTEGER NOT NULL,"
+              " value_micro_usd INTEGER NOT NULL, reserve_micro_usd INTEGER NOT NULL,"
+              " PRIMARY KEY (round_id, version, batch, position)",
+    # The quorum's clearing price of each item of a priced round (`Priced`, its latest).
+    "item_prices": "round_id INTEGER NOT NULL, item INTEGER NOT NULL,"
+                   " price_micro_usd INTEGER NOT NULL, priced_at INTEGER NOT NULL,"
+                   " PRIMARY KEY (round_id, item)",
+    # Why each losing bid of a closed round lost, as the auctioneer's own code finds it from
+    # the chain's events (`market.outcome.round_losses`): the chain does not hold it.
+    "losses": "digest BLOB PRIMARY KEY, round_id INTEGER NOT NULL, reason TEXT NOT NULL,"
+              " bundle INTEGER, item TEXT, detail TEXT NOT NULL",
     # status: future | redeemed | expired; holder: the token's, once claimed (None when burned).
     "futures": "future_id BLOB PRIMARY KEY, round_id INTEGER NOT NULL, bidder TEXT NOT NULL,"
                " delivery_end INTEGER NOT NULL, status TEXT NOT NULL, claimed INTEGER NOT NULL,"
-               " holder TEXT",
+               " holder TEXT, payment_micro_usd INTEGER NOT NULL",
     "future_items": "future_id BLOB NOT NULL, round_id INTEGER NOT NULL, item INTEGER NOT NULL,"
                     " units INTEGER NOT NULL, PRIMARY KEY (future_id, item)",
     "exchange_approvals": "owner TEXT PRIMARY KEY, approved INTEGER NOT NULL",
@@ -52,6 +80,8 @@ SCHEMA = {
               " expires_at INTEGER NOT NULL, counter INTEGER NOT NULL, file TEXT NOT NULL",
 }
 INDEXES = (
+    "CREATE INDEX IF NOT EXISTS commitments_by_round ON commitments (round_id)",
+    "CREATE INDEX IF NOT EXISTS losses_by_round ON losses (round_id, reason)",
     "CREATE INDEX IF NOT EXISTS future_items_by_item ON future_items (round_id, item)",
     "CREATE INDEX IF NOT EXISTS trades_by_future ON trades (future_id)",
     "CREATE INDEX IF NOT EXISTS orders_by_maker ON orders (maker, expires_at)",

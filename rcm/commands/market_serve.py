@@ -1,5 +1,5 @@
-"""`rcm market serve`: the market service — the chain indexer and the order relay — on one
-port."""
+"""`rcm market serve`: the market service — the chain indexer, the order relay and the
+dashboard — on one port."""
 
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ def serve(
     poll_ms: Annotated[int, typer.Option(min=50, help="How often the indexer polls the "
                                                       "chain for new blocks.")] = 500,
 ) -> None:
-    """Index the deployment's events into SQLite and serve the order relay: POST /orders,
-    GET /orders/{hash}, /book, /trades, /health, /metrics, /openapi.json. Answers come from the
-    index, which every read first brings up to the chain's head; every fill is checked again
-    on chain."""
+    """Index the deployment's events into SQLite and serve the order relay (POST /orders,
+    GET /orders/{hash}, /book, /trades, /health, /metrics, /openapi.json) and the dashboard
+    (/rounds, /rounds/{round}, /prices, each also as .json). Answers come from the index,
+    which every read of the relay first brings up to the chain's head; every fill is checked
+    again on chain."""
     import uvicorn
 
     from service.app import create_app
@@ -38,6 +39,7 @@ def serve(
     path = db or default_path()
     with opened(system, path) as service, polling(service.indexer, poll_ms / 1_000) as poller:
         typer.echo(f"indexing chain {system.chain.chain_id} into {path} (block "
-                   f"{service.indexer.last_block}); relay on http://{host}:{port}", err=True)
+                   f"{service.indexer.last_block}); relay and dashboard on "
+                   f"http://{host}:{port}/rounds", err=True)
         uvicorn.run(create_app(service.relay, poller.caught_up), host=host, port=port,
                     log_level="warning", access_log=False)

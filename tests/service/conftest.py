@@ -23,6 +23,7 @@ from service.relay import Limits
 from tests.contracts import conftest as contracts
 from tests.contracts.exchange_fixtures import Exchange, issue_futures
 from tests.contracts.settlement_fixtures import USD, Market
+from tests.service.market_fixtures import ClearedRound, cleared_round
 from tokens.trade import OrderFile
 
 auctioneer = contracts.auctioneer
@@ -86,6 +87,14 @@ def scene(market: Market, buyer: LocalAccount, rival: LocalAccount,
     exchange.approve(buyer, rival, outsider)
     round_id = market.record(market.digest(bids[0])).round_id
     return Scene(market, exchange, buyer, rival, outsider, bids, round_id)
+
+
+@pytest.fixture(scope="module")
+def cleared(market: Market, buyer: LocalAccount, rival: LocalAccount,
+            outsider: LocalAccount) -> ClearedRound:
+    """The dashboard's market: Alice (`buyer`) won, Bob (`rival`) lost twice, Carol
+    (`outsider`) bought Alice's future."""
+    return cleared_round(market, buyer, rival, outsider)
 
 
 @pytest.fixture

@@ -38,7 +38,9 @@ def test_the_openapi_document_lists_every_endpoint(
     _, client = service
     paths = client.get("/openapi.json").json()["paths"]
     assert set(paths) == {"/orders", "/orders/{order}", "/book", "/trades", "/health",
-                          "/metrics"}
+                          "/metrics", "/rounds", "/rounds.json", "/rounds/{round_id}",
+                          "/rounds/{round_id}.json", "/prices", "/prices.json",
+                          "/prices.vl.json"}
     assert set(paths["/orders"]["post"]["responses"]) >= {"201", "400", "409", "413", "422",
                                                           "429"}
 

@@ -1,0 +1,105 @@
+"""What the dashboard shows, as its pages' JSON twins give it: amounts in micro-USD, ids
+0x-hex, addresses EIP-55, times unix seconds (the chain's, as of the last block indexed)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+Outcome = Literal["won", "lost", "unrevealed", "pending"]
+
+
+class RoundRowPublic(BaseModel):
+    """One round as the rounds table lists it. `gap` is (bound − welfare) / max(welfare, 1),
+    as the auctioneer claimed its bound when it posted."""
+
+    round: int
+    phase: str
+    policy: int
+    commit_deadline: int
+    reveal_deadline: int
+    post_deadline: int
+    challenge_end: int
+    items: int
+    bids_committed: int
+    bids_revealed: int
+    winners: int
+    solver_status: str | None
+    welfare_micro_usd: int | None
+    bound_micro_usd: int | None
+    gap: float | None
+    priced: bool
+    closed: bool
+
+
+class RoundsPublic(BaseModel):
+    block: int
+    timestamp: int
+    rounds: list[RoundRowPublic]
+
+
+class ItemPublic(BaseModel):
+    item: int
+    label: str
+    resource: str
+    region: str
+    provider: str
+    capacity_units: int
+    allocated_units: int  # by the standing result
+    reserve_price_micro_usd: int
+    clearing_price_micro_usd: int | None  # the quorum's, once priced
+
+
+class BidPublic(BaseModel):
+    """A commitment and what became of it: a loser's reason, and the item and numbers behind
+    it in `detail`, are the auctioneer's code run on the chain's events (`market.outcome`)."""
+
+    bid: str  # its digest: its record's key and, if it won, its future's id
+    bidder: str
+    max_value_micro_usd: int
+    outcome: Outcome
+    bundle: int | None
+    payment_micro_usd: int | None
+    reason: str | None
+    item: str | None
+    detail: str | None
+
+
+class RoundPublic(BaseModel):
+    block: int
+    timestamp: int
+    round: RoundRowPublic
+    items: list[ItemPublic]
+    reasons: dict[str, int]  # losers per reason, of every bid
+    reason: str | None  # the filter applied to `bids`
+    bids: list[BidPublic]
+
+
+class PricePointPublic(BaseModel):
+    item: str
+    resource: str
+    region: str
+    round: int
+    timestamp: int
+    source: Literal["clearing", "trade"]
+    price_per_unit_micro_usd: int
+    units: int
+
+
+class IndexPointPublic(BaseModel):
+    resource: str
+    region: str
+    timestamp: int
+    index_micro_usd: int
+    clearing_micro_usd: int
+    trade_median_micro_usd: int | None
+    trade_count: int
+    excluded_trade_count: int
+
+
+class PricesPublic(BaseModel):
+    block: int
+    timestamp: int
+    prices: list[PricePointPublic]
+    index: list[IndexPointPublic]

@@ -1,0 +1,66 @@
+"""A market for the dashboard's tests on the embedded chain: one round cleared, priced and
+closed, with a winner and two losers for different reasons, and a day later one trade of the
+winner's future on the exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from chain.bid import Bid, Bundle
+from chain.exchange import Side
+from chain.settlement import Phase
+from market.result import LossReason
+from tests.contracts.exchange_fixtures import Exchange
+from tests.contracts.settlement_fixtures import ASKS, USD, Market
+
+WINNING_UNITS = 6  # of item 0's 10: the rival's 6 more do not fit
+TRADE_PRICE = 30 * USD
+DAY_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class ClearedRound:
+    market: Market
+    round_id: int
+    winner: Bid  # Alice's, of item 0
+    outbid: Bid  # Bob's, of item 0 too, worth less
+    below_reserve: Bid  # Bob's, of item 1, worth less than its units' reserve
+
+    def digest(self, bid: Bid) -> str:
+        return "0x" + self.market.digest(bid).hex()
+
+    @property
+    def reasons(self) -> dict[str, LossReason]:
+        return {self.digest(self.outbid): LossReason.OUTBID,
+                self.digest(self.below_reserve): LossReason.BELOW_RESERVE}
+
+
+def cleared_round(market: Market, alice: LocalAccount, bob: LocalAccount,
+                  carol: LocalAccount) -> ClearedRound:
+    """The round, and Carol buying Alice's future at `TRADE_PRICE` once Alice claimed it."""
+    round_id = market.open_round()
+    reserve = ASKS[0].reserve_price_micro_usd
+    winner = market.bid(alice, round_id, Bundle((0,), (WINNING_UNITS,), 20 * USD), nonce=1)
+    outbid = market.bid(bob, round_id, Bundle((0,), (WINNING_UNITS,), 10 * USD), nonce=2)
+    below = market.bid(bob, round_id, Bundle((1,), (2,), reserve), nonce=3)
+    bids = [(winner, alice), (outbid, bob), (below, bob)]
+    for bid, bidder in bids:
+        market.commit(bid, bidder)
+    market.enter(round_id, Phase.REVEAL)
+    for bid, bidder in bids:
+        market.reveal(bid, bidder)
+    market.enter(round_id, Phase.POST)
+    market.post(round_id, (winner, 0))
+    market.settle(round_id, [market.digest(outbid), market.digest(below)])
+    chain, system = market.chain, market.system
+    chain.send(system.clearing_house.functions.claim([market.digest(winner)]), alice)
+    chain.send(system.usd.functions.mint(carol.address, 100 * USD), market.governance)
+    exchange = Exchange(market)
+    exchange.approve(alice, carol)
+    chain.advance_time(DAY_SECONDS)
+    order = exchange.order(alice, Side.SELL, int.from_bytes(market.digest(winner), "big"),
+                           TRADE_PRICE, salt=1)
+    exchange.fill(order, exchange.sign(order, alice), carol)
+    return ClearedRound(market, round_id, winner, outbid, below)

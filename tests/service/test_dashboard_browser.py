@@ -1,0 +1,96 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright, against
+the service on a loopback port over a round cleared, priced and closed. Screenshots of the
+main views go to docs/img/. Without Chromium the tests fail with the command to install it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from chain.config import PROJECT_ROOT
+from service.background import Service, opened, serving
+from tests.service.market_fixtures import ClearedRound
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = PROJECT_ROOT / "docs" / "img"
+LIVE_UPDATE_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"no Chromium at {CHROMIUM}: install it with `apt-get install -y "
+                    "chromium` as root (scripts/bootstrap.sh does when it can)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def served(cleared: ClearedRound, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[Service, str]]:
+    path = tmp_path_factory.mktemp("dashboard") / "market.sqlite"
+    # The indexer syncs from the test's thread only: the embedded chain is not thread-safe,
+    # and the server reads the store alone.
+    with opened(cleared.market.system, path) as service, serving(service.relay) as url:
+        service.indexer.sync()
+        yield service, url
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1360, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
+def test_the_rounds_page_lists_the_round(cleared: ClearedRound, served: tuple[Service, str],
+                                        page: Page) -> None:
+    _, url = served
+    page.goto(f"{url}/rounds")
+    row = page.locator(f'tr[data-round="{cleared.round_id}"]')
+    expect(row.locator("td.phase")).to_have_text("closed")
+    page.screenshot(path=SCREENSHOTS / "rounds.png", full_page=True)
+
+
+def test_the_round_page_shows_the_winner_and_a_losers_reason(
+        cleared: ClearedRound, served: tuple[Service, str], page: Page) -> None:
+    _, url = served
+    page.goto(f"{url}/rounds")
+    page.click(f'tr[data-round="{cleared.round_id}"] a')
+    winner = page.locator(f'tr[data-bid="{cleared.digest(cleared.winner)}"]')
+    expect(winner.locator("td.outcome")).to_have_text("won")
+    loser = page.locator(f'tr[data-bid="{cleared.digest(cleared.outbid)}"]')
+    expect(loser.locator("td.reason")).to_have_text("outbid")
+    expect(loser.locator("td.detail")).to_contain_text("4 left after higher-value bids")
+    page.screenshot(path=SCREENSHOTS / "round.png", full_page=True)
+    page.select_option("select[name=reason]", "below_reserve")
+    page.click("form.filter button")
+    expect(page.locator("table.bids tbody tr")).to_have_count(1)
+    expect(page.locator("table.bids td.reason")).to_have_text("below_reserve")
+
+
+def test_the_prices_page_draws_the_chart(served: tuple[Service, str], page: Page) -> None:
+    _, url = served
+    page.goto(f"{url}/prices")
+    expect(page.locator("#chart svg").first).to_be_visible()
+    expect(page.locator("#chart svg path[aria-roledescription='line mark']").first
+           ).to_be_attached()
+    page.screenshot(path=SCREENSHOTS / "prices.png", full_page=True)
+
+
+def test_a_new_round_appears_on_the_rounds_page_without_a_reload(
+        cleared: ClearedRound, served: tuple[Service, str], page: Page) -> None:
+    service, url = served
+    page.goto(f"{url}/rounds")
+    page.evaluate("window.loadedOnce = true")
+    round_id = cleared.market.open_round()
+    service.indexer.sync()
+    row = page.locator(f'tr[data-round="{round_id}"]')
+    expect(row).to_be_visible(timeout=LIVE_UPDATE_MS)
+    expect(row.locator("td.phase")).to_have_text("commit")
+    assert page.evaluate("window.loadedOnce") is True  # htmx swapped the table, not the page
