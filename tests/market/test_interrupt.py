@@ -59,7 +59,8 @@ def _interrupted(market: Path, after_spawn: float, after_progress: float | None
     code = clear.wait(30)
     stopped = time.monotonic() - signalled
     reader.join()
-    return code, [line for line in lines if not line.startswith("[")], stopped
+    # A progress line starts with its `[component]`; a wrapped one continues indented.
+    return code, [line for line in lines if not line.startswith(("[", " "))], stopped
 
 
 @pytest.mark.parametrize(("after_spawn", "after_progress"), [
