@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 DOMAIN_NAME = "rcm FuturesExchange"
 DOMAIN_VERSION = "1"
 MAX_FEE_BPS = 100
+MAX_PRICE_MICRO_USD = 2**63 - 1
+"""The most an order may ask or offer: ~9.2 trillion USD, beyond what any USD supply pays
+(and what a SQLite integer holds, as the relay keeps orders)."""
 # OpenZeppelin's ECDSA refuses s above half the curve order: the malleable twin of a signature.
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 

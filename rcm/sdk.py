@@ -525,8 +525,8 @@ class Wallet:
         elif round_id is None or item is None or min_quantity is None:
             missing = next(name for name, part in zip(("round_id", "item", "min_quantity"),
                                                       criteria, strict=True) if part is None)
-            raise TokensError("needed, with the others of round_id, item and min_quantity, "
-                              "when no future is named", field=missing)
+            raise TokensError("needed when no future is named: an order by criteria names a "
+                              "round, an item and a minimum quantity", field=missing)
         else:
             wanted = Criteria(round_id, item, min_quantity)
         signed = buy_order(self._system, self.account, wanted,

@@ -16,7 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chain.eip712 import Domain
-from chain.exchange import AnyOrder, CriteriaOrder, OrderStatus, Side, order_hash, signer_of
+from chain.exchange import (
+    MAX_PRICE_MICRO_USD,
+    AnyOrder,
+    CriteriaOrder,
+    OrderStatus,
+    Side,
+    order_hash,
+    signer_of,
+)
 from market.book import Entry, Level, entries, why_dead
 from service import orders
 from service.books import Books
@@ -85,7 +93,7 @@ class Relay:
         if signer != order.maker:
             raise ServiceError(f"was made by {signer}, not the maker: another key, or another "
                                "exchange's or chain's domain", field="signature")
-        if order.price_micro_usd > SQLITE_MAX:
+        if order.price_micro_usd > MAX_PRICE_MICRO_USD:
             raise ServiceError("is beyond what any USD supply pays", field="price_micro_usd")
         if order.counter > SQLITE_MAX:
             raise ServiceError("is not the maker's counter", field="counter")
@@ -167,6 +175,10 @@ class Relay:
     # ---- GET /book ----
 
     def book(self, round_id: int, item: int) -> BookPublic:
+        if not self.db.execute("SELECT 1 FROM asks WHERE round_id = ? AND item = ?",
+                               (round_id, item)).fetchone():
+            raise OrderNotFound(f"round {round_id} has no item {item} (or the relay has not "
+                                "seen it yet)", field="item")
         started = time.perf_counter()
         now = self.now()
         live = self.books.live(self.db, round_id, item, now, meta_int(self.db, "last_block") or 0)

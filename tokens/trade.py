@@ -19,7 +19,9 @@ from chain.bid import fill_args
 from chain.clearing_house import Round, round_count
 from chain.compute_futures import is_operator
 from chain.erc20 import allowance, balance_of
+from chain.events import events
 from chain.exchange import (
+    MAX_PRICE_MICRO_USD,
     AnyOrder,
     CriteriaOrder,
     Order,
@@ -32,6 +34,7 @@ from chain.exchange import (
 )
 from chain.exchange import status_of as order_status
 from chain.futures_terms import revealed_bid
+from chain.settlement import ask_from_event
 from chain.times import unix_and_utc
 from tokens.errors import TokensError
 from tokens.futures import (
@@ -188,6 +191,9 @@ def _sign(system: System, maker: Signer, order: AnyOrder) -> bytes:
 def _require_terms(system: System, price_micro_usd: int, expiry_timestamp: int) -> None:
     if price_micro_usd <= 0:
         raise TokensError("must be above 0", field="price_usd")
+    if price_micro_usd > MAX_PRICE_MICRO_USD:
+        raise TokensError(f"is above {amount_text(MAX_PRICE_MICRO_USD, 'usd')} USD, beyond what "
+                          "any USD supply pays", field="price_usd")
     if expiry_timestamp <= system.chain.pending_timestamp():
         raise TokensError(f"{unix_and_utc(expiry_timestamp)} has passed", field="expiry")
 
@@ -203,6 +209,13 @@ def _require_criteria(system: System, wanted: Criteria) -> None:
                           f"{items - 1})", field="item")
     if wanted.min_quantity <= 0:
         raise TokensError("must be above 0", field="min_quantity")
+    (posted,) = events(system, system.clearing_house, "AskPosted", roundId=wanted.round_id,
+                       item=wanted.item)
+    capacity = ask_from_event(posted.args["ask"]).capacity
+    if wanted.min_quantity > capacity:
+        raise TokensError(f"round {wanted.round_id}'s item {wanted.item} has {capacity:,} "
+                          f"units in all: no future delivers {wanted.min_quantity:,} of it",
+                          field="min_quantity")
 
 
 def _require_fillable(system: System, taker: Signer, order: AnyOrder) -> None:

@@ -35,6 +35,7 @@ def serve(
     from service.background import opened, polling
     from service.store import default_path
 
+    _require_free(host, port)
     system = load_system(rpc)
     path = db or default_path()
     with opened(system, path) as service, polling(service.indexer, poll_ms / 1_000) as poller:
@@ -43,3 +44,16 @@ def serve(
                    f"http://{host}:{port}/rounds", err=True)
         uvicorn.run(create_app(service.relay, poller.caught_up), host=host, port=port,
                     log_level="warning", access_log=False)
+
+
+def _require_free(host: str, port: int) -> None:
+    """Refuses a port another process listens on, in one line, before the index is opened."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise typer.BadParameter(f"{host}:{port} is in use (a relay already serving?)",
+                                     param_hint="--port") from None

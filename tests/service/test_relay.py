@@ -172,6 +172,14 @@ def test_a_criteria_bid_no_item_of_the_round_can_fill_is_refused(
         _refused(client, scene.signed(bid, scene.carol), 422, "item")
 
 
+def test_the_book_of_an_item_no_round_offered_is_not_found(
+        scene: Scene, service: tuple[Service, TestClient]) -> None:
+    _, client = service
+    for round_id, item in ((scene.round_id, 9), (scene.round_id + 7, 0)):
+        answer = client.get("/book", params={"item": item, "round": round_id})
+        assert (answer.status_code, answer.json()["field"]) == (404, "item")
+
+
 # ---- orders leave the book by themselves ----
 
 

@@ -85,6 +85,10 @@ def test_a_buy_order_by_criteria_is_filled_by_a_holder_and_a_second_one_cancelle
     (["--round", "1", "--item", "1", "--price", "1"], "--min-qty: needed"),
     (["--round", "1", "--item", "9", "--min-qty", "3", "--price", "1"],
      "--item: round 1 has no item 9"),
+    (["--round", "1", "--item", "1", "--min-qty", "4000", "--price", "1"],
+     "--min-qty: round 1's item 1 has 10 units in all: no future delivers 4,000 of it"),
+    (["--round", "1", "--item", "1", "--min-qty", "3", "--price", "1e400"],
+     "--price: is above 9,223,372,036,854.775807 USD"),
 ])
 def test_a_bad_buy_order_is_refused_in_one_line(node: Node, future: str, tmp_path: Path,
                                                 words: list[str], match: str) -> None:
@@ -130,3 +134,14 @@ def test_orders_go_through_a_relay_by_id_and_leave_its_book_when_filled_or_cance
     gone = f"http://127.0.0.1:{free_port()}"
     node.rejects("bob", "trade", "sell", "bob", future, "--price", "30", "--relay", gone,
                  match=f"--relay: no relay answers at {gone}")
+
+
+def test_a_second_relay_on_a_port_in_use_is_refused_in_one_line(node: Node) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        node.cli.rejects("market", "serve", "--port", str(port),
+                         match=f"--port: 127.0.0.1:{port} is in use")
