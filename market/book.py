@@ -71,9 +71,11 @@ class Facts:
     """What decides whether an order can still fill, as of one moment. For a sell order,
     `maker_holds`: the maker holds the future (or won it and has not claimed it) and lets the
     exchange move its futures; for a buy order, `maker_funded`: its USD balance and allowance
-    toward the exchange each cover the price. `tradable`: the future is a `Future` whose
-    delivery has not ended, or (`criteria`, a bid by criteria) the round and item exist and
-    can deliver the quantity."""
+    toward the exchange each cover the price, and `maker_sells`: a buy order naming a future
+    whose maker is the one account that could sell it (its holder, or its unclaimed winner).
+    `tradable`: the future is a `Future` whose delivery has not ended, or (`criteria`, a bid
+    by criteria) the round has the item, its delivery has not ended, and a future of it that
+    someone other than the maker may sell delivers the quantity."""
 
     side: Side
     status: OrderStatus
@@ -84,6 +86,7 @@ class Facts:
     maker_holds: bool
     maker_funded: bool
     criteria: bool = False
+    maker_sells: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,12 +108,17 @@ def why_dead(facts: Facts, now_timestamp: int) -> Dead | None:
     if facts.expiry_timestamp < now_timestamp:
         return Dead("expires_at", f"{facts.expiry_timestamp} has passed")
     if not facts.tradable and facts.criteria:
-        return Dead("item", "is no item of the round that can deliver the quantity before "
-                            "its delivery ends")
+        return Dead("item", "has no future that another account may sell and that delivers "
+                            "the quantity before its delivery ends: nothing could fill the "
+                            "bid now")
     if not facts.tradable:
         return Dead("future", "is not tradable: not a future, or its delivery is over")
     if facts.side is Side.SELL and not facts.maker_holds:
         return Dead("maker", "does not hold the future or has not approved the exchange")
+    # The exchange refuses a maker's fill of its own order: listed, such a bid would be the
+    # best bid at any price its maker can cover, at no risk of ever paying it.
+    if facts.side is Side.BUY and facts.maker_sells:
+        return Dead("maker", "holds the future it bids for: no one else can sell it")
     if facts.side is Side.BUY and not facts.maker_funded:
         return Dead("maker", "lacks the USD or the allowance toward the exchange for the price")
     return None

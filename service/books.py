@@ -18,10 +18,11 @@ DEPTH_LEVELS = 50
 
 @dataclass
 class Book:
-    """One (round, item)'s live orders as of `block`, their makers, and until when time leaves
-    them all live; `depth`, `top_bids` and `top_asks` are worked out when first asked for."""
+    """One (round, item)'s live orders as of the block `block_hash`, their makers, and until
+    when time leaves them all live; `depth`, `top_bids` and `top_asks` are worked out when
+    first asked for."""
 
-    block: int
+    block_hash: str
     valid_until: int
     entries: list[Entry]
     makers: dict[bytes, str]
@@ -48,11 +49,13 @@ class Books:
         self._books: dict[tuple[int, int], Book] = {}
 
     def live(self, db: sqlite3.Connection, round_id: int, item: int, now_timestamp: int,
-             block: int) -> Book:
-        """The (round, item)'s live orders, judged again if the cached ones may be stale."""
+             block_hash: str) -> Book:
+        """The (round, item)'s live orders, judged again if the cached ones may be stale: the
+        last block indexed is known by its hash, since a reorg replaces a block by another of
+        the same number."""
         book = self._books.get((round_id, item))
-        if book is None or book.block != block or now_timestamp > book.valid_until:
-            book = Book(block, 2**63, [], {})
+        if book is None or book.block_hash != block_hash or now_timestamp > book.valid_until:
+            book = Book(block_hash, 2**63, [], {})
             for found in orders.listed(db, round_id, item, now_timestamp):
                 if why_dead(found.facts, now_timestamp) is None:
                     book.add(found.entry, found.maker, found.deadline)

@@ -11,9 +11,11 @@ import sqlite3
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from chain.contract import ZERO_ADDRESS, Contract, Event
 from chain.erc20 import allowance, balance_of
+from chain.errors import ChainError
 from chain.events import emitted_between
 from chain.rpc import quantity
 from chain.system import System
@@ -64,12 +66,15 @@ class Indexer:
         if head < self.last_block or not self._on_chain():
             with self.lock:
                 open_for(self.db, self.deployment, start_over=True)
+                # The followed makers' USD was read in blocks the chain dropped: read it again
+                # once caught up, unless a block of the new branch moves it first.
+                self.db.execute("UPDATE funds SET block = -1")
             started_over = True
         first, stored = self.last_block + 1, 0
         while self.last_block < head:
             start = self.last_block + 1
-            end = min(head, start + BLOCKS_PER_QUERY - 1)
-            stored += self._index(start, end)
+            stored += self._index(start, min(head, start + BLOCKS_PER_QUERY - 1))
+        self._reread_funds()
         return Progress(first, head, stored, started_over)
 
     def _on_chain(self) -> bool:
@@ -80,16 +85,48 @@ class Indexer:
         return stored is None or self._hash_of(self.last_block).hex() == stored[0]
 
     def _hash_of(self, number: int) -> bytes:
-        return bytes.fromhex(self.system.chain.client.block(number)["hash"][2:])
+        return bytes.fromhex(self._header(number)["hash"][2:])
+
+    def _emitted(self, start: int, end: int) -> tuple[list[tuple[Contract, Event]], int, str]:
+        """The events of blocks `start` to `end`, or of the widest span from `start` the node
+        answers, that span's last block, and its hash read just before the events. Nodes cap a
+        log query's answer (10,000 logs or a few MB), and anyone can fill a span with
+        zero-value payment-token transfers: without halving, the index would stop there for
+        good."""
+        contracts = list(dict.fromkeys(self.roles.values()))
+        while True:
+            anchor = self._header(end)["hash"]
+            try:
+                return emitted_between(self.system, contracts, start, end), end, anchor
+            except ChainError:
+                if end == start:
+                    raise
+                end = start + (end - start) // 2
+
+    def _header(self, number: int) -> dict[str, Any]:
+        found = self.system.chain.client.request("eth_getBlockByNumber", [hex(number), False])
+        if found is None:
+            raise ChainError(f"block {number} is gone: the chain reorganised", field="rpc")
+        return dict(found)
 
     def _index(self, start: int, end: int) -> int:
-        contracts = list(dict.fromkeys(self.roles.values()))
         by_block: dict[int, list[tuple[Contract, Event]]] = defaultdict(list)
-        for contract, event in emitted_between(self.system, contracts, start, end):
+        found, end, anchor = self._emitted(start, end)
+        for contract, event in found:
             by_block[event.block_number].append((contract, event))
-        numbers = sorted({*by_block, end})
+        numbers = sorted({*by_block, start, end})
         headers = self.system.chain.client.batch(
             [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        # The logs are of the blocks these headers name only if the span's last block is the
+        # one read before them (a hash seals every block before it), and the span follows the
+        # last block stored: else a fill a reorg dropped would be stored under the new block's
+        # hash, and pass every later check.
+        stored = self.db.execute("SELECT value FROM meta WHERE key = 'last_block_hash'"
+                                 ).fetchone()
+        if (None in headers or headers[-1]["hash"] != anchor
+                or (stored is not None and headers[0]["parentHash"] != "0x" + stored[0])):
+            raise ChainError(f"the chain reorganised while blocks {start} to {end} were read; "
+                             "they are read again at the next sync", field="rpc")
         for number, header in zip(numbers, headers, strict=True):
             with self.lock:
                 self.db.execute("BEGIN IMMEDIATE")
@@ -122,24 +159,40 @@ class Indexer:
         followed = [row[0] for row in self.db.execute(
             f"SELECT account FROM funds WHERE account IN ({marks})", touched)]
         for account in followed:
-            self._write_funds(account, block.number)
+            self._write_funds(account, block.number, self._read_funds(account, block.number))
 
-    def _write_funds(self, account: str, block: int) -> None:
+    def _read_funds(self, account: str, block: int) -> tuple[int, int]:
         token, exchange = self.system.payment_token, self.system.exchange.address
-        self.db.execute("INSERT OR REPLACE INTO funds VALUES (?, ?, ?, ?)",
-                        (account, str(balance_of(token, account, block)),
-                         str(allowance(token, account, exchange, block)), block))
+        return (balance_of(token, account, block),
+                allowance(token, account, exchange, block))
 
-    def follow_funds(self, account: str) -> None:
+    def _write_funds(self, account: str, block: int, funds: tuple[int, int]) -> None:
+        balance, allowed = funds
+        self.db.execute("INSERT OR REPLACE INTO funds VALUES (?, ?, ?, ?)",
+                        (account, str(balance), str(allowed), block))
+
+    def _reread_funds(self) -> None:
+        """Reads again, at the last block stored, the USD of makers read in dropped blocks."""
+        with self.lock:
+            for (account,) in self.db.execute("SELECT account FROM funds WHERE block < 0"
+                                              ).fetchall():
+                self._write_funds(account, self.last_block,
+                                  self._read_funds(account, self.last_block))
+
+    def follow_funds(self, account: str, price_micro_usd: int) -> None:
         """Keeps `account`'s USD balance and allowance toward the exchange from now on (a
-        maker's first buy order): read at the last block stored, then at each block that
-        moves them."""
+        maker's first buy order it can pay): read at the last block stored, then at each block
+        that moves them. An account short of the price is not followed: keys cost nothing, and
+        each account followed costs two calls at every block that touches it, for good."""
         with self.lock:
             if self.db.execute("SELECT 1 FROM funds WHERE account = ?", (account,)).fetchone():
                 return
+            funds = self._read_funds(account, self.last_block)
+            if min(funds) < price_micro_usd:
+                return
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self._write_funds(account, self.last_block)
+                self._write_funds(account, self.last_block, funds)
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")

@@ -35,6 +35,14 @@ _CRITERIA_LISTED = _FACTS.format(
     " WHERE o.round_id = ? AND o.item = ? AND o.future_id IS NULL AND o.expires_at >= ?")
 _ONE = _FACTS.format(units="o.min_quantity", round_id="o.round_id", item="o.item",
                      source="orders o") + " WHERE o.order_hash = ?"
+# What a criteria bid of (round, item) can be filled with: each tradable future's units of the
+# item, most first, and who may sell it (its holder, or its unclaimed winner).
+_SUPPLY = """
+SELECT fi.units, CASE WHEN f.claimed THEN f.holder ELSE f.bidder END
+FROM future_items fi JOIN futures f ON f.future_id = fi.future_id
+WHERE fi.round_id = ? AND fi.item = ? AND f.status = 'future' AND f.delivery_end >= ?
+ORDER BY fi.units DESC
+"""
 
 
 # Looked up rather than called: a book judges thousands of rows per answer.
@@ -54,7 +62,26 @@ class Listed:
     deadline: int
 
 
-def _listed(row: tuple, now_timestamp: int) -> Listed:  # type: ignore[type-arg]
+def _supply(db: sqlite3.Connection, round_id: int, item: int, now_timestamp: int
+            ) -> list[tuple[int, str]]:
+    return list(db.execute(_SUPPLY, (round_id, item, now_timestamp)))
+
+
+def _met(supply: list[tuple[int, str]], min_quantity: int, maker: str) -> bool:
+    """Whether a future someone other than `maker` may sell delivers `min_quantity` units: a
+    bid no such future meets can only fill once one is issued or changes hands, and until
+    then would be a best bid that never fills."""
+    for units, seller in supply:
+        if units < min_quantity:
+            return False
+        if seller != maker:
+            return True
+    return False
+
+
+def _listed(row: tuple, now_timestamp: int,  # type: ignore[type-arg]
+            supply: list[tuple[int, str]]) -> Listed:
+    """`supply`: `_supply` of the row's (round, item) when it is a criteria bid."""
     (order_hash, side, price, sequence, units, round_id, item, future_id, maker, counter,
      expires_at, min_quantity, status, maker_counter, future_status, future_end, claimed,
      holder, bidder, approved, balance, allowance, capacity, item_end) = row
@@ -63,24 +90,27 @@ def _listed(row: tuple, now_timestamp: int) -> Listed:  # type: ignore[type-arg]
         end = future_end
     else:
         tradable = (capacity is not None and min_quantity <= capacity
-                    and now_timestamp <= item_end)
+                    and now_timestamp <= item_end and _met(supply, min_quantity, maker))
         end = item_end
-    maker_holds = bool(approved) and (holder if claimed else bidder) == maker
+    maker_owns = (holder if claimed else bidder) == maker
+    maker_holds = bool(approved) and maker_owns
     maker_funded = (balance is not None and int(balance) >= price
                     and int(allowance) >= price)
     entry = Entry(order_hash, _SIDES[side], price, sequence, round_id or 0, item or 0,
                   units or 0, None if future_id is None else int.from_bytes(future_id, "big"))
     facts = Facts(entry.side, _STATUSES[status], counter, maker_counter, expires_at, tradable,
-                  maker_holds, maker_funded, criteria=future_id is None)
+                  maker_holds, maker_funded, criteria=future_id is None,
+                  maker_sells=maker_owns)
     return Listed(entry, facts, maker, expires_at if end is None else min(expires_at, end))
 
 
 def listed(db: sqlite3.Connection, round_id: int, item: int, now_timestamp: int
            ) -> Iterator[Listed]:
     """Every unexpired order listed under (round, item), live or not."""
+    supply = _supply(db, round_id, item, now_timestamp)
     for query in (_NAMED_LISTED, _CRITERIA_LISTED):
         for row in db.execute(query, (round_id, item, now_timestamp)):
-            yield _listed(row, now_timestamp)
+            yield _listed(row, now_timestamp, supply)
 
 
 def listings(db: sqlite3.Connection, future_id: bytes) -> list[tuple[int, int, int]]:
@@ -92,7 +122,11 @@ def listings(db: sqlite3.Connection, future_id: bytes) -> list[tuple[int, int, i
 def one(db: sqlite3.Connection, order_hash: bytes, now_timestamp: int) -> Listed | None:
     """The order with its facts; a named order's entry without its bundle's items."""
     row = db.execute(_ONE, (order_hash,)).fetchone()
-    return None if row is None else _listed(row, now_timestamp)
+    if row is None:
+        return None
+    round_id, item, future_id = row[5:8]
+    supply = [] if future_id is not None else _supply(db, round_id, item, now_timestamp)
+    return _listed(row, now_timestamp, supply)
 
 
 def by_prefix(db: sqlite3.Connection, prefix: str) -> list[tuple[bytes, str]]:

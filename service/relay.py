@@ -55,10 +55,10 @@ class Limits:
 
 class Relay:
     """`db` is the relay's own connection to the indexer's store; `follow_funds` asks the
-    indexer to keep a new buy maker's USD (`Indexer.follow_funds`)."""
+    indexer to keep a new buy maker's USD if it covers the price (`Indexer.follow_funds`)."""
 
     def __init__(self, db: sqlite3.Connection, domain: Domain,
-                 follow_funds: Callable[[str], None], limits: Limits | None = None,
+                 follow_funds: Callable[[str, int], None], limits: Limits | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.domain = domain
@@ -100,7 +100,7 @@ class Relay:
         if self.db.execute("SELECT 1 FROM orders WHERE order_hash = ?", (digest,)).fetchone():
             raise DuplicateOrder("the relay holds this order already", field="order")
         if order.side is Side.BUY:
-            self.follow_funds(order.maker)
+            self.follow_funds(order.maker, order.price_micro_usd)
         now = self.now()
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -141,7 +141,9 @@ class Relay:
             (digest, file.maker, int(Side[file.side.upper()]), future,
              criteria.round_id if criteria else None, criteria.item if criteria else None,
              criteria.min_quantity if criteria else None, file.price_micro_usd,
-             file.expires_at, file.counter, file.model_dump_json(exclude_none=True)))
+             # A uint64 expiry may pass SQLite's INTEGER; any beyond it is as good as never.
+             min(file.expires_at, SQLITE_MAX), file.counter,
+             file.model_dump_json(exclude_none=True)))
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -181,7 +183,8 @@ class Relay:
                                 "seen it yet)", field="item")
         started = time.perf_counter()
         now = self.now()
-        live = self.books.live(self.db, round_id, item, now, meta_int(self.db, "last_block") or 0)
+        head = self.db.execute("SELECT value FROM meta WHERE key = 'last_block_hash'").fetchone()
+        live = self.books.live(self.db, round_id, item, now, "" if head is None else head[0])
         levels, bids, asks = live.summarised()
         book = BookPublic(
             round=round_id, item=item, timestamp=now, best_bid_micro_usd=levels.best_bid,

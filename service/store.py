@@ -79,6 +79,10 @@ SCHEMA = {
               " item INTEGER, min_quantity INTEGER, price_micro_usd INTEGER NOT NULL,"
               " expires_at INTEGER NOT NULL, counter INTEGER NOT NULL, file TEXT NOT NULL",
 }
+# What a reorg of the same deployment leaves: the makers' orders, whose signatures bind the
+# chain id and the exchange and which are judged again from the new index (dropped, every
+# order would vanish at any reorg, however short), and whose USD is followed.
+KEPT_ON_REORG = frozenset({"orders", "funds"})
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS commitments_by_round ON commitments (round_id)",
     "CREATE INDEX IF NOT EXISTS losses_by_round ON losses (round_id, reason)",
@@ -123,16 +127,17 @@ def connect(path: Path) -> sqlite3.Connection:
 def open_for(connection: sqlite3.Connection, deployment: Deployment,
              start_over: bool = False) -> bool:
     """Makes the tables for `deployment`; True when the store was emptied first (it described
-    another deployment or schema, or `start_over`)."""
+    another deployment or schema, or `start_over`: the chain reorganised under the index, which
+    keeps `KEPT_ON_REORG`)."""
     connection.execute(f"CREATE TABLE IF NOT EXISTS meta ({SCHEMA['meta']})")
     stored = dict(connection.execute("SELECT key, value FROM meta").fetchall())
     wanted = deployment.as_meta()
-    stale = start_over or (bool(stored) and any(stored.get(key) != value
-                                                for key, value in wanted.items()))
+    other = bool(stored) and any(stored.get(key) != value for key, value in wanted.items())
+    stale = start_over or other
     connection.execute("BEGIN IMMEDIATE")
     try:
         if stale:
-            for table in SCHEMA:
+            for table in SCHEMA.keys() - (set() if other else KEPT_ON_REORG):
                 connection.execute(f"DROP TABLE IF EXISTS {table}")
         for table, columns in SCHEMA.items():
             connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
