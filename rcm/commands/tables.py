@@ -9,6 +9,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 from chain.amounts import counted as counted  # where the commands have always found it
 
+UNBROKEN = re.compile(r"`[^`]*`|\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC")
+NO_BREAK = "\x00"
 WIDTH = 80
 GAP = "  "
 MIN_TEXT = 12  # a text column narrower than this wraps too many words
@@ -28,9 +30,12 @@ def account(address: str | None, names: Mapping[str, str]) -> str:
 
 def paragraph(text: str) -> str:
     """Prose wrapped to the width, continuation lines indented."""
-    # Never inside a word: ids, amounts and names like gpu-euw1-w49 stay whole to copy.
-    return textwrap.fill(text, WIDTH, subsequent_indent="    ", break_long_words=False,
-                         break_on_hyphens=False)
+    # Never inside a word: ids, amounts and names like gpu-euw1-w49 stay whole to copy; nor
+    # inside a `command` to paste or a time (2026-12-04 16:54 UTC).
+    kept = UNBROKEN.sub(lambda found: found.group().replace(" ", NO_BREAK), text)
+    wrapped = textwrap.fill(kept, WIDTH, subsequent_indent="    ", break_long_words=False,
+                            break_on_hyphens=False)
+    return wrapped.replace(NO_BREAK, " ")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = "",
