@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from eth_account import Account
 
@@ -32,6 +34,10 @@ from chain.bid import fill_args
 from chain.connection import connect
 from chain.deploy import deploy_system
 from chain.exchange import CriteriaOrder, Side
+
+# The market it trades in is the tests' (tests/ is not an installed package).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from tests.contracts.exchange_fixtures import Exchange, future_id, issue_futures
 from tests.contracts.settlement_fixtures import USD, build_market
 
