@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+import rcm
 from chain.exchange import Side
 from oracle.node.spawn import free_port
 from rcm import cli
@@ -76,3 +77,11 @@ def test_a_relay_that_cannot_be_reached_is_one_line_and_exit_2(
     assert err.startswith(f"error: --relay: no relay answers at {url}")
     assert err.rstrip().endswith("(start one with `rcm market serve`)")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_sdk_reads_the_same_relay(scene: Scene, relay_url: str) -> None:
+    relay = rcm.Market.relay(relay_url)
+    assert relay.health().block > 0
+    assert relay.book(0, scene.round_id).best_ask_micro_usd == 2 * PRICE
+    (traded,) = relay.trades()
+    assert traded.buyer == scene.carol.address
