@@ -15,7 +15,19 @@ from service.dashboard import Dashboard
 from service.errors import BodyTooLarge, MalformedOrder, ServiceError
 from service.models import ErrorPublic
 from service.relay import Relay
-from service.routes import assets, book, health, metrics, orders, prices, rounds, trades
+from service.routes import (
+    assets,
+    book,
+    futures,
+    health,
+    metrics,
+    orders,
+    prices,
+    rounds,
+    safety,
+    trades,
+    verdicts,
+)
 
 # An order file is ~600 bytes; anything much larger is someone testing the relay's memory.
 MAX_BODY_BYTES = 4_096
@@ -33,12 +45,14 @@ def create_app(relay: Relay, caught_up: Callable[[], None] | None = None) -> Fas
         version="1",
         description="Keeps signed FuturesExchange orders that could fill now, and answers the "
         "book and the trades from an index of the chain. Every fill is checked on chain. The "
-        "dashboard's pages have JSON twins: /rounds.json, /rounds/{round}.json, /prices.json.",
+        "dashboard's pages have JSON twins: /rounds.json, /rounds/{round}.json, /prices.json, "
+        "/futures.json, /verdicts.json, /safety.json.",
     )
     app.state.relay = relay
     app.state.caught_up = caught_up
     app.state.dashboard = Dashboard(relay.db)
-    for module in (orders, book, trades, health, metrics, rounds, prices, assets):
+    for module in (orders, book, trades, health, metrics, rounds, prices, futures, verdicts,
+                   safety, assets):
         app.include_router(module.router)
     app.exception_handler(ServiceError)(_refused)
     app.exception_handler(RcmError)(_unreadable)

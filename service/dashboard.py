@@ -1,17 +1,24 @@
 """The dashboard's reads of the index: the rounds, one round with its items and bids, the
-prices and their index. Only the store is read, never the chain, so a page costs SQLite
-queries alone and is as fresh as the indexer's last block."""
+prices and their index, the futures, the oracle's verdicts, the safety vault's moves. Only
+the store is read, never the chain, so a page costs SQLite queries alone and is as fresh as
+the indexer's last block."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections import Counter
+from collections import Counter, defaultdict
 
 from chain.settlement import Phase, SolverStatus
+from chain.verdict import Fault
 from market.prices import price_index
 from service.dashboard_models import (
+    AccountSafetyPublic,
     BidPublic,
+    FutureItemPublic,
+    FuturePublic,
+    FuturesPublic,
+    FutureStatus,
     IndexPointPublic,
     ItemPublic,
     Outcome,
@@ -20,12 +27,17 @@ from service.dashboard_models import (
     RoundPublic,
     RoundRowPublic,
     RoundsPublic,
+    SafetyPublic,
+    VaultMovePublic,
+    VerdictPublic,
+    VerdictsPublic,
 )
 from service.errors import RoundNotFound
 from service.price_records import price_points
 from service.store import meta_int
 
 MAX_ROUNDS = 100
+MAX_ROWS = 500  # futures or verdicts on a page, newest first
 
 _ROUNDS = """
 SELECT r.round_id, r.policy_id, r.commit_deadline, r.reveal_deadline, r.post_deadline,
@@ -57,6 +69,37 @@ LEFT JOIN revealed v ON v.digest = c.digest
 LEFT JOIN futures f ON f.future_id = c.digest
 LEFT JOIN losses l ON l.digest = c.digest
 WHERE c.round_id = ? ORDER BY c.committed_at, c.digest
+"""
+
+# A future's status as the page names it (an unclaimed future is `won`), and who holds it:
+# its redeemer, the token's holder, or the winner that has not claimed it.
+_FUTURE_ROWS = """
+SELECT f.future_id, f.round_id,
+       CASE WHEN f.status != 'future' THEN f.status WHEN f.claimed THEN 'claimed' ELSE 'won' END
+         AS status,
+       COALESCE(f.redeemer, f.holder, CASE WHEN f.claimed = 0 THEN f.bidder END) AS holder,
+       f.payment_micro_usd, f.delivery_end
+FROM futures f
+"""
+_FUTURES = f"""
+SELECT * FROM ({_FUTURE_ROWS})
+WHERE (:status IS NULL OR status = :status) AND (:holder IS NULL OR lower(holder) = :holder)
+ORDER BY round_id DESC, future_id LIMIT :limit
+"""
+_FUTURE_ITEMS = """
+SELECT fi.future_id, fi.item, a.label, fi.units FROM future_items fi
+JOIN asks a ON a.round_id = fi.round_id AND a.item = fi.item
+WHERE fi.future_id IN ({marks}) ORDER BY fi.item
+"""
+_VERDICTS = """
+SELECT v.job_id, f.round_id, v.outcome, v.fault, v.clauses_hash, v.signers, v.paid,
+       v.paid_micro_usd, v.stake_burned_wei, v.bond_burned_wei, v.decided_at
+FROM verdicts v JOIN futures f ON f.future_id = v.job_id
+ORDER BY v.decided_at DESC, v.job_id LIMIT ?
+"""
+_VAULT_MOVES = """
+SELECT block, timestamp, account, kind, amount_wei, ready_at FROM vault_moves
+ORDER BY block, log_index
 """
 
 
@@ -140,6 +183,56 @@ class Dashboard:
                                     trade_count=i.trade_count,
                                     excluded_trade_count=i.excluded_trade_count)
                    for i in index])
+
+    def futures(self, holder: str | None = None, status: FutureStatus | None = None
+                ) -> FuturesPublic:
+        """The latest futures, of `holder` and in `status` when given."""
+        block, now = self._head()
+        statuses = dict(self.db.execute(
+            f"SELECT status, COUNT(*) FROM ({_FUTURE_ROWS}) GROUP BY status ORDER BY status"))
+        rows = self.db.execute(_FUTURES, {"status": status, "limit": MAX_ROWS,
+                                          "holder": None if holder is None else holder.lower()}
+                               ).fetchall()
+        items: dict[bytes, list[FutureItemPublic]] = defaultdict(list)
+        marks = ",".join("?" * len(rows))
+        for future_id, item, label, units in self.db.execute(
+                _FUTURE_ITEMS.format(marks=marks), [row[0] for row in rows]):
+            items[future_id].append(FutureItemPublic(item=item, label=label, units=units))
+        futures = [FuturePublic.model_validate(
+            {"future": "0x" + future_id.hex(), "round": round_id, "status": shown_status,
+             "holder": shown_holder, "items": items[future_id], "payment_micro_usd": payment,
+             "delivery_end": delivery_end})
+            for future_id, round_id, shown_status, shown_holder, payment, delivery_end in rows]
+        return FuturesPublic(block=block, timestamp=now, holder=holder, status=status,
+                             statuses=statuses, futures=futures)
+
+    def verdicts(self) -> VerdictsPublic:
+        """The latest verdicts (and time-outs) on redeemed futures, newest first."""
+        block, now = self._head()
+        verdicts = [VerdictPublic.model_validate(
+            {"job": "0x" + job_id.hex(), "round": round_id, "outcome": outcome,
+             "fault": None if fault is None else Fault(fault).name.lower(),
+             "clauses_hash": None if clauses is None else "0x" + clauses.hex(),
+             "signers": json.loads(signers), "paid": paid, "paid_micro_usd": paid_micro_usd,
+             "stake_burned_wei": int(stake), "provider_slash_wei": int(bond),
+             "decided_at": decided_at})
+            for job_id, round_id, outcome, fault, clauses, signers, paid, paid_micro_usd, stake,
+            bond, decided_at in self.db.execute(_VERDICTS, (MAX_ROWS,))]
+        return VerdictsPublic(block=block, timestamp=now, verdicts=verdicts)
+
+    def safety(self) -> SafetyPublic:
+        """Every move of CST through the safety vault, and each account's total per kind."""
+        block, now = self._head()
+        moves = [VaultMovePublic(block=number, timestamp=timestamp, account=account, kind=kind,
+                                 amount_wei=int(amount), ready_at=ready_at)
+                 for number, timestamp, account, kind, amount, ready_at
+                 in self.db.execute(_VAULT_MOVES)]
+        totals: dict[str, Counter[str]] = defaultdict(Counter)
+        for move in moves:
+            totals[move.account][move.kind] += move.amount_wei
+        accounts = [AccountSafetyPublic(account=account, totals_wei=dict(sorted(kinds.items())))
+                    for account, kinds in sorted(totals.items())]
+        return SafetyPublic(block=block, timestamp=now, accounts=accounts, moves=moves)
 
 
 def _round_row(row: tuple[int, ...], now: int) -> RoundRowPublic:

@@ -103,3 +103,82 @@ class PricesPublic(BaseModel):
     timestamp: int
     prices: list[PricePointPublic]
     index: list[IndexPointPublic]
+
+
+FutureStatus = Literal["won", "claimed", "redeemed", "settled", "voided", "timed_out",
+                       "expired"]
+
+
+class FutureItemPublic(BaseModel):
+    item: int
+    label: str
+    units: int
+
+
+class FuturePublic(BaseModel):
+    """A future and where it is: `won` (unclaimed: its winner holds it), `claimed` (an
+    ERC-1155 token), `redeemed` (an oracle job, held by its redeemer), then `settled`
+    (compliant verdict), `voided` (violation) or `timed_out`; or `expired` unredeemed."""
+
+    future: str
+    round: int
+    holder: str | None  # the token's holder, the unclaimed winner, or the redeemer
+    status: FutureStatus
+    items: list[FutureItemPublic]
+    payment_micro_usd: int
+    delivery_end: int
+
+
+class FuturesPublic(BaseModel):
+    block: int
+    timestamp: int
+    holder: str | None  # the filters applied to `futures`
+    status: FutureStatus | None
+    statuses: dict[str, int]  # futures per status, of every future
+    futures: list[FuturePublic]
+
+
+class VerdictPublic(BaseModel):
+    """A redeemed future's verdict and what it moved. Only the failed clauses' hash is on
+    chain; `paid` is None when the job timed out (its payment went to the treasury)."""
+
+    job: str  # the redeemed future's id
+    round: int
+    outcome: Literal["compliant", "violation", "timed_out"]
+    fault: Literal["none", "buyer", "provider"] | None
+    clauses_hash: str | None
+    signers: list[str]
+    paid: str | None
+    paid_micro_usd: int | None
+    stake_burned_wei: int
+    provider_slash_wei: int
+    decided_at: int
+
+
+class VerdictsPublic(BaseModel):
+    block: int
+    timestamp: int
+    verdicts: list[VerdictPublic]
+
+
+class VaultMovePublic(BaseModel):
+    block: int
+    timestamp: int
+    account: str
+    kind: str  # `service.handlers.VAULT_MOVES`' values
+    amount_wei: int
+    ready_at: int | None  # when an unbonding can be withdrawn
+
+
+class AccountSafetyPublic(BaseModel):
+    """An account's CST moved through the vault, summed per kind of move, in wei."""
+
+    account: str
+    totals_wei: dict[str, int]
+
+
+class SafetyPublic(BaseModel):
+    block: int
+    timestamp: int
+    accounts: list[AccountSafetyPublic]
+    moves: list[VaultMovePublic]  # oldest first

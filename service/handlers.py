@@ -15,6 +15,7 @@ from chain.exchange import OrderStatus
 from chain.policy import Rules
 from chain.settlement import POSTED_VERSION, Award, ask_from_event, bid_from_event
 from chain.system import System
+from chain.verdict import Fault
 from market.onchain import market_item
 from market.outcome import round_losses
 from market.round_book import read_book
@@ -132,7 +133,7 @@ def issued(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
     items, quantities = json.loads(bundles)[record.bundle_index]
     (delivery_end,) = db.execute("SELECT delivery_end FROM asks WHERE round_id = ? AND item = ?",
                                  (round_id, record.provider_item)).fetchone()
-    db.execute("INSERT OR REPLACE INTO futures VALUES (?, ?, ?, ?, 'future', 0, NULL, ?)",
+    db.execute("INSERT OR REPLACE INTO futures VALUES (?, ?, ?, ?, 'future', 0, NULL, ?, NULL)",
                (future_id, round_id, record.bidder, delivery_end, event.args["paymentMicroUsd"]))
     db.executemany("INSERT OR REPLACE INTO future_items VALUES (?, ?, ?, ?)",
                    [(future_id, round_id, item, units)
@@ -140,8 +141,32 @@ def issued(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
 
 
 def redeemed(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
-    db.execute("UPDATE futures SET status = 'redeemed' WHERE future_id = ?",
-               (_id(event.args["futureId"]),))
+    db.execute("UPDATE futures SET status = 'redeemed', redeemer = ? WHERE future_id = ?",
+               (event.args["redeemer"], _id(event.args["futureId"])))
+
+
+def verdict_enforced(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    args = event.args
+    job_id, fault = _id(args["jobId"]), Fault(args["fault"])
+    # `burnedWei` is one sum; `onVerdict` burns the redeemer's stake only at its fault and the
+    # provider's slash only at the provider's, so the fault says which it was.
+    burned = int(args["burnedWei"])
+    stake, bond = (burned, 0) if fault is Fault.BUYER else (0, burned)
+    db.execute("UPDATE verdicts SET paid = ?, paid_micro_usd = ?, stake_burned_wei = ?,"
+               " bond_burned_wei = ? WHERE job_id = ?",
+               (args["paid"], args["paidMicroUsd"], str(stake), str(bond), job_id))
+    db.execute("UPDATE futures SET status = ? WHERE future_id = ?",
+               ("settled" if args["compliant"] else "voided", job_id))
+
+
+def timed_out(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    """No verdict by the deadline: the payment goes to the treasury, not to a party."""
+    args = event.args
+    job_id = _id(args["jobId"])
+    db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, 'timed_out', NULL, NULL, '[]', NULL,"
+               " ?, ?, ?, ?)", (job_id, args["paymentMicroUsd"], str(args["burnedStakeWei"]),
+                                str(args["burnedBondWei"]), block.timestamp))
+    db.execute("UPDATE futures SET status = 'timed_out' WHERE future_id = ?", (job_id,))
 
 
 def expired(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
@@ -196,6 +221,38 @@ def counter_incremented(db: sqlite3.Connection, event: Event, block: BlockContex
                (event.args["maker"], int(event.args["counter"])))
 
 
+# ---- PolicyOracle ----
+
+
+def verdict_accepted(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    args = event.args
+    # Bit j of the bitmap is the j-th of the signer set the quorum was checked against, which
+    # a later `setConfig` replaces: read as of this block.
+    signer_set = block.system.oracle.functions.signers().call(block=hex(block.number))
+    bitmap = int(args["signerBitmap"])
+    signers = [signer for j, signer in enumerate(signer_set) if bitmap >> j & 1]
+    db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, NULL, NULL, '0', '0', ?)",
+               (_id(args["jobId"]), "compliant" if args["compliant"] else "violation",
+                args["fault"], _id(args["clausesHash"]), json.dumps(signers), block.timestamp))
+
+
+# ---- SafetyVault ----
+
+VAULT_MOVES = {"Staked": "staked", "Unstaked": "unstaked", "StakeLocked": "stake_locked",
+               "StakeReleased": "stake_released", "StakeSlashed": "stake_burned",
+               "Bonded": "bonded", "UnbondingStarted": "unbonding", "Withdrawn": "withdrawn",
+               "BondLocked": "bond_locked", "BondReleased": "bond_released",
+               "LockedBondSeized": "bond_seized"}
+
+
+def vault_move(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    args = event.args
+    amount = args["burned"] if event.name == "StakeSlashed" else args["amount"]
+    db.execute("INSERT OR IGNORE INTO vault_moves VALUES (?, ?, ?, ?, ?, ?, ?)",
+               (event.block_number, event.log_index, block.timestamp, args["account"],
+                VAULT_MOVES[event.name], str(amount), args.get("readyAt")))
+
+
 # ---- the payment token ----
 
 
@@ -222,6 +279,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("clearing_house", "Issued"): issued,
     ("clearing_house", "Redeemed"): redeemed,
     ("clearing_house", "Expired"): expired,
+    ("clearing_house", "VerdictEnforced"): verdict_enforced,
+    ("clearing_house", "TimedOut"): timed_out,
+    ("oracle", "VerdictAccepted"): verdict_accepted,
+    **{("vault", name): vault_move for name in VAULT_MOVES},
     ("futures", "TransferSingle"): transfer_single,
     ("futures", "TransferBatch"): transfer_batch,
     ("futures", "ApprovalForAll"): approval_for_all,

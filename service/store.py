@@ -18,7 +18,7 @@ from pathlib import Path
 
 from chain.config import rcm_home
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 DEFAULT_FILE = "market.sqlite"
 
 SCHEMA = {
@@ -56,12 +56,25 @@ SCHEMA = {
     # the chain's events (`market.outcome.round_losses`): the chain does not hold it.
     "losses": "digest BLOB PRIMARY KEY, round_id INTEGER NOT NULL, reason TEXT NOT NULL,"
               " bundle INTEGER, item TEXT, detail TEXT NOT NULL",
-    # status: future | redeemed | expired; holder: the token's, once claimed (None when burned).
+    # status: future | redeemed | settled | voided | timed_out | expired; holder: the token's,
+    # once claimed (None when burned); redeemer: who turned it into an oracle job.
     "futures": "future_id BLOB PRIMARY KEY, round_id INTEGER NOT NULL, bidder TEXT NOT NULL,"
                " delivery_end INTEGER NOT NULL, status TEXT NOT NULL, claimed INTEGER NOT NULL,"
-               " holder TEXT, payment_micro_usd INTEGER NOT NULL",
+               " holder TEXT, payment_micro_usd INTEGER NOT NULL, redeemer TEXT",
     "future_items": "future_id BLOB NOT NULL, round_id INTEGER NOT NULL, item INTEGER NOT NULL,"
                     " units INTEGER NOT NULL, PRIMARY KEY (future_id, item)",
+    # Each job's verdict: the quorum's (`VerdictAccepted`, its signers read from the bitmap
+    # over the oracle's signer set at that block) and what `VerdictEnforced` moved, or a job
+    # that `TimedOut` (outcome `timed_out`, no signer). Wei amounts may pass 2^63: text.
+    "verdicts": "job_id BLOB PRIMARY KEY, outcome TEXT NOT NULL, fault INTEGER,"
+                " clauses_hash BLOB, signers TEXT NOT NULL, paid TEXT,"
+                " paid_micro_usd INTEGER, stake_burned_wei TEXT NOT NULL,"
+                " bond_burned_wei TEXT NOT NULL, decided_at INTEGER NOT NULL",
+    # Every move of CST in the safety vault, one row per event: kind is one of
+    # `service.handlers.VAULT_MOVES`; `ready_at` only for unbonding.
+    "vault_moves": "block INTEGER NOT NULL, log_index INTEGER NOT NULL, timestamp INTEGER NOT NULL,"
+                   " account TEXT NOT NULL, kind TEXT NOT NULL, amount_wei TEXT NOT NULL,"
+                   " ready_at INTEGER, PRIMARY KEY (block, log_index)",
     "exchange_approvals": "owner TEXT PRIMARY KEY, approved INTEGER NOT NULL",
     "order_status": "order_hash BLOB PRIMARY KEY, status INTEGER NOT NULL",
     "counters": "maker TEXT PRIMARY KEY, counter INTEGER NOT NULL",
@@ -88,6 +101,8 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS losses_by_round ON losses (round_id, reason)",
     "CREATE INDEX IF NOT EXISTS future_items_by_item ON future_items (round_id, item)",
     "CREATE INDEX IF NOT EXISTS trades_by_future ON trades (future_id)",
+    "CREATE INDEX IF NOT EXISTS futures_by_status ON futures (status)",
+    "CREATE INDEX IF NOT EXISTS vault_moves_by_account ON vault_moves (account)",
     "CREATE INDEX IF NOT EXISTS orders_by_maker ON orders (maker, expires_at)",
     "CREATE INDEX IF NOT EXISTS orders_by_future ON orders (future_id)",
     "CREATE INDEX IF NOT EXISTS orders_by_criteria ON orders (round_id, item)",

@@ -36,6 +36,7 @@ from chain.ledger import (
 from chain.policy import ChainPolicy
 from chain.system import System
 from tokens.errors import TokensError
+from tokens.wallets import known_as
 
 if TYPE_CHECKING:
     from chain.contract import Receipt
@@ -244,7 +245,8 @@ def buy(
         raise TokensError("is this wallet itself", field="seller")
     offered = Offer.read(system.ledger, dataset, seller)
     if offered.amount_micro_epsilon == 0:
-        raise TokensError(f"{seller} offers no budget of dataset {hex(dataset)}", field="seller")
+        raise TokensError(f"{known_as(seller)} offers no budget of dataset {hex(dataset)}",
+                          field="seller")
     if price != offered.price_micro_usd_per_epsilon:
         raise TokensError(
             f"the seller asks {amount_text(offered.price_micro_usd_per_epsilon, 'usd')} "

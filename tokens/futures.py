@@ -28,6 +28,7 @@ from chain.vault import stake_to_lock_wei
 from tokens.budgets import hex_dataset_id
 from tokens.errors import RoundNotClosed, TokensError
 from tokens.operations import balances
+from tokens.wallets import known_as
 
 if TYPE_CHECKING:
     from chain.contract import Receipt
@@ -273,7 +274,7 @@ def require_deliverable(system: System, record: BidRecord, future_id: bytes) -> 
 def _require_winner(record: BidRecord, future_id: bytes, address: str) -> None:
     if record.bidder != address:
         raise TokensError(
-            f"future {hex_id(future_id)} was won by {record.bidder}, not this wallet",
+            f"future {hex_id(future_id)} was won by {known_as(record.bidder)}, not this wallet",
             field="future_id",
         )
 

@@ -166,6 +166,9 @@ def _transfers(system: System, contract: Contract, event: Event, address: str
 _ASSET = {CST_WEI: "CST", MICRO_USD: "USD", MICRO_EPS: "ε", FUTURES: "future"}
 
 
+_MINTED, _CLAIMED = "minted", "claimed"  # the verbs of tokens made, as `mint_or_burn` reads them
+
+
 def _transfer_what(unit: str, sent: bool, minted_or_burned: bool) -> str:
     if not minted_or_burned:
         verb = "sent" if sent else "received"
@@ -173,8 +176,17 @@ def _transfer_what(unit: str, sent: bool, minted_or_burned: bool) -> str:
         verb = "burned"
     else:
         # a future is minted only by its winner's claim
-        verb = "claimed" if unit == FUTURES else "minted"
+        verb = _CLAIMED if unit == FUTURES else _MINTED
     return f"{_ASSET[unit]} {verb}"
+
+
+def mint_or_burn(entry: Entry) -> str | None:
+    """`mint` or `burn` for an entry whose counterparty is the zero address, which nobody
+    holds: tokens made (a faucet's mint, a claim) or destroyed (a burn, a bond seized and
+    burned)."""
+    if entry.counterparty != ZERO_ADDRESS:
+        return None
+    return "mint" if entry.what.endswith((_MINTED, _CLAIMED)) else "burn"
 
 
 def _hex(raw: Any) -> str:

@@ -20,7 +20,7 @@ from rcm.commands.common import (
     wallet_on,
     with_tx,
 )
-from rcm.commands.tables import short, table
+from rcm.commands.tables import account, short, table
 
 if TYPE_CHECKING:
     from rcm.sdk import BudgetTrade
@@ -171,11 +171,13 @@ def list_(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption = F
 
 def _print_datasets(name: str, address: str, views: list[DatasetView]) -> None:
     from tokens import budgets
+    from tokens.wallets import names_by_address
 
     eps = budgets.epsilon_text
+    names = names_by_address()
     rows = []
     for v in views:
-        owner = "this wallet" if v.owner == address else short(v.owner)
+        owner = "this wallet" if v.owner == address else account(v.owner, names)
         purposes = ", ".join(short(p) if p.startswith("0x") else p for p in v.purposes)
         delta = budgets.delta_text
         lines = [

@@ -15,7 +15,7 @@ from rcm.commands.common import (
     load_system,
     print_json,
 )
-from rcm.commands.tables import counted, paragraph
+from rcm.commands.tables import counted, item_text, paragraph
 
 if TYPE_CHECKING:
     from tokens.futures import FutureView
@@ -43,20 +43,18 @@ def futures(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
 def _print_futures(name: str, address: str, views: list[FutureView]) -> None:
     """Each future's id whole, on a line of its own: `claim`, `transfer-future` and `redeem`
-    take it; its dataset's id as `budget register` prints it, without the leading zeros."""
-    from datetime import UTC, datetime
-
+    take it; each item as so many of its unit, then what it is as `round status` names it; its
+    dataset's id as `budget register` prints it, without the leading zeros."""
     from chain.amounts import amount_text, epsilon_text
-    from chain.times import duration_text
+    from chain.times import duration_text, utc_text
 
     lines = [f"{name} {address}: {counted(len(views), 'future')}"]
     for v in views:
         lines += ["", v.id, f"  round {v.round}, {v.status}"]
         for i in v.items:
-            slot = datetime.fromtimestamp(i.slot_starts_at, UTC).strftime("%Y-%m-%d %H:%M")
-            lines.append(f"  {i.quantity_units:,} × {i.kind} {i.region} {i.unit}, {i.tier} "
-                         f"tier, slot {slot} UTC + {duration_text(i.slot_seconds)} "
-                         f"(item {i.item})")
+            slot = f"{utc_text(i.slot_starts_at)[:16]} UTC + {duration_text(i.slot_seconds)}"
+            lines.append(f"  {i.quantity_units:,} {i.unit} ({item_text(i.kind, i.region, i.tier)}, "
+                         f"slot {slot}, item {i.item})")
         dataset = hex(int(v.dataset, 16)) if v.dataset else "none"
         lines.append(f"  ε {epsilon_text(v.epsilon_micro_eps)} of dataset {dataset}, "
                      f"risk {v.risk_bps:,} bps, payment "

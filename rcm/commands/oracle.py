@@ -10,6 +10,7 @@ import typer
 from chain.keystore import read_password
 from oracle.config import DEFAULT_BASE_PORT, DEFAULT_CHAIN_ID, init_oracle_dir, read_node_config
 from rcm.commands import oracle_chain
+from rcm.commands.tables import paragraph, table
 
 app = typer.Typer(
     no_args_is_help=True, help="Policy oracle nodes: init, serve, register, submit verdicts."
@@ -44,11 +45,13 @@ def init(
         base_port=base_port,
         chain_id=chain_id,
     )
-    for config in configs:
-        typer.echo(
-            f"{directory / config.name}.toml  {config.address}  http://{config.host}:{config.port}"
-        )
-    typer.echo(f"policies in {directory / 'policies'}; threshold {threshold} of {nodes}")
+    # The config's path would leave the address and the URL no room in 80 columns: the
+    # node's name is its file's stem, said once below.
+    rows = [[config.name, config.address, f"http://{config.host}:{config.port}"]
+            for config in configs]
+    typer.echo(table(["node", "address", "serves on"], rows))
+    typer.echo(paragraph(f"configs in {directory / '<node>.toml'}, policies in "
+                         f"{directory / 'policies'}; threshold {threshold} of {nodes}"))
 
 
 @app.command()
@@ -78,10 +81,8 @@ def serve(
     node = load_node(node_config, read_password(), reads.price if reads else None,
                      reads.future if reads else None)
     bind_host, bind_port = host or node_config.host, port or node_config.port
-    typer.echo(
-        f"{node_config.name} ({node.account.address}) serving on http://{bind_host}:{bind_port}",
-        err=True,
-    )
+    typer.echo(paragraph(f"{node_config.name} ({node.account.address}) serving on "
+                         f"http://{bind_host}:{bind_port}"), err=True)
     try:
         uvicorn.run(
             create_app(node), host=bind_host, port=bind_port, log_level="warning", access_log=False

@@ -22,7 +22,7 @@ from rcm.commands.common import (
     tx_summary,
     with_tx,
 )
-from rcm.commands.tables import account, counted, paragraph, short, table
+from rcm.commands.tables import account, counted, item_text, paragraph, short, table
 
 if TYPE_CHECKING:
     from chain.clearing_house import Round
@@ -341,12 +341,12 @@ def _print_status(document: dict[str, Any]) -> None:
         f"round {document['round']} (policy {document['policy_id']}): {document['phase']} "
         f"phase; bids until {ends['commit']}, reveals until {ends['reveal']}, result until "
         f"{ends['post']}, challenges until {ends['challenge']}"))
-    items = [[str(item["item"]), f"{item['kind']} {item['region']}, {item['tier']}",
+    items = [[str(item["item"]), item_text(item["kind"], item["region"], item["tier"]),
               utc_text(item["slot_starts_at"])[:16], str(item["capacity_units"]),
               str(item["allocated_units"]), grouped(item["reserve_price_micro_usd"], "usd"),
               account(item["provider"], names)]
              for item in document["items"]]
-    typer.echo("\n" + table(["item", "what", "slot", "units", "sold", "reserve USD",
+    typer.echo("\n" + table(["item", "what", "slot (UTC)", "units", "sold", "reserve USD",
                              "provider"], items, title="items", right={3, 4, 5}))
     result = document["result"]
     bids = [[short(bid["digest"]), account(bid["bidder"], names) or "(sealed)", bid["status"],

@@ -28,6 +28,12 @@ def account(address: str | None, names: Mapping[str, str]) -> str:
     return (address and names.get(address.lower())) or short(address)
 
 
+def item_text(kind: str, region: str, tier: str) -> str:
+    """What a round's item is, as `round status` and `wallet futures` both name it:
+    `gpu, euw1, certified tier`."""
+    return f"{kind}, {region}, {tier} tier"
+
+
 def paragraph(text: str) -> str:
     """Prose wrapped to the width, continuation lines indented."""
     # Never inside a word: ids, amounts and names like gpu-euw1-w49 stay whole to copy; nor

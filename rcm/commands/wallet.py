@@ -128,11 +128,13 @@ def history(name: Name, rpc: RpcOption = DEFAULT_RPC_URL, json_out: JsonOption =
 
 
 def _print_history(name: str, address: str, entries: list[Entry]) -> None:
+    from tokens.history import mint_or_burn
     from tokens.wallets import names_by_address
 
     names = names_by_address()
     rows = [[str(entry.block), utc_text(entry.timestamp)[:16], entry.what,
-             _amount_text(entry.amount, entry.unit), account(entry.counterparty, names)]
+             _amount_text(entry.amount, entry.unit),
+             mint_or_burn(entry) or account(entry.counterparty, names)]
             for entry in entries]
     # Each transaction whole (it is what people copy), under the last entry it made: no column
     # beside the others has the 66 characters it needs.

@@ -10,8 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from market.result import LossReason
 from service.dashboard_models import RoundPublic, RoundsPublic
 from service.deps import DashboardDep
-from service.errors import ServiceError
-from service.pages import fragment_wanted, page
+from service.pages import chosen, fragment_wanted, page
 
 router = APIRouter(tags=["dashboard"])
 
@@ -56,11 +55,5 @@ async def round_page(request: Request, round_id: RoundPath, dashboard: Dashboard
 
 
 def _reason(text: str) -> LossReason | None:
-    """The filter form sends an empty reason for "any outcome", as the JSON twin takes it."""
-    if not text:
-        return None
-    try:
-        return LossReason(text)
-    except ValueError:
-        raise ServiceError(f"expected one of {', '.join(LossReason)}, got {text!r}",
-                           field="reason") from None
+    reason = chosen(text, list(LossReason), "reason")
+    return None if reason is None else LossReason(reason)

@@ -15,16 +15,18 @@ from tests.oracle.factories import MECHANISM_FLAGS, PASSWORD, Run, job_id, signe
 
 
 def test_init_writes_keys_policies_and_one_config_per_node(
-    rcm: Callable[..., Run], enclave_dir: Path, tmp_path: Path
+    rcm: Callable[..., Run], enclave_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the README's `rcm oracle init nodes`, on a wide terminal
+    monkeypatch.setenv("COLUMNS", "200")
     root = str(enclave_dir / "root.pem")
-    run = rcm(
-        "oracle", "init", str(tmp_path), "--nodes", "1", "--threshold", "1", "--trust-root", root
-    )
+    run = rcm("oracle", "init", "nodes", "--nodes", "1", "--threshold", "1", "--trust-root", root)
     assert run.code == 0, run.err
-    config = read_node_config(tmp_path / "node-1.toml")
-    assert config.address in run.out
-    assert sorted(p.name for p in (tmp_path / "policies").iterdir()) == [
+    config = read_node_config(tmp_path / "nodes" / "node-1.toml")
+    assert max(map(len, run.out.splitlines())) <= 80, run.out
+    assert f"node-1  {config.address}  http://127.0.0.1:{config.port}" in run.out
+    assert "configs in nodes/<node>.toml" in run.out
+    assert sorted(p.name for p in (tmp_path / "nodes" / "policies").iterdir()) == [
         "buyer.toml",
         "data_owner.toml",
         "operator.toml",
@@ -42,6 +44,22 @@ def test_init_checks_the_threshold_before_asking_for_a_password(
     )
     assert run.code == 2
     assert run.err.startswith("error: config: threshold: ")
+
+
+def test_serve_says_which_node_serves_where_in_80_columns(
+    rcm: Callable[..., Run], oracle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # stops at once
+    run = rcm("oracle", "serve", "--config", str(oracle_dir / "node-1.toml"), "--host",
+              "oracle-node-1.internal.example.org")
+    assert run.code == 0, run.err
+    config = read_node_config(oracle_dir / "node-1.toml")
+    assert max(map(len, run.err.splitlines())) <= 80, run.err
+    assert " ".join(run.err.split()) == (f"node-1 ({config.address}) serving on "
+                                         f"http://oracle-node-1.internal.example.org:{config.port}")
 
 
 def test_serve_with_the_wrong_password_exits_2(

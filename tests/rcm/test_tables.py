@@ -48,6 +48,17 @@ def printed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     return lines
 
 
+@pytest.fixture
+def keystores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wallets here: NAME holds ADDRESS, bob holds OTHER (keystores holding only an address,
+    all the tables read of them)."""
+    monkeypatch.setenv("RCM_HOME", str(tmp_path))
+    (tmp_path / "keystores").mkdir()
+    for name, address in ((NAME, ADDRESS), ("bob", OTHER)):
+        (tmp_path / "keystores" / f"{name}.json").write_text(
+            f'{{"address": "{address.removeprefix("0x").lower()}"}}')
+
+
 def test_wallet_list(printed: Callable[[], str]) -> None:
     wallet._print_wallets([{"name": NAME, "address": ADDRESS}, {"name": "bob", "address": OTHER}])
     assert ADDRESS in printed()
@@ -78,6 +89,19 @@ def test_wallet_history(printed: Callable[[], str]) -> None:
     assert shown.index("granted") < shown.index(TX)
 
 
+def test_wallet_history_says_mint_and_burn_rather_than_the_zero_address(
+        printed: Callable[[], str]) -> None:
+    from chain.contract import ZERO_ADDRESS
+
+    entries = [Entry(block=1, timestamp=WHEN, what=what, amount=1, unit=unit,
+                     counterparty=ZERO_ADDRESS, ref=None, tx=TX)
+               for what, unit in (("CST minted", CST_WEI), ("future claimed", "futures"),
+                                  ("ε burned", MICRO_EPS), ("bond seized", CST_WEI))]
+    wallet._print_history(NAME, ADDRESS, entries)
+    rows = [line.split() for line in printed().splitlines() if line.startswith("1 ")]
+    assert [row[-1] for row in rows] == ["mint", "mint", "burn", "burn"]
+
+
 def test_wallet_futures(printed: Callable[[], str]) -> None:
     item = BundleItem(item=ROUND, kind="gpu", region="europe-west-frankfurt", unit="gpu-hour",
                       slot_starts_at=WHEN, slot_seconds=2 * 86_400 + 90, tier="confidential",
@@ -89,8 +113,9 @@ def test_wallet_futures(printed: Callable[[], str]) -> None:
     shown = printed().replace("\n    ", " ")  # wrapped lines joined
     assert f"\n{DIGEST}\n" in shown  # whole: `claim` and `redeem` take it
     assert f"{NAME} {ADDRESS}: 1 future\n" in shown
-    assert "12,345 × gpu europe-west-frankfurt gpu-hour, confidential tier" in shown
-    assert "UTC + 2 d 1 min 30 s (item 12345)" in shown
+    # So many of its unit, then the item as `round status` names it.
+    assert (f"12,345 gpu-hour (gpu, europe-west-frankfurt, confidential tier, slot "
+            f"{utc_text(WHEN)[:16]} UTC + 2 d 1 min 30 s, item 12345)") in shown
     # The dataset as `budget register` prints it; risk in bps, as everywhere else.
     assert f"of dataset {hex(2**96 - 1)}, risk 10,000 bps, payment" in shown
 
@@ -107,6 +132,20 @@ def test_wallet_budget_list(printed: Callable[[], str]) -> None:
     shown = printed()
     assert hex(2**96 - 1) in shown  # whole, as `grant`, `sell` and `buy` take it
     assert "data: biometric, financial, genomic, health" in shown
+    assert f"owner: {short(OTHER)}" in shown  # no wallet here holds it
+
+
+@pytest.mark.usefixtures("keystores")
+def test_wallet_budget_list_names_an_owner_a_wallet_here_holds(
+        printed: Callable[[], str]) -> None:
+    view = DatasetView(
+        id=f"0x{1:064x}", owner=OTHER, content_hash=DIGEST, total_micro_eps=1,
+        held_micro_eps=1, reserved_micro_eps=0, consumed_micro_eps=0, max_delta_atto=1,
+        total_delta_atto=1, reserved_delta_atto=0, consumed_delta_atto=0, purposes=["research"],
+        categories=[], offer_micro_eps=0, offer_price_micro_usd=0)
+    budget._print_datasets(NAME, ADDRESS, [view, view.model_copy(update={"owner": ADDRESS})])
+    shown = printed()
+    assert "owner: bob\n" in shown and "owner: this wallet\n" in shown
 
 
 def test_round_list(printed: Callable[[], str]) -> None:
@@ -138,6 +177,24 @@ def test_round_status(printed: Callable[[], str]) -> None:
     shown = " ".join(printed().split())
     assert short(DIGEST) in shown and short(OTHER) in shown and "(sealed)" in shown
     assert f"result {ROUND}: 12,345 fills" in shown and "1 future issued" in shown
+
+
+def test_round_status_names_an_item_as_wallet_futures_does_and_its_slot_in_utc(
+        printed: Callable[[], str]) -> None:
+    round._print_status({
+        "round": 1, "phase": "commit", "policy_id": 1,
+        "deadlines": {f"{phase}_ends_at": WHEN for phase in round.PHASE_ENDS}, "result": None,
+        "items": [{"item": 0, "provider": ADDRESS, "kind": "gpu", "region": "euw1",
+                   "slot_starts_at": WHEN, "tier": "certified", "unit": "gpu",
+                   "capacity_units": 2, "allocated_units": 0,
+                   "reserve_price_micro_usd": 40 * 10**6}],
+        "bids": []})
+    lines = printed().splitlines()
+    head, _, *rows = lines[lines.index("items") + 1:lines.index("bids") - 1]
+    assert head.split()[:4] == ["item", "what", "slot", "(UTC)"]
+    what = slice(head.index("what"), head.index("slot"))
+    assert " ".join(row[what].strip() for row in rows) == "gpu, euw1, certified tier"
+    assert utc_text(WHEN)[:16] in rows[0]
 
 
 def test_market_prices(printed: Callable[[], str]) -> None:
@@ -238,15 +295,11 @@ def test_auction_run_shows_each_winners_payment_and_the_transactions(
     assert "payments this machine expects the oracle quorum to sign" in said
 
 
+@pytest.mark.usefixtures("keystores")
 def test_a_table_of_addresses_reads_each_keystore_once(
-        printed: Callable[[], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        printed: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> None:
     from tokens import wallets
 
-    monkeypatch.setenv("RCM_HOME", str(tmp_path))
-    (tmp_path / "keystores").mkdir()
-    for name, address in ((NAME, ADDRESS), ("bob", OTHER)):
-        (tmp_path / "keystores" / f"{name}.json").write_text(
-            f'{{"address": "{address.removeprefix("0x").lower()}"}}')
     read = []
     keystore_address = wallets.keystore_address
     monkeypatch.setattr(wallets, "keystore_address", lambda path: read.append(path) or

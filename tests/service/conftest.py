@@ -23,7 +23,7 @@ from service.relay import Limits
 from tests.contracts import conftest as contracts
 from tests.contracts.exchange_fixtures import Exchange, issue_futures
 from tests.contracts.settlement_fixtures import USD, Market
-from tests.service.market_fixtures import ClearedRound, cleared_round
+from tests.service.market_fixtures import ClearedRound, JudgedJob, cleared_round, judged_job
 from tokens.trade import OrderFile
 
 auctioneer = contracts.auctioneer
@@ -95,6 +95,13 @@ def cleared(market: Market, buyer: LocalAccount, rival: LocalAccount,
     """The dashboard's market: Alice (`buyer`) won, Bob (`rival`) lost twice, Carol
     (`outsider`) bought Alice's future."""
     return cleared_round(market, buyer, rival, outsider)
+
+
+@pytest.fixture(scope="module")
+def judged(cleared: ClearedRound, outsider: LocalAccount) -> JudgedJob:
+    """The dashboard's market with a verdict: Carol redeemed the future she bought, and the
+    quorum burned her stake. A test takes it before any snapshot it reverts."""
+    return judged_job(cleared, outsider)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """A market for the dashboard's tests on the embedded chain: one round cleared, priced and
 closed, with a winner and two losers for different reasons, and a day later one trade of the
-winner's future on the exchange."""
+winner's future on the exchange; then, when a test wants a verdict, its buyer redeeming the
+future and the oracle quorum finding the buyer at fault."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from eth_account.signers.local import LocalAccount
 
 from chain.bid import Bid, Bundle
 from chain.exchange import Side
+from chain.policy_oracle import submit
 from chain.settlement import Phase
+from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from market.result import LossReason
 from tests.contracts.exchange_fixtures import Exchange
-from tests.contracts.settlement_fixtures import ASKS, USD, Market
+from tests.contracts.settlement_fixtures import ASKS, ORACLE_THRESHOLD, USD, Market, fund_bidder
+from tests.support import event_args
 
 WINNING_UNITS = 6  # of item 0's 10: the rival's 6 more do not fit
 TRADE_PRICE = 30 * USD
@@ -64,3 +68,38 @@ def cleared_round(market: Market, alice: LocalAccount, bob: LocalAccount,
                            TRADE_PRICE, salt=1)
     exchange.fill(order, exchange.sign(order, alice), carol)
     return ClearedRound(market, round_id, winner, outbid, below)
+
+
+@dataclass(frozen=True)
+class JudgedJob:
+    """The winner's future, redeemed by its buyer and judged a violation at the buyer's fault."""
+
+    job: str
+    redeemer: str
+    failed_clauses_hash: bytes
+    signers: list[str]
+    paid: str  # `VerdictEnforced`'s: whom the payment went to, how much, the stake burned
+    paid_micro_usd: int
+    stake_burned_wei: int
+
+
+FAILED_CLAUSES = ["regulator.epsilon_claim"]
+
+
+def judged_job(cleared: ClearedRound, carol: LocalAccount) -> JudgedJob:
+    """Carol, who bought the winner's future, stakes, redeems it, and the quorum's first
+    `ORACLE_THRESHOLD` nodes sign a violation at her fault: her stake is burned."""
+    market = cleared.market
+    fund_bidder(market, carol, lambda call: market.chain.send(call, carol))
+    market.redeem(cleared.winner, carol)
+    digest = market.digest(cleared.winner)
+    failed = clauses_hash(FAILED_CLAUSES)
+    verdict = Verdict(digest, False, Fault.BUYER, failed, market.config_digest)
+    domain = verdict_domain(market.chain.chain_id, market.system.oracle.address)
+    signers = market.nodes[:ORACLE_THRESHOLD]
+    receipt = submit(market.system, market.governance, verdict,
+                     [(node.address, sign_verdict(node, domain, verdict)) for node in signers])
+    (enforced,) = event_args(market.house, receipt, "VerdictEnforced")
+    return JudgedJob("0x" + digest.hex(), carol.address, failed,
+                     [node.address for node in signers], enforced["paid"],
+                     enforced["paidMicroUsd"], enforced["burnedWei"])

@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright, against
-the service on a loopback port over a round cleared, priced and closed. Screenshots of the
-main views go to docs/img/. Without Chromium the tests fail with the command to install it."""
+the service on a loopback port over a round cleared, priced and closed, whose winning future
+was then redeemed and judged. Screenshots of the main views go to docs/img/. Without Chromium
+the tests fail with the command to install it."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from chain.amounts import amount_text
 from chain.config import PROJECT_ROOT
 from service.background import Service, opened, serving
-from tests.service.market_fixtures import ClearedRound
+from tests.service.market_fixtures import ClearedRound, JudgedJob
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / "docs" / "img"
@@ -31,7 +33,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def served(cleared: ClearedRound, tmp_path_factory: pytest.TempPathFactory
+def served(cleared: ClearedRound, judged: JudgedJob, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[Service, str]]:
     path = tmp_path_factory.mktemp("dashboard") / "market.sqlite"
     # The indexer syncs from the test's thread only: the embedded chain is not thread-safe,
@@ -81,6 +83,36 @@ def test_the_prices_page_draws_the_chart(served: tuple[Service, str], page: Page
     expect(page.locator("#chart svg path[aria-roledescription='line mark']").first
            ).to_be_attached()
     page.screenshot(path=SCREENSHOTS / "prices.png", full_page=True)
+
+
+def test_a_rounds_winner_leads_to_its_future_and_its_verdict(
+        cleared: ClearedRound, judged: JudgedJob, served: tuple[Service, str],
+        page: Page) -> None:
+    _, url = served
+    page.goto(f"{url}/rounds/{cleared.round_id}")
+    page.click(f'tr[data-bid="{judged.job}"] a.future')
+    future = page.locator(f'tr[data-future="{judged.job}"]')
+    expect(future.locator("td.holder")).to_have_text(judged.redeemer)
+    expect(future.locator("td.status")).to_have_text("voided")
+    page.screenshot(path=SCREENSHOTS / "futures.png", full_page=True)
+    future.locator("td.status a").click()
+    verdict = page.locator(f'tr[data-job="{judged.job}"]')
+    expect(verdict.locator("td.outcome")).to_have_text("violation")
+    expect(verdict.locator(f'td.signers [title="{judged.signers[0]}"]')).to_be_visible()
+    expect(verdict.locator("td.burned")).to_have_text(
+        amount_text(judged.stake_burned_wei, "cst"))
+    page.screenshot(path=SCREENSHOTS / "verdicts.png", full_page=True)
+
+
+def test_the_safety_page_draws_the_stakes_and_the_burn(
+        judged: JudgedJob, served: tuple[Service, str], page: Page) -> None:
+    _, url = served
+    page.goto(f"{url}/safety")
+    expect(page.locator("#chart svg path[aria-roledescription='line mark']").first
+           ).to_be_attached()
+    burned = page.locator(f'tr[data-account="{judged.redeemer}"] td.stake_burned')
+    expect(burned).to_have_text(amount_text(judged.stake_burned_wei, "cst"))
+    page.screenshot(path=SCREENSHOTS / "safety.png", full_page=True)
 
 
 def test_a_new_round_appears_on_the_rounds_page_without_a_reload(

@@ -3,6 +3,7 @@ budgets, and every check that refuses before anything is sent."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,18 @@ def test_buy_from_an_offer_pays_the_seller_and_withdrawing_ends_it(
     assert (seller.offer_micro_eps, seller.offer_price_micro_usd) == (2_500_000, 3 * USD)
     budgets.offer(system, data_owner, dataset, 0, 0)
     assert budgets.datasets(system, data_owner.address)[0].offer_micro_eps == 0
+
+
+def test_a_refusal_names_the_seller_by_the_wallet_here_that_holds_it(
+    chain: Chain, system: System, data_owner: LocalAccount, buyer: LocalAccount, dataset: int,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RCM_HOME", str(tmp_path))
+    (tmp_path / "keystores").mkdir()
+    (tmp_path / "keystores" / "owner.json").write_text(
+        json.dumps({"address": data_owner.address.removeprefix("0x").lower()}))
+    _refused(chain, buyer, rf"seller: owner \({data_owner.address}\) offers no budget",
+             lambda: budgets.buy(system, buyer, dataset, data_owner.address, EPS, USD))
 
 
 def test_a_buy_rounds_the_cost_up_to_the_micro_usd() -> None:

@@ -4,8 +4,10 @@ before anything is sent."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,6 +154,18 @@ def test_claim_refuses_before_sending(
     if case == "already claimed":
         futures.claim(market.system, buyer, [won.a])
     _refused(chain, buyer, match, lambda: futures.claim(market.system, buyer, ids))
+
+
+def test_a_refusal_names_the_winner_by_the_wallet_here_that_holds_it(
+    chain: Chain, market: Market, won: Won, buyer: LocalAccount, rival: LocalAccount,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RCM_HOME", str(tmp_path))
+    (tmp_path / "keystores").mkdir()
+    (tmp_path / "keystores" / "lab.json").write_text(
+        json.dumps({"address": rival.address.removeprefix("0x").lower()}))
+    _refused(chain, buyer, rf"future_id: future 0x.* was won by lab \({rival.address}\), not "
+                           "this wallet", lambda: futures.claim(market.system, buyer, [won.b]))
 
 
 # ---- transfer ----
