@@ -1,7 +1,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: bootstrap demo test lint bench clean
+.PHONY: bootstrap demo test lint bench screenshots clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -18,6 +18,10 @@ lint:
 
 bench: bootstrap
 	$(BIN)/python benchmarks/gas.py --json
+
+# The README's pictures of the dashboard, retaken by its browser test.
+screenshots: bootstrap
+	RCM_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/service/test_dashboard_browser.py
 
 clean:
 	rm -rf $(VENV) node_modules build

@@ -1,10 +1,12 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright, against
 the service on a loopback port over a round cleared, priced and closed, whose winning future
-was then redeemed and judged. Screenshots of the main views go to docs/img/. Without Chromium
-the tests fail with the command to install it."""
+was then redeemed and judged. Screenshots of the main views go to the test's directory, and
+to docs/img/ (the README's pictures) with RCM_SCREENSHOTS=1, so that a test run leaves the tree
+as it was. Without Chromium the tests fail with the command to install it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from service.background import Service, opened, serving
 from tests.service.market_fixtures import ClearedRound, JudgedJob
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = PROJECT_ROOT / "docs" / "img"
+DOCS_IMAGES = PROJECT_ROOT / "docs" / "img"
 LIVE_UPDATE_MS = 15_000
 
 
@@ -43,6 +45,15 @@ def served(cleared: ClearedRound, judged: JudgedJob, tmp_path_factory: pytest.Te
         yield service, url
 
 
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: docs/img/ when asked (RCM_SCREENSHOTS=1), else a scratch
+    directory."""
+    if os.environ.get("RCM_SCREENSHOTS") == "1":
+        return DOCS_IMAGES
+    return tmp_path_factory.mktemp("screenshots")
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1360, "height": 800})
@@ -51,16 +62,16 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def test_the_rounds_page_lists_the_round(cleared: ClearedRound, served: tuple[Service, str],
-                                        page: Page) -> None:
+                                        page: Page, shots: Path) -> None:
     _, url = served
     page.goto(f"{url}/rounds")
     row = page.locator(f'tr[data-round="{cleared.round_id}"]')
     expect(row.locator("td.phase")).to_have_text("closed")
-    page.screenshot(path=SCREENSHOTS / "rounds.png", full_page=True)
+    page.screenshot(path=shots / "rounds.png", full_page=True)
 
 
 def test_the_round_page_shows_the_winner_and_a_losers_reason(
-        cleared: ClearedRound, served: tuple[Service, str], page: Page) -> None:
+        cleared: ClearedRound, served: tuple[Service, str], page: Page, shots: Path) -> None:
     _, url = served
     page.goto(f"{url}/rounds")
     page.click(f'tr[data-round="{cleared.round_id}"] a')
@@ -69,50 +80,51 @@ def test_the_round_page_shows_the_winner_and_a_losers_reason(
     loser = page.locator(f'tr[data-bid="{cleared.digest(cleared.outbid)}"]')
     expect(loser.locator("td.reason")).to_have_text("outbid")
     expect(loser.locator("td.detail")).to_contain_text("4 left after higher-value bids")
-    page.screenshot(path=SCREENSHOTS / "round.png", full_page=True)
+    page.screenshot(path=shots / "round.png", full_page=True)
     page.select_option("select[name=reason]", "below_reserve")
     page.click("form.filter button")
     expect(page.locator("table.bids tbody tr")).to_have_count(1)
     expect(page.locator("table.bids td.reason")).to_have_text("below_reserve")
 
 
-def test_the_prices_page_draws_the_chart(served: tuple[Service, str], page: Page) -> None:
+def test_the_prices_page_draws_the_chart(served: tuple[Service, str], page: Page,
+                                         shots: Path) -> None:
     _, url = served
     page.goto(f"{url}/prices")
     expect(page.locator("#chart svg").first).to_be_visible()
     expect(page.locator("#chart svg path[aria-roledescription='line mark']").first
            ).to_be_attached()
-    page.screenshot(path=SCREENSHOTS / "prices.png", full_page=True)
+    page.screenshot(path=shots / "prices.png", full_page=True)
 
 
 def test_a_rounds_winner_leads_to_its_future_and_its_verdict(
         cleared: ClearedRound, judged: JudgedJob, served: tuple[Service, str],
-        page: Page) -> None:
+        page: Page, shots: Path) -> None:
     _, url = served
     page.goto(f"{url}/rounds/{cleared.round_id}")
     page.click(f'tr[data-bid="{judged.job}"] a.future')
     future = page.locator(f'tr[data-future="{judged.job}"]')
     expect(future.locator("td.holder")).to_have_text(judged.redeemer)
     expect(future.locator("td.status")).to_have_text("voided")
-    page.screenshot(path=SCREENSHOTS / "futures.png", full_page=True)
+    page.screenshot(path=shots / "futures.png", full_page=True)
     future.locator("td.status a").click()
     verdict = page.locator(f'tr[data-job="{judged.job}"]')
     expect(verdict.locator("td.outcome")).to_have_text("violation")
     expect(verdict.locator(f'td.signers [title="{judged.signers[0]}"]')).to_be_visible()
     expect(verdict.locator("td.burned")).to_have_text(
         amount_text(judged.stake_burned_wei, "cst"))
-    page.screenshot(path=SCREENSHOTS / "verdicts.png", full_page=True)
+    page.screenshot(path=shots / "verdicts.png", full_page=True)
 
 
 def test_the_safety_page_draws_the_stakes_and_the_burn(
-        judged: JudgedJob, served: tuple[Service, str], page: Page) -> None:
+        judged: JudgedJob, served: tuple[Service, str], page: Page, shots: Path) -> None:
     _, url = served
     page.goto(f"{url}/safety")
     expect(page.locator("#chart svg path[aria-roledescription='line mark']").first
            ).to_be_attached()
     burned = page.locator(f'tr[data-account="{judged.redeemer}"] td.stake_burned')
     expect(burned).to_have_text(amount_text(judged.stake_burned_wei, "cst"))
-    page.screenshot(path=SCREENSHOTS / "safety.png", full_page=True)
+    page.screenshot(path=shots / "safety.png", full_page=True)
 
 
 def test_a_new_round_appears_on_the_rounds_page_without_a_reload(
