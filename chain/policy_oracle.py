@@ -32,6 +32,13 @@ class OracleSet:
                    int(oracle.threshold().call()))
 
 
+def signers_at(system: System, block: int) -> list[str]:
+    """The registered signers as of `block`, in the order a verdict's signer bitmap counts
+    them (a later `setConfig` replaces them)."""
+    return [str(signer) for signer in
+            system.oracle.functions.signers().call(block=hex(block))]
+
+
 def consumer_of(system: System, job_id: bytes) -> str:
     """The contract that opened the job and takes its verdict; the zero address for a job never
     opened."""

@@ -13,6 +13,7 @@ from chain.clearing_house import BidRecord
 from chain.contract import ZERO_ADDRESS, Event
 from chain.exchange import OrderStatus
 from chain.policy import Rules
+from chain.policy_oracle import signers_at
 from chain.settlement import POSTED_VERSION, Award, ask_from_event, bid_from_event
 from chain.system import System
 from chain.verdict import Fault
@@ -228,7 +229,7 @@ def verdict_accepted(db: sqlite3.Connection, event: Event, block: BlockContext) 
     args = event.args
     # Bit j of the bitmap is the j-th of the signer set the quorum was checked against, which
     # a later `setConfig` replaces: read as of this block.
-    signer_set = block.system.oracle.functions.signers().call(block=hex(block.number))
+    signer_set = signers_at(block.system, block.number)
     bitmap = int(args["signerBitmap"])
     signers = [signer for j, signer in enumerate(signer_set) if bitmap >> j & 1]
     db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, NULL, NULL, '0', '0', ?)",
