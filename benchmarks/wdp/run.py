@@ -1,13 +1,15 @@
-"""Winner determination benchmark: `rcm auction clear` against HiGHS and SCIP on seeded
-CATS-style instances, one solver run at a time, each in its own process.
+"""Winner determination benchmark: `rcm auction clear` against HiGHS and SCIP on one half of a
+seeded set of CATS-style instances (instances.py), each solver run several times with
+different random seeds, one run at a time, each in its own process.
 
-    python benchmarks/wdp/run.py [--quick] [--time-limit 60] > runs.jsonl
-    python benchmarks/wdp/report.py runs.jsonl
+    python benchmarks/wdp/run.py --half tune [--sizes full] [--time-limit 60] > tune.jsonl
+    python benchmarks/wdp/report.py tune.jsonl
 
-Prints one JSON line per (instance, solver): status, objective and bound in micro-units, and
-seconds from the parsed file to the answer (model building included), then one line for
-`rcm auction clear` on a 2,000-bid `rcm auction generate` market. Instances are generated once
-into --instances (default: a directory under the system temp dir) and reused.
+Prints one JSON line per run: the instance and its half, the solver and its seed, the status,
+objective and bound in micro-units, whether the solution is feasible (checked against the file
+here, not trusted from the solver), and `seconds`, the whole process from start to exit:
+interpreter start-up, imports and reading the file included, as a user of each solver waits.
+Tune on `--half tune`; run `--half held-out` only to report.
 """
 
 from __future__ import annotations
@@ -15,92 +17,131 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
+import time
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
+from typing import Any
+
+from instances import HALVES, SIZES, Instance, instances
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-SIZES = [(100, 500), (200, 1000), (300, 1500), (1000, 5000), (1000, 20000)]
-QUICK_SIZES = [(100, 500)]
-DISTRIBUTIONS = ["arbitrary", "regions"]
-SOLVERS = ["rcm", "highs", "scip"]
-SEED = 1
+PEERS = ("highs", "scip")
 MARKET = {"bids": 2000, "regions": 4, "slots": 4}  # the compute market the goal is stated for
-QUICK_MARKET = {"bids": 200, "regions": 2, "slots": 2}
+MARKET_SEED = 1
 NOW = 1_800_000_000  # clearing time for the generated market (its stale bids expired before)
 
 
-def instance(directory: Path, distribution: str, goods: int, bids: int) -> Path:
-    path = directory / f"{distribution}-{goods}x{bids}-seed{SEED}.txt"
-    if not path.exists():
-        from cats_generator import generate
-
-        with path.open("w") as out:
-            generate(distribution, goods, bids, SEED).write(out)  # type: ignore[arg-type]
-    return path
-
-
-def market(directory: Path, spec: dict[str, int]) -> Path:
-    path = directory / f"market-{spec['bids']}x{spec['regions']}x{spec['slots']}-seed{SEED}.json"
+def market(directory: Path) -> Path:
+    path = directory / f"market-{MARKET['bids']}x{MARKET['regions']}x{MARKET['slots']}.json"
     if not path.exists():
         subprocess.run([sys.executable, "-m", "rcm", "auction", "generate",
-                        *(f"--{key}={value}" for key, value in spec.items()),
-                        f"--seed={SEED}", f"--out={path}"], cwd=REPO, check=True)
+                        *(f"--{key}={value}" for key, value in MARKET.items()),
+                        f"--seed={MARKET_SEED}", f"--out={path}"], cwd=REPO, check=True)
     return path
 
 
-def run_rcm(path: Path, time_limit: float, workers: int) -> dict[str, object]:
-    process = subprocess.run(
+def timed(command: list[str], time_limit: float) -> tuple[str, float]:
+    """The command's standard output and its wall-clock seconds."""
+    started = time.monotonic()
+    process = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                             timeout=time_limit * 3 + 60, check=True)
+    return process.stdout, time.monotonic() - started
+
+
+def run_rcm(path: Path, time_limit: float, workers: int, seed: int, extra: list[str]
+            ) -> dict[str, Any]:
+    output, seconds = timed(
         [sys.executable, "-m", "rcm", "auction", "clear", str(path), "--time-limit",
-         str(time_limit), "--workers", str(workers), "--seed", "0", "--now", str(NOW)],
-        cwd=REPO, capture_output=True, text=True, timeout=time_limit * 3 + 60, check=True)
-    result = json.loads(process.stdout)
+         str(time_limit), "--workers", str(workers), "--seed", str(seed), "--now", str(NOW),
+         *extra], time_limit)
+    result = json.loads(output)
     return {"status": result["status"], "objective": result["welfare_micro_usd"],
-            "bound": result["bound_micro_usd"], "seconds": result["seconds"]}
+            "bound": result["bound_micro_usd"], "solver_seconds": result["seconds"],
+            "seconds": seconds, "winners": result.get("winners")}
 
 
-def run_peer(solver: str, path: Path, time_limit: float) -> dict[str, object]:
-    """In a child process, so that each peer starts with a clean heap like `rcm` does."""
+def run_peer(solver: str, path: Path, time_limit: float, seed: int) -> dict[str, Any]:
     code = ("import dataclasses, json, sys; from pathlib import Path; "
             f"sys.path.insert(0, {str(HERE)!r}); from peers import PEERS, set_packing; "
-            f"r = PEERS[{solver!r}](set_packing(Path({str(path)!r})), {time_limit}); "
+            f"r = PEERS[{solver!r}](set_packing(Path({str(path)!r})), {time_limit}, {seed}); "
             "print(json.dumps(dataclasses.asdict(r)))")
-    process = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                             text=True, timeout=time_limit * 3 + 60, check=True)
-    return json.loads(process.stdout.strip().splitlines()[-1])
+    output, seconds = timed([sys.executable, "-c", code], time_limit)
+    result = json.loads(output.strip().splitlines()[-1])  # after anything the solver printed
+    return {"status": result["status"], "objective": result["objective"],
+            "bound": result["bound"], "solver_seconds": result["seconds"], "seconds": seconds,
+            "winners": result["winners"]}
+
+
+def feasible(path: Path, winners: list[int], objective: int | None) -> bool:
+    """No good (dummy goods, the XOR groups, included) is in two winning lines, and the lines'
+    prices in micro-units add up to the objective the solver reports."""
+    lines = [tokens for tokens in (raw.split() for raw in path.read_text().splitlines())
+             if tokens and tokens[-1] == "#"]
+    goods: set[str] = set()
+    total = 0
+    for line in winners:
+        tokens = lines[line]
+        if goods.intersection(tokens[2:-1]):
+            return False
+        goods.update(tokens[2:-1])
+        total += int((Decimal(tokens[1]) * 1_000_000).to_integral_value(ROUND_HALF_EVEN))
+    return total == (objective or 0)
+
+
+def stdout_json(fields: dict[str, Any]) -> None:
+    print(json.dumps({**fields, "load": os.getloadavg()[0]}), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: the smallest size, 10 s per solver")
-    parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--half", choices=HALVES, required=True)
+    parser.add_argument("--sizes", choices=sorted(SIZES), default="full")
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--runs", type=int, default=3, help="random seeds per solver")
     parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers for rcm")
-    parser.add_argument("--solvers", default=",".join(SOLVERS))
+    parser.add_argument("--solvers", default="rcm,highs,scip")
+    parser.add_argument("--rcm-args", default="",
+                        help="more options for `rcm auction clear`, e.g. '--local-search'")
+    parser.add_argument("--label", default="rcm", help="the solver name rcm's runs get")
     parser.add_argument("--only", default="", help="run instances whose name contains this")
+    parser.add_argument("--market", action="store_true",
+                        help="also clear the 2,000-bid compute market (rcm only)")
     parser.add_argument("--instances", type=Path,
                         default=Path(tempfile.gettempdir()) / "rcm-wdp-instances")
     args = parser.parse_args()
-    time_limit = args.time_limit or (10.0 if args.quick else 60.0)
     args.instances.mkdir(parents=True, exist_ok=True)
-    for goods, bids in QUICK_SIZES if args.quick else SIZES:
-        for distribution in DISTRIBUTIONS:
-            path = instance(args.instances, distribution, goods, bids)
-            if args.only not in path.name:
-                continue
-            for solver in args.solvers.split(","):
-                outcome = (run_rcm(path, time_limit, args.workers) if solver == "rcm"
-                           else run_peer(solver, path, time_limit))
-                print(json.dumps({"distribution": distribution, "goods": goods, "bids": bids,
-                                  "solver": solver, "time_limit": time_limit, **outcome,
-                                  "load": os.getloadavg()[0]}), flush=True)
-    spec = QUICK_MARKET if args.quick else MARKET
-    if args.only in ("", "market") and "rcm" in args.solvers:
-        outcome = run_rcm(market(args.instances, spec), time_limit, args.workers)
-        print(json.dumps({"market": spec, "solver": "rcm", "time_limit": time_limit, **outcome,
-                          "load": os.getloadavg()[0]}), flush=True)
+    solvers = args.solvers.split(",")
+    extra = shlex.split(args.rcm_args)
+    for instance in instances(args.sizes, args.half):
+        if args.only not in instance.name:
+            continue
+        path = instance.path(args.instances)
+        for solver in solvers:
+            for seed in range(args.runs):
+                outcome = (run_rcm(path, args.time_limit, args.workers, seed, extra)
+                           if solver == "rcm" else run_peer(solver, path, args.time_limit, seed))
+                winners = outcome.pop("winners") or []
+                stdout_json({**_described(instance, args.half),
+                             "solver": args.label if solver == "rcm" else solver, "seed": seed,
+                             "time_limit": args.time_limit, **outcome,
+                             "feasible": feasible(path, winners, outcome["objective"])})
+    if args.market and "rcm" in solvers:
+        for seed in range(args.runs):
+            outcome = run_rcm(market(args.instances), args.time_limit, args.workers, seed,
+                              extra)
+            outcome.pop("winners")
+            stdout_json({"market": MARKET, "solver": args.label, "seed": seed,
+                         "time_limit": args.time_limit, **outcome})
+
+
+def _described(instance: Instance, half: str) -> dict[str, Any]:
+    return {"instance": instance.name, "half": half, "distribution": instance.distribution,
+            "goods": instance.goods, "bids": instance.bids}
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ _QUIET_SECONDS = 1.0  # clears shorter than this print nothing on stderr
 TimeLimit = Annotated[float, typer.Option(min=0.01, help="Seconds for the whole clear.")]
 Workers = Annotated[int, typer.Option(min=1, help="CP-SAT workers.")]
 Seed = Annotated[int, typer.Option(min=0, help="CP-SAT random seed.")]
+LocalSearch = Annotated[bool, typer.Option(
+    help="Improve CP-SAT's starting allocation by iterated local search first.")]
 Now = Annotated[int | None, typer.Option(help="Clearing time, unix seconds (default: now); "
                                              "bids expired by then lose.")]
 
@@ -43,6 +45,7 @@ def clear(
     workers: Workers = os.cpu_count() or 1,
     seed: Seed = 0,
     now: Now = None,
+    local_search: LocalSearch = False,
 ) -> None:
     """Find the welfare-maximising allocation, price it with the Ethical Pricing Function
     (JSON markets; CATS files are cleared only) and print it as one JSON document, its amounts
@@ -51,7 +54,7 @@ def clear(
     from rcm.commands.common import print_json
 
     instance = read_instance(file)
-    params = _params(time_limit, workers, seed)
+    params = _params(time_limit, workers, seed, local_search)
     if isinstance(instance, CatsAuction):
         print_json(_document(instance.in_file_terms(
             _cleared(instance.market, params, _clearing_time(now)))))
@@ -81,10 +84,12 @@ def explain(
     _print_explanation(market, _priced(market, _params(time_limit, workers, seed), now), bid)
 
 
-def _params(time_limit: float, workers: int, seed: int) -> SolveParams:
+def _params(time_limit: float, workers: int, seed: int, local_search: bool = False
+            ) -> SolveParams:
     from market.wdp import SolveParams  # the solver stack loads only once the input is good
 
-    return SolveParams(time_limit=time_limit, workers=workers, seed=seed)
+    return SolveParams(time_limit=time_limit, workers=workers, seed=seed,
+                       local_search=local_search)
 
 
 def _cleared(market: Market, params: SolveParams, now: int) -> Clearing:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 from typing import Any
 
@@ -335,3 +336,27 @@ def test_cp_sat_takes_the_objective_of_any_market_within_the_welfare_bound(
                       [Row("capacity:g", {0: 1, 1: 1}, 1, (Step(premium, premiums // premium),))])
     model, _, _ = build(problem, None, [], [])
     assert (model.validate() == "") is valid
+
+
+
+def test_clear_starts_from_the_local_search_where_no_proof_is_in_reach(
+        build_market: MarketBuilder) -> None:
+    # 240 bids for 3-6 of 40 goods, in the manner of CATS "arbitrary": one component large
+    # enough for the LP, whose bound is far above what greedy rounding fills
+    rng = random.Random(7)
+    goods = [f"g{n}" for n in range(40)]
+    market = build_market({f"b{n}": [(dict.fromkeys(rng.sample(goods, rng.randint(3, 6)), 1),
+                                      rng.randint(10, 100))] for n in range(240)})
+    said: list[str] = []
+    params = SolveParams(time_limit=5.0, workers=1, seed=0, local_search=True)
+    result = clear(market, NOW, params, progress=said.append)
+    assert any("local search: allocation " in message for message in said)
+    filled = {index: winners(result)[bid.id] for index, bid in enumerate(market.bids)
+              if bid.id in winners(result)}
+    usage = Usage(market)
+    for index, number in filled.items():
+        assert usage.loss(market.bids[index], number) is None
+        usage.add(market.bids[index], market.bids[index].bundles[number])
+    assert result.welfare == welfare_of(market, filled)
+    assert Counter([fill.bid for fill in result.allocation]
+                   + [loss.bid for loss in result.losing]) == Counter(b.id for b in market.bids)

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+
+from market.eligibility import Usage, screen
+from market.local_search import iterated_local_search
+from market.model import Market
+from market.presolve import packing_problem
+from market.result import LossReason, Status
+from market.wdp import SolveParams, clear, welfare_of
+from tests.market.test_wdp import random_markets
+
+MarketBuilder = Any  # tests/market/conftest.py: build_market
+
+NOW = 1_800_000_000
+ITERATIONS = 200
+
+
+def searched(market: Market, seed: int = 0, iterations: int = ITERATIONS
+             ) -> tuple[dict[int, int], int]:
+    """The local search's allocation (bid index -> bundle index) and the welfare it claims."""
+    problem = packing_problem(market, screen(market, NOW))
+    packing = iterated_local_search(problem, seed, iterations)
+    filled = {problem.columns[j].bid: problem.columns[j].bundle for j in packing.columns}
+    assert len(filled) == len(packing.columns)  # never two bundles of one bid
+    return filled, packing.welfare
+
+
+def assert_feasible(market: Market, filled: dict[int, int]) -> None:
+    """Each filled bundle passes the screening and fits beside the ones before it; only a
+    bundle's own reserve cost may exceed its value, which welfare then pays for."""
+    eligible = screen(market, NOW).eligible
+    usage = Usage(market)
+    for index, number in filled.items():
+        assert number in eligible[index]
+        bid = market.bids[index]
+        loss = usage.loss(bid, number)
+        assert loss is None or loss.reason is LossReason.BELOW_RESERVE, loss
+        usage.add(bid, bid.bundles[number])
+
+
+def test_local_search_swaps_one_bundle_for_the_two_it_blocks(build_market: MarketBuilder
+                                                             ) -> None:
+    # filled by value density the big bundle comes first (10 over two items against 6 over
+    # one); only the (1,2)-swap reaches left + right = 12
+    market = build_market({"big": [({"a": 1, "b": 1}, 11)],
+                           "left": [({"a": 1}, 6)], "right": [({"b": 1}, 6)]})
+    filled, welfare = searched(market)
+    assert {market.bids[index].id for index in filled} == {"left", "right"}
+    assert welfare == 12
+
+
+def test_local_search_fills_several_units_of_one_item(build_market: MarketBuilder) -> None:
+    # 5 GPUs: x (3) + y (2) = 17 beats z (4) alone = 15, which greedy by value takes first
+    market = build_market({"x": [({"gpu": 3}, 9)], "y": [({"gpu": 2}, 8)],
+                           "z": [({"gpu": 4}, 15)]}, {"gpu": 5})
+    filled, welfare = searched(market)
+    assert {market.bids[index].id for index in filled} == {"x", "y"}
+    assert welfare == 17
+
+
+def test_local_search_pays_for_dearer_supply_only_when_worth_it(build_market: MarketBuilder
+                                                                ) -> None:
+    # as test_wdp's: y's unit would come from the 30 ask, worth 25 - 30 < 0
+    market = build_market({"x": [({"gpu": 2}, 50)], "y": [({"gpu": 1}, 25)]},
+                          supply={"gpu": [(2, 10), (2, 30)]})
+    filled, welfare = searched(market)
+    assert {market.bids[index].id for index in filled} == {"x"}
+    assert welfare == 30
+
+
+@settings(max_examples=60, deadline=None)
+@given(arguments=random_markets())
+def test_local_search_is_feasible_and_its_welfare_exact(build_market: MarketBuilder,
+                                                        arguments: dict[str, Any]) -> None:
+    market = build_market(**arguments)
+    filled, welfare = searched(market)
+    assert_feasible(market, filled)
+    assert welfare == welfare_of(market, filled)
+
+
+@settings(max_examples=30, deadline=None)
+@given(arguments=random_markets())
+def test_local_search_finds_the_optimum_cp_sat_proves(build_market: MarketBuilder,
+                                                      arguments: dict[str, Any]) -> None:
+    market = build_market(**arguments)
+    proven = clear(market, NOW, SolveParams(time_limit=10.0, workers=1, seed=0))
+    assert proven.status is Status.OPTIMAL
+    assert searched(market)[1] == proven.welfare
+
+
+def test_local_search_is_deterministic_for_a_seed(build_market: MarketBuilder) -> None:
+    bids = {f"b{n}": [({"a": 1 + n % 2, "b": 1}, 7 + 3 * n % 5), ({"c": 1 + n % 3}, 5 + n % 4)]
+            for n in range(12)}
+    market = build_market(bids, {"a": 4, "b": 3, "c": 5})
+    assert searched(market, seed=3) == searched(market, seed=3)
