@@ -18,8 +18,10 @@ from service.relay import Relay
 from service.routes import (
     assets,
     book,
+    budgets,
     futures,
     health,
+    market,
     metrics,
     orders,
     prices,
@@ -46,13 +48,13 @@ def create_app(relay: Relay, caught_up: Callable[[], None] | None = None) -> Fas
         description="Keeps signed FuturesExchange orders that could fill now, and answers the "
         "book and the trades from an index of the chain. Every fill is checked on chain. The "
         "dashboard's pages have JSON twins: /rounds.json, /rounds/{round}.json, /prices.json, "
-        "/futures.json, /verdicts.json, /safety.json.",
+        "/futures.json, /verdicts.json, /safety.json, /budgets.json, /market.json.",
     )
     app.state.relay = relay
     app.state.caught_up = caught_up
     app.state.dashboard = Dashboard(relay.db)
     for module in (orders, book, trades, health, metrics, rounds, prices, futures, verdicts,
-                   safety, assets):
+                   safety, budgets, market, assets):
         app.include_router(module.router)
     app.exception_handler(ServiceError)(_refused)
     app.exception_handler(RcmError)(_unreadable)

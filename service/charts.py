@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from service.dashboard_models import PricesPublic, SafetyPublic
+from service.dashboard_models import BudgetsPublic, PricesPublic, SafetyPublic
 
 VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 MICROS_PER_USD = 1_000_000
 WEI_PER_CST = 10**18
+MICROS_PER_EPSILON = 10**6
 # The stake's life on the safety page's chart: locked by bids and redemptions, released, burned.
 STAKE_MOVES = ("stake_locked", "stake_released", "stake_burned")
+BUDGET_KINDS = ("held", "reserved", "consumed")
 TIME_AXIS = {"field": "time", "type": "temporal", "title": "time (UTC)", "scale": {"type": "utc"},
              "axis": {"format": "%Y-%m-%d %H:%M"}}
 
@@ -56,7 +58,22 @@ def safety_chart(safety: SafetyPublic) -> dict[str, Any]:
         if move.kind in STAKE_MOVES:
             so_far[move.kind] += move.amount_wei
             rows.append({"time": move.timestamp * 1_000, "kind": move.kind,
-                         "cst": so_far[move.kind] / WEI_PER_CST})
+                         "amount": so_far[move.kind] / WEI_PER_CST})
+    return _step_chart(rows, "CST so far", STAKE_MOVES)
+
+
+def budgets_chart(budgets: BudgetsPublic) -> dict[str, Any]:
+    """Each dataset's ε held, reserved and consumed over time, a dash per dataset."""
+    rows = [{"time": p.timestamp * 1_000, "kind": kind, "dataset": p.dataset[:10] + "…",
+             "amount": getattr(p, f"{kind}_micro_epsilon") / MICROS_PER_EPSILON}
+            for p in budgets.history for kind in BUDGET_KINDS]
+    return _step_chart(rows, "ε", BUDGET_KINDS, {"strokeDash": {
+        "field": "dataset", "type": "nominal", "title": None}})
+
+
+def _step_chart(rows: list[dict[str, Any]], title: str, kinds: tuple[str, ...],
+                encoding: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An amount that changes at events, a line per kind; the step holds it between them."""
     return {
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
@@ -65,10 +82,11 @@ def safety_chart(safety: SafetyPublic) -> dict[str, Any]:
         "mark": {"type": "line", "point": True, "interpolate": "step-after"},
         "encoding": {
             "x": TIME_AXIS,
-            "y": {"field": "cst", "type": "quantitative", "title": "CST so far"},
+            "y": {"field": "amount", "type": "quantitative", "title": title},
             "color": {"field": "kind", "type": "nominal", "title": None,
-                      "scale": {"domain": list(STAKE_MOVES)}, "legend": {"orient": "bottom"}},
-            "tooltip": [{"field": "kind"}, {"field": "cst", "title": "CST so far"},
+                      "scale": {"domain": list(kinds)}, "legend": {"orient": "bottom"}},
+            "tooltip": [{"field": "kind"}, {"field": "amount", "title": title},
                         {"field": "time", "type": "temporal", "format": "%Y-%m-%d %H:%M:%S"}],
+            **(encoding or {}),
         },
     }

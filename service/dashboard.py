@@ -1,5 +1,6 @@
 """The dashboard's reads of the index: the rounds, one round with its items and bids, the
-prices and their index, the futures, the oracle's verdicts, the safety vault's moves. Only
+prices and their index, the futures, the oracle's verdicts, the safety vault's moves, the
+datasets' privacy budgets, the market's health. Only
 the store is read, never the chain, so a page costs SQLite queries alone and is as fresh as
 the indexer's last block."""
 
@@ -9,23 +10,37 @@ import json
 import sqlite3
 from collections import Counter, defaultdict
 
+from chain.bid import purpose_name
+from chain.exchange import Side
+from chain.ledger import category_names
 from chain.settlement import Phase, SolverStatus
 from chain.verdict import Fault
-from market.prices import price_index
+from market.book import Entry, ranked, why_dead
+from market.health import volatility
+from market.prices import Source, price_index
+from service import orders
 from service.dashboard_models import (
     AccountSafetyPublic,
     BidPublic,
+    BudgetOfferPublic,
+    BudgetPointPublic,
+    BudgetsPublic,
+    DatasetBudgetPublic,
     FutureItemPublic,
     FuturePublic,
     FuturesPublic,
     FutureStatus,
     IndexPointPublic,
+    ItemHealthPublic,
     ItemPublic,
+    MarketHealthPublic,
     Outcome,
     PricePointPublic,
     PricesPublic,
+    RoundIdlePublic,
     RoundPublic,
     RoundRowPublic,
+    RoundSolvePublic,
     RoundsPublic,
     SafetyPublic,
     VaultMovePublic,
@@ -97,6 +112,26 @@ SELECT v.job_id, f.round_id, v.outcome, v.fault, v.clauses_hash, v.signers, v.pa
 FROM verdicts v JOIN futures f ON f.future_id = v.job_id
 ORDER BY v.decided_at DESC, v.job_id LIMIT ?
 """
+_DATASETS = """
+SELECT dataset_id, owner, content_hash, total_micro_epsilon, categories, registered_at
+FROM datasets ORDER BY registered_at, dataset_id
+"""
+_BUDGET_MOVES = """
+SELECT timestamp, dataset_id, kind, amount_micro_epsilon FROM budget_moves
+ORDER BY block, log_index, position
+"""
+# Each (round, item) with an unexpired order listed under it: the books a spread may come from.
+_BOOKS = """
+SELECT DISTINCT COALESCE(fi.round_id, o.round_id), COALESCE(fi.item, o.item), a.label
+FROM orders o LEFT JOIN future_items fi ON fi.future_id = o.future_id
+JOIN asks a ON a.round_id = COALESCE(fi.round_id, o.round_id) AND a.item = COALESCE(fi.item, o.item)
+WHERE o.expires_at >= ?
+"""
+_CLOSED_ASKS = """
+SELECT a.round_id, a.item, a.label, a.capacity_units FROM asks a
+WHERE a.round_id IN (SELECT round_id FROM rounds WHERE closed = 1 ORDER BY round_id DESC LIMIT ?)
+ORDER BY a.round_id DESC, a.item
+"""
 _VAULT_MOVES = """
 SELECT block, timestamp, account, kind, amount_wei, ready_at FROM vault_moves
 ORDER BY block, log_index
@@ -142,13 +177,7 @@ class Dashboard:
         if row is None:
             raise RoundNotFound(f"no round {round_id} indexed", field="round")
         summary = _round_row(row, now)
-        allocated: Counter[int] = Counter()
-        won: dict[bytes, int] = {}
-        for digest, bundle_index, bundles in self.db.execute(
-                _AWARDED, (round_id, row[7])):
-            items, quantities = json.loads(bundles)[bundle_index]
-            allocated.update(dict(zip(items, quantities, strict=True)))
-            won[digest] = bundle_index
+        allocated, won = self._allocated(round_id, row[7])
         items = [ItemPublic(item=item, label=label, resource=resource, region=region,
                             provider=provider, capacity_units=capacity,
                             allocated_units=allocated[item], reserve_price_micro_usd=reserve,
@@ -160,6 +189,17 @@ class Dashboard:
         shown = [b for b in bids if reason in (None, b.reason)]
         return RoundPublic(block=block, timestamp=now, round=summary, items=items,
                            reasons=reasons, reason=reason, bids=shown)
+
+    def _allocated(self, round_id: int, version: int) -> tuple[Counter[int], dict[bytes, int]]:
+        """The units of each item the round's result `version` allocates, and the bundle each
+        of its winners won."""
+        allocated: Counter[int] = Counter()
+        won: dict[bytes, int] = {}
+        for digest, bundle_index, bundles in self.db.execute(_AWARDED, (round_id, version)):
+            items, quantities = json.loads(bundles)[bundle_index]
+            allocated.update(dict(zip(items, quantities, strict=True)))
+            won[digest] = bundle_index
+        return allocated, won
 
     def prices(self) -> PricesPublic:
         """Every clearing and trade price per unit, and the index of each resource and
@@ -235,6 +275,120 @@ class Dashboard:
         return SafetyPublic(block=block, timestamp=now, accounts=accounts, moves=moves)
 
 
+    def budgets(self) -> BudgetsPublic:
+        """Every dataset's ε registered, held, reserved and consumed, now and after each move
+        of its reserve; its consents, categories and open offers."""
+        block, now = self._head()
+        datasets = self.db.execute(_DATASETS).fetchall()
+        purposes: dict[bytes, list[str]] = defaultdict(list)
+        for dataset, purpose in self.db.execute(
+                "SELECT dataset_id, purpose FROM consents WHERE consented = 1"):
+            purposes[dataset].append(purpose_name(purpose))
+        offers: dict[bytes, list[BudgetOfferPublic]] = defaultdict(list)
+        for dataset, seller, amount, price in self.db.execute(
+                "SELECT * FROM budget_offers ORDER BY seller"):
+            if int(amount) > 0:
+                offers[dataset].append(BudgetOfferPublic(
+                    seller=seller, amount_micro_epsilon=int(amount),
+                    price_micro_usd_per_epsilon=int(price)))
+        total = {row[0]: row[3] for row in datasets}
+        reserved: Counter[bytes] = Counter()
+        consumed: Counter[bytes] = Counter()
+
+        def point(dataset: bytes, timestamp: int) -> BudgetPointPublic:
+            return BudgetPointPublic(
+                dataset="0x" + dataset.hex(), timestamp=timestamp,
+                held_micro_epsilon=total[dataset] - reserved[dataset] - consumed[dataset],
+                reserved_micro_epsilon=reserved[dataset],
+                consumed_micro_epsilon=consumed[dataset])
+
+        history = [point(row[0], row[5]) for row in datasets]
+        for timestamp, dataset, kind, amount in self.db.execute(_BUDGET_MOVES):
+            reserved[dataset] += amount if kind == "reserved" else -amount
+            consumed[dataset] += amount if kind == "consumed" else 0
+            history.append(point(dataset, timestamp))
+        shown = [DatasetBudgetPublic(
+            **point(dataset, now).model_dump(exclude={"timestamp"}), owner=owner,
+            content_hash="0x" + content.hex(), registered_at=registered_at,
+            registered_micro_epsilon=registered, purposes=sorted(purposes[dataset]),
+            categories=sorted(category_names(categories)),
+            offers=sorted(offers[dataset], key=lambda o: o.price_micro_usd_per_epsilon))
+            for dataset, owner, content, registered, categories, registered_at in datasets]
+        return BudgetsPublic(block=block, timestamp=now, datasets=shown,
+                             history=sorted(history, key=lambda p: p.timestamp))
+
+    def market(self) -> MarketHealthPublic:
+        """Per item label: its clearing prices' volatility, its book's spread, its idle
+        capacity; and how often the auctioneer claimed an optimal solve."""
+        block, now = self._head()
+        clearing: dict[str, list[int]] = defaultdict(list)
+        for p in price_points(self.db):
+            if p.source is Source.CLEARING:
+                clearing[p.item].append(p.price_per_unit_micro_usd)
+        idle = self._idle()
+        offered: Counter[str] = Counter()
+        allocated: Counter[str] = Counter()
+        for row in idle:
+            offered[row.label] += row.offered_units
+            allocated[row.label] += row.allocated_units
+        sides = self._best_sides(now)
+        listed = {label for (label,) in self.db.execute(
+            "SELECT DISTINCT label FROM asks WHERE round_id IN"
+            " (SELECT round_id FROM rounds ORDER BY round_id DESC LIMIT ?)", (MAX_ROUNDS,))}
+        labels = sorted({*listed, *clearing, *offered, *sides})
+        items = []
+        for label in labels:
+            bid, ask = sides.get(label, (None, None))
+            items.append(ItemHealthPublic(
+                label=label, prices=len(clearing[label]), volatility=volatility(clearing[label]),
+                best_bid_micro_usd=bid, best_ask_micro_usd=ask,
+                spread_micro_usd=None if bid is None or ask is None else ask - bid,
+                offered_units=offered[label], allocated_units=allocated[label],
+                idle_units=offered[label] - allocated[label]))
+        claimed = [_round_row(row, now) for row in self.db.execute(
+            _ROUNDS + " WHERE r.solver_status IS NOT NULL ORDER BY r.round_id DESC LIMIT ?",
+            (MAX_ROUNDS,))]
+        optimal_status = SolverStatus.OPTIMAL.name.lower()
+        optimal = sum(r.solver_status == optimal_status for r in claimed)
+        return MarketHealthPublic(
+            block=block, timestamp=now, items=items, claimed_rounds=len(claimed),
+            optimal_share=optimal / len(claimed) if claimed else None,
+            not_optimal=[RoundSolvePublic(round=r.round, solver_status=r.solver_status, gap=r.gap)
+                         for r in claimed if r.solver_status not in (None, optimal_status)],
+            idle=idle)
+
+    def _idle(self) -> list[RoundIdlePublic]:
+        """Each item of the latest closed rounds: units offered, and allocated by the result
+        that stood at closing."""
+        standing = dict(self.db.execute("SELECT round_id, standing_version FROM rounds"))
+        allocated: dict[int, Counter[int]] = {}
+        rows = []
+        for round_id, item, label, capacity in self.db.execute(_CLOSED_ASKS, (MAX_ROUNDS,)
+                                                               ).fetchall():
+            if round_id not in allocated:
+                allocated[round_id] = self._allocated(round_id, standing[round_id])[0]
+            units = allocated[round_id][item]
+            rows.append(RoundIdlePublic(round=round_id, label=label, offered_units=capacity,
+                                        allocated_units=units, idle_units=capacity - units))
+        return rows
+
+    def _best_sides(self, now: int) -> dict[str, tuple[int, int]]:
+        """Per label, the best live bid's and ask's prices as the relay's book ranks them, of
+        the newest round whose book has both."""
+        best: dict[str, tuple[int, int]] = {}
+        for round_id, item, label in sorted(self.db.execute(_BOOKS, (now,)).fetchall(),
+                                            reverse=True):
+            if label in best:
+                continue
+            live = [found.entry for found in orders.listed(self.db, round_id, item, now)
+                    if why_dead(found.facts, now) is None]
+            bids = _best(live, Side.BUY)
+            asks = _best(live, Side.SELL)
+            if bids is not None and asks is not None:
+                best[label] = (bids.price_micro_usd, asks.price_micro_usd)
+        return best
+
+
 def _round_row(row: tuple[int, ...], now: int) -> RoundRowPublic:
     (round_id, policy, commit, reveal, post, challenge_end, window, standing, welfare, status,
      bound, priced_version, closed, items, committed, revealed, winners) = row
@@ -269,3 +423,7 @@ def _bid(row: tuple[object, ...], won: dict[bytes, int]) -> BidPublic:
         {"bid": "0x" + digest.hex(), "bidder": bidder, "max_value_micro_usd": max_value,
          "outcome": outcome, "bundle": bundle, "payment_micro_usd": payment, "reason": reason,
          "item": item, "detail": detail})
+
+
+def _best(entries: list[Entry], side: Side) -> Entry | None:
+    return next(iter(ranked(e for e in entries if e.side is side)), None)

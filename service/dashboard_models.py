@@ -182,3 +182,84 @@ class SafetyPublic(BaseModel):
     timestamp: int
     accounts: list[AccountSafetyPublic]
     moves: list[VaultMovePublic]  # oldest first
+
+
+class BudgetOfferPublic(BaseModel):
+    seller: str
+    amount_micro_epsilon: int
+    price_micro_usd_per_epsilon: int
+
+
+class BudgetPointPublic(BaseModel):
+    """A dataset's ε after an event that moved its reserve, in micro-ε."""
+
+    dataset: str
+    timestamp: int
+    held_micro_epsilon: int
+    reserved_micro_epsilon: int
+    consumed_micro_epsilon: int
+
+
+class DatasetBudgetPublic(BaseModel):
+    """A dataset's ε now: held (every holder's balance) = registered − reserved − consumed.
+    A purpose not in `chain.bid.KNOWN_PURPOSES` is shown as its id."""
+
+    dataset: str  # its id, 0x-hex
+    owner: str
+    content_hash: str
+    registered_at: int
+    registered_micro_epsilon: int
+    held_micro_epsilon: int
+    reserved_micro_epsilon: int
+    consumed_micro_epsilon: int
+    purposes: list[str]
+    categories: list[str]
+    offers: list[BudgetOfferPublic]  # open ones, cheapest first
+
+
+class BudgetsPublic(BaseModel):
+    block: int
+    timestamp: int
+    datasets: list[DatasetBudgetPublic]
+    history: list[BudgetPointPublic]  # oldest first
+
+
+class ItemHealthPublic(BaseModel):
+    """One item label's market: `volatility` is the sample standard deviation of the log
+    returns between its successive clearing prices per unit (None below 3 prices); the spread
+    is the best live ask's price less the best live bid's, of the newest round whose book has
+    both; idle units are offered less allocated by the standing result, over its rounds."""
+
+    label: str
+    prices: int
+    volatility: float | None
+    best_bid_micro_usd: int | None
+    best_ask_micro_usd: int | None
+    spread_micro_usd: int | None
+    offered_units: int
+    allocated_units: int
+    idle_units: int
+
+
+class RoundIdlePublic(BaseModel):
+    round: int
+    label: str
+    offered_units: int
+    allocated_units: int
+    idle_units: int
+
+
+class RoundSolvePublic(BaseModel):
+    round: int
+    solver_status: str
+    gap: float | None  # as the rounds table has it
+
+
+class MarketHealthPublic(BaseModel):
+    block: int
+    timestamp: int
+    items: list[ItemHealthPublic]
+    claimed_rounds: int  # rounds whose auctioneer claimed a status
+    optimal_share: float | None  # of those, the share claimed optimal
+    not_optimal: list[RoundSolvePublic]
+    idle: list[RoundIdlePublic]

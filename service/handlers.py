@@ -254,6 +254,80 @@ def vault_move(db: sqlite3.Connection, event: Event, block: BlockContext) -> Non
                 VAULT_MOVES[event.name], str(amount), args.get("readyAt")))
 
 
+# ---- PrivacyBudgetLedger ----
+
+
+def dataset_registered(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    args = event.args
+    db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?, ?)",
+               (_id(args["id"]), args["owner"], _id(args["contentHash"]),
+                args["totalMicroEpsilon"], args["categories"], block.timestamp))
+
+
+def consent_set(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    db.execute("INSERT OR REPLACE INTO consents VALUES (?, ?, ?)",
+               (_id(event.args["id"]), _id(event.args["purpose"]),
+                int(event.args["consented"])))
+
+
+def offered(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    args = event.args
+    db.execute("INSERT OR REPLACE INTO budget_offers VALUES (?, ?, ?, ?)",
+               (_id(args["id"]), args["seller"], str(args["amountMicroEpsilon"]),
+                str(args["priceMicroUsdPerEpsilon"])))
+
+
+def bought(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    args = event.args
+    key = (_id(args["id"]), args["seller"])
+    row = db.execute("SELECT amount_micro_epsilon FROM budget_offers WHERE dataset_id = ?"
+                     " AND seller = ?", key).fetchone()
+    # `buy` of nothing at price zero passes with no offer: nothing to take from.
+    if row is None:
+        return
+    (left,) = row
+    db.execute("UPDATE budget_offers SET amount_micro_epsilon = ? WHERE dataset_id = ?"
+               " AND seller = ?", (str(int(left) - int(args["amountMicroEpsilon"])), *key))
+
+
+def _reserve_moved(db: sqlite3.Connection, event: Event, block: BlockContext,
+                   moves: list[tuple[int, str, int]]) -> None:
+    db.executemany("INSERT OR IGNORE INTO budget_moves VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [(event.block_number, event.log_index, position, block.timestamp,
+                     _id(dataset), kind, amount)
+                    for position, (dataset, kind, amount) in enumerate(moves)])
+
+
+def _ledger_transfer(db: sqlite3.Connection, event: Event, block: BlockContext,
+                     ids: list[int], amounts: list[int]) -> None:
+    """Outside `register`'s first mint, a burn is a reservation and a mint by the clearing
+    house a release (the ledger's interface promises it); a transfer moves held ε alone."""
+    args = event.args
+    if args["to"] == ZERO_ADDRESS:
+        kind = "reserved"
+    elif (args["from"] == ZERO_ADDRESS
+          and args["operator"] == block.system.clearing_house.address):
+        kind = "released"
+    else:
+        return
+    _reserve_moved(db, event, block, [(dataset, kind, amount)
+                                      for dataset, amount in zip(ids, amounts, strict=True)])
+
+
+def budget_transfer_single(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    _ledger_transfer(db, event, block, [int(event.args["id"])], [int(event.args["value"])])
+
+
+def budget_transfer_batch(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    _ledger_transfer(db, event, block, [int(i) for i in event.args["ids"]],
+                     [int(v) for v in event.args["values"]])
+
+
+def consumed(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
+    _reserve_moved(db, event, block, [(int(event.args["id"]), "consumed",
+                                       int(event.args["amountMicroEpsilon"]))])
+
+
 # ---- the payment token ----
 
 
@@ -290,6 +364,13 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("exchange", "Traded"): traded,
     ("exchange", "Cancelled"): cancelled,
     ("exchange", "CounterIncremented"): counter_incremented,
+    ("ledger", "DatasetRegistered"): dataset_registered,
+    ("ledger", "ConsentSet"): consent_set,
+    ("ledger", "Offered"): offered,
+    ("ledger", "Bought"): bought,
+    ("ledger", "TransferSingle"): budget_transfer_single,
+    ("ledger", "TransferBatch"): budget_transfer_batch,
+    ("ledger", "Consumed"): consumed,
     ("payment_token", "Transfer"): usd_transfer,
     ("payment_token", "Approval"): usd_approval,
 }

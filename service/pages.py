@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from chain.amounts import amount_text
+from chain.amounts import amount_text, epsilon_text
 from chain.times import utc_text
 from service.errors import ServiceError
 
@@ -41,7 +41,8 @@ def _short(hex_id: str) -> str:
 
 
 templates = Jinja2Templates(directory=TEMPLATES)
-templates.env.filters.update(usd=_usd, cst=_cst, utc=_utc, percent=_percent, short=_short)
+templates.env.filters.update(usd=_usd, cst=_cst, eps=epsilon_text, utc=_utc, percent=_percent,
+                            short=_short)
 templates.env.globals["refresh_seconds"] = REFRESH_SECONDS
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from chain.config import rcm_home
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 DEFAULT_FILE = "market.sqlite"
 
 SCHEMA = {
@@ -75,6 +75,25 @@ SCHEMA = {
     "vault_moves": "block INTEGER NOT NULL, log_index INTEGER NOT NULL, timestamp INTEGER NOT NULL,"
                    " account TEXT NOT NULL, kind TEXT NOT NULL, amount_wei TEXT NOT NULL,"
                    " ready_at INTEGER, PRIMARY KEY (block, log_index)",
+    # Each dataset as `DatasetRegistered` gave it: its whole ε budget, minted to its owner.
+    "datasets": "dataset_id BLOB PRIMARY KEY, owner TEXT NOT NULL, content_hash BLOB NOT NULL,"
+                " total_micro_epsilon INTEGER NOT NULL, categories INTEGER NOT NULL,"
+                " registered_at INTEGER NOT NULL",
+    # The owner's latest word on each purpose (`ConsentSet`).
+    "consents": "dataset_id BLOB NOT NULL, purpose BLOB NOT NULL, consented INTEGER NOT NULL,"
+                " PRIMARY KEY (dataset_id, purpose)",
+    # Each seller's standing offer (`Offered`, less what `Bought` took). Any holder may offer
+    # any uint64 amount at any uint64 price: decimal text.
+    "budget_offers": "dataset_id BLOB NOT NULL, seller TEXT NOT NULL,"
+                     " amount_micro_epsilon TEXT NOT NULL,"
+                     " price_micro_usd_per_epsilon TEXT NOT NULL, PRIMARY KEY (dataset_id, seller)",
+    # The ε a dataset's reserve gained or lost, one row per id of each event: kind `reserved`
+    # (a burn), `released` (a mint by the clearing house) or `consumed` (`Consumed`).
+    "budget_moves": "block INTEGER NOT NULL, log_index INTEGER NOT NULL,"
+                    " position INTEGER NOT NULL, timestamp INTEGER NOT NULL,"
+                    " dataset_id BLOB NOT NULL, kind TEXT NOT NULL,"
+                    " amount_micro_epsilon INTEGER NOT NULL,"
+                    " PRIMARY KEY (block, log_index, position)",
     "exchange_approvals": "owner TEXT PRIMARY KEY, approved INTEGER NOT NULL",
     "order_status": "order_hash BLOB PRIMARY KEY, status INTEGER NOT NULL",
     "counters": "maker TEXT PRIMARY KEY, counter INTEGER NOT NULL",
@@ -103,6 +122,7 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS trades_by_future ON trades (future_id)",
     "CREATE INDEX IF NOT EXISTS futures_by_status ON futures (status)",
     "CREATE INDEX IF NOT EXISTS vault_moves_by_account ON vault_moves (account)",
+    "CREATE INDEX IF NOT EXISTS budget_moves_by_dataset ON budget_moves (dataset_id)",
     "CREATE INDEX IF NOT EXISTS orders_by_maker ON orders (maker, expires_at)",
     "CREATE INDEX IF NOT EXISTS orders_by_future ON orders (future_id)",
     "CREATE INDEX IF NOT EXISTS orders_by_criteria ON orders (round_id, item)",

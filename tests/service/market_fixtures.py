@@ -5,7 +5,10 @@ future and the oracle quorum finding the buyer at fault."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -15,6 +18,7 @@ from chain.policy_oracle import submit
 from chain.settlement import Phase
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from market.result import LossReason
+from service.background import opened
 from tests.contracts.exchange_fixtures import Exchange
 from tests.contracts.settlement_fixtures import ASKS, ORACLE_THRESHOLD, USD, Market, fund_bidder
 from tests.support import event_args
@@ -103,3 +107,16 @@ def judged_job(cleared: ClearedRound, carol: LocalAccount) -> JudgedJob:
     return JudgedJob("0x" + digest.hex(), carol.address, failed,
                      [node.address for node in signers], enforced["paid"],
                      enforced["paidMicroUsd"], enforced["burnedWei"])
+
+
+def table_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    """Every row of one of the index's tables, sorted."""
+    with sqlite3.connect(path) as db:
+        return sorted(db.execute(f"SELECT * FROM {table}"))
+
+
+def indexed(cleared: ClearedRound, path: Path) -> Path:
+    """A store at `path` indexed up to the chain's head."""
+    with opened(cleared.market.system, path) as service:
+        service.indexer.sync()
+    return path

@@ -41,7 +41,9 @@ def test_the_openapi_document_lists_every_endpoint(
                           "/metrics", "/rounds", "/rounds.json", "/rounds/{round_id}",
                           "/rounds/{round_id}.json", "/prices", "/prices.json",
                           "/prices.vl.json", "/futures", "/futures.json", "/verdicts",
-                          "/verdicts.json", "/safety", "/safety.json", "/safety.vl.json"}
+                          "/verdicts.json", "/safety", "/safety.json", "/safety.vl.json",
+                          "/budgets", "/budgets.json", "/budgets.vl.json", "/market",
+                          "/market.json"}
     assert set(paths["/orders"]["post"]["responses"]) >= {"201", "400", "409", "413", "422",
                                                           "429"}
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from chain.amounts import amount_text
+from chain.amounts import amount_text, epsilon_text
 from chain.config import PROJECT_ROOT
+from chain.ledger import Dataset
 from service.background import Service, opened, serving
-from tests.service.market_fixtures import ClearedRound, JudgedJob
+from tests.service.market_fixtures import WINNING_UNITS, ClearedRound, JudgedJob
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS_IMAGES = PROJECT_ROOT / "docs" / "img"
@@ -125,6 +126,35 @@ def test_the_safety_page_draws_the_stakes_and_the_burn(
     burned = page.locator(f'tr[data-account="{judged.redeemer}"] td.stake_burned')
     expect(burned).to_have_text(amount_text(judged.stake_burned_wei, "cst"))
     page.screenshot(path=shots / "safety.png", full_page=True)
+
+
+def test_the_budgets_page_draws_the_epsilon_and_shows_what_was_consumed(
+        cleared: ClearedRound, served: tuple[Service, str], page: Page, shots: Path) -> None:
+    _, url = served
+    market = cleared.market
+    state = Dataset.read(market.system.ledger, market.dataset)
+    page.goto(f"{url}/budgets")
+    expect(page.locator("#chart svg path[aria-roledescription='line mark']").first
+           ).to_be_attached()
+    dataset = page.locator(f'tr[data-dataset="0x{market.dataset:064x}"]')
+    expect(dataset.locator("td.registered")).to_have_text(epsilon_text(state.total_micro_epsilon))
+    expect(dataset.locator("td.consumed")).to_have_text(
+        epsilon_text(state.consumed_micro_epsilon))
+    expect(dataset.locator("td.purposes")).to_contain_text("research")
+    page.screenshot(path=shots / "budgets.png", full_page=True)
+
+
+def test_the_market_page_shows_idle_units_and_the_solvers_record(
+        cleared: ClearedRound, served: tuple[Service, str], page: Page, shots: Path) -> None:
+    _, url = served
+    page.goto(f"{url}/rounds/{cleared.round_id}")
+    label = page.locator("table.items tbody tr").first.locator("td").nth(1).inner_text()
+    page.click("nav a[href='/market']")
+    item = page.locator(f'tr[data-label="{label}"]')
+    expect(item.locator("td.idle")).to_have_text(str(10 - WINNING_UNITS))
+    expect(item.locator("td.volatility")).to_have_text("n/a")
+    expect(page.locator("p.optimal .share")).to_have_text("100.00%")
+    page.screenshot(path=shots / "market.png", full_page=True)
 
 
 def test_a_new_round_appears_on_the_rounds_page_without_a_reload(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,7 +18,7 @@ from service import handlers
 from service.background import opened
 from service.handlers import BlockContext
 from service.store import connect
-from tests.service.market_fixtures import WINNING_UNITS, ClearedRound
+from tests.service.market_fixtures import WINNING_UNITS, ClearedRound, indexed, table_rows
 
 DASHBOARD_TABLES = ("rounds", "asks", "commitments", "revealed", "awards", "item_prices",
                     "losses", "futures")
@@ -35,20 +34,11 @@ def isolated(chain: Chain, cleared: ClearedRound) -> Iterator[None]:
 pytestmark = pytest.mark.usefixtures("isolated")
 
 
-def _rows(path: Path, table: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as db:
-        return sorted(db.execute(f"SELECT * FROM {table}"))
-
-
-def _indexed(cleared: ClearedRound, path: Path) -> Path:
-    with opened(cleared.market.system, path) as service:
-        service.indexer.sync()
-    return path
 
 
 def test_the_round_row_agrees_with_the_chains_view_of_the_round(
         cleared: ClearedRound, tmp_path: Path) -> None:
-    path = _indexed(cleared, tmp_path / "market.sqlite")
+    path = indexed(cleared, tmp_path / "market.sqlite")
     state = Round.read(cleared.market.house, cleared.round_id)
     with sqlite3.connect(path) as db:
         row = db.execute(
@@ -65,25 +55,25 @@ def test_the_round_row_agrees_with_the_chains_view_of_the_round(
 
 def test_commitments_awards_and_prices_are_the_chains(cleared: ClearedRound,
                                                       tmp_path: Path) -> None:
-    path = _indexed(cleared, tmp_path / "market.sqlite")
+    path = indexed(cleared, tmp_path / "market.sqlite")
     market = cleared.market
-    committed = {row[0]: row[2:4] for row in _rows(path, "commitments")}
+    committed = {row[0]: row[2:4] for row in table_rows(path, "commitments")}
     assert committed == {market.digest(bid): (bid.bidder, bid.max_value_micro_usd)
                          for bid in (cleared.winner, cleared.outbid, cleared.below_reserve)}
-    (award,) = _rows(path, "awards")
+    (award,) = table_rows(path, "awards")
     assert award[4:6] == (market.digest(cleared.winner), 0)
     (priced,) = events(market.system, market.house, "Priced", roundId=cleared.round_id)
-    prices = [row[2] for row in _rows(path, "item_prices")]
+    prices = [row[2] for row in table_rows(path, "item_prices")]
     assert prices == list(priced.args["itemPricesMicroUsd"])
-    (future,) = _rows(path, "futures")
+    (future,) = table_rows(path, "futures")
     (issued,) = events(market.system, market.house, "Issued", roundId=cleared.round_id)
     assert future[7] == issued.args["paymentMicroUsd"]
 
 
 def test_each_loser_has_the_reason_the_auctioneers_code_gives(cleared: ClearedRound,
                                                               tmp_path: Path) -> None:
-    path = _indexed(cleared, tmp_path / "market.sqlite")
-    losses = {"0x" + row[0].hex(): row[2] for row in _rows(path, "losses")}
+    path = indexed(cleared, tmp_path / "market.sqlite")
+    losses = {"0x" + row[0].hex(): row[2] for row in table_rows(path, "losses")}
     assert losses == cleared.reasons
     with sqlite3.connect(path) as db:
         (detail,) = db.execute("SELECT detail FROM losses WHERE reason = 'outbid'").fetchone()
@@ -93,7 +83,7 @@ def test_each_loser_has_the_reason_the_auctioneers_code_gives(cleared: ClearedRo
 
 def test_a_crash_mid_block_then_a_restart_stores_every_row_once(
         cleared: ClearedRound, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    whole = _indexed(cleared, tmp_path / "whole.sqlite")
+    whole = indexed(cleared, tmp_path / "whole.sqlite")
     path = tmp_path / "market.sqlite"
 
     def crash(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
@@ -103,24 +93,24 @@ def test_a_crash_mid_block_then_a_restart_stores_every_row_once(
     monkeypatch.setitem(handlers.HANDLERS, ("clearing_house", "Closed"), crash)
     with opened(cleared.market.system, path) as service, pytest.raises(RuntimeError):
         service.indexer.sync()
-    assert _rows(path, "losses") == []
-    assert _rows(path, "commitments") == _rows(whole, "commitments")
+    assert table_rows(path, "losses") == []
+    assert table_rows(path, "commitments") == table_rows(whole, "commitments")
     monkeypatch.undo()
     with opened(cleared.market.system, path) as service:
         progress = service.indexer.sync()
         assert not progress.started_over
         service.indexer.sync()
     for table in DASHBOARD_TABLES:
-        assert _rows(path, table) == _rows(whole, table), table
+        assert table_rows(path, table) == table_rows(whole, table), table
 
 
 def test_a_store_of_the_schema_before_the_dashboards_starts_over(cleared: ClearedRound,
                                                                  tmp_path: Path) -> None:
-    path = _indexed(cleared, tmp_path / "market.sqlite")
+    path = indexed(cleared, tmp_path / "market.sqlite")
     db = connect(path)
     db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()
     with opened(cleared.market.system, path) as service:
         assert service.indexer.started_over
         service.indexer.sync()
-    assert len(_rows(path, "losses")) == len(cleared.reasons)
+    assert len(table_rows(path, "losses")) == len(cleared.reasons)

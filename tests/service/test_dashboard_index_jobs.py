@@ -10,7 +10,6 @@ import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -24,7 +23,7 @@ from service import handlers
 from service.background import opened
 from service.handlers import BlockContext
 from tests.contracts.settlement_fixtures import ASKS, USD, VERDICT_WINDOW
-from tests.service.market_fixtures import ClearedRound, JudgedJob
+from tests.service.market_fixtures import ClearedRound, JudgedJob, indexed, table_rows
 from tests.support import event_args
 
 JOB_TABLES = ("futures", "verdicts", "vault_moves")
@@ -40,20 +39,11 @@ def isolated(chain: Chain, judged: JudgedJob) -> Iterator[None]:
 pytestmark = pytest.mark.usefixtures("isolated")
 
 
-def _rows(path: Path, table: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as db:
-        return sorted(db.execute(f"SELECT * FROM {table}"))
-
-
-def _indexed(cleared: ClearedRound, path: Path) -> Path:
-    with opened(cleared.market.system, path) as service:
-        service.indexer.sync()
-    return path
 
 
 def test_the_judged_future_is_voided_and_its_redeemer_recorded(
         cleared: ClearedRound, judged: JudgedJob, tmp_path: Path) -> None:
-    path = _indexed(cleared, tmp_path / "market.sqlite")
+    path = indexed(cleared, tmp_path / "market.sqlite")
     digest = cleared.market.digest(cleared.winner)
     assert cleared.market.record(digest).status is Status.VOIDED
     with sqlite3.connect(path) as db:
@@ -65,8 +55,8 @@ def test_the_judged_future_is_voided_and_its_redeemer_recorded(
 
 def test_the_verdict_row_is_the_quorums_and_what_it_moved(
         cleared: ClearedRound, judged: JudgedJob, tmp_path: Path) -> None:
-    path = _indexed(cleared, tmp_path / "market.sqlite")
-    (row,) = _rows(path, "verdicts")
+    path = indexed(cleared, tmp_path / "market.sqlite")
+    (row,) = table_rows(path, "verdicts")
     assert row[:5] == (bytes.fromhex(judged.job[2:]), "violation", Fault.BUYER,
                        judged.failed_clauses_hash, json.dumps(judged.signers))
     # At the buyer's fault the provider is paid, and only the redeemer's stake is burned.
@@ -79,9 +69,9 @@ def test_the_verdict_row_is_the_quorums_and_what_it_moved(
 
 def test_each_accounts_vault_moves_add_up_to_its_stake_in_the_vault(
         cleared: ClearedRound, judged: JudgedJob, tmp_path: Path) -> None:
-    path = _indexed(cleared, tmp_path / "market.sqlite")
+    path = indexed(cleared, tmp_path / "market.sqlite")
     totals: dict[str, Counter[str]] = defaultdict(Counter)
-    for *_, account, kind, amount, _ in _rows(path, "vault_moves"):
+    for *_, account, kind, amount, _ in table_rows(path, "vault_moves"):
         totals[account][kind] += int(amount)
     assert totals[judged.redeemer]["stake_burned"] == judged.stake_burned_wei
     for account, moved in totals.items():
@@ -105,7 +95,7 @@ def test_a_job_without_a_verdict_by_its_deadline_times_out(
     market.chain.advance_time(deadline + 1 - market.now())
     receipt = market.chain.send(market.house.functions.timeOut([digest]), market.governance)
     (timed_out,) = event_args(market.house, receipt, "TimedOut")
-    path = _indexed(cleared, tmp_path / "market.sqlite")
+    path = indexed(cleared, tmp_path / "market.sqlite")
     with sqlite3.connect(path) as db:
         verdict = db.execute("SELECT outcome, signers, paid, paid_micro_usd, stake_burned_wei,"
                              " bond_burned_wei FROM verdicts WHERE job_id = ?",
@@ -119,7 +109,7 @@ def test_a_job_without_a_verdict_by_its_deadline_times_out(
 
 def test_a_crash_in_the_verdicts_block_then_a_restart_stores_every_row_once(
         cleared: ClearedRound, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    whole = _indexed(cleared, tmp_path / "whole.sqlite")
+    whole = indexed(cleared, tmp_path / "whole.sqlite")
     path = tmp_path / "market.sqlite"
 
     def crash(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
@@ -129,11 +119,11 @@ def test_a_crash_in_the_verdicts_block_then_a_restart_stores_every_row_once(
     monkeypatch.setitem(handlers.HANDLERS, ("clearing_house", "VerdictEnforced"), crash)
     with opened(cleared.market.system, path) as service, pytest.raises(RuntimeError):
         service.indexer.sync()
-    assert _rows(path, "verdicts") == []
-    assert "stake_burned" not in {row[4] for row in _rows(path, "vault_moves")}
+    assert table_rows(path, "verdicts") == []
+    assert "stake_burned" not in {row[4] for row in table_rows(path, "vault_moves")}
     monkeypatch.undo()
     with opened(cleared.market.system, path) as service:
         assert not service.indexer.sync().started_over
         service.indexer.sync()
     for table in JOB_TABLES:
-        assert _rows(path, table) == _rows(whole, table), table
+        assert table_rows(path, table) == table_rows(whole, table), table

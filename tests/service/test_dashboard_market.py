@@ -1,0 +1,29 @@
+"""The market health view's spread, from the relay's book: on the relay's scene (Alice
+holds a claimed future, Carol has USD), Alice asks more than Carol bids for it, and the view
+shows the difference for the future's item."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from chain.exchange import Side
+from service.background import Service
+from tests.service.conftest import PRICE, Scene, post
+
+ASK_PRICE = PRICE + 2_000_000
+
+
+def test_the_spread_is_the_best_live_ask_less_the_best_live_bid(
+        scene: Scene, service: tuple[Service, TestClient]) -> None:
+    _, client = service
+    future = scene.futures[0]
+    for maker, side, price in ((scene.alice, Side.SELL, ASK_PRICE),
+                               (scene.carol, Side.BUY, PRICE),
+                               (scene.carol, Side.BUY, PRICE - 1_000_000)):
+        order = scene.order(maker, side, future, price, salt=price)
+        assert post(client, scene.signed(order, maker)).status_code == 201
+    label = client.get(f"/rounds/{scene.round_id}.json").json()["items"][0]["label"]
+    items = client.get("/market.json").json()["items"]
+    assert [(i["label"], i["best_bid_micro_usd"], i["best_ask_micro_usd"], i["spread_micro_usd"])
+            for i in items if i["spread_micro_usd"] is not None] == [
+        (label, PRICE, ASK_PRICE, ASK_PRICE - PRICE)]
