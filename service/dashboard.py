@@ -394,7 +394,10 @@ def _round_row(row: tuple[int, ...], now: int) -> RoundRowPublic:
      bound, priced_version, closed, items, committed, revealed, winners) = row
     phase = phase_at(commit, reveal, post, challenge_end, window, priced_version is not None,
                      standing, now)
-    # A bound below the welfare bounds nothing: the auctioneer claimed none.
+    # A claim of optimal makes the bound the welfare, as the clearing house reads it; any
+    # other bound below the welfare bounds nothing: the auctioneer claimed none.
+    if status == SolverStatus.OPTIMAL:
+        bound = welfare
     gap = (None if welfare is None or bound is None or bound < welfare
            else (bound - welfare) / max(welfare, 1))
     return RoundRowPublic(

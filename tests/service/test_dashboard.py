@@ -42,6 +42,8 @@ def test_the_rounds_page_lists_the_round_with_its_counts_and_solver(
     assert (row["round"], row["phase"], row["items"], row["bids_committed"],
             row["bids_revealed"], row["winners"], row["solver_status"]) == (
         cleared.round_id, "closed", 4, 3, 3, 1, "optimal")
+    # A claim of optimal makes the bound the welfare, as the clearing house reads it.
+    assert (row["bound_micro_usd"], row["gap"]) == (row["welfare_micro_usd"], 0.0)
     html = client.get("/rounds").text
     assert f'<tr data-round="{cleared.round_id}">' in html
     assert 'hx-trigger="every 3s"' in html
