@@ -30,6 +30,7 @@ from market.prices import (
     clearing_points,
     price_index,
     trade_points,
+    wash_trades,
 )
 
 if TYPE_CHECKING:
@@ -81,7 +82,9 @@ class PriceHistory:
                           if resource in (None, p.resource) and region in (None, p.region)})
         if region is not None and not markets:
             raise MarketError(f"no {resource or 'item'} was priced in {region}", field="region")
-        series = [point for market in markets for point in price_index(self.points, *market)]
+        excluded = wash_trades(self.points)
+        series = [point for market in markets
+                  for point in price_index(self.points, *market, excluded=excluded)]
         return sorted(series, key=lambda point: point.timestamp)
 
 

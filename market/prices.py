@@ -9,7 +9,8 @@ method, its formula and what it resists.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -163,56 +164,94 @@ def wash_trades(points: Iterable[PricePoint]) -> set[bytes | None]:
 
 
 def price_index(points: Sequence[PricePoint], resource: str, region: str,
-                window_seconds: int = DEFAULT_WINDOW_SECONDS) -> list[IndexPoint]:
+                window_seconds: int = DEFAULT_WINDOW_SECONDS,
+                excluded: set[bytes | None] | None = None) -> list[IndexPoint]:
     """The index of `resource` in `region` from `points` (every item's, oldest first: wash
-    trades are told by the accounts' whole history, later trades included) at each time one of
-    its prices was recorded, from the first clearing sale on: the clearing anchor A
+    trades are told by the accounts' whole history, later trades included; `excluded`, when
+    given, is `wash_trades(points)` computed once for many markets) at each time one of its
+    prices was recorded, from the first clearing sale on: the clearing anchor A
     (units-weighted mean clearing price per unit of the window's sales, or of the latest sales
     before it), moved toward the median T of the window's trades but wash trades, T clamped to
     A ± 50 %, by 20 %: index = A + 20 % × (clamp(T) − A)."""
     ours = [p for p in points if (p.resource, p.region) == (resource, region)]
-    excluded = wash_trades(points)
-    sales = [p for p in ours if p.source is Source.CLEARING and p.units > 0]
-    trades = [p for p in ours if p.source is Source.TRADE]
+    if excluded is None:
+        excluded = wash_trades(points)
+    sales = sorted((p for p in ours if p.source is Source.CLEARING and p.units > 0),
+                   key=lambda p: p.timestamp)
+    trades = sorted((p for p in ours if p.source is Source.TRADE), key=lambda p: p.timestamp)
+    sale_times, trade_times = [p.timestamp for p in sales], [p.timestamp for p in trades]
+    window = _Window(excluded)
+    first = last = 0  # the window's trades are trades[first:last]
     series = []
     for timestamp in sorted({p.timestamp for p in ours}):
         start = timestamp - window_seconds
-        anchor = _anchor(sales, start, timestamp)
+        while last < len(trades) and trade_times[last] <= timestamp:
+            window.add(trades[last])
+            last += 1
+        while first < last and trade_times[first] <= start:
+            window.remove(trades[first])
+            first += 1
+        anchor = _anchor(sales, sale_times, start, timestamp)
         if anchor is None:
             continue
-        window = [p for p in trades if start < p.timestamp <= timestamp]
-        counted = [p.price_per_unit_micro_usd for p in window if p.order_hash not in excluded]
-        trade_median = _median(counted) if counted else None
+        trade_median = window.median()
         index = anchor if trade_median is None else anchor + Fraction(
             TRADE_WEIGHT_BPS, BASIS_POINTS) * (_clamped(trade_median, anchor) - anchor)
         series.append(IndexPoint(
             resource, region, timestamp, round(index), round(anchor),
             None if trade_median is None else round(trade_median),
-            len({p.order_hash for p in window if p.order_hash not in excluded}),
-            len({p.order_hash for p in window if p.order_hash in excluded})))
+            len(window.counted_trades), len(window.excluded_trades)))
     return series
 
 
-def _anchor(sales: list[PricePoint], start: int, end: int) -> Fraction | None:
+class _Window:
+    """The trades of a sliding window, kept as it slides (each trade added and removed once):
+    the counted prices in order for their median, and how many points of each trade are in."""
+
+    def __init__(self, excluded: set[bytes | None]) -> None:
+        self.excluded = excluded
+        self.prices: list[int] = []
+        self.counted_trades: Counter[bytes | None] = Counter()
+        self.excluded_trades: Counter[bytes | None] = Counter()
+
+    def add(self, point: PricePoint) -> None:
+        if point.order_hash in self.excluded:
+            self.excluded_trades[point.order_hash] += 1
+            return
+        insort(self.prices, point.price_per_unit_micro_usd)
+        self.counted_trades[point.order_hash] += 1
+
+    def remove(self, point: PricePoint) -> None:
+        trades = (self.excluded_trades if point.order_hash in self.excluded
+                  else self.counted_trades)
+        trades[point.order_hash] -= 1
+        if not trades[point.order_hash]:
+            del trades[point.order_hash]
+        if point.order_hash not in self.excluded:
+            del self.prices[bisect_left(self.prices, point.price_per_unit_micro_usd)]
+
+    def median(self) -> Fraction | None:
+        """Exact where `statistics.median` would average two large prices in floating point."""
+        if not self.prices:
+            return None
+        middle = len(self.prices) // 2
+        return Fraction(self.prices[middle] + self.prices[~middle], 2)
+
+
+def _anchor(sales: list[PricePoint], times: list[int], start: int, end: int
+            ) -> Fraction | None:
     """The units-weighted mean price of the sales in (start, end], else of the latest sales at
-    or before `start`: carried forward, never replaced by the index, so trades cannot feed on
-    their own effect."""
-    chosen = [p for p in sales if start < p.timestamp <= end]
+    or before `start` (`sales` in time order, `times` their timestamps): carried forward, never
+    replaced by the index, so trades cannot feed on their own effect."""
+    chosen = sales[bisect_right(times, start):bisect_right(times, end)]
     if not chosen:
-        before = [p for p in sales if p.timestamp <= start]
-        latest = max((p.timestamp for p in before), default=None)
-        chosen = [p for p in before if p.timestamp == latest]
-    if not chosen:
-        return None
+        before = bisect_right(times, start)
+        if before == 0:
+            return None
+        latest = times[before - 1]
+        chosen = sales[bisect_left(times, latest):before]
     return Fraction(sum(p.price_per_unit_micro_usd * p.units for p in chosen),
                     sum(p.units for p in chosen))
-
-
-def _median(prices: list[int]) -> Fraction:
-    """Exact where `statistics.median` would average two large prices in floating point."""
-    ordered = sorted(prices)
-    middle = len(ordered) // 2
-    return Fraction(ordered[middle] + ordered[~middle], 2)
 
 
 def _clamped(price: Fraction, anchor: Fraction) -> Fraction:

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -589,7 +589,10 @@ def own_home(home: Path, chain_id: int) -> Iterator[None]:
             os.environ["RCM_HOME"] = previous
 
 
-def run(rpc: str | None, console: Printer) -> dict[str, Any]:
+def run(rpc: str | None, console: Printer,
+        then: Callable[[System, Path, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """The story on `rpc`'s chain; its summary. `then` is given the system, the demo's
+    working directory and the summary after the story, while both still exist."""
     from chain.connection import connect
     from oracle.attester import new_enclave
     from rcm.consortium import Consortium
@@ -607,4 +610,6 @@ def run(rpc: str | None, console: Printer) -> dict[str, Any]:
         market = Consortium(system, governance, demo.new_account)
         with demo.oracle_nodes(Path(workdir), enclave, market) as urls:
             demo.run_market(market, urls, enclave)
+        if then is not None:
+            then(system, Path(workdir), demo.summary)
         return demo.summary

@@ -31,11 +31,13 @@ class Service:
 
 
 @contextmanager
-def opened(system: System, path: Path, limits: Limits | None = None) -> Iterator[Service]:
-    """The indexer and the relay on `path`, each with its own connection; closed on exit."""
+def opened(system: System, path: Path, limits: Limits | None = None,
+           confirmations: int = 0) -> Iterator[Service]:
+    """The indexer (`confirmations` blocks behind the head) and the relay on `path`, each with
+    its own connection; closed on exit."""
     indexer_db, relay_db = connect(path), None
     try:
-        indexer = Indexer(system, indexer_db)
+        indexer = Indexer(system, indexer_db, confirmations)
         relay_db = connect(path)
         domain = exchange_domain(system.chain.chain_id, system.exchange.address)
         yield Service(indexer, Relay(relay_db, domain, indexer.follow_funds, limits))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from chain.bid import purpose_name
 from chain.exchange import Side
@@ -17,7 +19,7 @@ from chain.settlement import Phase, SolverStatus
 from chain.verdict import Fault
 from market.book import Entry, ranked, why_dead
 from market.health import volatility
-from market.prices import Source, price_index
+from market.prices import Source, price_index, wash_trades
 from service import orders
 from service.dashboard_models import (
     AccountSafetyPublic,
@@ -51,8 +53,9 @@ from service.errors import RoundNotFound
 from service.price_records import price_points
 from service.store import meta_int
 
+T = TypeVar("T")
 MAX_ROUNDS = 100
-MAX_ROWS = 500  # futures or verdicts on a page, newest first
+MAX_ROWS = 500  # rows of a long table on a page: futures, verdicts, prices, vault moves
 
 _ROUNDS = """
 SELECT r.round_id, r.policy_id, r.commit_deadline, r.reveal_deadline, r.post_deadline,
@@ -159,6 +162,7 @@ class Dashboard:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        self._cache: dict[str, tuple[tuple[int, str | None], Any]] = {}
 
     def _head(self) -> tuple[int, int]:
         return meta_int(self.db, "last_block") or 0, meta_int(self.db, "head_timestamp") or 0
@@ -201,13 +205,30 @@ class Dashboard:
             won[digest] = bundle_index
         return allocated, won
 
+    def _per_block(self, name: str, work: Callable[[], T]) -> T:
+        """`work()`'s answer, worked out once per indexed block: for the views that read a
+        whole history (the index, every vault move), which only a new block changes."""
+        block, _ = self._head()
+        stored_hash = self.db.execute(
+            "SELECT value FROM meta WHERE key = 'last_block_hash'").fetchone()
+        key = (block, None if stored_hash is None else str(stored_hash[0]))
+        held = self._cache.get(name)
+        if held is None or held[0] != key:
+            held = self._cache[name] = key, work()
+        return cast(T, held[1])
+
     def prices(self) -> PricesPublic:
         """Every clearing and trade price per unit, and the index of each resource and
         region."""
+        return self._per_block("prices", self._worked_out_prices)
+
+    def _worked_out_prices(self) -> PricesPublic:
         block, now = self._head()
         points = price_points(self.db)
         markets = sorted({(p.resource, p.region) for p in points})
-        index = sorted((i for market in markets for i in price_index(points, *market)),
+        excluded = wash_trades(points)
+        index = sorted((i for market in markets
+                        for i in price_index(points, *market, excluded=excluded)),
                        key=lambda i: i.timestamp)
         return PricesPublic(
             block=block, timestamp=now,
@@ -262,6 +283,9 @@ class Dashboard:
 
     def safety(self) -> SafetyPublic:
         """Every move of CST through the safety vault, and each account's total per kind."""
+        return self._per_block("safety", self._worked_out_safety)
+
+    def _worked_out_safety(self) -> SafetyPublic:
         block, now = self._head()
         moves = [VaultMovePublic(block=number, timestamp=timestamp, account=account, kind=kind,
                                  amount_wei=int(amount), ready_at=ready_at)

@@ -3,12 +3,16 @@ dashboard — on one port."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rcm.commands.common import DEFAULT_RPC_URL, RpcOption, load_system
+
+if TYPE_CHECKING:
+    from chain.system import System
 
 DEFAULT_PORT = 8800
 
@@ -23,30 +27,44 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     poll_ms: Annotated[int, typer.Option(min=50, help="How often the indexer polls the "
                                                       "chain for new blocks.")] = 500,
+    confirmations: Annotated[int, typer.Option(
+        min=0, help="Blocks the index stays behind the chain's head: a reorg of at most this "
+                    "many blocks never reaches it, and answers lag the chain by as many. 0 "
+                    "suits a dev chain, which does not reorganise.")] = 0,
 ) -> None:
     """Index the deployment's events into SQLite and serve the order relay (POST /orders,
     GET /orders/{hash}, /book, /trades, /health, /metrics, /openapi.json) and the dashboard
     (/rounds, /rounds/{round}, /prices, each also as .json). Answers come from the index,
-    which every read of the relay first brings up to the chain's head; every fill is checked
-    again on chain."""
+    which every read of the relay first brings up to the chain's head (less
+    --confirmations); every fill is checked again on chain."""
+    from service.store import default_path
+
+    require_free(host, port)
+    system = load_system(rpc)
+    run_service(system, db or default_path(), host, port, poll_ms, confirmations,
+                announce=lambda url, path, block: typer.echo(
+                    f"indexing chain {system.chain.chain_id} into {path} (block {block}); "
+                    f"relay and dashboard on {url}", err=True))
+
+
+def run_service(system: System, path: Path, host: str, port: int, poll_ms: int,
+                confirmations: int, announce: Callable[[str, Path, int], None]) -> None:
+    """Indexes `system` into `path` and serves the relay and dashboard until interrupted;
+    `announce` is given the dashboard's URL, the file and the last block indexed once the
+    index has caught up."""
     import uvicorn
 
     from service.app import create_app
     from service.background import opened, polling
-    from service.store import default_path
 
-    _require_free(host, port)
-    system = load_system(rpc)
-    path = db or default_path()
-    with opened(system, path) as service, polling(service.indexer, poll_ms / 1_000) as poller:
-        typer.echo(f"indexing chain {system.chain.chain_id} into {path} (block "
-                   f"{service.indexer.last_block}); relay and dashboard on "
-                   f"http://{host}:{port}/rounds", err=True)
+    with opened(system, path, confirmations=confirmations) as service, \
+            polling(service.indexer, poll_ms / 1_000) as poller:
+        announce(f"http://{host}:{port}/rounds", path, service.indexer.last_block)
         uvicorn.run(create_app(service.relay, poller.caught_up), host=host, port=port,
                     log_level="warning", access_log=False)
 
 
-def _require_free(host: str, port: int) -> None:
+def require_free(host: str, port: int) -> None:
     """Refuses a port another process listens on, in one line, before the index is opened."""
     import socket
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from service.charts import prices_chart
+from service.dashboard import MAX_ROWS
 from service.dashboard_models import PricesPublic
 from service.deps import DashboardDep
 from service.pages import page
@@ -29,4 +30,4 @@ async def prices_spec(dashboard: DashboardDep) -> dict[str, Any]:
 
 @router.get("/prices", response_class=HTMLResponse)
 async def prices_page(request: Request, dashboard: DashboardDep) -> HTMLResponse:
-    return page(request, "prices.html", view=dashboard.prices())
+    return page(request, "prices.html", view=dashboard.prices(), max_rows=MAX_ROWS)

@@ -118,3 +118,22 @@ def test_a_chain_reverted_and_mined_again_to_the_same_height_starts_it_over(
     assert progress.started_over
     (trade,) = _rows(path, "trades")
     assert trade[2] == again
+
+
+def test_with_two_confirmations_the_last_two_blocks_wait_for_two_more(
+        scene: Scene, tmp_path: Path) -> None:
+    chain = scene.market.chain
+
+    def mine() -> None:
+        chain.transfer_eth(scene.market.governance, scene.carol.address, 1)
+
+    path = tmp_path / "market.sqlite"
+    with opened(scene.market.system, path, confirmations=2) as service:
+        _fill(scene, salt=1)
+        filled = chain.block_number()
+        mine()
+        assert service.indexer.sync().last_block == filled - 1
+        assert _rows(path, "trades") == []
+        mine()
+        assert service.indexer.sync().last_block == filled
+        assert len(_rows(path, "trades")) == 1
