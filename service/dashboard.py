@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 from chain.bid import purpose_name
@@ -17,13 +17,14 @@ from chain.exchange import Side
 from chain.ledger import category_names
 from chain.settlement import Phase, SolverStatus
 from chain.verdict import Fault
-from market.book import Entry, ranked, why_dead
+from market.book import Entry, depth, ranked, why_dead
 from market.health import volatility
 from market.prices import Source, price_index, wash_trades
 from service import orders
 from service.dashboard_models import (
     AccountSafetyPublic,
     BidPublic,
+    BookDepthPublic,
     BudgetOfferPublic,
     BudgetPointPublic,
     BudgetsPublic,
@@ -50,11 +51,14 @@ from service.dashboard_models import (
     VerdictsPublic,
 )
 from service.errors import RoundNotFound
+from service.models import LevelPublic
 from service.price_records import price_points
 from service.store import meta_int
 
 T = TypeVar("T")
 MAX_ROUNDS = 100
+MAX_BOOKS = 20  # books whose depth the prices page shows, newest round first
+DEPTH_LEVELS = 5
 MAX_ROWS = 500  # rows of a long table on a page: futures, verdicts, prices, vault moves
 
 _ROUNDS = """
@@ -218,9 +222,11 @@ class Dashboard:
         return cast(T, held[1])
 
     def prices(self) -> PricesPublic:
-        """Every clearing and trade price per unit, and the index of each resource and
-        region."""
-        return self._per_block("prices", self._worked_out_prices)
+        """Every clearing and trade price per unit, the index of each resource and region,
+        and the depth of the relay's books (judged now: orders come and expire between
+        blocks)."""
+        history = self._per_block("prices", self._worked_out_prices)
+        return history.model_copy(update={"books": self._depths(self._head()[1])})
 
     def _worked_out_prices(self) -> PricesPublic:
         block, now = self._head()
@@ -396,21 +402,42 @@ class Dashboard:
                                         allocated_units=units, idle_units=capacity - units))
         return rows
 
+    def _live_books(self, now: int) -> Iterator[tuple[int, int, str, list[Entry]]]:
+        """Each (round, item) the relay holds orders for, newest round first, with its label
+        and its live entries as the relay's book judges them."""
+        for round_id, item, label in sorted(self.db.execute(_BOOKS, (now,)).fetchall(),
+                                            reverse=True):
+            yield round_id, item, label, [
+                found.entry for found in orders.listed(self.db, round_id, item, now)
+                if why_dead(found.facts, now) is None]
+
     def _best_sides(self, now: int) -> dict[str, tuple[int, int]]:
         """Per label, the best live bid's and ask's prices as the relay's book ranks them, of
         the newest round whose book has both."""
         best: dict[str, tuple[int, int]] = {}
-        for round_id, item, label in sorted(self.db.execute(_BOOKS, (now,)).fetchall(),
-                                            reverse=True):
+        for _, _, label, live in self._live_books(now):
             if label in best:
                 continue
-            live = [found.entry for found in orders.listed(self.db, round_id, item, now)
-                    if why_dead(found.facts, now) is None]
             bids = _best(live, Side.BUY)
             asks = _best(live, Side.SELL)
             if bids is not None and asks is not None:
                 best[label] = (bids.price_micro_usd, asks.price_micro_usd)
         return best
+
+    def _depths(self, now: int) -> list[BookDepthPublic]:
+        """The depth of every book with live orders, newest round first: what the prices page
+        shows beside the prices the book's fills will add to."""
+        found = []
+        for round_id, item, label, live in self._live_books(now):
+            if not live:
+                continue
+            held = depth(live, DEPTH_LEVELS)
+            found.append(BookDepthPublic(
+                round=round_id, item=item, label=label,
+                bids=[LevelPublic.of(level) for level in held.bids],
+                asks=[LevelPublic.of(level) for level in held.asks]))
+        return found[:MAX_BOOKS]
+
 
 
 def _round_row(row: tuple[int, ...], now: int) -> RoundRowPublic:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from service.models import LevelPublic
+
 Outcome = Literal["won", "lost", "unrevealed", "pending"]
 
 
@@ -98,11 +100,22 @@ class IndexPointPublic(BaseModel):
     excluded_trade_count: int
 
 
+class BookDepthPublic(BaseModel):
+    """One (round, item)'s live book on the relay: price levels, best first."""
+
+    round: int
+    item: int
+    label: str
+    bids: list[LevelPublic]
+    asks: list[LevelPublic]
+
+
 class PricesPublic(BaseModel):
     block: int
     timestamp: int
     prices: list[PricePointPublic]
     index: list[IndexPointPublic]
+    books: list[BookDepthPublic] = []
 
 
 FutureStatus = Literal["won", "claimed", "redeemed", "settled", "voided", "timed_out",

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from market.book import Level
 from tokens.trade import OrderFile
 
 
@@ -37,6 +38,11 @@ class LevelPublic(BaseModel):
     price_micro_usd: int
     order_count: int
     quantity_units: int
+
+    @classmethod
+    def of(cls, level: Level) -> LevelPublic:
+        return cls(price_micro_usd=level.price_micro_usd, order_count=level.order_count,
+                   quantity_units=level.units)
 
 
 class EntryPublic(BaseModel):

@@ -25,7 +25,7 @@ from chain.exchange import (
     order_hash,
     signer_of,
 )
-from market.book import Entry, Level, entries, why_dead
+from market.book import Entry, entries, why_dead
 from service import orders
 from service.books import Books
 from service.errors import DuplicateOrder, OrderNotFound, ServiceError, TooManyOrders
@@ -189,8 +189,8 @@ class Relay:
         book = BookPublic(
             round=round_id, item=item, timestamp=now, best_bid_micro_usd=levels.best_bid,
             best_ask_micro_usd=levels.best_ask,
-            bids=[_level_public(level) for level in levels.bids],
-            asks=[_level_public(level) for level in levels.asks],
+            bids=[LevelPublic.of(level) for level in levels.bids],
+            asks=[LevelPublic.of(level) for level in levels.asks],
             top_bids=[_entry_public(e, live.makers[e.order_hash]) for e in bids],
             top_asks=[_entry_public(e, live.makers[e.order_hash]) for e in asks])
         self.metrics.book_seconds.observe(time.perf_counter() - started)
@@ -238,7 +238,3 @@ def _entry_public(entry: Entry, maker: str) -> EntryPublic:
                        future=None if entry.future_id is None
                        else f"0x{entry.future_id:064x}")
 
-
-def _level_public(level: Level) -> LevelPublic:
-    return LevelPublic(price_micro_usd=level.price_micro_usd, order_count=level.order_count,
-                       quantity_units=level.units)

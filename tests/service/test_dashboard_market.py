@@ -27,3 +27,20 @@ def test_the_spread_is_the_best_live_ask_less_the_best_live_bid(
     assert [(i["label"], i["best_bid_micro_usd"], i["best_ask_micro_usd"], i["spread_micro_usd"])
             for i in items if i["spread_micro_usd"] is not None] == [
         (label, PRICE, ASK_PRICE, ASK_PRICE - PRICE)]
+
+
+def test_the_prices_page_shows_each_books_depth_best_first(
+        scene: Scene, service: tuple[Service, TestClient]) -> None:
+    _, client = service
+    future = scene.futures[0]
+    for maker, side, price in ((scene.alice, Side.SELL, ASK_PRICE),
+                               (scene.carol, Side.BUY, PRICE),
+                               (scene.carol, Side.BUY, PRICE - 1_000_000)):
+        order = scene.order(maker, side, future, price, salt=price)
+        assert post(client, scene.signed(order, maker)).status_code == 201
+    (book,) = client.get("/prices.json").json()["books"]
+    assert (book["round"], book["item"]) == (scene.round_id, 0)
+    assert [level["price_micro_usd"] for level in book["bids"]] == [PRICE, PRICE - 1_000_000]
+    assert [level["price_micro_usd"] for level in book["asks"]] == [ASK_PRICE]
+    html = client.get("/prices").text
+    assert f"round {scene.round_id} item 0" in html and 'class="n ask"' in html
