@@ -3,9 +3,11 @@ lookup of an order by a prefix of its hash."""
 
 from __future__ import annotations
 
+import itertools
+
 from fastapi.testclient import TestClient
 
-from chain.exchange import Side
+from chain.exchange import Order, Side
 from service.background import Service
 from tests.service.conftest import Scene, post
 
@@ -53,12 +55,30 @@ def test_an_order_is_found_by_a_unique_prefix_only(
     _, client = service
     assert client.get("/orders/0xabcd").status_code == 404
     hashes = []
-    for salt in range(40):  # enough orders that two share a first hex digit
+    for salt in range(40):
         order = scene.order(scene.alice, Side.SELL, scene.futures[0], salt=salt)
         post(client, scene.signed(order, scene.alice))
         hashes.append(scene.hash(order))
     first = hashes[0]
     assert client.get(f"/orders/{first[2:12]}").json()["order"] == first
-    shared = next(h for h in hashes[1:] if h[2] == first[2])
-    assert shared  # a one-digit prefix is below the four the path takes
+    # A one-digit prefix is below the four the path takes (it would name ~1/16 of them).
     assert client.get(f"/orders/{first[:3]}").status_code == 422
+
+
+def test_a_prefix_that_names_two_orders_is_refused_with_the_field(
+        scene: Scene, service: tuple[Service, TestClient]) -> None:
+    """Two orders whose hashes share their first four hex digits, found by trying salts
+    (a few hundred, by the birthday bound on 16^4)."""
+    _, client = service
+    seen: dict[str, Order] = {}
+    for salt in itertools.count(100):
+        order = scene.order(scene.alice, Side.SELL, scene.futures[0], salt=salt)
+        prefix = scene.hash(order)[:6]
+        if prefix in seen:
+            break
+        seen[prefix] = order
+    for twin in (seen[prefix], order):
+        assert post(client, scene.signed(twin, scene.alice)).status_code == 201
+    answer = client.get(f"/orders/{prefix}")
+    assert (answer.status_code, answer.json()["field"]) == (422, "order")
+    assert "names several orders" in answer.json()["detail"]
