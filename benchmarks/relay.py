@@ -59,7 +59,6 @@ def signed_bodies() -> tuple[System, list[bytes], int]:
     from chain.connection import connect
     from chain.deploy import deploy_system
     from chain.exchange import CriteriaOrder, Side, exchange_domain, sign_order
-    from chain.settlement import Phase
     from tests.contracts.exchange_fixtures import FUTURE_VALUE, Exchange
     from tests.contracts.settlement_fixtures import USD, build_market
     from tokens.trade import OrderFile
@@ -78,12 +77,7 @@ def signed_bodies() -> tuple[System, list[bytes], int]:
     round_id = market.open_round()
     bids = [(maker, market.bid(maker, round_id, Bundle((0,), (1,), FUTURE_VALUE), nonce=0))
             for maker in makers]
-    for maker, bid in bids:
-        market.commit(bid, maker)
-    market.enter(round_id, Phase.REVEAL)
-    for maker, bid in bids:
-        market.reveal(bid, maker)
-    market.enter(round_id, Phase.POST)
+    market.commit_and_reveal(round_id, *((bid, maker) for maker, bid in bids))
     market.post(round_id, *((bid, 0) for _, bid in bids))
     market.settle(round_id)
     exchange = Exchange(market)

@@ -18,7 +18,6 @@ from chain.exchange import (
     order_hash,
     sign_order,
 )
-from chain.settlement import Phase
 from tests.contracts.settlement_fixtures import ASKS, USD, Market
 
 FUTURE_VALUE = 2 * USD
@@ -35,12 +34,7 @@ def issue_futures(market: Market, holders: Sequence[LocalAccount], per_holder: i
                                                      FUTURE_VALUE), nonce=n))
         for i, holder in enumerate(holders) for n in range(per_holder)
     ]
-    for holder, bid in bids:
-        market.commit(bid, holder)
-    market.enter(round_id, Phase.REVEAL)
-    for holder, bid in bids:
-        market.reveal(bid, holder)
-    market.enter(round_id, Phase.POST)
+    market.commit_and_reveal(round_id, *((bid, holder) for holder, bid in bids))
     market.post(round_id, *((bid, 0) for _, bid in bids))
     market.settle(round_id)
     return [bid for _, bid in bids]

@@ -289,15 +289,20 @@ class Market:
     def close(self, round_id: int) -> Any:
         return self.chain.send(self.house.functions.close(round_id), self.governance)
 
+    def commit_and_reveal(self, round_id: int, *bids: tuple[Bid, LocalAccount]) -> None:
+        """Each bid committed by its bidder, then revealed: the round is left in its post
+        phase."""
+        for bid, bidder in bids:
+            self.commit(bid, bidder)
+        self.enter(round_id, Phase.REVEAL)
+        for bid, bidder in bids:
+            self.reveal(bid, bidder)
+        self.enter(round_id, Phase.POST)
+
     def fill(self, round_id: int, bidder: LocalAccount, bids: Sequence[Bid]) -> None:
         """The bidder's bids committed, revealed and posted as the result, each filled with its
         first bundle: the round is left in its challenge phase."""
-        for bid in bids:
-            self.commit(bid, bidder)
-        self.enter(round_id, Phase.REVEAL)
-        for bid in bids:
-            self.reveal(bid, bidder)
-        self.enter(round_id, Phase.POST)
+        self.commit_and_reveal(round_id, *((bid, bidder) for bid in bids))
         self.post(round_id, *((bid, 0) for bid in bids))
 
     def redeem(self, bid: Bid, holder: LocalAccount) -> None:

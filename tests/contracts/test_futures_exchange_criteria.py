@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 
 from chain.bid import Bid, Bundle, fill_args
 from chain.exchange import CriteriaOrder, OrderStatus, exchange_domain, sign_order, status_of
-from chain.settlement import Phase, Status
+from chain.settlement import Status
 from tests.contracts.exchange_fixtures import Exchange
 from tests.contracts.round_support import last_to_end
 from tests.contracts.settlement_fixtures import ASKS, USD, Market
@@ -84,13 +84,7 @@ def scene(market: Market, buyer: LocalAccount, rival: LocalAccount,
     claimed = market.bid(alice, round_id, *ALICES_BUNDLES)
     unclaimed = market.bid(alice, round_id, ALICES_UNCLAIMED, nonce=1)
     bobs = market.bid(bob, round_id, BOBS)
-    bids = ((alice, claimed), (alice, unclaimed), (bob, bobs))
-    for bidder, bid in bids:
-        market.commit(bid, bidder)
-    market.enter(round_id, Phase.REVEAL)
-    for bidder, bid in bids:
-        market.reveal(bid, bidder)
-    market.enter(round_id, Phase.POST)
+    market.commit_and_reveal(round_id, (claimed, alice), (unclaimed, alice), (bobs, bob))
     market.post(round_id, (claimed, WON), (unclaimed, 0), (bobs, 0))
     market.settle(round_id)
     chain, system = market.chain, market.system

@@ -62,12 +62,7 @@ def traded() -> Traded:
     first = market.open_round()
     mine = market.bid(buyer, first, Bundle((0, 1), (2, 3), 20 * USD))
     theirs = market.bid(rival, first, Bundle((2,), (4,), 12 * USD))
-    for bid, bidder in ((mine, buyer), (theirs, rival)):
-        market.commit(bid, bidder)
-    market.enter(first, Phase.REVEAL)
-    for bid, bidder in ((mine, buyer), (theirs, rival)):
-        market.reveal(bid, bidder)
-    market.enter(first, Phase.POST)
+    market.commit_and_reveal(first, (mine, buyer), (theirs, rival))
     market.post(first, (mine, 0), (theirs, 0))
     market.enter(first, Phase.PRICE)
     priced = market.price(first, market.report(first, item_prices=ITEM_PRICES))

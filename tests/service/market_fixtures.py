@@ -15,7 +15,6 @@ from eth_account.signers.local import LocalAccount
 from chain.bid import Bid, Bundle
 from chain.exchange import Side
 from chain.policy_oracle import submit
-from chain.settlement import Phase
 from chain.verdict import Fault, Verdict, clauses_hash, sign_verdict, verdict_domain
 from market.result import LossReason
 from service.background import opened
@@ -53,13 +52,7 @@ def cleared_round(market: Market, alice: LocalAccount, bob: LocalAccount,
     winner = market.bid(alice, round_id, Bundle((0,), (WINNING_UNITS,), 20 * USD), nonce=1)
     outbid = market.bid(bob, round_id, Bundle((0,), (WINNING_UNITS,), 10 * USD), nonce=2)
     below = market.bid(bob, round_id, Bundle((1,), (2,), reserve), nonce=3)
-    bids = [(winner, alice), (outbid, bob), (below, bob)]
-    for bid, bidder in bids:
-        market.commit(bid, bidder)
-    market.enter(round_id, Phase.REVEAL)
-    for bid, bidder in bids:
-        market.reveal(bid, bidder)
-    market.enter(round_id, Phase.POST)
+    market.commit_and_reveal(round_id, (winner, alice), (outbid, bob), (below, bob))
     market.post(round_id, (winner, 0))
     market.settle(round_id, [market.digest(outbid), market.digest(below)])
     chain, system = market.chain, market.system

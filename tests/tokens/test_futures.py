@@ -52,12 +52,7 @@ def won(
     a = market.bid(buyer, round_id, Bundle((0, 1), (2, 3), 20 * USD))
     b = market.bid(rival, round_id, Bundle((2,), (4,), 12 * USD))
     lost = market.bid(rival, round_id, Bundle((3,), (1,), 1 * USD), nonce=1)
-    for bid, bidder in ((a, buyer), (b, rival), (lost, rival)):
-        market.commit(bid, bidder)
-    market.enter(round_id, Phase.REVEAL)
-    for bid, bidder in ((a, buyer), (b, rival), (lost, rival)):
-        market.reveal(bid, bidder)
-    market.enter(round_id, Phase.POST)
+    market.commit_and_reveal(round_id, (a, buyer), (b, rival), (lost, rival))
     market.post(round_id, (a, 0), (b, 0))
     market.enter(round_id, Phase.PRICE)
     market.price(round_id, market.report(round_id, payments=[PAYMENT, PAYMENT]))

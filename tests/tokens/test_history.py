@@ -21,12 +21,7 @@ def round_won(market: Market, buyer: LocalAccount, rival: LocalAccount) -> tuple
     round_id = market.open_round()
     won = market.bid(buyer, round_id, Bundle((0,), (2,), 20 * USD))
     lost = market.bid(rival, round_id, Bundle((3,), (1,), 1 * USD))
-    for bid, bidder in ((won, buyer), (lost, rival)):
-        market.commit(bid, bidder)
-    market.enter(round_id, Phase.REVEAL)
-    for bid, bidder in ((won, buyer), (lost, rival)):
-        market.reveal(bid, bidder)
-    market.enter(round_id, Phase.POST)
+    market.commit_and_reveal(round_id, (won, buyer), (lost, rival))
     market.post(round_id, (won, 0))
     market.enter(round_id, Phase.PRICE)
     market.price(round_id, market.report(round_id, payments=[10 * USD]))
