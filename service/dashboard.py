@@ -33,7 +33,6 @@ from service.dashboard_models import (
     FuturePublic,
     FuturesPublic,
     FutureStatus,
-    IndexPointPublic,
     ItemHealthPublic,
     ItemPublic,
     MarketHealthPublic,
@@ -243,13 +242,7 @@ class Dashboard:
                                      source=p.source.value,
                                      price_per_unit_micro_usd=p.price_per_unit_micro_usd,
                                      units=p.units) for p in points],
-            index=[IndexPointPublic(resource=i.resource, region=i.region, timestamp=i.timestamp,
-                                    index_micro_usd=i.index_micro_usd,
-                                    clearing_micro_usd=i.clearing_micro_usd,
-                                    trade_median_micro_usd=i.trade_median_micro_usd,
-                                    trade_count=i.trade_count,
-                                    excluded_trade_count=i.excluded_trade_count)
-                   for i in index])
+            index=index)
 
     def futures(self, holder: str | None = None, status: FutureStatus | None = None
                 ) -> FuturesPublic:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from market.prices import IndexPoint
 from service.models import LevelPublic
 
 Outcome = Literal["won", "lost", "unrevealed", "pending"]
@@ -89,17 +90,6 @@ class PricePointPublic(BaseModel):
     units: int
 
 
-class IndexPointPublic(BaseModel):
-    resource: str
-    region: str
-    timestamp: int
-    index_micro_usd: int
-    clearing_micro_usd: int
-    trade_median_micro_usd: int | None
-    trade_count: int
-    excluded_trade_count: int
-
-
 class BookDepthPublic(BaseModel):
     """One (round, item)'s live book on the relay: price levels, best first."""
 
@@ -114,7 +104,7 @@ class PricesPublic(BaseModel):
     block: int
     timestamp: int
     prices: list[PricePointPublic]
-    index: list[IndexPointPublic]
+    index: list[IndexPoint]  # market.prices' own record, as it is
     books: list[BookDepthPublic] = []
 
 
