@@ -418,10 +418,13 @@ class Dashboard:
         return best
 
     def _depths(self, now: int) -> list[BookDepthPublic]:
-        """The depth of every book with live orders, newest round first: what the prices page
-        shows beside the prices the book's fills will add to."""
-        found = []
+        """The depth of the newest `MAX_BOOKS` books with live orders, newest round first:
+        what the prices page shows beside the prices the book's fills will add to. Books past
+        those are never judged."""
+        found: list[BookDepthPublic] = []
         for round_id, item, label, live in self._live_books(now):
+            if len(found) == MAX_BOOKS:
+                break
             if not live:
                 continue
             held = depth(live, DEPTH_LEVELS)
@@ -429,7 +432,7 @@ class Dashboard:
                 round=round_id, item=item, label=label,
                 bids=[LevelPublic.of(level) for level in held.bids],
                 asks=[LevelPublic.of(level) for level in held.asks]))
-        return found[:MAX_BOOKS]
+        return found
 
 
 
