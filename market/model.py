@@ -146,6 +146,9 @@ class Bid(_Frozen):
                                                  "none: never.")
 
 
+_RATINGS = list(RiskRating)
+
+
 def _default_allowed_tiers() -> dict[RiskRating, list[Tier]]:
     return {RiskRating.LOW: list(Tier),
             RiskRating.MEDIUM: [Tier.CONFIDENTIAL, Tier.CERTIFIED],
@@ -241,8 +244,12 @@ class Policy(_Frozen):
 
     def rating_of(self, risk_bps: int) -> RiskRating | None:
         """The band a score falls in, as the chain classifies it; None below the lowest."""
-        band = band_of([self.risk_band_bps[rating] for rating in RiskRating], risk_bps)
-        return None if band is None else list(RiskRating)[band]
+        band = band_of(self._band_minimums, risk_bps)
+        return None if band is None else _RATINGS[band]
+
+    @cached_property
+    def _band_minimums(self) -> list[int]:  # asked for every bundle's risk load
+        return [self.risk_band_bps[rating] for rating in RiskRating]
 
     def safety_rate_bps(self, risk_bps: int) -> Fraction:
         """The safety premium's rate for a score, in basis points of the supply-and-demand

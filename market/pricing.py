@@ -56,7 +56,7 @@ def price(market: Market, clearing: Clearing, now: int) -> PricedClearing:
     bid_by_id = {bid.id: bid for bid in market.bids}
     winners = [_winner(floors, number, bid_by_id[fill.bid], fill.bundle)
                for number, fill in enumerate(clearing.allocation)]
-    losing = _losing_bundles(market, clearing, now)
+    losing = losing_bundles(market, clearing, now)
     prices = competitive_prices(floors, supply_ceilings(market, sold, losing), winners, losing)
     violation = max((value - _cost(prices, items) for items, value in losing), default=0)
     return PricedClearing(**dict(clearing), item_prices=prices,
@@ -113,7 +113,7 @@ def _winner(floors: dict[str, Fraction], number: int, bid: Bid, bundle: int) -> 
     return _Winner(bid, items, value, share)
 
 
-def _losing_bundles(market: Market, clearing: Clearing, now: int
+def losing_bundles(market: Market, clearing: Clearing, now: int
                     ) -> list[tuple[dict[str, int], int]]:
     """(items, value) of every eligible bundle of the bids that lost on price."""
     eligible = screen(market, now).eligible

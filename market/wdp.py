@@ -46,6 +46,11 @@ class SolveParams:
     workers: int = os.cpu_count() or 1
     seed: int = 0
     local_search: bool = False  # improve the hint by local search where no proof is in reach
+    relative_gap: float = 0.0  # stop once proven within this share of the optimum
+    greedy: bool = False  # the greedy heuristic alone, no CP-SAT: a market without a solver
+    # CP-SAT's deterministic time units instead of wall seconds, split among components by
+    # size, so the same seed gives the same allocation on a busy machine too (with workers=1)
+    deterministic: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,8 @@ def clear(market: Market, now: int, params: SolveParams = SolveParams(),
     outcomes = [_Outcome(presolved.free, sum(c.net for c in presolved.free), Status.OPTIMAL)]
     remaining = sum(len(part.columns) for part in parts)
     for number, part in enumerate(parts, start=1):
-        seconds = (deadline - time.monotonic()) * len(part.columns) / remaining
+        left = params.time_limit if params.deterministic else deadline - time.monotonic()
+        seconds = left * len(part.columns) / remaining
         # Every line names its component: the amounts are that component's alone.
         about = _about(say, f"component {number}/{len(parts)}")
         about(f"{counted(len(part.columns), 'bundle')}, {counted(len(part.rows), 'limit')}, "
@@ -141,10 +147,13 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     hint = _hint(problem, relaxation, pairs, params, seconds, say)
     incumbent = objective(problem, hint)
     fixed = relaxation.fixed_out(incumbent).tolist() if relaxation else []
-    say(f"hint: allocation {_usd(incumbent)}; {counted(len(pairs), 'dominance pair')}, "
-        f"{counted(len(fixed), 'bundle')} fixed out by their LP reduced cost")
     everything = sum(column.net for column in problem.columns)  # nets are never negative
     bound = int(min(relaxation.bound, everything)) if relaxation else everything
+    if params.greedy:
+        return _Outcome([problem.columns[j] for j in hint], bound,
+                        Status.OPTIMAL if incumbent >= bound else Status.FEASIBLE)
+    say(f"hint: allocation {_usd(incumbent)}; {counted(len(pairs), 'dominance pair')}, "
+        f"{counted(len(fixed), 'bundle')} fixed out by their LP reduced cost")
     model, x, y = build(problem, relaxation, pairs, fixed)
     _add_hint(model, problem, x, y, hint)
 
@@ -160,7 +169,7 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     workers = solver.parameters.num_workers
     say(f"CP-SAT, {counted(workers, 'worker')}: "
         f"{', '.join(solver.parameters.subsolvers) or 'its own search'} for "
-        f"{solver.parameters.max_time_in_seconds:.1f} s")
+        f"{_limit(solver, params)}")
     with stoppable(solver.stop_search):
         status = solver.solve(model, _Reporter(say))
 
@@ -170,7 +179,9 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
             # the objective is an integer, but CP-SAT reports it as a float that its presolve
             # can leave an ulp short (58 as 57.99999999999999): truncating it broke the proof
             bound = min(bound, round(solver.best_objective_bound))
-            proven = status == cp_model.OPTIMAL or round(solver.objective_value) >= bound
+            # with a gap limit CP-SAT calls an allocation within the gap optimal: it is not
+            proven = ((status == cp_model.OPTIMAL and not params.relative_gap)
+                      or round(solver.objective_value) >= bound)
             return _Outcome(chosen, bound, Status.OPTIMAL if proven else Status.FEASIBLE)
         case cp_model.INFEASIBLE:
             return _Outcome([], 0, Status.INFEASIBLE)
@@ -189,6 +200,8 @@ def _hint(problem: Problem, relaxation: Relaxation | None, pairs: list[tuple[int
     in reach, improved by local search if asked for, then the best packing of the LP's support
     if it is better. `seconds` is the component's time."""
     greedy = swap_dominated(problem, greedy_packing(problem, relaxation), pairs)
+    if params.greedy:
+        return greedy
     # on the benchmark's tuning half (one worker, 20 s) the search paid out of a proof's reach,
     # up to 15 % more welfare on CATS arbitrary, and cost time where CP-SAT proves the optimum
     # in a second or two: components too small for an LP, or whose gap is already small
@@ -229,8 +242,12 @@ def lp_support_packing(problem: Problem, relaxation: Relaxation, pairs: list[tup
 
 def _cp_solver(params: SolveParams, seconds: float) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+    if params.deterministic:
+        solver.parameters.max_deterministic_time = max(seconds, 0.01)
+    else:
+        solver.parameters.max_time_in_seconds = max(seconds, 0.01)
     solver.parameters.random_seed = params.seed
+    solver.parameters.relative_gap_limit = params.relative_gap
     # CP-SAT's own SIGINT handler ends the search as if out of time, so the clear would go on
     # with a half-searched allocation; and on the way out it resets SIGINT to the default,
     # which kills the process without a word. Ctrl-C is ours (market/interrupt.py).
@@ -244,6 +261,12 @@ def _subsolvers(problem: Problem, relaxation: Relaxation | None, incumbent: int
     if relaxation is None or len(problem.columns) > _PROOF_MAX_COLUMNS:
         return _SEARCH
     return _PROOF if _provable(relaxation, incumbent) else _BOUND_AND_SEARCH
+
+
+def _limit(solver: cp_model.CpSolver, params: SolveParams) -> str:
+    if params.deterministic:
+        return f"{solver.parameters.max_deterministic_time:.1f} deterministic units"
+    return f"{solver.parameters.max_time_in_seconds:.1f} s"
 
 
 def _provable(relaxation: Relaxation, value: int) -> bool:

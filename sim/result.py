@@ -27,12 +27,17 @@ METRICS: dict[str, str] = {
     "abs_return_autocorrelation": "first-order autocorrelation of |returns|",
     "gsadf": "Phillips-Shi-Yu GSADF statistic of the price index",
     "bubble_share": "share of steps date-stamped inside a bubble",
-    "spread": "mean relative bid-ask spread of the secondary book",
-    "depth": "mean units listed on the secondary book",
+    "spread": "mean relative bid-ask spread per unit, over items quoted on both sides",
+    "depth": "mean units listed on the secondary book at the end of a step",
     "volume": "futures traded per round on the secondary market",
-    "idle_capacity": "share of capacity left idle at delivery",
+    "idle_capacity": "share of capacity, at reserve prices, no job ran on at delivery",
+    "speculator_return": "speculators' resale receipts over what they paid at auction, less 1",
     "seconds_per_round": "wall seconds per round, clearing and trading",
+    "extra_seconds_per_round": "wall seconds per round of the fundamental and lottery solves",
 }
+
+# What a run measures of the machine, not of the market: they differ between any two runs.
+WALL_CLOCK_METRICS = frozenset({"seconds_per_round", "extra_seconds_per_round"})
 
 
 class RoundLog(BaseModel):
@@ -70,6 +75,15 @@ class RunResult(BaseModel):
     @classmethod
     def from_line(cls, line: str) -> RunResult:
         return cls.model_validate_json(line)
+
+    def repeatable(self) -> dict[str, Any]:
+        """The run without its wall-clock times: what a repeat of its seed reproduces in
+        deterministic mode."""
+        record = self.model_dump()
+        record["metrics"] = {name: value for name, value in self.metrics.items()
+                             if name not in WALL_CLOCK_METRICS}
+        record["rounds"] = [{**log, "seconds": None} for log in record["rounds"]]
+        return record
 
     def cell(self, knobs: list[str]) -> dict[str, Any]:
         """The values of `knobs` this run was made with."""

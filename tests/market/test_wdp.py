@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from market.eligibility import Usage, screen
+from market.generate import generate_market
 from market.model import MAX_WELFARE_MICRO_USD, EquityClass, Market, Policy, RiskRating, Tier
 from market.presolve import Column, Problem, Row, Step, dominance, packing_problem, presolve
 from market.relaxation import relax
@@ -360,3 +361,32 @@ def test_clear_starts_from_the_local_search_where_no_proof_is_in_reach(
     assert result.welfare == welfare_of(market, filled)
     assert Counter([fill.bid for fill in result.allocation]
                    + [loss.bid for loss in result.losing]) == Counter(b.id for b in market.bids)
+
+
+def test_a_greedy_clearing_is_feasible_and_never_claims_more_than_it_proves() -> None:
+    market = generate_market(300, 2, 2, seed=8)
+    optimum = clear(market, NOW, FAST)
+    greedy = clear(market, NOW, SolveParams(time_limit=10.0, workers=1, greedy=True))
+    assert greedy.welfare <= optimum.welfare
+    index_of = {bid.id: index for index, bid in enumerate(market.bids)}
+    assert greedy.welfare == welfare_of(
+        market, {index_of[fill.bid]: fill.bundle for fill in greedy.allocation})
+    assert greedy.bound >= optimum.welfare
+    proven = greedy.welfare >= greedy.bound
+    assert greedy.status is (Status.OPTIMAL if proven else Status.FEASIBLE)
+    assert {loss.bid for loss in greedy.losing} | {f.bid for f in greedy.allocation} == {
+        bid.id for bid in market.bids}
+
+
+def test_a_gap_limit_stops_early_without_calling_the_allocation_optimal() -> None:
+    market = generate_market(300, 2, 2, seed=8)
+    loose = clear(market, NOW, SolveParams(time_limit=10.0, workers=1, relative_gap=0.5))
+    assert loose.gap <= 0.5
+    assert (loose.status is Status.OPTIMAL) == (loose.welfare >= loose.bound)
+
+
+def test_deterministic_time_gives_the_same_allocation_for_a_seed() -> None:
+    market = generate_market(300, 2, 2, seed=8)
+    params = SolveParams(time_limit=0.5, workers=1, seed=4, deterministic=True)
+    first, second = clear(market, NOW, params), clear(market, NOW, params)
+    assert (first.allocation, first.bound) == (second.allocation, second.bound)
