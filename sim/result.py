@@ -15,6 +15,7 @@ METRICS: dict[str, str] = {
     "efficiency": "true value delivered to end users less reserve cost, over the optimum",
     "auction_efficiency": "true value of the auction's allocation, over the optimum",
     "gap": "mean relative optimality gap the winner determination reached",
+    "fundamental_gap": "mean relative gap of the unhurried solves the fundamental comes from",
     "proven_share": "share of rounds proven optimal (within the gap asked for)",
     "failed_rounds": "rounds whose winner determination returned no allocation in time",
     "lottery_rate": "share of bids whose win or loss flips across solver seeds",

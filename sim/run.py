@@ -139,8 +139,9 @@ def _figures(draw: Draw, market: Market, cleared: Cleared, truth: PricedClearing
     users = {bid.id: bid for bid in draw.users}
     capacity = _reserve_value(market, market.capacity)
     figures: dict[str, Any] = dict(
-        optimum_micro_usd=truth.welfare, delivered_micro_usd=0, won_by_users_micro_usd=0,
-        reserve_cost_micro_usd=0, welfare_micro_usd=0, gap=0.0, proven=False, failed=True,
+        optimum_micro_usd=truth.welfare, fundamental_gap=truth.gap, delivered_micro_usd=0,
+        won_by_users_micro_usd=0, reserve_cost_micro_usd=0, welfare_micro_usd=0, gap=0.0,
+        proven=False, failed=True,
         bids=len(market.bids), flipped=flipped, shading=shading, violations=0,
         violation_excess_micro_usd=0, trades=len(book.trades), speculator_paid_micro_usd=0,
         speculator_received_micro_usd=sum(t.price_micro_usd for t in book.trades

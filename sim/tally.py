@@ -13,6 +13,7 @@ class RoundFigures:
     """What one round contributes, micro-USD where an amount."""
 
     optimum_micro_usd: int  # the fundamental solve's welfare on true values
+    fundamental_gap: float  # how far that solve is from proven
     delivered_micro_usd: int  # true value of the jobs run on the futures delivered
     won_by_users_micro_usd: int  # true value of the bundles users won at auction
     reserve_cost_micro_usd: int  # reserve cost of every unit the auction sold
@@ -51,6 +52,7 @@ class Tally:
             "auction_efficiency": (sum(r.won_by_users_micro_usd for r in rounds) - cost)
             / optimum,
             "gap": fmean(r.gap for r in cleared) if cleared else 0.0,
+            "fundamental_gap": fmean(r.fundamental_gap for r in rounds),
             "proven_share": sum(r.proven for r in rounds) / len(rounds),
             "failed_rounds": float(len(rounds) - len(cleared)),
             "lottery_rate": sum(r.flipped for r in rounds) / max(sum(r.bids for r in rounds), 1),
