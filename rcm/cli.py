@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "risk": ("risk", "Score a job's safety risk with the regulator's rubric."),
     "trade": ("trade", "Sell and buy futures on the futures exchange by signed orders."),
     "market": ("market", "The market service (order relay), price history and the price index."),
+    "simulate": ("simulate", "Simulate the market: one run, a sweep on Dask, a sweep's figures."),
 }
 
 COMPLETION_OPTIONS = {"install_completion", "show_completion"}

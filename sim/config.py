@@ -10,10 +10,12 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from chain.errors import RcmError
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
-class SimError(Exception):
+class SimError(RcmError):
     """What the simulator refuses; the message names the field."""
 
 

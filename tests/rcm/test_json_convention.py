@@ -33,7 +33,7 @@ UNIT_SUFFIXES = ("_wei", "_micro_usd", "_micro_eps", "_atto", "_bps", "_seconds"
 # ...or is one of these: numbers that count or index things, not amounts. (`timestamp` is a time,
 # `items` maps items to units or lists item indices.)
 UNITLESS = {"round", "block", "item", "items", "index", "bundle", "version", "policy_id",
-            "chain_id", "gas", "nonce", "counter", "threshold", "timestamp"}
+            "chain_id", "gas", "nonce", "counter", "threshold", "timestamp", "seed"}
 # Keys holding ids (or lists of them): 0x and 64 hex digits.
 ID_KEYS = {"tx", "digest", "id", "job", "dataset", "future", "futures", "expired", "timed_out",
            "bid", "winner", "content_hash", "config_digest"}
@@ -68,6 +68,8 @@ ELSEWHERE = {
        for verb in ("prices", "index")},
     **{("trade", verb): "tests/service/test_trade_relay_cli.py: a relay to read"
        for verb in ("book", "trades")},
+    **{("simulate", verb): "tests/rcm/test_simulate_cli.py: no chain, a sweep to report on"
+       for verb in ("run", "sweep", "report")},
 }
 
 
