@@ -47,6 +47,9 @@ class RunConfig(BaseModel):
         "Share of each round's bids from speculators."))
     trend_follower_share: float = Field(default=0.5, ge=0.0, le=1.0, description=(
         "Share of speculators who extrapolate the trend; the rest trade toward fundamental."))
+    late_user_share: float = Field(default=0.2, ge=0.0, le=1.0, description=(
+        "Share of end users whose jobs come up after the auction: they can only buy a future "
+        "on the secondary market."))
     market_makers: int = Field(default=0, ge=0, le=20)
     maker_inventory: int = Field(default=2, ge=1, description=(
         "Futures a market maker may hold at once."))

@@ -23,7 +23,7 @@ from sim.result import RoundLog, RunResult
 from sim.secondary import Book, Future
 from sim.series import autocorrelation, log_returns, volatility
 from sim.tally import RoundFigures, Tally
-from sim.trading import Traders, trade_round
+from sim.trading import Need, Traders, trade_round
 from sim.world import CLEARING_TIMESTAMP, Draw, World, job_of
 
 _PRICE_LOSSES = (LossReason.OUTBID, LossReason.BELOW_RESERVE, LossReason.UNSELECTED)
@@ -64,7 +64,9 @@ def simulate(config: RunConfig, seed: int) -> RunResult:
         extra += time.monotonic() - lottery_started
         shading = sum(users.shading[:len(draw.users)]) / max(len(draw.users), 1)
 
-        futures, traders = _issue(draw, market, cleared, users, crowd, makers)
+        futures, traders = _issue(draw, market, cleared, users, crowd, makers,
+                                  [trading_rng.randint(1, max(config.trading_steps, 1))
+                                   for _ in draw.late])
         _learn(draw, cleared, users)
         fundamental_index = _index(basket, {i: float(p) for i, p in truth.item_prices.items()})
         if cleared.priced is not None:
@@ -95,22 +97,26 @@ def simulate(config: RunConfig, seed: int) -> RunResult:
 
 
 def _issue(draw: Draw, market: Market, cleared: Cleared, users: EndUsers,
-           crowd: list[Speculator], makers: dict[str, MarketMaker]
+           crowd: list[Speculator], makers: dict[str, MarketMaker], arrivals: list[int]
            ) -> tuple[list[Future], Traders]:
     """The futures the auction issued, held by the bids that won them (a trader is named by
-    its bid), and who trades them."""
+    its bid), and who trades them: the users who lost on price from the first step, the late
+    ones from their `arrivals`."""
     spec_ids = {bid.id: speculator for bid, speculator
                 in zip(market.bids[len(draw.users):], crowd, strict=True)}
+    first = len(draw.users)
+    needs = {bid.id: Need(job_of(bid, market), users.shading[first + k], arrives)
+             for k, (bid, arrives) in enumerate(zip(draw.late, arrivals, strict=True))}
     if cleared.priced is None:
-        return [], Traders(spec_ids, makers, {}, {})
+        return [], Traders(spec_ids, makers, needs)
     user_index = {bid.id: i for i, bid in enumerate(draw.users)}
+    for loss in cleared.priced.losing:
+        if loss.reason in _PRICE_LOSSES and loss.bid in user_index:
+            i = user_index[loss.bid]
+            needs[loss.bid] = Need(job_of(draw.users[i], market), users.shading[i], 1)
     futures = [Future(k, dict(fill.items), fill.bid)
                for k, fill in enumerate(cleared.priced.allocation)]
-    losers = [user_index[loss.bid] for loss in cleared.priced.losing
-              if loss.reason in _PRICE_LOSSES and loss.bid in user_index]
-    needs = {draw.users[i].id: job_of(draw.users[i], market) for i in losers}
-    return futures, Traders(spec_ids, makers, needs,
-                            {draw.users[i].id: users.shading[i] for i in losers})
+    return futures, Traders(spec_ids, makers, needs)
 
 
 def _learn(draw: Draw, cleared: Cleared, users: EndUsers) -> None:
@@ -136,7 +142,7 @@ def _learn(draw: Draw, cleared: Cleared, users: EndUsers) -> None:
 def _figures(draw: Draw, market: Market, cleared: Cleared, truth: PricedClearing,
              futures: list[Future], book: Book, flipped: int, shading: float,
              config: RunConfig) -> dict[str, Any]:
-    users = {bid.id: bid for bid in draw.users}
+    users = {bid.id: bid for bid in draw.users + draw.late}
     capacity = _reserve_value(market, market.capacity)
     figures: dict[str, Any] = dict(
         optimum_micro_usd=truth.welfare, fundamental_gap=truth.gap, delivered_micro_usd=0,

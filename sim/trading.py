@@ -1,6 +1,7 @@
 """Who posts what on a round's secondary market, step by step until delivery: speculators and
-market makers offer the futures they hold, users who lost the auction on price bid by criteria
-for a future their job fits, and market makers bid for the futures others offer. Each step the
+market makers offer the futures they hold, users who lost the auction on price (from the first
+step) and users whose jobs came up after it (from the step they arrive) bid by criteria for a
+future their job fits, and market makers bid for the futures others offer. Each step the
 traders act in a random order; each trade moves the prices everyone sees."""
 
 from __future__ import annotations
@@ -17,13 +18,21 @@ from sim.world import Job
 
 
 @dataclass(frozen=True)
+class Need:
+    """A user without a future: its job, its bid over value, and the step it starts bidding."""
+
+    job: Job
+    shading: float
+    arrives: int
+
+
+@dataclass(frozen=True)
 class Traders:
     """Who trades this round, by the name they hold futures under."""
 
     speculators: dict[str, Speculator]
     makers: dict[str, MarketMaker]
-    needs: dict[str, Job]  # users who lost on price, with the job they still want to run
-    shading: dict[str, float]  # those users' bid over value
+    needs: dict[str, Need]
 
 
 @dataclass(frozen=True)
@@ -45,9 +54,8 @@ def trade_round(book: Book, futures: list[Future], traders: Traders, state: Pric
         actions: list[Callable[[], Trade | None]] = []
         for future in futures:
             actions.append(_offer(book, step, future, traders, state, steps))
-        if step == 1:
-            actions += [_want(book, step, user, job, traders.shading[user])
-                        for user, job in traders.needs.items()]
+        actions += [_want(book, step, user, need) for user, need in traders.needs.items()
+                    if need.arrives == step]
         for name, maker in traders.makers.items():
             actions.append(_make(book, step, name, maker, futures, state))
         rng.shuffle(actions)
@@ -71,9 +79,10 @@ def _offer(book: Book, step: int, future: Future, traders: Traders, state: Price
     return act
 
 
-def _want(book: Book, step: int, user: str, job: Job, shading: float
-          ) -> Callable[[], Trade | None]:
-    return lambda: book.bid_criteria(step, user, job.gpu_item, job.gpus, user_bid(job, shading))
+def _want(book: Book, step: int, user: str, need: Need) -> Callable[[], Trade | None]:
+    job = need.job
+    return lambda: book.bid_criteria(step, user, job.gpu_item, job.gpus,
+                                     user_bid(job, need.shading))
 
 
 def _make(book: Book, step: int, name: str, maker: MarketMaker, futures: list[Future],

@@ -31,12 +31,14 @@ class Job:
 
 @dataclass(frozen=True)
 class Draw:
-    """One round: the end users' bids at their true values, the bids whose bundles the
-    speculators bid for, and the asks and policy everyone bids under."""
+    """One round: the bids at their true values of the end users who bid at auction and of
+    those whose jobs come up after it, the bids whose bundles the speculators bid for, and the
+    asks and policy everyone bids under."""
 
     users: list[Bid]
+    late: list[Bid]
     shapes: list[Bid]
-    market: Market  # asks and policy, with the users' true bids: the fundamental market
+    market: Market  # asks and policy, with every user's true bid: the fundamental market
     demand: float
     supply: float
 
@@ -52,6 +54,8 @@ class World:
         self.demand = 1.0
         self.supply = 1.0
         self.speculators = round(config.speculator_share * config.bids_per_round)
+        users = config.bids_per_round - self.speculators
+        self.bidders = users - round(config.late_user_share * users)
 
     def next_round(self, number: int) -> Draw:
         config = self.config
@@ -66,7 +70,8 @@ class World:
         users = bids[:len(bids) - self.speculators]
         asks = [_grown(ask, self.supply) for ask in generated.asks]
         market = generated.model_copy(update={"bids": users, "asks": asks})
-        return Draw(users, bids[len(users):], market, self.demand, self.supply)
+        return Draw(users[:self.bidders], users[self.bidders:], bids[len(users):], market,
+                    self.demand, self.supply)
 
 
 def job_of(bid: Bid, market: Market) -> Job:

@@ -12,7 +12,7 @@ from sim.config import RunConfig
 from sim.run import simulate
 
 SMALL = RunConfig(rounds=3, bids_per_round=40, deterministic=True, time_limit=2.0,
-                  fundamental_time_limit=2.0, trading_steps=3)
+                  fundamental_time_limit=2.0, trading_steps=3, late_user_share=0.0)
 
 
 def test_a_seed_repeats_exactly_in_deterministic_mode() -> None:
@@ -30,6 +30,16 @@ def test_truthful_bids_proven_optimal_without_speculators_are_fully_efficient() 
     assert run.metrics["lottery_rate"] == 0.0
     assert run.metrics["price_deviation"] == pytest.approx(0.0)
     assert run.metrics["volume"] == 0.0  # nobody holds a future to sell
+
+
+def test_users_whose_jobs_come_up_late_run_them_only_on_futures_bought_from_traders() -> None:
+    late = SMALL.model_copy(update={"late_user_share": 0.3, "learning_rate": 0.0})
+    without_traders = simulate(late, 5)
+    assert without_traders.metrics["volume"] == 0.0
+    assert without_traders.metrics["efficiency"] < 1.0  # late jobs the optimum serves
+    with_traders = simulate(late.model_copy(update={"speculator_share": 0.3,
+                                                    "market_makers": 1}), 5)
+    assert with_traders.metrics["volume"] > 0.0
 
 
 def test_a_speculator_who_cannot_resell_loses_what_it_paid() -> None:

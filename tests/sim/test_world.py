@@ -12,9 +12,16 @@ def test_the_same_seed_draws_the_same_users_and_asks_whatever_the_traders() -> N
     without = World(RunConfig(bids_per_round=40), 9).next_round(0)
     with_speculators = World(RunConfig(bids_per_round=40, speculator_share=0.25,
                                        time_limit=0.1), 9).next_round(0)
-    assert with_speculators.users == without.users[:30]
-    assert with_speculators.shapes == without.users[30:]
+    assert with_speculators.users + with_speculators.late == (without.users + without.late)[:30]
+    assert with_speculators.shapes == (without.users + without.late)[30:]
     assert with_speculators.market.asks == without.market.asks
+
+
+def test_a_share_of_users_comes_up_after_the_auction() -> None:
+    draw = World(RunConfig(bids_per_round=50, speculator_share=0.2, late_user_share=0.25),
+                 3).next_round(0)
+    assert (len(draw.users), len(draw.late), len(draw.shapes)) == (30, 10, 10)
+    assert draw.market.bids == draw.users + draw.late
 
 
 def test_capacity_follows_demand_with_a_lag() -> None:
