@@ -60,10 +60,11 @@ class SweepOutcome:
 
 
 def tasks(config: SweepConfig) -> list[Task]:
-    """Every (cell, seed) of the sweep, cell by cell: the same seeds in every cell."""
+    """Every (cell, seed) of the sweep, the same seeds in every cell, seed by seed: a sweep
+    stopped early has about as many runs of every cell, and its report compares them."""
     seeds = range(config.first_seed, config.first_seed + config.seeds)
-    return [Task(index, config.run_config(cell), seed)
-            for index, cell in enumerate(config.cells()) for seed in seeds]
+    cells = [config.run_config(cell) for cell in config.cells()]
+    return [Task(index, run, seed) for seed in seeds for index, run in enumerate(cells)]
 
 
 def task_key(config: SweepConfig, run: RunConfig, seed: int) -> TaskKey:
@@ -110,13 +111,13 @@ def read_runs(directory: Path) -> tuple[SweepConfig, list[RunResult]]:
         raise SimError(f"{directory}: no {CONFIG_FILE}; not a sweep's directory",
                        field="directory")
     config = load_sweep_config(directory / CONFIG_FILE)
-    order = {task_key(config, task.config, task.seed): number
-             for number, task in enumerate(tasks(config))}
+    order = {task_key(config, task.config, task.seed): (task.cell, task.seed)
+             for task in tasks(config)}
     runs = {task_key(config, run.config, run.seed): run
             for run in _read_lines(directory / RUNS_FILE)}
     if not runs:
         raise SimError(f"{directory}: no runs in {RUNS_FILE} yet", field="directory")
-    return config, [runs[key] for key in sorted(runs, key=lambda key: order.get(key, len(order)))]
+    return config, [runs[key] for key in sorted(runs, key=lambda key: order[key])]
 
 
 def _claim(directory: Path, config: SweepConfig) -> None:
