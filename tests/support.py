@@ -6,8 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,27 @@ def running_testnet(home: Path, password: str = "pw") -> Iterator[Cli]:
         yield cli
     finally:
         cli("testnet", "stop", rpc=False)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a command did: its exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+def rcm_in_process(args: Sequence[str], capsys: pytest.CaptureFixture[str],
+                   monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Runs `rcm ARGS` in this process."""
+    from rcm.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["rcm", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    out, err = capsys.readouterr()
+    return Run(code, out, err)

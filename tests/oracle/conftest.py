@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +12,8 @@ from oracle.attester import Enclave, new_enclave, write_enclave
 from oracle.config import init_oracle_dir
 from oracle.examples import example_policies
 from oracle.policy import Policies
-from rcm.cli import main
-from tests.oracle.factories import PASSWORD, Run
+from tests.oracle.factories import PASSWORD
+from tests.support import Run, rcm_in_process
 
 
 @pytest.fixture(scope="session")
@@ -58,14 +57,4 @@ def rcm(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
     """Runs the `rcm` command in this process: its exit code and what it printed."""
     monkeypatch.setenv("RCM_PASSWORD", PASSWORD)
 
-    def run(*args: str) -> Run:
-        monkeypatch.setattr(sys, "argv", ["rcm", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit:
-            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
-        out, err = capsys.readouterr()
-        return Run(code, out, err)
-
-    return run
+    return lambda *args: rcm_in_process(args, capsys, monkeypatch)

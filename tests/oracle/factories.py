@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from oracle.attester import Enclave, attest, make_evidence
 from oracle.node.models import VerdictPublic
 from oracle.node.spawn import spawn_node
 from oracle.quorum import as_verdict
+from tests.support import Run as Run  # what the oracle tests' `rcm` fixture returns
 
 PASSWORD = "oracle-test-password"
 # A typical DP-SGD run: ε ≈ 1.71 at δ = 1e-5, inside every example policy.
@@ -74,10 +74,3 @@ def start_node(config: Path, port: int, rpc: str | None = None, home: Path | Non
     """`rcm oracle serve` in its own process, once it answers /health; with `rpc` (and the
     `home` holding that chain's deployment manifest) it prices rounds too."""
     return spawn_node(config, port, PASSWORD, rpc, home)
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str

@@ -6,26 +6,16 @@ SDK's `Market.prices` and `Market.price_index` read the same."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import rcm as sdk
-from rcm.cli import main
 from tests.market.test_price_history import LABELS, Traded
 from tests.market.test_price_history import traded as traded  # the module's own chain
 from tests.rcm.test_json_convention import check_document
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
+from tests.support import Run, rcm_in_process
 
 Rcm = Callable[..., Run]
 
@@ -38,17 +28,7 @@ def rcm(traded: Traded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.
         monkeypatch.setattr(f"rcm.commands.{command}.load_system",
                             lambda rpc: traded.market.system)
 
-    def run(*args: str) -> Run:
-        monkeypatch.setattr(sys, "argv", ["rcm", *args, "--rpc", "embedded"])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
-        out, err = capsys.readouterr()
-        return Run(code, out, err)
-
-    return run
+    return lambda *args: rcm_in_process([*args, "--rpc", "embedded"], capsys, monkeypatch)
 
 
 def test_an_items_prices_print_as_a_table_of_clearing_and_trades(rcm: Rcm) -> None:

@@ -5,16 +5,14 @@ cluster) and its figures, and bad input refused in one line, exit 2, also under 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from rcm.cli import main
 from sim.result import METRICS, RunResult
 from tests.rcm.test_json_convention import check_document
+from tests.support import Run, rcm_in_process
 
 TINY_RUN = "rounds = 2\nbids_per_round = 20\ndeterministic = true\n"
 TINY_SWEEP = ("seeds = 2\n[base]\n" + TINY_RUN
@@ -24,29 +22,12 @@ TINY_SWEEP = ("seeds = 2\n[base]\n" + TINY_RUN
 RUN_RECORD = ("config", "rounds", "bubbles")
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
 Rcm = Callable[..., Run]
 
 
 @pytest.fixture
 def rcm(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Rcm:
-    def run(*args: str) -> Run:
-        monkeypatch.setattr(sys, "argv", ["rcm", "simulate", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
-        out, err = capsys.readouterr()
-        return Run(code, out, err)
-
-    return run
+    return lambda *args: rcm_in_process(["simulate", *args], capsys, monkeypatch)
 
 
 @pytest.fixture(scope="module")
