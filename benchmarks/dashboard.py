@@ -83,7 +83,7 @@ def seed(path: Path, rounds: int) -> None:
                                  accounts[item], f"{resource}/{region}#{item}", resource, region,
                                  draw.randrange(USD, 5 * USD)))
             rows["item_prices"].append((round_id, item, draw.randrange(2 * USD, 20 * USD),
-                                        opened + 3_000))
+                                        opened + 3_000, block, 0))
         for bid in range(BIDS_PER_ROUND):
             digest, bidder = _id(round_id, bid), accounts[draw.randrange(ACCOUNTS)]
             item = draw.randrange(ITEMS_PER_ROUND)

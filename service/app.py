@@ -46,7 +46,8 @@ def create_app(relay: Relay, caught_up: Callable[[], None] | None = None) -> Fas
         title="rcm market service",
         version="1",
         description="Keeps signed FuturesExchange orders that could fill now, and answers the "
-        "book and the trades from an index of the chain. Every fill is checked on chain. The "
+        "book, the trades and the prices from an index of the chain. Every fill is checked on "
+        "chain. The "
         "dashboard's pages have JSON twins: /rounds.json, /rounds/{round}.json, /prices.json, "
         "/futures.json, /verdicts.json, /safety.json, /budgets.json, /market.json.",
     )

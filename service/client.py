@@ -1,5 +1,6 @@
-"""A client of the order relay: posts order files and reads orders, books and trades. A relay
-that cannot be reached, or that refuses, raises one `ServiceError` naming the field."""
+"""A client of the order relay: posts order files and reads orders, books, trades, an item's
+prices and the price index. A relay that cannot be reached, or that refuses, raises one
+`ServiceError` naming the field."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ import httpx
 from pydantic import ValidationError
 
 from service.errors import RelayUnreachable, ServiceError
-from service.models import BookPublic, HealthPublic, OrderPublic, PostedPublic, TradePublic
+from service.models import (
+    BookPublic,
+    HealthPublic,
+    ItemPricesPublic,
+    OrderPublic,
+    PostedPublic,
+    PriceIndexPublic,
+    TradePublic,
+)
 from tokens.trade import OrderFile
 
 TIMEOUT_SECONDS = 10.0
@@ -47,6 +56,25 @@ class RelayClient:
         try:
             return [TradePublic.model_validate(trade) for trade in found]
         except (TypeError, ValidationError) as exc:
+            raise self._garbled(exc) from None
+
+    def item_prices(self, item: str) -> ItemPricesPublic:
+        """The prices of the item `item` names (its label, or `ROUND:INDEX`), oldest first."""
+        found = self._request("GET", "/prices/history", params={"item": item})
+        try:
+            return ItemPricesPublic.model_validate(found)
+        except ValidationError as exc:
+            raise self._garbled(exc) from None
+
+    def price_index(self, resource: str | None = None, region: str | None = None
+                    ) -> PriceIndexPublic:
+        """The index of each resource and region (of `resource`, in `region`, when given)."""
+        params = {key: value for key, value in (("resource", resource), ("region", region))
+                  if value is not None}
+        found = self._request("GET", "/prices/index", params=params)
+        try:
+            return PriceIndexPublic.model_validate(found)
+        except ValidationError as exc:
             raise self._garbled(exc) from None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:

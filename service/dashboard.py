@@ -18,8 +18,10 @@ from chain.ledger import category_names
 from chain.settlement import Phase, SolverStatus
 from chain.verdict import Fault
 from market.book import Entry, depth, ranked, why_dead
+from market.errors import MarketError
 from market.health import volatility
-from market.prices import Source, price_index, wash_trades
+from market.price_history import PriceHistory
+from market.prices import DEFAULT_WINDOW_SECONDS, Source
 from service import orders
 from service.dashboard_models import (
     AccountSafetyPublic,
@@ -49,9 +51,9 @@ from service.dashboard_models import (
     VerdictPublic,
     VerdictsPublic,
 )
-from service.errors import RoundNotFound
-from service.models import LevelPublic
-from service.price_records import price_points
+from service.errors import RoundNotFound, ServiceError
+from service.models import ItemPricesPublic, LevelPublic, PriceIndexPublic, PriceRecordPublic
+from service.price_records import price_history
 from service.store import meta_int
 
 T = TypeVar("T")
@@ -229,12 +231,8 @@ class Dashboard:
 
     def _worked_out_prices(self) -> PricesPublic:
         block, now = self._head()
-        points = price_points(self.db)
-        markets = sorted({(p.resource, p.region) for p in points})
-        excluded = wash_trades(points)
-        index = sorted((i for market in markets
-                        for i in price_index(points, *market, excluded=excluded)),
-                       key=lambda i: i.timestamp)
+        history = self.price_history()
+        points, index = history.points, history.index()
         return PricesPublic(
             block=block, timestamp=now,
             prices=[PricePointPublic(item=p.item, resource=p.resource, region=p.region,
@@ -243,6 +241,32 @@ class Dashboard:
                                      price_per_unit_micro_usd=p.price_per_unit_micro_usd,
                                      units=p.units) for p in points],
             index=index)
+
+    def price_history(self) -> PriceHistory:
+        """Every price record indexed and the label of every item offered, read once per
+        indexed block."""
+        return self._per_block("price_history", lambda: price_history(self.db))
+
+    def item_prices(self, item: str) -> ItemPricesPublic:
+        """The price records of the item `item` names (its label, or `ROUND:INDEX`), oldest
+        first: what `rcm market prices` reads from the chain."""
+        history = self.price_history()
+        try:
+            label = history.label_of(item)
+        except MarketError as exc:
+            raise ServiceError(exc.reason, field=exc.field) from None
+        return ItemPricesPublic(item=label, prices=[PriceRecordPublic.of(point)
+                                                    for point in history.series(label)])
+
+    def price_index(self, resource: str | None = None, region: str | None = None
+                    ) -> PriceIndexPublic:
+        """The index of each resource and region (of `resource`, in `region`, when given) in
+        time order: what `rcm market index` reads from the chain."""
+        try:
+            series = self.price_history().index(resource, region)
+        except MarketError as exc:
+            raise ServiceError(exc.reason, field=exc.field) from None
+        return PriceIndexPublic(window_seconds=DEFAULT_WINDOW_SECONDS, index=series)
 
     def futures(self, holder: str | None = None, status: FutureStatus | None = None
                 ) -> FuturesPublic:
@@ -345,7 +369,7 @@ class Dashboard:
         capacity; and how often the auctioneer claimed an optimal solve."""
         block, now = self._head()
         clearing: dict[str, list[int]] = defaultdict(list)
-        for p in price_points(self.db):
+        for p in self.price_history().points:
             if p.source is Source.CLEARING:
                 clearing[p.item].append(p.price_per_unit_micro_usd)
         idle = self._idle()

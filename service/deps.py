@@ -38,4 +38,10 @@ async def get_dashboard(request: Request) -> Dashboard:
     return cast(Dashboard, request.app.state.dashboard)
 
 
+async def get_fresh_dashboard(request: Request) -> Dashboard:
+    await caught_up(request)
+    return await get_dashboard(request)
+
+
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
+FreshDashboardDep = Annotated[Dashboard, Depends(get_fresh_dashboard)]

@@ -107,8 +107,9 @@ def priced(db: sqlite3.Connection, event: Event, block: BlockContext) -> None:
     round_id = int(event.args["roundId"])
     db.execute("UPDATE rounds SET priced_version = ? WHERE round_id = ?",
                (event.args["version"], round_id))
-    db.executemany("INSERT OR REPLACE INTO item_prices VALUES (?, ?, ?, ?)",
-                   [(round_id, item, price, block.timestamp)
+    db.executemany("INSERT OR REPLACE INTO item_prices VALUES (?, ?, ?, ?, ?, ?)",
+                   [(round_id, item, price, block.timestamp, event.block_number,
+                     event.log_index)
                     for item, price in enumerate(event.args["itemPricesMicroUsd"])])
 
 

@@ -1,10 +1,10 @@
 """Follows a deployment's events into the store, from its deploy block to the chain's head.
 
-Each block's rows and the block number reached are written in one transaction, so a restart
-resumes after the last block stored and never writes a block twice. It stays `confirmations`
-blocks behind the chain's head, so a reorg no deeper than that never reaches the index. A
-store of another deployment, or one ahead of the chain (a dev node reverted or restarted),
-starts over.
+Whole blocks' rows and the block number reached are written in one transaction (a span of up
+to `BLOCKS_PER_TRANSACTION` blocks), so a restart resumes after the last block stored and never
+writes a block twice. It stays `confirmations` blocks behind the chain's head, so a reorg no
+deeper than that never reaches the index. A store of another deployment, or one ahead of the
+chain (a dev node reverted or restarted), starts over.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ from service.handlers import HANDLERS, BlockContext
 from service.store import Deployment, meta_int, open_for, set_meta
 
 BLOCKS_PER_QUERY = 2_000
+# Blocks written per transaction. The followed makers' USD is read once per transaction, at its
+# last block, since only that value is ever seen: one read per block that touched a maker was
+# four fifths of a first sync at 2 events a block (benchmarks/indexer.py). The relay's writes
+# (a posted order, a maker followed) wait for the transaction, so it stays short.
+BLOCKS_PER_TRANSACTION = 100
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Progress:
 
 
 class Indexer:
-    """Writes through its own connection; `lock` is held for each block's transaction, and by
+    """Writes through its own connection; `lock` is held for each span's transaction, and by
     whoever adds an account to follow, so that the two never miss each other's rows."""
 
     def __init__(self, system: System, connection: sqlite3.Connection,
@@ -118,34 +123,47 @@ class Indexer:
         found, end, anchor = self._emitted(start, end)
         for contract, event in found:
             by_block[event.block_number].append((contract, event))
-        numbers = sorted({*by_block, start, end})
-        headers = self.system.chain.client.batch(
-            [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        spans = [(first, min(end, first + BLOCKS_PER_TRANSACTION - 1))
+                 for first in range(start, end + 1, BLOCKS_PER_TRANSACTION)]
+        numbers = sorted({*by_block, start, *(last for _, last in spans)})
+        headers = dict(zip(numbers, self.system.chain.client.batch(
+            [("eth_getBlockByNumber", [hex(n), False]) for n in numbers]), strict=True))
         # The logs are of the blocks these headers name only if the span's last block is the
         # one read before them (a hash seals every block before it), and the span follows the
         # last block stored: else a fill a reorg dropped would be stored under the new block's
         # hash, and pass every later check.
         stored = self.db.execute("SELECT value FROM meta WHERE key = 'last_block_hash'"
                                  ).fetchone()
-        if (None in headers or headers[-1]["hash"] != anchor
-                or (stored is not None and headers[0]["parentHash"] != "0x" + stored[0])):
+        if (None in headers.values() or headers[end]["hash"] != anchor
+                or (stored is not None and headers[start]["parentHash"] != "0x" + stored[0])):
             raise ChainError(f"the chain reorganised while blocks {start} to {end} were read; "
                              "they are read again at the next sync", field="rpc")
-        for number, header in zip(numbers, headers, strict=True):
-            with self.lock:
-                self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    context = BlockContext(self.system, number, quantity(header["timestamp"]))
-                    self._block(context, by_block.get(number, []))
-                    set_meta(self.db, "last_block", number)
-                    set_meta(self.db, "head_timestamp", context.timestamp)
-                    self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_block_hash', ?)",
-                                    (header["hash"].removeprefix("0x"),))
-                    self.db.execute("COMMIT")
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
+        for first, last in spans:
+            self._store(first, last, by_block, headers)
         return sum(len(found) for found in by_block.values())
+
+    def _store(self, first: int, last: int,
+               by_block: dict[int, list[tuple[Contract, Event]]],
+               headers: dict[int, dict[str, Any]]) -> None:
+        """Writes blocks `first` to `last` and the block reached in one transaction."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                touched: set[str] = set()
+                for number in sorted(n for n in by_block if first <= n <= last):
+                    context = BlockContext(self.system, number,
+                                           quantity(headers[number]["timestamp"]))
+                    self._block(context, by_block[number])
+                    touched |= context.touched
+                self._refresh_funds(touched, last)
+                set_meta(self.db, "last_block", last)
+                set_meta(self.db, "head_timestamp", quantity(headers[last]["timestamp"]))
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_block_hash', ?)",
+                                (headers[last]["hash"].removeprefix("0x"),))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
     def _block(self, context: BlockContext, found: list[tuple[Contract, Event]]) -> None:
         for contract, event in found:
@@ -153,18 +171,17 @@ class Indexer:
                 handler = HANDLERS.get((role, event.name))
                 if target.address == contract.address and handler is not None:
                     handler(self.db, event, context)
-        self._refresh_funds(context)
 
-    def _refresh_funds(self, block: BlockContext) -> None:
-        touched = sorted(block.touched - {ZERO_ADDRESS})
-        if not touched:
+    def _refresh_funds(self, touched: set[str], block: int) -> None:
+        """Reads again, at `block`, the USD of the followed accounts among `touched`."""
+        accounts = sorted(touched - {ZERO_ADDRESS})
+        if not accounts:
             return
-        marks = ",".join("?" * len(touched))
+        marks = ",".join("?" * len(accounts))
         followed = [row[0] for row in self.db.execute(
-            f"SELECT account FROM funds WHERE account IN ({marks})", touched)]
-        for account, funds in zip(followed, self._read_funds(followed, block.number),
-                                  strict=True):
-            self._write_funds(account, block.number, funds)
+            f"SELECT account FROM funds WHERE account IN ({marks})", accounts)]
+        for account, funds in zip(followed, self._read_funds(followed, block), strict=True):
+            self._write_funds(account, block, funds)
 
     def _read_funds(self, accounts: list[str], block: int) -> list[tuple[int, int]]:
         """Each account's USD balance and allowance toward the exchange at `block`, in one
@@ -200,9 +217,10 @@ class Indexer:
 
     def follow_funds(self, account: str, price_micro_usd: int) -> None:
         """Keeps `account`'s USD balance and allowance toward the exchange from now on (a
-        maker's first buy order it can pay): read at the last block stored, then at each block
-        that moves them. An account short of the price is not followed: keys cost nothing, and
-        each account followed costs two calls at every block that touches it, for good."""
+        maker's first buy order it can pay): read at the last block stored, then at the last
+        block of each transaction whose blocks move them. An account short of the price is not
+        followed: keys cost nothing, and each account followed costs two calls at every
+        transaction that touches it, for good."""
         with self.lock:
             if self.db.execute("SELECT 1 FROM funds WHERE account = ?", (account,)).fetchone():
                 return

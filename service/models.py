@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from market.book import Level
+from market.prices import IndexPoint, PricePoint
 from tokens.trade import OrderFile
 
 
@@ -86,3 +87,44 @@ class HealthPublic(BaseModel):
     block: int  # the last block indexed
     timestamp: int  # its timestamp
     order_count: int  # orders held, live or not
+
+
+class PriceRecordPublic(BaseModel):
+    """One of an item's price records (`market.prices.PricePoint`): its round's clearing price,
+    or a trade's share of its future's price, per unit; a trade names its future, order and
+    parties."""
+
+    round: int
+    timestamp: int
+    source: Literal["clearing", "trade"]
+    price_per_unit_micro_usd: int
+    quantity_units: int
+    future: str | None
+    order_hash: str | None
+    seller: str | None
+    buyer: str | None
+
+    @classmethod
+    def of(cls, point: PricePoint) -> PriceRecordPublic:
+        return cls(round=point.round_id, timestamp=point.timestamp, source=point.source.value,
+                   price_per_unit_micro_usd=point.price_per_unit_micro_usd,
+                   quantity_units=point.units, future=_hex(point.future),
+                   order_hash=_hex(point.order_hash), seller=point.seller, buyer=point.buyer)
+
+
+class ItemPricesPublic(BaseModel):
+    """An item's price records, oldest first (`rcm market prices`)."""
+
+    item: str  # its label (`market.model.item_label`)
+    prices: list[PriceRecordPublic]
+
+
+class PriceIndexPublic(BaseModel):
+    """The price index of each resource and region over time (`rcm market index`)."""
+
+    window_seconds: int
+    index: list[IndexPoint]  # market.prices' own record, as it is
+
+
+def _hex(raw: bytes | None) -> str | None:
+    return None if raw is None else "0x" + raw.hex()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from chain.config import rcm_home
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 DEFAULT_FILE = "market.sqlite"
 
 SCHEMA = {
@@ -48,9 +48,11 @@ SCHEMA = {
               " position INTEGER NOT NULL, digest BLOB NOT NULL, bundle_index INTEGER NOT NULL,"
               " value_micro_usd INTEGER NOT NULL, reserve_micro_usd INTEGER NOT NULL,"
               " PRIMARY KEY (round_id, version, batch, position)",
-    # The quorum's clearing price of each item of a priced round (`Priced`, its latest).
+    # The quorum's clearing price of each item of a priced round (`Priced`, its latest), and
+    # where that event is in the chain: the price history lists records in the chain's order.
     "item_prices": "round_id INTEGER NOT NULL, item INTEGER NOT NULL,"
                    " price_micro_usd INTEGER NOT NULL, priced_at INTEGER NOT NULL,"
+                   " block INTEGER NOT NULL, log_index INTEGER NOT NULL,"
                    " PRIMARY KEY (round_id, item)",
     # Why each losing bid of a closed round lost, as the auctioneer's own code finds it from
     # the chain's events (`market.outcome.round_losses`): the chain does not hold it.

@@ -1,9 +1,10 @@
 """`rcm market`: what the market's prices have been — an item's price history from auction
-clearing and exchange trades, and the price index of each resource and region."""
+clearing and exchange trades, and the price index of each resource and region — read from the
+chain's logs, or with --relay from the market service's index of them: the same documents."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,7 +13,8 @@ from rcm.commands.common import DEFAULT_RPC_URL, JsonOption, RpcOption, load_sys
 from rcm.commands.tables import counted, paragraph, table
 
 if TYPE_CHECKING:
-    from market.prices import IndexPoint, PricePoint
+    from market.prices import IndexPoint
+    from service.models import ItemPricesPublic
 
 app = typer.Typer(no_args_is_help=True,
                   help="The market service (order relay), price history and the price index.")
@@ -21,23 +23,34 @@ app.command()(market_serve.serve)
 ItemArgument = Annotated[str, typer.Argument(
     help="An item: its label (kind-region-slot-tier, as `rcm round status --json` labels "
          "it), or ROUND:INDEX, its index in a round.")]
+RelayOption = Annotated[str | None, typer.Option(
+    "--relay", envvar="RCM_RELAY",
+    help="Read from the market service (`rcm market serve`) at this URL, which indexes the "
+         "chain, instead of the chain's logs (--rpc is then unused); the answer is the same.")]
 
 
 @app.command()
-def prices(item: ItemArgument, rpc: RpcOption = DEFAULT_RPC_URL,
+def prices(item: ItemArgument, rpc: RpcOption = DEFAULT_RPC_URL, relay: RelayOption = None,
            json_out: JsonOption = False) -> None:
     """An item's prices, oldest first: each round's final clearing price (the oracle quorum's)
     and each trade's price on the futures exchange, per unit."""
-    from rcm.sdk import Market
+    from service.models import ItemPricesPublic, PriceRecordPublic
 
-    market = Market(load_system(rpc))
-    history = market.price_history()
-    label = history.label_of(item)
-    points = history.series(label)
-    if json_out:
-        print_json({"item": label, "prices": [_price_document(point) for point in points]})
+    if relay is not None:
+        from service.client import RelayClient
+
+        found = RelayClient(relay).item_prices(item)
     else:
-        _print_prices(label, points)
+        from rcm.sdk import Market
+
+        history = Market(load_system(rpc)).price_history()
+        label = history.label_of(item)
+        found = ItemPricesPublic(item=label, prices=[PriceRecordPublic.of(point)
+                                                     for point in history.series(label)])
+    if json_out:
+        print_json(found.model_dump())
+    else:
+        _print_prices(found)
 
 
 @app.command()
@@ -47,27 +60,35 @@ def index(
     region: Annotated[str | None, typer.Argument(
         help="A region, as asks name it; every region priced if none.")] = None,
     rpc: RpcOption = DEFAULT_RPC_URL,
+    relay: RelayOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """The price index per unit of each resource and region over time: the auction's clearing
     prices, moved at most 10 % by the median of the week's trades, wash trades left out
     (docs/prices.md)."""
-    from market.prices import DEFAULT_WINDOW_SECONDS
-    from rcm.sdk import Market
+    from service.models import PriceIndexPublic
 
-    series = Market(load_system(rpc)).price_index(resource, region)
-    if json_out:
-        print_json({"window_seconds": DEFAULT_WINDOW_SECONDS,
-                    "index": [_index_document(point) for point in series]})
+    if relay is not None:
+        from service.client import RelayClient
+
+        found = RelayClient(relay).price_index(resource, region)
     else:
-        _print_index(series)
+        from market.prices import DEFAULT_WINDOW_SECONDS
+        from rcm.sdk import Market
+
+        found = PriceIndexPublic(window_seconds=DEFAULT_WINDOW_SECONDS,
+                                 index=Market(load_system(rpc)).price_index(resource, region))
+    if json_out:
+        print_json(found.model_dump())
+    else:
+        _print_index(found.index)
 
 
-def _print_prices(label: str, points: list[PricePoint]) -> None:
-    rows = [[_time(p.timestamp), str(p.round_id), p.source.value,
-             _usd(p.price_per_unit_micro_usd), f"{p.units:,}"] for p in points]
+def _print_prices(found: ItemPricesPublic) -> None:
+    rows = [[_time(p.timestamp), str(p.round), p.source, _usd(p.price_per_unit_micro_usd),
+             f"{p.quantity_units:,}"] for p in found.prices]
     typer.echo(table(["time (UTC)", "round", "source", "USD per unit", "units"], rows,
-                     title=f"{label}: {counted(len(points), 'price')}", right={1, 3, 4}))
+                     title=f"{found.item}: {counted(len(rows), 'price')}", right={1, 3, 4}))
 
 
 def _print_index(series: list[IndexPoint]) -> None:
@@ -83,27 +104,6 @@ def _print_index(series: list[IndexPoint]) -> None:
     typer.echo(("\n" + paragraph(
         "index: the week's clearing price moved a fifth of the way toward the median of its "
         "trades, at most 10 %; wash trades left out")) if series else "no prices yet")
-
-
-def _price_document(point: PricePoint) -> dict[str, Any]:
-    return {"round": point.round_id, "timestamp": point.timestamp,
-            "source": point.source.value,
-            "price_per_unit_micro_usd": point.price_per_unit_micro_usd,
-            "quantity_units": point.units, "future": _hex(point.future),
-            "order_hash": _hex(point.order_hash), "seller": point.seller, "buyer": point.buyer}
-
-
-def _index_document(point: IndexPoint) -> dict[str, Any]:
-    return {"resource": point.resource, "region": point.region, "timestamp": point.timestamp,
-            "index_micro_usd": point.index_micro_usd,
-            "clearing_micro_usd": point.clearing_micro_usd,
-            "trade_median_micro_usd": point.trade_median_micro_usd,
-            "trade_count": point.trade_count,
-            "excluded_trade_count": point.excluded_trade_count}
-
-
-def _hex(raw: bytes | None) -> str | None:
-    return None if raw is None else "0x" + raw.hex()
 
 
 def _time(timestamp: int) -> str:

@@ -1,17 +1,20 @@
 """`rcm market prices|index` as people run them, in this process against the embedded chain of
 tests/market/test_price_history.py (a priced round, an unpriced one, three fills): the series
 as a table and as --json under the convention, and bad input refused in one line, exit 2; the
-SDK's `Market.prices` and `Market.price_index` read the same."""
+SDK's `Market.prices` and `Market.price_index` read the same; and with --relay (or $RCM_RELAY)
+the market service's index of that chain answers each command exactly as the chain does."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import rcm as sdk
+from oracle.node.spawn import free_port
+from service.background import opened, serving
 from tests.market.test_price_history import LABELS, Traded
 from tests.market.test_price_history import traded as traded  # the module's own chain
 from tests.rcm.test_json_convention import check_document
@@ -100,3 +103,53 @@ def test_the_sdk_reads_the_series_the_commands_print(traded: Traded) -> None:
     assert market.prices("1:0") == market.prices(LABELS[0]) == market.price_history().series(
         LABELS[0])
     assert [p.index_micro_usd for p in market.price_index("gpu", "us-east")][-1] == 2_200_000
+
+
+@pytest.fixture
+def relay_url(traded: Traded, tmp_path: Path) -> Iterator[str]:
+    """The market service over the same chain, indexed to its head, on a free loopback port."""
+    with opened(traded.market.system, tmp_path / "service" / "market.sqlite") as service:
+        service.indexer.sync()
+        with serving(service.relay) as url:
+            yield url
+
+
+@pytest.mark.parametrize("args", [
+    ("prices", "1:0"), ("prices", "1:0", "--json"), ("prices", LABELS[1], "--json"),
+    ("prices", LABELS[2], "--json"), ("prices", "2:3", "--json"), ("index",),
+    ("index", "--json"), ("index", "gpu", "us-east", "--json"),
+    ("prices", "7:0"), ("prices", "gpu/us-east"), ("index", "tpu"), ("index", "gpu", "mars"),
+    ("index", "gpu", "mars", "--json"),
+])
+def test_the_relay_answers_each_command_as_the_chain_does(
+        rcm: Rcm, relay_url: str, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    from_chain = rcm("market", *args)
+    assert from_chain.code == (2 if from_chain.err else 0), from_chain.err
+    # With the chain unreadable, only the service can answer.
+    monkeypatch.setattr("rcm.commands.market.load_system", _unreadable)
+    assert rcm("market", *args, "--relay", relay_url) == from_chain
+
+
+def test_rcm_relay_in_the_environment_reads_the_service(
+        rcm: Rcm, relay_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from_chain = rcm("market", "prices", LABELS[1], "--json")
+    monkeypatch.setenv("RCM_RELAY", relay_url)
+    monkeypatch.setattr("rcm.commands.market.load_system", _unreadable)
+    assert rcm("market", "prices", LABELS[1], "--json") == from_chain
+
+
+def _unreadable(rpc: str) -> None:
+    raise AssertionError(f"read the chain at {rpc}")
+
+
+@pytest.mark.parametrize("args", [("prices", "1:0"), ("index", "--json")])
+def test_a_relay_that_cannot_be_reached_is_one_line_and_exit_2(rcm: Rcm,
+                                                               args: tuple[str, ...]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    run = rcm("market", *args, "--relay", url)
+    assert (run.code, run.out, len(run.err.splitlines())) == (2, "", 1), run.err
+    message = (json.loads(run.err)["error"]["message"] if "--json" in args
+               else run.err.removeprefix("error: "))
+    assert message.startswith(f"--relay: no relay answers at {url}"), run.err
+    assert message.rstrip().endswith("(start one with `rcm market serve`)")

@@ -42,10 +42,10 @@ def test_the_openapi_document_lists_every_endpoint(
     assert set(paths) == {"/orders", "/orders/{order}", "/book", "/trades", "/health",
                           "/metrics", "/rounds", "/rounds.json", "/rounds/{round_id}",
                           "/rounds/{round_id}.json", "/prices", "/prices.json",
-                          "/prices.vl.json", "/futures", "/futures.json", "/verdicts",
-                          "/verdicts.json", "/safety", "/safety.json", "/safety.vl.json",
-                          "/budgets", "/budgets.json", "/budgets.vl.json", "/market",
-                          "/market.json"}
+                          "/prices.vl.json", "/prices/history", "/prices/index", "/futures",
+                          "/futures.json", "/verdicts", "/verdicts.json", "/safety",
+                          "/safety.json", "/safety.vl.json", "/budgets", "/budgets.json",
+                          "/budgets.vl.json", "/market", "/market.json"}
     assert set(paths["/orders"]["post"]["responses"]) >= {"201", "400", "409", "413", "422",
                                                           "429"}
 
