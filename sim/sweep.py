@@ -269,9 +269,11 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
+    # its HTTP server on any free port: on Dask's 8787, a second sweep beside a first (or a
+    # Dask dashboard) printed a warning that the port was taken
     with _deaf_to_ctrl_c():
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None,
+                               processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
     with cluster, Client(cluster) as client:
         yield client
