@@ -67,11 +67,13 @@ class Row:
 
     @property
     def is_at_most_one(self) -> bool:
-        """No two of its columns fit together, so `sum(x) <= 1` says all of it."""
+        """Each of its columns fits alone but no two together, so `sum(x) <= 1` says all of
+        it. (A column that does not fit alone, which screening keeps out of a market's
+        problems, made `sum(x) <= 1` let it in: the portfolio's check caught that.)"""
         if self.steps or len(self.terms) < 2:
             return False
         first, second = sorted(self.terms.values())[:2]
-        return first + second > self.limit
+        return first + second > self.limit and max(self.terms.values()) <= self.limit
 
 
 @dataclass(frozen=True)

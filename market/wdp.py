@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chain.amounts import counted, grouped
 from market.interrupt import deferred, stoppable
@@ -32,6 +33,9 @@ with deferred():
     from market.presolve import Column, Problem, dominance, packing_problem, presolve
     from market.relaxation import Relaxation, relax
     from market.result import Clearing, Fill, Status
+
+if TYPE_CHECKING:
+    from market.portfolio import Race
 
 Progress = Callable[[str], None]
 
@@ -51,10 +55,11 @@ class SolveParams:
     # CP-SAT's deterministic time units instead of wall seconds, split among components by
     # size, so the same seed gives the same allocation on a busy machine too (with workers=1)
     deterministic: bool = False
+    portfolio: bool = False  # a second solver beside CP-SAT on big components (portfolio.py)
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
     """What solving one component gave: the bundles to fill and how good they are proven."""
 
     columns: list[Column]
@@ -76,7 +81,12 @@ def clear(market: Market, now: int, params: SolveParams = SolveParams(),
         f"{counted(len(presolved.free), 'bundle')} no limit binds, "
         f"{presolved.dominated:,} dominated, {counted(presolved.merged_rows, 'limit')} merged "
         f"into a parallel one, {presolved.redundant_rows:,} that cannot bind")
-    outcomes = [_Outcome(presolved.free, sum(c.net for c in presolved.free), Status.OPTIMAL)]
+    outcomes = [Outcome(presolved.free, sum(c.net for c in presolved.free), Status.OPTIMAL)]
+    solve_part: Callable[[Problem, SolveParams, float, Progress], Outcome] = solve
+    if params.portfolio:
+        from market import portfolio  # it builds on this module's solve
+
+        solve_part = portfolio.solve
     remaining = sum(len(part.columns) for part in parts)
     for number, part in enumerate(parts, start=1):
         left = params.time_limit if params.deterministic else deadline - time.monotonic()
@@ -85,7 +95,7 @@ def clear(market: Market, now: int, params: SolveParams = SolveParams(),
         about = _about(say, f"component {number}/{len(parts)}")
         about(f"{counted(len(part.columns), 'bundle')}, {counted(len(part.rows), 'limit')}, "
               f"{seconds:.1f} s")
-        outcomes.append(solve(part, params, seconds, about))
+        outcomes.append(solve_part(part, params, seconds, about))
         remaining -= len(part.columns)
     filled = _complete(market, screening, {column.bid: column.bundle
                                            for outcome in outcomes for column in outcome.columns})
@@ -133,8 +143,11 @@ _ILS_SHARE = 0.1  # of a component's time, for the local search (when asked for)
 _ILS_ITERATIONS_PER_COLUMN = 3
 
 
-def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) -> _Outcome:
-    """One component: relax, hint, build, solve, extract."""
+def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
+          race: Race | None = None) -> Outcome:
+    """One component: relax, hint, build, solve, extract. In a `race` (portfolio.py) the
+    hint and every allocation CP-SAT finds are offered to the other members, and the race
+    can stop CP-SAT."""
     deadline = time.monotonic() + seconds
     relaxation = None
     provable_size = len(problem.columns) <= _PROOF_MAX_COLUMNS
@@ -150,28 +163,42 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     everything = sum(column.net for column in problem.columns)  # nets are never negative
     bound = int(min(relaxation.bound, everything)) if relaxation else everything
     if params.greedy:
-        return _Outcome([problem.columns[j] for j in hint], bound,
-                        Status.OPTIMAL if incumbent >= bound else Status.FEASIBLE)
+        return Outcome([problem.columns[j] for j in hint], bound,
+                       Status.OPTIMAL if incumbent >= bound else Status.FEASIBLE)
     say(f"hint: allocation {_usd(incumbent)}; {counted(len(pairs), 'dominance pair')}, "
         f"{counted(len(fixed), 'bundle')} fixed out by their LP reduced cost")
     model, x, y = build(problem, relaxation, pairs, fixed)
     _add_hint(model, problem, x, y, hint)
+    if race is not None:
+        race.offer("hint", hint)
+        race.tighten(bound)
 
-    solver = _cp_solver(params, deadline - time.monotonic())
+    solver = cp_solver(params, deadline - time.monotonic())
     subsolvers = _subsolvers(problem, relaxation, incumbent)
-    if params.workers == 1:
+    workers = params.workers
+    if race is not None:
+        workers = race.cp_sat_workers(workers, proof_in_reach=subsolvers == _PROOF)
+    if workers == 1 and race is not None and subsolvers == _BOUND_AND_SEARCH:
+        # the rival searches for allocations (HiGHS found CATS arbitrary 100×500 seed 13's
+        # best in 30 s): CP-SAT's one worker pushes the bound down
+        solver.parameters.num_workers = 1
+        solver.parameters.optimize_with_lb_tree_search = True
+        solver.parameters.subsolvers.extend(subsolvers)  # named in the progress line
+    elif workers == 1:
         solver.parameters.num_workers = 1
         solver.parameters.linearization_level = 2
     else:
-        solver.parameters.num_workers = params.workers
+        solver.parameters.num_workers = workers
         solver.parameters.num_full_subsolvers = len(subsolvers)
         solver.parameters.subsolvers.extend(subsolvers)
     workers = solver.parameters.num_workers
     say(f"CP-SAT, {counted(workers, 'worker')}: "
         f"{', '.join(solver.parameters.subsolvers) or 'its own search'} for "
         f"{_limit(solver, params)}")
+    if race is not None:
+        race.enter(solver.stop_search)
     with stoppable(solver.stop_search):
-        status = solver.solve(model, _Reporter(say))
+        status = solver.solve(model, Reporter(say, x, race))
 
     match status:
         case cp_model.OPTIMAL | cp_model.FEASIBLE:
@@ -182,12 +209,12 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
             # with a gap limit CP-SAT calls an allocation within the gap optimal: it is not
             proven = ((status == cp_model.OPTIMAL and not params.relative_gap)
                       or round(solver.objective_value) >= bound)
-            return _Outcome(chosen, bound, Status.OPTIMAL if proven else Status.FEASIBLE)
+            return Outcome(chosen, bound, Status.OPTIMAL if proven else Status.FEASIBLE)
         case cp_model.INFEASIBLE:
-            return _Outcome([], 0, Status.INFEASIBLE)
+            return Outcome([], 0, Status.INFEASIBLE)
         case cp_model.UNKNOWN:  # out of time before CP-SAT even took the hint
-            return _Outcome([problem.columns[j] for j in hint], bound,
-                            Status.FEASIBLE if hint else Status.TIME_LIMIT)
+            return Outcome([problem.columns[j] for j in hint], bound,
+                           Status.FEASIBLE if hint else Status.TIME_LIMIT)
         case cp_model.MODEL_INVALID:
             raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
         case _:
@@ -231,7 +258,7 @@ def lp_support_packing(problem: Problem, relaxation: Relaxation, pairs: list[tup
     model, x, y = build(problem, relaxation, pairs, unused)
     outside = set(unused)
     _add_hint(model, problem, x, y, [j for j in start if j not in outside])
-    solver = _cp_solver(params, seconds)
+    solver = cp_solver(params, seconds)
     solver.parameters.num_workers = params.workers
     with stoppable(solver.stop_search):
         status = solver.solve(model)
@@ -240,7 +267,7 @@ def lp_support_packing(problem: Problem, relaxation: Relaxation, pairs: list[tup
     return []
 
 
-def _cp_solver(params: SolveParams, seconds: float) -> cp_model.CpSolver:
+def cp_solver(params: SolveParams, seconds: float) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     if params.deterministic:
         solver.parameters.max_deterministic_time = max(seconds, 0.01)
@@ -394,17 +421,24 @@ def _add_hint(model: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar
             excess -= bought
 
 
-class _Reporter(cp_model.CpSolverSolutionCallback):
+class Reporter(cp_model.CpSolverSolutionCallback):
     """Reports each improving allocation of the component with the bound it is measured
-    against."""
+    against, and offers it to the race if there is one."""
 
-    def __init__(self, say: Progress) -> None:
+    def __init__(self, say: Progress, x: list[cp_model.IntVar], race: Race | None = None,
+                 member: str = "CP-SAT") -> None:
         super().__init__()
         self.say = say
+        self.x = x
+        self.race = race
+        self.member = member
 
     def on_solution_callback(self) -> None:
         self.say(f"allocation {_usd(self.objective_value)}, "
                  f"bound {_usd(self.best_objective_bound)}")
+        if self.race is not None:
+            self.race.offer(self.member,
+                            [j for j, var in enumerate(self.x) if self.boolean_value(var)])
 
 
 def _about(say: Progress, subject: str) -> Progress:

@@ -6,7 +6,8 @@ exactly the integers `rcm auction clear` maximises. Both run single-threaded, as
 default, with three non-default settings: the time limit, the random seed (each instance is
 run with several), and for HiGHS a relative gap of 0 (its default, 1e-4, stops the search
 0.01 % short of a proof, where `rcm` and SCIP prove the optimum exactly). A result counts as
-optimal only when its objective reaches its bound.
+optimal only when its objective reaches its bound. HiGHS is given the model rcm's portfolio
+builds for its own HiGHS member (market/highs_model.py), so the two are the same model.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from market.highs_model import whole_bound
+from market.presolve import Column, Problem, Row
 from market.readers import read_cats
 
 
@@ -30,7 +31,7 @@ class SetPacking:
 class PeerResult:
     status: str  # optimal | feasible | time_limit
     objective: int | None
-    bound: int
+    bound: int | None  # None: the solver stopped before it had one
     seconds: float  # the solve alone; the benchmark times the whole process
     winners: list[int]  # bid lines of the solution, for the feasibility check
 
@@ -53,35 +54,27 @@ def set_packing(path: Path) -> SetPacking:
 def solve_highs(model: SetPacking, time_limit: float, seed: int) -> PeerResult:
     import highspy
 
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("time_limit", time_limit)
-    highs.setOptionValue("threads", 1)
-    highs.setOptionValue("mip_rel_gap", 0.0)
-    highs.setOptionValue("random_seed", seed)
-    size = len(model.values)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = size, len(model.rows)
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = np.array(model.values, dtype=float)
-    lp.col_lower_, lp.col_upper_ = np.zeros(size), np.ones(size)
-    lp.row_lower_ = np.full(len(model.rows), -highspy.kHighsInf)
-    lp.row_upper_ = np.ones(len(model.rows))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.cumsum([0, *map(len, model.rows)]).astype(np.int32)
-    lp.a_matrix_.index_ = np.array([j for row in model.rows for j in row], dtype=np.int32)
-    lp.a_matrix_.value_ = np.ones(sum(map(len, model.rows)))
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * size
+    from market.highs_model import chosen, highs_model, new_highs
+
+    problem = packing(model)
+    highs = new_highs(time_limit, seed)
     started = time.monotonic()
-    highs.passModel(lp)
+    highs.passModel(highs_model(problem))
     highs.run()
     seconds = time.monotonic() - started
     info = highs.getInfo()
     found = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    winners = ([j for j, value in enumerate(highs.getSolution().col_value) if value > 0.5]
-               if found else [])
+    winners = chosen(problem, highs.getSolution().col_value) if found else []
     return _result(round(info.objective_function_value) if found else None,
-                   _floor(info.mip_dual_bound), seconds, winners)
+                   whole_bound(info.mip_dual_bound), seconds, winners)
+
+
+def packing(model: SetPacking) -> Problem:
+    """The set-packing model as rcm's packing problem, one column per bid line."""
+    return Problem([Column(bid=line, bundle=0, net=value)
+                    for line, value in enumerate(model.values)],
+                   [Row(f"good:{number}", dict.fromkeys(lines, 1), 1)
+                    for number, lines in enumerate(model.rows)])
 
 
 def solve_scip(model: SetPacking, time_limit: float, seed: int) -> PeerResult:
@@ -102,22 +95,16 @@ def solve_scip(model: SetPacking, time_limit: float, seed: int) -> PeerResult:
     best = scip.getBestSol() if found else None
     winners = ([j for j, var in enumerate(x) if scip.getSolVal(best, var) > 0.5]
                if best is not None else [])
-    return _result(round(scip.getObjVal()) if found else None, _floor(scip.getDualbound()),
+    return _result(round(scip.getObjVal()) if found else None, whole_bound(scip.getDualbound()),
                    seconds, winners)
 
 
-def _result(objective: int | None, bound: int, seconds: float, winners: list[int]
+def _result(objective: int | None, bound: int | None, seconds: float, winners: list[int]
             ) -> PeerResult:
     """Optimal only when the objective reaches the bound: the same test `rcm` passes."""
     status = ("time_limit" if objective is None
-              else "optimal" if objective >= bound else "feasible")
+              else "optimal" if bound is not None and objective >= bound else "feasible")
     return PeerResult(status, objective, bound, seconds, winners)
-
-
-def _floor(bound: float) -> int:
-    """Objective values are integers, so a float bound is worth its floor (with a hair of
-    tolerance for the solver's own rounding)."""
-    return int(np.floor(bound + 1e-6))
 
 
 PEERS = {"highs": solve_highs, "scip": solve_scip}

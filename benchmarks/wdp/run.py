@@ -10,6 +10,7 @@ objective and bound in micro-units, whether the solution is feasible (checked ag
 here, not trusted from the solver), and `seconds`, the whole process from start to exit:
 interpreter start-up, imports and reading the file included, as a user of each solver waits.
 Tune on `--half tune`; run `--half held-out` only to report.
+`--solvers rcm-portfolio` is rcm with `--portfolio` (market/portfolio.py) under its own name.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from instances import HALVES, SIZES, Instance, instances
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PEERS = ("highs", "scip")
+# rcm under other names, each with its options for `rcm auction clear`
+RCM_VARIANTS = {"rcm": [], "rcm-portfolio": ["--portfolio"]}
 MARKET = {"bids": 2000, "regions": 4, "slots": 4}  # the compute market the goal is stated for
 MARKET_SEED = 1
 NOW = 1_800_000_000  # clearing time for the generated market (its stale bids expired before)
@@ -104,7 +107,8 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--runs", type=int, default=3, help="random seeds per solver")
     parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers for rcm")
-    parser.add_argument("--solvers", default="rcm,highs,scip")
+    parser.add_argument("--solvers", default="rcm,highs,scip",
+                        help=f"of {', '.join([*RCM_VARIANTS, *PEERS])}")
     parser.add_argument("--rcm-args", default="",
                         help="more options for `rcm auction clear`, e.g. '--local-search'")
     parser.add_argument("--label", default="rcm", help="the solver name rcm's runs get")
@@ -123,20 +127,22 @@ def main() -> None:
         path = instance.path(args.instances)
         for solver in solvers:
             for seed in range(args.runs):
-                outcome = (run_rcm(path, args.time_limit, args.workers, seed, extra)
-                           if solver == "rcm" else run_peer(solver, path, args.time_limit, seed))
+                outcome = (run_rcm(path, args.time_limit, args.workers, seed,
+                                   [*RCM_VARIANTS[solver], *extra])
+                           if solver in RCM_VARIANTS
+                           else run_peer(solver, path, args.time_limit, seed))
                 winners = outcome.pop("winners") or []
                 stdout_json({**_described(instance, args.half),
                              "solver": args.label if solver == "rcm" else solver, "seed": seed,
                              "time_limit": args.time_limit, **outcome,
                              "feasible": feasible(path, winners, outcome["objective"])})
-    if args.market and "rcm" in solvers:
+    for solver in [s for s in solvers if s in RCM_VARIANTS] if args.market else []:
         for seed in range(args.runs):
             outcome = run_rcm(market(args.instances), args.time_limit, args.workers, seed,
-                              extra)
+                              [*RCM_VARIANTS[solver], *extra])
             outcome.pop("winners")
-            stdout_json({"market": MARKET, "solver": args.label, "seed": seed,
-                         "time_limit": args.time_limit, **outcome})
+            stdout_json({"market": MARKET, "solver": args.label if solver == "rcm" else solver,
+                         "seed": seed, "time_limit": args.time_limit, **outcome})
 
 
 def _described(instance: Instance, half: str) -> dict[str, Any]:

@@ -33,6 +33,9 @@ Workers = Annotated[int, typer.Option(min=1, help="CP-SAT workers.")]
 Seed = Annotated[int, typer.Option(min=0, help="CP-SAT random seed.")]
 LocalSearch = Annotated[bool, typer.Option(
     help="Improve CP-SAT's starting allocation by iterated local search first.")]
+Portfolio = Annotated[bool, typer.Option(
+    help="Race a second solver on one worker beside CP-SAT on big components (HiGHS, or "
+         "plain CP-SAT on the biggest) and keep the better allocation.")]
 Now = Annotated[int | None, typer.Option(help="Clearing time, unix seconds (default: now); "
                                              "bids expired by then lose.")]
 
@@ -46,6 +49,7 @@ def clear(
     seed: Seed = 0,
     now: Now = None,
     local_search: LocalSearch = False,
+    portfolio: Portfolio = False,
 ) -> None:
     """Find the welfare-maximising allocation, price it with the Ethical Pricing Function
     (JSON markets; CATS files are cleared only) and print it as one JSON document, its amounts
@@ -54,7 +58,7 @@ def clear(
     from rcm.commands.common import print_json
 
     instance = read_instance(file)
-    params = _params(time_limit, workers, seed, local_search)
+    params = _params(time_limit, workers, seed, local_search, portfolio)
     if isinstance(instance, CatsAuction):
         print_json(_document(instance.in_file_terms(
             _cleared(instance.market, params, _clearing_time(now)))))
@@ -84,12 +88,12 @@ def explain(
     _print_explanation(market, _priced(market, _params(time_limit, workers, seed), now), bid)
 
 
-def _params(time_limit: float, workers: int, seed: int, local_search: bool = False
-            ) -> SolveParams:
+def _params(time_limit: float, workers: int, seed: int, local_search: bool = False,
+            portfolio: bool = False) -> SolveParams:
     from market.wdp import SolveParams  # the solver stack loads only once the input is good
 
     return SolveParams(time_limit=time_limit, workers=workers, seed=seed,
-                       local_search=local_search)
+                       local_search=local_search, portfolio=portfolio)
 
 
 def _cleared(market: Market, params: SolveParams, now: int) -> Clearing:
