@@ -2,7 +2,7 @@
 on one core, to the first proof; the better allocation wins.
 
 The rival is HiGHS where the component is small enough for rcm's LP and proof search
-(wdp._PROOF_MAX_COLUMNS), and plain CP-SAT (no cuts, dominance pairs, fixing or hint) beyond
+(wdp.PROOF_MAX_COLUMNS), and plain CP-SAT (no cuts, dominance pairs, fixing or hint) beyond
 that, where the issue's CATS regions 1000×20000 saw plain CP-SAT 8.2 % ahead of rcm at 60 s:
 running it is the detector, and taking its allocation when it is better the fallback. Both
 release the GIL while they solve, so one process and two threads give two cores. The rival
@@ -31,8 +31,8 @@ from market.highs_model import chosen, highs_model, new_highs, solution_values, 
 from market.presolve import Problem, Row
 from market.result import Status
 from market.wdp import (
-    _LP_MIN_COLUMNS,
-    _PROOF_MAX_COLUMNS,
+    LP_MIN_COLUMNS,
+    PROOF_MAX_COLUMNS,
     Outcome,
     Progress,
     Reporter,
@@ -49,7 +49,7 @@ from market.wdp import (
 # second (the small CATS shapes, the test markets): a rival only costs its start. Not tuned
 # above it: where rcm proves in 2-4 s (CATS regions 100×500 and 100×1000, tuning half, 20 s,
 # load 4) the rival cost 0.5-1.7 s, running beside rcm's LP and hint until it was recalled.
-PORTFOLIO_MIN_COLUMNS = _LP_MIN_COLUMNS
+PORTFOLIO_MIN_COLUMNS = LP_MIN_COLUMNS
 # A stop can land before CP-SAT's search has begun, where stop_search does nothing: the rival
 # repeats it this often until rcm's member has returned.
 _RESTOP_SECONDS = 0.05
@@ -166,7 +166,7 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress) 
     if params.workers < 2 or len(problem.columns) < PORTFOLIO_MIN_COLUMNS:
         return solve_alone(problem, params, seconds, say)
     race = Race(problem, say)
-    rival, name = ((_highs, "HiGHS") if len(problem.columns) <= _PROOF_MAX_COLUMNS
+    rival, name = ((_highs, "HiGHS") if len(problem.columns) <= PROOF_MAX_COLUMNS
                    else (_plain_cp_sat, "plain CP-SAT"))
     say(f"portfolio: CP-SAT beside {name}")
     returned = threading.Event()

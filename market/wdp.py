@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 
-_LP_MIN_COLUMNS = 200  # below this CP-SAT's own root LP is all a component needs
+LP_MIN_COLUMNS = 200  # below this CP-SAT's own root LP is all a component needs
 _LP_SHARE = 0.15  # at most this share of a component's time goes to the LP and its cuts...
 _LP_SHARE_SEARCH_ONLY = 0.4  # ...unless CP-SAT will only search, and the LP's is the bound
 
@@ -134,7 +134,7 @@ _PROOF = ("max_lp", "reduced_costs")
 _BOUND_AND_SEARCH = ("lb_tree_search",)
 _SEARCH: tuple[str, ...] = ()
 _PROVABLE_GAP = 0.05  # relative gap between the LP bound and the hint
-_PROOF_MAX_COLUMNS = 4_000  # beyond this CP-SAT's LP is too slow to help: search only
+PROOF_MAX_COLUMNS = 4_000  # beyond this CP-SAT's LP is too slow to help: search only
 _RENS_SHARE = 0.1  # of a component's time, for the best packing of the LP's support
 _RENS_SUPPORT = 1e-6  # LP value below which a bundle is outside the support
 _ILS_SHARE = 0.1  # of a component's time, for the local search (when asked for)
@@ -150,8 +150,8 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
     can stop CP-SAT."""
     deadline = time.monotonic() + seconds
     relaxation = None
-    provable_size = len(problem.columns) <= _PROOF_MAX_COLUMNS
-    if len(problem.columns) >= _LP_MIN_COLUMNS:
+    provable_size = len(problem.columns) <= PROOF_MAX_COLUMNS
+    if len(problem.columns) >= LP_MIN_COLUMNS:
         share = _LP_SHARE if provable_size else _LP_SHARE_SEARCH_ONLY
         relaxation = relax(problem, seconds * share)
         say(f"LP bound {_usd(relaxation.bound)}, {counted(len(relaxation.cliques), 'clique cut')}")
@@ -240,7 +240,7 @@ def _hint(problem: Problem, relaxation: Relaxation | None, pairs: list[tuple[int
         say(f"local search: allocation {_usd(searched.welfare)}, greedy "
             f"{_usd(objective(problem, greedy))}")
         greedy = swap_dominated(problem, searched.columns, pairs)
-    if (relaxation is None or len(problem.columns) > _PROOF_MAX_COLUMNS
+    if (relaxation is None or len(problem.columns) > PROOF_MAX_COLUMNS
             or _provable(relaxation, objective(problem, greedy))):
         return greedy
     found = lp_support_packing(problem, relaxation, pairs, greedy, params,
@@ -285,7 +285,7 @@ def cp_solver(params: SolveParams, seconds: float) -> cp_model.CpSolver:
 def _subsolvers(problem: Problem, relaxation: Relaxation | None, incumbent: int
                 ) -> tuple[str, ...]:
     """CP-SAT's full subsolvers for the component."""
-    if relaxation is None or len(problem.columns) > _PROOF_MAX_COLUMNS:
+    if relaxation is None or len(problem.columns) > PROOF_MAX_COLUMNS:
         return _SEARCH
     return _PROOF if _provable(relaxation, incumbent) else _BOUND_AND_SEARCH
 
