@@ -3,14 +3,15 @@
 A store is seeded through its own tables (`service.store.SCHEMA`), as the indexer would have
 filled them, with generated rows: `--rounds` closed and priced rounds of 10 items each, 200
 bids per round (20,000 at 100 rounds) all revealed, a quarter of them winning (a future each,
-redeemed and judged: 5,000 verdicts), the rest lost for a reason; four trades per future
+redeemed and judged: 5,000 verdicts, a tenth of them violations whose failed clause an
+oracle node gave), the rest lost for a reason; four trades per future
 (20,000), and a stake lock per bid plus a release or burn per future in the safety vault. The
 app is `rcm market serve`'s (`service.app.create_app`), asked in this process through
 FastAPI's TestClient, without a poller (the index does not move):
 
 - `page_p95_ms`: per page (`/rounds`, `/rounds/{id}` of a 200-bid round, `/prices`,
-  `/futures`, `/verdicts`, `/safety`, each as HTML), the 95th percentile of `--requests`
-  requests one after another, after a first request;
+  `/futures`, `/futures?round=` of one round, `/verdicts`, `/safety`, each as HTML), the 95th
+  percentile of `--requests` requests one after another, after a first request;
 - `page_first_ms`: that first request: the pages that read a whole history (`/prices`, with
   the index over every trade; `/safety`, every vault move) work it out once per indexed block,
   so this is what the first reader after each new block waits.
@@ -69,7 +70,7 @@ def seed(path: Path, rounds: int) -> None:
     open_for(db, Deployment(31337, 1, bytes(32), EXCHANGE))
     rows: dict[str, list[tuple[object, ...]]] = {table: [] for table in (
         "rounds", "asks", "commitments", "revealed", "awards", "item_prices", "losses",
-        "futures", "future_items", "verdicts", "vault_moves", "trades")}
+        "futures", "future_items", "verdicts", "verdict_clauses", "vault_moves", "trades")}
     block = 0
     for round_id in range(1, rounds + 1):
         opened = START_TIMESTAMP + round_id * ROUND_SECONDS
@@ -111,6 +112,11 @@ def seed(path: Path, rounds: int) -> None:
                                      1 if voided else 0, _id(round_id, bid, 7),
                                      json.dumps(accounts[:2]), bidder if voided else
                                      accounts[0], payment, str(burned), "0", opened + 7_200))
+            if voided:  # as an oracle node gave them (`service.clauses`)
+                rows["verdict_clauses"].append((digest, _id(round_id, bid, 7), json.dumps(
+                    [{"id": "regulator.epsilon_claim",
+                      "reason": "claimed ε 0.5 < recomputed ε 1.71177"}]),
+                    "http://127.0.0.1:8701"))
             block += 1
             rows["vault_moves"].append((block, 0, opened + 7_200, bidder,
                                         "stake_burned" if voided else "stake_released",
@@ -140,8 +146,8 @@ def one_run(rounds: int, requests: int) -> dict[str, dict[str, float]]:
     from service.relay import Relay
     from service.store import connect
 
-    pages = ["/rounds", f"/rounds/{rounds // 2}", "/prices", "/futures", "/verdicts",
-             "/safety"]
+    pages = ["/rounds", f"/rounds/{rounds // 2}", "/prices", "/futures",
+             f"/futures?round={rounds // 2}", "/verdicts", "/safety"]
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "market.sqlite"
         seed(path, rounds)

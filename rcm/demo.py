@@ -590,9 +590,11 @@ def own_home(home: Path, chain_id: int) -> Iterator[None]:
 
 
 def run(rpc: str | None, console: Printer,
-        then: Callable[[System, Path, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        then: Callable[[System, Path, dict[str, Any], list[str]], None] | None = None
+        ) -> dict[str, Any]:
     """The story on `rpc`'s chain; its summary. `then` is given the system, the demo's
-    working directory and the summary after the story, while both still exist."""
+    working directory, the summary and the oracle nodes' URLs after the story, while all of
+    them still exist."""
     from chain.connection import connect
     from oracle.attester import new_enclave
     from rcm.consortium import Consortium
@@ -610,6 +612,6 @@ def run(rpc: str | None, console: Printer,
         market = Consortium(system, governance, demo.new_account)
         with demo.oracle_nodes(Path(workdir), enclave, market) as urls:
             demo.run_market(market, urls, enclave)
-        if then is not None:
-            then(system, Path(workdir), demo.summary)
+            if then is not None:
+                then(system, Path(workdir), demo.summary, urls)
         return demo.summary

@@ -1,11 +1,13 @@
-"""The service as it runs: the indexer and the relay over one store file, the indexer
-polling the chain from a thread of its own."""
+"""The service as it runs: the indexer, the relay and the learner of failed clauses over one
+store file, the indexer polling the chain from a thread of its own and the learner asking the
+oracle nodes from another."""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 from chain.errors import RcmError
 from chain.exchange import exchange_domain
 from chain.system import System
+from service.clauses import ClauseLearner
 from service.errors import ServiceError
 from service.indexer import Indexer
 from service.relay import Limits, Relay
@@ -28,22 +31,27 @@ log = logging.getLogger(__name__)
 class Service:
     indexer: Indexer
     relay: Relay
+    clauses: ClauseLearner
 
 
 @contextmanager
 def opened(system: System, path: Path, limits: Limits | None = None,
-           confirmations: int = 0) -> Iterator[Service]:
-    """The indexer (`confirmations` blocks behind the head) and the relay on `path`, each with
-    its own connection; closed on exit."""
-    indexer_db, relay_db = connect(path), None
+           confirmations: int = 0, nodes: Sequence[str] = ()) -> Iterator[Service]:
+    """The indexer (`confirmations` blocks behind the head), the relay and the learner of the
+    failed clauses from oracle `nodes` on `path`, each with its own connection; closed on
+    exit."""
+    indexer_db = connect(path)
+    others: list[sqlite3.Connection] = []
     try:
         indexer = Indexer(system, indexer_db, confirmations)
-        relay_db = connect(path)
+        relay_db, clauses_db = connect(path), connect(path)
+        others += [relay_db, clauses_db]
         domain = exchange_domain(system.chain.chain_id, system.exchange.address)
-        yield Service(indexer, Relay(relay_db, domain, indexer.follow_funds, limits))
+        yield Service(indexer, Relay(relay_db, domain, indexer.follow_funds, limits),
+                      ClauseLearner(clauses_db, nodes))
     finally:
-        if relay_db is not None:
-            relay_db.close()
+        for db in others:
+            db.close()
         indexer_db.close()
 
 
@@ -82,19 +90,37 @@ class Poller:
 
 
 @contextmanager
-def polling(indexer: Indexer, every_seconds: float = POLL_SECONDS) -> Iterator[Poller]:
-    """Syncs the index now, then from a thread until exit (`Poller`). A failed poll (the node
-    unreachable) is logged and tried again at the next."""
+def polling(indexer: Indexer, every_seconds: float = POLL_SECONDS,
+            clauses: ClauseLearner | None = None) -> Iterator[Poller]:
+    """Syncs the index now, then from a thread until exit (`Poller`); with `clauses`, asks the
+    oracle nodes for failed clauses from another thread as often, so that no reader waiting
+    for the index (`caught_up`) waits for a node. A failed poll (the node unreachable) is
+    logged and tried again at the next."""
     indexer.sync()
     poller = Poller(indexer, every_seconds)
-    thread = threading.Thread(target=poller.run, name="rcm-indexer", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=poller.run, name="rcm-indexer", daemon=True)]
+    if clauses is not None:
+        threads.append(threading.Thread(target=_learning, args=(clauses, poller.stop,
+                                                                every_seconds),
+                                        name="rcm-clauses", daemon=True))
+    for thread in threads:
+        thread.start()
     try:
         yield poller
     finally:
         poller.stop.set()
         poller.wake.set()
-        thread.join()
+        for thread in threads:
+            thread.join()
+
+
+def _learning(clauses: ClauseLearner, stop: threading.Event, every_seconds: float) -> None:
+    while not stop.is_set():
+        try:
+            clauses.learn()
+        except sqlite3.Error as exc:
+            log.warning("learning the failed clauses stopped: %s", exc)
+        stop.wait(every_seconds)
 
 
 @contextmanager

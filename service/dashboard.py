@@ -104,20 +104,23 @@ SELECT f.future_id, f.round_id,
        f.payment_micro_usd, f.delivery_end
 FROM futures f
 """
-_FUTURES = f"""
-SELECT * FROM ({_FUTURE_ROWS})
+_FUTURES_MATCHING = f"""
+FROM ({_FUTURE_ROWS})
 WHERE (:status IS NULL OR status = :status) AND (:holder IS NULL OR lower(holder) = :holder)
-ORDER BY round_id DESC, future_id LIMIT :limit
+  AND (:round IS NULL OR round_id = :round)
 """
+_FUTURES = f"SELECT * {_FUTURES_MATCHING} ORDER BY round_id DESC, future_id LIMIT :limit"
 _FUTURE_ITEMS = """
 SELECT fi.future_id, fi.item, a.label, fi.units FROM future_items fi
 JOIN asks a ON a.round_id = fi.round_id AND a.item = fi.item
 WHERE fi.future_id IN ({marks}) ORDER BY fi.item
 """
+# The clauses learned only while they still prove the verdict's hash.
 _VERDICTS = """
-SELECT v.job_id, f.round_id, v.outcome, v.fault, v.clauses_hash, v.signers, v.paid,
-       v.paid_micro_usd, v.stake_burned_wei, v.bond_burned_wei, v.decided_at
+SELECT v.job_id, f.round_id, v.outcome, v.fault, v.clauses_hash, c.clauses, c.node, v.signers,
+       v.paid, v.paid_micro_usd, v.stake_burned_wei, v.bond_burned_wei, v.decided_at
 FROM verdicts v JOIN futures f ON f.future_id = v.job_id
+LEFT JOIN verdict_clauses c ON c.job_id = v.job_id AND c.clauses_hash = v.clauses_hash
 ORDER BY v.decided_at DESC, v.job_id LIMIT ?
 """
 _DATASETS = """
@@ -268,27 +271,32 @@ class Dashboard:
             raise ServiceError(exc.reason, field=exc.field) from None
         return PriceIndexPublic(window_seconds=DEFAULT_WINDOW_SECONDS, index=series)
 
-    def futures(self, holder: str | None = None, status: FutureStatus | None = None
-                ) -> FuturesPublic:
-        """The latest futures, of `holder` and in `status` when given."""
+    def futures(self, holder: str | None = None, status: FutureStatus | None = None,
+                round_id: int | None = None) -> FuturesPublic:
+        """The latest `MAX_ROWS` futures, of `holder`, in `status` and of round `round_id` when
+        given, and how many match: a round's futures are all listed however many later
+        rounds issued."""
         block, now = self._head()
         statuses = dict(self.db.execute(
             f"SELECT status, COUNT(*) FROM ({_FUTURE_ROWS}) GROUP BY status ORDER BY status"))
-        rows = self.db.execute(_FUTURES, {"status": status, "limit": MAX_ROWS,
-                                          "holder": None if holder is None else holder.lower()}
-                               ).fetchall()
+        wanted = {"status": status, "round": round_id, "limit": MAX_ROWS,
+                  "holder": None if holder is None else holder.lower()}
+        (matching,) = self.db.execute(f"SELECT COUNT(*) {_FUTURES_MATCHING}", wanted).fetchone()
+        rows = self.db.execute(_FUTURES, wanted).fetchall()
         items: dict[bytes, list[FutureItemPublic]] = defaultdict(list)
         marks = ",".join("?" * len(rows))
         for future_id, item, label, units in self.db.execute(
                 _FUTURE_ITEMS.format(marks=marks), [row[0] for row in rows]):
             items[future_id].append(FutureItemPublic(item=item, label=label, units=units))
         futures = [FuturePublic.model_validate(
-            {"future": "0x" + future_id.hex(), "round": round_id, "status": shown_status,
+            {"future": "0x" + future_id.hex(), "round": future_round, "status": shown_status,
              "holder": shown_holder, "items": items[future_id], "payment_micro_usd": payment,
              "delivery_end": delivery_end})
-            for future_id, round_id, shown_status, shown_holder, payment, delivery_end in rows]
+            for future_id, future_round, shown_status, shown_holder, payment, delivery_end
+            in rows]
         return FuturesPublic(block=block, timestamp=now, holder=holder, status=status,
-                             statuses=statuses, futures=futures)
+                             round=round_id, statuses=statuses, matching=matching,
+                             futures=futures)
 
     def verdicts(self) -> VerdictsPublic:
         """The latest verdicts (and time-outs) on redeemed futures, newest first."""
@@ -297,11 +305,13 @@ class Dashboard:
             {"job": "0x" + job_id.hex(), "round": round_id, "outcome": outcome,
              "fault": None if fault is None else Fault(fault).name.lower(),
              "clauses_hash": None if clauses is None else "0x" + clauses.hex(),
-             "signers": json.loads(signers), "paid": paid, "paid_micro_usd": paid_micro_usd,
-             "stake_burned_wei": int(stake), "provider_slash_wei": int(bond),
-             "decided_at": decided_at})
-            for job_id, round_id, outcome, fault, clauses, signers, paid, paid_micro_usd, stake,
-            bond, decided_at in self.db.execute(_VERDICTS, (MAX_ROWS,))]
+             "failed_clauses": [] if outcome == "compliant" else (
+                 None if learned is None else json.loads(learned)),
+             "clauses_from": node, "signers": json.loads(signers), "paid": paid,
+             "paid_micro_usd": paid_micro_usd, "stake_burned_wei": int(stake),
+             "provider_slash_wei": int(bond), "decided_at": decided_at})
+            for job_id, round_id, outcome, fault, clauses, learned, node, signers, paid,
+            paid_micro_usd, stake, bond, decided_at in self.db.execute(_VERDICTS, (MAX_ROWS,))]
         return VerdictsPublic(block=block, timestamp=now, verdicts=verdicts)
 
     def safety(self) -> SafetyPublic:

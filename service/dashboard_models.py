@@ -137,19 +137,30 @@ class FuturesPublic(BaseModel):
     timestamp: int
     holder: str | None  # the filters applied to `futures`
     status: FutureStatus | None
+    round: int | None
     statuses: dict[str, int]  # futures per status, of every future
+    matching: int  # futures the filters match, of which `futures` lists the first 500
     futures: list[FuturePublic]
+
+
+class FailedClausePublic(BaseModel):
+    id: str  # proven: the ids of a verdict hash to its `clauses_hash`
+    reason: str  # the word of the node that gave the ids (`clauses_from`), which no hash covers
 
 
 class VerdictPublic(BaseModel):
     """A redeemed future's verdict and what it moved. Only the failed clauses' hash is on
-    chain; `paid` is None when the job timed out (its payment went to the treasury)."""
+    chain: `failed_clauses` are an oracle node's, shown once their ids hash to it (empty for a
+    compliant verdict; None for a time-out, or a violation no node has proven yet). `paid` is
+    None when the job timed out (its payment went to the treasury)."""
 
     job: str  # the redeemed future's id
     round: int
     outcome: Literal["compliant", "violation", "timed_out"]
     fault: Literal["none", "buyer", "provider"] | None
     clauses_hash: str | None
+    failed_clauses: list[FailedClausePublic] | None
+    clauses_from: str | None  # the node whose answer gave `failed_clauses`
     signers: list[str]
     paid: str | None
     paid_micro_usd: int | None

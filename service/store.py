@@ -1,10 +1,11 @@
 """The service's SQLite file: its tables, and which deployment they describe.
 
 Every table is rebuilt from the chain except `orders`, which holds what makers posted to the
-relay. A store made for another deployment (another chain id, deploy block, exchange, or a
-deploy block whose hash changed: a restarted dev node) is emptied and started over, orders
-included, since their signatures bind the old exchange. Ids and hashes are BLOBs, addresses
-EIP-55 text; amounts that may pass 2^63 (balances, allowances) decimal text.
+relay, and `verdict_clauses`, what oracle nodes said that the chain's hashes prove (asked
+again after a rebuild). A store made for another deployment (another chain id, deploy block,
+exchange, or a deploy block whose hash changed: a restarted dev node) is emptied and started
+over, orders included, since their signatures bind the old exchange. Ids and hashes are
+BLOBs, addresses EIP-55 text; amounts that may pass 2^63 (balances, allowances) decimal text.
 
 A later table is added to `SCHEMA` (and its handlers to `service.handlers.HANDLERS`); a store
 opened with a schema version it was not made with starts over, and the indexer refills it.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from chain.config import rcm_home
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 DEFAULT_FILE = "market.sqlite"
 
 SCHEMA = {
@@ -72,6 +73,11 @@ SCHEMA = {
                 " clauses_hash BLOB, signers TEXT NOT NULL, paid TEXT,"
                 " paid_micro_usd INTEGER, stake_burned_wei TEXT NOT NULL,"
                 " bond_burned_wei TEXT NOT NULL, decided_at INTEGER NOT NULL",
+    # The failed clauses of a violation as an oracle node gave them (`service.clauses`): the ids
+    # hash to `clauses_hash`, the verdict's when stored; each reason is `node`'s word alone.
+    # `clauses` is JSON [{"id", "reason"}], sorted by id.
+    "verdict_clauses": "job_id BLOB PRIMARY KEY, clauses_hash BLOB NOT NULL,"
+                       " clauses TEXT NOT NULL, node TEXT NOT NULL",
     # Every move of CST in the safety vault, one row per event: kind is one of
     # `service.handlers.VAULT_MOVES`; `ready_at` only for unbonding.
     "vault_moves": "block INTEGER NOT NULL, log_index INTEGER NOT NULL, timestamp INTEGER NOT NULL,"

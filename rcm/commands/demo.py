@@ -18,8 +18,9 @@ def demo(
         str, typer.Option("--rpc", help="Run on this JSON-RPC chain instead of the embedded one.")
     ] = "embedded",
     serve: Annotated[bool, typer.Option(
-        "--serve", help="Then keep serving the demo's market (indexer, relay and dashboard) "
-                        "and print the dashboard's URL; Ctrl-C stops it. Needs --rpc: the "
+        "--serve", help="Then keep serving the demo's market (indexer, relay and dashboard, "
+                        "with its oracle nodes for the verdicts' failed clauses) and print "
+                        "the dashboard's URL; Ctrl-C stops it. Needs --rpc: the "
                         "embedded chain ends with the command.")] = False,
     port: Annotated[int, typer.Option(min=1, max=65535,
                                       help="With --serve, the port to listen on.")
@@ -43,13 +44,14 @@ def demo(
         require_free(host, port)
     out = sys.stderr if json_out else sys.stdout
 
-    def serving(system: System, workdir: Path, summary: dict[str, Any]) -> None:
+    def serving(system: System, workdir: Path, summary: dict[str, Any], nodes: list[str]
+                ) -> None:
         # The story's summary first: the service runs until interrupted.
         if json_out:
             print_json(summary)
             sys.stdout.flush()
         run_service(system, workdir / "market.sqlite", host, port, poll_ms=500,
-                    confirmations=0, announce=lambda url, _path, _block: print(
+                    confirmations=0, nodes=nodes, announce=lambda url, _path, _block: print(
                         f"dashboard: {url} (Ctrl-C stops it)", file=out, flush=True))
 
     summary = run(rpc, Printer(out), then=serving if serve else None)

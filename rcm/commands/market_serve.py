@@ -31,34 +31,50 @@ def serve(
         min=0, help="Blocks the index stays behind the chain's head: a reorg of at most this "
                     "many blocks never reaches it, and answers lag the chain by as many. 0 "
                     "suits a dev chain, which does not reorganise.")] = 0,
+    nodes: Annotated[str, typer.Option(
+        help="Comma-separated oracle node URLs to learn each violation's failed clauses from: "
+             "shown only when their ids hash to the verdict's clausesHash on chain, else the "
+             "hash is shown.")] = "",
 ) -> None:
     """Index the deployment's events into SQLite and serve the order relay (POST /orders,
     GET /orders/{hash}, /book, /trades, /health, /metrics, /openapi.json) and the dashboard
     (/rounds, /rounds/{round}, /prices, each also as .json). Answers come from the index,
     which every read of the relay first brings up to the chain's head (less
-    --confirmations); every fill is checked again on chain."""
+    --confirmations); every fill is checked again on chain. With --nodes, the verdicts page
+    shows each violation's failed clauses once a node's ids are proven by the chain's hash."""
     from service.store import default_path
 
+    urls = node_urls(nodes)
     require_free(host, port)
     system = load_system(rpc)
-    run_service(system, db or default_path(), host, port, poll_ms, confirmations,
+    run_service(system, db or default_path(), host, port, poll_ms, confirmations, urls,
                 announce=lambda url, path, block: typer.echo(
                     f"indexing chain {system.chain.chain_id} into {path} (block {block}); "
                     f"relay and dashboard on {url}", err=True))
 
 
+def node_urls(nodes: str) -> list[str]:
+    """The comma-separated URLs of `--nodes`, each an http(s) URL."""
+    urls = [url.strip() for url in nodes.split(",") if url.strip()]
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise typer.BadParameter(f"{url!r} is not an http(s) URL", param_hint="--nodes")
+    return urls
+
+
 def run_service(system: System, path: Path, host: str, port: int, poll_ms: int,
-                confirmations: int, announce: Callable[[str, Path, int], None]) -> None:
-    """Indexes `system` into `path` and serves the relay and dashboard until interrupted;
-    `announce` is given the dashboard's URL, the file and the last block indexed once the
-    index has caught up."""
+                confirmations: int, nodes: list[str],
+                announce: Callable[[str, Path, int], None]) -> None:
+    """Indexes `system` into `path` and serves the relay and dashboard until interrupted,
+    learning failed clauses from the oracle `nodes`; `announce` is given the dashboard's URL,
+    the file and the last block indexed once the index has caught up."""
     import uvicorn
 
     from service.app import create_app
     from service.background import opened, polling
 
-    with opened(system, path, confirmations=confirmations) as service, \
-            polling(service.indexer, poll_ms / 1_000) as poller:
+    with opened(system, path, confirmations=confirmations, nodes=nodes) as service, \
+            polling(service.indexer, poll_ms / 1_000, service.clauses) as poller:
         announce(f"http://{host}:{port}/rounds", path, service.indexer.last_block)
         uvicorn.run(create_app(service.relay, poller.caught_up), host=host, port=port,
                     log_level="warning", access_log=False)

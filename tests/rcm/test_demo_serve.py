@@ -1,6 +1,7 @@
 """`rcm demo --serve --rpc` on a Hardhat node started here: after the story, the demo's market
-stays served; the dashboard's URL is printed, its rounds list the demo's round, and Ctrl-C
-stops the service."""
+stays served; the dashboard's URL is printed, its rounds list the demo's round, each
+violation's failed clauses come from the demo's oracle nodes (their ids hashing to the
+chain's `clausesHash`), and Ctrl-C stops the service."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from chain.verdict import clauses_hash
 from tests.rcm.test_json_convention import check_document
 from tests.support import free_port, running_testnet
 
@@ -56,6 +58,7 @@ def test_demo_serve_prints_the_dashboard_url_and_serves_the_demos_round(tmp_path
         try:
             url = _url_in(err, process)
             rounds = _get_json(url.replace("/rounds", "/rounds.json"))["rounds"]
+            violations = _proven_violations(url.replace("/rounds", "/verdicts.json"))
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=30) == 0, err.read_text()[-3000:]
         finally:
@@ -70,6 +73,22 @@ def test_demo_serve_prints_the_dashboard_url_and_serves_the_demos_round(tmp_path
     assert demo_round["winners"] == len(clearing["winners"])
     assert demo_round["welfare_micro_usd"] == clearing["welfare_micro_usd"]
     assert demo_round["bids_committed"] == len(clearing["winners"]) + len(clearing["losing"])
+    assert violations
+    for verdict in violations:
+        ids = [clause["id"] for clause in verdict["failed_clauses"]]
+        assert "0x" + clauses_hash(ids).hex() == verdict["clauses_hash"]
+        assert verdict["clauses_from"].startswith("http://127.0.0.1:")
+
+
+def _proven_violations(url: str) -> list[dict[str, Any]]:
+    """The violations of `/verdicts.json`, once the service has learned every one's clauses."""
+    deadline = time.monotonic() + 20
+    while True:
+        violations = [v for v in _get_json(url)["verdicts"] if v["outcome"] == "violation"]
+        if all(v["failed_clauses"] is not None for v in violations) or \
+                time.monotonic() > deadline:
+            return violations
+        time.sleep(0.2)
 
 
 def test_demo_serve_refuses_the_embedded_chain(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ the vendored JavaScript."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,7 +144,7 @@ def test_the_futures_page_shows_the_judged_future_and_filters_by_holder_and_stat
 def test_a_rounds_winner_links_to_its_future(cleared: ClearedRound, judged: JudgedJob,
                                              client: TestClient) -> None:
     html = client.get(f"/rounds/{cleared.round_id}").text
-    assert f'href="/futures#{judged.job}"' in html
+    assert f'href="/futures?round={cleared.round_id}#{judged.job}"' in html
     assert 'href="/futures"' in html and 'href="/verdicts"' in html and 'href="/safety"' in html
 
 
@@ -172,6 +173,30 @@ def test_the_safety_page_shows_the_burned_stake_and_its_chart(
     html = client.get("/safety").text
     assert 'vegaEmbed("#chart", "/safety.vl.json"' in html
     assert f'data-account="{judged.redeemer}"' in html
+
+
+def test_a_rounds_futures_are_all_listed_beyond_the_pages_limit(
+        cleared: ClearedRound, judged: JudgedJob, client: TestClient, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two futures of a later round (rows written here, as a busier market's index would hold
+    them) fill a page of two: the judged future is past it, and its round's filter lists it."""
+    later = cleared.round_id + 1
+    with sqlite3.connect(tmp_path / "market.sqlite") as db:
+        db.executemany("INSERT INTO futures VALUES (?, ?, ?, 0, 'future', 1, ?, 1, NULL)",
+                       [(bytes([n]) * 32, later, judged.redeemer, judged.redeemer)
+                        for n in (1, 2)])
+    monkeypatch.setattr("service.dashboard.MAX_ROWS", 2)
+    newest = client.get("/futures.json").json()
+    assert ([f["round"] for f in newest["futures"]], newest["matching"]) == ([later, later], 3)
+    assert "the first 2 of 3 that match" in client.get("/futures").text
+    of_round = client.get("/futures.json", params={"round": str(cleared.round_id)}).json()
+    assert ([f["future"] for f in of_round["futures"]], of_round["matching"],
+            of_round["round"]) == ([judged.job], 1, cleared.round_id)
+    html = client.get("/futures", params={"round": str(cleared.round_id)}).text
+    assert f'data-future="{judged.job}"' in html and "that match" not in html
+    assert client.get("/futures.json", params={"round": ""}).json()["matching"] == 3
+    refused = client.get("/futures.json", params={"round": "1; DROP"})
+    assert (refused.status_code, refused.json()["field"]) == (422, "round")
 
 
 def test_a_holder_filter_renders_as_text(client: TestClient) -> None:

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from fastapi.testclient import TestClient
 
+from oracle.node.spawn import free_port
 from rcm.commands import market_serve
 from tests.service.conftest import Scene
 
@@ -30,3 +32,11 @@ def test_serve_indexes_into_the_file_and_serves_the_relay(
     assert path.exists()
     assert (answered["block"], answered["host"], answered["port"]) == (
         scene.market.chain.block_number(), "127.0.0.1", 8811)
+
+
+def test_serve_refuses_a_node_that_is_no_http_url_before_indexing(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    with pytest.raises(typer.BadParameter, match="'node-1:8701' is not an http"):
+        market_serve.serve(rpc="embedded", port=free_port(), db=path,
+                           nodes="http://127.0.0.1:8701, node-1:8701")
+    assert not path.exists()
