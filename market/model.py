@@ -244,12 +244,14 @@ class Policy(_Frozen):
 
     def rating_of(self, risk_bps: int) -> RiskRating | None:
         """The band a score falls in, as the chain classifies it; None below the lowest."""
-        band = band_of(self._band_minimums, risk_bps)
-        return None if band is None else _RATINGS[band]
+        if risk_bps not in self._ratings:  # asked for every bundle's risk load, each tier
+            band = band_of([self.risk_band_bps[rating] for rating in RiskRating], risk_bps)
+            self._ratings[risk_bps] = None if band is None else _RATINGS[band]
+        return self._ratings[risk_bps]
 
     @cached_property
-    def _band_minimums(self) -> list[int]:  # asked for every bundle's risk load
-        return [self.risk_band_bps[rating] for rating in RiskRating]
+    def _ratings(self) -> dict[int, RiskRating | None]:
+        return {}
 
     def safety_rate_bps(self, risk_bps: int) -> Fraction:
         """The safety premium's rate for a score, in basis points of the supply-and-demand
@@ -311,10 +313,17 @@ class Market(_Frozen):
 
     def risk_load(self, bid: Bid, bundle: Bundle, tier: Tier | None = None) -> int:
         """Risk weight times GPU units, on one tier or (tier None) on all of them."""
+        gpu_tier = self._gpu_tier
         units = sum(quantity for item_id, quantity in bundle.items.items()
-                    if self.item_by_id[item_id].kind is ResourceKind.GPU
-                    and (tier is None or self.item_by_id[item_id].tier is tier))
+                    if (tier is None and gpu_tier[item_id] is not None)
+                    or (tier is not None and gpu_tier[item_id] is tier))
         return self.policy.risk_weights[self.rating(bid)] * units
+
+    @cached_property
+    def _gpu_tier(self) -> dict[str, Tier | None]:
+        """Each GPU item's tier; None for the other items, which carry no risk load."""
+        return {item.id: item.tier if item.kind is ResourceKind.GPU else None
+                for item in self.items}
 
     def supply_cost(self, item_id: str, taken: int, units: int) -> int:
         """Reserve cost of `units` more units of an item once `taken` are already used."""
