@@ -129,5 +129,7 @@ def _validated(model: type[Model], document: dict[str, Any], path: Path) -> Mode
         first = error.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
         if first["loc"]:
-            message = f"{'.'.join(str(part) for part in first['loc'])}: {message}"
-        raise SimError(f"{path}: {message}") from None
+            field = ".".join(str(part) for part in first["loc"])
+        else:  # the grid's own checks name the knob at fault first: "grid.KNOB: ..."
+            field, message = message.split(": ", 1)
+        raise SimError(f"{message}, in {path}", field=field) from None

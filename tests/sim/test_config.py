@@ -47,16 +47,20 @@ def test_a_sweep_file_gives_a_run_its_base(tmp_path: Path) -> None:
     ("[base]\nrounds = 0\n", "base.rounds: Input should be greater than or equal to 1"),
     ("[base]\nspeculator_share = -0.1\n",
      "base.speculator_share: Input should be greater than or equal to 0"),
-    ("seeds = \n", "not TOML"),
 ])
 def test_a_bad_sweep_is_refused_naming_its_field(tmp_path: Path, text: str,
                                                  message: str) -> None:
     path = written(tmp_path, text)
     with pytest.raises(SimError) as refused:
         load_sweep_config(path)
-    assert str(refused.value).startswith(f"{path}: ")
+    assert str(refused.value).endswith(f", in {path}")
     assert message in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+def test_a_config_that_is_no_toml_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SimError, match="not TOML"):
+        load_sweep_config(written(tmp_path, "seeds = \n"))
 
 
 def test_a_missing_config_is_refused(tmp_path: Path) -> None:
