@@ -14,7 +14,7 @@ test: bootstrap lint
 
 lint:
 	$(BIN)/ruff check .
-	$(BIN)/mypy chain tokens oracle market service rcm risk examples
+	$(BIN)/mypy chain tokens oracle market service sim rcm risk examples
 
 bench: bootstrap
 	$(BIN)/python benchmarks/gas.py --json

@@ -134,8 +134,11 @@ def serving(relay: Relay, host: str = "127.0.0.1",
 
     from service.app import create_app
 
+    # log_config None: uvicorn's own logging setup (logging.config.dictConfig) closes every
+    # handler of the process it is embedded in, the host's and pytest's capture among them
     server = uvicorn.Server(uvicorn.Config(create_app(relay, caught_up), host=host, port=0,
-                                          log_level="warning", access_log=False))
+                                          log_level="warning", access_log=False,
+                                          log_config=None))
     thread = threading.Thread(target=server.run, name="rcm-relay", daemon=True)
     thread.start()
     try:

@@ -24,8 +24,9 @@ def serving(config: NodeConfig, password: str, pricer: Pricer | None = None,
     from oracle.node.app import create_app
 
     node = load_node(config, password, pricer, futures)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(node), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(  # no log_config: see service/background.py
+        uvicorn.Config(create_app(node), host="127.0.0.1", port=0, log_level="warning",
+                       log_config=None)
     )
     thread = threading.Thread(target=server.run, name=f"oracle-{config.name}", daemon=True)
     thread.start()

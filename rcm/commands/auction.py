@@ -34,8 +34,8 @@ Seed = Annotated[int, typer.Option(min=0, help="CP-SAT random seed.")]
 LocalSearch = Annotated[bool, typer.Option(
     help="Improve CP-SAT's starting allocation by iterated local search first.")]
 Portfolio = Annotated[bool, typer.Option(
-    help="Race a second solver on one worker beside CP-SAT on big components (HiGHS, or "
-         "plain CP-SAT on the biggest) and keep the better allocation.")]
+    help="On big components, race HiGHS (or, on the biggest, plain CP-SAT) on one "
+         "worker against the search and keep the better allocation.")]
 Now = Annotated[int | None, typer.Option(help="Clearing time, unix seconds (default: now); "
                                              "bids expired by then lose.")]
 
