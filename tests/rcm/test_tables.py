@@ -17,6 +17,7 @@ from rcm.commands import auction, budget, common, futures, market, round, wallet
 from rcm.commands.common import with_tx
 from rcm.commands.tables import short
 from rcm.sdk import RoundView
+from service.models import ItemPricesPublic, PriceRecordPublic
 from tokens.budgets import DatasetView
 from tokens.futures import BundleItem, FutureView
 from tokens.history import CST_WEI, MICRO_EPS, MICRO_USD, Entry
@@ -199,10 +200,10 @@ def test_round_status_names_an_item_as_wallet_futures_does_and_its_slot_in_utc(
 
 def test_market_prices(printed: Callable[[], str]) -> None:
     label = "storage-europe-west-frankfurt-2027-06-07T00:00Z-confidential"
-    market._print_prices(label, [
+    market._print_prices(ItemPricesPublic(item=label, prices=[PriceRecordPublic.of(
         PricePoint(label, "storage", "europe-west-frankfurt", ROUND, WHEN, source,
-                   MICRO_USD_AMOUNT, 2**32 - 1, bytes(32), bytes(32), ADDRESS, OTHER)
-        for source in Source])
+                   MICRO_USD_AMOUNT, 2**32 - 1, bytes(32), bytes(32), ADDRESS, OTHER))
+        for source in Source]))
     shown = printed()
     assert label in shown and "1,000,000,000.00" in shown
 
