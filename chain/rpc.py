@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -31,7 +32,9 @@ class Transport(Protocol):
 
 
 class HttpTransport:
-    """JSON-RPC over one HTTP(S) connection, kept alive between requests."""
+    """JSON-RPC over one HTTP(S) connection, kept alive between requests, one request at a time:
+    the market service's indexer and its request handlers share it from their threads, and an
+    http.client connection used by two at once fails ("Request-sent")."""
 
     def __init__(self, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
         parts = urlsplit(url)
@@ -42,8 +45,13 @@ class HttpTransport:
         self._host, self._port = parts.hostname, parts.port
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._connection: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
 
     def send(self, payload: Any) -> Any:
+        with self._lock:
+            return self._send(payload)
+
+    def _send(self, payload: Any) -> Any:
         body = json.dumps(payload).encode()
         reused = self._connection is not None
         try:
