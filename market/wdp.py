@@ -205,10 +205,18 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
             chosen = [c for j, c in enumerate(problem.columns) if solver.boolean_value(x[j])]
             # the objective is an integer, but CP-SAT reports it as a float that its presolve
             # can leave an ulp short (58 as 57.99999999999999): truncating it broke the proof
+            value = round(solver.objective_value)
             bound = min(bound, round(solver.best_objective_bound))
+            if incumbent > value:
+                # CP-SAT ends below its hint when the LP's approximate duals fixed out one of the
+                # hint's own bundles (the model then holds only allocations better than the
+                # hint, and there were none) or it stopped before taking the hint: the hint
+                # stands, and no allocation fixed out is worth more than it.
+                chosen, value = [problem.columns[j] for j in hint], incumbent
+                bound = max(bound, incumbent)
             # with a gap limit CP-SAT calls an allocation within the gap optimal: it is not
             proven = ((status == cp_model.OPTIMAL and not params.relative_gap)
-                      or round(solver.objective_value) >= bound)
+                      or value >= bound)
             return Outcome(chosen, bound, Status.OPTIMAL if proven else Status.FEASIBLE)
         case cp_model.INFEASIBLE:
             return Outcome([], 0, Status.INFEASIBLE)

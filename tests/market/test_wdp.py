@@ -5,6 +5,7 @@ import random
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from market.eligibility import Usage, screen
 from market.generate import generate_market
 from market.model import MAX_WELFARE_MICRO_USD, EquityClass, Market, Policy, RiskRating, Tier
 from market.presolve import Column, Problem, Row, Step, dominance, packing_problem, presolve
-from market.relaxation import relax
+from market.relaxation import Relaxation, relax
 from market.result import Clearing, LossReason, Status
 from market.wdp import (
     SolveParams,
@@ -390,3 +391,19 @@ def test_deterministic_time_gives_the_same_allocation_for_a_seed() -> None:
     params = SolveParams(time_limit=0.5, workers=1, seed=4, deterministic=True)
     first, second = clear(market, NOW, params), clear(market, NOW, params)
     assert (first.allocation, first.bound) == (second.allocation, second.bound)
+
+
+def test_a_hint_the_lp_fixed_out_by_mistake_still_stands(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """Approximate LP duals can fix out the hint's own bundles: here every bundle is, so CP-SAT
+    can only answer the empty allocation. The hint must stand, and the bound stay above what
+    is claimed (it fell below the welfare before)."""
+    market = generate_market(300, 2, 2, seed=8)  # one of its components is big enough for an LP
+    params = SolveParams(time_limit=10.0, workers=1, seed=0)
+    honest = clear(market, NOW, params)
+    monkeypatch.setattr(Relaxation, "fixed_out",
+                        lambda self, incumbent: np.arange(len(self.values)))
+    mistaken = clear(market, NOW, params)
+    assert 0 < mistaken.welfare <= honest.welfare
+    assert mistaken.bound >= mistaken.welfare
+    assert mistaken.welfare >= honest.welfare - honest.welfare // 20  # a good hint, not nothing
