@@ -21,10 +21,8 @@ SPECULATOR_RISK_BPS = 1_000  # speculators declare no job: the lowest risk band'
 
 
 class Kind(StrEnum):
-    USER = "user"
     FUNDAMENTALIST = "fundamentalist"
     TREND_FOLLOWER = "trend_follower"
-    MARKET_MAKER = "market_maker"
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from statistics import fmean
 from typing import Any
 
@@ -30,7 +30,6 @@ _PRICE_LOSSES = (LossReason.OUTBID, LossReason.BELOW_RESERVE, LossReason.UNSELEC
 _RAISE = 0.05  # a user that lost although its bid covered the prices bids this much more
 _PROOF_TOLERANCE = 1e-12
 _MICRO = 1_000_000
-_SPECULATOR = "spec-"
 
 
 def simulate(config: RunConfig, seed: int) -> RunResult:
@@ -82,7 +81,7 @@ def simulate(config: RunConfig, seed: int) -> RunResult:
         for maker in makers.values():
             maker.held = 0  # what a maker still holds at delivery expires
         figures = _figures(draw, market, cleared, truth, futures, book, flipped, shading,
-                           config)
+                           config, traders.speculators.keys())
         tally.rounds.append(RoundFigures(**figures, seconds=time.monotonic() - started - extra,
                                          extra_seconds=extra))
         logs.append(_log(number, cleared, len(bids)))
@@ -141,7 +140,7 @@ def _learn(draw: Draw, cleared: Cleared, users: EndUsers) -> None:
 
 def _figures(draw: Draw, market: Market, cleared: Cleared, truth: PricedClearing,
              futures: list[Future], book: Book, flipped: int, shading: float,
-             config: RunConfig) -> dict[str, Any]:
+             config: RunConfig, speculators: Collection[str]) -> dict[str, Any]:
     users = {bid.id: bid for bid in draw.users + draw.late}
     capacity = _reserve_value(market, market.capacity)
     figures: dict[str, Any] = dict(
@@ -151,7 +150,7 @@ def _figures(draw: Draw, market: Market, cleared: Cleared, truth: PricedClearing
         bids=len(market.bids), flipped=flipped, shading=shading, violations=0,
         violation_excess_micro_usd=0, trades=len(book.trades), speculator_paid_micro_usd=0,
         speculator_received_micro_usd=sum(t.price_micro_usd for t in book.trades
-                                          if t.seller.startswith(_SPECULATOR)),
+                                          if t.seller in speculators),
         capacity_value_micro_usd=capacity, idle_value_micro_usd=capacity)
     priced = cleared.priced
     if priced is None:
@@ -177,7 +176,7 @@ def _figures(draw: Draw, market: Market, cleared: Cleared, truth: PricedClearing
         failed=False, violations=sum(1 for excess in excesses if excess > 0),
         violation_excess_micro_usd=sum(excess for excess in excesses if excess > 0),
         speculator_paid_micro_usd=sum(p.total for p in priced.payments
-                                      if p.winner.startswith(_SPECULATOR)),
+                                      if p.winner in speculators),
         idle_value_micro_usd=capacity - _reserve_value(market, delivered))
     return figures
 

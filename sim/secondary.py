@@ -61,9 +61,6 @@ class Book:
             self._hash(), Side.BUY, price_micro_usd, self.sequence, self.round_number, index,
             units, None)])
 
-    def cancel(self, key: Key) -> None:
-        self.orders.pop(key, None)
-
     def live(self) -> list[Entry]:
         return [entry for listed in self.orders.values() for entry in listed]
 
