@@ -34,20 +34,22 @@ def new_highs(seconds: float, seed: int) -> highspy.Highs:
 
 def _constructed() -> highspy.Highs:
     """HiGHS prints its banner on standard output at the first construction in a process,
-    before any option can silence it, and `rcm auction clear` prints its JSON there: the banner
-    goes to standard error instead."""
+    before any option can silence it; `rcm auction clear` prints its JSON there, and on
+    standard error it would be a stray line beside the command's own. It goes nowhere."""
     global _banner_shown
     with _BANNER_LOCK:
         if _banner_shown:
             return highspy.Highs()
         sys.stdout.flush()
         saved = os.dup(1)
+        nowhere = os.open(os.devnull, os.O_WRONLY)
         try:
-            os.dup2(2, 1)
+            os.dup2(nowhere, 1)
             return highspy.Highs()
         finally:
             os.dup2(saved, 1)
             os.close(saved)
+            os.close(nowhere)
             _banner_shown = True
 
 

@@ -55,7 +55,7 @@ class SolveParams:
     # CP-SAT's deterministic time units instead of wall seconds, split among components by
     # size, so the same seed gives the same allocation on a busy machine too (with workers=1)
     deterministic: bool = False
-    portfolio: bool = False  # a second solver beside CP-SAT on big components (portfolio.py)
+    portfolio: bool = True  # a second solver beside CP-SAT on big components (portfolio.py)
 
 
 @dataclass(frozen=True)

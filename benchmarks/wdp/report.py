@@ -145,7 +145,27 @@ def markdown(summary: dict[str, Any]) -> str:
                     for s in contestants]
         lines.append(f"| {name} | {group['instances']} | {group['closed']} | {proven} | {sgm} | "
                      + " | ".join(verdicts) + " |")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *instance_table(summary["instances"], solvers)])
+
+
+def instance_table(medians: dict[str, dict[str, Median]], solvers: list[str]) -> list[str]:
+    """Each instance's median per solver: its proof time, or its solution and bound at the
+    time limit, in the file's units."""
+    def cell(median: Median) -> str:
+        if median["proven"]:
+            return f"optimal {median['proof_seconds']:.1f} s"
+        return f"{median['objective'] / 1e6:,.2f} ≤ {median['bound'] / 1e6:,.2f}"
+
+    shown = [s for s in solvers if s != BEST_PEER]
+    return ["| instance | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown),
+            *(f"| {name} | " + " | ".join(cell(medians[name][s]) for s in shown) + " |"
+              for name in sorted(medians, key=_shape_order))]
+
+
+def _shape_order(name: str) -> tuple[int, int, str]:
+    distribution, size, seed = name.split("-")
+    goods, bids = size.split("x")
+    return int(goods), int(bids), f"{distribution}-{seed}"
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ objective and bound in micro-units, whether the solution is feasible (checked ag
 here, not trusted from the solver), and `seconds`, the whole process from start to exit:
 interpreter start-up, imports and reading the file included, as a user of each solver waits.
 Tune on `--half tune`; run `--half held-out` only to report.
-`--solvers rcm-portfolio` is rcm with `--portfolio` (market/portfolio.py) under its own name.
+`--solvers rcm-alone` is rcm with `--no-portfolio`: its CP-SAT search without the portfolio's
+rival (market/portfolio.py), under its own name.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PEERS = ("highs", "scip")
 # rcm under other names, each with its options for `rcm auction clear`
-RCM_VARIANTS = {"rcm": [], "rcm-portfolio": ["--portfolio"]}
+RCM_VARIANTS = {"rcm": [], "rcm-alone": ["--no-portfolio"]}
 MARKET = {"bids": 2000, "regions": 4, "slots": 4}  # the compute market the goal is stated for
 MARKET_SEED = 1
 NOW = 1_800_000_000  # clearing time for the generated market (its stale bids expired before)
@@ -106,6 +107,8 @@ def main() -> None:
     parser.add_argument("--sizes", choices=sorted(SIZES), default="full")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--runs", type=int, default=3, help="random seeds per solver")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first of the --runs seeds: more runs can be added to a file")
     parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers for rcm")
     parser.add_argument("--solvers", default="rcm,highs,scip",
                         help=f"of {', '.join([*RCM_VARIANTS, *PEERS])}")
@@ -121,12 +124,13 @@ def main() -> None:
     args.instances.mkdir(parents=True, exist_ok=True)
     solvers = args.solvers.split(",")
     extra = shlex.split(args.rcm_args)
+    seeds = range(args.first_seed, args.first_seed + args.runs)
     for instance in instances(args.sizes, args.half):
         if args.only not in instance.name:
             continue
         path = instance.path(args.instances)
         for solver in solvers:
-            for seed in range(args.runs):
+            for seed in seeds:
                 outcome = (run_rcm(path, args.time_limit, args.workers, seed,
                                    [*RCM_VARIANTS[solver], *extra])
                            if solver in RCM_VARIANTS
@@ -137,7 +141,7 @@ def main() -> None:
                              "time_limit": args.time_limit, **outcome,
                              "feasible": feasible(path, winners, outcome["objective"])})
     for solver in [s for s in solvers if s in RCM_VARIANTS] if args.market else []:
-        for seed in range(args.runs):
+        for seed in seeds:
             outcome = run_rcm(market(args.instances), args.time_limit, args.workers, seed,
                               [*RCM_VARIANTS[solver], *extra])
             outcome.pop("winners")

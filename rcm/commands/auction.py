@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,8 +35,8 @@ Seed = Annotated[int, typer.Option(min=0, help="CP-SAT random seed.")]
 LocalSearch = Annotated[bool, typer.Option(
     help="Improve CP-SAT's starting allocation by iterated local search first.")]
 Portfolio = Annotated[bool, typer.Option(
-    help="On big components, race HiGHS (or, on the biggest, plain CP-SAT) on one "
-         "worker against the search and keep the better allocation.")]
+    help="On big components and with 2 or more workers, race HiGHS (or, on the biggest, "
+         "plain CP-SAT) on one worker against the search and keep the better allocation.")]
 Now = Annotated[int | None, typer.Option(help="Clearing time, unix seconds (default: now); "
                                              "bids expired by then lose.")]
 
@@ -49,7 +50,7 @@ def clear(
     seed: Seed = 0,
     now: Now = None,
     local_search: LocalSearch = False,
-    portfolio: Portfolio = False,
+    portfolio: Portfolio = True,
 ) -> None:
     """Find the welfare-maximising allocation, price it with the Ethical Pricing Function
     (JSON markets; CATS files are cleared only) and print it as one JSON document, its amounts
@@ -89,7 +90,7 @@ def explain(
 
 
 def _params(time_limit: float, workers: int, seed: int, local_search: bool = False,
-            portfolio: bool = False) -> SolveParams:
+            portfolio: bool = True) -> SolveParams:
     from market.wdp import SolveParams  # the solver stack loads only once the input is good
 
     return SolveParams(time_limit=time_limit, workers=workers, seed=seed,
@@ -272,15 +273,19 @@ def _clearing_time(now: int | None) -> int:
 
 
 def _progress_on_stderr() -> Callable[[str], None]:
-    """Progress lines, as every human line: wrapped to 80 columns."""
+    """Progress lines, as every human line: wrapped to 80 columns. The portfolio's members say
+    theirs from two threads: each line is one write, under a lock, so none cuts into another."""
     from rcm.commands.tables import paragraph
 
     started = time.monotonic()
+    one_at_a_time = threading.Lock()
 
     def say(message: str) -> None:
         elapsed = time.monotonic() - started
         if elapsed >= _QUIET_SECONDS:
-            print(paragraph(f"[{elapsed:6.1f}s] {message}"), file=sys.stderr, flush=True)
+            with one_at_a_time:
+                sys.stderr.write(paragraph(f"[{elapsed:6.1f}s] {message}") + "\n")
+                sys.stderr.flush()
 
     return say
 

@@ -27,13 +27,17 @@ def big_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _interrupted(market: Path, after_spawn: float, after_progress: float | None
+def _interrupted(market: Path, after_spawn: float, after_progress: float | None,
+                 options: tuple[str, ...] = ("--no-portfolio",), progress: str = "["
                  ) -> tuple[int, list[str], float]:
     """Sends SIGINT `after_spawn` seconds after starting the clear, or `after_progress` seconds
-    after its first progress line (the solve is under way); its exit code, the stderr lines
-    that are not progress, and the seconds from the signal to the exit."""
+    after its first progress line starting with `progress` (the solve is under way); its exit
+    code, the stderr lines that are not progress, and the seconds from the signal to the exit.
+    CP-SAT alone searches the market for its whole time limit; the portfolio proves it in
+    about 7 s."""
     clear = subprocess.Popen(
-        [sys.executable, "-m", "rcm", "auction", "clear", str(market), "--time-limit", "30"],
+        [sys.executable, "-m", "rcm", "auction", "clear", str(market), "--time-limit", "30",
+         *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert clear.stderr is not None
@@ -43,7 +47,7 @@ def _interrupted(market: Path, after_spawn: float, after_progress: float | None
     def read(stream: list[str]) -> None:
         for line in clear.stderr:  # type: ignore[union-attr]
             stream.append(line.rstrip("\n"))
-            if line.startswith("["):
+            if line.startswith("[") and progress in line:
                 progressing.set()
 
     reader = threading.Thread(target=read, args=(lines,))
@@ -72,5 +76,12 @@ def _interrupted(market: Path, after_spawn: float, after_progress: float | None
 def test_ctrl_c_stops_the_clear_at_once_with_one_line_and_exit_130(
         big_market: Path, after_spawn: float, after_progress: float | None) -> None:
     code, said, stopped = _interrupted(big_market, after_spawn, after_progress)
+    assert (code, said) == (130, ["interrupted"])
+    assert stopped < SECONDS_TO_STOP
+
+
+def test_ctrl_c_stops_the_portfolio_with_one_line_and_exit_130(big_market: Path) -> None:
+    code, said, stopped = _interrupted(big_market, 0.0, 0.5, options=(),
+                                       progress="portfolio: CP-SAT beside HiGHS")
     assert (code, said) == (130, ["interrupted"])
     assert stopped < SECONDS_TO_STOP
