@@ -109,8 +109,9 @@ def report(runs: list[Run]) -> dict[str, Any]:
     described = {run["instance"]: run for run in instance_runs}
     shapes: dict[str, list[str]] = defaultdict(list)
     distributions: dict[str, list[str]] = defaultdict(list)
-    for name, run in sorted(described.items(), key=lambda kv: (kv[1]["goods"], kv[1]["bids"],
-                                                               kv[0])):
+    smallest_first = sorted(described.items(), key=lambda kv: (kv[1]["goods"], kv[1]["bids"],
+                                                               kv[0]))
+    for name, run in smallest_first:
         shapes[f"{run['distribution']} {run['goods']}×{run['bids']}"].append(name)
         distributions[run["distribution"]].append(name)
     return {
@@ -121,7 +122,7 @@ def report(runs: list[Run]) -> dict[str, Any]:
         "overall": score(list(described), medians),
         "by_distribution": {d: score(names, medians) for d, names in distributions.items()},
         "by_shape": {shape: score(names, medians) for shape, names in shapes.items()},
-        "instances": medians,
+        "instances": {name: medians[name] for name, _ in smallest_first},
         "market": [{key: run[key] for key in ("solver", "seed", "status", "seconds",
                                               "solver_seconds", "objective", "bound")}
                    for run in runs if "market" in run]}
@@ -149,8 +150,8 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def instance_table(medians: dict[str, dict[str, Median]], solvers: list[str]) -> list[str]:
-    """Each instance's median per solver: its proof time, or its solution and bound at the
-    time limit, in the file's units."""
+    """Each instance's median per solver, smallest shape first: its proof time, or its
+    solution and bound at the time limit, in the file's units."""
     def cell(median: Median) -> str:
         if median["proven"]:
             return f"optimal {median['proof_seconds']:.1f} s"
@@ -159,13 +160,7 @@ def instance_table(medians: dict[str, dict[str, Median]], solvers: list[str]) ->
     shown = [s for s in solvers if s != BEST_PEER]
     return ["| instance | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown),
             *(f"| {name} | " + " | ".join(cell(medians[name][s]) for s in shown) + " |"
-              for name in sorted(medians, key=_shape_order))]
-
-
-def _shape_order(name: str) -> tuple[int, int, str]:
-    distribution, size, seed = name.split("-")
-    goods, bids = size.split("x")
-    return int(goods), int(bids), f"{distribution}-{seed}"
+              for name in medians)]
 
 
 def main() -> None:

@@ -28,10 +28,10 @@ def big_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _interrupted(market: Path, after_spawn: float, after_progress: float | None,
-                 options: tuple[str, ...] = ("--no-portfolio",), progress: str = "["
+                 options: tuple[str, ...] = ("--no-portfolio",), progress: str = ""
                  ) -> tuple[int, list[str], float]:
     """Sends SIGINT `after_spawn` seconds after starting the clear, or `after_progress` seconds
-    after its first progress line starting with `progress` (the solve is under way); its exit
+    after its first progress line that contains `progress` (the solve is under way); its exit
     code, the stderr lines that are not progress, and the seconds from the signal to the exit.
     CP-SAT alone searches the market for its whole time limit; the portfolio proves it in
     about 7 s."""
