@@ -59,7 +59,8 @@ def clear(
     from rcm.commands.common import print_json
 
     instance = read_instance(file)
-    params = _params(time_limit, workers, seed, local_search, portfolio)
+    params = _params(time_limit, workers, seed, local_search=local_search,
+                     portfolio=portfolio)
     if isinstance(instance, CatsAuction):
         print_json(_document(instance.in_file_terms(
             _cleared(instance.market, params, _clearing_time(now)))))
@@ -89,12 +90,10 @@ def explain(
     _print_explanation(market, _priced(market, _params(time_limit, workers, seed), now), bid)
 
 
-def _params(time_limit: float, workers: int, seed: int, local_search: bool = False,
-            portfolio: bool = True) -> SolveParams:
+def _params(time_limit: float, workers: int, seed: int, **options: bool) -> SolveParams:
     from market.wdp import SolveParams  # the solver stack loads only once the input is good
 
-    return SolveParams(time_limit=time_limit, workers=workers, seed=seed,
-                       local_search=local_search, portfolio=portfolio)
+    return SolveParams(time_limit=time_limit, workers=workers, seed=seed, **options)
 
 
 def _cleared(market: Market, params: SolveParams, now: int) -> Clearing:
