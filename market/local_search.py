@@ -27,6 +27,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from market.presolve import Problem
@@ -43,16 +44,19 @@ class Packing:
 
 
 def iterated_local_search(problem: Problem, seed: int, iterations: int,
-                          seconds: float = float("inf"), start: list[int] | None = None
-                          ) -> Packing:
+                          seconds: float = float("inf"), start: list[int] | None = None,
+                          improved: Callable[[Packing], None] | None = None) -> Packing:
     """The best packing found in `iterations` perturbations (or `seconds`) from `start`, which
-    must be feasible (default: nothing filled, grown by insertions into a local optimum)."""
+    must be feasible (default: nothing filled, grown by insertions into a local optimum).
+    `improved` is told each new best as it is found."""
     deadline = time.monotonic() + seconds
     search = _Search(problem, random.Random(seed))
     for j in start or []:
         search.add(j)
     search.descend(search.by_density())
     best = Packing(sorted(search.chosen), search.welfare)
+    if improved is not None:
+        improved(best)
     stale = 0
     for _ in range(iterations):
         if time.monotonic() > deadline:
@@ -73,6 +77,8 @@ def iterated_local_search(problem: Problem, seed: int, iterations: int,
         search.descend(sorted(search.neighbours(evicted) | forced))
         if search.welfare > best.welfare:
             best = Packing(sorted(search.chosen), search.welfare)
+            if improved is not None:
+                improved(best)
             stale = 0
             continue
         stale = 0 if strong else stale + 1

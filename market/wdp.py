@@ -134,6 +134,11 @@ _PROOF = ("max_lp", "reduced_costs")
 _BOUND_AND_SEARCH = ("lb_tree_search",)
 _SEARCH: tuple[str, ...] = ()
 _PROVABLE_GAP = 0.05  # relative gap between the LP bound and the hint
+# ...beyond which no solver proves it in a minute, and only allocations count: on the
+# tuning half at 60 s, HiGHS or SCIP proved components with gaps up to 0.19 (CATS arbitrary
+# 100×500), none with 0.2 or more, and from 0.25 (arbitrary 200×1000 and up) the local search
+# alone found more than both on five of six
+_FAR_GAP = 0.22
 PROOF_MAX_COLUMNS = 4_000  # beyond this CP-SAT's LP is too slow to help: search only
 _RENS_SHARE = 0.1  # of a component's time, for the best packing of the LP's support
 _RENS_SUPPORT = 1e-6  # LP value below which a bundle is outside the support
@@ -177,7 +182,9 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
     subsolvers = _subsolvers(problem, relaxation, incumbent)
     workers = params.workers
     if race is not None:
-        workers = race.cp_sat_workers(workers, proof_in_reach=subsolvers == _PROOF)
+        far = (subsolvers == _BOUND_AND_SEARCH and relaxation is not None
+               and _far(relaxation, incumbent))
+        workers = race.cp_sat_workers(workers, proof_in_reach=subsolvers == _PROOF, far=far)
     if workers == 1 and race is not None and subsolvers == _BOUND_AND_SEARCH:
         # the rival searches for allocations (HiGHS found CATS arbitrary 100×500 seed 13's
         # best in 30 s): CP-SAT's one worker pushes the bound down
@@ -306,6 +313,10 @@ def _limit(solver: cp_model.CpSolver, params: SolveParams) -> str:
 
 def _provable(relaxation: Relaxation, value: int) -> bool:
     return relaxation.bound - value <= _PROVABLE_GAP * max(value, 1)
+
+
+def _far(relaxation: Relaxation, value: int) -> bool:
+    return relaxation.bound - value >= _FAR_GAP * max(value, 1)
 
 
 def objective(problem: Problem, columns: list[int]) -> int:

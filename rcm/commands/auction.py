@@ -36,7 +36,8 @@ LocalSearch = Annotated[bool, typer.Option(
     help="Improve CP-SAT's starting allocation by iterated local search first.")]
 Portfolio = Annotated[bool, typer.Option(
     help="On big components and with 2 or more workers, race HiGHS (or, on the biggest, "
-         "plain CP-SAT) on one worker against the search and keep the better allocation.")]
+         "plain CP-SAT; where no solver will prove it, the local search) on one worker "
+         "against the search and keep the best allocation.")]
 Now = Annotated[int | None, typer.Option(help="Clearing time, unix seconds (default: now); "
                                              "bids expired by then lose.")]
 

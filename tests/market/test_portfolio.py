@@ -3,7 +3,9 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import signal
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 
 from market import portfolio
 from market.generate import generate_market
+from market.local_search_process import search_beside
 from market.portfolio import Race, breach
 from market.presolve import Column, Problem, Row, Step
 from market.result import Status
@@ -31,6 +34,20 @@ def conflict_problem(seed: int, bids: int, goods: int) -> Problem:
     rng = random.Random(seed)
     wanted = [rng.sample(range(goods), rng.randint(3, 6)) for _ in range(bids)]
     columns = [Column(j, 0, rng.randint(1_000, 10_000) * CENT_MICRO_USD) for j in range(bids)]
+    rows = [Row(f"capacity:g{good}", {j: 1 for j in range(bids) if good in wanted[j]}, 1)
+            for good in range(goods)]
+    return Problem(columns, [row for row in rows if len(row.terms) > 1])
+
+
+def far_problem(seed: int, bids: int, goods: int) -> Problem:
+    """Single-bundle bids for 2-10 of `goods` goods, worth a little more per good the bigger
+    the bundle (as complementarity makes CATS "arbitrary" bundles): the LP fills halves of
+    many bundles, its bound far above any packing (0.35 above the hint for seed 3, 400 bids,
+    100 goods), so no solver proves it in seconds."""
+    rng = random.Random(seed)
+    wanted = [rng.sample(range(goods), rng.randint(2, 10)) for _ in range(bids)]
+    columns = [Column(j, 0, round(len(wanted[j]) ** 1.2 * rng.randint(1_000, 1_200))
+                      * CENT_MICRO_USD) for j in range(bids)]
     rows = [Row(f"capacity:g{good}", {j: 1 for j in range(bids) if good in wanted[j]}, 1)
             for good in range(goods)]
     return Problem(columns, [row for row in rows if len(row.terms) > 1])
@@ -75,17 +92,21 @@ def test_race_is_over_and_stops_every_member_once_an_allocation_meets_a_bound() 
     assert stopped == ["CP-SAT", "late"]
 
 
-def test_portfolio_returns_the_best_allocation_any_member_reported() -> None:
-    problem = conflict_problem(seed=3, bids=400, goods=60)
+@pytest.mark.parametrize(("problem", "member"), [
+    (conflict_problem(seed=3, bids=400, goods=60), "HiGHS"),
+    (far_problem(seed=3, bids=400, goods=100), "local search"),  # HiGHS recalled
+])
+def test_portfolio_returns_the_best_allocation_any_member_reported(problem: Problem,
+                                                                   member: str) -> None:
     said: list[str] = []
-    params = SolveParams(time_limit=2.0, workers=2, seed=0, portfolio=True)
-    outcome = portfolio.solve(problem, params, 2.0, said.append)
+    params = SolveParams(time_limit=4.0, workers=2, seed=0, portfolio=True)
+    outcome = portfolio.solve(problem, params, 4.0, said.append)
     chosen = indices(problem, outcome.columns)
     assert breach(problem, chosen) is None
     reported = [round(float(amount.replace(",", "")) * 1_000_000)
                 for line in said if not line.startswith("portfolio: ")  # the verdict itself
                 for amount in re.findall(r"allocation ([\d,.]+) USD", line)]
-    assert any(line.startswith("HiGHS: allocation ") for line in said)
+    assert any(line.startswith(f"{member}: allocation ") for line in said)
     assert objective(problem, chosen) == max(reported)
     assert outcome.bound >= objective(problem, chosen)
 
@@ -154,3 +175,54 @@ def test_clear_with_the_portfolio_gives_every_losing_bid_its_reason() -> None:
                                                  for fill in result.allocation})
     assert Counter([fill.bid for fill in result.allocation]
                    + [loss.bid for loss in result.losing]) == Counter(b.id for b in market.bids)
+
+
+@pytest.mark.parametrize(("in_reach", "far", "workers", "recalled", "searched"), [
+    (True, False, 2, True, False),  # CP-SAT's own proof: both cores to CP-SAT
+    (False, False, 1, False, False),  # HiGHS beside CP-SAT's tree search
+    (False, True, 1, True, True),  # nobody proves it: the local search in HiGHS's place
+])
+def test_race_gives_the_rivals_core_by_how_far_the_proof_is(
+        in_reach: bool, far: bool, workers: int, recalled: bool, searched: bool) -> None:
+    problem = Problem([Column(0, 0, 5), Column(1, 0, 3)], [Row("capacity:a", {0: 1, 1: 1}, 1)])
+    stopped: list[str] = []
+    race = Race(problem, lambda _message: None)
+    race.enter(lambda: stopped.append("HiGHS"), rival=True)
+    assert race.cp_sat_workers(2, proof_in_reach=in_reach, far=far) == workers
+    assert (stopped == ["HiGHS"], race.rival_done, race.wait_far()) == (recalled, recalled,
+                                                                         searched)
+    race.close()
+    assert not race.wait_far()  # over: nothing more starts
+
+
+def test_local_search_process_offers_ever_better_packings_that_fit_until_its_deadline(
+        ) -> None:
+    problem = conflict_problem(seed=3, bids=400, goods=60)
+    offered: list[list[int]] = []
+    stops: list[Callable[[], object]] = []
+    code = search_beside(problem, 0, 1.0, [], offered.append, stops.append)
+    values = [objective(problem, columns) for columns in offered]
+    assert (code, len(stops)) == (0, 1)
+    assert offered and [breach(problem, columns) for columns in offered] == [None] * len(offered)
+    assert values == sorted(set(values))
+
+
+def test_local_search_process_is_killed_once_the_race_is_over() -> None:
+    problem = conflict_problem(seed=3, bids=400, goods=60)
+    race = Race(problem, lambda _message: None)
+    race.close()  # over: the search is stopped as it enters, long before its 60 s
+    code = search_beside(problem, 0, 60.0, [], lambda columns: race.offer("search", columns),
+                         race.enter)
+    assert code == -signal.SIGKILL
+
+
+def test_portfolio_runs_the_local_search_only_where_no_solver_will_prove_it() -> None:
+    far = far_problem(seed=3, bids=400, goods=100)
+    near = conflict_problem(seed=5, bids=250, goods=80)
+    params = SolveParams(time_limit=4.0, workers=2, seed=0)
+    said: dict[str, list[str]] = {"far": [], "near": []}
+    outcome = portfolio.solve(far, params, 4.0, said["far"].append)
+    portfolio.solve(near, params, 4.0, said["near"].append)
+    assert any(line.startswith("local search: from ") for line in said["far"])
+    assert breach(far, indices(far, outcome.columns)) is None
+    assert not any(line.startswith("local search") for line in said["near"])
