@@ -106,7 +106,8 @@ def _winner(floors: dict[str, Fraction], number: int, bid: Bid, bundle: int) -> 
     value = bid.bundles[bundle].value
     share = math.ceil(sum(floors[item_id] * units for item_id, units in items.items()))
     if share > value:
-        # only a locally improvable allocation does this: dropping the bid raises welfare
+        # only a locally improvable allocation does this (dropping the bid raises welfare),
+        # which clear() never returns: it drops such bids (wdp._repaired)
         raise MarketError(f"allocation[{number}]: bid {bid.id} is worth {value} micro-USD, "
                           f"less than the reserve cost {share} of its units; clear it with a "
                           "longer time limit")

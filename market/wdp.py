@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -97,7 +98,7 @@ def clear(market: Market, now: int, params: SolveParams = SolveParams(),
               f"{seconds:.1f} s")
         outcomes.append(solve_part(part, params, seconds, about))
         remaining -= len(part.columns)
-    filled = _complete(market, screening, {column.bid: column.bundle
+    filled = _repaired(market, screening, {column.bid: column.bundle
                                            for outcome in outcomes for column in outcome.columns})
     welfare = welfare_of(market, filled)
     bound = sum(outcome.bound for outcome in outcomes)
@@ -467,6 +468,36 @@ def _about(say: Progress, subject: str) -> Progress:
 def _usd(micros: float) -> str:
     """An amount in a progress line: USD to the cent (bounds are rounded anyway)."""
     return f"{grouped(round(micros), 'usd')} USD"
+
+
+def _repaired(market: Market, screening: Screening, filled: dict[int, int]) -> dict[int, int]:
+    """`filled` completed, less any bundle that does not pay for the supply it takes, until
+    neither changes it. Each drop raises welfare, so this ends; and every bundle left is worth
+    at least the reserve cost its units add on top of the others', which is at least their
+    share at the items' average reserve: the floor the Ethical Pricing Function charges."""
+    while True:
+        completed = _complete(market, screening, filled)
+        worst = _unprofitable(market, completed)
+        if worst is None:
+            return completed
+        filled = {index: number for index, number in completed.items() if index != worst}
+
+
+def _unprofitable(market: Market, filled: dict[int, int]) -> int | None:
+    """The filled bid whose bundle falls furthest short of the reserve cost its units add on
+    top of everyone else's, if one does. A time-limited search leaves such a bundle when it
+    took a cheap supply step and later bundles pushed the item onto dearer ones."""
+    units: Counter[str] = Counter()
+    for index, number in filled.items():
+        units.update(market.bids[index].bundles[number].items)
+    shortfalls = []
+    for index, number in filled.items():
+        bundle = market.bids[index].bundles[number]
+        cost = sum(market.supply_cost(item_id, units[item_id] - quantity, quantity)
+                   for item_id, quantity in bundle.items.items())
+        if bundle.value < cost:
+            shortfalls.append((bundle.value - cost, index))
+    return min(shortfalls)[1] if shortfalls else None
 
 
 def _complete(market: Market, screening: Screening, filled: dict[int, int]) -> dict[int, int]:

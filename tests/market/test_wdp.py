@@ -14,6 +14,7 @@ from market.eligibility import Usage, screen
 from market.generate import generate_market
 from market.model import MAX_WELFARE_MICRO_USD, EquityClass, Market, Policy, RiskRating, Tier
 from market.presolve import Column, Problem, Row, Step, dominance, packing_problem, presolve
+from market.pricing import price
 from market.relaxation import Relaxation, relax
 from market.result import Clearing, LossReason, Status
 from market.wdp import (
@@ -377,6 +378,29 @@ def test_a_greedy_clearing_is_feasible_and_never_claims_more_than_it_proves() ->
     assert greedy.status is (Status.OPTIMAL if proven else Status.FEASIBLE)
     assert {loss.bid for loss in greedy.losing} | {f.bid for f in greedy.allocation} == {
         bid.id for bid in market.bids}
+
+
+def test_a_bundle_that_no_longer_pays_for_its_supply_is_dropped_and_the_rest_prices() -> None:
+    # greedy takes bid-00013 on cheap supply steps; bundles taken after it push its items onto
+    # dearer ones, and its 11,872 USD no longer covers them: the pricing refused this round
+    market = generate_market(200, 2, 2, seed=5)
+    result = clear(market, NOW, SolveParams(time_limit=10.0, workers=1, greedy=True))
+    dropped = next(loss for loss in result.losing if loss.bid == "bid-00013")
+    assert (dropped.reason, dropped.detail) == (
+        LossReason.BELOW_RESERVE,
+        "value 11,872.00 USD is below the reserve cost 13,840.00 USD of its units")
+    units = Counter[str]()
+    for fill in result.allocation:
+        units.update(fill.items)
+    bundles = {bid.id: bid.bundles for bid in market.bids}
+    for fill in result.allocation:
+        on_top = sum(market.supply_cost(item_id, units[item_id] - quantity, quantity)
+                     for item_id, quantity in fill.items.items())
+        assert bundles[fill.bid][fill.bundle].value >= on_top
+    index_of = {bid.id: index for index, bid in enumerate(market.bids)}
+    assert result.welfare == welfare_of(
+        market, {index_of[fill.bid]: fill.bundle for fill in result.allocation})
+    assert len(price(market, result, NOW).payments) == len(result.allocation)
 
 
 def test_a_gap_limit_stops_early_without_calling_the_allocation_optimal() -> None:
