@@ -130,7 +130,7 @@ def report(runs: list[Run]) -> dict[str, Any]:
 
 def markdown(summary: dict[str, Any]) -> str:
     groups = {"all": summary["overall"], **summary["by_distribution"], **summary["by_shape"]}
-    solvers = sorted({s for group in groups.values() for s in group["sgm_seconds"]})
+    solvers = sorted({s for group in groups.values() for s in group["proven"]})
     contestants = [s for s in solvers if s not in (*PEERS, BEST_PEER)]
     lines = ["| instances | n | closed | proven: " + ", ".join(solvers) + " | SGM s: "
              + ", ".join(solvers) + " | "
