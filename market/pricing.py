@@ -109,8 +109,8 @@ def _winner(floors: dict[str, Fraction], number: int, bid: Bid, bundle: int) -> 
         # only a locally improvable allocation does this (dropping the bid raises welfare),
         # which clear() never returns: it drops such bids (wdp._repaired)
         raise MarketError(f"allocation[{number}]: bid {bid.id} is worth {value} micro-USD, "
-                          f"less than the reserve cost {share} of its units; clear it with a "
-                          "longer time limit")
+                          f"less than the reserve cost {share} of its units: leave it out, "
+                          "which raises welfare")
     return _Winner(bid, items, value, share)
 
 

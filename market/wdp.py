@@ -183,8 +183,7 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
     subsolvers = _subsolvers(problem, relaxation, incumbent)
     workers = params.workers
     if race is not None:
-        far = (subsolvers == _BOUND_AND_SEARCH and relaxation is not None
-               and _far(relaxation, incumbent))
+        far = subsolvers != _PROOF and relaxation is not None and _far(relaxation, incumbent)
         workers = race.cp_sat_workers(workers, proof_in_reach=subsolvers == _PROOF, far=far)
     if workers == 1 and race is not None and subsolvers == _BOUND_AND_SEARCH:
         # the rival searches for allocations (HiGHS found CATS arbitrary 100×500 seed 13's

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market import portfolio
+from market import portfolio, wdp
 from market.generate import generate_market
 from market.local_search_process import search_beside
 from market.portfolio import Race, breach
@@ -226,3 +226,17 @@ def test_portfolio_runs_the_local_search_only_where_no_solver_will_prove_it() ->
     assert any(line.startswith("local search: from ") for line in said["far"])
     assert breach(far, indices(far, outcome.columns)) is None
     assert not any(line.startswith("local search") for line in said["near"])
+
+
+def test_beyond_the_proof_size_the_local_search_takes_plain_cp_sat_s_core_where_it_is_far(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    far = far_problem(seed=3, bids=400, goods=100)
+    for module in (wdp, portfolio):  # as if its 400 bundles were too many for rcm's proof
+        monkeypatch.setattr(module, "PROOF_MAX_COLUMNS", 300)
+    said: list[str] = []
+    outcome = portfolio.solve(far, SolveParams(time_limit=4.0, workers=2, seed=0), 4.0,
+                              said.append)
+    assert said[0] == "portfolio: CP-SAT beside plain CP-SAT"
+    assert "rival recalled: no proof is in reach, the local search runs" in said
+    assert any(line.startswith("local search: from ") for line in said)
+    assert breach(far, indices(far, outcome.columns)) is None

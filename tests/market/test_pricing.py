@@ -194,7 +194,9 @@ def test_a_winner_worth_less_than_its_reserve_share_is_refused(
     allocation = [Fill(bid="a", bundle=0, items={"g": 2})]
     clearing = Clearing(allocation=allocation, losing=[], welfare=-2, bound=0, gap=0.0,
                         status="feasible", seconds=0.0)
-    with pytest.raises(MarketError, match=r"allocation\[0\]: bid a is worth 8"):
+    with pytest.raises(MarketError, match=r"^allocation\[0\]: bid a is worth 8 micro-USD, "
+                       r"less than the reserve cost 10 of its units: leave it out, "
+                       r"which raises welfare$"):
         price(market, clearing, NOW)
 
 
