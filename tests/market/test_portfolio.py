@@ -228,15 +228,16 @@ def test_portfolio_runs_the_local_search_only_where_no_solver_will_prove_it() ->
     assert not any(line.startswith("local search") for line in said["near"])
 
 
-def test_beyond_the_proof_size_the_local_search_takes_plain_cp_sat_s_core_where_it_is_far(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    far = far_problem(seed=3, bids=400, goods=100)
-    for module in (wdp, portfolio):  # as if its 400 bundles were too many for rcm's proof
-        monkeypatch.setattr(module, "PROOF_MAX_COLUMNS", 300)
+@pytest.mark.parametrize("problem", [far_problem(seed=3, bids=400, goods=100),
+                                     conflict_problem(seed=5, bids=250, goods=80)])
+def test_beyond_the_proof_size_the_local_search_takes_plain_cp_sat_s_core_whatever_the_gap(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in (wdp, portfolio):  # as if its bundles were too many for rcm's proof
+        monkeypatch.setattr(module, "PROOF_MAX_COLUMNS", 100)
     said: list[str] = []
-    outcome = portfolio.solve(far, SolveParams(time_limit=4.0, workers=2, seed=0), 4.0,
+    outcome = portfolio.solve(problem, SolveParams(time_limit=4.0, workers=2, seed=0), 4.0,
                               said.append)
     assert said[0] == "portfolio: CP-SAT beside plain CP-SAT"
     assert "rival recalled: no proof is in reach, the local search runs" in said
     assert any(line.startswith("local search: from ") for line in said)
-    assert breach(far, indices(far, outcome.columns)) is None
+    assert breach(problem, indices(problem, outcome.columns)) is None
