@@ -3,15 +3,15 @@ on one core, to the first proof; the better allocation wins.
 
 The rival is HiGHS where the component is small enough for rcm's LP and proof search
 (wdp.PROOF_MAX_COLUMNS), and plain CP-SAT (no cuts, dominance pairs, fixing or hint) beyond
-that, where the issue's CATS regions 1000×20000 saw plain CP-SAT 8.2 % ahead of rcm at 60 s:
-running it is the detector, and taking its allocation when it is better the fallback. Both
-release the GIL while they solve, so one process and two threads give two cores. The rival
-starts at once, while rcm computes its LP and hint; once rcm's gap test puts its own proof in
-reach the rival is recalled and CP-SAT gets every worker, else CP-SAT gets all but one and,
-on one worker, pushes the bound down while the rival searches. Where the gap test says no
-solver will prove it in time (wdp._FAR_GAP), the rival is recalled too, whichever it is, and
-the iterated local search takes its core, in a process of its own (local_search_process.py),
-for allocations.
+that, where the issue's CATS regions 1000×20000 saw plain CP-SAT 8.2 % ahead of rcm at 60 s.
+Both release the GIL while they solve, so one process and two threads give two cores. The
+rival starts at once, while rcm computes its LP and hint; once rcm's gap test puts its own
+proof in reach the rival is recalled and CP-SAT gets every worker, else CP-SAT gets all but
+one and, on one worker, pushes the bound down while the rival searches. Where the gap test
+says no solver will prove it in time (wdp._FAR_GAP), and beyond the proof's size whatever the
+gap, the rival is recalled too and the iterated local search takes its core, in a process of
+its own (local_search_process.py), for allocations: plain CP-SAT then runs only until the hint
+is ready, and is kept for what it finds by then.
 
 The members share a `Race`: every allocation any finds (rcm's hint first), checked against
 the component's rows, and every bound. HiGHS takes the best allocation found elsewhere as a
@@ -275,9 +275,10 @@ def _local_search(problem: Problem, params: SolveParams, seconds: float, race: R
     """Where rcm's gap test says no solver will prove the component, the iterated local search
     from the race's best, in a process of its own on the rival's core for the rest of the time:
     on the tuning half's arbitrary shapes of 200×1000 and up, alone for 55 s, it found more than
-    HiGHS and SCIP found in 60 s on five of six. In plain CP-SAT's place too: on the tuning
-    half's 1000×5000 (60 s) it found 6.6-12.6 % more than plain CP-SAT had, and put rcm ahead of
-    HiGHS on both regions ones; on regions 1000×20000 it found 1.6 % less on one of two."""
+    HiGHS and SCIP found in 60 s on five of six. In plain CP-SAT's place beyond the proof's
+    size too: on the tuning half's 1000×5000 and 1000×20000 (60 s) rcm then found 3.3-23.0 %
+    more than the better of HiGHS and SCIP on all eight, where with plain CP-SAT it had been
+    behind on four."""
     started = time.monotonic()
     if not race.wait_far():
         return
