@@ -1,4 +1,4 @@
-"""Ctrl-C while native code runs: a solve (CP-SAT, GLOP, PDLP) is stopped at once, and the
+"""Ctrl-C while native code runs: a solve (CP-SAT, HiGHS, GLOP) is stopped at once, and the
 signal reaches Python's handler (KeyboardInterrupt, by default) once the native code has
 returned.
 

@@ -41,8 +41,16 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 
 LP_MIN_COLUMNS = 200  # below this CP-SAT's own root LP is all a component needs
-_LP_SHARE = 0.15  # at most this share of a component's time goes to the LP and its cuts...
-_LP_SHARE_SEARCH_ONLY = 0.4  # ...unless CP-SAT will only search, and the LP's is the bound
+# Up to this many bundles CP-SAT's search lowers the bound faster than more rounds of cliques
+# (CATS arbitrary 100×1000 to 300×1500, tuning half, 60 s: with 15 % of the time for the LP
+# the bound ended 0.1-0.35 % higher than with 5 %); beyond it the search barely moves the
+# bound in a minute and the LP's cliques give it (arbitrary 1000×3000: 0.03-0.08 % above
+# SCIP's bound with the GLOP LP's two rounds of cliques and CP-SAT's search, below it with
+# this LP's dozens of rounds in the same 9 s), and no peer proved a component whose hint was
+# not within the provable gap.
+SEARCH_BOUND_MAX_COLUMNS = 2_000
+_LP_SHARES = (0.05, 0.15, 0.4)  # of a component's time, at most, for the LP and its cuts: up
+# to SEARCH_BOUND_MAX_COLUMNS, to PROOF_MAX_COLUMNS, and beyond, where CP-SAT only searches
 
 
 @dataclass(frozen=True)
@@ -137,8 +145,8 @@ _SEARCH: tuple[str, ...] = ()
 _PROVABLE_GAP = 0.05  # relative gap between the LP bound and the hint
 # ...beyond which no solver proves it in a minute, and only allocations count: on the
 # tuning half at 60 s, HiGHS or SCIP proved components with gaps up to 0.19 (CATS arbitrary
-# 100×500), none with 0.2 or more, and from 0.25 (arbitrary 200×1000 and up) the local search
-# alone found more than both on five of six
+# 100×500; 0.17 against the bound of today's clique search), none with 0.2 or more, and from
+# 0.25 (arbitrary 200×1000 and up) the local search alone found more than both on five of six
 _FAR_GAP = 0.22
 PROOF_MAX_COLUMNS = 4_000  # beyond this CP-SAT's LP is too slow to help: search only
 _RENS_SHARE = 0.1  # of a component's time, for the best packing of the LP's support
@@ -158,8 +166,7 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
     relaxation = None
     provable_size = len(problem.columns) <= PROOF_MAX_COLUMNS
     if len(problem.columns) >= LP_MIN_COLUMNS:
-        share = _LP_SHARE if provable_size else _LP_SHARE_SEARCH_ONLY
-        relaxation = relax(problem, seconds * share)
+        relaxation = relax(problem, seconds * _lp_share(len(problem.columns)))
         say(f"LP bound {_usd(relaxation.bound)}, {counted(len(relaxation.cliques), 'clique cut')}")
     # dominance pairs pay where a proof is attempted; beyond that they take seconds to find
     pairs = dominance(problem) if provable_size else []
@@ -186,7 +193,8 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
         # beyond the proof's size only allocations count, whatever the gap (on the tuning
         # half's arbitrary 1000×20000 the gap was 0.2, and plain CP-SAT found nothing in 52 s)
         far = not provable_size or (subsolvers == _BOUND_AND_SEARCH and relaxation is not None
-                                    and _far(relaxation, incumbent))
+                                    and (_far(relaxation, incumbent)
+                                         or len(problem.columns) > SEARCH_BOUND_MAX_COLUMNS))
         workers = race.cp_sat_workers(workers, proof_in_reach=subsolvers == _PROOF, far=far)
     if workers == 1 and race is not None and subsolvers == _BOUND_AND_SEARCH:
         # the rival searches for allocations (HiGHS found CATS arbitrary 100×500 seed 13's
@@ -216,14 +224,16 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
             # the objective is an integer, but CP-SAT reports it as a float that its presolve
             # can leave an ulp short (58 as 57.99999999999999): truncating it broke the proof
             value = round(solver.objective_value)
-            bound = min(bound, round(solver.best_objective_bound))
             if incumbent > value:
-                # CP-SAT ends below its hint when the LP's approximate duals fixed out one of the
-                # hint's own bundles (the model then holds only allocations better than the
-                # hint, and there were none) or it stopped before taking the hint: the hint
-                # stands, and no allocation fixed out is worth more than it.
+                # CP-SAT ends below its hint when a float error in the LP's duals fixed out one
+                # of the hint's own bundles (the model then holds only allocations better than
+                # the hint, and there were none) or it stopped before taking the hint: the hint
+                # stands, and CP-SAT's bound, which holds only for the bundles left in, is
+                # not used.
                 chosen, value = [problem.columns[j] for j in hint], incumbent
                 bound = max(bound, incumbent)
+            else:
+                bound = min(bound, round(solver.best_objective_bound))
             # with a gap limit CP-SAT calls an allocation within the gap optimal: it is not
             proven = ((status == cp_model.OPTIMAL and not params.relative_gap)
                       or value >= bound)
@@ -312,6 +322,10 @@ def _limit(solver: cp_model.CpSolver, params: SolveParams) -> str:
     if params.deterministic:
         return f"{solver.parameters.max_deterministic_time:.1f} deterministic units"
     return f"{solver.parameters.max_time_in_seconds:.1f} s"
+
+
+def _lp_share(columns: int) -> float:
+    return _LP_SHARES[(columns > SEARCH_BOUND_MAX_COLUMNS) + (columns > PROOF_MAX_COLUMNS)]
 
 
 def _provable(relaxation: Relaxation, value: int) -> bool:

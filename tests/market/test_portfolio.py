@@ -241,3 +241,18 @@ def test_beyond_the_proof_size_the_local_search_takes_plain_cp_sat_s_core_whatev
     assert "rival recalled: no proof is in reach, the local search runs" in said
     assert any(line.startswith("local search: from ") for line in said)
     assert breach(problem, indices(problem, outcome.columns)) is None
+
+
+def test_beyond_the_search_bound_size_a_gap_out_of_the_proof_s_reach_gets_the_local_search(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    problem = conflict_problem(seed=3, bids=300, goods=100)  # hint 8 % below the LP bound
+    params = SolveParams(time_limit=4.0, workers=2, seed=0)
+    said: dict[str, list[str]] = {"within": [], "beyond": []}
+    portfolio.solve(problem, params, 4.0, said["within"].append)
+    monkeypatch.setattr(wdp, "SEARCH_BOUND_MAX_COLUMNS", 100)  # as if its bundles were many
+    outcome = portfolio.solve(problem, params, 4.0, said["beyond"].append)
+    for lines in said.values():  # neither provable nor far by the gap
+        assert "CP-SAT, 1 worker: lb_tree_search for" in "\n".join(lines)
+    assert not any(line.startswith("local search") for line in said["within"])
+    assert "rival recalled: no proof is in reach, the local search runs" in said["beyond"]
+    assert breach(problem, indices(problem, outcome.columns)) is None

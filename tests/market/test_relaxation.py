@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from market.eligibility import screen
 from market.model import Market
-from market.presolve import Problem, packing_problem
-from market.relaxation import relax
+from market.presolve import Column, Problem, Row, packing_problem
+from market.relaxation import _ConflictGraph, relax
 from market.wdp import SolveParams, clear
 
 MarketBuilder = Any  # tests/market/conftest.py: build_market
@@ -46,11 +48,15 @@ def test_costlier_supply_steps_enter_the_bound(build_market: MarketBuilder) -> N
 
 def test_reduced_costs_fix_out_bundles_no_good_allocation_fills(build_market: MarketBuilder
                                                                 ) -> None:
-    # one good: "best" (10) is the optimum; "poor" (3) filled gives at most 3
-    market = build_market({"best": [({"a": 1}, 10)], "poor": [({"a": 1}, 3)]})
+    # three units of one good: the LP fills "a" (5 a unit) and half of "b" (4.5 a unit), so
+    # a unit is worth 4.5 and the LP bound is 14.5; the optimum is a and c (11). Filling "d"
+    # gives at most 14.5 + 5 - 3 * 4.5 = 6, so no allocation worth 11 fills it.
+    market = build_market({"a": [({"g": 2}, 10)], "b": [({"g": 2}, 9)], "c": [({"g": 1}, 1)],
+                           "d": [({"g": 3}, 5)]}, capacity={"g": 3})
     relaxation = relax(whole_problem(market), seconds=5.0)
-    assert relaxation.fixed_out(10).tolist() == [1]
-    assert relaxation.fixed_out(3).tolist() == []
+    assert relaxation.bound == 14
+    assert relaxation.fixed_out(11).tolist() == [3]
+    assert relaxation.fixed_out(6).tolist() == []
 
 
 @settings(max_examples=25, deadline=None)
@@ -64,3 +70,18 @@ def test_relaxation_bound_is_never_below_the_optimum(build_market: MarketBuilder
                            for n, (shape, value) in enumerate(zip(shapes, values, strict=True))})
     optimum = clear(market, 0, SolveParams(time_limit=10.0, workers=1)).welfare
     assert relax(whole_problem(market), seconds=5.0).bound >= optimum
+
+
+def test_the_clique_search_finds_a_violated_clique_whose_every_member_has_a_heavier_neighbour(
+        ) -> None:
+    # p, q, r conflict pairwise (1.08 together); each also conflicts with a private column
+    # worth more to the LP (0.6), so a greedy clique from any column takes the private one
+    # and stops at 0.96
+    members = ["p", "q", "r"]
+    rows = [Row(f"{a}{b}", {i: 1, (i + 1) % 3: 1}, 1) for i, (a, b) in
+            enumerate(zip(members, members[1:] + members[:1], strict=True))]
+    rows += [Row(f"{a}-own", {i: 1, 3 + i: 1}, 1) for i, a in enumerate(members)]
+    problem = Problem([Column(bid=j, bundle=0, net=1) for j in range(6)], rows)
+    values = np.array([0.36, 0.36, 0.36, 0.6, 0.6, 0.6])
+    cliques = _ConflictGraph(problem).violated_cliques(values, deadline=math.inf)
+    assert [sorted(clique) for clique in cliques] == [[0, 1, 2]]

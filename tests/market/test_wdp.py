@@ -419,9 +419,10 @@ def test_deterministic_time_gives_the_same_allocation_for_a_seed() -> None:
 
 def test_a_hint_the_lp_fixed_out_by_mistake_still_stands(monkeypatch: pytest.MonkeyPatch
                                                         ) -> None:
-    """Approximate LP duals can fix out the hint's own bundles: here every bundle is, so CP-SAT
-    can only answer the empty allocation. The hint must stand, and the bound stay above what
-    is claimed (it fell below the welfare before)."""
+    """A float error in the LP duals can fix out the hint's own bundles: here every bundle is,
+    so CP-SAT can only answer the empty allocation. The hint must stand, and the bound stay
+    above what is claimed: neither CP-SAT's, which holds only for the bundles left in, nor the
+    hint's value (below the welfare once the clearing has added what still fits)."""
     market = generate_market(300, 2, 2, seed=8)  # one of its components is big enough for an LP
     params = SolveParams(time_limit=10.0, workers=1, seed=0)
     honest = clear(market, NOW, params)
