@@ -10,9 +10,9 @@ proof in reach the rival is recalled and CP-SAT gets every worker, else CP-SAT g
 one and, on one worker, pushes the bound down while the rival searches. Where the gap test
 says no solver will prove it in time (wdp._FAR_GAP), beyond wdp.SEARCH_BOUND_MAX_COLUMNS
 wherever the proof is not in reach, and beyond the proof's size whatever the gap, the rival is
-recalled too and the iterated local search takes its core, in a process of
-its own (local_search_process.py), for allocations: plain CP-SAT then runs only until the hint
-is ready, and is kept for what it finds by then.
+recalled too and the iterated local search takes its core, in a process of its own
+(local_search_process.py), for allocations: plain CP-SAT then runs only until the hint is
+ready, and is kept for what it finds by then.
 
 The members share a `Race`: every allocation any finds (rcm's hint first), checked against
 the component's rows, and every bound. HiGHS takes the best allocation found elsewhere as a
