@@ -158,12 +158,12 @@ class _ConflictGraph:
         arbitrary, and none once the LP had taken the first few dozen."""
         support = np.flatnonzero(values > _SUPPORT)
         support = support[np.argsort(-values[support], kind="stable")]
-        search = _HeaviestClique(self.adjacency(support), values[support])
+        graph = _BitsetGraph(self.adjacency(support), values[support])
         found: dict[frozenset[int], list[int]] = {}
         for start in range(len(support)):
             if time.monotonic() > deadline:
                 break
-            members = search.from_column(start)
+            members = _HeaviestClique(graph, start).members
             key = frozenset(members)
             if len(members) > 1 and key not in found:
                 found[key] = members
@@ -201,38 +201,43 @@ class _ConflictGraph:
         return mask
 
 
-class _HeaviestClique:
-    """Branch and bound for a clique heavier than 1 + _VIOLATION in a conflict graph whose
-    columns are ordered heaviest first, over bitsets (Python ints, bit k: column k)."""
+class _BitsetGraph:
+    """A conflict graph whose columns are ordered heaviest first, as bitsets (Python ints,
+    bit k: column k)."""
 
     def __init__(self, adjacent: np.ndarray, weights: np.ndarray) -> None:
         packed = np.packbits(adjacent, axis=1, bitorder="little")
         self.neighbours = [int.from_bytes(row.tobytes(), "little") for row in packed]
         self.weights = weights.tolist()
 
-    def from_column(self, start: int) -> list[int]:
-        """The heaviest violated clique found with `start` and lighter columns only (each
-        clique is found from its heaviest member), or [start] if none."""
-        self.best, self.best_weight = [start], 1.0 + _VIOLATION
+
+class _HeaviestClique:
+    """Branch and bound of at most _NODES_PER_START nodes for the heaviest clique heavier than
+    1 + _VIOLATION among `start` and the lighter columns it conflicts with (each clique is found
+    from its heaviest member); `members` is that clique, or [start] if none."""
+
+    def __init__(self, graph: _BitsetGraph, start: int) -> None:
+        self.graph = graph
+        self.members, self.to_beat = [start], 1.0 + _VIOLATION
         self.nodes = 0
-        lighter = self.neighbours[start] >> (start + 1) << (start + 1)
-        self._grow([start], self.weights[start], lighter)
-        return self.best
+        lighter = graph.neighbours[start] >> (start + 1) << (start + 1)
+        self._grow([start], graph.weights[start], lighter)
 
     def _grow(self, members: list[int], weight: float, candidates: int) -> None:
         self.nodes += 1
-        if weight > self.best_weight:
-            self.best, self.best_weight = list(members), weight
+        if weight > self.to_beat:
+            self.members, self.to_beat = list(members), weight
+        weights, neighbours = self.graph.weights, self.graph.neighbours
         order = _members(candidates)  # heaviest first: the columns are in that order
-        left = sum(self.weights[k] for k in order)
+        left = sum(weights[k] for k in order)
         for k in order:
-            if self.nodes >= _NODES_PER_START or weight + left <= self.best_weight:
+            if self.nodes >= _NODES_PER_START or weight + left <= self.to_beat:
                 return
             members.append(k)
-            self._grow(members, weight + self.weights[k], candidates & self.neighbours[k])
+            self._grow(members, weight + weights[k], candidates & neighbours[k])
             members.pop()
             candidates &= ~(1 << k)
-            left -= self.weights[k]
+            left -= weights[k]
 
 
 def _members(bits: int) -> list[int]:
