@@ -98,6 +98,13 @@ class _Search:
         for r, row in enumerate(problem.rows):
             for j, units in row.terms.items():
                 self.rows_of[j].append((r, units))
+        # columns whose every row holds at most one filled column (a CATS good, an XOR): to
+        # fill one, empty every filled column it shares a row with. The rule below, without
+        # its bookkeeping: the same search, 2.2-2.5 times the perturbations a second on CATS
+        at_most_one = [row.is_at_most_one for row in problem.rows]
+        self.exclusive_rows: list[list[int] | None] = [
+            [r for r, _ in rows] if all(at_most_one[r] for r, _ in rows) else None
+            for rows in self.rows_of]
         self.used = [0] * len(problem.rows)
         self.members: list[set[int]] = [set() for _ in problem.rows]  # filled columns per row
         self.chosen: set[int] = set()
@@ -144,6 +151,17 @@ class _Search:
         """The filled columns to empty so that `j` fits: in each row it overfills, those that
         free the units at the least value per unit. None once they are worth more than
         `worth`, where no supply step's premium could make up for it."""
+        exclusive = self.exclusive_rows[j]
+        if exclusive is not None:
+            blocking: set[int] = set()
+            lost = 0
+            for r in exclusive:
+                for k in self.members[r] - blocking:
+                    blocking.add(k)
+                    lost += self.net[k]
+                    if lost >= worth and not self.stepped:
+                        return None
+            return sorted(blocking)
         freed: dict[int, int] = {}
         evicted: list[int] = []
         lost = 0
@@ -284,8 +302,12 @@ class _Search:
                       key=lambda j: (-self.net[j] / max(share[j], 1e-9), j))
 
     def _fits(self, k: int) -> bool:
-        return k not in self.chosen and all(self.used[r] + units <= self.capacity[r]
-                                            for r, units in self.rows_of[k])
+        if k in self.chosen:
+            return False
+        exclusive = self.exclusive_rows[k]
+        if exclusive is not None:  # the common case, and no generator: twice as fast
+            return not any(map(self.members.__getitem__, exclusive))
+        return all(self.used[r] + units <= self.capacity[r] for r, units in self.rows_of[k])
 
     def _fill(self, k: int) -> bool:
         """Fills `k` if it pays for the costlier supply it needs."""

@@ -153,7 +153,7 @@ _RENS_SHARE = 0.1  # of a component's time, for the best packing of the LP's sup
 _RENS_SUPPORT = 1e-6  # LP value below which a bundle is outside the support
 _ILS_SHARE = 0.1  # of a component's time, for the local search (when asked for)
 # perturbations per column: a small component stops early (CATS arbitrary 30×100: optimal
-# within 100 of them, 0.3 ms each), a large one at its share of time (1,000 columns: 10 ms each)
+# within 100 of them, 0.3 ms each), a large one at its share of time (1,000 columns: 5 ms each)
 _ILS_ITERATIONS_PER_COLUMN = 3
 
 

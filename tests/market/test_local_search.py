@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from market.eligibility import Usage, screen
-from market.local_search import iterated_local_search
+from market.local_search import _Search, iterated_local_search
 from market.model import Market
 from market.presolve import packing_problem
 from market.result import LossReason, Status
@@ -96,3 +98,39 @@ def test_local_search_is_deterministic_for_a_seed(build_market: MarketBuilder) -
             for n in range(12)}
     market = build_market(bids, {"a": 4, "b": 3, "c": 5})
     assert searched(market, seed=3) == searched(market, seed=3)
+
+
+@st.composite
+def one_unit_markets(draw: st.DrawFn) -> dict[str, Any]:
+    """build_market arguments as CATS's: bids of one to three bundles, each of up to three
+    one-unit items of six."""
+    names = "abcdef"
+    return {"bids": {f"b{number}": [
+        ({name: 1 for name in draw(st.lists(st.sampled_from(names), min_size=1, max_size=3,
+                                            unique=True))}, draw(st.integers(0, 40)))
+        for _ in range(draw(st.integers(1, 3)))] for number in range(draw(st.integers(1, 8)))}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(arguments=st.one_of(one_unit_markets(), random_markets()), seed=st.integers(0, 9))
+def test_rows_of_one_take_the_evictions_the_general_rule_takes(
+        build_market: MarketBuilder, arguments: dict[str, Any], seed: int) -> None:
+    # a bundle whose every row holds at most one filled bundle (an XOR, a one-unit item) takes
+    # the short way in evictions and _fits; on any packing it must choose what the long one does
+    market = build_market(**arguments)
+    problem = packing_problem(market, screen(market, NOW))
+    short = _Search(problem, random.Random(seed))
+    general = _Search(problem, random.Random(seed))
+    general.exclusive_rows = [None] * len(problem.columns)
+    order = list(range(len(problem.columns)))
+    random.Random(seed).shuffle(order)
+    for j in general.fill(order):
+        short.add(j)
+    for j in set(order) - general.chosen:
+        assert short._fits(j) == general._fits(j)
+        for worth in (problem.columns[j].net, float("inf")):
+            assert _sorted(short.evictions(j, worth)) == _sorted(general.evictions(j, worth))
+
+
+def _sorted(columns: list[int] | None) -> list[int] | None:
+    return None if columns is None else sorted(columns)
