@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from market.eligibility import Usage, screen
-from market.local_search import _Search, iterated_local_search
+from market.local_search import _RETURN, _Search, iterated_local_search
 from market.model import Market
 from market.presolve import packing_problem
 from market.result import LossReason, Status
@@ -78,7 +78,7 @@ def test_local_search_pays_for_dearer_supply_only_when_worth_it(build_market: Ma
 def test_local_search_is_feasible_and_its_welfare_exact(build_market: MarketBuilder,
                                                         arguments: dict[str, Any]) -> None:
     market = build_market(**arguments)
-    filled, welfare = searched(market)
+    filled, welfare = searched(market, iterations=_RETURN + ITERATIONS)  # returns to the best
     assert_feasible(market, filled)
     assert welfare == welfare_of(market, filled)
 
@@ -130,6 +130,26 @@ def test_rows_of_one_take_the_evictions_the_general_rule_takes(
         assert short._fits(j) == general._fits(j)
         for worth in (problem.columns[j].net, float("inf")):
             assert _sorted(short.evictions(j, worth)) == _sorted(general.evictions(j, worth))
+
+
+@settings(max_examples=60, deadline=None)
+@given(arguments=st.one_of(one_unit_markets(), random_markets()), seed=st.integers(0, 9))
+def test_going_back_to_a_packing_restores_all_its_bookkeeping(
+        build_market: MarketBuilder, arguments: dict[str, Any], seed: int) -> None:
+    market = build_market(**arguments)
+    problem = packing_problem(market, screen(market, NOW))
+    search = _Search(problem, random.Random(seed))
+    search.descend(search.by_density())
+    saved = _state(search)
+    for _ in range(3):
+        if len(search.chosen) < len(problem.columns):
+            search.force(search.pick())
+    search.restore(sorted(saved[0]))
+    assert _state(search) == saved
+
+
+def _state(search: _Search) -> tuple[set[int], list[int], list[set[int]], int]:
+    return set(search.chosen), list(search.used), [set(m) for m in search.members], search.welfare
 
 
 def _sorted(columns: list[int] | None) -> list[int] | None:
