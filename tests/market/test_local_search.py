@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from market.eligibility import Usage, screen
 from market.local_search import _RETURN, _Search, iterated_local_search
 from market.model import Market
-from market.presolve import packing_problem
+from market.presolve import Problem, packing_problem
 from market.result import LossReason, Status
 from market.wdp import SolveParams, clear, welfare_of
 from tests.market.test_wdp import random_markets
@@ -111,14 +111,23 @@ def one_unit_markets(draw: st.DrawFn) -> dict[str, Any]:
         for _ in range(draw(st.integers(1, 3)))] for number in range(draw(st.integers(1, 8)))}}
 
 
+def _problem(build_market: MarketBuilder, arguments: dict[str, Any]) -> Problem:
+    market = build_market(**arguments)
+    return packing_problem(market, screen(market, NOW))
+
+
+# property tests over any packing of a random market and seed: CATS-like or compute
+on_random_packings = given(arguments=st.one_of(one_unit_markets(), random_markets()),
+                           seed=st.integers(0, 9))
+
+
 @settings(max_examples=60, deadline=None)
-@given(arguments=st.one_of(one_unit_markets(), random_markets()), seed=st.integers(0, 9))
+@on_random_packings
 def test_rows_of_one_take_the_evictions_the_general_rule_takes(
         build_market: MarketBuilder, arguments: dict[str, Any], seed: int) -> None:
     # a bundle whose every row holds at most one filled bundle (an XOR, a one-unit item) takes
     # the short way in evictions and _fits; on any packing it must choose what the long one does
-    market = build_market(**arguments)
-    problem = packing_problem(market, screen(market, NOW))
+    problem = _problem(build_market, arguments)
     short = _Search(problem, random.Random(seed))
     general = _Search(problem, random.Random(seed))
     general.exclusive_rows = [None] * len(problem.columns)
@@ -133,11 +142,10 @@ def test_rows_of_one_take_the_evictions_the_general_rule_takes(
 
 
 @settings(max_examples=60, deadline=None)
-@given(arguments=st.one_of(one_unit_markets(), random_markets()), seed=st.integers(0, 9))
+@on_random_packings
 def test_going_back_to_a_packing_restores_all_its_bookkeeping(
         build_market: MarketBuilder, arguments: dict[str, Any], seed: int) -> None:
-    market = build_market(**arguments)
-    problem = packing_problem(market, screen(market, NOW))
+    problem = _problem(build_market, arguments)
     search = _Search(problem, random.Random(seed))
     search.descend(search.by_density())
     saved = _state(search)
