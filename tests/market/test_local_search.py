@@ -23,11 +23,15 @@ ITERATIONS = 200
 def searched(market: Market, seed: int = 0, iterations: int = ITERATIONS
              ) -> tuple[dict[int, int], int]:
     """The local search's allocation (bid index -> bundle index) and the welfare it claims."""
-    problem = packing_problem(market, screen(market, NOW))
+    problem = problem_of(market)
     packing = iterated_local_search(problem, seed, iterations)
     filled = {problem.columns[j].bid: problem.columns[j].bundle for j in packing.columns}
     assert len(filled) == len(packing.columns)  # never two bundles of one bid
     return filled, packing.welfare
+
+
+def problem_of(market: Market) -> Problem:
+    return packing_problem(market, screen(market, NOW))
 
 
 def assert_feasible(market: Market, filled: dict[int, int]) -> None:
@@ -111,11 +115,6 @@ def one_unit_markets(draw: st.DrawFn) -> dict[str, Any]:
         for _ in range(draw(st.integers(1, 3)))] for number in range(draw(st.integers(1, 8)))}}
 
 
-def _problem(build_market: MarketBuilder, arguments: dict[str, Any]) -> Problem:
-    market = build_market(**arguments)
-    return packing_problem(market, screen(market, NOW))
-
-
 # property tests over any packing of a random market and seed: CATS-like or compute
 on_random_packings = given(arguments=st.one_of(one_unit_markets(), random_markets()),
                            seed=st.integers(0, 9))
@@ -127,7 +126,7 @@ def test_rows_of_one_take_the_evictions_the_general_rule_takes(
         build_market: MarketBuilder, arguments: dict[str, Any], seed: int) -> None:
     # a bundle whose every row holds at most one filled bundle (an XOR, a one-unit item) takes
     # the short way in evictions and _fits; on any packing it must choose what the long one does
-    problem = _problem(build_market, arguments)
+    problem = problem_of(build_market(**arguments))
     short = _Search(problem, random.Random(seed))
     general = _Search(problem, random.Random(seed))
     general.exclusive_rows = [None] * len(problem.columns)
@@ -145,7 +144,7 @@ def test_rows_of_one_take_the_evictions_the_general_rule_takes(
 @on_random_packings
 def test_going_back_to_a_packing_restores_all_its_bookkeeping(
         build_market: MarketBuilder, arguments: dict[str, Any], seed: int) -> None:
-    problem = _problem(build_market, arguments)
+    problem = problem_of(build_market(**arguments))
     search = _Search(problem, random.Random(seed))
     search.descend(search.by_density())
     saved = _state(search)
