@@ -16,7 +16,8 @@ ready, and is kept for what it finds by then.
 
 The members share a `Race`: every allocation any finds (rcm's hint first), checked against
 the component's rows, and every bound. HiGHS takes the best allocation found elsewhere as a
-user solution while it searches; CP-SAT only takes a hint before it starts, so it gets none.
+user solution while it searches; CP-SAT only takes a hint before it starts: the race's best
+then, where a rival found better while rcm's hint was computed.
 Once the best allocation reaches the lowest bound (which can be one member's allocation
 against the other's bound) every member is stopped.
 """
@@ -125,6 +126,11 @@ class Race:
         whether it is far and the race still on."""
         self._decided.wait()
         return self.far and not self.over
+
+    def lead(self) -> tuple[list[int], int, str]:
+        """The best allocation so far, its value and who found it."""
+        with self._lock:
+            return self.best, self.value, self.leader
 
     def offer(self, member: str, columns: list[int]) -> None:
         if (row := breach(self._problem, columns)) is not None:

@@ -171,6 +171,12 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
     # dominance pairs pay where a proof is attempted; beyond that they take seconds to find
     pairs = dominance(problem) if provable_size else []
     hint = _hint(problem, relaxation, pairs, params, seconds, say)
+    found_by = ""
+    if (race is not None and relaxation is not None
+            and _between(problem, relaxation, objective(problem, hint))
+            and (lead := race.lead())[1] > objective(problem, hint)):
+        # a rival's, found meanwhile: CP-SAT fixes out, prunes and judges the gap by its hint
+        hint, found_by = lead[0], f" from {lead[2]}"
     incumbent = objective(problem, hint)
     fixed = relaxation.fixed_out(incumbent).tolist() if relaxation else []
     everything = sum(column.net for column in problem.columns)  # nets are never negative
@@ -178,7 +184,7 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
     if params.greedy:
         return Outcome([problem.columns[j] for j in hint], bound,
                        Status.OPTIMAL if incumbent >= bound else Status.FEASIBLE)
-    say(f"hint: allocation {_usd(incumbent)}; {counted(len(pairs), 'dominance pair')}, "
+    say(f"hint: allocation {_usd(incumbent)}{found_by}; {counted(len(pairs), 'dominance pair')}, "
         f"{counted(len(fixed), 'bundle')} fixed out by their LP reduced cost")
     model, x, y = build(problem, relaxation, pairs, fixed)
     _add_hint(model, problem, x, y, hint)
@@ -326,6 +332,13 @@ def _limit(solver: cp_model.CpSolver, params: SolveParams) -> str:
 
 def _lp_share(columns: int) -> float:
     return _LP_SHARES[(columns > SEARCH_BOUND_MAX_COLUMNS) + (columns > PROOF_MAX_COLUMNS)]
+
+
+def _between(problem: Problem, relaxation: Relaxation, value: int) -> bool:
+    """Whether the gap test puts the component between a proof in reach and none: in a race,
+    HiGHS beside CP-SAT's best-first search on the bound."""
+    return (len(problem.columns) <= SEARCH_BOUND_MAX_COLUMNS
+            and not _provable(relaxation, value) and not _far(relaxation, value))
 
 
 def _provable(relaxation: Relaxation, value: int) -> bool:

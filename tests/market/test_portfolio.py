@@ -120,6 +120,22 @@ def test_portfolio_proves_what_cp_sat_alone_proves() -> None:
     assert objective(problem, indices(problem, raced.columns)) == alone.bound == raced.bound
 
 
+def test_cp_sat_starts_from_a_rival_s_allocation_where_it_beats_rcm_s_hint() -> None:
+    problem = conflict_problem(seed=3, bids=300, goods=100)  # hint 8 % below the LP bound
+    longer = solve_alone(problem, SolveParams(time_limit=4.0, workers=2, seed=0), 4.0,
+                         lambda _message: None)
+    better = indices(problem, longer.columns)
+    race = Race(problem, lambda _message: None)
+    race.offer("HiGHS", better)
+    said: list[str] = []
+    outcome = solve_alone(problem, SolveParams(time_limit=2.0, workers=2, seed=0), 2.0,
+                          said.append, race)
+    value = objective(problem, better)
+    assert f"hint: allocation {value / 1_000_000:,.2f} USD from HiGHS;" in "\n".join(said)
+    assert objective(problem, indices(problem, outcome.columns)) >= value
+    assert race.leader != "hint"  # the rival's allocation, not offered back as rcm's hint
+
+
 @st.composite
 def packing_problems(draw: st.DrawFn) -> Problem:
     """Up to 8 bundles over 3 limits of a few units, some with costlier supply, and XOR rows
