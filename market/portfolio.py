@@ -253,7 +253,7 @@ def _highs(problem: Problem, params: SolveParams, seconds: float, race: Race,
         given[0] = max(given[0], value)
 
     def user_solution(event: HighsCallbackEvent) -> None:
-        best, value = race.best, race.value
+        best, value, _ = race.lead()
         if value > given[0] and event.data_in is not None:
             event.data_in.setSolution(solution_values(problem, best))
             given[0] = value

@@ -171,13 +171,13 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
     # dominance pairs pay where a proof is attempted; beyond that they take seconds to find
     pairs = dominance(problem) if provable_size else []
     hint = _hint(problem, relaxation, pairs, params, seconds, say)
-    found_by = ""
-    if (race is not None and relaxation is not None
-            and _between(problem, relaxation, objective(problem, hint))
-            and (lead := race.lead())[1] > objective(problem, hint)):
-        # a rival's, found meanwhile: CP-SAT fixes out, prunes and judges the gap by its hint
-        hint, found_by = lead[0], f" from {lead[2]}"
     incumbent = objective(problem, hint)
+    found_by = ""
+    if race is not None and relaxation is not None and _between(problem, relaxation, incumbent):
+        best, value, leader = race.lead()
+        if value > incumbent:
+            # a rival's, found meanwhile: CP-SAT fixes out, prunes and judges the gap by it
+            hint, incumbent, found_by = best, value, f" from {leader}"
     fixed = relaxation.fixed_out(incumbent).tolist() if relaxation else []
     everything = sum(column.net for column in problem.columns)  # nets are never negative
     bound = int(min(relaxation.bound, everything)) if relaxation else everything
@@ -199,8 +199,7 @@ def solve(problem: Problem, params: SolveParams, seconds: float, say: Progress,
         # beyond the proof's size only allocations count, whatever the gap (on the tuning
         # half's arbitrary 1000×20000 the gap was 0.2, and plain CP-SAT found nothing in 52 s)
         far = not provable_size or (subsolvers == _BOUND_AND_SEARCH and relaxation is not None
-                                    and (_far(relaxation, incumbent)
-                                         or len(problem.columns) > SEARCH_BOUND_MAX_COLUMNS))
+                                    and not _between(problem, relaxation, incumbent))
         workers = race.cp_sat_workers(workers, proof_in_reach=subsolvers == _PROOF, far=far)
     if workers == 1 and race is not None and subsolvers == _BOUND_AND_SEARCH:
         # the rival searches for allocations (HiGHS found CATS arbitrary 100×500 seed 13's

@@ -133,7 +133,6 @@ def test_cp_sat_starts_from_a_rival_s_allocation_where_it_beats_rcm_s_hint() -> 
     value = objective(problem, better)
     assert f"hint: allocation {value / 1_000_000:,.2f} USD from HiGHS;" in "\n".join(said)
     assert objective(problem, indices(problem, outcome.columns)) >= value
-    assert race.leader != "hint"  # the rival's allocation, not offered back as rcm's hint
 
 
 @st.composite
